@@ -1,0 +1,111 @@
+"""build_app(settings): the one place where the engine, the catalogs, the channels and the clock are made."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as dt
+import logging
+
+from bot.channels import Channel
+from bot.config import Settings
+from bot.pipeline import Pipeline, utcnow
+from bot.web import build_web
+from handlers.context import Rules
+from handlers.i18n import Catalogs
+from storage.db import UnitOfWork, make_engine, migrate
+
+log = logging.getLogger(__name__)
+
+
+class VBot:
+    def __init__(self, settings: Settings, *, workers: bool = True, scheduler: bool = True):
+        self.settings = settings
+        self.engine = make_engine(settings.database_url)
+        self.catalogs = Catalogs()
+        self.rules = Rules(
+            timezone=settings.zone, default_locale=self.catalogs.match(settings.locale) or "zh_TW",
+            max_session=settings.max_session,
+        )
+        self.channels: dict[str, Channel] = {}
+        if settings.line_enabled:
+            from bot.line import LineChannel
+
+            self.channels["line"] = LineChannel(
+                settings.line_channel_secret, settings.line_channel_access_token,
+                settings.line_api_base_url, settings.api_timeout_seconds,
+            )
+        if settings.telegram_enabled:
+            from bot.telegram import TelegramChannel
+
+            self.channels["telegram"] = TelegramChannel(
+                settings.telegram_bot_token, settings.telegram_webhook_secret,
+                settings.telegram_api_base_url, settings.api_timeout_seconds,
+            )
+        self.pipeline = Pipeline(self.engine, self.rules, self.catalogs, self.channels)
+        self.run_workers = workers
+        self.run_scheduler = scheduler
+        self._tasks: list[asyncio.Task] = []
+        self._scheduler = None
+        self.asgi = build_web(self, lifespan=self._lifespan)
+
+    def now(self) -> dt.datetime:
+        return utcnow()
+
+    def migrate(self) -> None:
+        migrate(self.engine)
+
+    async def start(self) -> None:
+        for channel in self.channels.values():
+            await channel.open()
+        if self.run_workers:
+            self._tasks = [
+                asyncio.create_task(self.pipeline.run_inbox(), name="inbox"),
+                asyncio.create_task(self.pipeline.run_outbox(), name="outbox"),
+            ]
+        if self.run_scheduler:
+            from bot.scheduler import build_scheduler
+
+            self._scheduler = build_scheduler(self)
+            self._scheduler.start()
+        log.info("vbot started: channels=%s workers=%s scheduler=%s", list(self.channels), self.run_workers, self.run_scheduler)
+
+    async def stop(self) -> None:
+        if self._scheduler is not None:
+            self._scheduler.shutdown(wait=False)
+            self._scheduler = None
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        self._tasks = []
+        for channel in self.channels.values():
+            await channel.close()
+        self.engine.dispose()
+
+    @contextlib.asynccontextmanager
+    async def _lifespan(self, _app):
+        await self.start()
+        try:
+            yield
+        finally:
+            await self.stop()
+
+    async def run_job(self, job, now: dt.datetime | None = None) -> int:
+        """Runs one job function of `now` in its own transaction, then lets the sender deliver what it queued."""
+        now = now or self.now()
+
+        def work() -> int:
+            with UnitOfWork(self.engine)() as session:
+                result = job(session, now, self.rules, self.catalogs)
+                session.commit()
+            return result
+
+        result = await asyncio.to_thread(work)
+        self.pipeline.outbox_waiting.set()
+        return result
+
+
+def build_app(settings: Settings, *, workers: bool = True, scheduler: bool = True) -> VBot:
+    return VBot(settings, workers=workers, scheduler=scheduler)

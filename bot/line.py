@@ -1,0 +1,164 @@
+"""LINE: signature check, webhook events to neutral Incoming, replies and pushes with the v3 async client."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import hashlib
+import json
+import logging
+
+import aiohttp
+from linebot.v3.messaging import (
+    ApiException,
+    AsyncApiClient,
+    AsyncMessagingApi,
+    Configuration,
+    MessageAction,
+    PushMessageRequest,
+    QuickReply,
+    QuickReplyItem,
+    ReplyMessageRequest,
+    TextMessage,
+)
+from linebot.v3.webhook import SignatureValidator
+from linebot.v3.webhooks import (
+    Event,
+    FollowEvent,
+    MessageEvent,
+    PostbackEvent,
+    TextMessageContent,
+    UserSource,
+)
+
+from bot.channels import SENT, Delivery
+from handlers.types import Incoming, ReplyTo, replies_from_json
+from storage.models import OutboxMessage
+
+log = logging.getLogger(__name__)
+
+# LINE does not promise how long a reply token lives; past this we push instead (replies are free, pushes are not).
+REPLY_TOKEN_LIFETIME = dt.timedelta(seconds=50)
+PROFILE_CACHE_SIZE = 10_000
+
+
+class LineChannel:
+    platform = "line"
+
+    def __init__(self, channel_secret: str, access_token: str, api_base_url: str, timeout: float):
+        self._validator = SignatureValidator(channel_secret)
+        self._configuration = Configuration(access_token=access_token, host=api_base_url)
+        self._timeout = timeout
+        self._client: AsyncApiClient | None = None
+        self._api: AsyncMessagingApi | None = None
+        self._languages: dict[str, str | None] = {}
+
+    async def open(self) -> None:
+        # The async client's aiohttp session belongs to the running loop, so it is made here, not at import.
+        self._client = AsyncApiClient(self._configuration)
+        self._api = AsyncMessagingApi(self._client)
+
+    async def close(self) -> None:
+        if self._client is not None:
+            await self._client.close()
+            self._client = None
+
+    def signature_ok(self, body: str, signature: str) -> bool:
+        return bool(signature) and self._validator.validate(body, signature)
+
+    def event_keys(self, body: object) -> list[tuple[str, str]] | None:
+        if not isinstance(body, dict) or not isinstance(body.get("events"), list):
+            return None
+        if not all(isinstance(event, dict) for event in body["events"]):
+            return None
+        keys = []
+        for event in body["events"]:
+            # A redelivery repeats webhookEventId and the event, with only deliveryContext changed.
+            content = {k: v for k, v in event.items() if k != "deliveryContext"}
+            digest = hashlib.sha256(json.dumps(content, sort_keys=True).encode()).hexdigest()[:16]
+            keys.append((f"{event.get('webhookEventId', '')}:{digest}", json.dumps(event, ensure_ascii=False)))
+        return keys
+
+    async def to_incoming(self, raw: dict, now: dt.datetime) -> Incoming | None:
+        try:
+            event = Event.from_dict(raw)
+        except Exception as error:  # the SDK rejects types it does not know: nothing to answer
+            log.info("LINE event not understood (%s): %s", raw.get("type"), error)
+            return None
+        if not isinstance(getattr(event, "source", None), UserSource) or not event.source.user_id:
+            return None  # groups and rooms: the bot only talks one to one
+        user_id = event.source.user_id
+        sent_at = dt.datetime.fromtimestamp(event.timestamp / 1000, tz=dt.UTC)
+        reply_to = ReplyTo(user_id, getattr(event, "reply_token", None))
+        if isinstance(event, MessageEvent):
+            if isinstance(event.message, TextMessageContent):
+                kind, text = "text", event.message.text or ""
+            else:
+                kind, text = "other", ""
+        elif isinstance(event, PostbackEvent):
+            kind, text = "text", event.postback.data or ""
+        elif isinstance(event, FollowEvent):
+            kind, text = "follow", ""
+        else:
+            return None  # unfollow, unsend, beacons …: nothing to say
+        return Incoming("line", user_id, kind, text, sent_at, reply_to, await self._language_of(user_id))
+
+    async def _language_of(self, user_id: str) -> str | None:
+        if user_id not in self._languages:
+            try:
+                profile = await self._api.get_profile(user_id, _request_timeout=self._timeout)
+                language = profile.language
+            except (ApiException, aiohttp.ClientError, asyncio.TimeoutError, ValueError) as error:
+                log.warning("LINE profile of %s not available: %s", user_id, error)
+                return None
+            if len(self._languages) >= PROFILE_CACHE_SIZE:
+                self._languages.clear()
+            self._languages[user_id] = language
+        return self._languages[user_id]
+
+    @staticmethod
+    def render(payload: str) -> list[TextMessage]:
+        messages = []
+        for reply in replies_from_json(payload)[:5]:
+            quick = None
+            if reply.buttons:
+                quick = QuickReply(
+                    items=[
+                        QuickReplyItem(action=MessageAction(label=button.label[:20], text=button.text[:300]))
+                        for button in reply.buttons[:13]
+                    ]
+                )
+            messages.append(TextMessage(text=reply.text[:5000], quick_reply=quick))
+        return messages
+
+    async def deliver(self, message: OutboxMessage, now: dt.datetime) -> Delivery:
+        messages = self.render(message.payload)
+        token_fresh = bool(message.reply_token) and message.reply_token_expires_at > now
+        try:
+            if token_fresh:
+                try:
+                    await self._api.reply_message(
+                        ReplyMessageRequest(reply_token=message.reply_token, messages=messages),
+                        _request_timeout=self._timeout,
+                    )
+                except ApiException as error:
+                    if error.status == 400 and message.attempts > 1:
+                        # A fresh token refused on a retry was spent by our earlier attempt, which got through.
+                        log.info("LINE reply token of message %s already used; counted as sent", message.id)
+                        return SENT
+                    raise
+            else:
+                await self._api.push_message(
+                    PushMessageRequest(to=message.recipient, messages=messages),
+                    x_line_retry_key=message.retry_key,
+                    _request_timeout=self._timeout,
+                )
+            return SENT
+        except ApiException as error:
+            if error.status == 409 and not token_fresh:
+                return SENT  # the retry key was accepted before: LINE delivered it already
+            if error.status == 429 or (error.status or 0) >= 500:
+                return Delivery("retry", f"LINE answered {error.status}")
+            return Delivery("failed", f"LINE answered {error.status}: {(error.body or '')[:200]}")
+        except (aiohttp.ClientError, asyncio.TimeoutError) as error:
+            return Delivery("retry", f"LINE not reached: {error!r}")

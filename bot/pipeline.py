@@ -1,0 +1,189 @@
+"""The inbox worker and the outbox sender.
+
+Webhooks store events (the inbox) and answer at once. The worker claims stored events, runs the handlers
+and writes their answers to the outbox in the same transaction that marks the event done, so an event's
+effects happen once even when the process dies halfway or several processes share one database.
+The sender claims due outbox rows and delivers each once, retrying 5xx, 429 and time-outs with backoff.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import json
+import logging
+import os
+import socket
+
+import sqlalchemy as sa
+
+from bot.channels import Channel
+from bot.line import REPLY_TOKEN_LIFETIME
+from handlers import router
+from handlers.context import Rules
+from handlers.i18n import Catalogs
+from handlers.types import Incoming, Reply, replies_to_json
+from storage import repo
+from storage.db import UnitOfWork
+from storage.models import InboxEvent
+
+log = logging.getLogger(__name__)
+
+CLAIM_LEASE = dt.timedelta(seconds=60)
+BATCH = 50
+MAX_PROCESSING_ATTEMPTS = 5
+MAX_DELIVERY_ATTEMPTS = 10
+MAX_BACKOFF_SECONDS = 300
+IDLE_WAIT_SECONDS = 1.0
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+def backoff(attempts: int) -> dt.timedelta:
+    return dt.timedelta(seconds=min(MAX_BACKOFF_SECONDS, 2**attempts))
+
+
+class Pipeline:
+    def __init__(self, engine: sa.Engine, rules: Rules, catalogs: Catalogs, channels: dict[str, Channel]):
+        self.uow = UnitOfWork(engine)
+        self.rules = rules
+        self.catalogs = catalogs
+        self.channels = channels
+        self.worker = f"{socket.gethostname()}:{os.getpid()}"
+        self.inbox_waiting = asyncio.Event()
+        self.outbox_waiting = asyncio.Event()
+
+    # --- the webhook side ---------------------------------------------------------------------
+
+    def store(self, platform: str, events: list[tuple[str, str]], now: dt.datetime) -> int:
+        with self.uow() as session:
+            new = repo.store_inbox_events(session, platform, events, now)
+            session.commit()
+        return new
+
+    def wake(self) -> None:
+        self.inbox_waiting.set()
+
+    # --- the inbox worker ----------------------------------------------------------------------
+
+    def _claim_events(self, now: dt.datetime) -> list[InboxEvent]:
+        with self.uow() as session:
+            events = repo.claim_inbox_events(session, now, CLAIM_LEASE, BATCH)
+            session.commit()
+        return events
+
+    async def process_inbox_once(self, now: dt.datetime | None = None) -> int:
+        """Processes what is stored and due; returns how many events were finished."""
+        now = now or utcnow()
+        events = await asyncio.to_thread(self._claim_events, now)
+        done = 0
+        for event in events:
+            channel = self.channels.get(event.platform)
+            incoming = await channel.to_incoming(json.loads(event.payload), now) if channel else None
+            if await asyncio.to_thread(self._handle, event, incoming, now):
+                done += 1
+        if done:
+            self.outbox_waiting.set()
+        return done
+
+    def _handle(self, event: InboxEvent, incoming: Incoming | None, now: dt.datetime) -> bool:
+        try:
+            with self.uow() as session:
+                replies = router.handle(session, incoming, now, self.rules, self.catalogs) if incoming else []
+                self._queue_answer(session, event, incoming, replies, now)
+                if not repo.finish_inbox_event(session, event, now):
+                    log.warning("inbox event %s was taken over by another worker", event.id)
+                    return False
+                session.commit()
+                return True
+        except Exception as error:
+            log.exception("inbox event %s failed (attempt %s)", event.id, event.attempts)
+            self._after_failure(event, incoming, now, repr(error))
+            return False
+
+    def _queue_answer(self, session, event: InboxEvent, incoming: Incoming | None, replies: list[Reply], now) -> None:
+        if not replies or incoming is None:
+            return
+        expires = event.received_at + _reply_token_lifetime(event.platform)
+        repo.queue_message(
+            session, now, event.platform, incoming.reply_to.recipient, replies_to_json(replies),
+            incoming.reply_to.reply_token, expires if incoming.reply_to.reply_token else None,
+        )
+
+    def _after_failure(self, event: InboxEvent, incoming: Incoming | None, now: dt.datetime, error: str) -> None:
+        with self.uow() as session:
+            if event.attempts < MAX_PROCESSING_ATTEMPTS:
+                repo.release_inbox_event(session, event, now + backoff(event.attempts), error)
+            elif repo.finish_inbox_event(session, event, now, error):
+                # Give up on this event, but never leave the person without an answer.
+                locale = self.catalogs.match(incoming.platform_locale) if incoming else None
+                t = self.catalogs.translator(locale or self.rules.default_locale)
+                apology = Reply(t("Sorry, something went wrong. Please try again in a moment."))
+                self._queue_answer(session, event, incoming, [apology], now)
+            session.commit()
+
+    # --- the outbox sender --------------------------------------------------------------------
+
+    def _claim_messages(self, now: dt.datetime):
+        with self.uow() as session:
+            messages = repo.claim_outbox_messages(session, now, CLAIM_LEASE, BATCH, list(self.channels))
+            session.commit()
+        return messages
+
+    async def send_outbox_once(self, now: dt.datetime | None = None) -> int:
+        """Delivers what is due; returns how many messages were sent."""
+        now = now or utcnow()
+        messages = await asyncio.to_thread(self._claim_messages, now)
+        sent = 0
+        for message in messages:
+            delivery = await self.channels[message.platform].deliver(message, now)
+            status, retry_at = delivery.status, None
+            if status == "retry":
+                if message.attempts >= MAX_DELIVERY_ATTEMPTS:
+                    status = "failed"
+                else:
+                    status = "pending"
+                    wait = backoff(message.attempts)
+                    if delivery.retry_after:
+                        wait = max(wait, dt.timedelta(seconds=delivery.retry_after))
+                    retry_at = now + wait
+            if status == "failed":
+                log.error("message %s to %s %s not delivered: %s", message.id, message.platform, message.recipient, delivery.error)
+            elif status == "pending":
+                log.warning("message %s will be retried at %s: %s", message.id, retry_at, delivery.error)
+            sent += status == "sent"
+            await asyncio.to_thread(self._settle, message, status, now, delivery.error, retry_at)
+        return sent
+
+    def _settle(self, message, status, now, error, retry_at) -> None:
+        with self.uow() as session:
+            repo.settle_outbox_message(session, message, status, now, self.worker, error, retry_at)
+            session.commit()
+
+    # --- running forever inside `vbot serve` ----------------------------------------------------
+
+    async def run_inbox(self) -> None:
+        await self._loop(self.process_inbox_once, self.inbox_waiting)
+
+    async def run_outbox(self) -> None:
+        await self._loop(self.send_outbox_once, self.outbox_waiting)
+
+    async def _loop(self, step, waiting: asyncio.Event) -> None:
+        while True:
+            try:
+                busy = await step()
+            except Exception:  # a database outage must not end the loop; it resumes when the database does
+                log.exception("pipeline step failed")
+                busy = 0
+            if not busy:
+                try:
+                    await asyncio.wait_for(waiting.wait(), IDLE_WAIT_SECONDS)
+                except TimeoutError:
+                    pass
+                waiting.clear()
+
+
+def _reply_token_lifetime(platform: str) -> dt.timedelta:
+    return REPLY_TOKEN_LIFETIME if platform == "line" else dt.timedelta(0)

@@ -1,0 +1,115 @@
+"""Telegram: secret-header check, updates to neutral Incoming, answers with sendMessage.
+
+Only python-telegram-bot's Bot is used: no Application, so no updater and no job queue of its own.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hmac
+import json
+import logging
+
+from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram.error import BadRequest, Forbidden, InvalidToken, NetworkError, RetryAfter, TelegramError, TimedOut
+from telegram.request import HTTPXRequest
+
+from bot.channels import SENT, Delivery
+from handlers.types import Incoming, ReplyTo, replies_from_json
+from storage.models import OutboxMessage
+
+log = logging.getLogger(__name__)
+
+
+class TelegramChannel:
+    platform = "telegram"
+
+    def __init__(self, token: str, webhook_secret: str, api_base_url: str, timeout: float):
+        self._secret = webhook_secret.encode()
+        self._bot = Bot(
+            token,
+            base_url=f"{api_base_url}/bot",
+            base_file_url=f"{api_base_url}/file/bot",
+            request=HTTPXRequest(connect_timeout=timeout, read_timeout=timeout, write_timeout=timeout),
+        )
+        self._ready = False
+
+    async def open(self) -> None:
+        await self._ensure_ready()
+
+    async def _ensure_ready(self) -> None:
+        if self._ready:
+            return
+        try:
+            await self._bot.initialize()  # opens the HTTP client, then asks getMe
+            self._ready = True
+        except TelegramError as error:
+            log.warning("Telegram getMe failed, will try again: %s", error)
+
+    async def close(self) -> None:
+        try:
+            await self._bot.shutdown()
+        except TelegramError as error:
+            log.warning("Telegram shutdown: %s", error)
+
+    def secret_ok(self, header: str | None) -> bool:
+        return header is not None and hmac.compare_digest(header.encode(), self._secret)
+
+    def event_keys(self, body: object) -> list[tuple[str, str]] | None:
+        if not isinstance(body, dict) or not isinstance(body.get("update_id"), int) or isinstance(body["update_id"], bool):
+            return None
+        return [(str(body["update_id"]), json.dumps(body, ensure_ascii=False))]
+
+    async def to_incoming(self, raw: dict, now: dt.datetime) -> Incoming | None:
+        try:
+            update = Update.de_json(raw, self._bot)
+        except Exception as error:  # malformed update: nothing sensible to answer
+            log.info("Telegram update not understood: %s", error)
+            return None
+        if update.callback_query is not None:
+            query = update.callback_query
+            chat = query.message.chat if query.message else None
+            if chat is None or chat.type != "private":
+                return None
+            await self._answer_callback(query.id)
+            return Incoming(
+                "telegram", str(query.from_user.id), "text", query.data or "", now,
+                ReplyTo(str(chat.id)), query.from_user.language_code,
+            )
+        message = update.message
+        if message is None or message.from_user is None or message.chat.type != "private":
+            return None
+        kind, text = ("text", message.text) if message.text is not None else ("other", "")
+        return Incoming(
+            "telegram", str(message.from_user.id), kind, text, message.date,
+            ReplyTo(str(message.chat.id)), message.from_user.language_code,
+        )
+
+    async def _answer_callback(self, query_id: str) -> None:
+        await self._ensure_ready()
+        try:
+            await self._bot.answer_callback_query(query_id)
+        except TelegramError as error:  # only stops the button's spinner; the answer still comes
+            log.info("answerCallbackQuery failed: %s", error)
+
+    async def deliver(self, message: OutboxMessage, now: dt.datetime) -> Delivery:
+        await self._ensure_ready()
+        replies = replies_from_json(message.payload)
+        text = "\n\n".join(reply.text for reply in replies)[:4096]
+        buttons = [button for reply in replies for button in reply.buttons]
+        markup = (
+            InlineKeyboardMarkup([[InlineKeyboardButton(b.label, callback_data=b.text[:64])] for b in buttons])
+            if buttons
+            else None
+        )
+        try:
+            await self._bot.send_message(chat_id=int(message.recipient), text=text, reply_markup=markup)
+            return SENT
+        except RetryAfter as error:
+            retry_after = error.retry_after
+            seconds = retry_after.total_seconds() if isinstance(retry_after, dt.timedelta) else float(retry_after)
+            return Delivery("retry", "Telegram answered 429", retry_after=seconds)
+        except (BadRequest, Forbidden, InvalidToken) as error:
+            return Delivery("failed", f"Telegram refused: {error}")
+        except (TimedOut, NetworkError) as error:
+            return Delivery("retry", f"Telegram not reached: {error}")

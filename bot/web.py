@@ -1,0 +1,104 @@
+"""The ASGI app: both webhooks and /healthz. A webhook answers 200 only once its events are stored."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from typing import TYPE_CHECKING
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+
+from storage.db import database_answers
+
+if TYPE_CHECKING:
+    from bot.app import VBot
+
+log = logging.getLogger(__name__)
+
+MAX_BODY_BYTES = 1024 * 1024
+
+
+class BodyTooLarge(Exception):
+    pass
+
+
+async def read_body(request: Request) -> bytes:
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > MAX_BODY_BYTES:
+        raise BodyTooLarge
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > MAX_BODY_BYTES:
+            raise BodyTooLarge
+    return bytes(body)
+
+
+def problem(status: int, detail: str) -> JSONResponse:
+    return JSONResponse({"error": detail}, status_code=status)
+
+
+def build_web(vbot: VBot, lifespan=None) -> Starlette:
+    async def accept(platform: str, channel, body: bytes) -> JSONResponse:
+        try:
+            parsed = json.loads(body.decode("utf-8"))
+        except (UnicodeDecodeError, ValueError):
+            return problem(400, "body is not JSON")
+        events = channel.event_keys(parsed)
+        if events is None:
+            return problem(400, f"not a {platform} webhook")
+        try:
+            await asyncio.to_thread(vbot.pipeline.store, platform, events, vbot.now())
+        except Exception:
+            log.exception("could not store %s events", platform)
+            return problem(503, "try again later")  # the platform redelivers; nothing is lost
+        vbot.pipeline.wake()
+        return JSONResponse({})
+
+    async def line_webhook(request: Request) -> JSONResponse:
+        channel = vbot.channels.get("line")
+        if channel is None:
+            return problem(404, "LINE is not configured")
+        try:
+            body = await read_body(request)
+        except BodyTooLarge:
+            return problem(413, "body too large")
+        try:
+            text = body.decode("utf-8")
+        except UnicodeDecodeError:
+            text = None
+        if text is None or not channel.signature_ok(text, request.headers.get("x-line-signature", "")):
+            log.warning("LINE webhook with a missing or wrong signature from %s", request.client)
+            return problem(401, "bad signature")
+        return await accept("line", channel, body)
+
+    async def telegram_webhook(request: Request) -> JSONResponse:
+        channel = vbot.channels.get("telegram")
+        if channel is None:
+            return problem(404, "Telegram is not configured")
+        if not channel.secret_ok(request.headers.get("x-telegram-bot-api-secret-token")):
+            log.warning("Telegram webhook with a missing or wrong secret from %s", request.client)
+            return problem(401, "bad secret")
+        try:
+            body = await read_body(request)
+        except BodyTooLarge:
+            return problem(413, "body too large")
+        return await accept("telegram", channel, body)
+
+    async def healthz(_request: Request) -> JSONResponse:
+        if await asyncio.to_thread(database_answers, vbot.engine):
+            return JSONResponse({"status": "ok", "database": "ok"})
+        return JSONResponse({"status": "unavailable", "database": "unreachable"}, status_code=503)
+
+    return Starlette(
+        routes=[
+            Route("/webhooks/line", line_webhook, methods=["POST"]),
+            Route("/webhooks/telegram", telegram_webhook, methods=["POST"]),
+            Route("/healthz", healthz, methods=["GET"]),
+        ],
+        lifespan=lifespan,
+    )

@@ -1,0 +1,138 @@
+"""Check-in and check-out: one open session per volunteer, timed by the platform's own timestamp."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+from handlers.context import Context
+from handlers.formatting import hours_from_minutes, local_moment
+from handlers.rules import session_minutes, time_of_record
+from handlers.types import Button, Reply
+from storage import repo
+from storage.models import ServiceRecord, Unit
+
+
+def _moment(ctx: Context, moment) -> str:
+    return local_moment(moment, ctx.rules.timezone, ctx.locale, ctx.today)
+
+
+def _unit_name(ctx: Context, unit_id: int) -> str:
+    unit = ctx.session.get(Unit, unit_id)
+    return unit.name if unit else "?"
+
+
+def send_to_review(ctx: Context, record: ServiceRecord, at) -> Reply | None:
+    """Closes an over-long session for a coordinator to review; it adds no hours until approved."""
+    minutes = session_minutes(record.check_in, at)
+    if not repo.finish_session(ctx.session, record.id, at, minutes, "review", note="longer than the maximum"):
+        return None
+    t = ctx.t
+    return Reply(
+        t(
+            "You were checked in for more than {limit} hours (since {since}). "
+            "A coordinator will review this session before it counts.",
+            limit=int(ctx.rules.max_session.total_seconds() // 3600),
+            since=_moment(ctx, record.check_in),
+        )
+    )
+
+
+def check_in(ctx: Context, argument: str) -> list[Reply]:
+    t = ctx.t
+    volunteer_id = ctx.account.volunteer_id
+    at = time_of_record(ctx.incoming.sent_at, ctx.now)
+    replies: list[Reply] = []
+
+    units = repo.units_of(ctx.session, volunteer_id)
+    if not units:
+        return [Reply(t("You are not in any unit yet. Please ask your coordinator to add you."))]
+
+    current = repo.open_session_of(ctx.session, volunteer_id)
+    if current is not None and at - current.check_in > ctx.rules.max_session:
+        review = send_to_review(ctx, current, at)
+        replies += [review] if review else []
+        current = None
+    if current is not None:
+        return [_already_in(ctx, current)]
+
+    chosen = None
+    if argument.startswith("#") and argument[1:].isdigit():
+        chosen = next((unit for unit, _role in units if unit.id == int(argument[1:])), None)
+    elif argument:
+        return [Reply(t("I do not know the check-in code {code}.", code=argument), (Button(t("Check in"), t("check in")),))]
+    if chosen is None and len(units) == 1:
+        chosen = units[0][0]
+    if chosen is None:
+        buttons = tuple(Button(unit.name, f"{t('check in')} #{unit.id}") for unit, _role in units)
+        return replies + [Reply(t("Which unit are you serving at today?"), buttons)]
+
+    record = ServiceRecord(
+        volunteer_id=volunteer_id,
+        unit_id=chosen.id,
+        kind="service",
+        source="chat",
+        status="open",
+        check_in=at,
+        service_date=at.astimezone(ctx.rules.timezone).date(),
+        recorded_by=f"{ctx.incoming.platform}:{ctx.incoming.user_id}",
+        created_at=ctx.now,
+    )
+    try:
+        with ctx.session.begin_nested():
+            ctx.session.add(record)
+    except sa.exc.IntegrityError:
+        # Another check-in of the same person got there first (two taps at the same instant).
+        current = repo.open_session_of(ctx.session, volunteer_id)
+        return replies + ([_already_in(ctx, current)] if current else [])
+    return replies + [
+        Reply(
+            t("Checked in at {time} at {unit}. Tap Check out when you leave.", time=_moment(ctx, at), unit=chosen.name),
+            (Button(t("Check out"), t("check out")),),
+        )
+    ]
+
+
+def _already_in(ctx: Context, current: ServiceRecord) -> Reply:
+    t = ctx.t
+    return Reply(
+        t(
+            "You are already checked in since {time} at {unit}.",
+            time=_moment(ctx, current.check_in),
+            unit=_unit_name(ctx, current.unit_id),
+        ),
+        (Button(t("Check out"), t("check out")), Button(t("My hours"), t("hours"))),
+    )
+
+
+def check_out(ctx: Context, _argument: str) -> list[Reply]:
+    t = ctx.t
+    volunteer_id = ctx.account.volunteer_id
+    at = time_of_record(ctx.incoming.sent_at, ctx.now)
+    current = repo.open_session_of(ctx.session, volunteer_id)
+    if current is None:
+        return [Reply(t("You are not checked in, so nothing was recorded."), (Button(t("Check in"), t("check in")),))]
+    at = max(at, current.check_in)
+    if at - current.check_in > ctx.rules.max_session:
+        review = send_to_review(ctx, current, at)
+        return [review] if review else [Reply(t("You are not checked in, so nothing was recorded."))]
+
+    minutes = session_minutes(current.check_in, at)
+    if not repo.finish_session(ctx.session, current.id, at, minutes, "counted"):
+        return [Reply(t("You are not checked in, so nothing was recorded."), (Button(t("Check in"), t("check in")),))]
+    today_minutes = sum(
+        unit.on_day
+        for unit in repo.counted_service_minutes(
+            ctx.session, volunteer_id, current.service_date, current.service_date, current.service_date
+        )
+    )
+    return [
+        Reply(
+            t(
+                "Checked out at {time}. This session: {session} hours. Today: {today} hours.",
+                time=_moment(ctx, at),
+                session=hours_from_minutes(minutes, ctx.locale),
+                today=hours_from_minutes(today_minutes, ctx.locale),
+            ),
+            (Button(t("My hours"), t("hours")),),
+        )
+    ]

@@ -1,0 +1,40 @@
+"""What every handler is given: the transaction, the clock, the unit's rules and the person's language."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from zoneinfo import ZoneInfo
+
+from sqlmodel import Session
+
+from handlers.i18n import Catalogs, Translator
+from handlers.types import Incoming
+from storage.models import ChatAccount
+
+
+@dataclass(frozen=True)
+class Rules:
+    timezone: ZoneInfo
+    default_locale: str = "zh_TW"
+    max_session: dt.timedelta = dt.timedelta(hours=12)
+    invite_valid_for: dt.timedelta = dt.timedelta(days=30)
+
+
+@dataclass
+class Context:
+    session: Session
+    now: dt.datetime
+    rules: Rules
+    catalogs: Catalogs
+    incoming: Incoming
+    account: ChatAccount | None
+    t: Translator
+
+    @property
+    def today(self) -> dt.date:
+        return self.now.astimezone(self.rules.timezone).date()
+
+    @property
+    def locale(self) -> str:
+        return self.t.locale

@@ -1,0 +1,33 @@
+"""How numbers, dates and times look to a person in their language."""
+
+from __future__ import annotations
+
+import datetime as dt
+from zoneinfo import ZoneInfo
+
+from babel.dates import format_date as babel_format_date
+from babel.numbers import format_decimal
+
+
+def hours_from_minutes(minutes: int, locale: str) -> str:
+    """Hours with at most one decimal: 150 → `2.5`, 120 → `2`, 25 → `0.4`."""
+    return format_decimal(round(minutes / 60, 1), format="#,##0.#", locale=locale)
+
+
+def local_date(date: dt.date, locale: str) -> str:
+    """zh_TW uses the ROC year (Gregorian − 1911) as government papers do: `115年3月25日`."""
+    if locale == "zh_TW":
+        return f"{date.year - 1911}年{date.month}月{date.day}日"
+    return babel_format_date(date, format="medium", locale=locale)
+
+
+def local_time(moment: dt.datetime, timezone: ZoneInfo) -> str:
+    return moment.astimezone(timezone).strftime("%H:%M")
+
+
+def local_moment(moment: dt.datetime, timezone: ZoneInfo, locale: str, today: dt.date) -> str:
+    """`14:05` today, else the date and the time."""
+    local = moment.astimezone(timezone)
+    if local.date() == today:
+        return local.strftime("%H:%M")
+    return f"{local_date(local.date(), locale)} {local.strftime('%H:%M')}"

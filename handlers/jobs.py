@@ -1,0 +1,47 @@
+"""Scheduled work as plain functions of `now`: they decide from the store what is due and queue messages."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlmodel import Session, select
+
+from handlers.context import Rules
+from handlers.formatting import local_moment
+from handlers.i18n import Catalogs
+from handlers.rules import session_minutes
+from handlers.types import Reply, replies_to_json
+from storage import repo
+from storage.models import ServiceRecord
+
+PUSH_PLATFORMS = ("line", "telegram")
+
+
+def close_overlong_sessions(session: Session, now: dt.datetime, rules: Rules, catalogs: Catalogs) -> int:
+    """Sessions still open past the maximum go to a coordinator's review, and the volunteer is told.
+
+    The session is closed at the moment the maximum ran out, never later: a forgotten check-out
+    must not invent hours. Returns how many sessions were closed.
+    """
+    overdue = session.exec(
+        select(ServiceRecord).where(ServiceRecord.status == "open", ServiceRecord.check_in < now - rules.max_session)
+    ).all()
+    closed = 0
+    today = now.astimezone(rules.timezone).date()
+    for record in overdue:
+        end = record.check_in + rules.max_session
+        minutes = session_minutes(record.check_in, end)
+        if not repo.finish_session(session, record.id, end, minutes, "review", note="not checked out"):
+            continue
+        closed += 1
+        for account in repo.linked_accounts(session, record.volunteer_id):
+            if account.platform not in PUSH_PLATFORMS:
+                continue
+            t = catalogs.translator(account.chosen_locale or rules.default_locale)
+            text = t(
+                "You did not check out after checking in at {since}. "
+                "A coordinator will review this session before it counts.",
+                since=local_moment(record.check_in, rules.timezone, t.locale, today),
+            )
+            repo.queue_message(session, now, account.platform, account.platform_user_id, replies_to_json([Reply(text)]))
+    return closed

@@ -1,0 +1,67 @@
+"""Linking a chat account to a volunteer with a single-use invite code."""
+
+from __future__ import annotations
+
+import secrets
+import unicodedata
+
+from handlers.context import Context
+from handlers.guide import main_buttons
+from handlers.types import Reply
+from storage import repo
+from storage.models import InviteCode
+
+CODE_DIGITS = 8
+
+
+def new_invite_code() -> str:
+    """Eight digits: easy to read aloud and to type on a phone keypad."""
+    return "".join(secrets.choice("0123456789") for _ in range(CODE_DIGITS))
+
+
+def clean_code(text: str) -> str:
+    """People type codes with spaces, dashes or full-width digits (１２３４)."""
+    return "".join(ch for ch in unicodedata.normalize("NFKC", text) if ch.isalnum()).upper()
+
+
+def link(ctx: Context, argument: str) -> list[Reply]:
+    t = ctx.t
+    session = ctx.session
+    incoming = ctx.incoming
+    if ctx.account is not None and ctx.account.volunteer_id is not None:
+        person = repo.volunteer(session, ctx.account.volunteer_id)
+        return [Reply(t("This chat is already linked to {name}.", name=person.name if person else "?"), main_buttons(ctx))]
+
+    code = clean_code(argument)
+    account = repo.ensure_account(session, incoming.platform, incoming.user_id)
+    invite = repo.use_invite_code(session, code, account.id, ctx.now) if code else None
+    if invite is None:
+        known = session.get(InviteCode, code) if code else None
+        if known is None:
+            text = t("I do not know the code {code}. Please check it with your coordinator.", code=code or "—")
+        elif known.used_at is not None:
+            text = t("The code {code} has already been used. Ask your coordinator for a new one.", code=code)
+        else:
+            text = t("The code {code} has expired. Ask your coordinator for a new one.", code=code)
+        return [Reply(text)]
+
+    account.volunteer_id = invite.volunteer_id
+    account.linked_at = ctx.now
+    session.add(account)
+    person = repo.volunteer(session, invite.volunteer_id)
+    units = ", ".join(unit.name for unit, _role in repo.units_of(session, invite.volunteer_id))
+    repo.record_audit(
+        session, ctx.now, f"{incoming.platform}:{incoming.user_id}", "link", f"volunteer:{invite.volunteer_id}",
+        None, {"code": code, "account": account.id},
+    )
+    return [
+        Reply(
+            t("Welcome, {name}! This chat is now linked to {units}.", name=person.name, units=units or "—")
+            + "\n"
+            + t(
+                "Privacy: your unit keeps your name, this chat ID and your check-in times "
+                "only to record your volunteer hours. Type help to see what you can do."
+            ),
+            main_buttons(ctx),
+        )
+    ]

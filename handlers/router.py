@@ -1,0 +1,87 @@
+"""From an Incoming to replies: find the person, pick their language, recognise the intent, run its handler."""
+
+from __future__ import annotations
+
+import datetime as dt
+import unicodedata
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from sqlmodel import Session
+
+from handlers import checkin, guide, hours, language, linking
+from handlers.context import Context, Rules
+from handlers.i18n import Catalogs
+from handlers.types import Incoming, Reply
+from storage import repo
+
+MAX_COMMAND_LENGTH = 200
+
+
+@dataclass(frozen=True)
+class Route:
+    intent: str
+    words: tuple[str, ...]
+    handler: Callable[[Context, str], list[Reply]]
+    needs_link: bool
+
+
+# The whole chat vocabulary, in one visible list. Either language works whatever language a person chose.
+ROUTES = (
+    Route("link", ("綁定", "link", "/start"), linking.link, needs_link=False),
+    Route("checkin", ("簽到", "check in", "checkin", "check-in", "/checkin"), checkin.check_in, needs_link=True),
+    Route("checkout", ("簽退", "check out", "checkout", "check-out", "/checkout"), checkin.check_out, needs_link=True),
+    Route("hours", ("時數", "hours", "/hours"), hours.my_hours, needs_link=True),
+    Route("language", ("語言", "language", "/language"), language.choose, needs_link=False),
+    Route("help", ("說明", "help", "/help"), guide.help_answer, needs_link=False),
+)
+
+
+def normalise(text: str) -> str:
+    """Full-width letters and digits to plain ones, spaces collapsed, Telegram's `/cmd@botname` reduced."""
+    text = unicodedata.normalize("NFKC", text)[:MAX_COMMAND_LENGTH]
+    text = " ".join(text.split())
+    if text.startswith("/"):
+        head, _, rest = text.partition(" ")
+        text = (head.split("@", 1)[0] + " " + rest).strip()
+    return text
+
+
+def recognise(text: str) -> tuple[Route, str] | None:
+    """The route whose word starts the text, and the rest as its argument."""
+    cleaned = normalise(text)
+    folded = cleaned.casefold()
+    for route in ROUTES:
+        for word in sorted(route.words, key=len, reverse=True):
+            if not folded.startswith(word):
+                continue
+            rest = cleaned[len(word) :]
+            # Latin words need a word boundary ("linkage" is not "link"); Chinese ones do not ("綁定123").
+            if rest and word.isascii() and not rest.startswith(" "):
+                continue
+            return route, rest.strip()
+    return None
+
+
+def handle(session: Session, incoming: Incoming, now: dt.datetime, rules: Rules, catalogs: Catalogs) -> list[Reply]:
+    account = repo.account_for(session, incoming.platform, incoming.user_id)
+    locale = (
+        (account.chosen_locale if account else None)
+        or catalogs.match(incoming.platform_locale)
+        or rules.default_locale
+    )
+    ctx = Context(session, now, rules, catalogs, incoming, account, catalogs.translator(locale))
+    linked = account is not None and account.volunteer_id is not None
+
+    if incoming.kind == "follow":
+        return guide.help_answer(ctx, "") if linked else guide.how_to_link(ctx)
+    found = recognise(incoming.text) if incoming.kind == "text" else None
+    if found is None:
+        return guide.not_understood(ctx)
+    route, argument = found
+    if route.intent == "link" and not argument:
+        # Telegram's plain /start (no code) is the first contact, not a link attempt.
+        return guide.help_answer(ctx, "") if linked else guide.how_to_link(ctx)
+    if route.needs_link and not linked:
+        return guide.how_to_link(ctx)
+    return route.handler(ctx, argument)

@@ -1,0 +1,28 @@
+"""Pure rules about time and hours; no database, no platform."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+MAX_MESSAGE_AGE = dt.timedelta(hours=24)
+ALLOWED_CLOCK_SKEW = dt.timedelta(minutes=2)
+
+
+def time_of_record(sent_at: dt.datetime, now: dt.datetime) -> dt.datetime:
+    """The platform's timestamp of the message, unless it is older than 24 hours or in the future."""
+    if now - MAX_MESSAGE_AGE <= sent_at <= now + ALLOWED_CLOCK_SKEW:
+        return min(sent_at, now)
+    return now
+
+
+def session_minutes(check_in: dt.datetime, check_out: dt.datetime) -> int:
+    """Whole minutes served; exact minutes, never negative (a check-out stamped before its check-in is 0)."""
+    return max(0, int((check_out - check_in).total_seconds() // 60))
+
+
+def year_start(day: dt.date) -> dt.date:
+    return day.replace(month=1, day=1)
+
+
+def half_year_start(day: dt.date) -> dt.date:
+    return day.replace(month=1 if day.month <= 6 else 7, day=1)

@@ -1,0 +1,165 @@
+"""The tables. Times are stored as UTC (SQLite keeps no offsets) and come back time-zone aware."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import sqlalchemy as sa
+from sqlmodel import Field, SQLModel
+
+
+class UTCDateTime(sa.types.TypeDecorator):
+    """Aware datetimes in, naive UTC in the column, aware UTC out — the same on SQLite and PostgreSQL."""
+
+    impl = sa.DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        return value.astimezone(dt.UTC).replace(tzinfo=None)
+
+    def process_result_value(self, value, dialect):
+        if value is None:
+            return None
+        return value.replace(tzinfo=dt.UTC)
+
+
+def utc_field(**kwargs):
+    return Field(sa_type=UTCDateTime, **kwargs)
+
+
+class Unit(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    name: str
+    category: str = "general"
+    city: str = "other"
+    created_at: dt.datetime = utc_field()
+
+
+class Volunteer(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    name: str
+    birth_date: dt.date | None = None
+    gender: str | None = None
+    trained_on: dt.date | None = None
+    created_at: dt.datetime = utc_field()
+
+
+class Membership(SQLModel, table=True):
+    """A volunteer's place in a unit; role is `volunteer` or `coordinator`."""
+
+    __table_args__ = (sa.UniqueConstraint("volunteer_id", "unit_id"),)
+    id: int | None = Field(default=None, primary_key=True)
+    volunteer_id: int = Field(foreign_key="volunteer.id", index=True)
+    unit_id: int = Field(foreign_key="unit.id", index=True)
+    role: str = "volunteer"
+
+
+class ChatAccount(SQLModel, table=True):
+    """A person on a chat platform; linked to a volunteer once they used an invite code."""
+
+    __table_args__ = (sa.UniqueConstraint("platform", "platform_user_id"),)
+    id: int | None = Field(default=None, primary_key=True)
+    platform: str
+    platform_user_id: str
+    volunteer_id: int | None = Field(default=None, foreign_key="volunteer.id", index=True)
+    chosen_locale: str | None = None
+    linked_at: dt.datetime | None = utc_field(default=None)
+
+
+class InviteCode(SQLModel, table=True):
+    code: str = Field(primary_key=True)
+    volunteer_id: int = Field(foreign_key="volunteer.id", index=True)
+    expires_at: dt.datetime = utc_field()
+    used_at: dt.datetime | None = utc_field(default=None)
+    used_by_account_id: int | None = Field(default=None, foreign_key="chataccount.id")
+
+
+class ServiceRecord(SQLModel, table=True):
+    """One session or one hand-entered amount of time.
+
+    status: `open` (checked in), `counted`, `review` (waits for a coordinator), `void`.
+    Only `counted` records of kind `service` add to service hours.
+    """
+
+    __table_args__ = (
+        # One open session per volunteer, enforced by the database so that two check-ins
+        # arriving at the same instant cannot both open one.
+        sa.Index(
+            "one_open_session_per_volunteer",
+            "volunteer_id",
+            unique=True,
+            sqlite_where=sa.text("status = 'open'"),
+            postgresql_where=sa.text("status = 'open'"),
+        ),
+        sa.Index("service_record_hours", "volunteer_id", "status", "kind", "service_date", "unit_id", "minutes"),
+    )
+    id: int | None = Field(default=None, primary_key=True)
+    volunteer_id: int = Field(foreign_key="volunteer.id")
+    unit_id: int = Field(foreign_key="unit.id", index=True)
+    kind: str = "service"
+    source: str = "chat"
+    status: str = "open"
+    check_in: dt.datetime | None = utc_field(default=None)
+    check_out: dt.datetime | None = utc_field(default=None)
+    minutes: int = 0
+    service_date: dt.date
+    recorded_by: str
+    note: str | None = None
+    created_at: dt.datetime = utc_field()
+
+
+class AuditEntry(SQLModel, table=True):
+    """Who changed what, when and why: every manual entry and every correction."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    at: dt.datetime = utc_field()
+    actor: str
+    action: str
+    target: str
+    reason: str | None = None
+    details: str = "{}"
+
+
+class InboxEvent(SQLModel, table=True):
+    """A platform event stored before the webhook answers 200; processed once by whichever worker claims it."""
+
+    __table_args__ = (
+        sa.UniqueConstraint("platform", "event_key"),
+        sa.Index("inbox_pending", "processed_at", "claimed_until"),
+    )
+    id: int | None = Field(default=None, primary_key=True)
+    platform: str
+    event_key: str
+    payload: str
+    received_at: dt.datetime = utc_field()
+    claimed_until: dt.datetime | None = utc_field(default=None)
+    claim_token: str | None = None
+    attempts: int = 0
+    processed_at: dt.datetime | None = utc_field(default=None)
+    error: str | None = None
+
+
+class OutboxMessage(SQLModel, table=True):
+    """A message to deliver once: written in the same transaction as the change it reports."""
+
+    __table_args__ = (sa.Index("outbox_pending", "status", "next_attempt_at"),)
+    id: int | None = Field(default=None, primary_key=True)
+    platform: str
+    recipient: str
+    reply_token: str | None = None
+    reply_token_expires_at: dt.datetime | None = utc_field(default=None)
+    payload: str
+    retry_key: str
+    status: str = "pending"
+    attempts: int = 0
+    next_attempt_at: dt.datetime = utc_field()
+    claimed_until: dt.datetime | None = utc_field(default=None)
+    claim_token: str | None = None
+    sent_at: dt.datetime | None = utc_field(default=None)
+    sent_by: str | None = None
+    last_error: str | None = None
+    created_at: dt.datetime = utc_field()

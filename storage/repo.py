@@ -1,0 +1,291 @@
+"""Reads and writes named for what the bot means by them. Nothing here commits: the caller's unit of work does."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import uuid
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlmodel import Session, select
+
+from storage.models import (
+    AuditEntry,
+    ChatAccount,
+    InboxEvent,
+    InviteCode,
+    Membership,
+    OutboxMessage,
+    ServiceRecord,
+    Unit,
+    Volunteer,
+)
+
+
+def insert_ignoring_duplicates(session: Session, model, rows: list[dict], unique_columns: list[str]) -> int:
+    """INSERT … ON CONFLICT DO NOTHING; returns how many rows were new."""
+    if not rows:
+        return 0
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    statement = insert(model).values(rows).on_conflict_do_nothing(index_elements=unique_columns)
+    return session.execute(statement).rowcount
+
+
+# --- people and units ---------------------------------------------------------------------------
+
+
+def account_for(session: Session, platform: str, platform_user_id: str) -> ChatAccount | None:
+    return session.exec(
+        select(ChatAccount).where(
+            ChatAccount.platform == platform, ChatAccount.platform_user_id == platform_user_id
+        )
+    ).first()
+
+
+def ensure_account(session: Session, platform: str, platform_user_id: str) -> ChatAccount:
+    """The person's account row, created if this is their first time (safe when two arrive at once)."""
+    insert_ignoring_duplicates(
+        session,
+        ChatAccount,
+        [{"platform": platform, "platform_user_id": platform_user_id}],
+        ["platform", "platform_user_id"],
+    )
+    account = account_for(session, platform, platform_user_id)
+    assert account is not None
+    return account
+
+
+def units_of(session: Session, volunteer_id: int) -> list[tuple[Unit, str]]:
+    """The units a volunteer belongs to, with their role in each, in a stable order."""
+    rows = session.exec(
+        select(Unit, Membership.role)
+        .join(Membership, Membership.unit_id == Unit.id)
+        .where(Membership.volunteer_id == volunteer_id)
+        .order_by(Unit.id)
+    ).all()
+    return [(unit, role) for unit, role in rows]
+
+
+def linked_accounts(session: Session, volunteer_id: int) -> list[ChatAccount]:
+    return list(session.exec(select(ChatAccount).where(ChatAccount.volunteer_id == volunteer_id)).all())
+
+
+# --- invite codes -------------------------------------------------------------------------------
+
+
+def use_invite_code(session: Session, code: str, account_id: int, now: dt.datetime) -> InviteCode | None:
+    """Marks the code used by this account if it is still unused and unexpired; atomic, so a code works once."""
+    claimed = session.execute(
+        sa.update(InviteCode)
+        .where(InviteCode.code == code, InviteCode.used_at.is_(None), InviteCode.expires_at > now)
+        .values(used_at=now, used_by_account_id=account_id)
+    ).rowcount
+    if not claimed:
+        return None
+    return session.get(InviteCode, code)
+
+
+# --- service records ----------------------------------------------------------------------------
+
+
+def open_session_of(session: Session, volunteer_id: int) -> ServiceRecord | None:
+    return session.exec(
+        select(ServiceRecord).where(ServiceRecord.volunteer_id == volunteer_id, ServiceRecord.status == "open")
+    ).first()
+
+
+def finish_session(
+    session: Session, record_id: int, check_out: dt.datetime, minutes: int, status: str, note: str | None = None
+) -> bool:
+    """Closes a session only if it is still open; False when someone else closed it first."""
+    values = {"check_out": check_out, "minutes": minutes, "status": status}
+    if note:
+        values["note"] = note
+    return bool(
+        session.execute(
+            sa.update(ServiceRecord)
+            .where(ServiceRecord.id == record_id, ServiceRecord.status == "open")
+            .values(**values)
+        ).rowcount
+    )
+
+
+@dataclass(frozen=True)
+class UnitMinutes:
+    unit_id: int
+    unit_name: str
+    total: int
+    since_year_start: int
+    since_half_start: int
+    on_day: int
+
+
+def counted_service_minutes(
+    session: Session, volunteer_id: int, year_start: dt.date, half_start: dt.date, day: dt.date
+) -> list[UnitMinutes]:
+    """Counted service minutes per unit: all time, this year, this half-year and on one day — one indexed query."""
+
+    def since(start: dt.date):
+        return sa.func.coalesce(
+            sa.func.sum(sa.case((ServiceRecord.service_date >= start, ServiceRecord.minutes), else_=0)), 0
+        )
+
+    totals = (
+        select(
+            ServiceRecord.unit_id,
+            sa.func.coalesce(sa.func.sum(ServiceRecord.minutes), 0).label("total"),
+            since(year_start).label("year"),
+            since(half_start).label("half"),
+            sa.func.coalesce(
+                sa.func.sum(sa.case((ServiceRecord.service_date == day, ServiceRecord.minutes), else_=0)), 0
+            ).label("day"),
+        )
+        .where(
+            ServiceRecord.volunteer_id == volunteer_id,
+            ServiceRecord.status == "counted",
+            ServiceRecord.kind == "service",
+        )
+        .group_by(ServiceRecord.unit_id)
+        .subquery()
+    )
+    rows = session.execute(
+        select(totals, Unit.name).join(Unit, Unit.id == totals.c.unit_id).order_by(totals.c.unit_id)
+    ).all()
+    return [
+        UnitMinutes(row.unit_id, row.name, int(row.total), int(row.year), int(row.half), int(row.day))
+        for row in rows
+    ]
+
+
+def record_audit(
+    session: Session, now: dt.datetime, actor: str, action: str, target: str, reason: str | None, details: dict
+) -> None:
+    session.add(
+        AuditEntry(
+            at=now, actor=actor, action=action, target=target, reason=reason, details=json.dumps(details, default=str)
+        )
+    )
+
+
+# --- inbox and outbox ---------------------------------------------------------------------------
+
+
+def store_inbox_events(session: Session, platform: str, events: list[tuple[str, str]], now: dt.datetime) -> int:
+    """Stores (key, payload) pairs; a key seen before (a redelivery) is ignored. Returns how many were new."""
+    rows = [
+        {"platform": platform, "event_key": key, "payload": payload, "received_at": now, "attempts": 0}
+        for key, payload in events
+    ]
+    return insert_ignoring_duplicates(session, InboxEvent, rows, ["platform", "event_key"])
+
+
+def _claim(session: Session, model, due, now: dt.datetime, lease: dt.timedelta, limit: int) -> tuple[str, list]:
+    """Takes up to `limit` due rows for this worker alone until the lease ends.
+
+    PostgreSQL: FOR UPDATE SKIP LOCKED, so concurrent workers take disjoint rows.
+    SQLite: the transaction began IMMEDIATE, so claims are serialised anyway.
+    """
+    token = uuid.uuid4().hex
+    free = sa.or_(model.claimed_until.is_(None), model.claimed_until < now)
+    ids = session.exec(
+        select(model.id).where(due, free).order_by(model.id).limit(limit).with_for_update(skip_locked=True)
+    ).all()
+    if not ids:
+        return token, []
+    session.execute(
+        sa.update(model)
+        .where(model.id.in_(ids))
+        .values(claimed_until=now + lease, claim_token=token, attempts=model.attempts + 1)
+    )
+    rows = session.exec(select(model).where(model.id.in_(ids)).order_by(model.id)).all()
+    return token, list(rows)
+
+
+def claim_inbox_events(session: Session, now: dt.datetime, lease: dt.timedelta, limit: int) -> list[InboxEvent]:
+    return _claim(session, InboxEvent, InboxEvent.processed_at.is_(None), now, lease, limit)[1]
+
+
+def finish_inbox_event(session: Session, event: InboxEvent, now: dt.datetime, error: str | None = None) -> bool:
+    """Marks the event done if this worker still holds its claim; False means another worker took it over."""
+    return bool(
+        session.execute(
+            sa.update(InboxEvent)
+            .where(InboxEvent.id == event.id, InboxEvent.claim_token == event.claim_token)
+            .values(processed_at=now, error=error, claimed_until=None)
+        ).rowcount
+    )
+
+
+def release_inbox_event(session: Session, event: InboxEvent, retry_at: dt.datetime, error: str) -> None:
+    session.execute(
+        sa.update(InboxEvent)
+        .where(InboxEvent.id == event.id, InboxEvent.claim_token == event.claim_token)
+        .values(claimed_until=retry_at, error=error)
+    )
+
+
+def pending_inbox_count(session: Session) -> int:
+    return session.exec(select(sa.func.count()).select_from(InboxEvent).where(InboxEvent.processed_at.is_(None))).one()
+
+
+def queue_message(
+    session: Session,
+    now: dt.datetime,
+    platform: str,
+    recipient: str,
+    payload: str,
+    reply_token: str | None = None,
+    reply_token_expires_at: dt.datetime | None = None,
+) -> OutboxMessage:
+    message = OutboxMessage(
+        platform=platform,
+        recipient=recipient,
+        reply_token=reply_token,
+        reply_token_expires_at=reply_token_expires_at,
+        payload=payload,
+        retry_key=str(uuid.uuid4()),
+        next_attempt_at=now,
+        created_at=now,
+    )
+    session.add(message)
+    return message
+
+
+def claim_outbox_messages(
+    session: Session, now: dt.datetime, lease: dt.timedelta, limit: int, platforms: list[str]
+) -> list[OutboxMessage]:
+    due = sa.and_(
+        OutboxMessage.status == "pending",
+        OutboxMessage.next_attempt_at <= now,
+        OutboxMessage.platform.in_(platforms),
+    )
+    return _claim(session, OutboxMessage, due, now, lease, limit)[1]
+
+
+def settle_outbox_message(
+    session: Session,
+    message: OutboxMessage,
+    status: str,
+    now: dt.datetime,
+    worker: str,
+    error: str | None = None,
+    retry_at: dt.datetime | None = None,
+) -> None:
+    """Records the outcome of one delivery attempt, if this worker still holds the message."""
+    values: dict = {"status": status, "last_error": error, "claimed_until": None}
+    if status == "sent":
+        values |= {"sent_at": now, "sent_by": worker}
+    if retry_at is not None:
+        values["next_attempt_at"] = retry_at
+    session.execute(
+        sa.update(OutboxMessage)
+        .where(OutboxMessage.id == message.id, OutboxMessage.claim_token == message.claim_token)
+        .values(**values)
+    )
+
+
+def volunteer(session: Session, volunteer_id: int) -> Volunteer | None:
+    return session.get(Volunteer, volunteer_id)
