@@ -19,8 +19,9 @@ log = logging.getLogger(__name__)
 
 
 class VBot:
-    def __init__(self, settings: Settings, *, workers: bool = True, scheduler: bool = True):
+    def __init__(self, settings: Settings, *, workers: bool = True, scheduler: bool = True, clock=utcnow):
         self.settings = settings
+        self.now = clock
         self.engine = make_engine(settings.database_url)
         self.catalogs = Catalogs()
         self.rules = Rules(
@@ -48,9 +49,6 @@ class VBot:
         self._tasks: list[asyncio.Task] = []
         self._scheduler = None
         self.asgi = build_web(self, lifespan=self._lifespan)
-
-    def now(self) -> dt.datetime:
-        return utcnow()
 
     def migrate(self) -> None:
         migrate(self.engine)
@@ -107,5 +105,6 @@ class VBot:
         return result
 
 
-def build_app(settings: Settings, *, workers: bool = True, scheduler: bool = True) -> VBot:
-    return VBot(settings, workers=workers, scheduler=scheduler)
+def build_app(settings: Settings, *, workers: bool = True, scheduler: bool = True, clock=utcnow) -> VBot:
+    """Everything the bot runs on, made here and nowhere else. `clock` gives the current UTC time."""
+    return VBot(settings, workers=workers, scheduler=scheduler, clock=clock)
