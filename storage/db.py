@@ -65,7 +65,7 @@ class UnitOfWork:
         try:
             yield session
         finally:
-            session.rollback()
+            # close() rolls back whatever was not committed; loaded objects stay readable, detached.
             session.close()
 
 

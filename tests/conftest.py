@@ -32,6 +32,7 @@ POSTGRES_URL = os.environ.get("VBOT_TEST_POSTGRES_URL")
 
 # Fixed instants: the platform's timestamps of messages, and the bot's clock, both in UTC.
 T0 = dt.datetime(2026, 3, 25, 1, 0, tzinfo=dt.UTC)  # 09:00 in Taipei
+EVENT_NUMBERS = itertools.count(1)  # shared by all harnesses: event ids and reply tokens never repeat
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -81,7 +82,7 @@ class Harness:
         self.line_api = line_api
         self.telegram_api = telegram_api
         self.http = httpx.AsyncClient(base_url=base_url, timeout=10)
-        self._ids = itertools.count(1)
+        self._ids = EVENT_NUMBERS
         self.now = T0  # the bot's clock; webhooks are stored as received at this instant
 
     # --- people ---

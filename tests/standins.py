@@ -82,9 +82,11 @@ class LineStandIn(StandIn):
         failure = self._planned_failure(path)
         if failure == 0:
             await asyncio.sleep(2)  # hang past the client's time-out (the tests give it 0.5 s)
-        call = Call(path, dict(request.headers), body, failure or 200)
+        # 599: the stand-in accepts the call, then answers 500 as if the answer were lost on the way back.
+        accepted_then_lost = failure == 599
+        call = Call(path, dict(request.headers), body, 200 if accepted_then_lost else failure or 200)
         self.calls.append(call)
-        if failure:
+        if failure and not accepted_then_lost:
             return web.json_response({"message": "stand-in failure"}, status=failure)
         if path.startswith("/v2/bot/profile/"):
             user_id = request.match_info["user"]
@@ -107,6 +109,8 @@ class LineStandIn(StandIn):
             if key:
                 self.accepted_retry_keys.add(key)
         self.arrived.set()
+        if accepted_then_lost:
+            return web.json_response({"message": "stand-in failure after accepting"}, status=500)
         return web.json_response(sent)
 
     def delivered_texts(self) -> list[str]:
