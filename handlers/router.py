@@ -77,7 +77,7 @@ def handle(session: Session, incoming: Incoming, now: dt.datetime, rules: Rules,
         return guide.help_answer(ctx, "") if linked else guide.how_to_link(ctx)
     found = recognise(incoming.text) if incoming.kind == "text" else None
     if found is None:
-        return guide.not_understood(ctx)
+        return guide.not_understood(ctx) if linked else guide.how_to_link(ctx)
     route, argument = found
     if route.intent == "link" and not argument:
         # Telegram's plain /start (no code) is the first contact, not a link attempt.

@@ -1,0 +1,157 @@
+"""What volunteers see for each rule of linking, check-in/out and hours (through LINE, as they would)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlmodel import select
+
+from handlers import admin
+from storage.db import UnitOfWork
+from storage.models import InviteCode, OutboxMessage, ServiceRecord
+from tests.conftest import T0
+
+HOUR = dt.timedelta(hours=1)
+
+
+async def linked(harness, user="Uvol1"):
+    unit = harness.add_unit()
+    volunteer_id, code = harness.add_volunteer(unit)
+    await harness.line_says(user, f"綁定 {code}")
+    return unit, volunteer_id
+
+
+def statuses(harness, volunteer_id):
+    with UnitOfWork(harness.vbot.engine)() as session:
+        rows = session.exec(select(ServiceRecord).where(ServiceRecord.volunteer_id == volunteer_id)).all()
+        return [(r.status, r.minutes) for r in rows]
+
+
+def add_hours(harness, volunteer_id, unit, day, hours, kind="service"):
+    with UnitOfWork(harness.vbot.engine)() as session:
+        admin.add_hours(session, T0, "cli:test", volunteer_id, unit, day, hours, kind)
+        session.commit()
+
+
+async def test_someone_not_linked_is_told_how_to_link(harness):
+    for text in ("簽到", "時數", "hello"):
+        answer = await harness.line_says("Ustranger", text)
+        assert "綁定" in answer[0] and "代碼" in answer[0]
+
+
+async def test_an_invite_code_works_once(harness):
+    unit = harness.add_unit()
+    _, code = harness.add_volunteer(unit)
+    assert "歡迎" in (await harness.line_says("Ufirst", f"綁定 {code}"))[0]
+    answer = await harness.line_says("Usecond", f"綁定 {code}")
+    assert "已經用過" in answer[0]
+    assert "綁定" in (await harness.line_says("Usecond", "時數"))[0]  # still not linked
+
+
+async def test_unknown_and_expired_codes_get_a_clear_answer(harness):
+    unit = harness.add_unit()
+    _, code = harness.add_volunteer(unit)
+    assert "找不到代碼 00000000" in (await harness.line_says("Ua", "綁定 00000000"))[0]
+    late = T0 + dt.timedelta(days=31)
+    assert "過期" in (await harness.line_says("Ua", f"綁定 {code}", at=late))[0]
+    with UnitOfWork(harness.vbot.engine)() as session:
+        assert session.get(InviteCode, code).used_at is None
+
+
+async def test_codes_typed_with_full_width_digits_and_spaces_work(harness):
+    unit = harness.add_unit()
+    _, code = harness.add_volunteer(unit)
+    wide = " ".join(chr(ord(d) + 0xFEE0) for d in code)  # １ ２ ３ …
+    assert "歡迎" in (await harness.line_says("Uwide", f"綁定 {wide}"))[0]
+
+
+async def test_checking_in_twice_says_since_when(harness):
+    _, volunteer_id = await linked(harness)
+    await harness.line_says("Uvol1", "簽到", at=T0)
+    answer = await harness.line_says("Uvol1", "簽到", at=T0 + HOUR)
+    assert "已經" in answer[0] and "09:00" in answer[0]
+    assert statuses(harness, volunteer_id) == [("open", 0)]
+
+
+async def test_checking_in_again_next_day_shows_the_roc_date(harness):
+    _, volunteer_id = await linked(harness)
+    await harness.line_says("Uvol1", "簽到", at=T0)
+    answer = await harness.line_says("Uvol1", "簽到", at=T0 + 10 * HOUR, now=T0 + dt.timedelta(days=1))
+    # The message is more than 24 h old by now: the server's clock is the time of record, 115年3月26日.
+    assert "115年3月25日 09:00" in answer[0]
+
+
+async def test_checking_out_without_a_session_records_nothing(harness):
+    _, volunteer_id = await linked(harness)
+    answer = await harness.line_says("Uvol1", "簽退")
+    assert "還沒有簽到" in answer[0]
+    assert statuses(harness, volunteer_id) == []
+
+
+async def test_a_session_over_12_hours_goes_to_review_and_is_not_counted(harness):
+    _, volunteer_id = await linked(harness)
+    await harness.line_says("Uvol1", "簽到", at=T0)
+    answer = await harness.line_says("Uvol1", "簽退", at=T0 + 13 * HOUR)
+    assert "超過 12 小時" in answer[0] and "審核" in answer[0]
+    assert statuses(harness, volunteer_id) == [("review", 780)]
+    assert "累計：0 小時" in (await harness.line_says("Uvol1", "時數", at=T0 + 13 * HOUR))[0]
+
+
+async def test_a_forgotten_check_out_is_closed_for_review_by_the_job_without_inventing_hours(harness):
+    from handlers.jobs import close_overlong_sessions
+
+    _, volunteer_id = await linked(harness)
+    await harness.line_says("Uvol1", "簽到", at=T0)
+    assert await harness.vbot.run_job(close_overlong_sessions, T0 + 11 * HOUR) == 0
+    assert await harness.vbot.run_job(close_overlong_sessions, T0 + 20 * HOUR) == 1
+    assert await harness.vbot.run_job(close_overlong_sessions, T0 + 21 * HOUR) == 0  # once only
+    assert statuses(harness, volunteer_id) == [("review", 720)]
+    await harness.vbot.pipeline.send_outbox_once(T0 + 20 * HOUR)
+    push = harness.line_api.sent("/push")[-1]
+    assert push.body["to"] == "Uvol1" and "沒有簽退" in push.body["messages"][0]["text"]
+
+
+async def test_a_volunteer_in_two_units_chooses_with_buttons(harness):
+    unit, volunteer_id = await linked(harness)
+    other = harness.add_unit("臺北市立聯合醫院")
+    harness.add_membership(volunteer_id, other)
+    answer = await harness.line_says("Uvol1", "簽到", at=T0)
+    assert "哪個單位" in answer[0]
+    items = harness.line_api.sent("/reply")[-1].body["messages"][0]["quickReply"]["items"]
+    assert [i["action"]["label"] for i in items] == ["臺北市立圖書館", "臺北市立聯合醫院"]
+    tapped = items[1]["action"]["text"]
+    assert "臺北市立聯合醫院" in (await harness.line_says("Uvol1", tapped, at=T0))[0]
+    await harness.line_says("Uvol1", "簽退", at=T0 + 2 * HOUR)
+    add_hours(harness, volunteer_id, unit, dt.date(2025, 12, 31), 100)
+    hours = (await harness.line_says("Uvol1", "時數", at=T0 + 2 * HOUR))[0]
+    assert "累計：102 小時" in hours
+    assert "臺北市立圖書館：100 小時" in hours and "臺北市立聯合醫院：2 小時" in hours
+
+
+async def test_hours_count_service_only_and_split_by_year_and_half_year(harness):
+    unit, volunteer_id = await linked(harness)
+    add_hours(harness, volunteer_id, unit, dt.date(2024, 5, 1), 1000)  # record-book balance
+    add_hours(harness, volunteer_id, unit, dt.date(2026, 1, 10), 2.25)
+    add_hours(harness, volunteer_id, unit, dt.date(2026, 2, 1), 6, kind="training")  # never service hours
+    hours = (await harness.line_says("Uvol1", "時數", at=T0))[0]
+    assert "累計：1,002.2 小時" in hours or "累計：1,002.3 小時" in hours
+    assert "今年：2.2 小時" in hours or "今年：2.3 小時" in hours
+    late = dt.datetime(2026, 8, 1, 4, tzinfo=dt.UTC)
+    hours = (await harness.line_says("Uvol1", "hours", at=late))[0]
+    assert "本半年（7至12月）：0 小時" in hours
+
+
+async def test_the_platform_language_then_the_persons_choice(harness):
+    harness.line_api.languages["Uen"] = "en"
+    unit = harness.add_unit()
+    _, code = harness.add_volunteer(unit)
+    assert "Welcome" in (await harness.line_says("Uen", f"link {code}"))[0]
+    assert "Checked in at 09:00" in (await harness.line_says("Uen", "簽到"))[0]  # either language's words work
+    assert "中文" in (await harness.line_says("Uen", "language zh"))[0]
+    assert "你的服務時數" in (await harness.line_says("Uen", "hours"))[0]
+
+
+async def test_answers_stay_in_outbox_until_sent(harness):
+    await linked(harness)
+    with UnitOfWork(harness.vbot.engine)() as session:
+        assert {m.status for m in session.exec(select(OutboxMessage)).all()} == {"sent"}
