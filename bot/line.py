@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 import hashlib
 import json
@@ -108,7 +107,7 @@ class LineChannel:
             try:
                 profile = await self._api.get_profile(user_id, _request_timeout=self._timeout)
                 language = profile.language
-            except (ApiException, aiohttp.ClientError, asyncio.TimeoutError, ValueError) as error:
+            except (TimeoutError, ApiException, aiohttp.ClientError, ValueError) as error:
                 log.warning("LINE profile of %s not available: %s", user_id, error)
                 return None
             if len(self._languages) >= PROFILE_CACHE_SIZE:
@@ -160,5 +159,5 @@ class LineChannel:
             if error.status == 429 or (error.status or 0) >= 500:
                 return Delivery("retry", f"LINE answered {error.status}")
             return Delivery("failed", f"LINE answered {error.status}: {(error.body or '')[:200]}")
-        except (aiohttp.ClientError, asyncio.TimeoutError) as error:
+        except (TimeoutError, aiohttp.ClientError) as error:
             return Delivery("retry", f"LINE not reached: {error!r}")

@@ -175,8 +175,8 @@ async def start_server(vbot: VBot) -> tuple[uvicorn.Server, asyncio.Task, str]:
     config = uvicorn.Config(vbot.asgi, host="127.0.0.1", port=0, log_level="warning", lifespan="on")
     server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve())
-    while not server.started:
-        await asyncio.sleep(0.01)  # waiting for the socket to listen, not for timing
+    while not server.started:  # noqa: ASYNC110  (uvicorn has no "started" event to await)
+        await asyncio.sleep(0.01)
     port = server.servers[0].sockets[0].getsockname()[1]
     return server, task, f"http://127.0.0.1:{port}"
 
