@@ -104,21 +104,26 @@ def _already_in(ctx: Context, current: ServiceRecord) -> Reply:
     )
 
 
+def _not_checked_in(ctx: Context) -> Reply:
+    t = ctx.t
+    return Reply(t("You are not checked in, so nothing was recorded."), (Button(t("Check in"), t("check in")),))
+
+
 def check_out(ctx: Context, _argument: str) -> list[Reply]:
     t = ctx.t
     volunteer_id = ctx.account.volunteer_id
     at = time_of_record(ctx.incoming.sent_at, ctx.now)
     current = repo.open_session_of(ctx.session, volunteer_id)
     if current is None:
-        return [Reply(t("You are not checked in, so nothing was recorded."), (Button(t("Check in"), t("check in")),))]
+        return [_not_checked_in(ctx)]
     at = max(at, current.check_in)
     if at - current.check_in > ctx.rules.max_session:
         review = send_to_review(ctx, current, at)
-        return [review] if review else [Reply(t("You are not checked in, so nothing was recorded."))]
+        return [review or _not_checked_in(ctx)]
 
     minutes = session_minutes(current.check_in, at)
     if not repo.finish_session(ctx.session, current.id, at, minutes, "counted"):
-        return [Reply(t("You are not checked in, so nothing was recorded."), (Button(t("Check in"), t("check in")),))]
+        return [_not_checked_in(ctx)]  # a check-out at the same instant closed it first
     today_minutes = sum(
         unit.on_day
         for unit in repo.counted_service_minutes(
