@@ -7,7 +7,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from handlers import jobs
 
 # (job, minutes between runs). A job is a function of (session, now, rules, catalogs).
-SCHEDULE = ((jobs.close_overlong_sessions, 5),)
+SCHEDULE = ((jobs.close_overlong_sessions, 5), (jobs.prune_delivered, 60))
 
 
 def build_scheduler(vbot) -> AsyncIOScheduler:

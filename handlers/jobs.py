@@ -45,3 +45,12 @@ def close_overlong_sessions(session: Session, now: dt.datetime, rules: Rules, ca
             )
             repo.queue_message(session, now, account.platform, account.platform_user_id, replies_to_json([Reply(text)]))
     return closed
+
+
+INBOX_KEPT = dt.timedelta(days=7)  # longer than LINE's redelivery window, so a late redelivery is still recognised
+OUTBOX_KEPT = dt.timedelta(days=30)
+
+
+def prune_delivered(session: Session, now: dt.datetime, rules: Rules, catalogs: Catalogs) -> int:
+    """Keeps the inbox and outbox small at a city's scale; returns how many rows went."""
+    return repo.prune_delivered(session, now - INBOX_KEPT, now - OUTBOX_KEPT)

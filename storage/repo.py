@@ -289,3 +289,14 @@ def settle_outbox_message(
 
 def volunteer(session: Session, volunteer_id: int) -> Volunteer | None:
     return session.get(Volunteer, volunteer_id)
+
+
+def prune_delivered(session: Session, inbox_before: dt.datetime, outbox_before: dt.datetime) -> int:
+    """Forgets processed events and settled messages once they are old: they only served delivery."""
+    removed = session.execute(
+        sa.delete(InboxEvent).where(InboxEvent.processed_at.is_not(None), InboxEvent.processed_at < inbox_before)
+    ).rowcount
+    removed += session.execute(
+        sa.delete(OutboxMessage).where(OutboxMessage.status != "pending", OutboxMessage.created_at < outbox_before)
+    ).rowcount
+    return removed

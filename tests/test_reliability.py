@@ -172,3 +172,19 @@ async def test_several_processes_take_each_event_and_message_once(harness_factor
     assert len({call.body["replyToken"] for call in line_api.sent("/reply")}) == 30
     with UnitOfWork(first.vbot.engine)() as session:
         assert session.exec(select(sa.func.count()).select_from(InboxEvent).where(InboxEvent.processed_at.is_(None))).one() == 0
+
+
+async def test_old_delivered_rows_are_pruned_but_a_late_redelivery_is_still_recognised(harness):
+    from handlers.jobs import prune_delivered
+
+    volunteer_id = await linked(harness)
+    event = harness.line_event("Uvol1", "簽到")
+    await harness.post_line(event)
+    await harness.drain(T0)
+    assert await harness.vbot.run_job(prune_delivered, T0 + dt.timedelta(days=6)) == 0
+    await harness.post_line(dict(event, deliveryContext={"isRedelivery": True}))  # six days later
+    await harness.drain(T0 + dt.timedelta(days=6))
+    assert len(records(harness, volunteer_id)) == 1
+    assert await harness.vbot.run_job(prune_delivered, T0 + dt.timedelta(days=40)) == 4  # 2 events, 2 answers
+    with UnitOfWork(harness.vbot.engine)() as session:
+        assert session.exec(select(sa.func.count()).select_from(OutboxMessage)).one() == 0

@@ -72,7 +72,7 @@ async def test_the_scheduler_only_registers_the_jobs_of_handlers(tmp_path):
     scheduler = build_scheduler(vbot)
     scheduler.start(paused=True)  # registers the jobs with their defaults, runs nothing
     jobs = {job.id: job for job in scheduler.get_jobs()}
-    assert set(jobs) == {"close_overlong_sessions"}
+    assert set(jobs) == {"close_overlong_sessions", "prune_delivered"}
     assert jobs["close_overlong_sessions"].misfire_grace_time >= 60  # not APScheduler's 1 s default
     assert jobs["close_overlong_sessions"].coalesce
     scheduler.shutdown(wait=False)
