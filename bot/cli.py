@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import datetime as dt
 import getpass
 import json
 import logging
+import re
 import sys
 
 import sqlalchemy as sa
@@ -15,27 +15,63 @@ import sqlalchemy as sa
 from bot.config import ConfigError, Settings
 from handlers import admin
 from handlers.admin import InputError
-from storage.db import UnitOfWork, make_engine, migrate
 
 log = logging.getLogger("vbot")
 
 
+MAX_ID = 2**31 - 1  # ids are INTEGER columns; a larger number cannot name a row (and overflows the driver)
+
+
+class UsageError(InputError):
+    """A command line argparse refused; its message already names the command."""
+
+
+class DatabaseUnreachable(Exception):
+    pass
+
+
+class SchemaError(Exception):
+    """alembic could not bring the schema to this version's head (e.g. a newer vbot upgraded the database)."""
+
+
 class OneLineParser(argparse.ArgumentParser):
     def error(self, message: str):
-        raise InputError(f"{self.prog}: {message}")
+        raise UsageError(f"{self.prog}: {message}")
+
+
+def one_line(text: str) -> str:
+    """Error text as a single line: line breaks and other control characters are shown escaped."""
+    return "".join(c if c.isprintable() or c == " " else repr(c)[1:-1] for c in text.strip()) or "unknown error"
 
 
 def a_date(text: str) -> dt.date:
     try:
+        if not re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", text):
+            raise ValueError
         return dt.date.fromisoformat(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {text!r}") from None
 
 
 def a_positive_int(text: str) -> int:
-    if not text.isdigit() or int(text) == 0:
+    if not re.fullmatch(r"[0-9]+", text) or not 1 <= int(text) <= MAX_ID:
         raise argparse.ArgumentTypeError(f"not an id: {text!r}")
     return int(text)
+
+
+def a_port(text: str) -> int:
+    if not re.fullmatch(r"[0-9]+", text) or not 1 <= int(text) <= 65535:
+        raise argparse.ArgumentTypeError(f"not a port (1-65535): {text!r}")
+    return int(text)
+
+
+def a_text(text: str) -> str:
+    """Arguments that are not valid UTF-8 arrive with surrogates, which no database can store."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise argparse.ArgumentTypeError(f"not valid UTF-8 text: {text!r}") from None
+    return text
 
 
 def a_number(text: str) -> float:
@@ -56,14 +92,14 @@ def parser() -> argparse.ArgumentParser:
 
     serve = commands.add_parser("serve", help="run the webhook server and the scheduled jobs")
     serve.add_argument("--host", default="127.0.0.1")
-    serve.add_argument("--port", type=int, default=8080)
+    serve.add_argument("--port", type=a_port, default=8080)
     serve.add_argument("--no-scheduler", action="store_true")
 
     commands.add_parser("demo", help="chat with the bot in the terminal as a sample volunteer")
 
     unit = commands.add_parser("unit").add_subparsers(dest="action", required=True)
     unit_add = unit.add_parser("add")
-    unit_add.add_argument("--name", required=True)
+    unit_add.add_argument("--name", type=a_text, required=True)
     unit_add.add_argument("--category", choices=admin.CATEGORIES, default="general")
     unit_add.add_argument("--city", choices=admin.CITIES, default="other")
     unit_add.add_argument("--json", action="store_true")
@@ -71,7 +107,7 @@ def parser() -> argparse.ArgumentParser:
     volunteer = commands.add_parser("volunteer").add_subparsers(dest="action", required=True)
     volunteer_add = volunteer.add_parser("add")
     volunteer_add.add_argument("--unit", type=a_positive_int, required=True)
-    volunteer_add.add_argument("--name", required=True)
+    volunteer_add.add_argument("--name", type=a_text, required=True)
     volunteer_add.add_argument("--birth-date", type=a_date)
     volunteer_add.add_argument("--gender", choices=admin.GENDERS)
     volunteer_add.add_argument("--trained-on", type=a_date)
@@ -85,7 +121,7 @@ def parser() -> argparse.ArgumentParser:
     hours_add.add_argument("--date", type=a_date, required=True)
     hours_add.add_argument("--hours", type=a_number, required=True)
     hours_add.add_argument("--kind", choices=admin.KINDS, default="service")
-    hours_add.add_argument("--note")
+    hours_add.add_argument("--note", type=a_text)
     hours_add.add_argument("--json", action="store_true")
     return top
 
@@ -101,6 +137,26 @@ def emit(args, result: dict, human: str) -> None:
     print(json.dumps(result, ensure_ascii=False) if getattr(args, "json", False) else human)
 
 
+def prepare(engine: sa.Engine) -> None:
+    """Opens the database and brings its schema up to date, failing in one line if either cannot be done."""
+    from alembic.util import CommandError  # alembic is imported only by commands that use the database
+
+    from storage.db import migrate
+
+    try:
+        engine.connect().close()
+    except sa.exc.OperationalError as error:
+        raise DatabaseUnreachable(str(error.orig or error)) from None
+    try:
+        migrate(engine)
+    except CommandError as error:
+        raise SchemaError(str(error)) from None
+
+
+def hours_text(minutes: int) -> str:
+    return f"{round(minutes / 60, 1):g}"
+
+
 def run(args, settings: Settings) -> int:
     if args.command == "serve":
         from bot.serve import serve
@@ -111,14 +167,17 @@ def run(args, settings: Settings) -> int:
 
         return demo(settings)
 
+    from storage.db import UnitOfWork, make_engine
+
     engine = make_engine(settings.database_url)
     try:
-        migrate(engine)
+        prepare(engine)
         if args.command == "init":
             emit(args, {"database": engine.url.render_as_string(hide_password=True), "schema": "current"},
                  "database is ready")
             return 0
         now = dt.datetime.now(dt.UTC)
+        today = now.astimezone(settings.zone).date()
         with UnitOfWork(engine)() as session:
             if args.command == "unit":
                 unit = admin.add_unit(session, now, operator(), args.name, args.category, args.city)
@@ -127,39 +186,67 @@ def run(args, settings: Settings) -> int:
             elif args.command == "volunteer":
                 person, invite = admin.add_volunteer(
                     session, now, operator(), args.unit, args.name, dt.timedelta(days=30),
-                    args.birth_date, args.gender, args.trained_on, args.role,
+                    args.birth_date, args.gender, args.trained_on, args.role, today=today,
                 )
                 session.commit()
                 emit(args, {"id": person.id, "invite_code": invite.code},
                      f"volunteer {person.id} added; invite code {invite.code} (valid 30 days, once)")
             elif args.command == "hours":
                 record = admin.add_hours(
-                    session, now, operator(), args.volunteer, args.unit, args.date, args.hours, args.kind, args.note
+                    session, now, operator(), args.volunteer, args.unit, args.date, args.hours, args.kind, args.note,
+                    today=today,
                 )
                 session.commit()
-                emit(args, {"id": record.id}, f"record {record.id}: {record.minutes} minutes of {record.kind}")
+                emit(args, {"id": record.id},
+                     f"record {record.id}: {hours_text(record.minutes)} hours of {record.kind}")
         return 0
     finally:
         engine.dispose()
 
 
+def configure_logging(command: str | None) -> None:
+    """`serve` is a long-running service and logs what it does; the other commands only warn.
+
+    (alembic logs every migration step at INFO, which would clutter a command's output
+    and break its promise of exactly one line on stderr for an error.)
+    """
+    if command == "serve":
+        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    else:
+        logging.basicConfig(level=logging.WARNING, format="vbot: %(levelname)s: %(name)s: %(message)s")
+
+
+def fail(message: str, code: int) -> int:
+    print(one_line(message), file=sys.stderr)
+    return code
+
+
 def main(argv: list[str] | None = None) -> int:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
         args = parser().parse_args(argv)
+        configure_logging(args.command)
         settings = Settings.from_environment()
         return run(args, settings)
+    except UsageError as error:
+        return fail(str(error), 2)
     except (InputError, ConfigError) as error:
-        print(f"vbot: {error}", file=sys.stderr)
-        return 2
-    except sa.exc.OperationalError as error:
-        print(f"vbot: the database cannot be reached: {str(error.orig).strip().splitlines()[0]}", file=sys.stderr)
-        return 1
+        return fail(f"vbot: {error}", 2)
+    except DatabaseUnreachable as error:
+        return fail(f"vbot: the database cannot be opened: {first_line(str(error))}", 1)
+    except SchemaError as error:
+        return fail(f"vbot: the database schema cannot be upgraded: {first_line(str(error))}", 1)
     except sa.exc.SQLAlchemyError as error:
-        print(f"vbot: database error: {str(error).splitlines()[0]}", file=sys.stderr)
-        return 1
+        orig = getattr(error, "orig", None)
+        return fail(f"vbot: database error: {first_line(str(orig or error))}", 1)
+    except OSError as error:
+        return fail(f"vbot: {error}", 1)
     except KeyboardInterrupt:
         return 130
+
+
+def first_line(text: str) -> str:
+    lines = [line for line in text.strip().splitlines() if line.strip()]
+    return lines[0] if lines else "unknown error"
 
 
 if __name__ == "__main__":

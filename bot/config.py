@@ -3,12 +3,19 @@
 from __future__ import annotations
 
 import datetime as dt
+import math
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+import sqlalchemy as sa
+from babel import Locale, UnknownLocaleError
 from dotenv import dotenv_values
+
+from handlers.i18n import SHIPPED
 
 
 class ConfigError(ValueError):
@@ -48,33 +55,77 @@ class Settings:
 
     @classmethod
     def from_environment(cls, environ: dict[str, str] | None = None, env_file: Path | None = Path(".env")) -> Settings:
+        """The environment, over the .env file; a variable set to an empty (or blank) string counts as unset."""
         values: dict[str, str] = {}
         if env_file is not None and env_file.is_file():
-            values.update({k: v for k, v in dotenv_values(env_file).items() if v is not None})
-        values.update(os.environ if environ is None else environ)
+            try:
+                values.update({k: v for k, v in dotenv_values(env_file, encoding="utf-8").items() if v and v.strip()})
+            except (OSError, UnicodeDecodeError) as error:
+                raise ConfigError(f"cannot read {env_file}: {error}") from None
+        values.update({k: v for k, v in (os.environ if environ is None else environ).items() if v and v.strip()})
 
         def get(name: str, default):
-            value = values.get(name)
-            return default if value in (None, "") else value
+            value = (values.get(name) or "").strip()
+            return value or default
 
-        try:
-            settings = cls(
-                database_url=get("VBOT_DATABASE_URL", cls.database_url),
-                timezone=get("VBOT_TIMEZONE", cls.timezone),
-                locale=get("VBOT_LOCALE", cls.locale),
-                public_url=get("VBOT_PUBLIC_URL", cls.public_url),
-                line_channel_secret=get("LINE_CHANNEL_SECRET", None),
-                line_channel_access_token=get("LINE_CHANNEL_ACCESS_TOKEN", None),
-                line_api_base_url=get("LINE_API_BASE_URL", cls.line_api_base_url).rstrip("/"),
-                telegram_bot_token=get("TELEGRAM_BOT_TOKEN", None),
-                telegram_webhook_secret=get("TELEGRAM_WEBHOOK_SECRET", None),
-                telegram_api_base_url=get("TELEGRAM_API_BASE_URL", cls.telegram_api_base_url).rstrip("/"),
-                max_session_hours=float(get("VBOT_MAX_SESSION_HOURS", cls.max_session_hours)),
-                api_timeout_seconds=float(get("VBOT_API_TIMEOUT_SECONDS", cls.api_timeout_seconds)),
-            )
-            settings.zone  # noqa: B018  (fails early on an unknown time zone)
-        except (ValueError, ZoneInfoNotFoundError) as error:
-            raise ConfigError(f"bad configuration: {error}") from error
-        if settings.telegram_enabled and not settings.telegram_webhook_secret:
-            raise ConfigError("TELEGRAM_WEBHOOK_SECRET is required when TELEGRAM_BOT_TOKEN is set")
+        def positive(name: str, default: float) -> float:
+            text = get(name, default)
+            try:
+                value = float(text)
+            except ValueError:
+                raise ConfigError(f"{name} must be a positive number, not {text!r}") from None
+            if not (math.isfinite(value) and value > 0):
+                raise ConfigError(f"{name} must be a positive number, not {text!r}")
+            return value
+
+        settings = cls(
+            database_url=get("VBOT_DATABASE_URL", cls.database_url),
+            timezone=get("VBOT_TIMEZONE", cls.timezone),
+            locale=get("VBOT_LOCALE", cls.locale),
+            public_url=get("VBOT_PUBLIC_URL", cls.public_url).rstrip("/"),
+            line_channel_secret=get("LINE_CHANNEL_SECRET", None),
+            line_channel_access_token=get("LINE_CHANNEL_ACCESS_TOKEN", None),
+            line_api_base_url=get("LINE_API_BASE_URL", cls.line_api_base_url).rstrip("/"),
+            telegram_bot_token=get("TELEGRAM_BOT_TOKEN", None),
+            telegram_webhook_secret=get("TELEGRAM_WEBHOOK_SECRET", None),
+            telegram_api_base_url=get("TELEGRAM_API_BASE_URL", cls.telegram_api_base_url).rstrip("/"),
+            max_session_hours=positive("VBOT_MAX_SESSION_HOURS", cls.max_session_hours),
+            api_timeout_seconds=positive("VBOT_API_TIMEOUT_SECONDS", cls.api_timeout_seconds),
+        )
+        settings.check()
         return settings
+
+    def check(self) -> None:
+        """Refuses a configuration that cannot work, naming the variable, before anything starts."""
+        try:
+            url = sa.engine.make_url(self.database_url)
+            url.get_dialect()
+        except (sa.exc.ArgumentError, ValueError) as error:
+            raise ConfigError(f"VBOT_DATABASE_URL is not a database URL: {error}") from None
+        except ImportError as error:
+            raise ConfigError(f"VBOT_DATABASE_URL needs a database driver that is not installed: {error}") from None
+        try:
+            self.zone  # noqa: B018
+        except (ValueError, ZoneInfoNotFoundError, OSError):
+            raise ConfigError(f"VBOT_TIMEZONE is not a time zone: {self.timezone!r} (e.g. Asia/Taipei)") from None
+        try:
+            language = Locale.parse(self.locale.replace("-", "_")).language
+        except (ValueError, UnknownLocaleError):
+            language = None
+        if language not in {Locale.parse(shipped).language for shipped in SHIPPED}:
+            raise ConfigError(f"VBOT_LOCALE has no translation: {self.locale!r} (choose from {', '.join(SHIPPED)})")
+        for name, value in (
+            ("VBOT_PUBLIC_URL", self.public_url),
+            ("LINE_API_BASE_URL", self.line_api_base_url),
+            ("TELEGRAM_API_BASE_URL", self.telegram_api_base_url),
+        ):
+            parts = urlsplit(value)
+            if parts.scheme not in ("http", "https") or not parts.netloc:
+                raise ConfigError(f"{name} must be an http(s) URL, not {value!r}")
+        if bool(self.line_channel_secret) != bool(self.line_channel_access_token):
+            raise ConfigError("LINE_CHANNEL_SECRET and LINE_CHANNEL_ACCESS_TOKEN are needed together")
+        if self.telegram_enabled and not self.telegram_webhook_secret:
+            raise ConfigError("TELEGRAM_WEBHOOK_SECRET is required when TELEGRAM_BOT_TOKEN is set")
+        if self.telegram_webhook_secret and not re.fullmatch(r"[A-Za-z0-9_-]{1,256}", self.telegram_webhook_secret):
+            # Telegram's setWebhook accepts only these characters, so any other secret could never match.
+            raise ConfigError("TELEGRAM_WEBHOOK_SECRET must be 1-256 characters of A-Z, a-z, 0-9, _ and -")

@@ -68,12 +68,16 @@ def demo(settings: Settings) -> int:
     catalogs = Catalogs()
     rules = Rules(timezone=settings.zone, default_locale=catalogs.match(settings.locale) or "zh_TW",
                   max_session=settings.max_session)
+    if hasattr(sys.stdin, "reconfigure"):
+        sys.stdin.reconfigure(errors="replace")  # a byte that is not UTF-8 is a typo, not a reason to crash
+    t = catalogs.translator(rules.default_locale)
     with tempfile.TemporaryDirectory(prefix="vbot-demo-") as folder:
         engine = make_engine(f"sqlite:///{Path(folder) / 'demo.db'}")
-        migrate(engine)
-        seed(engine, rules, catalogs)
-        t = catalogs.translator(rules.default_locale)
-        print(t("Demo: you are the sample volunteer. Type a word or a button's number; Ctrl-D ends."))
-        chat(engine, rules, catalogs, sys.stdin, sys.stdout)
-        engine.dispose()
+        try:
+            migrate(engine)
+            print(t("Demo: you are the sample volunteer. Type a word or a button's number; Ctrl-D ends."))
+            seed(engine, rules, catalogs)
+            chat(engine, rules, catalogs, sys.stdin, sys.stdout)
+        finally:
+            engine.dispose()
     return 0

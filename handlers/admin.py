@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlmodel import Session
+import sqlalchemy as sa
+from sqlmodel import Session, select
 
 from handlers.linking import new_invite_code
 from storage import repo
@@ -17,14 +18,45 @@ ROLES = ("volunteer", "coordinator")
 KINDS = ("service", "training", "meeting")
 
 
+MAX_NAME = 200
+EARLIEST = dt.date(1900, 1, 1)  # no birth, training or service date of a living volunteer is older
+
+
 class InputError(ValueError):
     """Bad input from a person: shown to them as one line, nothing changed."""
 
 
+def latest_local_date(now: dt.datetime) -> dt.date:
+    """The latest date it can be anywhere on Earth at `now`: 'not in the future' for callers that know no time zone."""
+    return (now.astimezone(dt.UTC) + dt.timedelta(hours=14)).date()
+
+
+def clean_name(name: str, what: str) -> str:
+    name = " ".join(name.split())  # line breaks and runs of spaces become one space
+    if not name:
+        raise InputError(f"the {what} needs a name")
+    if len(name) > MAX_NAME:
+        raise InputError(f"the {what}'s name is longer than {MAX_NAME} characters")
+    if not name.isprintable():
+        raise InputError(f"the {what}'s name contains control characters")
+    return name
+
+
+def one_of(value, allowed: tuple[str, ...], what: str) -> None:
+    if value not in allowed:
+        raise InputError(f"{what} must be one of {', '.join(allowed)}, not {value!r}")
+
+
+def check_date(day: dt.date | None, what: str, today: dt.date) -> None:
+    if day is not None and not EARLIEST <= day <= today:
+        raise InputError(f"the {what} {day.isoformat()} is not between {EARLIEST.isoformat()} and today")
+
+
 def add_unit(session: Session, now: dt.datetime, actor: str, name: str, category: str, city: str) -> Unit:
-    if not name.strip():
-        raise InputError("the unit needs a name")
-    unit = Unit(name=name.strip(), category=category, city=city, created_at=now)
+    name = clean_name(name, "unit")
+    one_of(category, CATEGORIES, "the category")
+    one_of(city, CITIES, "the city")
+    unit = Unit(name=name, category=category, city=city, created_at=now)
     session.add(unit)
     session.flush()
     repo.record_audit(session, now, actor, "unit.add", f"unit:{unit.id}", None, {"name": unit.name})
@@ -42,12 +74,22 @@ def add_volunteer(
     gender: str | None = None,
     trained_on: dt.date | None = None,
     role: str = "volunteer",
+    *,
+    today: dt.date | None = None,
 ) -> tuple[Volunteer, InviteCode]:
+    """`today` is the local date (VBOT_TIMEZONE); dates after it are refused."""
+    today = today or latest_local_date(now)
     if session.get(Unit, unit_id) is None:
         raise InputError(f"there is no unit {unit_id}")
-    if not name.strip():
-        raise InputError("the volunteer needs a name")
-    person = Volunteer(name=name.strip(), birth_date=birth_date, gender=gender, trained_on=trained_on, created_at=now)
+    name = clean_name(name, "volunteer")
+    if gender is not None:
+        one_of(gender, GENDERS, "the gender")
+    one_of(role, ROLES, "the role")
+    check_date(birth_date, "birth date", today)
+    check_date(trained_on, "training date", today)
+    if birth_date and trained_on and trained_on < birth_date:
+        raise InputError("the training date is before the birth date")
+    person = Volunteer(name=name, birth_date=birth_date, gender=gender, trained_on=trained_on, created_at=now)
     session.add(person)
     session.flush()
     session.add(Membership(volunteer_id=person.id, unit_id=unit_id, role=role))
@@ -71,23 +113,56 @@ def add_hours(
     hours: float,
     kind: str = "service",
     note: str | None = None,
+    *,
+    today: dt.date | None = None,
 ) -> ServiceRecord:
-    """Hours entered by hand: a record-book balance, or a correction (negative, with a reason)."""
+    """Hours entered by hand: a record-book balance, or a correction (negative, with a reason).
+
+    Refused: a volunteer or unit that does not exist, a volunteer who is not in the unit, a date in the future
+    (`today` is the local date; without it, the latest date anywhere), an amount that rounds to no minutes,
+    and a correction that would take the volunteer's counted hours of that kind in that unit below zero.
+    """
+    today = today or latest_local_date(now)
     if session.get(Volunteer, volunteer_id) is None:
         raise InputError(f"there is no volunteer {volunteer_id}")
     if session.get(Unit, unit_id) is None:
         raise InputError(f"there is no unit {unit_id}")
-    if hours == 0 or abs(hours) > 100_000:
+    member = session.exec(
+        select(Membership.id).where(Membership.volunteer_id == volunteer_id, Membership.unit_id == unit_id)
+    ).first()
+    if member is None:
+        raise InputError(f"volunteer {volunteer_id} is not in unit {unit_id}")
+    one_of(kind, KINDS, "the kind")
+    check_date(day, "date", today)
+    note = note.strip() if note and note.strip() else None
+    if hours != hours or hours == 0 or abs(hours) > 100_000:
         raise InputError("hours must be a non-zero number of at most 100000")
-    if hours < 0 and not (note and note.strip()):
-        raise InputError("a negative correction needs --note with the reason")
+    minutes = round(hours * 60)
+    if minutes == 0:
+        raise InputError(f"{hours:g} hours is less than a minute")
+    if minutes < 0:
+        if note is None:
+            raise InputError("a negative correction needs --note with the reason")
+        counted = session.exec(
+            select(sa.func.coalesce(sa.func.sum(ServiceRecord.minutes), 0)).where(
+                ServiceRecord.volunteer_id == volunteer_id,
+                ServiceRecord.unit_id == unit_id,
+                ServiceRecord.kind == kind,
+                ServiceRecord.status == "counted",
+            )
+        ).one()
+        if counted + minutes < 0:
+            raise InputError(
+                f"the correction would take volunteer {volunteer_id}'s {kind} hours in unit {unit_id} below zero"
+                f" (they have {round(counted / 60, 1):g})"
+            )
     record = ServiceRecord(
         volunteer_id=volunteer_id,
         unit_id=unit_id,
         kind=kind,
         source="manual",
         status="counted",
-        minutes=round(hours * 60),
+        minutes=minutes,
         service_date=day,
         recorded_by=actor,
         note=note,

@@ -1,0 +1,72 @@
+"""`vbot serve` as an operator runs it: a real process, configured by environment, answering LINE end to end."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+
+import httpx
+
+from tests.conftest import LINE_SECRET, LINE_TOKEN, sign
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def vbot(env: dict, *args: str) -> dict:
+    done = subprocess.run([sys.executable, "-m", "bot", *args, "--json"], env=env, capture_output=True, text=True, check=True)
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+async def test_vbot_serve_links_a_line_user_end_to_end(tmp_path, line_api):
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("VBOT_", "LINE_", "TELEGRAM_"))}
+    env |= {
+        "VBOT_DATABASE_URL": f"sqlite:///{tmp_path / 'serve.db'}",
+        "LINE_CHANNEL_SECRET": LINE_SECRET,
+        "LINE_CHANNEL_ACCESS_TOKEN": LINE_TOKEN,
+        "LINE_API_BASE_URL": line_api.url,
+    }
+    unit = vbot(env, "unit", "add", "--name", "臺北市立圖書館")["id"]
+    code = vbot(env, "volunteer", "add", "--unit", str(unit), "--name", "王小明")["invite_code"]
+
+    port = free_port()
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bot", "serve", "--port", str(port), "--no-scheduler", env=env,
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    try:
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=5) as http:
+            for _ in range(200):  # wait until the server listens (bounded)
+                try:
+                    if (await http.get("/healthz")).status_code == 200:
+                        break
+                except httpx.TransportError:
+                    await asyncio.sleep(0.05)
+            health = await http.get("/healthz")
+            assert health.status_code == 200 and health.json()["database"] == "ok"
+
+            body = json.dumps({"destination": "U0", "events": [{
+                "type": "message", "mode": "active", "timestamp": 1_790_000_000_000,
+                "source": {"type": "user", "userId": "Userve"}, "webhookEventId": "01SERVE",
+                "deliveryContext": {"isRedelivery": False}, "replyToken": "serve-token",
+                "message": {"id": "1", "type": "text", "text": f"綁定 {code}", "quoteToken": "q"},
+            }]}).encode()
+            forged = await http.post("/webhooks/line", content=body, headers={"X-Line-Signature": sign(body, "not-the-secret")})
+            assert forged.status_code == 401
+            answer = await http.post("/webhooks/line", content=body, headers={"X-Line-Signature": sign(body)})
+            assert answer.status_code == 200
+            await asyncio.wait_for(line_api.arrived.wait(), timeout=15)
+        assert "王小明" in line_api.delivered_texts()[0]
+        assert line_api.sent("/reply")[0].body["replyToken"] == "serve-token"
+    finally:
+        process.send_signal(signal.SIGTERM)
+        # uvicorn shuts down cleanly, then re-raises SIGTERM, as a service manager expects
+        assert await asyncio.wait_for(process.wait(), timeout=15) in (0, -signal.SIGTERM)
