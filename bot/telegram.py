@@ -9,9 +9,18 @@ import datetime as dt
 import hmac
 import json
 import logging
+import os
 
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, Update
-from telegram.error import BadRequest, Forbidden, InvalidToken, NetworkError, RetryAfter, TelegramError, TimedOut
+from telegram.error import (
+    BadRequest,
+    Forbidden,
+    InvalidToken,
+    NetworkError,
+    RetryAfter,
+    TelegramError,
+    TimedOut,
+)
 from telegram.request import HTTPXRequest
 
 from bot.channels import SENT, Delivery
@@ -19,6 +28,16 @@ from handlers.types import Incoming, ReplyTo, replies_from_json
 from storage.models import OutboxMessage
 
 log = logging.getLogger(__name__)
+
+# python-telegram-bot 22.2+ emits a deprecation warning for every 429 (inside RetryAfter's own constructor)
+# unless one opts in to time periods as timedelta, which `deliver` handles. The library reads this variable
+# when the value is used, so setting it here is enough; an operator's own setting wins.
+os.environ.setdefault("PTB_TIMEDELTA", "true")
+
+
+def storable(text: str) -> str:
+    """The text with anything UTF-8 cannot encode (lone surrogates) replaced, so the handlers can store it."""
+    return text.encode("utf-8", "replace").decode("utf-8")
 
 
 class TelegramChannel:
@@ -58,7 +77,8 @@ class TelegramChannel:
     def event_keys(self, body: object) -> list[tuple[str, str]] | None:
         if not isinstance(body, dict) or not isinstance(body.get("update_id"), int) or isinstance(body["update_id"], bool):
             return None
-        return [(str(body["update_id"]), json.dumps(body, ensure_ascii=False))]
+        # ASCII escapes keep what JSON allows but UTF-8 cannot store (a lone surrogate such as \ud800).
+        return [(str(body["update_id"]), json.dumps(body))]
 
     async def to_incoming(self, raw: dict, now: dt.datetime) -> Incoming | None:
         try:
@@ -73,13 +93,13 @@ class TelegramChannel:
                 return None
             await self._answer_callback(query.id)
             return Incoming(
-                "telegram", str(query.from_user.id), "text", query.data or "", now,
+                "telegram", str(query.from_user.id), "text", storable(query.data or ""), now,
                 ReplyTo(str(chat.id)), query.from_user.language_code,
             )
         message = update.message
         if message is None or message.from_user is None or message.chat.type != "private":
             return None
-        kind, text = ("text", message.text) if message.text is not None else ("other", "")
+        kind, text = ("text", storable(message.text)) if message.text is not None else ("other", "")
         return Incoming(
             "telegram", str(message.from_user.id), kind, text, message.date,
             ReplyTo(str(message.chat.id)), message.from_user.language_code,
@@ -113,3 +133,5 @@ class TelegramChannel:
             return Delivery("failed", f"Telegram refused: {error}")
         except (TimedOut, NetworkError) as error:
             return Delivery("retry", f"Telegram not reached: {error}")
+        except TelegramError as error:  # Conflict, ChatMigrated …: another 4xx, which a retry will not mend
+            return Delivery("failed", f"Telegram refused: {error!r}")

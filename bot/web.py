@@ -20,6 +20,12 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 MAX_BODY_BYTES = 1024 * 1024
+# Real webhooks nest a dozen levels at most. Deeper bodies are refused before anything recurses over them:
+# json.loads raises RecursionError (not ValueError) past Python's limit, and the worker decodes them again.
+MAX_JSON_DEPTH = 64
+# A database that does not answer within this time is as good as down for /healthz (a hung connection
+# attempt would otherwise keep the health check waiting for as long as the operating system allows).
+HEALTH_TIMEOUT_SECONDS = 5.0
 
 
 class BodyTooLarge(Exception):
@@ -38,6 +44,32 @@ async def read_body(request: Request) -> bytes:
     return bytes(body)
 
 
+def nesting_depth(value: object) -> int:
+    """How deeply lists and objects nest (a scalar is 0), without recursion."""
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        children = item.values() if isinstance(item, dict) else item if isinstance(item, list) else None
+        if children is None:
+            continue
+        deepest = max(deepest, depth)
+        if deepest > MAX_JSON_DEPTH:
+            break
+        stack.extend((child, depth + 1) for child in children)
+    return deepest
+
+
+def parse_json(body: bytes) -> object:
+    """The decoded body; ValueError when it is not UTF-8 JSON of a sensible depth."""
+    try:
+        parsed = json.loads(body.decode("utf-8"))
+    except RecursionError as error:
+        raise ValueError("JSON nested too deeply") from error
+    if nesting_depth(parsed) > MAX_JSON_DEPTH:
+        raise ValueError("JSON nested too deeply")
+    return parsed
+
+
 def problem(status: int, detail: str) -> JSONResponse:
     return JSONResponse({"error": detail}, status_code=status)
 
@@ -45,8 +77,8 @@ def problem(status: int, detail: str) -> JSONResponse:
 def build_web(vbot: VBot, lifespan=None) -> Starlette:
     async def accept(platform: str, channel, body: bytes) -> JSONResponse:
         try:
-            parsed = json.loads(body.decode("utf-8"))
-        except (UnicodeDecodeError, ValueError):
+            parsed = parse_json(body)
+        except ValueError:  # UnicodeDecodeError is one too
             return problem(400, "body is not JSON")
         events = channel.event_keys(parsed)
         if events is None:
@@ -90,7 +122,12 @@ def build_web(vbot: VBot, lifespan=None) -> Starlette:
         return await accept("telegram", channel, body)
 
     async def healthz(_request: Request) -> JSONResponse:
-        if await asyncio.to_thread(database_answers, vbot.engine):
+        try:
+            answers = await asyncio.wait_for(asyncio.to_thread(database_answers, vbot.engine), HEALTH_TIMEOUT_SECONDS)
+        except TimeoutError:
+            log.warning("database check took longer than %s s", HEALTH_TIMEOUT_SECONDS)
+            answers = False
+        if answers:
             return JSONResponse({"status": "ok", "database": "ok"})
         return JSONResponse({"status": "unavailable", "database": "unreachable"}, status_code=503)
 
