@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import hashlib
+import hmac
 import json
 import logging
 
@@ -20,7 +22,6 @@ from linebot.v3.messaging import (
     ReplyMessageRequest,
     TextMessage,
 )
-from linebot.v3.webhook import SignatureValidator
 from linebot.v3.webhooks import (
     Event,
     FollowEvent,
@@ -41,11 +42,19 @@ REPLY_TOKEN_LIFETIME = dt.timedelta(seconds=50)
 PROFILE_CACHE_SIZE = 10_000
 
 
+def timestamp_or(milliseconds, now: dt.datetime) -> dt.datetime:
+    """LINE's event time, or `now` when it is missing or absurd (the time-of-record rule then uses `now`)."""
+    try:
+        return dt.datetime.fromtimestamp(milliseconds / 1000, tz=dt.UTC)
+    except (TypeError, ValueError, OverflowError, OSError):
+        return now
+
+
 class LineChannel:
     platform = "line"
 
     def __init__(self, channel_secret: str, access_token: str, api_base_url: str, timeout: float):
-        self._validator = SignatureValidator(channel_secret)
+        self._secret = channel_secret.encode()
         self._configuration = Configuration(access_token=access_token, host=api_base_url)
         self._timeout = timeout
         self._client: AsyncApiClient | None = None
@@ -62,8 +71,10 @@ class LineChannel:
             await self._client.close()
             self._client = None
 
-    def signature_ok(self, body: str, signature: str) -> bool:
-        return bool(signature) and self._validator.validate(body, signature)
+    def signature_ok(self, body: bytes, signature: str) -> bool:
+        """HMAC-SHA256 of the raw bytes, as LINE signs them; compared in constant time."""
+        expected = base64.b64encode(hmac.new(self._secret, body, hashlib.sha256).digest())
+        return hmac.compare_digest(expected, signature.encode("ascii", "replace"))
 
     def event_keys(self, body: object) -> list[tuple[str, str]] | None:
         if not isinstance(body, dict) or not isinstance(body.get("events"), list):
@@ -75,19 +86,20 @@ class LineChannel:
             # A redelivery repeats webhookEventId and the event, with only deliveryContext changed.
             content = {k: v for k, v in event.items() if k != "deliveryContext"}
             digest = hashlib.sha256(json.dumps(content, sort_keys=True).encode()).hexdigest()[:16]
-            keys.append((f"{event.get('webhookEventId', '')}:{digest}", json.dumps(event, ensure_ascii=False)))
+            # ASCII escapes keep what JSON allows but UTF-8 cannot store (a lone surrogate such as \ud800).
+            keys.append((f"{event.get('webhookEventId', '')}:{digest}", json.dumps(event)))
         return keys
 
     async def to_incoming(self, raw: dict, now: dt.datetime) -> Incoming | None:
         try:
             event = Event.from_dict(raw)
-        except Exception as error:  # the SDK rejects types it does not know: nothing to answer
+        except Exception as error:  # the SDK rejects types it does not know
             log.info("LINE event not understood (%s): %s", raw.get("type"), error)
-            return None
+            return await self._unknown_message(raw, now)
         if not isinstance(getattr(event, "source", None), UserSource) or not event.source.user_id:
             return None  # groups and rooms: the bot only talks one to one
         user_id = event.source.user_id
-        sent_at = dt.datetime.fromtimestamp(event.timestamp / 1000, tz=dt.UTC)
+        sent_at = timestamp_or(event.timestamp, now)
         reply_to = ReplyTo(user_id, getattr(event, "reply_token", None))
         if isinstance(event, MessageEvent):
             if isinstance(event.message, TextMessageContent):
@@ -101,6 +113,18 @@ class LineChannel:
         else:
             return None  # unfollow, unsend, beacons …: nothing to say
         return Incoming("line", user_id, kind, text, sent_at, reply_to, await self._language_of(user_id))
+
+    async def _unknown_message(self, raw: dict, now: dt.datetime) -> Incoming | None:
+        """A message of a kind the SDK does not know yet, from a person: still worth a short help answer."""
+        source = raw.get("source")
+        user_id = source.get("userId") if isinstance(source, dict) and source.get("type") == "user" else None
+        token = raw.get("replyToken")
+        # Only with a reply token: answering costs nothing then, while a push for a malformed event would.
+        if raw.get("type") != "message" or not isinstance(user_id, str) or not user_id or not isinstance(token, str):
+            return None
+        reply_to = ReplyTo(user_id, token)
+        sent_at = timestamp_or(raw.get("timestamp"), now)
+        return Incoming("line", user_id, "other", "", sent_at, reply_to, await self._language_of(user_id))
 
     async def _language_of(self, user_id: str) -> str | None:
         if user_id not in self._languages:

@@ -17,7 +17,7 @@ import socket
 
 import sqlalchemy as sa
 
-from bot.channels import Channel
+from bot.channels import Channel, Delivery
 from bot.line import REPLY_TOKEN_LIFETIME
 from handlers import router
 from handlers.context import Rules
@@ -81,7 +81,12 @@ class Pipeline:
         done = 0
         for event in events:
             channel = self.channels.get(event.platform)
-            incoming = await channel.to_incoming(json.loads(event.payload), now) if channel else None
+            try:
+                incoming = await channel.to_incoming(json.loads(event.payload), now) if channel else None
+            except Exception as error:  # one bad event must not hold up the others
+                log.exception("inbox event %s could not be read", event.id)
+                await asyncio.to_thread(self._after_failure, event, None, now, repr(error))
+                continue
             if await asyncio.to_thread(self._handle, event, incoming, now):
                 done += 1
         if done:
@@ -138,7 +143,11 @@ class Pipeline:
         messages = await asyncio.to_thread(self._claim_messages, now)
         sent = 0
         for message in messages:
-            delivery = await self.channels[message.platform].deliver(message, now)
+            try:
+                delivery = await self.channels[message.platform].deliver(message, now)
+            except Exception as error:  # an unforeseen failure is retried like an outage, and logged in full
+                log.exception("message %s: delivery raised", message.id)
+                delivery = Delivery("retry", repr(error))
             status, retry_at = delivery.status, None
             if status == "retry":
                 if message.attempts >= MAX_DELIVERY_ATTEMPTS:

@@ -99,11 +99,7 @@ def build_web(vbot: VBot, lifespan=None) -> Starlette:
             body = await read_body(request)
         except BodyTooLarge:
             return problem(413, "body too large")
-        try:
-            text = body.decode("utf-8")
-        except UnicodeDecodeError:
-            text = None
-        if text is None or not channel.signature_ok(text, request.headers.get("x-line-signature", "")):
+        if not channel.signature_ok(body, request.headers.get("x-line-signature", "")):
             log.warning("LINE webhook with a missing or wrong signature from %s", request.client)
             return problem(401, "bad signature")
         return await accept("line", channel, body)

@@ -23,6 +23,8 @@ from storage.models import (
     Volunteer,
 )
 
+INSERT_CHUNK = 1000
+
 
 def insert_ignoring_duplicates(session: Session, model, rows: list[dict], unique_columns: list[str]) -> int:
     """INSERT … ON CONFLICT DO NOTHING; returns how many rows were new."""
@@ -30,8 +32,12 @@ def insert_ignoring_duplicates(session: Session, model, rows: list[dict], unique
         return 0
     dialect = session.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    statement = insert(model).values(rows).on_conflict_do_nothing(index_elements=unique_columns)
-    return session.execute(statement).rowcount
+    new = 0
+    # In chunks: PostgreSQL takes at most 65,535 parameters in one statement.
+    for start in range(0, len(rows), INSERT_CHUNK):
+        statement = insert(model).values(rows[start : start + INSERT_CHUNK])
+        new += session.execute(statement.on_conflict_do_nothing(index_elements=unique_columns)).rowcount
+    return new
 
 
 # --- people and units ---------------------------------------------------------------------------

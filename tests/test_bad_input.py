@@ -226,11 +226,6 @@ async def test_line_non_text_messages_from_a_linked_volunteer_get_a_short_help_a
     await line_still_serves(harness)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bot/line.py: the SDK cannot parse a message type it does not know, to_incoming returns None, "
-    "and the person gets silence instead of a help answer",
-)
 async def test_line_message_of_a_type_newer_than_the_sdk_gets_a_help_answer(harness):
     await line_link(harness)
     answers = await line_sends(harness, harness.line_event("Uvol1", message={"type": "hologram", "id": "9004"}))
@@ -293,11 +288,6 @@ async def test_line_check_in_with_a_recent_timestamp_uses_it(harness):
 # --- LINE: known faults outside the web layer (strict: an XPASS means the fix landed; drop the mark) ------
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bot/line.py event_keys stores the payload with ensure_ascii=False; a lone surrogate (legal JSON) "
-    "cannot be encoded to UTF-8, so storing fails and LINE gets 503 on every redelivery",
-)
 async def test_line_text_with_lone_surrogates_is_stored_and_answered(harness):
     await line_link(harness)
     event = json.dumps(harness.line_event("Uvol1", "TEXT")).replace('"TEXT"', LONE_SURROGATE)
@@ -306,12 +296,6 @@ async def test_line_text_with_lone_surrogates_is_stored_and_answered(harness):
     assert response.status_code == 200, response.text
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bot/line.py to_incoming raises (OSError/OverflowError from datetime.fromtimestamp) on an absurd "
-    "timestamp, and bot/pipeline.py calls to_incoming outside its per-event try: process_inbox_once raises, "
-    "the event is never finished and every later event in its batch is stuck behind it",
-)
 async def test_line_event_with_an_absurd_timestamp_does_not_block_the_queue(harness):
     await line_link(harness)
     absurd = harness.line_event("Uvol1", "說明") | {"timestamp": 10**20}
