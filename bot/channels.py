@@ -4,10 +4,19 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 from handlers.types import Incoming
 from storage.models import OutboxMessage
+
+
+class StoredEvent(NamedTuple):
+    """One platform event as the inbox keeps it: dedup key, who sent it (events of one sender are
+    processed in order), and the raw JSON."""
+
+    key: str
+    sender: str
+    payload: str
 
 
 @dataclass(frozen=True)
@@ -29,8 +38,8 @@ class Channel(Protocol):
 
     async def close(self) -> None: ...
 
-    def event_keys(self, body: object) -> list[tuple[str, str]] | None:
-        """(dedup key, raw JSON) for each event of a webhook body; None when the body is not this platform's."""
+    def event_keys(self, body: object) -> list[StoredEvent] | None:
+        """Each event of a webhook body; None when the body is not this platform's."""
 
     async def to_incoming(self, event: dict, now: dt.datetime) -> Incoming | None: ...
 

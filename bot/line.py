@@ -31,7 +31,7 @@ from linebot.v3.webhooks import (
     UserSource,
 )
 
-from bot.channels import SENT, Delivery
+from bot.channels import SENT, Delivery, StoredEvent
 from handlers.types import Incoming, ReplyTo, replies_from_json
 from storage.models import OutboxMessage
 
@@ -76,7 +76,7 @@ class LineChannel:
         expected = base64.b64encode(hmac.new(self._secret, body, hashlib.sha256).digest())
         return hmac.compare_digest(expected, signature.encode("ascii", "replace"))
 
-    def event_keys(self, body: object) -> list[tuple[str, str]] | None:
+    def event_keys(self, body: object) -> list[StoredEvent] | None:
         if not isinstance(body, dict) or not isinstance(body.get("events"), list):
             return None
         if not all(isinstance(event, dict) for event in body["events"]):
@@ -87,7 +87,9 @@ class LineChannel:
             content = {k: v for k, v in event.items() if k != "deliveryContext"}
             digest = hashlib.sha256(json.dumps(content, sort_keys=True).encode()).hexdigest()[:16]
             # ASCII escapes keep what JSON allows but UTF-8 cannot store (a lone surrogate such as \ud800).
-            keys.append((f"{event.get('webhookEventId', '')}:{digest}", json.dumps(event)))
+            source = event.get("source") if isinstance(event.get("source"), dict) else {}
+            sender = str(source.get("userId") or source.get("groupId") or source.get("roomId") or "")
+            keys.append(StoredEvent(f"{event.get('webhookEventId', '')}:{digest}", sender, json.dumps(event)))
         return keys
 
     async def to_incoming(self, raw: dict, now: dt.datetime) -> Incoming | None:

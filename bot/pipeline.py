@@ -96,6 +96,10 @@ class Pipeline:
     def _handle(self, event: InboxEvent, incoming: Incoming | None, now: dt.datetime) -> bool:
         try:
             with self.uow() as session:
+                if repo.has_earlier_pending_event(session, event):
+                    repo.defer_inbox_event(session, event)
+                    session.commit()
+                    return False
                 replies = router.handle(session, incoming, now, self.rules, self.catalogs) if incoming else []
                 self._queue_answer(session, event, incoming, replies, now)
                 if not repo.finish_inbox_event(session, event, now):

@@ -23,7 +23,7 @@ from telegram.error import (
 )
 from telegram.request import HTTPXRequest
 
-from bot.channels import SENT, Delivery
+from bot.channels import SENT, Delivery, StoredEvent
 from handlers.types import Incoming, ReplyTo, replies_from_json
 from storage.models import OutboxMessage
 
@@ -74,11 +74,15 @@ class TelegramChannel:
     def secret_ok(self, header: str | None) -> bool:
         return header is not None and hmac.compare_digest(header.encode(), self._secret)
 
-    def event_keys(self, body: object) -> list[tuple[str, str]] | None:
+    def event_keys(self, body: object) -> list[StoredEvent] | None:
         if not isinstance(body, dict) or not isinstance(body.get("update_id"), int) or isinstance(body["update_id"], bool):
             return None
         # ASCII escapes keep what JSON allows but UTF-8 cannot store (a lone surrogate such as \ud800).
-        return [(str(body["update_id"]), json.dumps(body))]
+        sender = next(
+            (str(part["from"].get("id")) for part in body.values() if isinstance(part, dict) and isinstance(part.get("from"), dict)),
+            "",
+        )
+        return [StoredEvent(str(body["update_id"]), sender, json.dumps(body))]
 
     async def to_incoming(self, raw: dict, now: dt.datetime) -> Incoming | None:
         try:

@@ -130,10 +130,12 @@ class InboxEvent(SQLModel, table=True):
     __table_args__ = (
         sa.UniqueConstraint("platform", "event_key"),
         sa.Index("inbox_pending", "processed_at", "claimed_until"),
+        sa.Index("inbox_sender_order", "platform", "sender", "processed_at", "id"),
     )
     id: int | None = Field(default=None, primary_key=True)
     platform: str
     event_key: str
+    sender: str = ""
     payload: str
     received_at: dt.datetime = utc_field()
     claimed_until: dt.datetime | None = utc_field(default=None)

@@ -179,11 +179,13 @@ def record_audit(
 # --- inbox and outbox ---------------------------------------------------------------------------
 
 
-def store_inbox_events(session: Session, platform: str, events: list[tuple[str, str]], now: dt.datetime) -> int:
-    """Stores (key, payload) pairs; a key seen before (a redelivery) is ignored. Returns how many were new."""
+def store_inbox_events(
+    session: Session, platform: str, events: list[tuple[str, str, str]], now: dt.datetime
+) -> int:
+    """Stores (key, sender, payload) triples; a key seen before (a redelivery) is ignored. Returns how many were new."""
     rows = [
-        {"platform": platform, "event_key": key, "payload": payload, "received_at": now, "attempts": 0}
-        for key, payload in events
+        {"platform": platform, "event_key": key, "sender": sender, "payload": payload, "received_at": now, "attempts": 0}
+        for key, sender, payload in events
     ]
     return insert_ignoring_duplicates(session, InboxEvent, rows, ["platform", "event_key"])
 
@@ -214,6 +216,20 @@ def claim_inbox_events(session: Session, now: dt.datetime, lease: dt.timedelta, 
     return _claim(session, InboxEvent, InboxEvent.processed_at.is_(None), now, lease, limit)[1]
 
 
+def has_earlier_pending_event(session: Session, event: InboxEvent) -> bool:
+    """True while an earlier event of the same sender is not done: a person's messages are handled in order,
+    also when several processes share the inbox (check-out must not overtake its check-in)."""
+    if not event.sender:
+        return False
+    earlier = select(InboxEvent.id).where(
+        InboxEvent.platform == event.platform,
+        InboxEvent.sender == event.sender,
+        InboxEvent.processed_at.is_(None),
+        InboxEvent.id < event.id,
+    )
+    return session.exec(earlier.limit(1)).first() is not None
+
+
 def finish_inbox_event(session: Session, event: InboxEvent, now: dt.datetime, error: str | None = None) -> bool:
     """Marks the event done if this worker still holds its claim; False means another worker took it over."""
     return bool(
@@ -230,6 +246,15 @@ def release_inbox_event(session: Session, event: InboxEvent, retry_at: dt.dateti
         sa.update(InboxEvent)
         .where(InboxEvent.id == event.id, InboxEvent.claim_token == event.claim_token)
         .values(claimed_until=retry_at, error=error)
+    )
+
+
+def defer_inbox_event(session: Session, event: InboxEvent) -> None:
+    """Gives the claim back untouched (the attempt does not count): the event waits for its turn."""
+    session.execute(
+        sa.update(InboxEvent)
+        .where(InboxEvent.id == event.id, InboxEvent.claim_token == event.claim_token)
+        .values(claimed_until=None, attempts=InboxEvent.attempts - 1)
     )
 
 

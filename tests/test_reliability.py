@@ -188,3 +188,21 @@ async def test_old_delivered_rows_are_pruned_but_a_late_redelivery_is_still_reco
     assert await harness.vbot.run_job(prune_delivered, T0 + dt.timedelta(days=40)) == 4  # 2 events, 2 answers
     with UnitOfWork(harness.vbot.engine)() as session:
         assert session.exec(select(sa.func.count()).select_from(OutboxMessage)).one() == 0
+
+
+async def test_a_persons_messages_are_handled_in_order_across_processes(harness_factory):
+    first = await harness_factory()
+    second = await harness_factory()
+    volunteer_id = await linked(first)
+    await first.post_line(first.line_event("Uvol1", "簽到", at=T0))
+    await first.post_line(first.line_event("Uvol1", "簽退", at=T0 + dt.timedelta(hours=2)))
+    later = T0 + dt.timedelta(hours=2, seconds=10)
+    with UnitOfWork(first.vbot.engine)() as session:  # the first process takes the check-in, and is slow
+        slow = repo.claim_inbox_events(session, later, dt.timedelta(seconds=60), 1)
+        session.commit()
+    assert len(slow) == 1
+
+    assert await second.vbot.pipeline.process_inbox_once(later) == 0  # the check-out waits for its check-in
+    assert records(second, volunteer_id) == []
+    assert await second.vbot.pipeline.process_inbox_once(later + dt.timedelta(seconds=61)) == 2
+    assert [(r.status, r.minutes) for r in records(second, volunteer_id)] == [("counted", 120)]

@@ -10,6 +10,7 @@ from alembic import op
 
 import storage.models
 
+
 revision = '0001'
 down_revision = None
 branch_labels = None
@@ -32,6 +33,7 @@ def upgrade() -> None:
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('platform', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
     sa.Column('event_key', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
+    sa.Column('sender', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
     sa.Column('payload', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
     sa.Column('received_at', storage.models.UTCDateTime(), nullable=False),
     sa.Column('claimed_until', storage.models.UTCDateTime(), nullable=True),
@@ -44,6 +46,7 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('inboxevent', schema=None) as batch_op:
         batch_op.create_index('inbox_pending', ['processed_at', 'claimed_until'], unique=False)
+        batch_op.create_index('inbox_sender_order', ['platform', 'sender', 'processed_at', 'id'], unique=False)
 
     op.create_table('outboxmessage',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -179,6 +182,7 @@ def downgrade() -> None:
 
     op.drop_table('outboxmessage')
     with op.batch_alter_table('inboxevent', schema=None) as batch_op:
+        batch_op.drop_index('inbox_sender_order')
         batch_op.drop_index('inbox_pending')
 
     op.drop_table('inboxevent')
