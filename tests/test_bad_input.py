@@ -31,7 +31,8 @@ from tests.conftest import (
     stop_server,
 )
 
-SAMPLE = Path(__file__).resolve().parents[2] / "shared" / "payloads" / "line-webhook-all-event-types.json"
+# LINE's own sample of every event type (line-bot-sdk-python tests/v3/text/webhook.json)
+SAMPLE = Path(__file__).resolve().parent / "payloads" / "line-webhook-all-event-types.json"
 NOT_UNDERSTOOD = "抱歉，我看不懂"
 HOW_TO_LINK = "綁定"
 APOLOGY = "抱歉，出了點問題"
