@@ -12,6 +12,7 @@ import itertools
 import json
 import os
 import uuid
+from contextlib import contextmanager
 
 import httpx
 import pytest
@@ -35,6 +36,23 @@ T0 = dt.datetime(2026, 3, 25, 1, 0, tzinfo=dt.UTC)  # 09:00 in Taipei
 EVENT_NUMBERS = itertools.count(1)  # shared by all harnesses: event ids and reply tokens never repeat
 
 
+@contextmanager
+def postgres_schema(server_url: str | None = None):
+    """A fresh schema on a PostgreSQL server; yields the URL that uses it, drops it afterwards."""
+    server_url = server_url or POSTGRES_URL
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    server = sa.create_engine(server_url)
+    with server.begin() as connection:
+        connection.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
+    separator = "&" if "?" in server_url else "?"
+    try:
+        yield f"{server_url}{separator}options=-csearch_path%3D{schema}"
+    finally:
+        with server.begin() as connection:
+            connection.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
+        server.dispose()
+
+
 @pytest.fixture(params=["sqlite", "postgresql"])
 def database_url(request, tmp_path):
     if request.param == "sqlite":
@@ -42,15 +60,8 @@ def database_url(request, tmp_path):
         return
     if not POSTGRES_URL:
         pytest.skip("VBOT_TEST_POSTGRES_URL is not set")
-    schema = f"t_{uuid.uuid4().hex[:12]}"
-    admin_engine = sa.create_engine(POSTGRES_URL)
-    with admin_engine.begin() as connection:
-        connection.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
-    separator = "&" if "?" in POSTGRES_URL else "?"
-    yield f"{POSTGRES_URL}{separator}options=-csearch_path%3D{schema}"
-    with admin_engine.begin() as connection:
-        connection.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
-    admin_engine.dispose()
+    with postgres_schema() as url:
+        yield url
 
 
 @pytest.fixture
@@ -191,8 +202,8 @@ async def harness_factory(database_url, line_api, telegram_api):
     """Builds harnesses on one database; more than one at a time stands for several processes."""
     running = []
 
-    async def make(workers: bool = False, **overrides) -> Harness:
-        settings = make_settings(database_url, line_api, telegram_api, **overrides)
+    async def make(workers: bool = False, on_database: str | None = None, **overrides) -> Harness:
+        settings = make_settings(on_database or database_url, line_api, telegram_api, **overrides)
         harness: Harness | None = None
         vbot = build_app(settings, workers=workers, scheduler=False, clock=lambda: harness.now)
         vbot.migrate()

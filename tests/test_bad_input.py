@@ -24,7 +24,6 @@ from tests.conftest import (
     POSTGRES_URL,
     T0,
     TELEGRAM_SECRET,
-    Harness,
     make_settings,
     sign,
     start_server,
@@ -530,29 +529,8 @@ def outage(database_url, tmp_path):
     made.close()
 
 
-@pytest.fixture
-async def harness_on(line_api, telegram_api):
-    """Like the harness fixture, on a database of the test's own making."""
-    running = []
-
-    async def make(database_url: str) -> Harness:
-        harness: Harness | None = None
-        vbot = build_app(make_settings(database_url, line_api, telegram_api), workers=False, scheduler=False,
-                         clock=lambda: harness.now)
-        vbot.migrate()
-        server, task, url = await start_server(vbot)
-        harness = Harness(vbot, url, line_api, telegram_api)
-        running.append((harness, server, task))
-        return harness
-
-    yield make
-    for harness, server, task in running:
-        await harness.http.aclose()
-        await stop_server(server, task)
-
-
-async def test_healthz_is_503_while_the_database_is_gone_and_webhooks_do_not_claim_success(harness_on, outage):
-    harness = await harness_on(outage.url)
+async def test_healthz_is_503_while_the_database_is_gone_and_webhooks_do_not_claim_success(harness_factory, outage):
+    harness = await harness_factory(on_database=outage.url)
     assert (await harness.http.get("/healthz")).status_code == 200
 
     outage.go_away(harness.vbot.engine)

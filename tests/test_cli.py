@@ -14,9 +14,8 @@ import re
 import shutil
 import subprocess
 import sys
-import uuid
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import ExitStack, contextmanager
+from contextlib import ExitStack
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -28,7 +27,7 @@ from handlers.context import Rules
 from handlers.i18n import Catalogs
 from handlers.types import Incoming, ReplyTo
 from storage.db import UnitOfWork, make_engine, migrate
-from tests.conftest import POSTGRES_URL
+from tests.conftest import POSTGRES_URL, postgres_schema
 
 TABLES = ("unit", "volunteer", "servicerecord", "auditentry")
 PAST = "2025-01-02"  # a service date safely in the past
@@ -71,22 +70,6 @@ def counts(url: str) -> dict[str, int]:
             return {t: connection.execute(sa.text(f"SELECT count(*) FROM {t}")).scalar_one() for t in TABLES}
     finally:
         engine.dispose()
-
-
-@contextmanager
-def postgres_schema():
-    """A fresh schema on VBOT_TEST_POSTGRES_URL; yields the URL that uses it, drops it afterwards."""
-    schema = f"t_{uuid.uuid4().hex[:12]}"
-    server = sa.create_engine(POSTGRES_URL)
-    with server.begin() as connection:
-        connection.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
-    separator = "&" if "?" in POSTGRES_URL else "?"
-    try:
-        yield f"{POSTGRES_URL}{separator}options=-csearch_path%3D{schema}"
-    finally:
-        with server.begin() as connection:
-            connection.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
-        server.dispose()
 
 
 def chat(url: str, user: str, *texts: str) -> list[str]:
