@@ -182,7 +182,7 @@ def measure(kind: str, records: int, volunteers: int, repeat: int, explain: bool
 
         def repo_call():
             with uow() as session:
-                return repo.counted_service_minutes(session, measured, year_start(today), half_year_start(today), today)
+                return repo.counted_service_minutes(session, measured, year_start(today), half_year_start(today))
 
         def handler_call():
             with uow() as session:

@@ -84,11 +84,10 @@ def build_web(vbot: VBot, lifespan=None) -> Starlette:
         if events is None:
             return problem(400, f"not a {platform} webhook")
         try:
-            await asyncio.to_thread(vbot.pipeline.store, platform, events, vbot.now())
+            await vbot.pipeline.store(platform, events, vbot.now())
         except Exception:
             log.exception("could not store %s events", platform)
             return problem(503, "try again later")  # the platform redelivers; nothing is lost
-        vbot.pipeline.wake()
         return JSONResponse({})
 
     async def line_webhook(request: Request) -> JSONResponse:

@@ -124,12 +124,7 @@ def check_out(ctx: Context, _argument: str) -> list[Reply]:
     minutes = session_minutes(current.check_in, at)
     if not repo.finish_session(ctx.session, current.id, at, minutes, "counted"):
         return [_not_checked_in(ctx)]  # a check-out at the same instant closed it first
-    today_minutes = sum(
-        unit.on_day
-        for unit in repo.counted_service_minutes(
-            ctx.session, volunteer_id, current.service_date, current.service_date, current.service_date
-        )
-    )
+    today_minutes = repo.counted_service_minutes_on(ctx.session, volunteer_id, current.service_date)
     return [
         Reply(
             t(

@@ -14,7 +14,7 @@ def my_hours(ctx: Context, _argument: str) -> list[Reply]:
     today = ctx.today
     volunteer_id = ctx.account.volunteer_id
     per_unit = repo.counted_service_minutes(
-        ctx.session, volunteer_id, year_start(today), half_year_start(today), today
+        ctx.session, volunteer_id, year_start(today), half_year_start(today)
     )
 
     def h(minutes: int) -> str:

@@ -126,13 +126,12 @@ class UnitMinutes:
     total: int
     since_year_start: int
     since_half_start: int
-    on_day: int
 
 
 def counted_service_minutes(
-    session: Session, volunteer_id: int, year_start: dt.date, half_start: dt.date, day: dt.date
+    session: Session, volunteer_id: int, year_start: dt.date, half_start: dt.date
 ) -> list[UnitMinutes]:
-    """Counted service minutes per unit: all time, this year, this half-year and on one day — one indexed query."""
+    """Counted service minutes per unit: all time, this year and this half-year — one indexed query."""
 
     def since(start: dt.date):
         return sa.func.coalesce(
@@ -145,9 +144,6 @@ def counted_service_minutes(
             sa.func.coalesce(sa.func.sum(ServiceRecord.minutes), 0).label("total"),
             since(year_start).label("year"),
             since(half_start).label("half"),
-            sa.func.coalesce(
-                sa.func.sum(sa.case((ServiceRecord.service_date == day, ServiceRecord.minutes), else_=0)), 0
-            ).label("day"),
         )
         .where(
             ServiceRecord.volunteer_id == volunteer_id,
@@ -161,9 +157,21 @@ def counted_service_minutes(
         select(totals, Unit.name).join(Unit, Unit.id == totals.c.unit_id).order_by(totals.c.unit_id)
     ).all()
     return [
-        UnitMinutes(row.unit_id, row.name, int(row.total), int(row.year), int(row.half), int(row.day))
+        UnitMinutes(row.unit_id, row.name, int(row.total), int(row.year), int(row.half))
         for row in rows
     ]
+
+
+def counted_service_minutes_on(session: Session, volunteer_id: int, day: dt.date) -> int:
+    """Counted service minutes of one day, all units together."""
+    return session.exec(
+        select(sa.func.coalesce(sa.func.sum(ServiceRecord.minutes), 0)).where(
+            ServiceRecord.volunteer_id == volunteer_id,
+            ServiceRecord.status == "counted",
+            ServiceRecord.kind == "service",
+            ServiceRecord.service_date == day,
+        )
+    ).one()
 
 
 def record_audit(

@@ -48,8 +48,8 @@ async def test_two_check_ins_at_the_same_instant_open_one_session(harness):
 
     def check_in(n: int) -> None:
         incoming = Incoming("line", "Uvol1", "text", "簽到", T0, ReplyTo("Uvol1"))
+        barrier.wait()  # both threads open their transaction at the same instant
         with UnitOfWork(vbot.engine)() as session:
-            barrier.wait()
             replies = router.handle(session, incoming, T0, vbot.rules, vbot.catalogs)
             session.commit()
         answers.append(replies[0].text)
