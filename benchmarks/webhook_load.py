@@ -28,6 +28,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import base64
+import contextlib
 import hashlib
 import hmac
 import json
@@ -88,6 +89,26 @@ def run_bot(database_url: str, line_api: str, workers: bool = True) -> None:
     )
     vbot = build_app(settings, workers=workers, scheduler=False)
     asyncio.run(_serve_uvicorn(vbot.asgi))
+
+
+def run_worker(database_url: str, line_api: str) -> None:
+    """What `vbot work` runs: the inbox worker and the sender, no web server."""
+    from bot.app import build_app
+    from bot.config import Settings
+
+    settings = Settings(database_url=database_url, line_channel_secret=LINE_SECRET, line_channel_access_token=LINE_TOKEN,
+                        line_api_base_url=line_api, api_timeout_seconds=10)
+    vbot = build_app(settings, scheduler=False)
+
+    async def until_stopped() -> None:
+        stopped = asyncio.Event()
+        asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stopped.set)
+        await vbot.start()
+        print("READY -", flush=True)
+        await stopped.wait()
+        await vbot.stop()
+
+    asyncio.run(until_stopped())
 
 
 def echo_app():
@@ -420,10 +441,24 @@ async def run_echo_load(args, log_dir: Path) -> Load:
 async def run_bot_load(kind: str, database_url: str, args, log_dir: Path) -> Load:
     users = [f"Ubench{v:05d}" for v in range(args.volunteers)]
     codes = await asyncio.to_thread(make_roster, database_url, args.volunteers)
+    async with contextlib.AsyncExitStack() as stack:
+        standin = await stack.enter_async_context(Child(f"standin-{kind}", ["--role", "standin"], log_dir))
+        bot = await stack.enter_async_context(
+            Child(f"bot-{kind}", ["--role", "bot", "--database-url", database_url, "--line-api", standin.url]
+                  + (["--no-workers"] if args.no_workers or args.separate_worker else []), log_dir))
+        if args.separate_worker:
+            await stack.enter_async_context(
+                Child(f"worker-{kind}", ["--role", "worker", "--database-url", database_url, "--line-api", standin.url],
+                      log_dir))
+        load = await _bot_load(database_url, args, users, codes, standin, bot)
+    load.notes.append(check_store(database_url))
+    if bot.log_path.exists() and bot.log_path.stat().st_size:
+        load.notes.append(f"server log (warnings and errors): {bot.log_path}")
+    return load
+
+
+async def _bot_load(database_url: str, args, users: list[str], codes: list[str], standin: Child, bot: Child) -> Load:
     async with (
-        Child(f"standin-{kind}", ["--role", "standin"], log_dir) as standin,
-        Child(f"bot-{kind}", ["--role", "bot", "--database-url", database_url, "--line-api", standin.url]
-              + (["--no-workers"] if args.no_workers else []), log_dir) as bot,
         LoadGenerator(bot.url, args.concurrency, args.client) as generator,
         httpx.AsyncClient(timeout=10) as probe,
     ):
@@ -453,9 +488,6 @@ async def run_bot_load(kind: str, database_url: str, args, log_dir: Path) -> Loa
             load.notes.append(f"only {answered} of {args.requests} answers arrived within {DRAIN_TIMEOUT} s")
         load.notes.append(f"answers by reply/push (link phase included): {split}")
         load.notes.append(f"inbox backlog worked off {max(0.0, last - load.started_at - load.seconds):.1f} s after the last webhook answer")
-    load.notes.append(check_store(database_url))
-    if bot.log_path.exists() and bot.log_path.stat().st_size:
-        load.notes.append(f"server log (warnings and errors): {bot.log_path}")
     return load
 
 
@@ -516,13 +548,19 @@ def main(argv: list[str] | None = None) -> int:
                         help="load generator: httpx.AsyncClient (default) or a minimal raw HTTP/1.1 client")
     parser.add_argument("--no-workers", action="store_true",
                         help="diagnosis: run the bot without its inbox worker and sender (the webhook path alone)")
-    parser.add_argument("--role", choices=["load", "bot", "echo", "standin"], default="load", help=argparse.SUPPRESS)
+    parser.add_argument("--separate-worker", action="store_true",
+                        help="webhooks in one process, the worker and sender in another (`vbot serve --no-workers` + `vbot work`)")
+    parser.add_argument("--role", choices=["load", "bot", "echo", "standin", "worker"], default="load", help=argparse.SUPPRESS)
     parser.add_argument("--database-url", help=argparse.SUPPRESS)
     parser.add_argument("--line-api", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.role == "bot":
         logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
         run_bot(args.database_url, args.line_api, workers=not args.no_workers)
+        return 0
+    if args.role == "worker":
+        logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+        run_worker(args.database_url, args.line_api)
         return 0
     if args.role == "echo":
         run_echo()

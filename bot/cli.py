@@ -94,6 +94,11 @@ def parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=a_port, default=8080)
     serve.add_argument("--no-scheduler", action="store_true")
+    serve.add_argument("--no-workers", action="store_true",
+                       help="only answer webhooks; `vbot work` processes and sends, in another process")
+
+    work = commands.add_parser("work", help="process stored events and send answers, without a web server")
+    work.add_argument("--no-scheduler", action="store_true")
 
     commands.add_parser("demo", help="chat with the bot in the terminal as a sample volunteer")
 
@@ -161,7 +166,11 @@ def run(args, settings: Settings) -> int:
     if args.command == "serve":
         from bot.serve import serve
 
-        return serve(settings, args.host, args.port, scheduler=not args.no_scheduler)
+        return serve(settings, args.host, args.port, scheduler=not args.no_scheduler, workers=not args.no_workers)
+    if args.command == "work":
+        from bot.serve import work
+
+        return work(settings, scheduler=not args.no_scheduler)
     if args.command == "demo":
         from bot.terminal import demo
 
@@ -210,7 +219,7 @@ def configure_logging(command: str | None) -> None:
     (alembic logs every migration step at INFO, which would clutter a command's output
     and break its promise of exactly one line on stderr for an error.)
     """
-    if command == "serve":
+    if command in ("serve", "work"):
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     else:
         logging.basicConfig(level=logging.WARNING, format="vbot: %(levelname)s: %(name)s: %(message)s")

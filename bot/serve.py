@@ -1,6 +1,10 @@
-"""`vbot serve`: uvicorn running the ASGI app, with the inbox worker, the sender and the scheduler inside."""
+"""`vbot serve` (uvicorn running the ASGI app, with the worker, sender and scheduler inside) and `vbot work`
+(the worker, sender and scheduler alone), so that a busy unit can give webhooks and processing a core each."""
 
 from __future__ import annotations
+
+import asyncio
+import signal
 
 import uvicorn
 
@@ -8,8 +12,27 @@ from bot.app import build_app
 from bot.config import Settings
 
 
-def serve(settings: Settings, host: str, port: int, scheduler: bool = True) -> int:
-    vbot = build_app(settings, scheduler=scheduler)
+def serve(settings: Settings, host: str, port: int, scheduler: bool = True, workers: bool = True) -> int:
+    vbot = build_app(settings, scheduler=scheduler, workers=workers)
     vbot.migrate()
     uvicorn.run(vbot.asgi, host=host, port=port, log_level="info", access_log=False)
+    return 0
+
+
+def work(settings: Settings, scheduler: bool = True) -> int:
+    vbot = build_app(settings, scheduler=scheduler)
+    vbot.migrate()
+
+    async def until_stopped() -> None:
+        stopped = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signal_number in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(signal_number, stopped.set)
+        await vbot.start()
+        try:
+            await stopped.wait()
+        finally:
+            await vbot.stop()
+
+    asyncio.run(until_stopped())
     return 0

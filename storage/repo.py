@@ -23,21 +23,15 @@ from storage.models import (
     Volunteer,
 )
 
-INSERT_CHUNK = 1000
 
-
-def insert_ignoring_duplicates(session: Session, model, rows: list[dict], unique_columns: list[str]) -> int:
-    """INSERT … ON CONFLICT DO NOTHING; returns how many rows were new."""
+def insert_ignoring_duplicates(session: Session, model, rows: list[dict], unique_columns: list[str]) -> None:
+    """INSERT … ON CONFLICT DO NOTHING for many rows: one statement, compiled once and cached, run for
+    every row (a multi-row VALUES would be compiled anew for each batch size)."""
     if not rows:
-        return 0
+        return
     dialect = session.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    new = 0
-    # In chunks: PostgreSQL takes at most 65,535 parameters in one statement.
-    for start in range(0, len(rows), INSERT_CHUNK):
-        statement = insert(model).values(rows[start : start + INSERT_CHUNK])
-        new += session.execute(statement.on_conflict_do_nothing(index_elements=unique_columns)).rowcount
-    return new
+    session.execute(insert(model).on_conflict_do_nothing(index_elements=unique_columns), rows)
 
 
 # --- people and units ---------------------------------------------------------------------------
@@ -189,13 +183,13 @@ def record_audit(
 
 def store_inbox_events(
     session: Session, platform: str, events: list[tuple[str, str, str]], now: dt.datetime
-) -> int:
-    """Stores (key, sender, payload) triples; a key seen before (a redelivery) is ignored. Returns how many were new."""
+) -> None:
+    """Stores (key, sender, payload) triples; a key seen before (a redelivery) is ignored."""
     rows = [
         {"platform": platform, "event_key": key, "sender": sender, "payload": payload, "received_at": now, "attempts": 0}
         for key, sender, payload in events
     ]
-    return insert_ignoring_duplicates(session, InboxEvent, rows, ["platform", "event_key"])
+    insert_ignoring_duplicates(session, InboxEvent, rows, ["platform", "event_key"])
 
 
 def _claim(session: Session, model, due, now: dt.datetime, lease: dt.timedelta, limit: int) -> tuple[str, list]:

@@ -11,6 +11,7 @@ import subprocess
 import sys
 
 import httpx
+import pytest
 
 from tests.conftest import LINE_SECRET, LINE_TOKEN, sign
 
@@ -26,7 +27,8 @@ def vbot(env: dict, *args: str) -> dict:
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
-async def test_vbot_serve_links_a_line_user_end_to_end(tmp_path, line_api):
+@pytest.mark.parametrize("split", [False, True], ids=["serve", "serve+work"])
+async def test_vbot_serve_links_a_line_user_end_to_end(tmp_path, line_api, split):
     env = {k: v for k, v in os.environ.items() if not k.startswith(("VBOT_", "LINE_", "TELEGRAM_"))}
     env |= {
         "VBOT_DATABASE_URL": f"sqlite:///{tmp_path / 'serve.db'}",
@@ -38,10 +40,15 @@ async def test_vbot_serve_links_a_line_user_end_to_end(tmp_path, line_api):
     code = vbot(env, "volunteer", "add", "--unit", str(unit), "--name", "王小明")["invite_code"]
 
     port = free_port()
-    process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "bot", "serve", "--port", str(port), "--no-scheduler", env=env,
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )
+    commands = [["serve", "--port", str(port), "--no-scheduler"]]
+    if split:  # webhooks in one process, processing and sending in another
+        commands = [commands[0] + ["--no-workers"], ["work", "--no-scheduler"]]
+    processes = [
+        await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "bot", *command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
+        for command in commands
+    ]
     try:
         async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=5) as http:
             for _ in range(200):  # wait until the server listens (bounded)
@@ -67,6 +74,8 @@ async def test_vbot_serve_links_a_line_user_end_to_end(tmp_path, line_api):
         assert "王小明" in line_api.delivered_texts()[0]
         assert line_api.sent("/reply")[0].body["replyToken"] == "serve-token"
     finally:
-        process.send_signal(signal.SIGTERM)
-        # uvicorn shuts down cleanly, then re-raises SIGTERM, as a service manager expects
-        assert await asyncio.wait_for(process.wait(), timeout=15) in (0, -signal.SIGTERM)
+        for process in processes:
+            process.send_signal(signal.SIGTERM)
+        for process in processes:
+            # uvicorn shuts down cleanly, then re-raises SIGTERM, as a service manager expects
+            assert await asyncio.wait_for(process.wait(), timeout=15) in (0, -signal.SIGTERM)
