@@ -1,0 +1,464 @@
+"""The award rules at their edges: thresholds, anniversaries, windows, renewals, ladders — and properties."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from handlers import admin
+from handlers.awards import (
+    CATEGORIES,
+    CITIES,
+    AwardRule,
+    CountedMinutes,
+    VolunteerFacts,
+    anniversary,
+    applicable,
+    load_rules,
+    newly_reached,
+    progress,
+    progress_all,
+)
+from handlers.i18n import SHIPPED
+
+D = dt.date
+RULES = load_rules()
+BY_CODE = {rule.code: rule for rule in RULES}
+CODES = {
+    "performance-certificate", "honor-card", "taipei-contribution", "taipei-golden-diamond",
+    "mohw-welfare-bronze", "mohw-welfare-silver", "mohw-welfare-gold",
+    "national-bronze", "national-silver", "national-gold",
+    "taichung-third", "taichung-second", "taichung-first",
+}  # fmt: skip
+PROPERTIES = settings(
+    max_examples=200, deadline=None, database=None
+)  # database=None: no .hypothesis/ in the repo
+
+
+def hours(day: dt.date, h: float, category="general", city="taipei", kind="service") -> CountedMinutes:
+    return CountedMinutes(day, round(h * 60), category, city, kind)
+
+
+def ready(**changes) -> VolunteerFacts:
+    """A volunteer with every paper in order, trained on 1 March 2025, serving in Taipei."""
+    facts = {
+        "basic_training_on": D(2025, 1, 10),
+        "special_training_on": D(2025, 3, 1),
+        "record_book_no": "A-001",
+        "record_book_on": D(2025, 4, 1),
+        "english_name": "CHEN, MEI-LING",
+        "cities": frozenset({"taipei"}),
+    }
+    return VolunteerFacts(**(facts | changes))
+
+
+def shown(facts, as_of):
+    return {p.code: p for p in progress_all(RULES, facts, as_of)}
+
+
+# ---- the table --------------------------------------------------------------------------------------
+
+
+def test_the_shipped_table_loads_with_every_award_of_domain_md():
+    assert {rule.code for rule in RULES} == CODES
+    for rule in RULES:
+        assert {locale for locale, _ in rule.names} >= set(SHIPPED), rule.code
+        assert {locale for locale, _ in rule.how_to_apply} >= set(SHIPPED), rule.code
+    assert BY_CODE["national-gold"].count_until == (5, 31)
+    assert BY_CODE["mohw-welfare-bronze"].categories == {"health", "social-welfare"}
+    assert BY_CODE["national-bronze"].satisfied_by == (
+        ("performance_certificate", "performance-certificate"),
+    )
+
+
+def test_the_known_categories_and_cities_are_those_of_the_units():
+    assert set(CATEGORIES) == set(admin.CATEGORIES)
+    assert set(CITIES) == set(admin.CITIES)
+
+
+GOOD_ROW = """
+[[award]]
+code = "x"
+ladder = "x"
+rank = 1
+name.zh_TW = "某獎"
+name.en = "Some award"
+how_to_apply.zh_TW = "向單位申請。"
+how_to_apply.en = "Ask your unit."
+hours = 10
+"""
+
+
+@pytest.mark.parametrize(
+    ("extra", "field"),
+    [
+        ("hours_ = 3", "hours_"),
+        ('categories = ["social_welfare"]', "categories"),
+        ("cities = []", "cities"),
+        ('count_until = "5/31"', "count_until"),
+        ('count_until = "02-30"', "count_until"),
+        ('requires = ["passport"]', "requires"),
+        ('deadlines = [{ month = 13, day = 1, who = "unit" }]', "deadlines"),
+        ('deadlines = [{ month = 3, day = 31, who = "mayor" }]', "deadlines"),
+        ("once = true\nrenewal = { years = 3, hours = 300 }", "renewal"),
+        ("years = -1", "years"),
+        ('years = "3"', "years"),
+    ],
+)
+def test_a_bad_row_names_the_award_and_the_field(tmp_path, extra, field):
+    path = tmp_path / "awards.toml"
+    path.write_text(GOOD_ROW + extra + "\n", encoding="utf-8")
+    with pytest.raises(ValueError, match=f"award x: field '{field}") as error:
+        load_rules(path)
+    assert "x" in str(error.value)
+
+
+def test_a_bad_file_fails_whole(tmp_path):
+    path = tmp_path / "awards.toml"
+    for text, message in [
+        (GOOD_ROW.replace("hours = 10", "hours = -10"), "award x: field 'hours'"),
+        (GOOD_ROW.replace('name.en = "Some award"\n', ""), "award x: field 'name.en'"),
+        (GOOD_ROW + GOOD_ROW, "award x: field 'code': used twice"),
+        (GOOD_ROW.replace('code = "x"\n', ""), "award #1: field 'code'"),
+        (GOOD_ROW.replace("rank = 1\n", ""), "award x: field 'rank'"),
+        ("[[award]\n", "not valid TOML"),
+        ("title = 1\n", "expected"),
+    ]:
+        path.write_text(text, encoding="utf-8")
+        with pytest.raises(ValueError, match=message):
+            load_rules(path)
+    path.write_text(GOOD_ROW, encoding="utf-8")
+    assert [rule.code for rule in load_rules(path)] == ["x"]
+
+
+def test_a_volunteer_sees_the_awards_of_their_cities_and_the_national_ones_everywhere():
+    taipei = {rule.code for rule in applicable(RULES, {"taipei"})}
+    taichung = {rule.code for rule in applicable(RULES, {"taichung"})}
+    elsewhere = {rule.code for rule in applicable(RULES, {"other"})}
+    everywhere = {c for c in CODES if c.startswith(("national-", "mohw-"))} | {
+        "performance-certificate",
+        "honor-card",
+    }
+    assert taipei == everywhere | {"taipei-contribution", "taipei-golden-diamond"}
+    assert taichung == everywhere | {"taichung-third", "taichung-second", "taichung-first"}
+    assert elsewhere == everywhere
+    assert {rule.code for rule in applicable(RULES, {"taipei", "taichung"})} == CODES
+
+
+# ---- thresholds and dates ---------------------------------------------------------------------------
+
+
+def test_exactly_150_hours_and_exactly_one_year_reach_the_certificate():
+    rule = BY_CODE["performance-certificate"]
+    facts = ready(records=(hours(D(2025, 6, 1), 100.0), hours(D(2025, 9, 1), 50.0)))
+    on_the_day = progress(rule, facts, D(2026, 3, 1))
+    assert on_the_day.counted_minutes == 150 * 60
+    assert on_the_day.reached and on_the_day.eligible and on_the_day.minutes_needed == 0
+    assert on_the_day.years_met_on == D(2026, 3, 1)  # the later training, 1 March 2025, plus one year
+    day_before = progress(rule, facts, D(2026, 2, 28))
+    assert not day_before.reached and day_before.minutes_needed == 0 and day_before.years_fraction < 1
+    one_minute_short = progress(rule, ready(records=(hours(D(2025, 6, 1), 150.0 - 1 / 60),)), D(2026, 3, 1))
+    assert not one_minute_short.reached and one_minute_short.minutes_needed == 1
+
+
+def test_a_29_february_training_completes_its_years_on_28_february():
+    assert anniversary(D(2024, 2, 29), 1) == D(2025, 2, 28)
+    assert anniversary(D(2024, 2, 29), 4) == D(2028, 2, 29)
+    assert anniversary(D(2025, 3, 1), 1) == D(2026, 3, 1)
+    facts = ready(
+        basic_training_on=D(2024, 1, 20),
+        special_training_on=D(2024, 2, 29),
+        record_book_on=D(2024, 3, 10),
+        records=(hours(D(2024, 5, 1), 400),),
+    )
+    assert progress(BY_CODE["performance-certificate"], facts, D(2025, 2, 28)).reached
+    assert not progress(BY_CODE["performance-certificate"], facts, D(2025, 2, 27)).reached
+    assert progress(BY_CODE["honor-card"], facts, D(2026, 1, 1)).years_met_on == D(2027, 2, 28)
+
+
+def test_seniority_falls_back_from_both_trainings_to_the_record_book_the_roster_and_the_balance():
+    rule = BY_CODE["performance-certificate"]
+    on = D(2030, 1, 1)
+    assert progress(rule, ready(), on).years_met_on == D(2026, 3, 1)
+    assert progress(rule, ready(special_training_on=None), on).years_met_on == D(2026, 4, 1)  # the book
+    roster = VolunteerFacts(trained_on=D(2020, 5, 5))
+    assert progress(rule, roster, on).years_met_on == D(2021, 5, 5)
+    assert "basic_training" not in progress(rule, roster, on).missing  # the roster vouches for both
+    balance = VolunteerFacts(first_service_on=D(2010, 1, 1))
+    assert progress(rule, balance, on).years_met_on == D(2011, 1, 1)
+    unknown = progress(rule, VolunteerFacts(records=(hours(D(2025, 1, 1), 500),)), on)
+    assert unknown.years_met_on is None and not unknown.reached and unknown.years_fraction == 0
+    assert unknown.missing == ("record_book", "basic_training", "special_training")
+
+
+def test_hours_either_side_of_new_year_count_in_their_own_year():
+    records = (hours(D(2025, 12, 31), 0.5), hours(D(2026, 1, 1), 0.5))
+    facts = ready(records=records)
+    assert progress(BY_CODE["performance-certificate"], facts, D(2025, 12, 31)).counted_minutes == 30
+    assert progress(BY_CODE["performance-certificate"], facts, D(2026, 1, 1)).counted_minutes == 60
+    # Both fall in the national window that closes on 31 May 2026.
+    assert progress(BY_CODE["national-bronze"], facts, D(2026, 5, 31)).counted_minutes == 60
+
+
+def test_the_national_window_closes_on_31_may():
+    bronze = BY_CODE["national-bronze"]
+    by_may = ready(
+        grants={"performance-certificate": (D(2025, 1, 1),)}, records=(hours(D(2026, 5, 31), 3000),)
+    )
+    for day in (D(2026, 5, 31), D(2026, 6, 10), D(2026, 6, 30)):
+        p = progress(bronze, by_may, day)
+        assert p.eligible and p.counted_until == D(2026, 5, 31) and p.next_deadline == D(2026, 6, 30), day
+    after_june = progress(bronze, by_may, D(2026, 7, 1))
+    assert after_june.reached and after_june.next_deadline == D(2027, 6, 30)  # this year's date has passed
+
+    in_june = ready(records=(hours(D(2026, 5, 31), 2990), hours(D(2026, 6, 1), 10)))
+    p = progress(bronze, in_june, D(2026, 6, 10))
+    # Not this year's medal (2990 h by 31 May); the 1 June hours already count for next year's.
+    assert p.reached and p.counted_minutes == 3000 * 60 and p.counted_until == D(2026, 6, 10)
+    assert p.next_deadline == D(2027, 6, 30)
+    early = progress(bronze, in_june, D(2026, 5, 31))
+    assert not early.reached and early.minutes_needed == 10 * 60 and early.next_deadline == D(2026, 6, 30)
+
+
+def test_hours_of_two_units_add_up_for_national_and_mohw_awards():
+    records = (
+        hours(D(2024, 1, 1), 1600, "social-welfare", "taipei"),
+        hours(D(2024, 1, 1), 1500, "health", "taichung"),
+    )
+    facts = ready(cities=frozenset({"taipei", "taichung"}), records=records)
+    p = shown(facts, D(2025, 1, 1))
+    assert p["national-bronze"].reached and p["national-bronze"].counted_minutes == 3100 * 60
+    assert p["mohw-welfare-gold"].reached
+    assert p["taipei-contribution"].counted_minutes == 1600 * 60  # a Taipei award counts Taipei units
+    assert p["taichung-third"].counted_minutes == 3100 * 60  # Taichung's table sets no city limit
+
+
+def test_training_and_meeting_hours_never_count():
+    records = (
+        hours(D(2025, 6, 1), 100),
+        hours(D(2025, 6, 2), 80, kind="training"),
+        hours(D(2025, 6, 3), 80, kind="meeting"),
+    )
+    p = progress(BY_CODE["performance-certificate"], ready(records=records), D(2026, 6, 1))
+    assert p.counted_minutes == 100 * 60 and not p.reached and p.minutes_needed == 50 * 60
+
+
+def test_mohw_awards_count_only_health_and_social_welfare_hours():
+    records = (
+        hours(D(2024, 1, 1), 1000, "health"),
+        hours(D(2024, 1, 1), 400, "social-welfare"),
+        hours(D(2024, 1, 1), 900, "education"),
+        hours(D(2024, 1, 1), 900, "general"),
+    )
+    p = progress(BY_CODE["mohw-welfare-bronze"], ready(records=records), D(2025, 1, 1))
+    assert p.counted_minutes == 1400 * 60 and p.minutes_needed == 100 * 60 and not p.reached
+    assert progress(BY_CODE["national-bronze"], ready(records=records), D(2025, 1, 1)).reached
+
+
+def test_the_volunteer_is_told_the_deadline_of_their_city():
+    mohw = BY_CODE["mohw-welfare-bronze"]
+    assert progress(mohw, ready(), D(2026, 3, 1)).next_deadline == D(2026, 3, 25)  # Taipei: to the unit
+    assert progress(mohw, ready(cities=frozenset({"taichung"})), D(2026, 3, 1)).next_deadline == D(
+        2026, 3, 31
+    )
+    assert progress(mohw, ready(), D(2026, 3, 26)).next_deadline == D(2027, 3, 25)
+    assert progress(BY_CODE["honor-card"], ready(), D(2026, 3, 1)).next_deadline is None
+    assert progress(BY_CODE["taipei-golden-diamond"], ready(), D(2026, 7, 15)).next_deadline == D(2026, 7, 15)
+
+
+def test_golden_diamond_counts_years_in_taipei():
+    records = (hours(D(2019, 1, 1), 500, city="taichung"), hours(D(2024, 5, 1), 600, city="taipei"))
+    facts = ready(basic_training_on=D(2018, 1, 1), special_training_on=D(2018, 2, 1), records=records)
+    p = progress(BY_CODE["taipei-golden-diamond"], facts, D(2027, 4, 30))
+    assert p.years_met_on == D(2027, 5, 1) and not p.reached and p.minutes_needed == 0
+    assert progress(BY_CODE["taipei-golden-diamond"], facts, D(2027, 5, 1)).eligible
+
+
+# ---- requirements, grants, renewals -----------------------------------------------------------------
+
+
+def test_a_national_medal_lists_the_certificate_and_the_english_name_until_they_are_there():
+    bronze = BY_CODE["national-bronze"]
+    facts = ready(english_name=None, records=(hours(D(2025, 6, 1), 3000),))
+    p = progress(bronze, facts, D(2026, 1, 1))
+    assert p.reached and not p.eligible
+    assert p.missing == ("performance_certificate", "english_name")
+    assert progress(bronze, ready(english_name="  ", records=facts.records), D(2026, 1, 1)).missing == (
+        "performance_certificate",
+        "english_name",
+    )
+    certified = ready(
+        english_name="CHEN", grants={"performance-certificate": (D(2025, 12, 1),)}, records=facts.records
+    )
+    assert progress(bronze, certified, D(2026, 1, 1)).eligible
+    assert progress(bronze, certified, D(2026, 1, 1)).missing == ()
+    # A city award does not ask for either.
+    assert progress(BY_CODE["taipei-contribution"], facts, D(2026, 1, 1)).eligible
+
+
+def test_national_tiers_are_given_once_each_and_the_next_tier_follows():
+    records = (hours(D(2020, 1, 1), 3500),)
+    granted = ready(grants={"national-bronze": (D(2024, 8, 31),)}, records=records)
+    p = progress_all(RULES, granted, D(2026, 1, 1))
+    national = [x for x in p if x.ladder == "national"]
+    assert [x.code for x in national] == ["national-bronze", "national-silver"]
+    assert national[0].granted_on == D(2024, 8, 31) and national[0].reached and not national[0].eligible
+    assert national[0].next_deadline is None and national[0].missing == ()
+    assert not national[1].reached and national[1].minutes_needed == 1500 * 60
+
+    none_yet = [x for x in progress_all(RULES, ready(records=(hours(D(2020, 1, 1), 5500),)), D(2026, 1, 1))]
+    assert [x.code for x in none_yet if x.ladder == "national"] == [
+        "national-bronze",
+        "national-silver",
+        "national-gold",
+    ]
+    assert [x.code for x in none_yet if x.ladder == "mohw-welfare"] == [
+        "mohw-welfare-bronze"
+    ]  # general hours
+    beginner = progress_all(RULES, ready(), D(2026, 1, 1))
+    assert [x.code for x in beginner if x.ladder == "national"] == ["national-bronze"]
+    assert [x.code for x in beginner][:2] == ["performance-certificate", "honor-card"]  # the table's order
+    all_granted = ready(
+        grants={c: (D(2025, 1, 1),) for c in ("national-bronze", "national-silver", "national-gold")}
+    )
+    assert [x.code for x in progress_all(RULES, all_granted, D(2026, 1, 1)) if x.ladder == "national"] == [
+        "national-bronze",
+        "national-silver",
+        "national-gold",
+    ]
+
+
+def test_an_award_granted_in_a_former_city_still_shows():
+    moved = ready(cities=frozenset({"taichung"}), grants={"taipei-contribution": (D(2020, 5, 1),)})
+    codes = [p.code for p in progress_all(RULES, moved, D(2026, 1, 1))]
+    assert "taipei-contribution" in codes and "taipei-golden-diamond" not in codes
+
+
+def test_an_honor_card_renewal_needs_new_years_and_new_hours():
+    card = BY_CODE["honor-card"]
+    before_grant = (
+        hours(D(2021, 1, 1), 2000),
+        hours(D(2023, 3, 1), 10),
+    )  # the grant day's hours count once, before
+    facts = ready(
+        basic_training_on=D(2019, 1, 1),
+        special_training_on=D(2019, 2, 1),
+        grants={"honor-card": (D(2020, 2, 1), D(2023, 3, 1))},
+        records=(*before_grant, hours(D(2023, 3, 2), 299)),
+    )
+    p = progress(card, facts, D(2026, 3, 1))
+    assert p.renewal and p.granted_on == D(2023, 3, 1) and p.valid_until == D(2026, 3, 1)
+    assert p.counted_minutes == 299 * 60 and p.minutes_needed == 60 and not p.reached
+    assert p.years_met_on == D(2026, 3, 1)
+    more = VolunteerFacts(**{**facts.__dict__, "records": (*facts.records, hours(D(2025, 1, 1), 1))})
+    assert progress(card, more, D(2026, 3, 1)).eligible
+    assert not progress(card, more, D(2026, 2, 28)).reached  # 300 new hours, but not 3 new years yet
+
+
+def test_a_first_honor_card_counts_every_hour():
+    p = progress(BY_CODE["honor-card"], ready(records=(hours(D(2025, 5, 1), 300),)), D(2028, 3, 1))
+    assert p.eligible and not p.renewal and p.valid_until is None and p.years_met_on == D(2028, 3, 1)
+
+
+def test_newly_reached_names_the_milestones_of_a_check_out():
+    before_records = (hours(D(2025, 6, 1), 149),)
+    before = progress_all(RULES, ready(records=before_records), D(2026, 6, 1))
+    after = progress_all(RULES, ready(records=(*before_records, hours(D(2026, 6, 1), 2))), D(2026, 6, 1))
+    assert newly_reached(before, after) == ["performance-certificate"]
+    assert newly_reached(after, after) == []
+
+
+def test_a_handmade_rule_without_the_table_works_too():
+    rule = AwardRule(code="tea", ladder="tea", rank=1, names=(("zh_TW", "茶"),), hours=1)
+    p = progress(rule, VolunteerFacts(records=(hours(D(2026, 1, 1), 1),)), D(2026, 1, 1))
+    assert p.eligible and p.name("en") == "茶" and p.years_needed == 0 and p.years_met_on is None
+
+
+# ---- properties -------------------------------------------------------------------------------------
+
+# Service mostly before the day asked about, in amounts that reach the thresholds often enough to matter.
+days = st.dates(min_value=D(2015, 1, 1), max_value=D(2027, 12, 31))
+as_of_days = st.dates(min_value=D(2022, 1, 1), max_value=D(2031, 12, 31))
+maybe_day = st.none() | days
+records = st.builds(
+    CountedMinutes,
+    service_date=days,
+    minutes=st.integers(0, 600) | st.integers(9_000, 500_000),  # a session, or a balance brought in
+    category=st.sampled_from(CATEGORIES),
+    city=st.sampled_from(CITIES),
+    kind=st.sampled_from(("service", "service", "training", "meeting")),
+)
+facts_strategy = st.builds(
+    VolunteerFacts,
+    basic_training_on=maybe_day,
+    special_training_on=maybe_day,
+    record_book_no=st.sampled_from((None, "", "A-1")),
+    record_book_on=maybe_day,
+    trained_on=maybe_day,
+    first_service_on=maybe_day,
+    english_name=st.sampled_from((None, "", "LIN")),
+    cities=st.frozensets(st.sampled_from(CITIES), max_size=3),
+    grants=st.dictionaries(
+        st.sampled_from(sorted(CODES)), st.lists(days, min_size=1, max_size=2).map(tuple), max_size=3
+    ),
+    records=st.lists(records, max_size=12).map(tuple),
+)
+rules = st.sampled_from(RULES)
+
+
+def at_least_as_good(better, worse):
+    return (better.reached or not worse.reached) and (better.eligible or not worse.eligible)
+
+
+@PROPERTIES
+@given(rule=rules, facts=facts_strategy, extra=records, as_of=as_of_days)
+def test_more_hours_never_make_a_volunteer_less_eligible(rule, facts, extra, as_of):
+    more = VolunteerFacts(**{**facts.__dict__, "records": (*facts.records, extra)})
+    assert at_least_as_good(progress(rule, more, as_of), progress(rule, facts, as_of))
+
+
+@PROPERTIES
+@given(rule=rules, facts=facts_strategy, as_of=as_of_days, later=st.integers(0, 3 * 366))
+def test_more_days_never_make_a_volunteer_less_eligible(rule, facts, as_of, later):
+    assert at_least_as_good(
+        progress(rule, facts, as_of + dt.timedelta(days=later)), progress(rule, facts, as_of)
+    )
+
+
+@PROPERTIES
+@given(rule=rules, facts=facts_strategy, as_of=as_of_days)
+def test_the_hours_shown_are_the_sum_of_the_counted_records(rule, facts, as_of):
+    p = progress(rule, facts, as_of)
+    expected = sum(
+        r.minutes
+        for r in facts.records
+        if r.kind == "service"
+        and r.service_date <= p.counted_until
+        and (rule.categories is None or r.category in rule.categories)
+        and (rule.count_cities is None or r.city in rule.count_cities)
+        and (not p.renewal or r.service_date > p.granted_on)
+    )
+    assert p.counted_minutes == expected
+    window = {as_of} if rule.count_until is None else {as_of, D(as_of.year, *rule.count_until)}
+    assert p.counted_until in window and p.counted_until <= as_of
+    assert 0 <= p.hours_fraction <= 1 and 0 <= p.years_fraction <= 1
+    years_short = p.years_needed > 0 and (p.years_met_on is None or p.years_met_on > p.counted_until)
+    assert p.reached or p.minutes_needed > 0 or years_short
+    if p.eligible:
+        assert p.reached and not p.missing
+
+
+@PROPERTIES
+@given(facts=facts_strategy, as_of=as_of_days)
+def test_every_award_shown_is_one_the_volunteer_can_see_in_ladder_order(facts, as_of):
+    seen = {rule.code for rule in applicable(RULES, facts.cities)} | set(facts.grants)
+    listed = progress_all(RULES, facts, as_of)
+    assert {p.code for p in listed} <= seen
+    order = [r.ladder for r in RULES]
+    keys = [(order.index(p.ladder), p.rank) for p in listed]
+    assert keys == sorted(keys) and len(set(keys)) == len(keys)
+    if not facts.grants:
+        assert set(newly_reached([], listed)) == {p.code for p in listed if p.reached}
