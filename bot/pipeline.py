@@ -82,9 +82,9 @@ class Pipeline:
                     arrival.set_result(None)
 
     def _store_batch(self, batch) -> None:
+        rows = [(platform, *event, now) for platform, events, now, _arrival in batch for event in events]
         with self.uow() as session:
-            for platform, events, now, _arrival in batch:
-                repo.store_inbox_events(session, platform, events, now)
+            repo.store_inbox_events(session, rows)
             session.commit()
 
     # --- the inbox worker ----------------------------------------------------------------------

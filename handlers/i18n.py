@@ -29,6 +29,7 @@ class Catalogs:
     def __init__(self, directory: Path = LOCALES_DIR, locales: tuple[str, ...] = SHIPPED):
         self.locales = locales
         self._translators: dict[str, Translator] = {}
+        self._matches: dict[str | None, str | None] = {}
         for locale in locales:
             with (directory / locale / "LC_MESSAGES" / "messages.po").open("rb") as po:
                 catalog = read_po(po, locale=locale)
@@ -39,6 +40,14 @@ class Catalogs:
         return self._translators.get(locale) or self._translators[self.locales[0]]
 
     def match(self, tag: str | None) -> str | None:
+        # Asked for every message; babel's parsing costs ~0.25 ms, so each tag is worked out once.
+        if tag not in self._matches:
+            if len(self._matches) > 1000:
+                self._matches.clear()
+            self._matches[tag] = self._match(tag)
+        return self._matches[tag]
+
+    def _match(self, tag: str | None) -> str | None:
         """The shipped locale for a platform or user language tag (`zh-TW`, `zh-Hant`, `en-US`, `en`, `中文`).
 
         babel's negotiate_locale does not map zh-TW to zh_Hant_TW, so we compare languages ourselves;

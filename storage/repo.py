@@ -181,41 +181,39 @@ def record_audit(
 # --- inbox and outbox ---------------------------------------------------------------------------
 
 
-def store_inbox_events(
-    session: Session, platform: str, events: list[tuple[str, str, str]], now: dt.datetime
-) -> None:
-    """Stores (key, sender, payload) triples; a key seen before (a redelivery) is ignored."""
+def store_inbox_events(session: Session, events: list[tuple[str, str, str, str, dt.datetime]]) -> None:
+    """Stores (platform, key, sender, payload, received_at) rows in one statement; a key seen before
+    (a redelivery) is ignored."""
     rows = [
-        {"platform": platform, "event_key": key, "sender": sender, "payload": payload, "received_at": now, "attempts": 0}
-        for key, sender, payload in events
+        {"platform": platform, "event_key": key, "sender": sender, "payload": payload, "received_at": received_at,
+         "attempts": 0}
+        for platform, key, sender, payload, received_at in events
     ]
     insert_ignoring_duplicates(session, InboxEvent, rows, ["platform", "event_key"])
 
 
-def _claim(session: Session, model, due, now: dt.datetime, lease: dt.timedelta, limit: int) -> tuple[str, list]:
+def _claim(session: Session, model, due, now: dt.datetime, lease: dt.timedelta, limit: int) -> list:
     """Takes up to `limit` due rows for this worker alone until the lease ends.
 
     PostgreSQL: FOR UPDATE SKIP LOCKED, so concurrent workers take disjoint rows.
     SQLite: the transaction began IMMEDIATE, so claims are serialised anyway.
     """
-    token = uuid.uuid4().hex
     free = sa.or_(model.claimed_until.is_(None), model.claimed_until < now)
     ids = session.exec(
         select(model.id).where(due, free).order_by(model.id).limit(limit).with_for_update(skip_locked=True)
     ).all()
     if not ids:
-        return token, []
+        return []
     session.execute(
         sa.update(model)
         .where(model.id.in_(ids))
-        .values(claimed_until=now + lease, claim_token=token, attempts=model.attempts + 1)
+        .values(claimed_until=now + lease, claim_token=uuid.uuid4().hex, attempts=model.attempts + 1)
     )
-    rows = session.exec(select(model).where(model.id.in_(ids)).order_by(model.id)).all()
-    return token, list(rows)
+    return list(session.exec(select(model).where(model.id.in_(ids)).order_by(model.id)).all())
 
 
 def claim_inbox_events(session: Session, now: dt.datetime, lease: dt.timedelta, limit: int) -> list[InboxEvent]:
-    return _claim(session, InboxEvent, InboxEvent.processed_at.is_(None), now, lease, limit)[1]
+    return _claim(session, InboxEvent, InboxEvent.processed_at.is_(None), now, lease, limit)
 
 
 def has_earlier_pending_event(session: Session, event: InboxEvent) -> bool:
@@ -295,7 +293,7 @@ def claim_outbox_messages(
         OutboxMessage.next_attempt_at <= now,
         OutboxMessage.platform.in_(platforms),
     )
-    return _claim(session, OutboxMessage, due, now, lease, limit)[1]
+    return _claim(session, OutboxMessage, due, now, lease, limit)
 
 
 def settle_outbox_message(
