@@ -10,11 +10,12 @@ import logging
 
 from bot.channels import Channel
 from bot.config import Settings
+from bot.database import prepare_database
 from bot.pipeline import Pipeline, utcnow
 from bot.web import build_web
 from handlers.context import Rules
 from handlers.i18n import Catalogs
-from storage.db import UnitOfWork, make_engine, migrate
+from storage.db import UnitOfWork, make_engine
 
 log = logging.getLogger(__name__)
 
@@ -52,7 +53,7 @@ class VBot:
         self.asgi = build_web(self, lifespan=self._lifespan)
 
     def migrate(self) -> None:
-        migrate(self.engine)
+        prepare_database(self.engine)
 
     async def start(self) -> None:
         for channel in self.channels.values():

@@ -119,6 +119,32 @@ def parser() -> argparse.ArgumentParser:
     volunteer_add.add_argument("--role", choices=admin.ROLES, default="volunteer")
     volunteer_add.add_argument("--json", action="store_true")
 
+    volunteer_set = volunteer.add_parser("set")
+    volunteer_set.add_argument("id", type=a_positive_int)
+    volunteer_set.add_argument("--record-book", dest="record_book_no", type=a_text)
+    volunteer_set.add_argument("--record-book-date", type=a_date)
+    volunteer_set.add_argument("--english-name", type=a_text)
+    volunteer_set.add_argument("--first-service-date", type=a_date)
+    volunteer_set.add_argument("--trained-on", type=a_date)
+    volunteer_set.add_argument("--json", action="store_true")
+
+    training = commands.add_parser("training").add_subparsers(dest="action", required=True)
+    training_add = training.add_parser("add")
+    training_add.add_argument("--volunteer", type=a_positive_int, required=True)
+    training_add.add_argument("--kind", choices=admin.TRAINING_KINDS, required=True)
+    training_add.add_argument("--category", choices=admin.CATEGORIES)
+    training_add.add_argument("--date", type=a_date, required=True)
+    training_add.add_argument("--hours", type=a_number, required=True)
+    training_add.add_argument("--course", type=a_text)
+    training_add.add_argument("--json", action="store_true")
+
+    award = commands.add_parser("award").add_subparsers(dest="action", required=True)
+    award_grant = award.add_parser("grant")
+    award_grant.add_argument("--volunteer", type=a_positive_int, required=True)
+    award_grant.add_argument("--award", required=True)
+    award_grant.add_argument("--date", type=a_date, required=True)
+    award_grant.add_argument("--json", action="store_true")
+
     hours = commands.add_parser("hours").add_subparsers(dest="action", required=True)
     hours_add = hours.add_parser("add")
     hours_add.add_argument("--volunteer", type=a_positive_int, required=True)
@@ -146,14 +172,14 @@ def prepare(engine: sa.Engine) -> None:
     """Opens the database and brings its schema up to date, failing in one line if either cannot be done."""
     from alembic.util import CommandError  # alembic is imported only by commands that use the database
 
-    from storage.db import migrate
+    from bot.database import prepare_database
 
     try:
         engine.connect().close()
     except sa.exc.OperationalError as error:
         raise DatabaseUnreachable(str(error.orig or error)) from None
     try:
-        migrate(engine)
+        prepare_database(engine)
     except CommandError as error:
         raise SchemaError(str(error)) from None
 
@@ -192,7 +218,7 @@ def run(args, settings: Settings) -> int:
                 unit = admin.add_unit(session, now, operator(), args.name, args.category, args.city)
                 session.commit()
                 emit(args, {"id": unit.id}, f"unit {unit.id} added: {unit.name}")
-            elif args.command == "volunteer":
+            elif args.command == "volunteer" and args.action == "add":
                 person, invite = admin.add_volunteer(
                     session, now, operator(), args.unit, args.name, dt.timedelta(days=30),
                     args.birth_date, args.gender, args.trained_on, args.role, today=today,
@@ -200,6 +226,24 @@ def run(args, settings: Settings) -> int:
                 session.commit()
                 emit(args, {"id": person.id, "invite_code": invite.code},
                      f"volunteer {person.id} added; invite code {invite.code} (valid 30 days, once)")
+            elif args.command == "volunteer" and args.action == "set":
+                fields = {f: getattr(args, f) for f in admin.VOLUNTEER_FIELDS if getattr(args, f) is not None}
+                person = admin.set_volunteer(session, now, operator(), args.id, fields)
+                session.commit()
+                emit(args, {"id": person.id, "changed": sorted(fields)}, f"volunteer {person.id}: {', '.join(sorted(fields))} set")
+            elif args.command == "training":
+                record = admin.add_training(
+                    session, now, operator(), args.volunteer, args.kind, args.date, args.hours, args.category, args.course
+                )
+                session.commit()
+                emit(args, {"id": record.id}, f"training {record.id} recorded")
+            elif args.command == "award":
+                from handlers.award_progress import rules_in_store
+
+                known = {rule.code for rule in rules_in_store(session)}
+                grant = admin.grant_award(session, now, operator(), args.volunteer, args.award, args.date, known)
+                session.commit()
+                emit(args, {"id": grant.id}, f"{grant.award_code} granted to volunteer {grant.volunteer_id}")
             elif args.command == "hours":
                 record = admin.add_hours(
                     session, now, operator(), args.volunteer, args.unit, args.date, args.hours, args.kind, args.note,

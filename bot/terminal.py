@@ -8,11 +8,12 @@ import tempfile
 from pathlib import Path
 
 from bot.config import Settings
+from bot.database import prepare_database
 from handlers import admin, router
 from handlers.context import Rules
 from handlers.i18n import Catalogs
 from handlers.types import Incoming, Reply, ReplyTo
-from storage.db import UnitOfWork, make_engine, migrate
+from storage.db import UnitOfWork, make_engine
 
 DEMO_USER = "demo"
 
@@ -53,7 +54,10 @@ def seed(engine, rules: Rules, catalogs: Catalogs) -> None:
     now = dt.datetime.now(dt.UTC)
     with UnitOfWork(engine)() as session:
         unit = admin.add_unit(session, now, "demo", "臺北市立圖書館 (示範)", "culture", "taipei")
-        person, invite = admin.add_volunteer(session, now, "demo", unit.id, "王小明", rules.invite_valid_for)
+        person, invite = admin.add_volunteer(session, now, "demo", unit.id, "王小明", rules.invite_valid_for,
+                                             trained_on=dt.date(2023, 9, 1))
+        admin.set_volunteer(session, now, "demo", person.id,
+                            {"record_book_no": "北市志字第000123號", "record_book_date": dt.date(2023, 9, 20)})
         admin.add_hours(session, now, "demo", person.id, unit.id, dt.date(2025, 12, 31), 120, note="record-book balance")
         session.commit()
     t = catalogs.translator(rules.default_locale)
@@ -74,7 +78,7 @@ def demo(settings: Settings) -> int:
     with tempfile.TemporaryDirectory(prefix="vbot-demo-") as folder:
         engine = make_engine(f"sqlite:///{Path(folder) / 'demo.db'}")
         try:
-            migrate(engine)
+            prepare_database(engine)
             print(t("Demo: you are the sample volunteer. Type a word or a button's number; Ctrl-D ends."))
             seed(engine, rules, catalogs)
             chat(engine, rules, catalogs, sys.stdin, sys.stdout)

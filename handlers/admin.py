@@ -9,7 +9,7 @@ from sqlmodel import Session, select
 
 from handlers.linking import new_invite_code
 from storage import repo
-from storage.models import InviteCode, Membership, ServiceRecord, Unit, Volunteer
+from storage.models import AwardGrant, InviteCode, Membership, ServiceRecord, TrainingRecord, Unit, Volunteer
 
 CATEGORIES = ("social-welfare", "health", "education", "culture", "environment", "police", "fire", "traffic", "general")
 CITIES = ("taipei", "taichung", "other")
@@ -175,3 +175,82 @@ def add_hours(
         {"volunteer": volunteer_id, "unit": unit_id, "date": day.isoformat(), "minutes": record.minutes, "kind": kind},
     )
     return record
+
+
+TRAINING_KINDS = ("basic", "special", "in-service", "observation")
+VOLUNTEER_FIELDS = ("record_book_no", "record_book_date", "english_name", "first_service_date", "trained_on")
+
+
+def set_volunteer(session: Session, now: dt.datetime, actor: str, volunteer_id: int, changes: dict) -> Volunteer:
+    """Sets record-book and training facts; the audit keeps what each field was before."""
+    person = session.get(Volunteer, volunteer_id)
+    if person is None:
+        raise InputError(f"there is no volunteer {volunteer_id}")
+    unknown = set(changes) - set(VOLUNTEER_FIELDS)
+    if unknown:
+        raise InputError(f"cannot set {', '.join(sorted(unknown))}")
+    if not changes:
+        raise InputError("nothing to set: give at least one field")
+    today = latest_local_date(now)
+    for field in ("record_book_date", "first_service_date", "trained_on"):
+        check_date(changes.get(field), field.replace("_", " "), today)
+    for field in ("record_book_no", "english_name"):
+        if field in changes:
+            changes[field] = clean_name(changes[field], field.replace("_", " ").replace(" no", " number"))
+    before = {field: getattr(person, field) for field in changes}
+    for field, value in changes.items():
+        setattr(person, field, value)
+    session.add(person)
+    repo.record_audit(
+        session, now, actor, "volunteer.set", f"volunteer:{volunteer_id}", None,
+        {"before": before, "after": changes},
+    )
+    return person
+
+
+def add_training(
+    session: Session, now: dt.datetime, actor: str, volunteer_id: int, kind: str, day: dt.date, hours: float,
+    category: str | None = None, course: str | None = None,
+) -> TrainingRecord:
+    if session.get(Volunteer, volunteer_id) is None:
+        raise InputError(f"there is no volunteer {volunteer_id}")
+    one_of(kind, TRAINING_KINDS, "the training kind")
+    if category is not None:
+        one_of(category, CATEGORIES, "the category")
+    if kind == "special" and category is None:
+        raise InputError("special training needs --category (the service category it is for)")
+    check_date(day, "date", latest_local_date(now))
+    minutes = round(hours * 60)
+    if hours != hours or not 0 < minutes <= 200 * 60:
+        raise InputError("training hours must be more than 0 and at most 200")
+    record = TrainingRecord(
+        volunteer_id=volunteer_id, kind=kind, category=category, course=course and clean_name(course, "course"),
+        date=day, minutes=minutes, recorded_by=actor, created_at=now,
+    )
+    session.add(record)
+    session.flush()
+    repo.record_audit(
+        session, now, actor, "training.add", f"training:{record.id}", None,
+        {"volunteer": volunteer_id, "kind": kind, "category": category, "date": day.isoformat(), "minutes": minutes},
+    )
+    return record
+
+
+def grant_award(
+    session: Session, now: dt.datetime, actor: str, volunteer_id: int, award_code: str, day: dt.date, known_codes
+) -> AwardGrant:
+    if session.get(Volunteer, volunteer_id) is None:
+        raise InputError(f"there is no volunteer {volunteer_id}")
+    if award_code not in known_codes:
+        raise InputError(f"there is no award {award_code!r}; known: {', '.join(sorted(known_codes))}")
+    check_date(day, "date", latest_local_date(now))
+    if any(g.award_code == award_code and g.granted_on == day for g in repo.grants_of(session, volunteer_id)):
+        raise InputError(f"volunteer {volunteer_id} already has {award_code} granted on {day.isoformat()}")
+    grant = AwardGrant(volunteer_id=volunteer_id, award_code=award_code, granted_on=day, recorded_by=actor, created_at=now)
+    session.add(grant)
+    session.flush()
+    repo.record_audit(
+        session, now, actor, "award.grant", f"award_grant:{grant.id}", None,
+        {"volunteer": volunteer_id, "award": award_code, "date": day.isoformat()},
+    )
+    return grant

@@ -274,8 +274,8 @@ class _Row:
         return rule
 
 
-def load_rules(path: Path | str = DEFAULT_RULES) -> list[AwardRule]:
-    """The award table, checked as a whole: a bad row stops the bot at start-up, not in a volunteer's chat."""
+def read_rule_rows(path: Path | str = DEFAULT_RULES) -> list[dict]:
+    """The raw [[award]] rows of a TOML file; `parse_rules` checks them."""
     try:
         with open(path, "rb") as file:
             data = tomllib.load(file)
@@ -283,7 +283,17 @@ def load_rules(path: Path | str = DEFAULT_RULES) -> list[AwardRule]:
         raise ValueError(f"{path}: not valid TOML: {error}") from None
     if set(data) != {"award"} or not isinstance(data["award"], list) or not data["award"]:
         raise ValueError(f"{path}: expected [[award]] tables and nothing else")
-    rules = [_Row(raw, number).rule() for number, raw in enumerate(data["award"], 1)]
+    return data["award"]
+
+
+def load_rules(path: Path | str = DEFAULT_RULES) -> list[AwardRule]:
+    """The award table, checked as a whole: a bad row stops the bot at start-up, not in a volunteer's chat."""
+    return parse_rules(read_rule_rows(path))
+
+
+def parse_rules(rows: list) -> list[AwardRule]:
+    """Award rules from raw rows (from the TOML file or from the store), checked as a whole."""
+    rules = [_Row(raw, number).rule() for number, raw in enumerate(rows, 1)]
 
     seen: dict[str, AwardRule] = {}
     tiers: dict[tuple[str, int], str] = {}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
+from handlers import award_progress
 from handlers.context import Context
 from handlers.formatting import hours_from_minutes, local_moment
 from handlers.rules import session_minutes, time_of_record
@@ -125,14 +126,15 @@ def check_out(ctx: Context, _argument: str) -> list[Reply]:
     if not repo.finish_session(ctx.session, current.id, at, minutes, "counted"):
         return [_not_checked_in(ctx)]  # a check-out at the same instant closed it first
     today_minutes = repo.counted_service_minutes_on(ctx.session, volunteer_id, current.service_date)
-    return [
-        Reply(
-            t(
-                "Checked out at {time}. This session: {session} hours. Today: {today} hours.",
-                time=_moment(ctx, at),
-                session=hours_from_minutes(minutes, ctx.locale),
-                today=hours_from_minutes(today_minutes, ctx.locale),
-            ),
-            (Button(t("My hours"), t("hours")),),
-        )
-    ]
+    unit = ctx.session.get(Unit, current.unit_id)
+    reached = award_progress.milestones(ctx, volunteer_id, current.service_date, minutes, unit.category, unit.city)
+    text = t(
+        "Checked out at {time}. This session: {session} hours. Today: {today} hours.",
+        time=_moment(ctx, at),
+        session=hours_from_minutes(minutes, ctx.locale),
+        today=hours_from_minutes(today_minutes, ctx.locale),
+    )
+    buttons = (Button(t("My hours"), t("hours")),)
+    if reached:
+        buttons = (Button(t("My awards"), t("awards")), *buttons)
+    return [Reply("\n".join([text, *reached]), buttons)]

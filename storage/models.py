@@ -44,7 +44,61 @@ class Volunteer(SQLModel, table=True):
     name: str
     birth_date: dt.date | None = None
     gender: str | None = None
-    trained_on: dt.date | None = None
+    trained_on: dt.date | None = None  # both trainings done by then, when the roster knows no more
+    record_book_no: str | None = None
+    record_book_date: dt.date | None = None
+    english_name: str | None = None
+    first_service_date: dt.date | None = None  # from a record-book balance brought in
+    created_at: dt.datetime = utc_field()
+
+
+class TrainingRecord(SQLModel, table=True):
+    """A training a volunteer completed. kind: basic, special (with its category), in-service, observation."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    volunteer_id: int = Field(foreign_key="volunteer.id", index=True)
+    kind: str
+    category: str | None = None
+    course: str | None = None
+    date: dt.date
+    minutes: int
+    recorded_by: str
+    created_at: dt.datetime = utc_field()
+
+
+class TrainingSession(SQLModel, table=True):
+    """A training a unit will hold, shown to its volunteers (and reminded of, later)."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    unit_id: int = Field(foreign_key="unit.id", index=True)
+    title: str
+    kind: str
+    starts_at: dt.datetime = utc_field()
+    ends_at: dt.datetime = utc_field()
+    place: str | None = None
+    created_at: dt.datetime = utc_field()
+
+
+class AwardRule(SQLModel, table=True):
+    """One row of the award table (storage/seeds/awards.toml), as JSON.
+
+    seeded_definition is what `vbot init` last wrote: while definition still equals it, a newer seed may
+    replace both; once someone changed definition, init leaves the row alone.
+    """
+
+    code: str = Field(primary_key=True)
+    definition: str
+    seeded_definition: str
+    updated_at: dt.datetime = utc_field()
+
+
+class AwardGrant(SQLModel, table=True):
+    __table_args__ = (sa.UniqueConstraint("volunteer_id", "award_code", "granted_on"),)
+    id: int | None = Field(default=None, primary_key=True)
+    volunteer_id: int = Field(foreign_key="volunteer.id", index=True)
+    award_code: str
+    granted_on: dt.date
+    recorded_by: str
     created_at: dt.datetime = utc_field()
 
 

@@ -13,12 +13,15 @@ from sqlmodel import Session, select
 
 from storage.models import (
     AuditEntry,
+    AwardGrant,
+    AwardRule,
     ChatAccount,
     InboxEvent,
     InviteCode,
     Membership,
     OutboxMessage,
     ServiceRecord,
+    TrainingRecord,
     Unit,
     Volunteer,
 )
@@ -331,3 +334,54 @@ def prune_delivered(session: Session, inbox_before: dt.datetime, outbox_before: 
         sa.delete(OutboxMessage).where(OutboxMessage.status != "pending", OutboxMessage.created_at < outbox_before)
     ).rowcount
     return removed
+
+
+# --- awards and training ------------------------------------------------------------------------
+
+
+def seed_award_rules(session: Session, definitions: dict[str, str], now: dt.datetime) -> None:
+    """Writes the shipped award rows (code → JSON). A row someone changed since the last seed is kept as it is."""
+    stored = {row.code: row for row in session.exec(select(AwardRule)).all()}
+    for code, definition in definitions.items():
+        row = stored.get(code)
+        if row is None:
+            session.add(AwardRule(code=code, definition=definition, seeded_definition=definition, updated_at=now))
+        elif row.definition == row.seeded_definition and row.definition != definition:
+            row.definition = row.seeded_definition = definition
+            row.updated_at = now
+            session.add(row)
+
+
+def award_rule_definitions(session: Session) -> list[str]:
+    return list(session.exec(select(AwardRule.definition).order_by(AwardRule.code)).all())
+
+
+def counted_service_by_day(session: Session, volunteer_id: int) -> list[tuple[dt.date, int, str, str]]:
+    """(service date, minutes, unit category, unit city) of counted service, summed per day and kind of unit."""
+    rows = session.execute(
+        select(ServiceRecord.service_date, sa.func.sum(ServiceRecord.minutes), Unit.category, Unit.city)
+        .join(Unit, Unit.id == ServiceRecord.unit_id)
+        .where(
+            ServiceRecord.volunteer_id == volunteer_id,
+            ServiceRecord.status == "counted",
+            ServiceRecord.kind == "service",
+        )
+        .group_by(ServiceRecord.service_date, Unit.category, Unit.city)
+    ).all()
+    return [(day, int(minutes), category, city) for day, minutes, category, city in rows]
+
+
+def trainings_of(session: Session, volunteer_id: int) -> list[TrainingRecord]:
+    return list(
+        session.exec(
+            select(TrainingRecord).where(TrainingRecord.volunteer_id == volunteer_id).order_by(TrainingRecord.date)
+        ).all()
+    )
+
+
+def grants_of(session: Session, volunteer_id: int) -> list[AwardGrant]:
+    return list(
+        session.exec(
+            select(AwardGrant).where(AwardGrant.volunteer_id == volunteer_id).order_by(AwardGrant.granted_on)
+        ).all()
+    )

@@ -1,0 +1,163 @@
+"""獎勵 / awards: where a volunteer stands towards every award that applies, and the milestone after a check-out.
+
+The rules themselves are data (storage/seeds/awards.toml, copied into the store by `vbot init`);
+handlers/awards.py computes progress; this module reads the volunteer's facts and words the answer.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from dataclasses import replace
+
+from sqlmodel import Session
+
+from handlers.awards import (
+    AwardProgress,
+    AwardRule,
+    CountedMinutes,
+    VolunteerFacts,
+    newly_reached,
+    parse_rules,
+    progress_all,
+    read_rule_rows,
+    text_in,
+)
+from handlers.context import Context
+from handlers.formatting import hours_from_minutes, local_date
+from handlers.i18n import Translator
+from handlers.types import Button, Reply
+from storage import repo
+from storage.models import Volunteer
+
+BAR_CELLS = 10
+
+
+def seed_award_rules(session: Session, now: dt.datetime) -> None:
+    """Copies the shipped award table into the store, leaving rows a unit has changed as they are."""
+    rows = read_rule_rows()
+    parse_rules(rows)  # a bad shipped table stops `vbot init`, not a volunteer's chat
+    definitions = {row["code"]: json.dumps(row, sort_keys=True, ensure_ascii=False) for row in rows}
+    repo.seed_award_rules(session, definitions, now)
+
+
+def rules_in_store(session: Session) -> list[AwardRule]:
+    """The award table, nearest goals first (by the hours they need)."""
+    rules = parse_rules([json.loads(definition) for definition in repo.award_rule_definitions(session)])
+    return sorted(rules, key=lambda rule: (rule.hours, rule.years, rule.code))
+
+
+def facts_for(session: Session, volunteer_id: int) -> VolunteerFacts:
+    person = session.get(Volunteer, volunteer_id)
+    units = repo.units_of(session, volunteer_id)
+    trainings = repo.trainings_of(session, volunteer_id)
+    categories = {unit.category for unit, _role in units}
+
+    def first(kind: str, category_matters: bool = False) -> dt.date | None:
+        dates = [
+            t.date for t in trainings
+            if t.kind == kind and (not category_matters or t.category in categories or t.category is None)
+        ]
+        return min(dates, default=None)
+
+    grants: dict[str, tuple[dt.date, ...]] = {}
+    for grant in repo.grants_of(session, volunteer_id):
+        grants[grant.award_code] = (*grants.get(grant.award_code, ()), grant.granted_on)
+    return VolunteerFacts(
+        basic_training_on=first("basic"),
+        special_training_on=first("special", category_matters=True),
+        record_book_no=person.record_book_no,
+        record_book_on=person.record_book_date,
+        trained_on=person.trained_on,
+        first_service_on=person.first_service_date,
+        english_name=person.english_name,
+        cities=frozenset(unit.city for unit, _role in units),
+        grants=grants,
+        records=tuple(
+            CountedMinutes(day, minutes, category, city)
+            for day, minutes, category, city in repo.counted_service_by_day(session, volunteer_id)
+        ),
+    )
+
+
+def bar(fraction: float) -> str:
+    filled = round(fraction * BAR_CELLS)
+    return "▓" * filled + "░" * (BAR_CELLS - filled)
+
+
+def requirement_name(t: Translator, code: str) -> str:
+    names = {
+        "record_book": t("record book"),
+        "basic_training": t("basic training"),
+        "special_training": t("special training"),
+        "english_name": t("English name"),
+        "performance_certificate": t("performance certificate"),
+    }
+    return names.get(code, code)
+
+
+def describe(t: Translator, step: AwardProgress, today: dt.date) -> str:
+    """A few short lines per award: status, an hours bar, a years bar, what is missing, the deadline."""
+    locale = t.locale
+    name = step.name(locale)
+    if step.granted_on is not None and not step.renewal:
+        return t("✅ {award}: granted on {date}", award=name, date=local_date(step.granted_on, locale))
+    head = t("🎉 {award}: reached!", award=name) if step.reached else f"▫️ {name}"
+    if step.renewal:
+        head += " " + t("(renewal)")
+    counted = hours_from_minutes(step.counted_minutes, locale)
+    lines = [head]
+    if step.minutes_needed > 0:
+        lines.append(
+            bar(step.hours_fraction) + " "
+            + t("{hours} h, {missing} h to go", hours=counted, missing=hours_from_minutes(step.minutes_needed, locale))
+        )
+    else:
+        lines.append(bar(step.hours_fraction) + " " + t("{hours} h", hours=counted))
+    if step.years_needed:
+        if step.years_met_on is None:
+            lines.append(bar(0) + " " + t("{years} years: start date unknown", years=step.years_needed))
+        elif step.years_met_on <= today:
+            lines.append(bar(1) + " " + t("{years} years: done", years=step.years_needed))
+        else:
+            lines.append(
+                bar(step.years_fraction) + " "
+                + t("{years} years on {date}", years=step.years_needed, date=local_date(step.years_met_on, locale))
+            )
+    if step.missing:
+        lines.append(t("Still needed: {items}", items=t(", ").join(requirement_name(t, m) for m in step.missing)))
+    if step.next_deadline is not None:
+        lines.append(t("Apply by {date}", date=local_date(step.next_deadline, locale)))
+    return "\n".join(lines)
+
+
+def my_awards(ctx: Context, _argument: str) -> list[Reply]:
+    t = ctx.t
+    steps = progress_all(rules_in_store(ctx.session), facts_for(ctx.session, ctx.account.volunteer_id), ctx.today)
+    if not steps:
+        return [Reply(t("No awards apply to your units yet."))]
+    text = t("Your awards") + "\n\n" + "\n\n".join(describe(t, step, ctx.today) for step in steps)
+    return [Reply(text, (Button(t("My hours"), t("hours")), Button(t("Check in"), t("check in"))))]
+
+
+def milestones(ctx: Context, volunteer_id: int, day: dt.date, minutes: int, category: str, city: str) -> list[str]:
+    """What the just-counted minutes made newly reachable, with how to apply: said in the reply (no push)."""
+    rules = rules_in_store(ctx.session)
+    after = facts_for(ctx.session, volunteer_id)
+    records = list(after.records)
+    for index, record in enumerate(records):  # take this session's minutes out again for "before"
+        if (record.service_date, record.category, record.city) == (day, category, city):
+            records[index] = CountedMinutes(day, record.minutes - minutes, category, city)
+            break
+    before = replace(after, records=tuple(records))
+    steps_after = progress_all(rules, after, ctx.today)
+    reached = newly_reached(progress_all(rules, before, ctx.today), steps_after)
+    by_code = {step.code: step for step in steps_after}
+    t = ctx.t
+    return [
+        t("🎉 You have reached the hours and years for {award}! {how}",
+          award=by_code[code].name(ctx.locale), how=text_in(by_code[code].how_to_apply, ctx.locale))
+        for code in reached
+    ]
+
+

@@ -1,0 +1,74 @@
+"""獎勵 in chat, and the milestone a check-out brings, on LINE and Telegram."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from handlers import admin
+from storage.db import UnitOfWork
+from storage.models import AwardGrant, Volunteer
+from tests.conftest import T0
+
+HOUR = dt.timedelta(hours=1)
+
+
+def prepare(harness, balance_hours: float, trained_on=dt.date(2020, 5, 1), record_book=True) -> tuple[int, int, str]:
+    unit = harness.add_unit()  # 臺北市立圖書館, culture, Taipei
+    volunteer_id, code = harness.add_volunteer(unit)
+    with UnitOfWork(harness.vbot.engine)() as session:
+        person = session.get(Volunteer, volunteer_id)
+        person.trained_on = trained_on
+        if record_book:
+            person.record_book_no = "北市志字第123號"
+            person.record_book_date = trained_on
+        session.add(person)
+        admin.add_hours(session, T0, "cli:test", volunteer_id, unit, dt.date(2025, 12, 31), balance_hours,
+                        note="record-book balance")
+        session.commit()
+    return unit, volunteer_id, code
+
+
+async def test_a_check_out_that_reaches_an_award_says_so_and_how_to_apply(harness):
+    _unit, _volunteer, code = prepare(harness, 149)
+    await harness.line_says("Uvol1", f"綁定 {code}")
+    await harness.line_says("Uvol1", "簽到", at=T0)
+    answer = (await harness.line_says("Uvol1", "簽退", at=T0 + 2 * HOUR))[0]
+    assert "這次服務 2 小時" in answer
+    assert "你已達到「志願服務績效證明書」" in answer and "7天內" in answer
+    items = harness.line_api.sent("/reply")[-1].body["messages"][0]["quickReply"]["items"]
+    assert items[0]["action"]["text"] == "獎勵"
+    # The next check-out reaches nothing new: no congratulations twice.
+    await harness.line_says("Uvol1", "簽到", at=T0 + 3 * HOUR)
+    again = (await harness.line_says("Uvol1", "簽退", at=T0 + 4 * HOUR))[0]
+    assert "你已達到" not in again
+
+
+async def test_awards_show_hours_to_go_dates_and_what_is_missing(harness):
+    _unit, _volunteer, code = prepare(harness, 280, trained_on=dt.date(2023, 6, 1))
+    await harness.line_says("Uvol1", f"綁定 {code}")
+    answer = (await harness.line_says("Uvol1", "獎勵", at=T0))[0]
+    assert "🎉 志願服務績效證明書：已達到！" in answer
+    assert "志願服務榮譽卡" in answer and "還差 20 小時" in answer
+    assert "115年6月1日 滿 3 年" in answer  # ROC date: the honor card's three years
+    assert "臺北市志願服務貢獻獎" in answer and "申請期限：115年5月31日" in answer
+    assert "臺中市" not in answer  # a Taipei unit's volunteer does not see Taichung's awards
+    assert "英文姓名" in answer and "績效證明書" in answer  # the national medal needs both
+
+
+async def test_a_granted_award_shows_as_granted_on_telegram(harness):
+    _unit, volunteer_id, code = prepare(harness, 400, trained_on=dt.date(2019, 1, 1))
+    with UnitOfWork(harness.vbot.engine)() as session:
+        session.add(AwardGrant(volunteer_id=volunteer_id, award_code="performance-certificate",
+                               granted_on=dt.date(2024, 3, 1), recorded_by="test", created_at=T0))
+        session.commit()
+    await harness.telegram_says(7001, f"/start {code}")
+    answer = (await harness.telegram_says(7001, "/awards", at=T0))[0]
+    assert "✅ 志願服務績效證明書：113年3月1日 已獲頒" in answer
+    assert "▓" in answer  # text bars on Telegram
+
+
+async def test_someone_without_a_training_record_is_told_it_is_missing(harness):
+    _unit, _volunteer, code = prepare(harness, 10, trained_on=None, record_book=False)
+    await harness.line_says("Uvol1", f"link {code}")
+    answer = (await harness.line_says("Uvol1", "awards", at=T0))[0]
+    assert "缺訓練日期" in answer and "服務紀錄冊" in answer
