@@ -74,6 +74,16 @@ def a_text(text: str) -> str:
     return text
 
 
+def a_time(text: str) -> dt.datetime:
+    """ISO 8601; without an offset the time is local (VBOT_TIMEZONE), attached when the settings are known."""
+    try:
+        if not re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}[T ][0-9]{2}:[0-9]{2}.*", text):
+            raise ValueError
+        return dt.datetime.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a time (ISO 8601, e.g. 2026-04-01T09:00): {text!r}") from None
+
+
 def a_number(text: str) -> float:
     try:
         value = float(text)
@@ -137,6 +147,14 @@ def parser() -> argparse.ArgumentParser:
     training_add.add_argument("--hours", type=a_number, required=True)
     training_add.add_argument("--course", type=a_text)
     training_add.add_argument("--json", action="store_true")
+    session_add = training.add_parser("session").add_subparsers(dest="session_action", required=True).add_parser("add")
+    session_add.add_argument("--unit", type=a_positive_int, required=True)
+    session_add.add_argument("--title", type=a_text, required=True)
+    session_add.add_argument("--kind", choices=admin.SESSION_KINDS, required=True)
+    session_add.add_argument("--start", type=a_time, required=True)
+    session_add.add_argument("--end", type=a_time, required=True)
+    session_add.add_argument("--place", type=a_text)
+    session_add.add_argument("--json", action="store_true")
 
     award = commands.add_parser("award").add_subparsers(dest="action", required=True)
     award_grant = award.add_parser("grant")
@@ -144,6 +162,14 @@ def parser() -> argparse.ArgumentParser:
     award_grant.add_argument("--award", required=True)
     award_grant.add_argument("--date", type=a_date, required=True)
     award_grant.add_argument("--json", action="store_true")
+
+    awards = commands.add_parser("awards").add_subparsers(dest="action", required=True)
+    awards_eligible = awards.add_parser("eligible", help="who in a unit can apply for an award, or nearly")
+    awards_eligible.add_argument("--unit", type=a_positive_int, required=True)
+    awards_eligible.add_argument("--award", type=a_text)
+    awards_eligible.add_argument("--as-of", type=a_date)
+    awards_eligible.add_argument("--within", type=a_number, default=0, help="also those this many hours short")
+    awards_eligible.add_argument("--json", action="store_true")
 
     hours = commands.add_parser("hours").add_subparsers(dest="action", required=True)
     hours_add = hours.add_parser("add")
@@ -231,6 +257,14 @@ def run(args, settings: Settings) -> int:
                 person = admin.set_volunteer(session, now, operator(), args.id, fields)
                 session.commit()
                 emit(args, {"id": person.id, "changed": sorted(fields)}, f"volunteer {person.id}: {', '.join(sorted(fields))} set")
+            elif args.command == "training" and args.action == "session":
+                zone = settings.zone
+                start, end = (t if t.tzinfo else t.replace(tzinfo=zone) for t in (args.start, args.end))
+                row = admin.add_training_session(
+                    session, now, operator(), args.unit, args.title, args.kind, start, end, args.place
+                )
+                session.commit()
+                emit(args, {"id": row.id}, f"training session {row.id} added: {row.title}")
             elif args.command == "training":
                 record = admin.add_training(
                     session, now, operator(), args.volunteer, args.kind, args.date, args.hours, args.category, args.course
@@ -244,6 +278,8 @@ def run(args, settings: Settings) -> int:
                 grant = admin.grant_award(session, now, operator(), args.volunteer, args.award, args.date, known)
                 session.commit()
                 emit(args, {"id": grant.id}, f"{grant.award_code} granted to volunteer {grant.volunteer_id}")
+            elif args.command == "awards":
+                emit_eligible(args, session, today)
             elif args.command == "hours":
                 record = admin.add_hours(
                     session, now, operator(), args.volunteer, args.unit, args.date, args.hours, args.kind, args.note,
@@ -255,6 +291,28 @@ def run(args, settings: Settings) -> int:
         return 0
     finally:
         engine.dispose()
+
+
+def emit_eligible(args, session, today: dt.date) -> None:
+    from handlers.award_progress import rules_in_store
+    from handlers.eligibility import eligible_list
+    from storage.models import Unit
+
+    if session.get(Unit, args.unit) is None:
+        raise InputError(f"there is no unit {args.unit}")
+    rules = rules_in_store(session)
+    known = {rule.code for rule in rules}
+    if args.award is not None and args.award not in known:
+        raise InputError(f"there is no award {args.award!r}; known: {', '.join(sorted(known))}")
+    if not 0 <= args.within <= 100_000:
+        raise InputError(f"--within must be between 0 and 100000 hours, not {args.within:g}")
+    rows = eligible_list(session, args.unit, args.as_of or today, args.award, args.within, rules)
+    human = "\n".join(
+        f"{r.volunteer_id}\t{r.name}\t{r.award}\t{'eligible' if r.eligible else 'reached' if r.reached else f'{r.hours_needed:g} h to go'}"
+        + (f"\tmissing: {', '.join(r.missing)}" if r.missing else "")
+        for r in rows
+    ) or "nobody"
+    emit(args, {"volunteers": [r.as_json() for r in rows]}, human)
 
 
 def configure_logging(command: str | None) -> None:

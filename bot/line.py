@@ -15,6 +15,12 @@ from linebot.v3.messaging import (
     AsyncApiClient,
     AsyncMessagingApi,
     Configuration,
+    FlexBox,
+    FlexBubble,
+    FlexCarousel,
+    FlexMessage,
+    FlexText,
+    Message,
     MessageAction,
     PushMessageRequest,
     QuickReply,
@@ -32,7 +38,7 @@ from linebot.v3.webhooks import (
 )
 
 from bot.channels import SENT, Delivery, StoredEvent
-from handlers.types import Incoming, ReplyTo, replies_from_json
+from handlers.types import Card, Incoming, ReplyTo, replies_from_json
 from storage.models import OutboxMessage
 
 log = logging.getLogger(__name__)
@@ -40,6 +46,12 @@ log = logging.getLogger(__name__)
 # LINE does not promise how long a reply token lives; past this we push instead (replies are free, pushes are not).
 REPLY_TOKEN_LIFETIME = dt.timedelta(seconds=50)
 PROFILE_CACHE_SIZE = 10_000
+MAX_MESSAGES = 5  # per reply or push
+MAX_BUBBLES = 12  # per Flex carousel
+ALT_TEXT_LENGTH = 400
+# Flex cards: large text that follows the size a person set in LINE (a third of the volunteers are 65+).
+BAR_FILLED = "#2E7D32"
+BAR_EMPTY = "#D9D9D9"
 
 
 def timestamp_or(milliseconds, now: dt.datetime) -> dt.datetime:
@@ -142,9 +154,13 @@ class LineChannel:
         return self._languages[user_id]
 
     @staticmethod
-    def render(payload: str) -> list[TextMessage]:
-        messages = []
-        for reply in replies_from_json(payload)[:5]:
+    def render(payload: str) -> list[Message]:
+        """Text messages; a reply with cards becomes Flex carousels of at most 12 bubbles.
+
+        Quick replies go on a reply's last message: LINE shows those of the last message only.
+        """
+        messages: list[Message] = []
+        for reply in replies_from_json(payload):
             quick = None
             if reply.buttons:
                 quick = QuickReply(
@@ -153,8 +169,18 @@ class LineChannel:
                         for button in reply.buttons[:13]
                     ]
                 )
-            messages.append(TextMessage(text=reply.text[:5000], quick_reply=quick))
-        return messages
+            if reply.cards:
+                alt_text = (reply.text.strip().splitlines() or ["…"])[0][:ALT_TEXT_LENGTH]
+                chunks = [reply.cards[i : i + MAX_BUBBLES] for i in range(0, len(reply.cards), MAX_BUBBLES)]
+                parts: list[Message] = [
+                    FlexMessage(alt_text=alt_text, contents=FlexCarousel(contents=[bubble(card) for card in chunk]))
+                    for chunk in chunks
+                ]
+            else:
+                parts = [TextMessage(text=reply.text[:5000])]
+            parts[-1].quick_reply = quick
+            messages += parts
+        return messages[:MAX_MESSAGES]
 
     async def deliver(self, message: OutboxMessage, now: dt.datetime) -> Delivery:
         messages = self.render(message.payload)
@@ -187,3 +213,27 @@ class LineChannel:
             return Delivery("failed", f"LINE answered {error.status}: {(error.body or '')[:200]}")
         except (TimeoutError, aiohttp.ClientError) as error:
             return Delivery("retry", f"LINE not reached: {error!r}")
+
+
+def big_text(text: str, size: str = "lg", **style) -> FlexText:
+    return FlexText(text=text, size=size, wrap=True, scaling=True, **style)
+
+
+def progress_bar(fraction: float) -> FlexBox:
+    """A grey track with a green box filling `fraction` of its width (LINE's flex percentages)."""
+    percent = round(min(1.0, max(0.0, fraction)) * 100)
+    filled = FlexBox(layout="vertical", contents=[], width=f"{percent}%", height="14px", background_color=BAR_FILLED)
+    return FlexBox(
+        layout="vertical", contents=[filled], height="14px", background_color=BAR_EMPTY,
+        corner_radius="7px", margin="sm",
+    )
+
+
+def bubble(card: Card) -> FlexBubble:
+    contents: list = [big_text(card.title[:500], size="xl", weight="bold")]
+    for bar in card.bars:
+        contents.append(
+            FlexBox(layout="vertical", margin="lg", contents=[big_text(bar.label[:500]), progress_bar(bar.fraction)])
+        )
+    contents += [big_text(line[:500], margin="lg") for line in card.lines]
+    return FlexBubble(size="mega", body=FlexBox(layout="vertical", spacing="md", contents=contents))

@@ -9,7 +9,16 @@ from sqlmodel import Session, select
 
 from handlers.linking import new_invite_code
 from storage import repo
-from storage.models import AwardGrant, InviteCode, Membership, ServiceRecord, TrainingRecord, Unit, Volunteer
+from storage.models import (
+    AwardGrant,
+    InviteCode,
+    Membership,
+    ServiceRecord,
+    TrainingRecord,
+    TrainingSession,
+    Unit,
+    Volunteer,
+)
 
 CATEGORIES = ("social-welfare", "health", "education", "culture", "environment", "police", "fire", "traffic", "general")
 CITIES = ("taipei", "taichung", "other")
@@ -254,3 +263,39 @@ def grant_award(
         {"volunteer": volunteer_id, "award": award_code, "date": day.isoformat()},
     )
     return grant
+
+
+SESSION_KINDS = ("basic", "special", "in-service", "observation", "meeting")
+MAX_SESSION = dt.timedelta(days=31)
+
+
+def add_training_session(
+    session: Session, now: dt.datetime, actor: str, unit_id: int, title: str, kind: str,
+    starts_at: dt.datetime, ends_at: dt.datetime, place: str | None = None,
+) -> TrainingSession:
+    """A training the unit will hold (or held). Times must carry their offset; they are stored as UTC."""
+    if session.get(Unit, unit_id) is None:
+        raise InputError(f"there is no unit {unit_id}")
+    title = clean_name(title, "training session")
+    one_of(kind, SESSION_KINDS, "the kind")
+    if starts_at.tzinfo is None or ends_at.tzinfo is None:
+        raise InputError("the start and end need a time zone")
+    if ends_at <= starts_at:
+        raise InputError(f"the end {ends_at.isoformat()} is not after the start {starts_at.isoformat()}")
+    if ends_at - starts_at > MAX_SESSION:
+        raise InputError(f"a training session lasts at most {MAX_SESSION.days} days")
+    if starts_at.year < EARLIEST.year or ends_at.year > 9000:
+        raise InputError(f"the start {starts_at.isoformat()} is not a plausible time")
+    place = clean_name(place, "place") if place is not None and place.strip() else None
+    row = TrainingSession(
+        unit_id=unit_id, title=title, kind=kind, starts_at=starts_at.astimezone(dt.UTC),
+        ends_at=ends_at.astimezone(dt.UTC), place=place, created_at=now,
+    )
+    session.add(row)
+    session.flush()
+    repo.record_audit(
+        session, now, actor, "training_session.add", f"training_session:{row.id}", None,
+        {"unit": unit_id, "title": title, "kind": kind, "start": row.starts_at.isoformat(),
+         "end": row.ends_at.isoformat(), "place": place},
+    )
+    return row

@@ -26,7 +26,7 @@ from handlers.awards import (
 from handlers.context import Context
 from handlers.formatting import hours_from_minutes, local_date
 from handlers.i18n import Translator
-from handlers.types import Button, Reply
+from handlers.types import Bar, Button, Card, Reply
 from storage import repo
 from storage.models import Volunteer
 
@@ -96,39 +96,42 @@ def requirement_name(t: Translator, code: str) -> str:
     return names.get(code, code)
 
 
-def describe(t: Translator, step: AwardProgress, today: dt.date) -> str:
-    """A few short lines per award: status, an hours bar, a years bar, what is missing, the deadline."""
+def award_card(t: Translator, step: AwardProgress, today: dt.date) -> Card:
+    """One award: its status, an hours bar, a years bar, what is missing, the deadline."""
     locale = t.locale
     name = step.name(locale)
     if step.granted_on is not None and not step.renewal:
-        return t("✅ {award}: granted on {date}", award=name, date=local_date(step.granted_on, locale))
+        return Card(t("✅ {award}: granted on {date}", award=name, date=local_date(step.granted_on, locale)))
     head = t("🎉 {award}: reached!", award=name) if step.reached else f"▫️ {name}"
     if step.renewal:
         head += " " + t("(renewal)")
     counted = hours_from_minutes(step.counted_minutes, locale)
-    lines = [head]
     if step.minutes_needed > 0:
-        lines.append(
-            bar(step.hours_fraction) + " "
-            + t("{hours} h, {missing} h to go", hours=counted, missing=hours_from_minutes(step.minutes_needed, locale))
+        hours_label = t(
+            "{hours} h, {missing} h to go", hours=counted, missing=hours_from_minutes(step.minutes_needed, locale)
         )
     else:
-        lines.append(bar(step.hours_fraction) + " " + t("{hours} h", hours=counted))
+        hours_label = t("{hours} h", hours=counted)
+    bars = [Bar(hours_label, step.hours_fraction)]
     if step.years_needed:
         if step.years_met_on is None:
-            lines.append(bar(0) + " " + t("{years} years: start date unknown", years=step.years_needed))
+            bars.append(Bar(t("{years} years: start date unknown", years=step.years_needed), 0.0))
         elif step.years_met_on <= today:
-            lines.append(bar(1) + " " + t("{years} years: done", years=step.years_needed))
+            bars.append(Bar(t("{years} years: done", years=step.years_needed), 1.0))
         else:
-            lines.append(
-                bar(step.years_fraction) + " "
-                + t("{years} years on {date}", years=step.years_needed, date=local_date(step.years_met_on, locale))
-            )
+            label = t("{years} years on {date}", years=step.years_needed, date=local_date(step.years_met_on, locale))
+            bars.append(Bar(label, step.years_fraction))
+    lines = []
     if step.missing:
         lines.append(t("Still needed: {items}", items=t(", ").join(requirement_name(t, m) for m in step.missing)))
     if step.next_deadline is not None:
         lines.append(t("Apply by {date}", date=local_date(step.next_deadline, locale)))
-    return "\n".join(lines)
+    return Card(head, tuple(bars), tuple(lines))
+
+
+def card_text(card: Card) -> str:
+    """The card as text with ▓░ bars: what Telegram and the terminal show."""
+    return "\n".join([card.title, *(bar(b.fraction) + " " + b.label for b in card.bars), *card.lines])
 
 
 def my_awards(ctx: Context, _argument: str) -> list[Reply]:
@@ -136,8 +139,10 @@ def my_awards(ctx: Context, _argument: str) -> list[Reply]:
     steps = progress_all(rules_in_store(ctx.session), facts_for(ctx.session, ctx.account.volunteer_id), ctx.today)
     if not steps:
         return [Reply(t("No awards apply to your units yet."))]
-    text = t("Your awards") + "\n\n" + "\n\n".join(describe(t, step, ctx.today) for step in steps)
-    return [Reply(text, (Button(t("My hours"), t("hours")), Button(t("Check in"), t("check in"))))]
+    cards = tuple(award_card(t, step, ctx.today) for step in steps)
+    text = t("Your awards") + "\n\n" + "\n\n".join(card_text(card) for card in cards)
+    buttons = (Button(t("My hours"), t("hours")), Button(t("Check in"), t("check in")))
+    return [Reply(text, buttons, cards)]
 
 
 def milestones(ctx: Context, volunteer_id: int, day: dt.date, minutes: int, category: str, city: str) -> list[str]:

@@ -46,6 +46,8 @@ _FIELDS = frozenset(
 
 def on_day(year: int, month: int, day: int) -> dt.date:
     """That month and day in `year`; a day the month lacks (29 February) becomes the month's last day."""
+    if day <= 28:  # every month has it (the common case, and this is called for every award and volunteer)
+        return dt.date(year, month, day)
     return dt.date(year, month, min(day, calendar.monthrange(year, month)[1]))
 
 

@@ -24,6 +24,8 @@ def help_answer(ctx: Context, _argument: str) -> list[Reply]:
                 "• check in — when you arrive\n"
                 "• check out — when you leave\n"
                 "• hours — your service hours\n"
+                "• awards — how close you are to each award\n"
+                "• training — your training, record book and next classes\n"
                 "• language en / language zh — change language"
             ),
             main_buttons(ctx),

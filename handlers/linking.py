@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import secrets
 import unicodedata
 
@@ -12,6 +13,8 @@ from storage import repo
 from storage.models import InviteCode
 
 CODE_DIGITS = 8
+MAX_WRONG_CODES = 5
+WRONG_CODE_WINDOW = dt.timedelta(hours=1)
 
 
 def new_invite_code() -> str:
@@ -34,8 +37,14 @@ def link(ctx: Context, argument: str) -> list[Reply]:
 
     code = clean_code(argument)
     account = repo.ensure_account(session, incoming.platform, incoming.user_id)
+    window_open = account.wrong_codes_since is not None and ctx.now - account.wrong_codes_since < WRONG_CODE_WINDOW
+    if window_open and account.wrong_codes >= MAX_WRONG_CODES:
+        return [Reply(t("Too many wrong codes. Please try again in an hour, or ask your coordinator."))]
     invite = repo.use_invite_code(session, code, account.id, ctx.now) if code else None
     if invite is None:
+        account.wrong_codes = account.wrong_codes + 1 if window_open else 1
+        account.wrong_codes_since = account.wrong_codes_since if window_open else ctx.now
+        session.add(account)
         known = session.get(InviteCode, code) if code else None
         if known is None:
             text = t("I do not know the code {code}. Please check it with your coordinator.", code=code or "—")
@@ -47,6 +56,7 @@ def link(ctx: Context, argument: str) -> list[Reply]:
 
     account.volunteer_id = invite.volunteer_id
     account.linked_at = ctx.now
+    account.wrong_codes, account.wrong_codes_since = 0, None
     session.add(account)
     person = repo.volunteer(session, invite.volunteer_id)
     units = ", ".join(unit.name for unit, _role in repo.units_of(session, invite.volunteer_id))

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 from sqlmodel import Session
 
-from handlers import award_progress, checkin, guide, hours, language, linking
+from handlers import award_progress, checkin, eligibility, guide, hours, language, linking, training
 from handlers.context import Context, Rules
 from handlers.i18n import Catalogs
 from handlers.types import Incoming, Reply
@@ -32,7 +32,9 @@ ROUTES = (
     Route("checkin", ("簽到", "check in", "checkin", "check-in", "/checkin"), checkin.check_in, needs_link=True),
     Route("checkout", ("簽退", "check out", "checkout", "check-out", "/checkout"), checkin.check_out, needs_link=True),
     Route("hours", ("時數", "hours", "/hours"), hours.my_hours, needs_link=True),
+    Route("eligible", ("獎勵名單", "eligible", "/eligible"), eligibility.eligible_chat, needs_link=True),  # before 獎勵
     Route("awards", ("獎勵", "awards", "/awards"), award_progress.my_awards, needs_link=True),
+    Route("training", ("訓練", "training", "/training"), training.my_training, needs_link=True),
     Route("language", ("語言", "language", "/language"), language.choose, needs_link=False),
     Route("help", ("說明", "help", "/help"), guide.help_answer, needs_link=False),
 )

@@ -41,17 +41,49 @@ class Button:
 
 
 @dataclass(frozen=True)
+class Bar:
+    """A progress bar: `fraction` (0 to 1) of it filled, `label` saying what it measures."""
+
+    label: str
+    fraction: float
+
+
+@dataclass(frozen=True)
+class Card:
+    """One item of a structured answer (an award): its title, its bars, then short lines.
+
+    A platform that can show cards (LINE's Flex carousel) shows these; the others show the reply's text,
+    which must say the same.
+    """
+
+    title: str
+    bars: tuple[Bar, ...] = field(default_factory=tuple)
+    lines: tuple[str, ...] = field(default_factory=tuple)
+
+
+@dataclass(frozen=True)
 class Reply:
     text: str
     buttons: tuple[Button, ...] = field(default_factory=tuple)
+    cards: tuple[Card, ...] = field(default_factory=tuple)
 
 
 def replies_to_json(replies: list[Reply]) -> str:
     return json.dumps([asdict(reply) for reply in replies], ensure_ascii=False)
 
 
+def _card(item: dict) -> Card:
+    bars = tuple(Bar(bar["label"], float(bar["fraction"])) for bar in item.get("bars", ()))
+    return Card(item["title"], bars, tuple(item.get("lines", ())))
+
+
 def replies_from_json(payload: str) -> list[Reply]:
+    """Also reads payloads stored before cards existed (no `cards` key)."""
     return [
-        Reply(item["text"], tuple(Button(**button) for button in item.get("buttons", ())))
+        Reply(
+            item["text"],
+            tuple(Button(**button) for button in item.get("buttons", ())),
+            tuple(_card(card) for card in item.get("cards", ())),
+        )
         for item in json.loads(payload)
     ]

@@ -122,6 +122,9 @@ class ChatAccount(SQLModel, table=True):
     volunteer_id: int | None = Field(default=None, foreign_key="volunteer.id", index=True)
     chosen_locale: str | None = None
     linked_at: dt.datetime | None = utc_field(default=None)
+    # Wrong invite codes in the current hour: guessing eight digits must not be a way in.
+    wrong_codes: int = 0
+    wrong_codes_since: dt.datetime | None = utc_field(default=None)
 
 
 class InviteCode(SQLModel, table=True):

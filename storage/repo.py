@@ -22,6 +22,7 @@ from storage.models import (
     OutboxMessage,
     ServiceRecord,
     TrainingRecord,
+    TrainingSession,
     Unit,
     Volunteer,
 )
@@ -385,3 +386,147 @@ def grants_of(session: Session, volunteer_id: int) -> list[AwardGrant]:
             select(AwardGrant).where(AwardGrant.volunteer_id == volunteer_id).order_by(AwardGrant.granted_on)
         ).all()
     )
+
+
+# --- awards of a whole unit (bulk: a few queries for all its members, not a few per member) --------------
+
+
+@dataclass(frozen=True)
+class MemberFacts:
+    """A member's record-book fields, as the award engine needs them."""
+
+    volunteer_id: int
+    name: str
+    trained_on: dt.date | None
+    record_book_no: str | None
+    record_book_date: dt.date | None
+    english_name: str | None
+    first_service_date: dt.date | None
+
+
+def _members_of(unit_id: int):
+    return select(Membership.volunteer_id).where(Membership.unit_id == unit_id)
+
+
+def members_with_facts(session: Session, unit_id: int) -> list[MemberFacts]:
+    """The unit's members (any role), by id."""
+    rows = session.execute(
+        select(
+            Volunteer.id, Volunteer.name, Volunteer.trained_on, Volunteer.record_book_no, Volunteer.record_book_date,
+            Volunteer.english_name, Volunteer.first_service_date,
+        )
+        .join(Membership, Membership.volunteer_id == Volunteer.id)
+        .where(Membership.unit_id == unit_id)
+        .order_by(Volunteer.id)
+    ).all()
+    return [MemberFacts(*row) for row in rows]
+
+
+def member_units(session: Session, unit_id: int) -> list[tuple[int, str, str]]:
+    """(volunteer id, unit category, unit city) of every unit the unit's members belong to."""
+    rows = session.execute(
+        select(Membership.volunteer_id, Unit.category, Unit.city)
+        .join(Unit, Unit.id == Membership.unit_id)
+        .where(Membership.volunteer_id.in_(_members_of(unit_id)))
+    ).all()
+    return [tuple(row) for row in rows]
+
+
+def member_first_trainings(session: Session, unit_id: int) -> list[tuple[int, str, str | None, dt.date]]:
+    """(volunteer id, kind, category, first date) of the basic and special trainings of the unit's members."""
+    rows = session.execute(
+        select(TrainingRecord.volunteer_id, TrainingRecord.kind, TrainingRecord.category, sa.func.min(TrainingRecord.date))
+        .where(
+            TrainingRecord.volunteer_id.in_(_members_of(unit_id)),
+            TrainingRecord.kind.in_(("basic", "special")),
+        )
+        .group_by(TrainingRecord.volunteer_id, TrainingRecord.kind, TrainingRecord.category)
+    ).all()
+    return [tuple(row) for row in rows]
+
+
+def member_grants(session: Session, unit_id: int) -> list[tuple[int, str, dt.date]]:
+    """(volunteer id, award code, granted on) of the unit's members, oldest first."""
+    rows = session.execute(
+        select(AwardGrant.volunteer_id, AwardGrant.award_code, AwardGrant.granted_on)
+        .where(AwardGrant.volunteer_id.in_(_members_of(unit_id)))
+        .order_by(AwardGrant.granted_on)
+    ).all()
+    return [tuple(row) for row in rows]
+
+
+@dataclass(frozen=True)
+class ServiceBucket:
+    """Counted service minutes of one member in one unit's kind (category, city), in a span of days.
+
+    first_day: the earliest service day of that member in that unit (of all spans); last_day: the span's end.
+    """
+
+    volunteer_id: int
+    category: str
+    city: str
+    first_day: dt.date
+    last_day: dt.date
+    minutes: int
+
+
+def member_service_buckets(
+    session: Session, unit_id: int, boundaries: list[dt.date], until: dt.date, volunteer_ids: list[int] | None = None
+) -> list[ServiceBucket]:
+    """Counted service of the unit's members (in all their units) up to `until`, summed per member, unit and
+    span: up to the first boundary, then up to each next one, then up to `until` (each span ends on its day).
+
+    One grouped query along the covering index, the spans as conditional sums (no join per record).
+    `volunteer_ids` narrows it to some members, day by day (boundaries ignored): for those whose spans are
+    their own (the day an award was last granted).
+    """
+    day, minutes = ServiceRecord.service_date, ServiceRecord.minutes
+    counted = (ServiceRecord.status == "counted", ServiceRecord.kind == "service", day <= until)
+    if volunteer_ids is not None:
+        totals = (
+            select(ServiceRecord.volunteer_id, ServiceRecord.unit_id, day.label("first"), day.label("last"),
+                   sa.func.sum(minutes).label("m0"))
+            .where(ServiceRecord.volunteer_id.in_(volunteer_ids), *counted)
+            .group_by(ServiceRecord.volunteer_id, ServiceRecord.unit_id, day)
+        )
+        ends = []
+    else:
+        ends = [b for b in sorted(set(boundaries)) if b < until]
+        sums = [sa.func.sum(sa.case((day <= end, minutes), else_=0)).label(f"m{n}") for n, end in enumerate(ends)]
+        totals = (
+            select(ServiceRecord.volunteer_id, ServiceRecord.unit_id, sa.func.min(day).label("first"),
+                   sa.literal(until).label("last"), *sums, sa.func.sum(minutes).label(f"m{len(ends)}"))
+            .where(ServiceRecord.volunteer_id.in_(_members_of(unit_id)), *counted)
+            .group_by(ServiceRecord.volunteer_id, ServiceRecord.unit_id)
+        )
+    totals = totals.subquery()
+    spans = [totals.c[f"m{n}"] for n in range(len(ends) + 1)]
+    rows = session.execute(
+        select(totals.c.volunteer_id, Unit.category, Unit.city, totals.c.first, totals.c.last, *spans)
+        .join(Unit, Unit.id == totals.c.unit_id)
+    ).all()
+    found = []
+    for volunteer_id, category, city, first, last, *cumulative in rows:
+        before = 0
+        for end, upto in zip([*ends, last], cumulative, strict=True):
+            upto = int(upto)
+            if upto != before or end == last:
+                found.append(ServiceBucket(volunteer_id, category, city, first, end, upto - before))
+            before = upto
+    return found
+
+
+def upcoming_training_sessions(
+    session: Session, unit_ids: list[int], now: dt.datetime, limit: int
+) -> list[tuple]:
+    """The units' training sessions (TrainingSession, Unit) starting at `now` or later, soonest first."""
+    if not unit_ids:
+        return []
+    rows = session.exec(
+        select(TrainingSession, Unit)
+        .join(Unit, Unit.id == TrainingSession.unit_id)
+        .where(TrainingSession.unit_id.in_(unit_ids), TrainingSession.starts_at >= now)
+        .order_by(TrainingSession.starts_at, TrainingSession.id)
+        .limit(limit)
+    ).all()
+    return [(row, unit) for row, unit in rows]

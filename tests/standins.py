@@ -118,7 +118,7 @@ class LineStandIn(StandIn):
         texts = []
         for call in self.calls:
             if call.path.endswith(("/reply", "/push")) and call.status == 200:
-                texts += [message["text"] for message in call.body["messages"]]
+                texts += [message_text(message) for message in call.body["messages"]]
         return texts
 
     async def start(self) -> None:
@@ -165,3 +165,21 @@ class TelegramStandIn(StandIn):
         app = web.Application()
         app.router.add_post("/bot{token}/{method}", self.handle)
         await super().start(app)
+
+
+def message_text(message: dict) -> str:
+    """A text message's text; for a Flex message, every text in it, one a line, as a person reads it."""
+    if message.get("type") != "flex":
+        return message["text"]
+
+    def texts(component: dict) -> list[str]:
+        found = [component["text"]] if component.get("type") == "text" else []
+        for part in ("header", "hero", "body", "footer"):
+            if isinstance(component.get(part), dict):
+                found += texts(component[part])
+        for child in component.get("contents") or ():
+            if isinstance(child, dict):
+                found += texts(child)
+        return found
+
+    return "\n".join(texts(message["contents"]))

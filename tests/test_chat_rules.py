@@ -155,3 +155,14 @@ async def test_answers_stay_in_outbox_until_sent(harness):
     await linked(harness)
     with UnitOfWork(harness.vbot.engine)() as session:
         assert {m.status for m in session.exec(select(OutboxMessage)).all()} == {"sent"}
+
+
+async def test_guessing_invite_codes_is_stopped_after_five_wrong_ones(harness):
+    unit = harness.add_unit()
+    _, code = harness.add_volunteer(unit)
+    for guess in range(5):
+        assert "找不到代碼" in (await harness.line_says("Uguess", f"綁定 1000000{guess}"))[0]
+    blocked = await harness.line_says("Uguess", f"綁定 {code}")  # even the right code, within the hour
+    assert "太多次" in blocked[0]
+    later = T0 + dt.timedelta(hours=1, minutes=1)
+    assert "歡迎" in (await harness.line_says("Uguess", f"綁定 {code}", at=later))[0]
