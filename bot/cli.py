@@ -285,9 +285,18 @@ def run(args, settings: Settings) -> int:
                     session, now, operator(), args.volunteer, args.unit, args.date, args.hours, args.kind, args.note,
                     today=today,
                 )
+                reached = []
+                if record.kind == "service" and record.minutes > 0:
+                    from handlers.award_progress import newly_reached_awards
+                    from storage.models import Unit
+
+                    unit = session.get(Unit, args.unit)
+                    added = [(args.date, record.minutes, unit.category, unit.city)]
+                    reached = [step.code for step in newly_reached_awards(session, args.volunteer, today, added)]
                 session.commit()
-                emit(args, {"id": record.id},
-                     f"record {record.id}: {hours_text(record.minutes)} hours of {record.kind}")
+                emit(args, {"id": record.id, "reached": reached},
+                     f"record {record.id}: {hours_text(record.minutes)} hours of {record.kind}"
+                     + (f"; now within reach: {', '.join(reached)}" if reached else ""))
         return 0
     finally:
         engine.dispose()

@@ -145,24 +145,31 @@ def my_awards(ctx: Context, _argument: str) -> list[Reply]:
     return [Reply(text, buttons, cards)]
 
 
-def milestones(ctx: Context, volunteer_id: int, day: dt.date, minutes: int, category: str, city: str) -> list[str]:
-    """What the just-counted minutes made newly reachable, with how to apply: said in the reply (no push)."""
-    rules = rules_in_store(ctx.session)
-    after = facts_for(ctx.session, volunteer_id)
+def newly_reached_awards(
+    session: Session, volunteer_id: int, as_of: dt.date, added: list[tuple[dt.date, int, str, str]]
+) -> list[AwardProgress]:
+    """The awards that the just-counted minutes (day, minutes, unit category, unit city) made reachable."""
+    rules = rules_in_store(session)
+    after = facts_for(session, volunteer_id)
     records = list(after.records)
-    for index, record in enumerate(records):  # take this session's minutes out again for "before"
-        if (record.service_date, record.category, record.city) == (day, category, city):
-            records[index] = CountedMinutes(day, record.minutes - minutes, category, city)
-            break
+    for day, minutes, category, city in added:  # take the new minutes out again for "before"
+        for index, record in enumerate(records):
+            if (record.service_date, record.category, record.city) == (day, category, city):
+                records[index] = CountedMinutes(day, record.minutes - minutes, category, city)
+                break
     before = replace(after, records=tuple(records))
-    steps_after = progress_all(rules, after, ctx.today)
-    reached = newly_reached(progress_all(rules, before, ctx.today), steps_after)
-    by_code = {step.code: step for step in steps_after}
+    steps_after = progress_all(rules, after, as_of)
+    reached = set(newly_reached(progress_all(rules, before, as_of), steps_after))
+    return [step for step in steps_after if step.code in reached]
+
+
+def milestones(ctx: Context, volunteer_id: int, added: list[tuple[dt.date, int, str, str]]) -> list[str]:
+    """What a check-out made newly reachable, with how to apply: said in the reply (no push)."""
     t = ctx.t
     return [
         t("🎉 You have reached the hours and years for {award}! {how}",
-          award=by_code[code].name(ctx.locale), how=text_in(by_code[code].how_to_apply, ctx.locale))
-        for code in reached
+          award=step.name(ctx.locale), how=text_in(step.how_to_apply, ctx.locale))
+        for step in newly_reached_awards(ctx.session, volunteer_id, ctx.today, added)
     ]
 
 

@@ -7,7 +7,7 @@ import sqlalchemy as sa
 from handlers import award_progress
 from handlers.context import Context
 from handlers.formatting import hours_from_minutes, local_moment
-from handlers.rules import session_minutes, time_of_record
+from handlers.rules import session_minutes, split_at_midnight, time_of_record
 from handlers.types import Button, Reply
 from storage import repo
 from storage.models import ServiceRecord, Unit
@@ -122,12 +122,28 @@ def check_out(ctx: Context, _argument: str) -> list[Reply]:
         review = send_to_review(ctx, current, at)
         return [review or _not_checked_in(ctx)]
 
-    minutes = session_minutes(current.check_in, at)
-    if not repo.finish_session(ctx.session, current.id, at, minutes, "counted"):
+    parts = split_at_midnight(current.check_in, at, ctx.rules.timezone)
+    first_end = parts[0][1]
+    if not repo.finish_session(ctx.session, current.id, first_end, session_minutes(current.check_in, first_end), "counted"):
         return [_not_checked_in(ctx)]  # a check-out at the same instant closed it first
-    today_minutes = repo.counted_service_minutes_on(ctx.session, volunteer_id, current.service_date)
+    for start, end in parts[1:]:
+        # A session past midnight counts on each day it covered: 31 Dec 23:30 – 1 Jan 00:30 is half an
+        # hour in each year (and half-year).
+        ctx.session.add(ServiceRecord(
+            volunteer_id=volunteer_id, unit_id=current.unit_id, kind="service", source="chat", status="counted",
+            check_in=start, check_out=end, minutes=session_minutes(start, end),
+            service_date=start.astimezone(ctx.rules.timezone).date(), recorded_by=current.recorded_by,
+            note=f"continues service record {current.id}", created_at=ctx.now,
+        ))
+    minutes = session_minutes(current.check_in, at)
+    last_day = at.astimezone(ctx.rules.timezone).date()
+    today_minutes = repo.counted_service_minutes_on(ctx.session, volunteer_id, last_day)
     unit = ctx.session.get(Unit, current.unit_id)
-    reached = award_progress.milestones(ctx, volunteer_id, current.service_date, minutes, unit.category, unit.city)
+    added = [
+        (start.astimezone(ctx.rules.timezone).date(), session_minutes(start, end), unit.category, unit.city)
+        for start, end in parts
+    ]
+    reached = award_progress.milestones(ctx, volunteer_id, added)
     text = t(
         "Checked out at {time}. This session: {session} hours. Today: {today} hours.",
         time=_moment(ctx, at),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from zoneinfo import ZoneInfo
 
 MAX_MESSAGE_AGE = dt.timedelta(hours=24)
 ALLOWED_CLOCK_SKEW = dt.timedelta(minutes=2)
@@ -18,6 +19,19 @@ def time_of_record(sent_at: dt.datetime, now: dt.datetime) -> dt.datetime:
 def session_minutes(check_in: dt.datetime, check_out: dt.datetime) -> int:
     """Whole minutes served; exact minutes, never negative (a check-out stamped before its check-in is 0)."""
     return max(0, int((check_out - check_in).total_seconds() // 60))
+
+
+def split_at_midnight(start: dt.datetime, end: dt.datetime, timezone: ZoneInfo) -> list[tuple[dt.datetime, dt.datetime]]:
+    """The stretches of [start, end] that fall on one local day each."""
+    parts = []
+    while True:
+        next_midnight = dt.datetime.combine(
+            start.astimezone(timezone).date() + dt.timedelta(days=1), dt.time(0), tzinfo=timezone
+        )
+        if end <= next_midnight:
+            return [*parts, (start, end)]
+        parts.append((start, next_midnight.astimezone(dt.UTC)))
+        start = next_midnight.astimezone(dt.UTC)
 
 
 def year_start(day: dt.date) -> dt.date:

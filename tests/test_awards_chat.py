@@ -72,3 +72,23 @@ async def test_someone_without_a_training_record_is_told_it_is_missing(harness):
     await harness.line_says("Uvol1", f"link {code}")
     answer = (await harness.line_says("Uvol1", "awards", at=T0))[0]
     assert "缺訓練日期" in answer and "服務紀錄冊" in answer
+
+
+async def test_a_session_past_midnight_counts_on_both_days_and_years(harness):
+    _unit, volunteer_id, code = prepare(harness, 10)
+    await harness.telegram_says(7002, f"/start {code}")
+    new_year_eve = dt.datetime(2026, 12, 31, 15, 30, tzinfo=dt.UTC)  # 23:30 in Taipei
+    await harness.telegram_says(7002, "/checkin", at=new_year_eve)
+    answer = (await harness.telegram_says(7002, "/checkout", at=new_year_eve + HOUR))[0]
+    assert "這次服務 1 小時" in answer and "今天共 0.5 小時" in answer
+    hours = (await harness.telegram_says(7002, "/hours", at=new_year_eve + HOUR))[0]
+    assert "今年：0.5 小時" in hours and "本半年（1至6月）：0.5 小時" in hours
+    assert "累計：11 小時" in hours
+
+
+async def test_a_check_out_reaching_an_award_on_telegram(harness):
+    _unit, _volunteer, code = prepare(harness, 299.5)
+    await harness.telegram_says(7003, f"/start {code}")
+    await harness.telegram_says(7003, "/checkin", at=T0)
+    answer = (await harness.telegram_says(7003, "/checkout", at=T0 + HOUR))[0]
+    assert "你已達到「志願服務榮譽卡」" in answer

@@ -147,7 +147,7 @@ def test_json_output_audit_and_only_service_hours_count(tmp_path, target):
     service = last_json(vbot(tmp_path, *common, "--hours", "2.5", "--json", env=env))
     training = last_json(vbot(tmp_path, *common, "--hours", "4", "--kind", "training", "--note", "基礎訓練",
                               "--json", env=env))
-    assert set(service) == {"id"} and set(training) == {"id"} and service["id"] != training["id"]
+    assert set(service) == {"id", "reached"} and set(training) == {"id", "reached"} and service["id"] != training["id"]
 
     engine = sa.create_engine(url)
     with engine.connect() as connection:

@@ -177,3 +177,15 @@ def test_the_contract_json_shape_is_what_json_loads_gives(tmp_path):
     done = vbot(tmp_path, "awards", "eligible", "--unit", ids["u"], "--json")
     assert last_json(done) == {"volunteers": []}  # the seeded volunteer has 3 hours: near no award
     assert len(done.stdout.splitlines()) == 1
+
+
+def test_hours_add_says_which_award_came_within_reach(tmp_path):
+    def run(*args: str) -> dict:
+        return last_json(vbot(tmp_path, *args, "--json"))
+
+    unit = run("unit", "add", "--name", "臺北市立圖書館", "--city", "taipei")["id"]
+    person = run("volunteer", "add", "--unit", str(unit), "--name", "王小明", "--trained-on", "2020-01-01")["id"]
+    run("volunteer", "set", str(person), "--record-book", "北市志字第1號", "--record-book-date", "2020-02-01")
+    hours = ("hours", "add", "--volunteer", str(person), "--unit", str(unit), "--hours")
+    assert run(*hours, "100", "--date", "2025-01-10")["reached"] == []
+    assert run(*hours, "50", "--date", "2025-02-10")["reached"] == ["performance-certificate"]
