@@ -287,10 +287,15 @@ def test_bad_input_is_one_line_on_stderr_and_changes_nothing(bad_runs, name, bac
     if backend == "postgresql" and not POSTGRES_URL:
         pytest.skip("VBOT_TEST_POSTGRES_URL is not set")
     done, url, before = bad_runs[name, backend]
+    assert_refused_in_one_line(done, MENTIONS.get(name, ""))
+    assert counts(url) == before
+
+
+def assert_refused_in_one_line(done, mention: str) -> None:
+    """Non-zero exit, one line on stderr naming the problem, no traceback."""
     assert done.returncode != 0
     assert "Traceback" not in done.stdout + done.stderr
     assert done.stdout == ""
     assert len(done.stderr.splitlines()) == 1 and done.stderr.endswith("\n"), done.stderr
     assert done.stderr.startswith("vbot"), done.stderr
-    assert MENTIONS.get(name, "") in done.stderr
-    assert counts(url) == before
+    assert mention in done.stderr, done.stderr
