@@ -29,10 +29,6 @@ def local_date(date: dt.date, locale: str) -> str:
     return babel_format_date(date, format="medium", locale=babel_locale(locale))
 
 
-def local_time(moment: dt.datetime, timezone: ZoneInfo) -> str:
-    return moment.astimezone(timezone).strftime("%H:%M")
-
-
 def local_moment(moment: dt.datetime, timezone: ZoneInfo, locale: str, today: dt.date) -> str:
     """`14:05` today, else the date and the time."""
     local = moment.astimezone(timezone)
