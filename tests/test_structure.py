@@ -94,3 +94,18 @@ def test_migrations_build_the_same_schema_as_the_models(database_url):
         assert differences == []
         assert connection.execute(sa.text("SELECT version_num FROM alembic_version")).scalar() == "0003"
     engine.dispose()
+
+
+def test_every_data_file_the_code_reads_is_packaged():
+    """`pip install .` (not -e) must carry the catalogs, the award table and the migration template."""
+    import fnmatch
+    import tomllib
+
+    config = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]
+    packaged = config["package-data"]
+    for path in [*(ROOT / "locales").rglob("*.po"), *(ROOT / "storage").rglob("*.toml"), *(ROOT / "storage").rglob("*.mako")]:
+        relative = path.relative_to(ROOT)
+        owners = [p for p in config["packages"] if relative.parts[: len(p.split("."))] == tuple(p.split("."))]
+        package = max(owners, key=len)
+        inside = str(relative.relative_to(*package.split(".")))
+        assert any(fnmatch.fnmatch(inside, pattern) for pattern in packaged.get(package, [])), relative
