@@ -7,11 +7,13 @@ import math
 import os
 import statistics
 import tempfile
-import uuid
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import sqlalchemy as sa
+
+from tests.conftest import postgres_schema
 
 ROOT = Path(__file__).resolve().parent.parent
 POSTGRES_URL = os.environ.get("VBOT_BENCH_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
@@ -37,17 +39,8 @@ def database(kind: str) -> Iterator[str]:
         with tempfile.TemporaryDirectory(prefix="vbot-bench-") as directory:
             yield f"sqlite:///{Path(directory) / 'bench.db'}"
         return
-    schema = f"bench_{uuid.uuid4().hex[:12]}"
-    admin = sa.create_engine(POSTGRES_URL)
-    with admin.begin() as connection:
-        connection.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
-    separator = "&" if "?" in POSTGRES_URL else "?"
-    try:
-        yield f"{POSTGRES_URL}{separator}options=-csearch_path%3D{schema}"
-    finally:
-        with admin.begin() as connection:
-            connection.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
+    with postgres_schema(POSTGRES_URL) as url:
+        yield url
 
 
 def kinds(choice: str) -> list[str]:
@@ -71,3 +64,15 @@ def percentile(values: list[float], p: float) -> float:
 
 def median(values: list[float]) -> float:
     return statistics.median(values) if values else float("nan")
+
+
+def timed(repeat: int, call, warmup: int = 1) -> list[float]:
+    """Milliseconds of `repeat` calls, after `warmup` calls that fill caches and pools."""
+    for _ in range(warmup):
+        call()
+    samples = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        call()
+        samples.append((time.perf_counter() - start) * 1000)
+    return samples

@@ -23,7 +23,7 @@ import time
 
 import sqlalchemy as sa
 
-from benchmarks._common import database, kinds, median
+from benchmarks._common import database, kinds, median, timed
 
 BATCH = 10_000
 
@@ -82,16 +82,6 @@ def fill(engine: sa.Engine, records: int, volunteers: int, now: dt.datetime, tod
         with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as c:
             c.execute(sa.text("VACUUM ANALYZE"))
     return unit, veteran, time.perf_counter() - start
-
-
-def timed(repeat: int, call) -> list[float]:
-    call()  # warm-up
-    samples = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        call()
-        samples.append((time.perf_counter() - start) * 1000)
-    return samples
 
 
 def measure(kind: str, records: int, volunteers: int, repeat: int) -> dict:

@@ -26,7 +26,7 @@ import time
 
 import sqlalchemy as sa
 
-from benchmarks._common import database, kinds, median, percentile
+from benchmarks._common import database, kinds, median, percentile, timed
 
 SMALL = 1_000
 MEASURED_RECORDS = 200
@@ -117,17 +117,6 @@ def fill(engine: sa.Engine, records: int, volunteers: int, now: dt.datetime, tod
     return measured, time.perf_counter() - start
 
 
-def timed(repeat: int, call) -> list[float]:
-    for _ in range(WARMUP):
-        call()
-    samples = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        call()
-        samples.append((time.perf_counter() - start) * 1000)
-    return samples
-
-
 def plan_of(engine: sa.Engine, run) -> list[str]:
     """The database's plan for the statements `run` sends that read servicerecord."""
     seen: list[tuple[str, object]] = []
@@ -193,7 +182,7 @@ def measure(kind: str, records: int, volunteers: int, repeat: int, explain: bool
         total = sum(u.total for u in repo_call())
         result = {
             "kind": kind, "records": records, "load_s": load_seconds, "total_minutes": total,
-            "repo": timed(repeat, repo_call), "handler": timed(max(1, repeat // 2), handler_call),
+            "repo": timed(repeat, repo_call, WARMUP), "handler": timed(max(1, repeat // 2), handler_call, WARMUP),
             "plan": plan_of(engine, handler_call) if explain else [],
         }
         engine.dispose()
