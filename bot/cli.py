@@ -15,6 +15,7 @@ import sqlalchemy as sa
 from bot.config import ConfigError, Settings
 from handlers import admin
 from handlers.admin import InputError
+from handlers.formatting import hours_from_minutes
 
 log = logging.getLogger("vbot")
 
@@ -210,10 +211,6 @@ def prepare(engine: sa.Engine) -> None:
         raise SchemaError(str(error)) from None
 
 
-def hours_text(minutes: int) -> str:
-    return f"{round(minutes / 60, 1):g}"
-
-
 def run(args, settings: Settings) -> int:
     if args.command == "serve":
         from bot.serve import serve
@@ -295,7 +292,7 @@ def run(args, settings: Settings) -> int:
                     reached = [step.code for step in newly_reached_awards(session, args.volunteer, today, added)]
                 session.commit()
                 emit(args, {"id": record.id, "reached": reached},
-                     f"record {record.id}: {hours_text(record.minutes)} hours of {record.kind}"
+                     f"record {record.id}: {hours_from_minutes(record.minutes, 'en')} hours of {record.kind}"
                      + (f"; now within reach: {', '.join(reached)}" if reached else ""))
         return 0
     finally:

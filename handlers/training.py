@@ -40,9 +40,9 @@ def record_book_line(t: Translator, number: str | None, issued: dt.date | None) 
 
 
 def session_kind(t: Translator, kind: str) -> str:
+    if kind in ("basic", "special"):
+        return requirement_name(t, f"{kind}_training")  # the names the award answers use
     names = {
-        "basic": t("basic training"),
-        "special": t("special training"),
         "in-service": t("in-service training"),
         "observation": t("observation visit"),
         "meeting": t("meeting"),
