@@ -6,7 +6,9 @@
 
 For each database: a fresh store (storage.db.migrate plus the award table), one Taipei unit whose members all
 have record books and trainings, 5% holding an honor card (their renewals are read day by day), the records
-spread over three years; then one more volunteer with a record every day for ten years.
+spread over the last three years but none before the member's training day, except for 3% who checked in on
+probation in the weeks before it (read day by day: those hours do not count); then one more volunteer with a
+record every day for ten years.
 
 Figures (median of --repeat runs, each in its own transaction):
   eligible  handlers.eligibility.eligible_list(unit, today, within 20 h)   goal < 2 s
@@ -45,10 +47,13 @@ def fill(engine: sa.Engine, records: int, volunteers: int, now: dt.datetime, tod
             people.append({"name": f"志工{v:05d}", "created_at": now, "trained_on": trained,
                            "record_book_no": f"北市志字第{v}號" if rng.random() < 0.9 else None,
                            "record_book_date": trained, "english_name": "Volunteer" if rng.random() < 0.5 else None})
+        people[-1] |= {"trained_on": today - dt.timedelta(days=3700), "record_book_date": today - dt.timedelta(days=3700)}
         for first in range(0, len(people), BATCH):
             c.execute(sa.insert(Volunteer.__table__), people[first:first + BATCH])
         ids = list(c.execute(sa.select(Volunteer.__table__.c.id).order_by(Volunteer.__table__.c.id)).scalars())
         members, veteran = ids[:-1], ids[-1]
+        trained_on = {v: person["trained_on"] for v, person in zip(ids, people, strict=True)}
+        on_probation = set(members[1::33])  # not among those with training records (members[::3])
         c.execute(sa.insert(Membership.__table__), [{"volunteer_id": v, "unit_id": unit, "role": "volunteer"}
                                                      for v in ids])
         c.execute(sa.insert(Membership.__table__), [{"volunteer_id": v, "unit_id": other, "role": "volunteer"}
@@ -66,11 +71,14 @@ def fill(engine: sa.Engine, records: int, volunteers: int, now: dt.datetime, tod
         for _ in range(records):
             v = rng.choice(members)
             minutes = rng.randrange(30, 300)
+            if v in on_probation and rng.random() < 0.1:
+                day = trained_on[v] - dt.timedelta(days=rng.randrange(1, 60))
+            else:
+                day = today - dt.timedelta(days=rng.randrange(1, min(3 * 365, (today - trained_on[v]).days)))
             batch.append({"volunteer_id": v, "unit_id": other if v % 10 == 0 and rng.random() < 0.3 else unit,
                           "kind": "service" if rng.random() < 0.93 else "training",
                           "source": "chat", "status": "counted" if rng.random() < 0.95 else "void",
-                          "minutes": minutes, "service_date": today - dt.timedelta(days=rng.randrange(1, 3 * 365)),
-                          "recorded_by": "bench", "created_at": now})
+                          "minutes": minutes, "service_date": day, "recorded_by": "bench", "created_at": now})
             if len(batch) >= BATCH:
                 c.execute(sa.insert(table), batch)
                 batch = []

@@ -17,6 +17,7 @@ from handlers.awards import (
     AwardRule,
     CountedMinutes,
     VolunteerFacts,
+    facts_from_rows,
     newly_reached,
     parse_rules,
     progress_all,
@@ -48,35 +49,16 @@ def rules_in_store(session: Session) -> list[AwardRule]:
 
 
 def facts_for(session: Session, volunteer_id: int) -> VolunteerFacts:
-    person = session.get(Volunteer, volunteer_id)
-    units = repo.units_of(session, volunteer_id)
-    trainings = repo.trainings_of(session, volunteer_id)
-    categories = {unit.category for unit, _role in units}
-
-    def first(kind: str, category_matters: bool = False) -> dt.date | None:
-        dates = [
-            t.date for t in trainings
-            if t.kind == kind and (not category_matters or t.category in categories or t.category is None)
-        ]
-        return min(dates, default=None)
-
-    grants: dict[str, tuple[dt.date, ...]] = {}
-    for grant in repo.grants_of(session, volunteer_id):
-        grants[grant.award_code] = (*grants.get(grant.award_code, ()), grant.granted_on)
-    return VolunteerFacts(
-        basic_training_on=first("basic"),
-        special_training_on=first("special", category_matters=True),
-        record_book_no=person.record_book_no,
-        record_book_on=person.record_book_date,
-        trained_on=person.trained_on,
-        first_service_on=person.first_service_date,
-        english_name=person.english_name,
-        cities=frozenset(unit.city for unit, _role in units),
-        grants=grants,
-        records=tuple(
-            CountedMinutes(day, minutes, category, city)
-            for day, minutes, category, city in repo.counted_service_by_day(session, volunteer_id)
-        ),
+    """One volunteer's facts: their service day by day, each day's chat-recorded and hand-entered minutes apart."""
+    return facts_from_rows(
+        session.get(Volunteer, volunteer_id),
+        [(unit.category, unit.city) for unit, _role in repo.units_of(session, volunteer_id)],
+        [(training.kind, training.category, training.date) for training in repo.trainings_of(session, volunteer_id)],
+        [(grant.award_code, grant.granted_on) for grant in repo.grants_of(session, volunteer_id)],
+        [
+            CountedMinutes(day, minutes, category, city, from_chat=from_chat)
+            for day, minutes, category, city, from_chat in repo.counted_service_by_day(session, volunteer_id)
+        ],
     )
 
 
@@ -91,6 +73,7 @@ def requirement_name(t: Translator, code: str) -> str:
         "basic_training": t("basic training"),
         "special_training": t("special training"),
         "english_name": t("English name"),
+        "birth_date": t("birth date"),
         "performance_certificate": t("performance certificate"),
     }
     return names.get(code, code)
@@ -122,6 +105,13 @@ def award_card(t: Translator, step: AwardProgress, today: dt.date) -> Card:
             label = t("{years} years on {date}", years=step.years_needed, date=local_date(step.years_met_on, locale))
             bars.append(Bar(label, step.years_fraction))
     lines = []
+    # A line, not a bar: the years since birth say nothing about how far along the volunteer is.
+    # An unknown birth date shows under "Still needed".
+    if step.age_needed and step.age_met_on is not None:
+        if step.age_met_on <= today:
+            lines.append(t("{age} years old: done", age=step.age_needed))
+        else:
+            lines.append(t("{age} years old on {date}", age=step.age_needed, date=local_date(step.age_met_on, locale)))
     if step.missing:
         lines.append(t("Still needed: {items}", items=t(", ").join(requirement_name(t, m) for m in step.missing)))
     if step.next_deadline is not None:
@@ -146,16 +136,21 @@ def my_awards(ctx: Context, _argument: str) -> list[Reply]:
 
 
 def newly_reached_awards(
-    session: Session, volunteer_id: int, as_of: dt.date, added: list[tuple[dt.date, int, str, str]]
+    session: Session, volunteer_id: int, as_of: dt.date, added: list[tuple[dt.date, int, str, str]],
+    from_chat: bool = False,
 ) -> list[AwardProgress]:
-    """The awards that the just-counted minutes (day, minutes, unit category, unit city) made reachable."""
+    """The awards that the just-counted minutes (day, minutes, unit category, unit city) made reachable.
+
+    from_chat: the minutes were recorded at a check-out (else entered by hand): facts_for keeps the two apart,
+    and only the former wait for the training day.
+    """
     rules = rules_in_store(session)
     after = facts_for(session, volunteer_id)
     records = list(after.records)
     for day, minutes, category, city in added:  # take the new minutes out again for "before"
         for index, record in enumerate(records):
-            if (record.service_date, record.category, record.city) == (day, category, city):
-                records[index] = CountedMinutes(day, record.minutes - minutes, category, city)
+            if (record.service_date, record.category, record.city, record.from_chat) == (day, category, city, from_chat):
+                records[index] = replace(record, minutes=record.minutes - minutes)
                 break
     before = replace(after, records=tuple(records))
     steps_after = progress_all(rules, after, as_of)
@@ -164,12 +159,13 @@ def newly_reached_awards(
 
 
 def milestones(ctx: Context, volunteer_id: int, added: list[tuple[dt.date, int, str, str]]) -> list[str]:
-    """What a check-out made newly reachable, with how to apply: said in the reply (no push)."""
+    """What a check-out made newly reachable, with how to apply: said in the reply (no push).
+    `added` are the check-out's minutes, recorded in chat."""
     t = ctx.t
     return [
         t("🎉 You have reached the hours and years for {award}! {how}",
           award=step.name(ctx.locale), how=text_in(step.how_to_apply, ctx.locale))
-        for step in newly_reached_awards(ctx.session, volunteer_id, ctx.today, added)
+        for step in newly_reached_awards(ctx.session, volunteer_id, ctx.today, added, from_chat=True)
     ]
 
 

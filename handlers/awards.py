@@ -10,14 +10,15 @@ import calendar
 import datetime as dt
 import re
 import tomllib
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Protocol
 
 DEFAULT_RULES = Path(__file__).resolve().parent.parent / "storage" / "seeds" / "awards.toml"
 
 # Requirements the volunteer's own facts answer; an award row may add more with `satisfies`.
-FACT_REQUIREMENTS = ("record_book", "basic_training", "special_training", "english_name")
+FACT_REQUIREMENTS = ("record_book", "basic_training", "special_training", "english_name", "birth_date")
 # The same lists as handlers/admin.py (a test keeps them equal): a typo in a row must fail loudly,
 # not silently count no hours.
 CATEGORIES = (
@@ -36,7 +37,7 @@ WHO = ("volunteer", "unit", "authority")
 FALLBACK_LOCALES = ("zh_TW", "en")  # every row must name itself in these
 
 _FIELDS = frozenset(
-    "code ladder rank name how_to_apply hours years cities categories count_cities years_in_cities"
+    "code ladder rank name how_to_apply hours years min_age cities categories count_cities years_in_cities"
     " count_until once valid_years renewal requires satisfies deadlines".split()
 )
 
@@ -105,6 +106,7 @@ class AwardRule:
     how_to_apply: tuple[tuple[str, str], ...] = ()
     hours: float = 0
     years: int = 0
+    min_age: int = 0  # 0 = no age limit
     cities: frozenset[str] | None = None
     categories: frozenset[str] | None = None
     count_cities: frozenset[str] | None = None
@@ -257,6 +259,7 @@ class _Row:
             how_to_apply=self.texts("how_to_apply"),
             hours=self.number("hours", self.raw.get("hours", 0)),
             years=self.integer("years", 0, 0) or 0,
+            min_age=self.integer("min_age", 0, 0) or 0,
             cities=self.optional_choices("cities", CITIES),
             categories=self.optional_choices("categories", CATEGORIES),
             count_cities=self.optional_choices("count_cities", CITIES),
@@ -340,38 +343,149 @@ def applicable(rules: Iterable[AwardRule], cities: Iterable[str]) -> list[AwardR
 # ---- the volunteer ----------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)  # slots: the eligible list holds a great many of these
 class CountedMinutes:
-    """Counted minutes of one record, with its unit's category and city. Only kind `service` counts."""
+    """Counted minutes of one record, with its unit's category and city. Only kind `service` counts.
+
+    from_chat: recorded by the bot at a check-out, so it counts only from the day the volunteer was trained
+    for that category (hours_count_from). Hours entered by hand (a record book's balance, a coordinator's
+    correction) were checked by whoever entered them and always count.
+    """
 
     service_date: dt.date
     minutes: int
     category: str
     city: str
     kind: str = "service"
+    from_chat: bool = False
 
 
 @dataclass(frozen=True)
 class VolunteerFacts:
-    """What the awards depend on. grants: award code → the dates it was granted."""
+    """What the awards depend on. grants: award code → the dates it was granted.
+
+    special_trainings: service category → the first special training in it; the key None is a special
+    training recorded without a category, which counts for every category.
+    categories: the service categories of the volunteer's units.
+    """
 
     basic_training_on: dt.date | None = None
-    special_training_on: dt.date | None = None
+    special_trainings: Mapping[str | None, dt.date] = field(default_factory=dict)
+    categories: frozenset[str] = frozenset()
     record_book_no: str | None = None
     record_book_on: dt.date | None = None
     trained_on: dt.date | None = None  # both trainings done by then (from a roster)
     first_service_on: dt.date | None = None  # from a record-book balance
     english_name: str | None = None
+    birth_date: dt.date | None = None
     cities: frozenset[str] = frozenset()
     grants: Mapping[str, tuple[dt.date, ...]] = field(default_factory=dict)
     records: tuple[CountedMinutes, ...] = ()
 
+    def first_special_training(self, categories: Collection[str]) -> dt.date | None:
+        """The first special training that counts for one of these categories."""
+        return min(
+            (day for category, day in self.special_trainings.items() if category is None or category in categories),
+            default=None,
+        )
+
+    @property
+    def special_training_on(self) -> dt.date | None:
+        """The first special training for the category of one of the volunteer's units."""
+        return self.first_special_training(self.categories)
+
+
+class RecordBookFields(Protocol):
+    """A volunteer's own fields the awards read: a storage.models.Volunteer, or a row of a bulk query."""
+
+    @property
+    def birth_date(self) -> dt.date | None: ...
+    @property
+    def trained_on(self) -> dt.date | None: ...
+    @property
+    def record_book_no(self) -> str | None: ...
+    @property
+    def record_book_date(self) -> dt.date | None: ...
+    @property
+    def english_name(self) -> str | None: ...
+    @property
+    def first_service_date(self) -> dt.date | None: ...
+
+
+def facts_from_rows(
+    person: RecordBookFields,
+    units: Iterable[tuple[str, str]],
+    trainings: Iterable[tuple[str, str | None, dt.date]],
+    grants: Iterable[tuple[str, dt.date]],
+    records: Iterable[CountedMinutes] = (),
+) -> VolunteerFacts:
+    """A volunteer's facts from plain rows: the one place both 獎勵 (one volunteer) and the unit's eligible list
+    (every member at once) build them, so that the two cannot disagree.
+
+    units: (category, city) of each unit the volunteer serves in; trainings: (kind, category, date), kinds
+    other than basic and special ignored; grants: (award code, granted on).
+    """
+    units = list(units)
+    basic: dt.date | None = None
+    special: dict[str | None, dt.date] = {}
+    for kind, category, day in trainings:
+        if kind == "basic":
+            basic = day if basic is None else min(basic, day)
+        elif kind == "special":
+            special[category] = min(day, special.get(category, day))
+    granted: dict[str, tuple[dt.date, ...]] = {}
+    for code, day in grants:
+        granted[code] = (*granted.get(code, ()), day)
+    return VolunteerFacts(
+        basic_training_on=basic,
+        special_trainings=special,
+        categories=frozenset(category for category, _city in units),
+        record_book_no=person.record_book_no,
+        record_book_on=person.record_book_date,
+        trained_on=person.trained_on,
+        first_service_on=person.first_service_date,
+        english_name=person.english_name,
+        birth_date=person.birth_date,
+        cities=frozenset(city for _category, city in units),
+        grants=granted,
+        records=tuple(records),
+    )
+
 
 def seniority_start(facts: VolunteerFacts) -> dt.date | None:
     """The day seniority runs from: the later training (domain.md), else the best date the bot has."""
-    if facts.basic_training_on and facts.special_training_on:
-        return max(facts.basic_training_on, facts.special_training_on)
+    special = facts.special_training_on
+    if facts.basic_training_on and special:
+        return max(facts.basic_training_on, special)
     return facts.record_book_on or facts.trained_on or facts.first_service_on
+
+
+def hours_count_from(facts: VolunteerFacts, category: str) -> dt.date | None:
+    """The first day on which hours the bot recorded in a unit of `category` count (domain.md): both the basic
+    training and that category's special training done, so serving in a new category counts only after its
+    own special training. Unknown: the record book's issue date, or the roster's training date; None when
+    nothing is known, and then every hour counts (the awards list the missing training anyway)."""
+    special = facts.first_special_training((category,))
+    if facts.basic_training_on and special:
+        return max(facts.basic_training_on, special)
+    return facts.record_book_on or facts.trained_on
+
+
+def counted_records(rule: AwardRule, facts: VolunteerFacts, after: dt.date | None = None) -> list[CountedMinutes]:
+    """The records whose minutes count towards `rule`: service, in its categories and cities, recorded in chat
+    only from the training day (hours_count_from), and served after `after` (a renewal's last grant: hours
+    are never counted twice)."""
+    # One comprehension, no call per record: the eligible list runs this for every award and member.
+    starts = {c: hours_count_from(facts, c) for c in {r.category for r in facts.records if r.from_chat}}
+    categories, cities = rule.categories, rule.count_cities
+    return [
+        r for r in facts.records
+        if r.kind == "service"
+        and (categories is None or r.category in categories)
+        and (cities is None or r.city in cities)
+        and (after is None or r.service_date > after)
+        and (not r.from_chat or (start := starts[r.category]) is None or r.service_date >= start)
+    ]
 
 
 def _has(requirement: str, facts: VolunteerFacts, rule: AwardRule) -> bool:
@@ -385,6 +499,8 @@ def _has(requirement: str, facts: VolunteerFacts, rule: AwardRule) -> bool:
         return facts.special_training_on is not None or vouched
     if requirement == "english_name":
         return bool(facts.english_name and facts.english_name.strip())
+    if requirement == "birth_date":
+        return facts.birth_date is not None
     return any(facts.grants.get(code) for need, code in rule.satisfied_by if need == requirement)
 
 
@@ -398,6 +514,8 @@ class AwardProgress:
     counted_until: hours served up to this day are counted (the award's window).
     years_met_on: the day the years are complete; None when the award needs none (years_needed 0)
     or the start is unknown. renewal: this is progress towards renewing a granted award.
+    age_met_on: the birthday on which the volunteer is age_needed years old; None when the award sets no
+    age (age_needed 0) or the birth date is unknown.
     """
 
     code: str
@@ -419,6 +537,8 @@ class AwardProgress:
     counted_until: dt.date
     renewal: bool = False
     valid_until: dt.date | None = None
+    age_needed: int = 0
+    age_met_on: dt.date | None = None
 
     def name(self, locale: str) -> str:
         return text_in(self.names, locale)
@@ -456,30 +576,28 @@ def progress(rule: AwardRule, facts: VolunteerFacts, as_of: dt.date) -> AwardPro
     need_minutes = round((rule.renewal.hours if renewing else rule.hours) * 60)  # type: ignore[union-attr]
     need_years = rule.renewal.years if renewing else rule.years  # type: ignore[union-attr]
     valid_until = anniversary(last_grant, rule.valid_years) if last_grant and rule.valid_years else None
+    # A 29 February birthday: the age is reached on 28 February of a common year, as anniversary() says.
+    age_met_on = anniversary(facts.birth_date, rule.min_age) if rule.min_age and facts.birth_date else None
 
-    def counts(record: CountedMinutes) -> bool:
-        return (
-            record.kind == "service"
-            and (rule.categories is None or record.category in rule.categories)
-            and (rule.count_cities is None or record.city in rule.count_cities)
-            and (not renewing or record.service_date > last_grant)  # hours are never counted twice
-        )
-
-    counted_records = [r for r in facts.records if counts(r)]
+    counted = counted_records(rule, facts, last_grant if renewing else None)
     if renewing:
         start = last_grant
     else:
         start = seniority_start(facts)
         if rule.years_in_cities and start is not None:
-            here = [r.service_date for r in counted_records if r.service_date <= as_of]
+            here = [r.service_date for r in counted if r.service_date <= as_of]
             start = max(start, min(here)) if here else None
     years_met_on = anniversary(start, need_years) if start is not None and need_years > 0 else None
-    missing = tuple(requirement for requirement in rule.requires if not _has(requirement, facts, rule))
+    # An age limit needs the birth date: without it the volunteer is told it is missing.
+    needs = (*rule.requires, "birth_date") if rule.min_age and "birth_date" not in rule.requires else rule.requires
+    missing = tuple(requirement for requirement in needs if not _has(requirement, facts, rule))
 
     def at(window_end: dt.date, window_close: dt.date) -> AwardProgress:
-        counted = sum(r.minutes for r in counted_records if r.service_date <= window_end)
+        minutes = sum(r.minutes for r in counted if r.service_date <= window_end)
         years_met = need_years == 0 or (years_met_on is not None and years_met_on <= window_end)
-        reached = counted >= need_minutes and years_met
+        # Old enough by the window's end; an unknown birth date is not (and is listed as missing).
+        age_met = rule.min_age == 0 or (age_met_on is not None and age_met_on <= window_end)
+        reached = minutes >= need_minutes and years_met and age_met
         if need_years == 0:
             years_fraction = 1.0
         elif start is None or years_met_on is None:
@@ -495,17 +613,19 @@ def progress(rule: AwardRule, facts: VolunteerFacts, as_of: dt.date) -> AwardPro
             reached=reached,
             eligible=reached and not missing,
             granted_on=last_grant,
-            counted_minutes=counted,
-            minutes_needed=max(0, need_minutes - counted),
+            counted_minutes=minutes,
+            minutes_needed=max(0, need_minutes - minutes),
             years_needed=need_years,
             years_met_on=years_met_on,
             missing=missing,
             next_deadline=_next_deadline(rule, facts, window_close, as_of),
-            hours_fraction=_fraction(counted, need_minutes),
+            hours_fraction=_fraction(minutes, need_minutes),
             years_fraction=years_fraction,
             counted_until=window_end,
             renewal=renewing,
             valid_until=valid_until,
+            age_needed=rule.min_age,
+            age_met_on=age_met_on,
         )
 
     if last_grant is not None and rule.once:

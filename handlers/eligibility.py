@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from sqlmodel import Session
 
@@ -20,6 +20,8 @@ from handlers.awards import (
     AwardRule,
     CountedMinutes,
     VolunteerFacts,
+    facts_from_rows,
+    hours_count_from,
     on_day,
     progress,
     text_in,
@@ -45,6 +47,7 @@ class EligibleRow:
     reached: bool
     minutes_needed: int
     missing: tuple[str, ...]
+    next_deadline: dt.date | None = None  # the volunteer's next date to apply by (the monthly nudge says it)
 
     @property
     def hours_needed(self) -> float:
@@ -70,59 +73,57 @@ def unit_facts(session: Session, unit_id: int, rules: list[AwardRule], as_of: dt
     members = repo.members_with_facts(session, unit_id)
     if not members:
         return []
-    cities: dict[int, set[str]] = defaultdict(set)
-    categories: dict[int, set[str]] = defaultdict(set)
+    units: dict[int, list[tuple[str, str]]] = defaultdict(list)
     for volunteer_id, category, city in repo.member_units(session, unit_id):
-        cities[volunteer_id].add(city)
-        categories[volunteer_id].add(category)
-
-    basic: dict[int, dt.date] = {}
-    special: dict[int, dt.date] = {}
+        units[volunteer_id].append((category, city))
+    trainings: dict[int, list[tuple[str, str | None, dt.date]]] = defaultdict(list)
     for volunteer_id, kind, category, first in repo.member_first_trainings(session, unit_id):
-        if kind == "basic":
-            basic[volunteer_id] = min(first, basic.get(volunteer_id, first))
-        elif category is None or category in categories[volunteer_id]:
-            special[volunteer_id] = min(first, special.get(volunteer_id, first))
-
-    grants: dict[int, dict[str, tuple[dt.date, ...]]] = defaultdict(dict)
+        trainings[volunteer_id].append((kind, category, first))
+    grants: dict[int, list[tuple[str, dt.date]]] = defaultdict(list)
     for volunteer_id, code, granted_on in repo.member_grants(session, unit_id):
-        grants[volunteer_id][code] = (*grants[volunteer_id].get(code, ()), granted_on)
+        grants[volunteer_id].append((code, granted_on))
+    facts = {
+        m.volunteer_id: facts_from_rows(m, units[m.volunteer_id], trainings[m.volunteer_id], grants[m.volunteer_id])
+        for m in members
+    }
 
-    # A renewal counts only hours after the last grant, a day of its own: those members are read day by day.
+    # Days of their own make a member's sums useless, so these members are read day by day: a renewal counts
+    # only the hours after the last grant; of the service before the training day only the hours entered by
+    # hand count, so there the day's sources are kept apart too (a slower read: few members need it).
+    summed = repo.member_service_buckets(session, unit_id, window_closes(rules, as_of), as_of)
     renewable = {rule.code for rule in rules if rule.renewal is not None}
-    by_day = sorted(v for v, held in grants.items() if renewable & set(held))
-    closes = window_closes(rules, as_of)
-    day_by_day = set(by_day)
-    buckets = [b for b in repo.member_service_buckets(session, unit_id, closes, as_of) if b.volunteer_id not in day_by_day]
-    for first in range(0, len(by_day), DETAIL_CHUNK):
-        buckets += repo.member_service_buckets(session, unit_id, [], as_of, by_day[first:first + DETAIL_CHUNK])
+    before_training = {b.volunteer_id for b in summed if _served_before_training(facts[b.volunteer_id], b)}
+    renewing = {v for v, f in facts.items() if renewable & set(f.grants)} - before_training
 
     records: dict[int, list[CountedMinutes]] = defaultdict(list)
     first_day: dict[tuple[int, str, str], dt.date] = {}
-    for b in buckets:
-        # The sum sits on the span's last day: counted by any window that ends on or after the span.
+    for b in summed:
+        if b.volunteer_id in before_training or b.volunteer_id in renewing:
+            continue
+        # The sum sits on the span's last day: counted by any window that ends on or after the span. Every
+        # minute of it counts (nothing was served before the training), hence no from_chat.
         records[b.volunteer_id].append(CountedMinutes(b.last_day, b.minutes, b.category, b.city))
         key = (b.volunteer_id, b.category, b.city)
         first_day[key] = min(b.first_day, first_day.get(key, b.first_day))
     for (volunteer_id, category, city), day in first_day.items():
         # No minutes, only the first day served there (years counted from the first service in a city).
         records[volunteer_id].append(CountedMinutes(day, 0, category, city))
+    for members_read, by_source in ((sorted(renewing), False), (sorted(before_training), True)):
+        for first in range(0, len(members_read), DETAIL_CHUNK):
+            chunk = members_read[first:first + DETAIL_CHUNK]
+            for b in repo.member_service_buckets(session, unit_id, [], as_of, chunk, by_source):
+                records[b.volunteer_id].append(
+                    CountedMinutes(b.last_day, b.minutes, b.category, b.city, from_chat=b.from_chat)
+                )
 
-    return [
-        (m.volunteer_id, m.name, VolunteerFacts(
-            basic_training_on=basic.get(m.volunteer_id),
-            special_training_on=special.get(m.volunteer_id),
-            record_book_no=m.record_book_no,
-            record_book_on=m.record_book_date,
-            trained_on=m.trained_on,
-            first_service_on=m.first_service_date,
-            english_name=m.english_name,
-            cities=frozenset(cities[m.volunteer_id]),
-            grants=grants.get(m.volunteer_id, {}),
-            records=tuple(records.get(m.volunteer_id, ())),
-        ))
-        for m in members
-    ]
+    return [(m.volunteer_id, m.name, replace(facts[m.volunteer_id], records=tuple(records[m.volunteer_id])))
+            for m in members]
+
+
+def _served_before_training(facts: VolunteerFacts, bucket: repo.ServiceBucket) -> bool:
+    """Whether the member served in the bucket's unit before the day their chat-recorded hours there count."""
+    start = hours_count_from(facts, bucket.category)
+    return start is not None and bucket.first_day < start
 
 
 def eligible_list(
@@ -150,17 +151,19 @@ def eligible_list(
         for step in near_steps(ladders, facts, as_of, within):
             if award is None or step.code == award:
                 rows.append(EligibleRow(volunteer_id, name, step.code, step.names, step.eligible, step.reached,
-                                        step.minutes_needed, step.missing))
+                                        step.minutes_needed, step.missing, step.next_deadline))
     rows.sort(key=lambda r: (not r.eligible, not r.reached, r.minutes_needed, r.volunteer_id))
     return rows
 
 
 def listed(step: AwardProgress, within_minutes: int) -> bool:
-    """Reached and not held, or held but due for renewal; or this close, with the years already served."""
+    """Reached and not held, or held but due for renewal; or this close, with the years already served and
+    old enough. An unknown birth date does not hide a member: the list says it is missing."""
     if step.granted_on is not None and not step.renewal:
         return False
     years_done = step.years_needed == 0 or (step.years_met_on is not None and step.years_met_on <= step.counted_until)
-    return step.reached or (years_done and step.minutes_needed <= within_minutes)
+    too_young = step.age_met_on is not None and step.age_met_on > step.counted_until
+    return step.reached or (years_done and not too_young and step.minutes_needed <= within_minutes)
 
 
 def _cannot_come_near(rule: AwardRule, facts: VolunteerFacts, as_of: dt.date, within: int) -> bool:
@@ -169,6 +172,8 @@ def _cannot_come_near(rule: AwardRule, facts: VolunteerFacts, as_of: dt.date, wi
     renewing = bool(grants) and rule.renewal is not None
     need = round((rule.renewal.hours if renewing else rule.hours) * 60)  # type: ignore[union-attr]
     last = max(grants) if renewing else None
+    # At most: chat hours before the training count here too. An upper bound is all this needs, and the loop
+    # stays cheap (it runs for every award and member); progress() leaves those hours out.
     most = 0
     for r in facts.records:
         if (

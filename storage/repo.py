@@ -73,6 +73,10 @@ def units_of(session: Session, volunteer_id: int) -> list[tuple[Unit, str]]:
     return [(unit, role) for unit, role in rows]
 
 
+def all_units(session: Session) -> list[Unit]:
+    return list(session.exec(select(Unit).order_by(Unit.id)).all())
+
+
 def linked_accounts(session: Session, volunteer_id: int) -> list[ChatAccount]:
     return list(session.exec(select(ChatAccount).where(ChatAccount.volunteer_id == volunteer_id)).all())
 
@@ -114,6 +118,15 @@ def finish_session(
             .where(ServiceRecord.id == record_id, ServiceRecord.status == "open")
             .values(**values)
         ).rowcount
+    )
+
+
+def open_session_ids(session: Session, record_ids: list[int]) -> set[int]:
+    """Which of these service records are still open sessions."""
+    return set(
+        session.exec(
+            select(ServiceRecord.id).where(ServiceRecord.id.in_(record_ids), ServiceRecord.status == "open")
+        ).all()
     )
 
 
@@ -289,6 +302,14 @@ def queue_message(
     return message
 
 
+def queue_multicast(session: Session, now: dt.datetime, platform: str, recipients: list[str], payload: str) -> None:
+    """One message to many people in one call (LINE multicast)."""
+    session.add(OutboxMessage(
+        platform=platform, recipient="", recipients=json.dumps(recipients), payload=payload,
+        retry_key=str(uuid.uuid4()), next_attempt_at=now, created_at=now,
+    ))
+
+
 def claim_outbox_messages(
     session: Session, now: dt.datetime, lease: dt.timedelta, limit: int, platforms: list[str]
 ) -> list[OutboxMessage]:
@@ -357,19 +378,26 @@ def award_rule_definitions(session: Session) -> list[str]:
     return list(session.exec(select(AwardRule.definition).order_by(AwardRule.code)).all())
 
 
-def counted_service_by_day(session: Session, volunteer_id: int) -> list[tuple[dt.date, int, str, str]]:
-    """(service date, minutes, unit category, unit city) of counted service, summed per day and kind of unit."""
+def counted_service_by_day(session: Session, volunteer_id: int) -> list[tuple[dt.date, int, str, str, bool]]:
+    """(service date, minutes, unit category, unit city, recorded in chat) of counted service, summed per day,
+    kind of unit and source: hours recorded at a check-out count only from the training day, hand-entered ones
+    always."""
     rows = session.execute(
-        select(ServiceRecord.service_date, sa.func.sum(ServiceRecord.minutes), Unit.category, Unit.city)
+        select(
+            ServiceRecord.service_date, sa.func.sum(ServiceRecord.minutes), Unit.category, Unit.city,
+            ServiceRecord.source,
+        )
         .join(Unit, Unit.id == ServiceRecord.unit_id)
         .where(
             ServiceRecord.volunteer_id == volunteer_id,
             ServiceRecord.status == "counted",
             ServiceRecord.kind == "service",
         )
-        .group_by(ServiceRecord.service_date, Unit.category, Unit.city)
+        .group_by(ServiceRecord.service_date, Unit.category, Unit.city, ServiceRecord.source)
     ).all()
-    return [(day, int(minutes), category, city) for day, minutes, category, city in rows]
+    return [
+        (day, int(minutes), category, city, source == "chat") for day, minutes, category, city, source in rows
+    ]
 
 
 def trainings_of(session: Session, volunteer_id: int) -> list[TrainingRecord]:
@@ -402,6 +430,7 @@ class MemberFacts:
     record_book_date: dt.date | None
     english_name: str | None
     first_service_date: dt.date | None
+    birth_date: dt.date | None
 
 
 def _members_of(unit_id: int):
@@ -413,7 +442,7 @@ def members_with_facts(session: Session, unit_id: int) -> list[MemberFacts]:
     rows = session.execute(
         select(
             Volunteer.id, Volunteer.name, Volunteer.trained_on, Volunteer.record_book_no, Volunteer.record_book_date,
-            Volunteer.english_name, Volunteer.first_service_date,
+            Volunteer.english_name, Volunteer.first_service_date, Volunteer.birth_date,
         )
         .join(Membership, Membership.volunteer_id == Volunteer.id)
         .where(Membership.unit_id == unit_id)
@@ -455,11 +484,13 @@ def member_grants(session: Session, unit_id: int) -> list[tuple[int, str, dt.dat
     return [tuple(row) for row in rows]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)  # slots: a unit's members have a great many of these
 class ServiceBucket:
     """Counted service minutes of one member in one unit's kind (category, city), in a span of days.
 
     first_day: the earliest service day of that member in that unit (of all spans); last_day: the span's end.
+    from_chat: recorded in chat, so counted only from the member's training day. Only a day-by-day read keeps
+    the sources apart; a span's sum holds both and says False.
     """
 
     volunteer_id: int
@@ -468,26 +499,32 @@ class ServiceBucket:
     first_day: dt.date
     last_day: dt.date
     minutes: int
+    from_chat: bool = False
 
 
 def member_service_buckets(
-    session: Session, unit_id: int, boundaries: list[dt.date], until: dt.date, volunteer_ids: list[int] | None = None
+    session: Session, unit_id: int, boundaries: list[dt.date], until: dt.date, volunteer_ids: list[int] | None = None,
+    by_source: bool = False,
 ) -> list[ServiceBucket]:
     """Counted service of the unit's members (in all their units) up to `until`, summed per member, unit and
     span: up to the first boundary, then up to each next one, then up to `until` (each span ends on its day).
 
     One grouped query along the covering index, the spans as conditional sums (no join per record).
-    `volunteer_ids` narrows it to some members, day by day (boundaries ignored): for those whose spans are
-    their own (the day an award was last granted).
+    `volunteer_ids` narrows it to some members, day by day (boundaries ignored): for those whose spans are their
+    own (the day an award was last granted, service before the training day). `by_source` also keeps a day's
+    chat-recorded and hand-entered minutes apart; it costs a read of every record (the index has no source),
+    so the sums leave it out.
     """
     day, minutes = ServiceRecord.service_date, ServiceRecord.minutes
     counted = (ServiceRecord.status == "counted", ServiceRecord.kind == "service", day <= until)
     if volunteer_ids is not None:
+        sources = [ServiceRecord.source] if by_source else []
         totals = (
             select(ServiceRecord.volunteer_id, ServiceRecord.unit_id, day.label("first"), day.label("last"),
+                   (ServiceRecord.source == "chat" if by_source else sa.false()).label("from_chat"),
                    sa.func.sum(minutes).label("m0"))
             .where(ServiceRecord.volunteer_id.in_(volunteer_ids), *counted)
-            .group_by(ServiceRecord.volunteer_id, ServiceRecord.unit_id, day)
+            .group_by(ServiceRecord.volunteer_id, ServiceRecord.unit_id, day, *sources)
         )
         ends = []
     else:
@@ -495,23 +532,28 @@ def member_service_buckets(
         sums = [sa.func.sum(sa.case((day <= end, minutes), else_=0)).label(f"m{n}") for n, end in enumerate(ends)]
         totals = (
             select(ServiceRecord.volunteer_id, ServiceRecord.unit_id, sa.func.min(day).label("first"),
-                   sa.literal(until).label("last"), *sums, sa.func.sum(minutes).label(f"m{len(ends)}"))
+                   sa.literal(until).label("last"), sa.false().label("from_chat"), *sums,
+                   sa.func.sum(minutes).label(f"m{len(ends)}"))
             .where(ServiceRecord.volunteer_id.in_(_members_of(unit_id)), *counted)
             .group_by(ServiceRecord.volunteer_id, ServiceRecord.unit_id)
         )
     totals = totals.subquery()
     spans = [totals.c[f"m{n}"] for n in range(len(ends) + 1)]
     rows = session.execute(
-        select(totals.c.volunteer_id, Unit.category, Unit.city, totals.c.first, totals.c.last, *spans)
+        select(totals.c.volunteer_id, Unit.category, Unit.city, totals.c.first, totals.c.last, totals.c.from_chat,
+               *spans)
         .join(Unit, Unit.id == totals.c.unit_id)
     ).all()
+    if not ends:  # one span a row (day by day, or no window closes): nothing to take apart, no list per row
+        return [ServiceBucket(v, category, city, first, last, int(m), bool(from_chat))
+                for v, category, city, first, last, from_chat, m in rows]
     found = []
-    for volunteer_id, category, city, first, last, *cumulative in rows:
+    for volunteer_id, category, city, first, last, from_chat, *cumulative in rows:
         before = 0
         for end, upto in zip([*ends, last], cumulative, strict=True):
             upto = int(upto)
             if upto != before or end == last:
-                found.append(ServiceBucket(volunteer_id, category, city, first, end, upto - before))
+                found.append(ServiceBucket(volunteer_id, category, city, first, end, upto - before, bool(from_chat)))
             before = upto
     return found
 

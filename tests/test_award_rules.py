@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import replace
 
 import pytest
 from hypothesis import given, settings
@@ -28,7 +29,7 @@ D = dt.date
 RULES = load_rules()
 BY_CODE = {rule.code: rule for rule in RULES}
 CODES = {
-    "performance-certificate", "honor-card", "taipei-contribution", "taipei-golden-diamond",
+    "performance-certificate", "honor-card", "taipei-contribution", "taipei-golden-diamond", "taipei-lifetime",
     "mohw-welfare-bronze", "mohw-welfare-silver", "mohw-welfare-gold",
     "national-bronze", "national-silver", "national-gold",
     "taichung-third", "taichung-second", "taichung-first",
@@ -39,14 +40,21 @@ PROPERTIES = settings(
 
 
 def hours(day: dt.date, h: float, category="general", city="taipei", kind="service") -> CountedMinutes:
+    """Hours entered by hand (a record book's balance, a correction): they count whatever the training dates."""
     return CountedMinutes(day, round(h * 60), category, city, kind)
 
 
+def chat(day: dt.date, h: float, category="general", city="taipei") -> CountedMinutes:
+    """Hours the bot recorded at a check-out."""
+    return CountedMinutes(day, round(h * 60), category, city, from_chat=True)
+
+
 def ready(**changes) -> VolunteerFacts:
-    """A volunteer with every paper in order, trained on 1 March 2025, serving in Taipei."""
+    """A volunteer with every paper in order, trained on 1 March 2025, serving in a Taipei unit of general service."""
     facts = {
         "basic_training_on": D(2025, 1, 10),
-        "special_training_on": D(2025, 3, 1),
+        "special_trainings": {"general": D(2025, 3, 1)},
+        "categories": frozenset({"general"}),
         "record_book_no": "A-001",
         "record_book_on": D(2025, 4, 1),
         "english_name": "CHEN, MEI-LING",
@@ -68,6 +76,7 @@ def test_the_shipped_table_loads_with_every_award_of_domain_md():
         assert {locale for locale, _ in rule.names} >= set(SHIPPED), rule.code
         assert {locale for locale, _ in rule.how_to_apply} >= set(SHIPPED), rule.code
     assert BY_CODE["national-gold"].count_until == (5, 31)
+    assert {rule.code: rule.min_age for rule in RULES if rule.min_age} == {"taipei-lifetime": 65}
     assert BY_CODE["mohw-welfare-bronze"].categories == {"health", "social-welfare"}
     assert BY_CODE["national-bronze"].satisfied_by == (
         ("performance_certificate", "performance-certificate"),
@@ -106,6 +115,9 @@ hours = 10
         ("once = true\nrenewal = { years = 3, hours = 300 }", "renewal"),
         ("years = -1", "years"),
         ('years = "3"', "years"),
+        ("min_age = -65", "min_age"),
+        ("min_age = 65.5", "min_age"),
+        ("min_age = true", "min_age"),
     ],
 )
 def test_a_bad_row_names_the_award_and_the_field(tmp_path, extra, field):
@@ -142,7 +154,7 @@ def test_a_volunteer_sees_the_awards_of_their_cities_and_the_national_ones_every
         "performance-certificate",
         "honor-card",
     }
-    assert taipei == everywhere | {"taipei-contribution", "taipei-golden-diamond"}
+    assert taipei == everywhere | {"taipei-contribution", "taipei-golden-diamond", "taipei-lifetime"}
     assert taichung == everywhere | {"taichung-third", "taichung-second", "taichung-first"}
     assert elsewhere == everywhere
     assert {rule.code for rule in applicable(RULES, {"taipei", "taichung"})} == CODES
@@ -170,7 +182,7 @@ def test_a_29_february_training_completes_its_years_on_28_february():
     assert anniversary(D(2025, 3, 1), 1) == D(2026, 3, 1)
     facts = ready(
         basic_training_on=D(2024, 1, 20),
-        special_training_on=D(2024, 2, 29),
+        special_trainings={"general": D(2024, 2, 29)},
         record_book_on=D(2024, 3, 10),
         records=(hours(D(2024, 5, 1), 400),),
     )
@@ -183,7 +195,7 @@ def test_seniority_falls_back_from_both_trainings_to_the_record_book_the_roster_
     rule = BY_CODE["performance-certificate"]
     on = D(2030, 1, 1)
     assert progress(rule, ready(), on).years_met_on == D(2026, 3, 1)
-    assert progress(rule, ready(special_training_on=None), on).years_met_on == D(2026, 4, 1)  # the book
+    assert progress(rule, ready(special_trainings={}), on).years_met_on == D(2026, 4, 1)  # the book
     roster = VolunteerFacts(trained_on=D(2020, 5, 5))
     assert progress(rule, roster, on).years_met_on == D(2021, 5, 5)
     assert "basic_training" not in progress(rule, roster, on).missing  # the roster vouches for both
@@ -271,10 +283,134 @@ def test_the_volunteer_is_told_the_deadline_of_their_city():
 
 def test_golden_diamond_counts_years_in_taipei():
     records = (hours(D(2019, 1, 1), 500, city="taichung"), hours(D(2024, 5, 1), 600, city="taipei"))
-    facts = ready(basic_training_on=D(2018, 1, 1), special_training_on=D(2018, 2, 1), records=records)
+    facts = ready(basic_training_on=D(2018, 1, 1), special_trainings={"general": D(2018, 2, 1)}, records=records)
     p = progress(BY_CODE["taipei-golden-diamond"], facts, D(2027, 4, 30))
     assert p.years_met_on == D(2027, 5, 1) and not p.reached and p.minutes_needed == 0
     assert progress(BY_CODE["taipei-golden-diamond"], facts, D(2027, 5, 1)).eligible
+
+
+# ---- hours before training, special training per category, age --------------------------------------
+
+
+def test_hours_recorded_in_chat_count_from_the_day_both_trainings_are_done():
+    """Trained on 1 March 2025 (the later training): a check-out the day before does not count, one on the day
+    does; hours entered by hand (a record book's balance) count whenever they were served."""
+    records = (
+        chat(D(2025, 2, 28), 100),
+        chat(D(2025, 3, 1), 60),
+        hours(D(2024, 6, 1), 90),
+    )
+    p = progress(BY_CODE["performance-certificate"], ready(records=records), D(2026, 3, 1))
+    assert p.counted_minutes == 150 * 60 and p.eligible
+    earlier = progress(BY_CODE["performance-certificate"], ready(records=records[:2]), D(2026, 3, 1))
+    assert earlier.counted_minutes == 60 * 60 and not earlier.reached and earlier.minutes_needed == 90 * 60
+
+
+def test_without_training_dates_chat_hours_count_from_the_record_book_or_the_roster_or_always():
+    records = (chat(D(2025, 3, 31), 100), chat(D(2025, 4, 1), 100))
+    certificate = BY_CODE["performance-certificate"]
+    on = D(2027, 1, 1)
+    book = VolunteerFacts(record_book_on=D(2025, 4, 1), records=records)
+    assert progress(certificate, book, on).counted_minutes == 100 * 60
+    roster = VolunteerFacts(trained_on=D(2025, 4, 1), records=records)
+    assert progress(certificate, roster, on).counted_minutes == 100 * 60
+    # Basic training known, the special one not: the record book's date still decides.
+    half = VolunteerFacts(basic_training_on=D(2024, 1, 1), record_book_on=D(2025, 4, 1), records=records)
+    assert progress(certificate, half, on).counted_minutes == 100 * 60
+    unknown = progress(certificate, VolunteerFacts(records=records), on)
+    assert unknown.counted_minutes == 200 * 60  # nothing known: every hour counts ...
+    assert "basic_training" in unknown.missing and not unknown.reached  # ... and the training shows as missing
+
+
+def test_serving_in_a_new_category_counts_after_its_own_special_training():
+    """A culture volunteer since 2020 also serves at a hospital from 2025; their health special training is
+    on 1 June 2025. Health hours recorded in chat before it do not count; culture hours and hand-entered health
+    hours do; seniority still runs from the first special training."""
+    facts = ready(
+        basic_training_on=D(2020, 1, 1),
+        special_trainings={"culture": D(2020, 2, 1), "health": D(2025, 6, 1)},
+        categories=frozenset({"culture", "health"}),
+        records=(
+            chat(D(2025, 3, 1), 500, "health"),
+            chat(D(2025, 6, 1), 1000, "health"),
+            hours(D(2025, 1, 1), 200, "health"),
+            chat(D(2021, 1, 1), 300, "culture"),
+        ),
+    )
+    on = D(2026, 1, 1)
+    welfare = progress(BY_CODE["mohw-welfare-bronze"], facts, on)  # health and social-welfare hours only
+    assert welfare.counted_minutes == 1200 * 60 and not welfare.reached and welfare.minutes_needed == 300 * 60
+    assert progress(BY_CODE["national-bronze"], facts, on).counted_minutes == 1500 * 60
+    assert progress(BY_CODE["honor-card"], facts, on).years_met_on == D(2023, 2, 1)  # from the culture training
+    # A special training recorded without a category counts for every category.
+    any_category = replace(facts, special_trainings={None: D(2020, 2, 1)})
+    assert progress(BY_CODE["mohw-welfare-bronze"], any_category, on).eligible
+
+
+def test_the_special_training_requirement_is_that_of_a_unit_of_the_volunteer():
+    culture_only = ready(special_trainings={"culture": D(2025, 3, 1)}, categories=frozenset({"health"}))
+    p = progress(BY_CODE["performance-certificate"], replace(culture_only, record_book_no=None, record_book_on=None), D(2027, 1, 1))
+    assert p.missing == ("record_book", "special_training")
+    assert p.years_met_on is None  # no seniority start either
+
+
+def lifetime_candidate(**changes) -> VolunteerFacts:
+    """Trained in 2018, 700 hours in Taipei: only the age decides the Taipei lifetime award."""
+    base = ready(
+        basic_training_on=D(2018, 1, 1),
+        special_trainings={"general": D(2018, 2, 1)},
+        records=(hours(D(2023, 1, 1), 700),),
+    )
+    return replace(base, **changes)
+
+
+def test_the_lifetime_award_is_reached_on_the_65th_birthday():
+    lifetime = BY_CODE["taipei-lifetime"]
+    facts = lifetime_candidate(birth_date=D(1961, 8, 15))
+    day_before = progress(lifetime, facts, D(2026, 8, 14))
+    assert not day_before.reached and day_before.minutes_needed == 0 and day_before.missing == ()
+    assert day_before.age_needed == 65 and day_before.age_met_on == D(2026, 8, 15)
+    on_the_day = progress(lifetime, facts, D(2026, 8, 15))
+    assert on_the_day.eligible and on_the_day.next_deadline == D(2026, 8, 15)  # the unit nominates by 15 August
+    assert progress(lifetime, facts, D(2026, 8, 16)).next_deadline == D(2027, 8, 15)
+    # Old enough but 599 hours, or in Taichung: not reached.
+    short = replace(facts, records=(hours(D(2023, 1, 1), 599),))
+    assert not progress(lifetime, short, D(2026, 9, 1)).reached
+    taichung = replace(facts, records=(hours(D(2023, 1, 1), 700, city="taichung"),))
+    assert progress(lifetime, taichung, D(2026, 9, 1)).counted_minutes == 0
+
+
+def test_the_lifetime_award_needs_five_years_too():
+    lifetime = BY_CODE["taipei-lifetime"]
+    recent = lifetime_candidate(birth_date=D(1950, 1, 1), special_trainings={"general": D(2022, 5, 1)})
+    p = progress(lifetime, recent, D(2027, 4, 30))
+    assert not p.reached and p.years_met_on == D(2027, 5, 1)
+    assert progress(lifetime, recent, D(2027, 5, 1)).eligible
+
+
+def test_a_29_february_birthday_turns_65_on_28_february_of_a_common_year():
+    lifetime = BY_CODE["taipei-lifetime"]
+    facts = lifetime_candidate(birth_date=D(1960, 2, 29))
+    assert progress(lifetime, facts, D(2025, 2, 27)).age_met_on == D(2025, 2, 28)
+    assert not progress(lifetime, facts, D(2025, 2, 27)).reached
+    assert progress(lifetime, facts, D(2025, 2, 28)).eligible
+
+
+def test_an_unknown_birth_date_is_missing_and_the_age_award_not_reached():
+    lifetime = BY_CODE["taipei-lifetime"]
+    p = progress(lifetime, lifetime_candidate(), D(2030, 1, 1))
+    assert not p.reached and not p.eligible and p.missing == ("birth_date",) and p.age_met_on is None
+    assert p.minutes_needed == 0  # the hours and years are there: only the birth date is in the way
+    # Other awards never ask for it.
+    assert progress(BY_CODE["taipei-golden-diamond"], lifetime_candidate(), D(2030, 1, 1)).eligible
+
+
+def test_the_lifetime_award_is_given_once_and_only_shown_in_taipei():
+    granted = lifetime_candidate(birth_date=D(1950, 1, 1), grants={"taipei-lifetime": (D(2024, 8, 1),)})
+    p = progress(BY_CODE["taipei-lifetime"], granted, D(2026, 1, 1))
+    assert p.granted_on == D(2024, 8, 1) and not p.eligible and p.next_deadline is None
+    taichung = replace(lifetime_candidate(birth_date=D(1950, 1, 1)), cities=frozenset({"taichung"}))
+    assert "taipei-lifetime" not in {x.code for x in progress_all(RULES, taichung, D(2026, 1, 1))}
 
 
 # ---- requirements, grants, renewals -----------------------------------------------------------------
@@ -345,7 +481,7 @@ def test_an_honor_card_renewal_needs_new_years_and_new_hours():
     )  # the grant day's hours count once, before
     facts = ready(
         basic_training_on=D(2019, 1, 1),
-        special_training_on=D(2019, 2, 1),
+        special_trainings={"general": D(2019, 2, 1)},
         grants={"honor-card": (D(2020, 2, 1), D(2023, 3, 1))},
         records=(*before_grant, hours(D(2023, 3, 2), 299)),
     )
@@ -390,11 +526,14 @@ records = st.builds(
     category=st.sampled_from(CATEGORIES),
     city=st.sampled_from(CITIES),
     kind=st.sampled_from(("service", "service", "training", "meeting")),
+    from_chat=st.booleans(),
 )
 facts_strategy = st.builds(
     VolunteerFacts,
     basic_training_on=maybe_day,
-    special_training_on=maybe_day,
+    special_trainings=st.dictionaries(st.sampled_from((None, *CATEGORIES)), days, max_size=3),
+    categories=st.frozensets(st.sampled_from(CATEGORIES), max_size=2),
+    birth_date=st.none() | st.dates(min_value=D(1940, 1, 1), max_value=D(1975, 12, 31)),  # 65 in 2005–2040
     record_book_no=st.sampled_from((None, "", "A-1")),
     record_book_on=maybe_day,
     trained_on=maybe_day,
@@ -428,6 +567,15 @@ def test_more_days_never_make_a_volunteer_less_eligible(rule, facts, as_of, late
     )
 
 
+def trained_for(facts: VolunteerFacts, category: str) -> dt.date | None:
+    """domain.md, written out again: both trainings, the category's own special one (or one without a
+    category); else the record book's date, else the roster's."""
+    specials = [day for c, day in facts.special_trainings.items() if c is None or c == category]
+    if facts.basic_training_on and specials:
+        return max(facts.basic_training_on, min(specials))
+    return facts.record_book_on or facts.trained_on
+
+
 @PROPERTIES
 @given(rule=rules, facts=facts_strategy, as_of=as_of_days)
 def test_the_hours_shown_are_the_sum_of_the_counted_records(rule, facts, as_of):
@@ -440,13 +588,17 @@ def test_the_hours_shown_are_the_sum_of_the_counted_records(rule, facts, as_of):
         and (rule.categories is None or r.category in rule.categories)
         and (rule.count_cities is None or r.city in rule.count_cities)
         and (not p.renewal or r.service_date > p.granted_on)
+        and (not r.from_chat or trained_for(facts, r.category) is None or r.service_date >= trained_for(facts, r.category))
     )
     assert p.counted_minutes == expected
     window = {as_of} if rule.count_until is None else {as_of, D(as_of.year, *rule.count_until)}
     assert p.counted_until in window and p.counted_until <= as_of
     assert 0 <= p.hours_fraction <= 1 and 0 <= p.years_fraction <= 1
     years_short = p.years_needed > 0 and (p.years_met_on is None or p.years_met_on > p.counted_until)
-    assert p.reached or p.minutes_needed > 0 or years_short
+    age_short = p.age_needed > 0 and (p.age_met_on is None or p.age_met_on > p.counted_until)
+    if not (rule.once and p.granted_on is not None):  # a tier given once just shows as granted
+        assert p.reached == (p.minutes_needed == 0 and not years_short and not age_short)
+        assert ("birth_date" in p.missing) == (rule.min_age > 0 and facts.birth_date is None)
     if p.eligible:
         assert p.reached and not p.missing
 

@@ -22,7 +22,9 @@ def test_a_newer_seed_updates_untouched_rows_and_keeps_changed_ones(database_url
     prepare_database(engine)  # again: nothing changes, nothing doubles
     uow = UnitOfWork(engine)
     with uow() as session:
-        assert len(rules_in_store(session)) == 13
+        stored = {rule.code: rule for rule in rules_in_store(session)}
+        assert len(stored) == 14
+        assert stored["taipei-lifetime"].min_age == 65  # the age limit survives the trip through the store
         honor = session.get(AwardRule, "honor-card")
         changed = json.loads(honor.definition) | {"hours": 250}  # the city lowered the threshold
         honor.definition = json.dumps(changed, sort_keys=True, ensure_ascii=False)

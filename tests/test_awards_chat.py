@@ -5,6 +5,8 @@ from __future__ import annotations
 import datetime as dt
 
 from handlers import admin
+from handlers.award_progress import requirement_name
+from handlers.i18n import Catalogs
 from storage.db import UnitOfWork
 from storage.models import AwardGrant, Volunteer
 from tests.conftest import T0
@@ -12,12 +14,15 @@ from tests.conftest import T0
 HOUR = dt.timedelta(hours=1)
 
 
-def prepare(harness, balance_hours: float, trained_on=dt.date(2020, 5, 1), record_book=True) -> tuple[int, int, str]:
+def prepare(
+    harness, balance_hours: float, trained_on=dt.date(2020, 5, 1), record_book=True, born=None
+) -> tuple[int, int, str]:
     unit = harness.add_unit()  # 臺北市立圖書館, culture, Taipei
     volunteer_id, code = harness.add_volunteer(unit)
     with UnitOfWork(harness.vbot.engine)() as session:
         person = session.get(Volunteer, volunteer_id)
         person.trained_on = trained_on
+        person.birth_date = born
         if record_book:
             person.record_book_no = "北市志字第123號"
             person.record_book_date = trained_on
@@ -92,3 +97,39 @@ async def test_a_check_out_reaching_an_award_on_telegram(harness):
     await harness.telegram_says(7003, "/checkin", at=T0)
     answer = (await harness.telegram_says(7003, "/checkout", at=T0 + HOUR))[0]
     assert "你已達到「志願服務榮譽卡」" in answer
+
+
+async def test_hours_checked_out_before_the_training_do_not_count_towards_awards(harness):
+    """On probation: 2 hours checked out on 25 March, the special training on 26 March, 3 hours on 27 March.
+    The record book's balance (entered by hand) counts; of the chat hours only those after the training."""
+    _unit, volunteer_id, code = prepare(harness, 100, trained_on=None, record_book=False)
+    await harness.line_says("Uvol1", f"綁定 {code}")
+    await harness.line_says("Uvol1", "簽到", at=T0)
+    assert "這次服務 2 小時" in (await harness.line_says("Uvol1", "簽退", at=T0 + 2 * HOUR))[0]
+    later = T0 + dt.timedelta(days=2)
+    with UnitOfWork(harness.vbot.engine)() as session:
+        admin.add_training(session, later, "cli:test", volunteer_id, "basic", dt.date(2026, 3, 20), 6)
+        admin.add_training(session, later, "cli:test", volunteer_id, "special", dt.date(2026, 3, 26), 6, "culture")
+        session.commit()
+    await harness.line_says("Uvol1", "簽到", at=later)
+    await harness.line_says("Uvol1", "簽退", at=later + 3 * HOUR)
+    answer = (await harness.line_says("Uvol1", "獎勵", at=later + 3 * HOUR))[0]
+    contribution = answer.split("臺北市志願服務貢獻獎")[1]
+    assert "103 小時，還差 497 小時" in contribution.split("\n\n")[0]
+
+
+async def test_the_lifetime_award_says_when_the_volunteer_turns_65_or_that_the_birth_date_is_missing(harness):
+    _unit, volunteer_id, code = prepare(harness, 700, trained_on=dt.date(2019, 1, 1), born=dt.date(1961, 10, 2))
+    await harness.telegram_says(7004, f"/start {code}")
+    answer = (await harness.telegram_says(7004, "/awards", at=T0))[0]
+    lifetime = next(card for card in answer.split("\n\n") if "臺北市志願服務終身成就獎" in card)
+    assert lifetime.startswith("▫️")  # hours and years are there, the age not yet
+    assert any("115年10月2日" in line and "65" in line for line in lifetime.splitlines())
+
+    with UnitOfWork(harness.vbot.engine)() as session:
+        session.get(Volunteer, volunteer_id).birth_date = None
+        session.commit()
+    answer = (await harness.telegram_says(7004, "/awards", at=T0))[0]
+    lifetime = next(card for card in answer.split("\n\n") if "臺北市志願服務終身成就獎" in card)
+    still_needed = next(line for line in lifetime.splitlines() if line.startswith("還需要"))
+    assert requirement_name(Catalogs().translator("zh_TW"), "birth_date") in still_needed

@@ -5,7 +5,9 @@ from __future__ import annotations
 import datetime as dt
 
 from bot.line import LineChannel
-from handlers.award_progress import facts_for, progress_all, rules_in_store
+from handlers.award_progress import award_card, facts_for, progress_all, requirement_name, rules_in_store
+from handlers.awards import CountedMinutes, VolunteerFacts, load_rules, progress
+from handlers.i18n import Catalogs
 from handlers.types import Bar, Button, Card, Reply, replies_from_json, replies_to_json
 from storage.db import UnitOfWork
 from storage.models import AwardGrant, InviteCode
@@ -143,3 +145,24 @@ def test_more_than_twelve_cards_make_more_carousels_and_the_last_keeps_the_butto
     assert len(first["contents"]["contents"]) == 12 and len(second["contents"]["contents"]) == 1
     assert "quickReply" not in first and second["quickReply"]["items"][0]["action"]["text"] == "時數"
     assert bar_widths(second["contents"]["contents"][0]) == ["92%"]
+
+
+def test_the_lifetime_bubble_has_a_line_for_the_age_not_a_bar():
+    lifetime = next(rule for rule in load_rules() if rule.code == "taipei-lifetime")
+    t = Catalogs().translator("zh_TW")
+    served = VolunteerFacts(record_book_no="A-1", trained_on=dt.date(2019, 1, 1), cities=frozenset({"taipei"}),
+                            records=(CountedMinutes(dt.date(2024, 1, 1), 700 * 60, "culture", "taipei"),))
+
+    def card(born):
+        return award_card(t, progress(lifetime, VolunteerFacts(**{**served.__dict__, "birth_date": born}), TODAY), TODAY)
+
+    soon = card(dt.date(1961, 10, 2))
+    assert len(soon.bars) == 2  # hours and years
+    assert [line for line in soon.lines if "65" in line and "115年10月2日" in line]
+    already = card(dt.date(1950, 1, 1))
+    assert already.title.startswith("🎉") and len(already.bars) == 2
+    age_lines = [line for line in already.lines if "65" in line]
+    assert len(age_lines) == 1 and "年" not in age_lines[0].replace("65", "")  # done: no date
+    unknown = card(None)
+    assert not [line for line in unknown.lines if "65" in line]
+    assert unknown.lines[0] == t("Still needed: {items}", items=requirement_name(t, "birth_date"))

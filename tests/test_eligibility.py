@@ -9,11 +9,12 @@ import pytest
 
 from bot.database import prepare_database
 from handlers import admin
-from handlers.award_progress import facts_for, rules_in_store
+from handlers.award_progress import facts_for, requirement_name, rules_in_store
 from handlers.awards import progress_all
 from handlers.eligibility import eligible_list, listed, unit_facts
+from handlers.i18n import Catalogs
 from storage.db import UnitOfWork, make_engine
-from storage.models import AwardGrant, ChatAccount, Membership
+from storage.models import AwardGrant, ChatAccount, Membership, ServiceRecord, TrainingRecord
 from tests.test_cli import chat
 
 ZONE = ZoneInfo("Asia/Taipei")
@@ -31,9 +32,10 @@ def store(database_url):
     engine.dispose()
 
 
-def person(session, unit_id, name, hours, *, record_book=True, trained=YEAR_AGO, role="volunteer", on=LAST_MONTH):
+def person(session, unit_id, name, hours, *, record_book=True, trained=YEAR_AGO, role="volunteer", on=LAST_MONTH,
+           born=None):
     """A volunteer whose basic and special training (the unit's category) ended on `trained`."""
-    volunteer, _ = admin.add_volunteer(session, NOW, "test", unit_id, name, dt.timedelta(days=30), role=role)
+    volunteer, _ = admin.add_volunteer(session, NOW, "test", unit_id, name, dt.timedelta(days=30), born, role=role)
     if trained is not None:
         admin.add_training(session, NOW, "test", volunteer.id, "basic", trained - dt.timedelta(days=7), 12)
         admin.add_training(session, NOW, "test", volunteer.id, "special", trained, 6, "culture")
@@ -42,6 +44,19 @@ def person(session, unit_id, name, hours, *, record_book=True, trained=YEAR_AGO,
     if hours:
         admin.add_hours(session, NOW, "test", volunteer.id, unit_id, on, hours)
     return volunteer.id
+
+
+def chat_hours(session, volunteer_id, unit_id, day, hours):
+    """Service the bot recorded at a check-out (admin.add_hours enters it by hand)."""
+    session.add(ServiceRecord(volunteer_id=volunteer_id, unit_id=unit_id, kind="service", source="chat",
+                              status="counted", minutes=round(hours * 60), service_date=day, recorded_by="chat",
+                              created_at=NOW))
+    session.flush()
+
+
+def years_before(day, years):
+    """The same day `years` earlier; from 29 February, the 28th (then the years are complete on `day`)."""
+    return day.replace(year=day.year - years, day=28 if (day.month, day.day) == (2, 29) else day.day)
 
 
 def rows_for(uow, unit_id, **kw):
@@ -84,29 +99,87 @@ def test_exactly_150_hours_and_one_year_is_listed_with_what_is_missing(store):
     assert first.eligible  # eligible first
 
 
+def test_hours_recorded_in_chat_before_the_training_do_not_put_a_member_on_the_list(store):
+    _url, uow = store
+    before_training = YEAR_AGO - dt.timedelta(days=10)
+    with uow() as session:
+        unit = admin.add_unit(session, NOW, "test", "臺北市立圖書館", "culture", "taipei").id
+        early = person(session, unit, "訓前打卡", 0)
+        chat_hours(session, early, unit, before_training, 150)
+        person(session, unit, "帶來時數", 150, on=before_training)  # a record book's balance, entered by hand
+        after = person(session, unit, "訓後打卡", 0)
+        chat_hours(session, after, unit, YEAR_AGO, 150)  # on the training day itself
+        both = person(session, unit, "前後都有", 0)
+        chat_hours(session, both, unit, before_training, 100)
+        chat_hours(session, both, unit, LAST_MONTH, 140)
+        session.commit()
+
+    rows = rows_for(uow, unit, award="performance-certificate", within_hours=20)
+    assert {name for name, _award in rows} == {"帶來時數", "訓後打卡", "前後都有"}
+    assert rows["帶來時數", "performance-certificate"].eligible and rows["訓後打卡", "performance-certificate"].eligible
+    assert rows["前後都有", "performance-certificate"].hours_needed == 10  # only the 140 hours after the training
+
+
+def test_the_lifetime_award_lists_members_of_65_and_those_whose_birth_date_is_missing(store):
+    url, uow = store
+    trained = years_before(TODAY, 6)
+    with uow() as session:
+        unit = admin.add_unit(session, NOW, "test", "臺北市立圖書館", "culture", "taipei").id
+        boss = person(session, unit, "隊長", 0, role="coordinator", trained=trained, born=years_before(TODAY, 50))
+        session.add(ChatAccount(platform="terminal", platform_user_id="boss", volunteer_id=boss, linked_at=NOW))
+        person(session, unit, "七十歲", 650, trained=trained, born=years_before(TODAY, 70))
+        person(session, unit, "今天六十五", 650, trained=trained, born=years_before(TODAY, 65))
+        person(session, unit, "不知生日", 650, trained=trained)
+        person(session, unit, "快六十五", 650, trained=trained, born=years_before(TODAY + dt.timedelta(days=40), 65))
+        person(session, unit, "差十小時", 590, trained=trained, born=years_before(TODAY, 70))
+        session.commit()
+
+    rows = rows_for(uow, unit, award="taipei-lifetime", within_hours=20)
+    assert {name for name, _award in rows} == {"七十歲", "今天六十五", "不知生日", "差十小時"}  # not too young ones
+    assert rows["今天六十五", "taipei-lifetime"].eligible
+    unknown = rows["不知生日", "taipei-lifetime"]
+    assert (unknown.eligible, unknown.hours_needed, unknown.missing) == (False, 0, ("birth_date",))
+
+    (answer,) = chat(url, "boss", "獎勵名單")
+    lifetime = {line.split("｜")[0]: line for line in answer.splitlines() if "臺北市志願服務終身成就獎" in line}
+    assert set(lifetime) == {"• 七十歲", "• 今天六十五", "• 不知生日", "• 差十小時"}
+    assert requirement_name(Catalogs().translator("zh_TW"), "birth_date") in lifetime["• 不知生日"]
+
+
 def eligible_list_in(uow, unit):
     with uow() as session:
         return eligible_list(session, unit, TODAY, within_hours=20)
 
 
 def test_bulk_facts_give_the_same_progress_as_one_volunteer_at_a_time(store):
-    """Windows (national medals count to 31 May), renewals after a grant, years in a city, two cities."""
+    """Windows (national medals count to 31 May), renewals after a grant, years in a city, two cities; hours
+    recorded in chat before the training (also of a second category), entered by hand before it; ages."""
     _url, uow = store
     with uow() as session:
         taipei = admin.add_unit(session, NOW, "test", "臺北市立圖書館", "culture", "taipei").id
         taichung = admin.add_unit(session, NOW, "test", "臺中市志工隊", "health", "taichung").id
+        born = {3: None, 4: years_before(TODAY + dt.timedelta(days=40), 65), 5: years_before(LAST_MONTH, 66)}
         ids = []
         for n in range(6):
             trained = TODAY - dt.timedelta(days=400 * (n + 1))
-            ids.append(person(session, taipei, f"志工{n}", 0, trained=trained, record_book=n % 2 == 0))
+            ids.append(person(session, taipei, f"志工{n}", 0, trained=trained, record_book=n % 2 == 0,
+                              born=born.get(n, years_before(TODAY, 40))))
             for k in range(40):
                 day = TODAY - dt.timedelta(days=37 * k + n)
-                if day > trained:
+                if k % 3 == 0 and day > trained:
                     admin.add_hours(session, NOW, "test", ids[-1], taipei, day, 10 + n * 7)
+                elif k % 3:  # in chat, also before the training for the first three
+                    chat_hours(session, ids[-1], taipei, day, 10 + n * 7)
             if n % 3 == 0:
                 session.add(Membership(volunteer_id=ids[-1], unit_id=taichung))
                 session.flush()
                 admin.add_hours(session, NOW, "test", ids[-1], taichung, TODAY - dt.timedelta(days=90), 400)
+                chat_hours(session, ids[-1], taichung, TODAY - dt.timedelta(days=200), 300)
+        # Health special training after those chat hours: they wait for it (without it: the book's date, unknown).
+        admin.add_training(session, NOW, "test", ids[3], "special", TODAY - dt.timedelta(days=100), 6, "health")
+        # An old special training recorded without a category counts for every category.
+        session.add(TrainingRecord(volunteer_id=ids[1], kind="special", category=None, minutes=360,
+                                   date=TODAY - dt.timedelta(days=1500), recorded_by="test", created_at=NOW))
         session.add(AwardGrant(volunteer_id=ids[5], award_code="honor-card", granted_on=TODAY - dt.timedelta(days=800),
                                recorded_by="test", created_at=NOW))
         session.add(AwardGrant(volunteer_id=ids[4], award_code="performance-certificate",
@@ -136,7 +209,7 @@ def test_bulk_facts_give_the_same_progress_as_one_volunteer_at_a_time(store):
 
 def _essence(p):
     return (p.code, p.reached, p.eligible, p.granted_on, p.counted_minutes, p.minutes_needed, p.years_met_on,
-            p.missing, p.next_deadline, p.counted_until, p.renewal)
+            p.missing, p.next_deadline, p.counted_until, p.renewal, p.age_met_on)
 
 
 def test_a_coordinator_sees_only_their_own_unit_and_a_volunteer_is_refused(store):
