@@ -15,6 +15,8 @@ from bot.pipeline import Pipeline, utcnow
 from bot.web import build_web
 from handlers.context import Rules
 from handlers.i18n import Catalogs
+from handlers.jobs import REMINDER_JOBS, job_name
+from handlers.reminders import DispatchResult, dispatch
 from storage.db import UnitOfWork, make_engine
 
 log = logging.getLogger(__name__)
@@ -59,10 +61,9 @@ class VBot:
         for channel in self.channels.values():
             await channel.open()
         if self.run_workers:
-            self._tasks = [
-                asyncio.create_task(self.pipeline.run_inbox(), name="inbox"),
-                asyncio.create_task(self.pipeline.run_outbox(), name="outbox"),
-            ]
+            self._tasks.append(asyncio.create_task(self.pipeline.run_inbox(), name="inbox"))
+        if self.run_workers or self.run_scheduler:  # what the jobs queue is delivered where they run
+            self._tasks.append(asyncio.create_task(self.pipeline.run_outbox(), name="outbox"))
         if self.run_scheduler:
             from bot.scheduler import build_scheduler
 
@@ -109,6 +110,32 @@ class VBot:
         result = await asyncio.to_thread(work)
         self.pipeline.outbox_waiting.set()
         return result
+
+    async def remind(self, now: dt.datetime | None = None) -> tuple[dict[str, int], DispatchResult]:
+        """One reminder pass at `now`: each job stores what is due (its own transaction, so a pass killed
+        halfway keeps what it stored), then one transaction turns the due notifications into messages.
+        Returns the notifications each job stored, and what the dispatch did."""
+        now = now or self.now()
+        line = self.channels.get("line")
+        quota = await line.quota() if line is not None else None
+        uow = UnitOfWork(self.engine)
+
+        def work():
+            stored = {}
+            for job in REMINDER_JOBS:
+                with uow() as session:
+                    stored[job_name(job)] = job(session, now, self.rules, self.catalogs)
+                    session.commit()
+            with uow() as session:
+                result = dispatch(session, now, self.rules, self.catalogs, quota)
+                session.commit()
+            return stored, result
+
+        stored, result = await asyncio.to_thread(work)
+        self.pipeline.outbox_waiting.set()
+        if result.messages or result.dropped:
+            log.info("reminder pass at %s: stored %s, %s", now.isoformat(), stored, result)
+        return stored, result
 
 
 def build_app(settings: Settings, *, workers: bool = True, scheduler: bool = True, clock=utcnow) -> VBot:

@@ -85,6 +85,12 @@ def a_time(text: str) -> dt.datetime:
         raise argparse.ArgumentTypeError(f"not a time (ISO 8601, e.g. 2026-04-01T09:00): {text!r}") from None
 
 
+def a_day_list(text: str) -> tuple[int, ...]:
+    if not re.fullmatch(r"[0-9]{1,4}(,[0-9]{1,4})*", text.replace(" ", "")):
+        raise argparse.ArgumentTypeError(f"not a list of days (e.g. 14,3,1): {text!r}")
+    return tuple(int(part) for part in text.replace(" ", "").split(","))
+
+
 def a_number(text: str) -> float:
     try:
         value = float(text)
@@ -111,6 +117,22 @@ def parser() -> argparse.ArgumentParser:
     work = commands.add_parser("work", help="process stored events and send answers, without a web server")
     work.add_argument("--no-scheduler", action="store_true")
 
+    commands.add_parser("scheduler", help="run the scheduled jobs (and send what they queue), no web server")
+
+    remind = commands.add_parser("remind", help="run one reminder pass as if at --now, deliver, and report")
+    remind.add_argument("--now", type=a_time, required=True)
+    remind.add_argument("--json", action="store_true")
+
+    deadline = commands.add_parser("deadline").add_subparsers(dest="action", required=True)
+    deadline_add = deadline.add_parser("add", help="a unit's own deadline or plan item, alerted to its coordinators")
+    deadline_add.add_argument("--unit", type=a_positive_int, required=True)
+    deadline_add.add_argument("--title", type=a_text, required=True)
+    deadline_add.add_argument("--date", type=a_date, required=True)
+    deadline_add.add_argument("--remind", type=a_day_list, default=(14, 3, 1, 0),
+                              help="days before the date to alert, e.g. 14,3,1 (0 = on the day)")
+    deadline_add.add_argument("--yearly", action="store_true")
+    deadline_add.add_argument("--json", action="store_true")
+
     commands.add_parser("demo", help="chat with the bot in the terminal as a sample volunteer")
 
     unit = commands.add_parser("unit").add_subparsers(dest="action", required=True)
@@ -118,7 +140,12 @@ def parser() -> argparse.ArgumentParser:
     unit_add.add_argument("--name", type=a_text, required=True)
     unit_add.add_argument("--category", choices=admin.CATEGORIES, default="general")
     unit_add.add_argument("--city", choices=admin.CITIES, default="other")
+    unit_add.add_argument("--quiet-hours", type=a_text, help="no reminders pushed then, e.g. 21:00-08:00 (the default)")
     unit_add.add_argument("--json", action="store_true")
+    unit_set = unit.add_parser("set")
+    unit_set.add_argument("id", type=a_positive_int)
+    unit_set.add_argument("--quiet-hours", type=a_text, required=True)
+    unit_set.add_argument("--json", action="store_true")
 
     volunteer = commands.add_parser("volunteer").add_subparsers(dest="action", required=True)
     volunteer_add = volunteer.add_parser("add")
@@ -137,6 +164,7 @@ def parser() -> argparse.ArgumentParser:
     volunteer_set.add_argument("--english-name", type=a_text)
     volunteer_set.add_argument("--first-service-date", type=a_date)
     volunteer_set.add_argument("--trained-on", type=a_date)
+    volunteer_set.add_argument("--birth-date", type=a_date)
     volunteer_set.add_argument("--json", action="store_true")
 
     training = commands.add_parser("training").add_subparsers(dest="action", required=True)
@@ -220,6 +248,18 @@ def run(args, settings: Settings) -> int:
         from bot.serve import work
 
         return work(settings, scheduler=not args.no_scheduler)
+    if args.command == "scheduler":
+        from bot.serve import work
+
+        return work(settings, scheduler=True, workers=False)
+    if args.command == "remind":
+        from bot.serve import remind_once
+
+        now = args.now if args.now.tzinfo else args.now.replace(tzinfo=settings.zone)
+        stored, sent = remind_once(settings, now.astimezone(dt.UTC))
+        emit(args, {"queued": stored, "sent": sent},
+             "\n".join(f"{job}: {count} queued" for job, count in stored.items()) + f"\nsent: {sent}")
+        return 0
     if args.command == "demo":
         from bot.terminal import demo
 
@@ -237,10 +277,19 @@ def run(args, settings: Settings) -> int:
         now = dt.datetime.now(dt.UTC)
         today = now.astimezone(settings.zone).date()
         with UnitOfWork(engine)() as session:
-            if args.command == "unit":
-                unit = admin.add_unit(session, now, operator(), args.name, args.category, args.city)
+            if args.command == "unit" and args.action == "set":
+                unit = admin.set_quiet_hours(session, now, operator(), args.id, args.quiet_hours)
+                session.commit()
+                emit(args, {"id": unit.id, "quiet_hours": unit.quiet_hours}, f"unit {unit.id}: quiet hours {unit.quiet_hours}")
+            elif args.command == "unit":
+                unit = admin.add_unit(session, now, operator(), args.name, args.category, args.city, args.quiet_hours)
                 session.commit()
                 emit(args, {"id": unit.id}, f"unit {unit.id} added: {unit.name}")
+            elif args.command == "deadline":
+                row = admin.add_deadline(session, now, operator(), args.unit, args.title, args.date, args.remind,
+                                         args.yearly)
+                session.commit()
+                emit(args, {"id": row.id}, f"deadline {row.id} added: {row.title} on {row.date.isoformat()}")
             elif args.command == "volunteer" and args.action == "add":
                 person, invite = admin.add_volunteer(
                     session, now, operator(), args.unit, args.name, dt.timedelta(days=30),
@@ -327,7 +376,7 @@ def configure_logging(command: str | None) -> None:
     (alembic logs every migration step at INFO, which would clutter a command's output
     and break its promise of exactly one line on stderr for an error.)
     """
-    if command in ("serve", "work"):
+    if command in ("serve", "work", "scheduler"):
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     else:
         logging.basicConfig(level=logging.WARNING, format="vbot: %(levelname)s: %(name)s: %(message)s")

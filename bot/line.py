@@ -22,6 +22,7 @@ from linebot.v3.messaging import (
     FlexText,
     Message,
     MessageAction,
+    MulticastRequest,
     PushMessageRequest,
     QuickReply,
     QuickReplyItem,
@@ -38,6 +39,7 @@ from linebot.v3.webhooks import (
 )
 
 from bot.channels import SENT, Delivery, StoredEvent
+from handlers.reminders import LineQuota
 from handlers.types import Card, Incoming, ReplyTo, replies_from_json
 from storage.models import OutboxMessage
 
@@ -153,6 +155,16 @@ class LineChannel:
             self._languages[user_id] = language
         return self._languages[user_id]
 
+    async def quota(self) -> LineQuota | None:
+        """This month's push quota and what is used of it; None when LINE cannot say (the pass goes on)."""
+        try:
+            limit = await self._api.get_message_quota(_request_timeout=self._timeout)
+            used = await self._api.get_message_quota_consumption(_request_timeout=self._timeout)
+        except (ApiException, TimeoutError, aiohttp.ClientError, ValueError) as error:
+            log.warning("LINE quota not read: %r", error)
+            return None
+        return LineQuota(limit.value if limit.type == "limited" else None, used.total_usage)
+
     @staticmethod
     def render(payload: str) -> list[Message]:
         """Text messages; a reply with cards becomes Flex carousels of at most 12 bubbles.
@@ -198,6 +210,12 @@ class LineChannel:
                         log.info("LINE reply token of message %s already used; counted as sent", message.id)
                         return SENT
                     raise
+            elif message.recipients:
+                await self._api.multicast(
+                    MulticastRequest(to=json.loads(message.recipients), messages=messages),
+                    x_line_retry_key=message.retry_key,
+                    _request_timeout=self._timeout,
+                )
             else:
                 await self._api.push_message(
                     PushMessageRequest(to=message.recipient, messages=messages),

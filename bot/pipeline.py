@@ -166,8 +166,17 @@ class Pipeline:
         """Delivers what is due, all claimed messages at once; returns how many were sent."""
         now = now or utcnow()
         messages = await asyncio.to_thread(self._claim_messages, now)
-        if not messages:
-            return 0
+        return await self._send(messages, now) if messages else 0
+
+    async def deliver_due(self, now: dt.datetime) -> int:
+        """Delivers everything due at `now`, batch after batch (what fails waits for its retry time);
+        returns how many messages were sent. For `vbot remind`, which then ends."""
+        sent = 0
+        while messages := await asyncio.to_thread(self._claim_messages, now):
+            sent += await self._send(messages, now)
+        return sent
+
+    async def _send(self, messages: list[OutboxMessage], now: dt.datetime) -> int:
         deliveries = await asyncio.gather(*(self._deliver(message, now) for message in messages))
         outcomes = [self._outcome(message, delivery, now) for message, delivery in zip(messages, deliveries, strict=True)]
         await asyncio.to_thread(self._settle, outcomes, now)

@@ -8,6 +8,9 @@ from handlers import jobs
 
 # (job, minutes between runs). A job is a function of (session, now, rules, catalogs).
 SCHEDULE = ((jobs.close_overlong_sessions, 5), (jobs.prune_delivered, 60))
+# The reminder pass (all of handlers.jobs.REMINDER_JOBS, then the dispatch) every minute: reminders fall
+# due at whole minutes (18:00, an hour before 09:30), and a pass with nothing due reads a few index pages.
+REMINDER_MINUTES = 1
 
 
 def build_scheduler(vbot) -> AsyncIOScheduler:
@@ -18,4 +21,5 @@ def build_scheduler(vbot) -> AsyncIOScheduler:
     )
     for job, minutes in SCHEDULE:
         scheduler.add_job(vbot.run_job, "interval", minutes=minutes, args=[job], id=job.__name__)
+    scheduler.add_job(vbot.remind, "interval", minutes=REMINDER_MINUTES, id="reminders")
     return scheduler

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import signal
 
 import uvicorn
@@ -19,8 +20,9 @@ def serve(settings: Settings, host: str, port: int, scheduler: bool = True, work
     return 0
 
 
-def work(settings: Settings, scheduler: bool = True) -> int:
-    vbot = build_app(settings, scheduler=scheduler)
+def work(settings: Settings, scheduler: bool = True, workers: bool = True) -> int:
+    """Without workers (`vbot scheduler`): the scheduled jobs and the sender of what they queue."""
+    vbot = build_app(settings, scheduler=scheduler, workers=workers)
     vbot.migrate()
 
     async def until_stopped() -> None:
@@ -36,3 +38,20 @@ def work(settings: Settings, scheduler: bool = True) -> int:
 
     asyncio.run(until_stopped())
     return 0
+
+
+def remind_once(settings: Settings, now: dt.datetime) -> tuple[dict[str, int], int]:
+    """`vbot remind --now T`: one reminder pass at `now`, then delivery of everything due; returns the
+    notifications each job stored and how many messages were sent."""
+    vbot = build_app(settings, workers=False, scheduler=False)
+    vbot.migrate()
+
+    async def once() -> tuple[dict[str, int], int]:
+        await vbot.start()
+        try:
+            stored, _dispatched = await vbot.remind(now)
+            return stored, await vbot.pipeline.deliver_due(now)
+        finally:
+            await vbot.stop()
+
+    return asyncio.run(once())

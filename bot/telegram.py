@@ -5,6 +5,7 @@ Only python-telegram-bot's Bot is used: no Application, so no updater and no job
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import hmac
 import json
@@ -24,6 +25,7 @@ from telegram.error import (
 from telegram.request import HTTPXRequest
 
 from bot.channels import SENT, Delivery, StoredEvent
+from bot.pacing import Pacer
 from handlers.types import Incoming, ReplyTo, replies_from_json
 from storage.models import OutboxMessage
 
@@ -52,6 +54,7 @@ class TelegramChannel:
             request=HTTPXRequest(connect_timeout=timeout, read_timeout=timeout, write_timeout=timeout),
         )
         self._ready = False
+        self._pacer = Pacer()
 
     async def open(self) -> None:
         await self._ensure_ready()
@@ -126,6 +129,7 @@ class TelegramChannel:
             if buttons
             else None
         )
+        await asyncio.sleep(self._pacer.wait_for(message.recipient))
         try:
             await self._bot.send_message(chat_id=int(message.recipient), text=text, reply_markup=markup)
             return SENT

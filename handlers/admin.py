@@ -8,7 +8,8 @@ import sqlalchemy as sa
 from sqlmodel import Session, select
 
 from handlers.linking import new_invite_code
-from storage import repo
+from handlers.reminders import parse_quiet_hours
+from storage import reminder_store, repo
 from storage.models import (
     AwardGrant,
     InviteCode,
@@ -17,6 +18,7 @@ from storage.models import (
     TrainingRecord,
     TrainingSession,
     Unit,
+    UnitDeadline,
     Volunteer,
 )
 
@@ -61,15 +63,64 @@ def check_date(day: dt.date | None, what: str, today: dt.date) -> None:
         raise InputError(f"the {what} {day.isoformat()} is not between {EARLIEST.isoformat()} and today")
 
 
-def add_unit(session: Session, now: dt.datetime, actor: str, name: str, category: str, city: str) -> Unit:
+def add_unit(
+    session: Session, now: dt.datetime, actor: str, name: str, category: str, city: str, quiet_hours: str | None = None
+) -> Unit:
     name = clean_name(name, "unit")
     one_of(category, CATEGORIES, "the category")
     one_of(city, CITIES, "the city")
     unit = Unit(name=name, category=category, city=city, created_at=now)
+    if quiet_hours is not None:
+        unit.quiet_hours = checked_quiet_hours(quiet_hours)
     session.add(unit)
     session.flush()
-    repo.record_audit(session, now, actor, "unit.add", f"unit:{unit.id}", None, {"name": unit.name})
+    repo.record_audit(session, now, actor, "unit.add", f"unit:{unit.id}", None,
+                      {"name": unit.name, "quiet_hours": unit.quiet_hours})
     return unit
+
+
+def unit_or_error(session: Session, unit_id: int) -> Unit:
+    unit = session.get(Unit, unit_id)
+    if unit is None:
+        raise InputError(f"there is no unit {unit_id}")
+    return unit
+
+
+def checked_quiet_hours(text: str) -> str:
+    try:
+        return parse_quiet_hours(text)
+    except ValueError as error:
+        raise InputError(str(error)) from None
+
+
+def set_quiet_hours(session: Session, now: dt.datetime, actor: str, unit_id: int, quiet_hours: str) -> Unit:
+    unit = unit_or_error(session, unit_id)
+    before, unit.quiet_hours = unit.quiet_hours, checked_quiet_hours(quiet_hours)
+    session.add(unit)
+    repo.record_audit(session, now, actor, "unit.quiet_hours", f"unit:{unit.id}", None,
+                      {"before": before, "after": unit.quiet_hours})
+    return unit
+
+
+MAX_REMIND_DAYS = 366
+
+
+def add_deadline(
+    session: Session, now: dt.datetime, actor: str, unit_id: int, title: str, date: dt.date,
+    remind: tuple[int, ...], yearly: bool,
+) -> UnitDeadline:
+    """A unit's own deadline or plan item, alerted to its coordinators `remind` days before (0 = on the day)."""
+    unit_or_error(session, unit_id)
+    title = clean_name(title, "deadline")
+    if not remind or any(not 0 <= days <= MAX_REMIND_DAYS for days in remind):
+        raise InputError(f"--remind takes days before the date, each 0 to {MAX_REMIND_DAYS}, e.g. 14,3,1")
+    if not yearly and date < now.date() - dt.timedelta(days=1):
+        raise InputError(f"{date.isoformat()} has passed; a one-off deadline must be today or later (or --yearly)")
+    remind = tuple(sorted(set(remind), reverse=True))
+    row = reminder_store.add_unit_deadline(session, now, unit_id, title, date, remind, yearly)
+    repo.record_audit(session, now, actor, "deadline.add", f"unit:{unit_id}", None,
+                      {"id": row.id, "title": title, "date": date.isoformat(), "remind": list(remind), "yearly": yearly})
+    return row
 
 
 def add_volunteer(
@@ -88,8 +139,7 @@ def add_volunteer(
 ) -> tuple[Volunteer, InviteCode]:
     """`today` is the local date (VBOT_TIMEZONE); dates after it are refused."""
     today = today or latest_local_date(now)
-    if session.get(Unit, unit_id) is None:
-        raise InputError(f"there is no unit {unit_id}")
+    unit_or_error(session, unit_id)
     name = clean_name(name, "volunteer")
     if gender is not None:
         one_of(gender, GENDERS, "the gender")
@@ -134,8 +184,7 @@ def add_hours(
     today = today or latest_local_date(now)
     if session.get(Volunteer, volunteer_id) is None:
         raise InputError(f"there is no volunteer {volunteer_id}")
-    if session.get(Unit, unit_id) is None:
-        raise InputError(f"there is no unit {unit_id}")
+    unit_or_error(session, unit_id)
     member = session.exec(
         select(Membership.id).where(Membership.volunteer_id == volunteer_id, Membership.unit_id == unit_id)
     ).first()
@@ -187,7 +236,9 @@ def add_hours(
 
 
 TRAINING_KINDS = ("basic", "special", "in-service", "observation")
-VOLUNTEER_FIELDS = ("record_book_no", "record_book_date", "english_name", "first_service_date", "trained_on")
+VOLUNTEER_FIELDS = (
+    "record_book_no", "record_book_date", "english_name", "first_service_date", "trained_on", "birth_date",
+)
 
 
 def set_volunteer(session: Session, now: dt.datetime, actor: str, volunteer_id: int, changes: dict) -> Volunteer:
@@ -201,7 +252,7 @@ def set_volunteer(session: Session, now: dt.datetime, actor: str, volunteer_id: 
     if not changes:
         raise InputError("nothing to set: give at least one field")
     today = latest_local_date(now)
-    for field in ("record_book_date", "first_service_date", "trained_on"):
+    for field in ("record_book_date", "first_service_date", "trained_on", "birth_date"):
         check_date(changes.get(field), field.replace("_", " "), today)
     for field in ("record_book_no", "english_name"):
         if field in changes:
@@ -274,8 +325,7 @@ def add_training_session(
     starts_at: dt.datetime, ends_at: dt.datetime, place: str | None = None,
 ) -> TrainingSession:
     """A training the unit will hold (or held). Times must carry their offset; they are stored as UTC."""
-    if session.get(Unit, unit_id) is None:
-        raise InputError(f"there is no unit {unit_id}")
+    unit_or_error(session, unit_id)
     title = clean_name(title, "training session")
     one_of(kind, SESSION_KINDS, "the kind")
     if starts_at.tzinfo is None or ends_at.tzinfo is None:

@@ -6,6 +6,7 @@ import datetime as dt
 
 from sqlmodel import Session, select
 
+from handlers import deadline_alerts, reminders
 from handlers.context import Rules
 from handlers.formatting import local_moment
 from handlers.i18n import Catalogs
@@ -54,3 +55,18 @@ OUTBOX_KEPT = dt.timedelta(days=30)
 def prune_delivered(session: Session, now: dt.datetime, rules: Rules, catalogs: Catalogs) -> int:
     """Keeps the inbox and outbox small at a city's scale; returns how many rows went."""
     return repo.prune_delivered(session, now - INBOX_KEPT, now - OUTBOX_KEPT)
+
+
+def job_name(job) -> str:
+    """`training_reminders` → `training-reminders`: how the command line and the logs name a job."""
+    return job.__name__.replace("_", "-")
+
+
+
+# The reminder pass runs these in order, then dispatches what they stored (bot/app.py VBot.remind).
+REMINDER_JOBS = (
+    reminders.training_reminders,
+    reminders.still_serving_questions,
+    reminders.award_nudges,
+    deadline_alerts.deadline_alerts,
+)

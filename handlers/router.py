@@ -9,7 +9,18 @@ from dataclasses import dataclass
 
 from sqlmodel import Session
 
-from handlers import award_progress, checkin, eligibility, guide, hours, language, linking, training
+from handlers import (
+    award_progress,
+    checkin,
+    deadline_alerts,
+    eligibility,
+    guide,
+    hours,
+    language,
+    linking,
+    reminder_chat,
+    training,
+)
 from handlers.context import Context, Rules
 from handlers.i18n import Catalogs
 from handlers.types import Incoming, Reply
@@ -35,6 +46,9 @@ ROUTES = (
     Route("eligible", ("獎勵名單", "eligible", "/eligible"), eligibility.eligible_chat, needs_link=True),  # before 獎勵
     Route("awards", ("獎勵", "awards", "/awards"), award_progress.my_awards, needs_link=True),
     Route("training", ("訓練", "training", "/training"), training.my_training, needs_link=True),
+    Route("reminders", ("提醒", "reminders", "/reminders"), reminder_chat.reminder_settings, needs_link=True),
+    Route("still-serving", ("繼續服務", "still serving"), reminder_chat.still_serving, needs_link=True),
+    Route("deadline-done", ("完成", "done"), deadline_alerts.mark_done, needs_link=True),
     Route("language", ("語言", "language", "/language"), language.choose, needs_link=False),
     Route("help", ("說明", "help", "/help"), guide.help_answer, needs_link=False),
 )

@@ -7,6 +7,7 @@ a training date from the roster (trained_on) or a record book's date vouches for
 from __future__ import annotations
 
 import datetime as dt
+from zoneinfo import ZoneInfo
 
 from handlers.award_progress import requirement_name
 from handlers.context import Context
@@ -50,13 +51,12 @@ def session_kind(t: Translator, kind: str) -> str:
     return names.get(kind, kind)
 
 
-def session_lines(ctx: Context, row: TrainingSession, unit: Unit) -> list[str]:
-    """`115年4月10日 09:00–12:00`, then unit, title and kind, then the place."""
-    t = ctx.t
-    start = row.starts_at.astimezone(ctx.rules.timezone)
-    end = row.ends_at.astimezone(ctx.rules.timezone)
-    when = f"{local_date(start.date(), ctx.locale)} {start:%H:%M}–"
-    when += f"{end:%H:%M}" if end.date() == start.date() else f"{local_date(end.date(), ctx.locale)} {end:%H:%M}"
+def session_lines(t: Translator, zone: ZoneInfo, row: TrainingSession, unit: Unit) -> list[str]:
+    """`115年4月10日 09:00–12:00`, then unit, title and kind, then the place (also the reminders' words)."""
+    start = row.starts_at.astimezone(zone)
+    end = row.ends_at.astimezone(zone)
+    when = f"{local_date(start.date(), t.locale)} {start:%H:%M}–"
+    when += f"{end:%H:%M}" if end.date() == start.date() else f"{local_date(end.date(), t.locale)} {end:%H:%M}"
     lines = ["📅 " + when, t("{unit}: {title} ({kind})", unit=unit.name, title=row.title, kind=session_kind(t, row.kind))]
     if row.place:
         lines.append("📍 " + row.place)
@@ -97,7 +97,7 @@ def my_training(ctx: Context, _argument: str) -> list[Reply]:
     upcoming = repo.upcoming_training_sessions(session, [unit.id for unit in units], ctx.now, UPCOMING_SHOWN)
     parts = ["\n".join(lines)]
     if upcoming:
-        parts.append("\n\n".join("\n".join(session_lines(ctx, row, unit)) for row, unit in upcoming))
+        parts.append("\n\n".join("\n".join(session_lines(t, ctx.rules.timezone, row, unit)) for row, unit in upcoming))
         parts[-1] = t("Upcoming training") + "\n" + parts[-1]
     else:
         parts.append(t("No training sessions planned at your units."))

@@ -36,6 +36,8 @@ class Unit(SQLModel, table=True):
     name: str
     category: str = "general"
     city: str = "other"
+    # Local "HH:MM-HH:MM" during which no reminder is pushed (it waits for the morning).
+    quiet_hours: str = Field(default="21:00-08:00", sa_column_kwargs={"server_default": "21:00-08:00"})
     created_at: dt.datetime = utc_field()
 
 
@@ -73,7 +75,7 @@ class TrainingSession(SQLModel, table=True):
     unit_id: int = Field(foreign_key="unit.id", index=True)
     title: str
     kind: str
-    starts_at: dt.datetime = utc_field()
+    starts_at: dt.datetime = utc_field(index=True)  # the reminder job looks for sessions about to start
     ends_at: dt.datetime = utc_field()
     place: str | None = None
     created_at: dt.datetime = utc_field()
@@ -212,6 +214,8 @@ class OutboxMessage(SQLModel, table=True):
     reply_token: str | None = None
     reply_token_expires_at: dt.datetime | None = utc_field(default=None)
     payload: str
+    # LINE multicast: a JSON list of user ids (then `recipient` is empty); one call reaches up to 500.
+    recipients: str | None = None
     retry_key: str
     status: str = "pending"
     attempts: int = 0
@@ -222,3 +226,73 @@ class OutboxMessage(SQLModel, table=True):
     sent_by: str | None = None
     last_error: str | None = None
     created_at: dt.datetime = utc_field()
+
+
+class Notification(SQLModel, table=True):
+    """One reminder for one chat account, stored under a unique key before anything is sent.
+
+    key names what, for whom and which occurrence (e.g. `training-hour:12:34`): a second pass, a restart or
+    another process computing the same reminder finds the key taken and adds nothing. A pass turns the due
+    ones into outbox messages (status `queued`) in one transaction; past `expires_at` they are `dropped`.
+    priority 0 goes first when LINE's monthly quota runs low; 1 (nudges) waits.
+    """
+
+    __table_args__ = (sa.Index("notification_due", "status", "due_at"),)
+    id: int | None = Field(default=None, primary_key=True)
+    key: str = Field(unique=True)
+    job: str
+    category: str
+    priority: int = 0
+    volunteer_id: int | None = Field(default=None, foreign_key="volunteer.id", index=True)
+    unit_id: int | None = Field(default=None, foreign_key="unit.id")
+    platform: str
+    recipient: str
+    payload: str
+    due_at: dt.datetime = utc_field()
+    expires_at: dt.datetime | None = utc_field(default=None)
+    status: str = "pending"
+    subject: int | None = None  # what it is about (a training session, a service record): lets a pass drop it
+    # For a deadline alert: which deadline and occurrence its "done" button closes.
+    deadline: str | None = None
+    occurrence: dt.date | None = None
+    created_at: dt.datetime = utc_field()
+    settled_at: dt.datetime | None = utc_field(default=None)
+
+
+class ReminderOptOut(SQLModel, table=True):
+    """A category of reminders a person turned off (`提醒 關`)."""
+
+    volunteer_id: int = Field(foreign_key="volunteer.id", primary_key=True)
+    category: str = Field(primary_key=True)
+    created_at: dt.datetime = utc_field()
+
+
+class UnitDeadline(SQLModel, table=True):
+    """A unit's own deadline or yearly-plan item (`vbot deadline add`), alerted like the shipped calendar."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    unit_id: int = Field(foreign_key="unit.id", index=True)
+    title: str
+    date: dt.date
+    remind: str = "14,3,1,0"  # days before
+    yearly: bool = False
+    created_at: dt.datetime = utc_field()
+
+
+class DeadlineDone(SQLModel, table=True):
+    """A deadline a coordinator marked done for one occurrence: no more alerts until the next one."""
+
+    __table_args__ = (sa.UniqueConstraint("unit_id", "deadline", "occurrence"),)
+    id: int | None = Field(default=None, primary_key=True)
+    unit_id: int = Field(foreign_key="unit.id")
+    deadline: str  # a code of storage/seeds/deadlines.toml, or `unit-<id>` for a UnitDeadline
+    occurrence: dt.date
+    done_by: int | None = Field(default=None, foreign_key="volunteer.id")
+    done_at: dt.datetime = utc_field()
+
+
+class JobRun(SQLModel, table=True):
+    """A periodic job's occurrence that has run (`award-nudge:2026-11`): costly jobs run once per occurrence."""
+
+    key: str = Field(primary_key=True)
+    ran_at: dt.datetime = utc_field()

@@ -68,13 +68,17 @@ async def _body(request: web.Request) -> dict:
 
 
 class LineStandIn(StandIn):
-    """/v2/bot/message/reply, /push (with X-Line-Retry-Key: a repeat answers 409) and /profile."""
+    """/v2/bot/message/reply, /push and /multicast (with X-Line-Retry-Key: a repeat answers 409), /profile,
+    and the monthly quota: `quota_limit` pushes (None = unlimited), of which pushes and multicasts use one
+    per recipient, replies none."""
 
-    def __init__(self, languages: dict[str, str] | None = None):
+    def __init__(self, languages: dict[str, str] | None = None, quota_limit: int | None = 200):
         super().__init__()
         self.languages = languages or {}
         self.accepted_retry_keys: set[str] = set()
         self.used_reply_tokens: set[str] = set()
+        self.quota_limit = quota_limit
+        self.usage = 0
 
     async def handle(self, request: web.Request) -> web.Response:
         body = await _body(request)
@@ -94,6 +98,11 @@ class LineStandIn(StandIn):
             if user_id in self.languages:
                 profile["language"] = self.languages[user_id]
             return web.json_response(profile)
+        if path.endswith("/quota"):
+            limited = self.quota_limit is not None
+            return web.json_response({"type": "limited", "value": self.quota_limit} if limited else {"type": "none"})
+        if path.endswith("/quota/consumption"):
+            return web.json_response({"totalUsage": self.usage})
         sent = {"sentMessages": [{"id": str(len(self.calls)), "quoteToken": "q"} for _ in body.get("messages", [])]}
         if path.endswith("/reply"):
             token = body.get("replyToken")
@@ -101,13 +110,16 @@ class LineStandIn(StandIn):
                 call.status = 400
                 return web.json_response({"message": "Invalid reply token"}, status=400)
             self.used_reply_tokens.add(token)
-        if path.endswith("/push"):
+        if path.endswith(("/push", "/multicast")):
             key = request.headers.get("X-Line-Retry-Key")
             if key and key in self.accepted_retry_keys:
                 call.status = 409
                 return web.json_response({"message": "The retry key is already accepted", **sent}, status=409)
             if key:
                 self.accepted_retry_keys.add(key)
+            self.usage += len(body["to"]) if path.endswith("/multicast") else 1
+            if path.endswith("/multicast"):
+                sent = {}
         self.arrived.set()
         if accepted_then_lost:
             return web.json_response({"message": "stand-in failure after accepting"}, status=500)
@@ -117,7 +129,17 @@ class LineStandIn(StandIn):
         """Every text the bot delivered (replies and pushes that were accepted)."""
         texts = []
         for call in self.calls:
-            if call.path.endswith(("/reply", "/push")) and call.status == 200:
+            if call.path.endswith(("/reply", "/push", "/multicast")) and call.status == 200:
+                texts += [message_text(message) for message in call.body["messages"]]
+        return texts
+
+    def texts_to(self, user_id: str) -> list[str]:
+        """Every text pushed or multicast to one person (accepted calls only)."""
+        texts = []
+        for call in self.calls:
+            if call.status != 200 or not call.path.endswith(("/push", "/multicast")):
+                continue
+            if user_id == call.body.get("to") or user_id in (call.body.get("to") or []):
                 texts += [message_text(message) for message in call.body["messages"]]
         return texts
 
@@ -125,6 +147,9 @@ class LineStandIn(StandIn):
         app = web.Application()
         app.router.add_post("/v2/bot/message/reply", self.handle)
         app.router.add_post("/v2/bot/message/push", self.handle)
+        app.router.add_post("/v2/bot/message/multicast", self.handle)
+        app.router.add_get("/v2/bot/message/quota", self.handle)
+        app.router.add_get("/v2/bot/message/quota/consumption", self.handle)
         app.router.add_get("/v2/bot/profile/{user}", self.handle)
         await super().start(app)
 

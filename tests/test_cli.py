@@ -29,7 +29,7 @@ from handlers.types import Incoming, ReplyTo
 from storage.db import UnitOfWork, make_engine, migrate
 from tests.conftest import POSTGRES_URL, postgres_schema
 
-TABLES = ("unit", "volunteer", "servicerecord", "auditentry")
+TABLES = ("unit", "volunteer", "servicerecord", "auditentry", "unitdeadline", "notification")
 PAST = "2025-01-02"  # a service date safely in the past
 TIMEOUT = 60  # seconds for one process: a `serve` that wrongly starts must not hang the suite
 
@@ -164,6 +164,25 @@ def test_json_output_audit_and_only_service_hours_count(tmp_path, target):
     assert "累計：2.5 小時" in hours  # the 4 training hours are not service hours
 
 
+def test_a_units_deadlines_and_quiet_hours_from_the_command_line(tmp_path):
+    url = sqlite_url(tmp_path)
+    env = clean_env(VBOT_DATABASE_URL=url)
+    unit = last_json(vbot(tmp_path, "unit", "add", "--name", "夜間服務隊", "--quiet-hours", "22:00-07:30", "--json",
+                          env=env))["id"]
+    changed = last_json(vbot(tmp_path, "unit", "set", str(unit), "--quiet-hours", "21:30-7:00", "--json", env=env))
+    assert changed == {"id": unit, "quiet_hours": "21:30-07:00"}
+    added = last_json(vbot(tmp_path, "deadline", "add", "--unit", str(unit), "--title", "志工聯繫會議",
+                           "--date", "2030-12-05", "--remind", "7, 1", "--yearly", "--json", env=env))
+    engine = make_engine(url)
+    with engine.connect() as connection:
+        row = connection.execute(sa.text("SELECT title, date, remind, yearly FROM unitdeadline WHERE id = :id"),
+                                 {"id": added["id"]}).one()
+        actions = connection.execute(sa.text("SELECT action FROM auditentry ORDER BY id")).scalars().all()
+    engine.dispose()
+    assert tuple(row) == ("志工聯繫會議", "2030-12-05", "7,1", 1)
+    assert actions[-2:] == ["unit.quiet_hours", "deadline.add"]
+
+
 def test_env_file_in_the_working_directory_is_read(tmp_path):
     (tmp_path / ".env").write_text("# settings\nVBOT_DATABASE_URL=sqlite:///elsewhere.db\n", encoding="utf-8")
     # An empty variable counts as unset, so the .env value still applies.
@@ -218,6 +237,14 @@ BAD = {
                                "--hours", "1"], {}, {}, SQLITE),
     "service-date-in-the-future": ([*HOURS[:-1], "2999-01-01", "--hours", "1"], {}, {}, SQLITE),
     "argument-with-a-line-break": (["init", "a\nb"], {}, {}, SQLITE),
+    "deadline-of-an-unknown-unit": (["deadline", "add", "--unit", "999", "--title", "聯繫會議", "--date", "2030-01-05"],
+                                    {}, {}, BOTH),
+    "deadline-remind-not-days": (["deadline", "add", "--unit", "{u}", "--title", "聯繫會議", "--date", "2030-01-05",
+                                  "--remind", "14,x"], {}, {}, SQLITE),
+    "deadline-already-past": (["deadline", "add", "--unit", "{u}", "--title", "聯繫會議", "--date", "2020-01-05"],
+                              {}, {}, SQLITE),
+    "quiet-hours-unreadable": (["unit", "set", "{u}", "--quiet-hours", "9pm-8am"], {}, {}, SQLITE),
+    "remind-at-no-time": (["remind", "--now", "tomorrow"], {}, {}, SQLITE),
 }
 # What the one line must mention for the operator to know what to fix.
 MENTIONS = {
@@ -226,6 +253,8 @@ MENTIONS = {
     "unreachable-postgresql": "port 1", "bad-timezone": "VBOT_TIMEZONE", "env-file-not-utf8": ".env",
     "telegram-token-without-secret": "TELEGRAM_WEBHOOK_SECRET", "schema-from-a-newer-vbot": "ffffffffffff",
     "volunteer-not-in-unit": "not in unit", "correction-below-zero": "below zero",
+    "deadline-of-an-unknown-unit": "999", "deadline-remind-not-days": "14,x", "deadline-already-past": "2020-01-05",
+    "quiet-hours-unreadable": "9pm-8am", "remind-at-no-time": "tomorrow",
 }
 NEWER_SCHEMA = "UPDATE alembic_version SET version_num = 'ffffffffffff'"
 CASES = [pytest.param(name, backend, id=f"{name}-{backend}") for name, case in BAD.items() for backend in case[3]]

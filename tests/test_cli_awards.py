@@ -55,8 +55,8 @@ def test_awards_and_training_commands_print_json_and_are_audited(tmp_path, targe
     v = str(run("volunteer", "add", "--unit", unit, "--name", "王小明")["id"])
     near = str(run("volunteer", "add", "--unit", unit, "--name", "林小華")["id"])
 
-    assert run("volunteer", "set", v, "--record-book", "北市志字第1號", "--english-name", "Wang Hsiao-ming") == {
-        "id": int(v), "changed": ["english_name", "record_book_no"]}
+    assert run("volunteer", "set", v, "--record-book", "北市志字第1號", "--english-name", "Wang Hsiao-ming",
+               "--birth-date", "1958-03-02") == {"id": int(v), "changed": ["birth_date", "english_name", "record_book_no"]}
     for who in (v, near):
         assert set(run("training", "add", "--volunteer", who, "--kind", "basic", "--date", "2023-01-05",
                        "--hours", "12", "--course", "基礎訓練")) == {"id"}

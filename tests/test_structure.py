@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import datetime as dt
 import pathlib
 
 import pytest
@@ -72,9 +73,14 @@ async def test_the_scheduler_only_registers_the_jobs_of_handlers(tmp_path):
     scheduler = build_scheduler(vbot)
     scheduler.start(paused=True)  # registers the jobs with their defaults, runs nothing
     jobs = {job.id: job for job in scheduler.get_jobs()}
-    assert set(jobs) == {"close_overlong_sessions", "prune_delivered"}
-    assert jobs["close_overlong_sessions"].misfire_grace_time >= 60  # not APScheduler's 1 s default
-    assert jobs["close_overlong_sessions"].coalesce
+    assert set(jobs) == {"close_overlong_sessions", "prune_delivered", "reminders"}
+    assert jobs["reminders"].func == vbot.remind  # the reminder pass: every job of handlers.jobs.REMINDER_JOBS
+    assert jobs["reminders"].trigger.interval == dt.timedelta(minutes=1)
+    assert jobs["close_overlong_sessions"].trigger.interval == dt.timedelta(minutes=5)
+    assert jobs["prune_delivered"].trigger.interval == dt.timedelta(minutes=60)
+    for job in jobs.values():
+        assert job.misfire_grace_time >= 60  # not APScheduler's 1 s default
+        assert job.coalesce and job.max_instances == 1
     scheduler.shutdown(wait=False)
     vbot.engine.dispose()
 
@@ -92,7 +98,7 @@ def test_migrations_build_the_same_schema_as_the_models(database_url):
     with engine.connect() as connection:
         differences = compare_metadata(MigrationContext.configure(connection), SQLModel.metadata)
         assert differences == []
-        assert connection.execute(sa.text("SELECT version_num FROM alembic_version")).scalar() == "0003"
+        assert connection.execute(sa.text("SELECT version_num FROM alembic_version")).scalar() == "0004"
     engine.dispose()
 
 

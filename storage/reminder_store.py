@@ -1,0 +1,267 @@
+"""Reads and writes of the reminders: who gets them, the notifications stored under their keys, deadlines.
+
+Nothing here commits: the caller's unit of work does.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlmodel import Session, select
+
+from storage.models import (
+    ChatAccount,
+    DeadlineDone,
+    JobRun,
+    Membership,
+    Notification,
+    ReminderOptOut,
+    ServiceRecord,
+    TrainingSession,
+    Unit,
+    UnitDeadline,
+)
+from storage.repo import insert_ignoring_duplicates
+
+PUSH_PLATFORMS = ("line", "telegram")
+KEYS_PER_QUERY = 1000  # keys per IN (…): well inside every driver's parameter limit
+
+
+@dataclass(frozen=True)
+class Recipient:
+    """One chat account of a unit's member that reminders can be pushed to."""
+
+    volunteer_id: int
+    unit_id: int
+    role: str
+    platform: str
+    user_id: str
+    locale: str | None
+
+
+def recipients_in_units(
+    session: Session, unit_ids: list[int], category: str, coordinators_only: bool = False
+) -> list[Recipient]:
+    """The linked push accounts of the units' members who have not turned `category` off."""
+    if not unit_ids:
+        return []
+    turned_off = select(ReminderOptOut.volunteer_id).where(
+        ReminderOptOut.volunteer_id == Membership.volunteer_id, ReminderOptOut.category == category
+    )
+    query = (
+        select(Membership.volunteer_id, Membership.unit_id, Membership.role, ChatAccount.platform,
+               ChatAccount.platform_user_id, ChatAccount.chosen_locale)
+        .join(ChatAccount, ChatAccount.volunteer_id == Membership.volunteer_id)
+        .where(Membership.unit_id.in_(unit_ids), ~sa.exists(turned_off))
+        .order_by(Membership.unit_id, Membership.volunteer_id, ChatAccount.id)
+    )
+    if coordinators_only:
+        query = query.where(Membership.role == "coordinator")
+    return pushable(Recipient(*row) for row in session.execute(query).all())
+
+
+def pushable(recipients) -> list[Recipient]:
+    """Only platforms that can push. Filtered here, not in SQL: a condition on the platform makes SQLite walk
+    every chat account by its (platform, user) index instead of the unit's members (measured: 3.1 s → ms)."""
+    return [r for r in recipients if r.platform in PUSH_PLATFORMS]
+
+
+def recipients_of(session: Session, volunteer_ids: list[int], category: str) -> list[Recipient]:
+    """The linked push accounts of these volunteers (each with their first unit), unless `category` is off."""
+    found: list[Recipient] = []
+    for first in range(0, len(volunteer_ids), KEYS_PER_QUERY):
+        chunk = volunteer_ids[first:first + KEYS_PER_QUERY]
+        turned_off = select(ReminderOptOut.volunteer_id).where(
+            ReminderOptOut.volunteer_id == ChatAccount.volunteer_id, ReminderOptOut.category == category
+        )
+        first_unit = (
+            select(sa.func.min(Membership.unit_id)).where(Membership.volunteer_id == ChatAccount.volunteer_id)
+        ).scalar_subquery()
+        rows = session.execute(
+            select(ChatAccount.volunteer_id, first_unit, sa.literal("volunteer"), ChatAccount.platform,
+                   ChatAccount.platform_user_id, ChatAccount.chosen_locale)
+            .where(ChatAccount.volunteer_id.in_(chunk), ~sa.exists(turned_off))
+            .order_by(ChatAccount.volunteer_id, ChatAccount.id)
+        ).all()
+        found += pushable(Recipient(*row) for row in rows)
+    return found
+
+
+# --- notifications ------------------------------------------------------------------------------
+
+
+def known_keys(session: Session, keys: list[str]) -> set[str]:
+    """Which of these notification keys are stored already."""
+    known: set[str] = set()
+    for first in range(0, len(keys), KEYS_PER_QUERY):
+        chunk = keys[first:first + KEYS_PER_QUERY]
+        known.update(session.exec(select(Notification.key).where(Notification.key.in_(chunk))).all())
+    return known
+
+
+def add_notifications(session: Session, rows: list[dict]) -> int:
+    """Stores the notifications whose keys are new; returns how many were new. A key already stored, by
+    this pass or another process, is left alone: that is what makes every reminder go out once."""
+    if not rows:
+        return 0
+    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+    statement = insert(Notification).on_conflict_do_nothing(index_elements=["key"]).returning(Notification.key)
+    return len(session.execute(statement, rows).all())  # RETURNING names only the rows really inserted
+
+
+def claim_due_notifications(session: Session, now: dt.datetime) -> list[Notification]:
+    """The pending notifications due by `now`, locked for this transaction (PostgreSQL: rows another
+    pass holds are skipped; SQLite: the transaction began IMMEDIATE, so passes run one after another)."""
+    return list(
+        session.exec(
+            select(Notification)
+            .where(Notification.status == "pending", Notification.due_at <= now)
+            .order_by(Notification.priority, Notification.due_at, Notification.id)
+            .with_for_update(skip_locked=True)
+        ).all()
+    )
+
+
+def settle_notifications(session: Session, ids: list[int], status: str, now: dt.datetime) -> None:
+    for first in range(0, len(ids), KEYS_PER_QUERY):
+        session.execute(
+            sa.update(Notification)
+            .where(Notification.id.in_(ids[first:first + KEYS_PER_QUERY]))
+            .values(status=status, settled_at=now)
+            .execution_options(synchronize_session=False)  # the pass reads no notification after this
+        )
+
+
+def notification_for(session: Session, notification_id: int) -> Notification | None:
+    return session.get(Notification, notification_id)
+
+
+def pending_notification_count(session: Session) -> int:
+    return session.exec(select(sa.func.count()).where(Notification.status == "pending")).one()
+
+
+def quiet_hours_of(session: Session, unit_ids: set[int]) -> dict[int, str]:
+    if not unit_ids:
+        return {}
+    return dict(session.execute(select(Unit.id, Unit.quiet_hours).where(Unit.id.in_(unit_ids))).all())
+
+
+def claim_job_run(session: Session, key: str, now: dt.datetime) -> bool:
+    """True the first time a periodic job's occurrence asks (the costly monthly work runs once)."""
+    if session.get(JobRun, key) is not None:
+        return False
+    insert_ignoring_duplicates(session, JobRun, [{"key": key, "ran_at": now}], ["key"])
+    return True
+
+
+# --- what the jobs look at ----------------------------------------------------------------------
+
+
+def training_sessions_starting(session: Session, after: dt.datetime, until: dt.datetime) -> list[TrainingSession]:
+    return list(
+        session.exec(
+            select(TrainingSession)
+            .where(TrainingSession.starts_at > after, TrainingSession.starts_at <= until)
+            .order_by(TrainingSession.starts_at, TrainingSession.id)
+        ).all()
+    )
+
+
+def units_by_id(session: Session, unit_ids: set[int]) -> dict[int, Unit]:
+    if not unit_ids:
+        return {}
+    return {unit.id: unit for unit in session.exec(select(Unit).where(Unit.id.in_(unit_ids))).all()}
+
+
+def sessions_open_since(session: Session, earliest: dt.datetime, latest: dt.datetime) -> list[ServiceRecord]:
+    """Open sessions that began between the two moments."""
+    return list(
+        session.exec(
+            select(ServiceRecord).where(
+                ServiceRecord.status == "open", ServiceRecord.check_in > earliest, ServiceRecord.check_in <= latest
+            )
+        ).all()
+    )
+
+
+def units_with_coordinators(session: Session) -> list[Unit]:
+    has_coordinator = select(Membership.id).where(Membership.unit_id == Unit.id, Membership.role == "coordinator")
+    return list(session.exec(select(Unit).where(sa.exists(has_coordinator)).order_by(Unit.id)).all())
+
+
+def unit_period_figures(session: Session, unit_id: int, first: dt.date, last: dt.date) -> tuple[int, int, int]:
+    """(people who served, times served, minutes) of counted service in the unit between the two days."""
+    people, times, minutes = session.execute(
+        select(sa.func.count(sa.distinct(ServiceRecord.volunteer_id)), sa.func.count(), sa.func.sum(ServiceRecord.minutes))
+        .where(ServiceRecord.unit_id == unit_id, ServiceRecord.status == "counted", ServiceRecord.kind == "service",
+               ServiceRecord.service_date >= first, ServiceRecord.service_date <= last)
+    ).one()
+    return people, times, int(minutes or 0)
+
+
+def unit_deadlines(session: Session, unit_ids: list[int]) -> list[UnitDeadline]:
+    if not unit_ids:
+        return []
+    return list(session.exec(select(UnitDeadline).where(UnitDeadline.unit_id.in_(unit_ids))).all())
+
+
+def add_unit_deadline(session: Session, now: dt.datetime, unit_id: int, title: str, date: dt.date,
+                      remind: tuple[int, ...], yearly: bool) -> UnitDeadline:
+    row = UnitDeadline(unit_id=unit_id, title=title, date=date, remind=",".join(map(str, remind)), yearly=yearly,
+                       created_at=now)
+    session.add(row)
+    session.flush()
+    return row
+
+
+def done_deadlines(session: Session, unit_ids: list[int]) -> set[tuple[int, str, dt.date]]:
+    """(unit id, deadline, occurrence) of every occurrence marked done."""
+    if not unit_ids:
+        return set()
+    rows = session.execute(
+        select(DeadlineDone.unit_id, DeadlineDone.deadline, DeadlineDone.occurrence)
+        .where(DeadlineDone.unit_id.in_(unit_ids))
+    ).all()
+    return {tuple(row) for row in rows}
+
+
+def mark_deadline_done(session: Session, now: dt.datetime, unit_id: int, deadline: str, occurrence: dt.date,
+                       volunteer_id: int | None) -> None:
+    """Marks the occurrence done (a second tap changes nothing) and drops its alerts still waiting."""
+    insert_ignoring_duplicates(
+        session, DeadlineDone,
+        [{"unit_id": unit_id, "deadline": deadline, "occurrence": occurrence, "done_by": volunteer_id, "done_at": now}],
+        ["unit_id", "deadline", "occurrence"],
+    )
+    session.execute(
+        sa.update(Notification)
+        .where(Notification.unit_id == unit_id, Notification.deadline == deadline,
+               Notification.occurrence == occurrence, Notification.status == "pending")
+        .values(status="dropped", settled_at=now)
+    )
+
+
+# --- turning reminders off and on ---------------------------------------------------------------
+
+
+def turned_off(session: Session, volunteer_id: int) -> set[str]:
+    return set(session.exec(select(ReminderOptOut.category).where(ReminderOptOut.volunteer_id == volunteer_id)).all())
+
+
+def turn_off(session: Session, volunteer_id: int, categories: list[str], now: dt.datetime) -> None:
+    insert_ignoring_duplicates(
+        session, ReminderOptOut,
+        [{"volunteer_id": volunteer_id, "category": category, "created_at": now} for category in categories],
+        ["volunteer_id", "category"],
+    )
+
+
+def turn_on(session: Session, volunteer_id: int, categories: list[str]) -> None:
+    session.execute(
+        sa.delete(ReminderOptOut).where(
+            ReminderOptOut.volunteer_id == volunteer_id, ReminderOptOut.category.in_(categories)
+        )
+    )
