@@ -281,14 +281,19 @@ class _Row:
 
 def read_rule_rows(path: Path | str = DEFAULT_RULES) -> list[dict]:
     """The raw [[award]] rows of a TOML file; `parse_rules` checks them."""
+    return read_tables(path, "award")
+
+
+def read_tables(path: Path | str, name: str) -> list[dict]:
+    """The [[name]] tables of a TOML file of seed rows, which must hold those and nothing else."""
     try:
         with open(path, "rb") as file:
             data = tomllib.load(file)
     except tomllib.TOMLDecodeError as error:
         raise ValueError(f"{path}: not valid TOML: {error}") from None
-    if set(data) != {"award"} or not isinstance(data["award"], list) or not data["award"]:
-        raise ValueError(f"{path}: expected [[award]] tables and nothing else")
-    return data["award"]
+    if set(data) != {name} or not isinstance(data[name], list) or not data[name]:
+        raise ValueError(f"{path}: expected [[{name}]] tables and nothing else")
+    return data[name]
 
 
 def load_rules(path: Path | str = DEFAULT_RULES) -> list[AwardRule]:

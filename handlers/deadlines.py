@@ -7,12 +7,11 @@ dates with `unit_deadline`. Pure: rules and dates in, alerts out; no database, n
 from __future__ import annotations
 
 import datetime as dt
-import tomllib
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from handlers.awards import CITIES, _Row, load_rules, on_day, text_in
+from handlers.awards import CITIES, _Row, load_rules, on_day, read_tables, text_in
 
 DEFAULT_DEADLINES = Path(__file__).resolve().parent.parent / "storage" / "seeds" / "deadlines.toml"
 DEFAULT_REMIND = (14, 3, 1, 0)
@@ -277,14 +276,7 @@ class _DeadlineRow(_Row):
 
 def read_deadline_rows(path: Path | str = DEFAULT_DEADLINES) -> list[dict]:
     """The raw [[deadline]] rows of a TOML file; `parse_deadlines` checks them."""
-    try:
-        with open(path, "rb") as file:
-            data = tomllib.load(file)
-    except tomllib.TOMLDecodeError as error:
-        raise ValueError(f"{path}: not valid TOML: {error}") from None
-    if set(data) != {"deadline"} or not isinstance(data["deadline"], list) or not data["deadline"]:
-        raise ValueError(f"{path}: expected [[deadline]] tables and nothing else")
-    return data["deadline"]
+    return read_tables(path, "deadline")
 
 
 def parse_deadlines(rows: list, award_codes: Collection[str]) -> list[DeadlineRule]:
