@@ -133,6 +133,45 @@ def parser() -> argparse.ArgumentParser:
     deadline_add.add_argument("--yearly", action="store_true")
     deadline_add.add_argument("--json", action="store_true")
 
+    event = commands.add_parser("event").add_subparsers(dest="action", required=True)
+    event_add = event.add_parser("add")
+    event_add.add_argument("--unit", type=a_positive_int, required=True)
+    event_add.add_argument("--title", type=a_text, required=True)
+    event_add.add_argument("--start", type=a_time, required=True)
+    event_add.add_argument("--end", type=a_time, required=True)
+    event_add.add_argument("--place", type=a_text)
+    event_add.add_argument("--lat", type=a_number)
+    event_add.add_argument("--lon", type=a_number)
+    event_add.add_argument("--radius", type=a_positive_int, help="metres: checking in needs a location within it")
+    event_add.add_argument("--rotating-code", action="store_true", help="the code changes every minute (kiosk page)")
+    event_add.add_argument("--walk-ups", choices=("allow", "refuse"), default="allow")
+    event_add.add_argument("--credit", choices=("actual", "capped", "lateness"), default="actual")
+    event_add.add_argument("--grace", type=int, default=0, help="minutes after the shift's end still credited")
+    event_add.add_argument("--json", action="store_true")
+    event_poster = event.add_parser("poster", help="the check-in poster: PNG, or PDF when FILE ends in .pdf")
+    event_poster.add_argument("--event", type=a_positive_int, required=True)
+    event_poster.add_argument("-o", "--output", type=a_text, required=True)
+    event_poster.add_argument("--json", action="store_true")
+
+    shift = commands.add_parser("shift").add_subparsers(dest="action", required=True)
+    shift_add = shift.add_parser("add")
+    shift_add.add_argument("--event", type=a_positive_int, required=True)
+    shift_add.add_argument("--start", type=a_time, required=True)
+    shift_add.add_argument("--end", type=a_time, required=True)
+    shift_add.add_argument("--capacity", type=a_positive_int, required=True)
+    shift_add.add_argument("--post", type=a_text)
+    shift_add.add_argument("--json", action="store_true")
+
+    roster = commands.add_parser("roster").add_subparsers(dest="action", required=True)
+    roster_add = roster.add_parser("add")
+    roster_add.add_argument("--shift", type=a_positive_int, required=True)
+    roster_add.add_argument("--volunteer", type=a_positive_int, required=True)
+    roster_add.add_argument("--json", action="store_true")
+    roster_import = roster.add_parser("import", help="a CSV with the columns shift and volunteer (ids)")
+    roster_import.add_argument("file", type=a_text)
+    roster_import.add_argument("--event", type=a_positive_int, required=True)
+    roster_import.add_argument("--json", action="store_true")
+
     commands.add_parser("demo", help="chat with the bot in the terminal as a sample volunteer")
 
     unit = commands.add_parser("unit").add_subparsers(dest="action", required=True)
@@ -285,6 +324,8 @@ def run(args, settings: Settings) -> int:
                 unit = admin.add_unit(session, now, operator(), args.name, args.category, args.city, args.quiet_hours)
                 session.commit()
                 emit(args, {"id": unit.id}, f"unit {unit.id} added: {unit.name}")
+            elif args.command in ("event", "shift", "roster"):
+                emit_event_command(args, session, now, settings)
             elif args.command == "deadline":
                 row = admin.add_deadline(session, now, operator(), args.unit, args.title, args.date, args.remind,
                                          args.yearly)
@@ -346,6 +387,55 @@ def run(args, settings: Settings) -> int:
         return 0
     finally:
         engine.dispose()
+
+
+def local_time(moment: dt.datetime, settings: Settings) -> dt.datetime:
+    return moment if moment.tzinfo else moment.replace(tzinfo=settings.zone)
+
+
+def emit_event_command(args, session, now: dt.datetime, settings: Settings) -> None:
+    from handlers import event_admin
+
+    if args.command == "event" and args.action == "add":
+        location = None
+        if (args.lat, args.lon, args.radius) != (None, None, None):
+            if None in (args.lat, args.lon, args.radius):
+                raise InputError("--lat, --lon and --radius go together")
+            location = (args.lat, args.lon, args.radius)
+        event = event_admin.add_event(
+            session, now, operator(), args.unit, args.title, local_time(args.start, settings),
+            local_time(args.end, settings), args.place, location, args.rotating_code, args.walk_ups, args.credit,
+            args.grace,
+        )
+        session.commit()
+        emit(args, {"id": event.id, "code": event.code}, f"event {event.id} added; check-in code {event.code}")
+    elif args.command == "event":
+        from bot.posters import write_poster
+
+        event = event_admin.event_or_error(session, args.event)
+        path = write_poster(settings, session, event, args.output)
+        emit(args, {"file": path}, f"poster written to {path}")
+    elif args.command == "shift":
+        shift = event_admin.add_shift(session, now, operator(), args.event, local_time(args.start, settings),
+                                      local_time(args.end, settings), args.capacity, args.post)
+        session.commit()
+        emit(args, {"id": shift.id}, f"shift {shift.id} added ({shift.capacity} places)")
+    elif args.action == "add":
+        entry, _new = event_admin.add_to_roster(session, now, operator(), args.shift, args.volunteer)
+        session.commit()
+        emit(args, {"id": entry.id}, f"volunteer {args.volunteer} is on shift {args.shift}")
+    else:
+        try:
+            with open(args.file, "rb") as file:
+                data = file.read(10 * 1024 * 1024 + 1)
+        except OSError as error:
+            raise InputError(f"cannot read {args.file}: {error.strerror}") from None
+        if len(data) > 10 * 1024 * 1024:
+            raise InputError(f"{args.file} is larger than 10 MiB")
+        report = event_admin.import_roster(session, now, operator(), args.event, data)
+        session.commit()
+        emit(args, report, f"{report['added']} added, {report['unchanged']} already on, {len(report['errors'])} errors"
+             + "".join(f"\nline {e['line']}: {e['error']}" for e in report["errors"]))
 
 
 def emit_eligible(args, session, today: dt.date) -> None:

@@ -20,6 +20,7 @@ from linebot.v3.messaging import (
     FlexCarousel,
     FlexMessage,
     FlexText,
+    LocationAction,
     Message,
     MessageAction,
     MulticastRequest,
@@ -32,6 +33,7 @@ from linebot.v3.messaging import (
 from linebot.v3.webhooks import (
     Event,
     FollowEvent,
+    LocationMessageContent,
     MessageEvent,
     PostbackEvent,
     TextMessageContent,
@@ -40,7 +42,7 @@ from linebot.v3.webhooks import (
 
 from bot.channels import SENT, Delivery, StoredEvent
 from handlers.reminders import LineQuota
-from handlers.types import Card, Incoming, ReplyTo, replies_from_json
+from handlers.types import Button, Card, Incoming, ReplyTo, replies_from_json
 from storage.models import OutboxMessage
 
 log = logging.getLogger(__name__)
@@ -118,10 +120,14 @@ class LineChannel:
         sent_at = timestamp_or(event.timestamp, now)
         reply_to = ReplyTo(user_id, getattr(event, "reply_token", None))
         if isinstance(event, MessageEvent):
+            location = None
             if isinstance(event.message, TextMessageContent):
                 kind, text = "text", event.message.text or ""
+            elif isinstance(event.message, LocationMessageContent):
+                kind, text, location = "location", "", (event.message.latitude, event.message.longitude)
             else:
                 kind, text = "other", ""
+            return Incoming("line", user_id, kind, text, sent_at, reply_to, await self._language_of(user_id), location)
         elif isinstance(event, PostbackEvent):
             kind, text = "text", event.postback.data or ""
         elif isinstance(event, FollowEvent):
@@ -175,12 +181,7 @@ class LineChannel:
         for reply in replies_from_json(payload):
             quick = None
             if reply.buttons:
-                quick = QuickReply(
-                    items=[
-                        QuickReplyItem(action=MessageAction(label=button.label[:20], text=button.text[:300]))
-                        for button in reply.buttons[:13]
-                    ]
-                )
+                quick = QuickReply(items=[QuickReplyItem(action=quick_action(button)) for button in reply.buttons[:13]])
             if reply.cards:
                 alt_text = (reply.text.strip().splitlines() or ["…"])[0][:ALT_TEXT_LENGTH]
                 chunks = [reply.cards[i : i + MAX_BUBBLES] for i in range(0, len(reply.cards), MAX_BUBBLES)]
@@ -231,6 +232,12 @@ class LineChannel:
             return Delivery("failed", f"LINE answered {error.status}: {(error.body or '')[:200]}")
         except (TimeoutError, aiohttp.ClientError) as error:
             return Delivery("retry", f"LINE not reached: {error!r}")
+
+
+def quick_action(button: Button):
+    if button.kind == "location":
+        return LocationAction(label=button.label[:20])
+    return MessageAction(label=button.label[:20], text=button.text[:300])
 
 
 def big_text(text: str, size: str = "lg", **style) -> FlexText:

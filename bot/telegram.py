@@ -12,7 +12,14 @@ import json
 import logging
 import os
 
-from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram import (
+    Bot,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    KeyboardButton,
+    ReplyKeyboardMarkup,
+    Update,
+)
 from telegram.error import (
     BadRequest,
     Forbidden,
@@ -26,7 +33,7 @@ from telegram.request import HTTPXRequest
 
 from bot.channels import SENT, Delivery, StoredEvent
 from bot.pacing import Pacer
-from handlers.types import Incoming, ReplyTo, replies_from_json
+from handlers.types import Button, Incoming, ReplyTo, replies_from_json
 from storage.models import OutboxMessage
 
 log = logging.getLogger(__name__)
@@ -35,6 +42,16 @@ log = logging.getLogger(__name__)
 # unless one opts in to time periods as timedelta, which `deliver` handles. The library reads this variable
 # when the value is used, so setting it here is enough; an operator's own setting wins.
 os.environ.setdefault("PTB_TIMEDELTA", "true")
+
+
+def keyboard(buttons: list[Button]):
+    """Inline buttons; a location button needs Telegram's reply keyboard instead (inline ones cannot share it)."""
+    if not buttons:
+        return None
+    if any(b.kind == "location" for b in buttons):
+        rows = [[KeyboardButton(b.label, request_location=True)] for b in buttons if b.kind == "location"]
+        return ReplyKeyboardMarkup(rows, resize_keyboard=True, one_time_keyboard=True)
+    return InlineKeyboardMarkup([[InlineKeyboardButton(b.label, callback_data=b.text[:64])] for b in buttons])
 
 
 def storable(text: str) -> str:
@@ -106,10 +123,17 @@ class TelegramChannel:
         message = update.message
         if message is None or message.from_user is None or message.chat.type != "private":
             return None
-        kind, text = ("text", storable(message.text)) if message.text is not None else ("other", "")
+        location = None
+        if message.text is not None:
+            kind, text = "text", storable(message.text)
+        elif message.location is not None:
+            kind, text = "location", ""
+            location = (message.location.latitude, message.location.longitude)
+        else:
+            kind, text = "other", ""
         return Incoming(
             "telegram", str(message.from_user.id), kind, text, message.date,
-            ReplyTo(str(message.chat.id)), message.from_user.language_code,
+            ReplyTo(str(message.chat.id)), message.from_user.language_code, location,
         )
 
     async def _answer_callback(self, query_id: str) -> None:
@@ -124,11 +148,7 @@ class TelegramChannel:
         replies = replies_from_json(message.payload)
         text = "\n\n".join(reply.text for reply in replies)[:4096]
         buttons = [button for reply in replies for button in reply.buttons]
-        markup = (
-            InlineKeyboardMarkup([[InlineKeyboardButton(b.label, callback_data=b.text[:64])] for b in buttons])
-            if buttons
-            else None
-        )
+        markup = keyboard(buttons)
         await asyncio.sleep(self._pacer.wait_for(message.recipient))
         try:
             await self._bot.send_message(chat_id=int(message.recipient), text=text, reply_markup=markup)

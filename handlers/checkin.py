@@ -56,20 +56,34 @@ def check_in(ctx: Context, argument: str) -> list[Reply]:
     if current is not None:
         return [_already_in(ctx, current)]
 
+    if argument and not (argument.startswith("#") and argument[1:].isdigit()):
+        from handlers import event_checkin  # an event's code; imported here as it builds on this module
+
+        return replies + event_checkin.check_in_with_code(ctx, argument, at)
     chosen = None
-    if argument.startswith("#") and argument[1:].isdigit():
+    if argument:
         chosen = next((unit for unit, _role in units if unit.id == int(argument[1:])), None)
-    elif argument:
-        return [Reply(t("I do not know the check-in code {code}.", code=argument), (Button(t("Check in"), t("check in")),))]
     if chosen is None and len(units) == 1:
         chosen = units[0][0]
     if chosen is None:
         buttons = tuple(Button(unit.name, f"{t('check in')} #{unit.id}") for unit, _role in units)
         return replies + [Reply(t("Which unit are you serving at today?"), buttons)]
+    opened = open_session(ctx, volunteer_id, chosen.id, at)
+    if isinstance(opened, Reply):
+        return replies + [opened]
+    return replies + [
+        Reply(
+            t("Checked in at {time} at {unit}. Tap Check out when you leave.", time=_moment(ctx, at), unit=chosen.name),
+            (Button(t("Check out"), t("check out")),),
+        )
+    ]
 
+
+def open_session(ctx: Context, volunteer_id: int, unit_id: int, at, **fields) -> ServiceRecord | Reply:
+    """Opens the person's session; when another check-in got there first, the answer saying so."""
     record = ServiceRecord(
         volunteer_id=volunteer_id,
-        unit_id=chosen.id,
+        unit_id=unit_id,
         kind="service",
         source="chat",
         status="open",
@@ -77,6 +91,7 @@ def check_in(ctx: Context, argument: str) -> list[Reply]:
         service_date=at.astimezone(ctx.rules.timezone).date(),
         recorded_by=f"{ctx.incoming.platform}:{ctx.incoming.user_id}",
         created_at=ctx.now,
+        **fields,
     )
     try:
         with ctx.session.begin_nested():
@@ -84,13 +99,8 @@ def check_in(ctx: Context, argument: str) -> list[Reply]:
     except sa.exc.IntegrityError:
         # Another check-in of the same person got there first (two taps at the same instant).
         current = repo.open_session_of(ctx.session, volunteer_id)
-        return replies + ([_already_in(ctx, current)] if current else [])
-    return replies + [
-        Reply(
-            t("Checked in at {time} at {unit}. Tap Check out when you leave.", time=_moment(ctx, at), unit=chosen.name),
-            (Button(t("Check out"), t("check out")),),
-        )
-    ]
+        return _already_in(ctx, current) if current else _not_checked_in(ctx)
+    return record
 
 
 def _already_in(ctx: Context, current: ServiceRecord) -> Reply:
@@ -110,7 +120,7 @@ def _not_checked_in(ctx: Context) -> Reply:
     return Reply(t("You are not checked in, so nothing was recorded."), (Button(t("Check in"), t("check in")),))
 
 
-def check_out(ctx: Context, _argument: str) -> list[Reply]:
+def check_out(ctx: Context, argument: str) -> list[Reply]:
     t = ctx.t
     volunteer_id = ctx.account.volunteer_id
     at = time_of_record(ctx.incoming.sent_at, ctx.now)
@@ -121,10 +131,18 @@ def check_out(ctx: Context, _argument: str) -> list[Reply]:
     if at - current.check_in > ctx.rules.max_session:
         review = send_to_review(ctx, current, at)
         return [review or _not_checked_in(ctx)]
+    from handlers.event_checkin import (  # an event's rules; that module builds on this one
+        credited_end,
+        shift_end,
+    )
 
+    if argument.strip().casefold() in ("shift end", "班末") and current.shift_id:  # the question's button
+        at = max(current.check_in, min(at, shift_end(ctx.session, current)))  # "check out at the shift's end"
+    at, late_minutes = credited_end(ctx.session, current, at)
     parts = split_at_midnight(current.check_in, at, ctx.rules.timezone)
     first_end = parts[0][1]
-    if not repo.finish_session(ctx.session, current.id, first_end, session_minutes(current.check_in, first_end), "counted"):
+    first_minutes = max(0, session_minutes(current.check_in, first_end) - late_minutes)
+    if not repo.finish_session(ctx.session, current.id, first_end, first_minutes, "counted"):
         return [_not_checked_in(ctx)]  # a check-out at the same instant closed it first
     for start, end in parts[1:]:
         # A session past midnight counts on each day it covered: 31 Dec 23:30 – 1 Jan 00:30 is half an
@@ -135,13 +153,14 @@ def check_out(ctx: Context, _argument: str) -> list[Reply]:
             service_date=start.astimezone(ctx.rules.timezone).date(), recorded_by=current.recorded_by,
             note=f"continues service record {current.id}", created_at=ctx.now,
         ))
-    minutes = session_minutes(current.check_in, at)
+    minutes = max(0, session_minutes(current.check_in, at) - late_minutes)
     last_day = at.astimezone(ctx.rules.timezone).date()
     today_minutes = repo.counted_service_minutes_on(ctx.session, volunteer_id, last_day)
     unit = ctx.session.get(Unit, current.unit_id)
     added = [
-        (start.astimezone(ctx.rules.timezone).date(), session_minutes(start, end), unit.category, unit.city)
-        for start, end in parts
+        (start.astimezone(ctx.rules.timezone).date(), max(0, session_minutes(start, end) - (late_minutes if n == 0 else 0)),
+         unit.category, unit.city)
+        for n, (start, end) in enumerate(parts)
     ]
     reached = award_progress.milestones(ctx, volunteer_id, added)
     text = t(

@@ -6,7 +6,7 @@ import datetime as dt
 
 from sqlmodel import Session, select
 
-from handlers import deadline_alerts, reminders
+from handlers import deadline_alerts, reminders, shift_reminders
 from handlers.context import Rules
 from handlers.formatting import local_moment
 from handlers.i18n import Catalogs
@@ -66,7 +66,10 @@ def job_name(job) -> str:
 # The reminder pass runs these in order, then dispatches what they stored (bot/app.py VBot.remind).
 REMINDER_JOBS = (
     reminders.training_reminders,
+    shift_reminders.shift_reminders,
     reminders.still_serving_questions,
+    shift_reminders.shift_checkout_questions,
+    shift_reminders.missing_volunteers,
     reminders.award_nudges,
     deadline_alerts.deadline_alerts,
 )

@@ -171,7 +171,9 @@ def still_serving_questions(session: Session, now: dt.datetime, rules: Rules, ca
     is pointless from then on; questions about sessions closed meanwhile are dropped by the pass.
     """
     today = now.astimezone(rules.timezone).date()
-    records = store.sessions_open_since(session, now - rules.max_session, now - STILL_SERVING_AFTER)
+    # Sessions at an event shift are asked about after the shift's end (handlers/shift_reminders.py).
+    records = [r for r in store.sessions_open_since(session, now - rules.max_session, now - STILL_SERVING_AFTER)
+               if r.shift_id is None]
     accounts: dict[int, list[Recipient]] = defaultdict(list)
     for person in store.recipients_of(session, sorted({r.volunteer_id for r in records}), "checkout"):
         accounts[person.volunteer_id].append(person)

@@ -14,11 +14,13 @@ from handlers import (
     checkin,
     deadline_alerts,
     eligibility,
+    event_checkin,
     guide,
     hours,
     language,
     linking,
     reminder_chat,
+    shifts_chat,
     training,
 )
 from handlers.context import Context, Rules
@@ -27,6 +29,7 @@ from handlers.types import Incoming, Reply
 from storage import repo
 
 MAX_COMMAND_LENGTH = 200
+EVENT_START_PREFIX = "ci_"  # Telegram deep links carry only [A-Za-z0-9_-]: `/start ci_CODE` checks in
 
 
 @dataclass(frozen=True)
@@ -40,12 +43,17 @@ class Route:
 # The whole chat vocabulary, in one visible list. Either language works whatever language a person chose.
 ROUTES = (
     Route("link", ("綁定", "link", "/start"), linking.link, needs_link=False),
+    Route("check-in-for", ("代簽到", "check in for"), event_checkin.check_in_for, needs_link=True),  # before check in
     Route("checkin", ("簽到", "check in", "checkin", "check-in", "/checkin"), checkin.check_in, needs_link=True),
     Route("checkout", ("簽退", "check out", "checkout", "check-out", "/checkout"), checkin.check_out, needs_link=True),
     Route("hours", ("時數", "hours", "/hours"), hours.my_hours, needs_link=True),
     Route("eligible", ("獎勵名單", "eligible", "/eligible"), eligibility.eligible_chat, needs_link=True),  # before 獎勵
     Route("awards", ("獎勵", "awards", "/awards"), award_progress.my_awards, needs_link=True),
     Route("training", ("訓練", "training", "/training"), training.my_training, needs_link=True),
+    Route("shifts", ("班表", "shifts", "/shifts"), shifts_chat.my_shifts, needs_link=True),
+    Route("sign-up", ("報名", "sign up"), shifts_chat.sign_up, needs_link=True),
+    Route("cancel", ("取消", "cancel"), shifts_chat.cancel, needs_link=True),
+    Route("live", ("現場", "live", "/live"), event_checkin.live, needs_link=True),
     Route("reminders", ("提醒", "reminders", "/reminders"), reminder_chat.reminder_settings, needs_link=True),
     Route("still-serving", ("繼續服務", "still serving"), reminder_chat.still_serving, needs_link=True),
     Route("deadline-done", ("完成", "done"), deadline_alerts.mark_done, needs_link=True),
@@ -92,10 +100,15 @@ def handle(session: Session, incoming: Incoming, now: dt.datetime, rules: Rules,
 
     if incoming.kind == "follow":
         return guide.help_answer(ctx, "") if linked else guide.how_to_link(ctx)
+    if incoming.kind == "location" and incoming.location is not None:
+        return event_checkin.location_shared(ctx) if linked else guide.how_to_link(ctx)
     found = recognise(incoming.text) if incoming.kind == "text" else None
     if found is None:
         return guide.not_understood(ctx) if linked else guide.how_to_link(ctx)
     route, argument = found
+    if route.intent == "link" and argument.casefold().startswith(EVENT_START_PREFIX):
+        # The Telegram QR of an event poster: /start ci_CODE is a check-in with that code.
+        route, argument = next(r for r in ROUTES if r.intent == "checkin"), argument[len(EVENT_START_PREFIX):]
     if route.intent == "link" and not argument:
         # Telegram's plain /start (no code) is the first contact, not a link attempt.
         return guide.help_answer(ctx, "") if linked else guide.how_to_link(ctx)

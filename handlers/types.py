@@ -19,7 +19,7 @@ class ReplyTo:
 class Incoming:
     """One thing a person did in a chat, as the handlers see it.
 
-    kind: `text` (typed or a button), `follow` (added the bot), `other` (sticker, image, …).
+    kind: `text` (typed or a button), `follow` (added the bot), `location` (a shared location), `other`.
     sent_at is the platform's own timestamp of the message.
     """
 
@@ -30,14 +30,17 @@ class Incoming:
     sent_at: dt.datetime
     reply_to: ReplyTo
     platform_locale: str | None = None
+    location: tuple[float, float] | None = None  # (latitude, longitude) of a shared location (kind `location`)
 
 
 @dataclass(frozen=True)
 class Button:
-    """A tappable next step. `text` is what tapping sends back; `label` is what the button shows."""
+    """A tappable next step. `text` is what tapping sends back; `label` is what the button shows.
+    kind `location`: tapping shares the person's location instead (LINE and Telegram ask first)."""
 
     label: str
     text: str
+    kind: str = "message"
 
 
 @dataclass(frozen=True)

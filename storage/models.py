@@ -169,6 +169,11 @@ class ServiceRecord(SQLModel, table=True):
     recorded_by: str
     note: str | None = None
     created_at: dt.datetime = utc_field()
+    # At an event: the shift it was served in, a walk-up (not on the roster), and who checked in for the
+    # volunteer when a coordinator did (`volunteer:<id>`).
+    shift_id: int | None = Field(default=None, foreign_key="shift.id", index=True)
+    walk_up: bool = Field(default=False, sa_column_kwargs={"server_default": sa.false()})
+    checked_in_by: str | None = None
 
 
 class AuditEntry(SQLModel, table=True):
@@ -296,3 +301,55 @@ class JobRun(SQLModel, table=True):
 
     key: str = Field(primary_key=True)
     ran_at: dt.datetime = utc_field()
+
+
+class Event(SQLModel, table=True):
+    """An event of a unit (a festival, a marathon) with shifts; volunteers check in with its code.
+
+    walk_ups: `allow` or `refuse` people not on a shift's roster (flagged for the coordinator either way).
+    credit: how hours are credited: `actual` time, `capped` at the shift's end plus grace_minutes, or
+    `lateness` (capped, and an hour less for coming more than 15 minutes late, domain.md).
+    """
+
+    id: int | None = Field(default=None, primary_key=True)
+    unit_id: int = Field(foreign_key="unit.id", index=True)
+    title: str
+    place: str | None = None
+    latitude: float | None = None
+    longitude: float | None = None
+    radius_m: int | None = None  # set: checking in needs a shared location within it, or a coordinator
+    starts_at: dt.datetime = utc_field()
+    ends_at: dt.datetime = utc_field()
+    code: str = Field(unique=True)  # the poster's check-in code
+    secret: str  # derives the rotating code and signs the kiosk link
+    rotating_code: bool = False
+    walk_ups: str = "allow"
+    credit: str = "actual"
+    grace_minutes: int = 0
+    created_at: dt.datetime = utc_field()
+
+
+class Shift(SQLModel, table=True):
+    """A post at an event for a time; `taken` places of `capacity` (changed only by conditional updates)."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    event_id: int = Field(foreign_key="event.id", index=True)
+    post: str | None = None
+    starts_at: dt.datetime = utc_field(index=True)
+    ends_at: dt.datetime = utc_field()
+    capacity: int
+    taken: int = 0
+    created_at: dt.datetime = utc_field()
+
+
+class RosterEntry(SQLModel, table=True):
+    """A volunteer on a shift's roster; status `signed` or `cancelled`."""
+
+    __table_args__ = (sa.UniqueConstraint("shift_id", "volunteer_id"),)
+    id: int | None = Field(default=None, primary_key=True)
+    shift_id: int = Field(foreign_key="shift.id", index=True)
+    volunteer_id: int = Field(foreign_key="volunteer.id", index=True)
+    status: str = "signed"
+    added_by: str
+    created_at: dt.datetime = utc_field()
+    cancelled_at: dt.datetime | None = utc_field(default=None)

@@ -98,6 +98,9 @@ class LineStandIn(StandIn):
             if user_id in self.languages:
                 profile["language"] = self.languages[user_id]
             return web.json_response(profile)
+        if path.endswith("/v2/bot/info"):
+            return web.json_response({"userId": "Ubot", "basicId": "@123abcde", "displayName": "志工小幫手",
+                                      "chatMode": "bot", "markAsReadMode": "auto"})
         if path.endswith("/quota"):
             limited = self.quota_limit is not None
             return web.json_response({"type": "limited", "value": self.quota_limit} if limited else {"type": "none"})
@@ -149,6 +152,7 @@ class LineStandIn(StandIn):
         app.router.add_post("/v2/bot/message/push", self.handle)
         app.router.add_post("/v2/bot/message/multicast", self.handle)
         app.router.add_get("/v2/bot/message/quota", self.handle)
+        app.router.add_get("/v2/bot/info", self.handle)
         app.router.add_get("/v2/bot/message/quota/consumption", self.handle)
         app.router.add_get("/v2/bot/profile/{user}", self.handle)
         await super().start(app)
