@@ -153,6 +153,11 @@ def parser() -> argparse.ArgumentParser:
     event_poster.add_argument("-o", "--output", type=a_text, required=True)
     event_poster.add_argument("--json", action="store_true")
 
+    event_kiosk = event.add_parser("kiosk", help="a signed link to the page showing an event's rotating code")
+    event_kiosk.add_argument("--event", type=a_positive_int, required=True)
+    event_kiosk.add_argument("--hours", type=a_positive_int, default=24, help="how long the link works")
+    event_kiosk.add_argument("--json", action="store_true")
+
     shift = commands.add_parser("shift").add_subparsers(dest="action", required=True)
     shift_add = shift.add_parser("add")
     shift_add.add_argument("--event", type=a_positive_int, required=True)
@@ -409,6 +414,15 @@ def emit_event_command(args, session, now: dt.datetime, settings: Settings) -> N
         )
         session.commit()
         emit(args, {"id": event.id, "code": event.code}, f"event {event.id} added; check-in code {event.code}")
+    elif args.command == "event" and args.action == "kiosk":
+        from handlers.event_codes import kiosk_link
+
+        event = event_admin.event_or_error(session, args.event)
+        if not event.rotating_code:
+            raise InputError(f"event {event.id} has no rotating code (add it with --rotating-code)")
+        expires = int(now.timestamp()) + min(args.hours, 24 * 31) * 3600
+        url = kiosk_link(settings.public_url, event.id, event.secret, expires)
+        emit(args, {"url": url}, url)
     elif args.command == "event":
         from bot.posters import write_poster
 

@@ -76,6 +76,7 @@ class LineChannel:
         self._client: AsyncApiClient | None = None
         self._api: AsyncMessagingApi | None = None
         self._languages: dict[str, str | None] = {}
+        self._basic_id: str | None = None
 
     async def open(self) -> None:
         # The async client's aiohttp session belongs to the running loop, so it is made here, not at import.
@@ -160,6 +161,16 @@ class LineChannel:
                 self._languages.clear()
             self._languages[user_id] = language
         return self._languages[user_id]
+
+    async def basic_id(self) -> str | None:
+        """The bot's LINE ID (`@123abcde`), asked once: the kiosk's QR codes open the chat with it."""
+        if self._basic_id is None:
+            try:
+                info = await self._api.get_bot_info(_request_timeout=self._timeout)
+                self._basic_id = info.basic_id
+            except (ApiException, TimeoutError, aiohttp.ClientError, ValueError) as error:
+                log.warning("LINE bot info not read: %r", error)
+        return self._basic_id
 
     async def quota(self) -> LineQuota | None:
         """This month's push quota and what is used of it; None when LINE cannot say (the pass goes on)."""

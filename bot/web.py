@@ -12,6 +12,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
+from bot.kiosk import kiosk_routes
 from storage.db import database_answers
 
 if TYPE_CHECKING:
@@ -131,6 +132,7 @@ def build_web(vbot: VBot, lifespan=None) -> Starlette:
             Route("/webhooks/line", line_webhook, methods=["POST"]),
             Route("/webhooks/telegram", telegram_webhook, methods=["POST"]),
             Route("/healthz", healthz, methods=["GET"]),
+            *kiosk_routes(vbot),
         ],
         lifespan=lifespan,
     )

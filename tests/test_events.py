@@ -297,3 +297,31 @@ async def test_an_event_with_a_radius_needs_a_location_within_it_on_line_and_tel
     await h.drain(near)
     assert "08:52" in h.telegram_api.delivered_texts()[-1]
     assert [r.status for r in records(fair)] == ["open", "open"] and records(fair)[1].walk_up
+
+
+def test_the_kiosk_command_prints_a_signed_link_only_for_a_rotating_code_event(tmp_path):
+    from urllib.parse import parse_qs, urlsplit
+
+    from handlers.event_codes import kiosk_link_valid
+    from tests.test_cli import clean_env, last_json
+    from tests.test_cli import vbot as run_vbot
+
+    env = clean_env(VBOT_DATABASE_URL=f"sqlite:///{tmp_path / 'k.db'}", VBOT_PUBLIC_URL="https://vbot.example.tw")
+    unit = str(last_json(run_vbot(tmp_path, "unit", "add", "--name", "馬拉松志工隊", "--json", env=env))["id"])
+    times = ["--start", "2026-12-20T05:00", "--end", "2026-12-20T14:00"]
+    plain = str(last_json(run_vbot(tmp_path, "event", "add", "--unit", unit, "--title", "路跑", *times, "--json", env=env))["id"])
+    rotating = str(last_json(run_vbot(tmp_path, "event", "add", "--unit", unit, "--title", "馬拉松", *times,
+                                      "--rotating-code", "--json", env=env))["id"])
+    refused = run_vbot(tmp_path, "event", "kiosk", "--event", plain, env=env)
+    assert refused.returncode == 2 and "--rotating-code" in refused.stderr
+    url = last_json(run_vbot(tmp_path, "event", "kiosk", "--event", rotating, "--hours", "2", "--json", env=env))["url"]
+    parts = urlsplit(url)
+    assert url.startswith(f"https://vbot.example.tw/events/{rotating}/kiosk?")
+    query = {k: v[0] for k, v in parse_qs(parts.query).items()}
+    engine = make_engine(f"sqlite:///{tmp_path / 'k.db'}")
+    with UnitOfWork(engine)() as session:
+        secret = session.get(Event, int(rotating)).secret
+    engine.dispose()
+    now = dt.datetime.now(dt.UTC)
+    assert kiosk_link_valid(secret, int(rotating), int(query["expires"]), query["sig"], now)
+    assert not kiosk_link_valid(secret, int(rotating), int(query["expires"]), query["sig"], now + dt.timedelta(hours=3))
