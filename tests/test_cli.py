@@ -29,7 +29,8 @@ from handlers.types import Incoming, ReplyTo
 from storage.db import UnitOfWork, make_engine, migrate
 from tests.conftest import POSTGRES_URL, postgres_schema
 
-TABLES = ("unit", "volunteer", "servicerecord", "auditentry", "unitdeadline", "notification")
+TABLES = ("unit", "volunteer", "servicerecord", "auditentry", "unitdeadline", "notification", "event", "shift",
+          "rosterentry")
 PAST = "2025-01-02"  # a service date safely in the past
 TIMEOUT = 60  # seconds for one process: a `serve` that wrongly starts must not hang the suite
 
@@ -245,6 +246,12 @@ BAD = {
                               {}, {}, SQLITE),
     "quiet-hours-unreadable": (["unit", "set", "{u}", "--quiet-hours", "9pm-8am"], {}, {}, SQLITE),
     "remind-at-no-time": (["remind", "--now", "tomorrow"], {}, {}, SQLITE),
+    "event-ends-before-it-starts": (["event", "add", "--unit", "{u}", "--title", "燈節", "--start", "2026-04-01T10:00",
+                                     "--end", "2026-04-01T09:00"], {}, {}, BOTH),
+    "shift-of-an-unknown-event": (["shift", "add", "--event", "999", "--start", "2026-04-01T10:00",
+                                   "--end", "2026-04-01T12:00", "--capacity", "5"], {}, {}, SQLITE),
+    "roster-file-missing": (["roster", "import", "nope.csv", "--event", "1"], {}, {}, SQLITE),
+    "poster-of-an-unknown-event": (["event", "poster", "--event", "1", "-o", "p.png"], {}, {}, SQLITE),
 }
 # What the one line must mention for the operator to know what to fix.
 MENTIONS = {
@@ -255,6 +262,8 @@ MENTIONS = {
     "volunteer-not-in-unit": "not in unit", "correction-below-zero": "below zero",
     "deadline-of-an-unknown-unit": "999", "deadline-remind-not-days": "14,x", "deadline-already-past": "2020-01-05",
     "quiet-hours-unreadable": "9pm-8am", "remind-at-no-time": "tomorrow",
+    "event-ends-before-it-starts": "end after", "shift-of-an-unknown-event": "999", "roster-file-missing": "nope.csv",
+    "poster-of-an-unknown-event": "event 1",
 }
 NEWER_SCHEMA = "UPDATE alembic_version SET version_num = 'ffffffffffff'"
 CASES = [pytest.param(name, backend, id=f"{name}-{backend}") for name, case in BAD.items() for backend in case[3]]

@@ -325,3 +325,30 @@ def test_the_kiosk_command_prints_a_signed_link_only_for_a_rotating_code_event(t
     now = dt.datetime.now(dt.UTC)
     assert kiosk_link_valid(secret, int(rotating), int(query["expires"]), query["sig"], now)
     assert not kiosk_link_valid(secret, int(rotating), int(query["expires"]), query["sig"], now + dt.timedelta(hours=3))
+
+
+def test_a_roster_file_is_imported_row_by_row_and_importing_it_again_changes_nothing(tmp_path):
+    from tests.test_cli import clean_env, last_json
+    from tests.test_cli import vbot as run_vbot
+
+    env = clean_env(VBOT_DATABASE_URL=f"sqlite:///{tmp_path / 'r.db'}")
+    run = lambda *args: last_json(run_vbot(tmp_path, *args, "--json", env=env))  # noqa: E731
+    unit = str(run("unit", "add", "--name", "馬拉松志工隊")["id"])
+    people = [str(run("volunteer", "add", "--unit", unit, "--name", name)["id"]) for name in ("甲", "乙", "丙")]
+    event = str(run("event", "add", "--unit", unit, "--title", "馬拉松", "--start", "2026-12-20T05:00",
+                    "--end", "2026-12-20T14:00")["id"])
+    shift = str(run("shift", "add", "--event", event, "--start", "2026-12-20T06:00", "--end", "2026-12-20T10:00",
+                    "--capacity", "2", "--post", "補給站")["id"])
+    roster = tmp_path / "roster.csv"
+    roster.write_text(f"shift,volunteer\n{shift},{people[0]}\n{shift},{people[1]}\n{shift},{people[2]}\n"
+                      f"{shift},abc\n999,{people[0]}\n", encoding="utf-8-sig")
+    first = run("roster", "import", str(roster), "--event", event)
+    assert (first["added"], first["unchanged"]) == (2, 0)
+    assert [e["line"] for e in first["errors"]] == [4, 5, 6]
+    assert "full" in first["errors"][0]["error"] and "999" in first["errors"][2]["error"]
+    again = run("roster", "import", str(roster), "--event", event)
+    assert (again["added"], again["unchanged"]) == (0, 2)
+    not_csv = tmp_path / "roster.xlsx"
+    not_csv.write_bytes(b"PK\x03\x04\xff\xfe")
+    refused = run_vbot(tmp_path, "roster", "import", str(not_csv), "--event", event, env=env)
+    assert refused.returncode == 2 and "UTF-8" in refused.stderr and "Traceback" not in refused.stderr
