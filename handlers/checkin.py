@@ -121,9 +121,12 @@ def _not_checked_in(ctx: Context) -> Reply:
 
 
 def check_out(ctx: Context, argument: str) -> list[Reply]:
+    return check_out_person(ctx, ctx.account.volunteer_id, time_of_record(ctx.incoming.sent_at, ctx.now), argument)
+
+
+def check_out_person(ctx: Context, volunteer_id: int, at, argument: str = "") -> list[Reply]:
+    """Closes the person's open session at `at` (the person, or a coordinator on their behalf)."""
     t = ctx.t
-    volunteer_id = ctx.account.volunteer_id
-    at = time_of_record(ctx.incoming.sent_at, ctx.now)
     current = repo.open_session_of(ctx.session, volunteer_id)
     if current is None:
         return [_not_checked_in(ctx)]

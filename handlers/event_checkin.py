@@ -231,3 +231,21 @@ def check_in_for(ctx: Context, argument: str) -> list[Reply]:
                       f"volunteer:{target}", None, {"record": opened.id, "shift": shift.id if shift else None})
     return [Reply(t("{name} is checked in at {time}.", name=name,
                     time=local_moment(at, ctx.rules.timezone, ctx.locale, ctx.today)))]
+
+
+def check_out_for(ctx: Context, argument: str) -> list[Reply]:
+    """代簽退 VOLUNTEER_ID: a coordinator checks a member of their unit out now."""
+    t = ctx.t
+    units = {unit.id for unit in coordinated_units(ctx)}
+    target = int(argument) if argument.strip().isdigit() else None
+    member_of = {unit.id for unit, _role in repo.units_of(ctx.session, target)} if target else set()
+    if not units or not (units & member_of):
+        return [Reply(t("Type 代簽退 and the volunteer's number; only their unit's coordinator can do it."))]
+    current = repo.open_session_of(ctx.session, target)
+    if current is None:
+        return [Reply(t("That volunteer is not checked in."))]
+    replies = checkin.check_out_person(ctx, target, ctx.now)
+    repo.record_audit(ctx.session, ctx.now, f"volunteer:{ctx.account.volunteer_id}", "checkout.for",
+                      f"volunteer:{target}", None, {"record": current.id})
+    name = repo.volunteer(ctx.session, target).name
+    return [Reply(f"{name}：{reply.text}") for reply in replies]

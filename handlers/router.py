@@ -44,6 +44,7 @@ class Route:
 ROUTES = (
     Route("link", ("綁定", "link", "/start"), linking.link, needs_link=False),
     Route("check-in-for", ("代簽到", "check in for"), event_checkin.check_in_for, needs_link=True),  # before check in
+    Route("check-out-for", ("代簽退", "check out for"), event_checkin.check_out_for, needs_link=True),  # before check out
     Route("checkin", ("簽到", "check in", "checkin", "check-in", "/checkin"), checkin.check_in, needs_link=True),
     Route("checkout", ("簽退", "check out", "checkout", "check-out", "/checkout"), checkin.check_out, needs_link=True),
     Route("hours", ("時數", "hours", "/hours"), hours.my_hours, needs_link=True),

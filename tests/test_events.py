@@ -140,6 +140,11 @@ async def test_live_shows_expected_present_missing_and_walk_ups_to_coordinators_
     assert record.volunteer_id == dan and record.shift_id == fair.shift and record.checked_in_by == f"volunteer:{fair.boss}"
     answer = await h.line_says("Uamy", f"代簽到 {fair.bob}", at=local(2026, 4, 1, 9, 31), now=local(2026, 4, 1, 9, 31))
     assert "管理者" in answer[0]
+    answer = await h.line_says("Uboss", f"代簽退 {dan}", at=local(2026, 4, 1, 11, 30), now=local(2026, 4, 1, 11, 30))
+    assert "王大明" in answer[0] and "2" in answer[0]
+    assert records(fair)[-1].status == "counted" and records(fair)[-1].minutes == 120
+    answer = await h.line_says("Uboss", f"代簽退 {dan}", at=local(2026, 4, 1, 11, 31), now=local(2026, 4, 1, 11, 31))
+    assert "沒有簽到" in answer[0]
 
 
 async def test_volunteers_see_open_shifts_sign_up_and_cancel_and_a_late_cancellation_is_told(fair):
