@@ -205,13 +205,20 @@ def live(ctx: Context, _argument: str) -> list[Reply]:
     return [Reply("\n\n".join(parts), (Button(t("Live"), t("live")),))]
 
 
+def my_member(ctx: Context, argument: str) -> tuple[int | None, list[int]]:
+    """The volunteer whose number was typed, if a member of a unit this coordinator runs; and those units."""
+    mine = {unit.id for unit in coordinated_units(ctx)}
+    target = int(argument) if argument.strip().isdigit() and len(argument.strip()) < 10 else None
+    theirs = {unit.id for unit, _role in repo.units_of(ctx.session, target)} if target else set()
+    shared = sorted(mine & theirs)
+    return (target, shared) if shared else (None, [])
+
+
 def check_in_for(ctx: Context, argument: str) -> list[Reply]:
     """代簽到 VOLUNTEER_ID: a coordinator checks a member in at the event shift they are on now."""
     t = ctx.t
-    units = {unit.id for unit in coordinated_units(ctx)}
-    target = int(argument) if argument.strip().isdigit() else None
-    member_of = {unit.id for unit, _role in repo.units_of(ctx.session, target)} if target else set()
-    if not units or not (units & member_of):
+    target, units = my_member(ctx, argument)
+    if target is None:
         return [Reply(t("Type 代簽到 and the volunteer's number; only their unit's coordinator can do it."))]
     at = ctx.now
     if repo.open_session_of(ctx.session, target) is not None:
@@ -220,7 +227,7 @@ def check_in_for(ctx: Context, argument: str) -> list[Reply]:
               if shift.starts_at - OPENS_BEFORE <= at <= shift.ends_at and event.unit_id in units]
     signed = event_store.signed_shift_ids(ctx.session, target, [s.id for s, _ in shifts])
     shift, event = next(((s, e) for s, e in shifts if s.id in signed), shifts[0] if shifts else (None, None))
-    unit_id = event.unit_id if event else sorted(units & member_of)[0]
+    unit_id = event.unit_id if event else units[0]
     opened = checkin.open_session(ctx, target, unit_id, at, shift_id=shift.id if shift else None,
                                   walk_up=bool(shift) and shift.id not in signed,
                                   checked_in_by=f"volunteer:{ctx.account.volunteer_id}")
@@ -236,10 +243,8 @@ def check_in_for(ctx: Context, argument: str) -> list[Reply]:
 def check_out_for(ctx: Context, argument: str) -> list[Reply]:
     """代簽退 VOLUNTEER_ID: a coordinator checks a member of their unit out now."""
     t = ctx.t
-    units = {unit.id for unit in coordinated_units(ctx)}
-    target = int(argument) if argument.strip().isdigit() else None
-    member_of = {unit.id for unit, _role in repo.units_of(ctx.session, target)} if target else set()
-    if not units or not (units & member_of):
+    target, _units = my_member(ctx, argument)
+    if target is None:
         return [Reply(t("Type 代簽退 and the volunteer's number; only their unit's coordinator can do it."))]
     current = repo.open_session_of(ctx.session, target)
     if current is None:

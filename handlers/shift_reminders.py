@@ -70,7 +70,7 @@ def replace_unit(person, unit_id: int):
 
 def missing_volunteers(session: Session, now: dt.datetime, rules: Rules, catalogs: Catalogs) -> int:
     """Fifteen minutes after a shift starts, its coordinators hear who on the roster has not checked in (once)."""
-    started = event_store.shifts_started_between(session, now - dt.timedelta(hours=2), now - MISSING_AFTER)
+    started = event_store.shifts_starting(session, now - dt.timedelta(hours=2), now - MISSING_AFTER)
     ids = [shift.id for shift, _ in started]
     expected = defaultdict(dict)
     for shift_id, volunteer_id, name in event_store.roster_of(session, ids):

@@ -7,7 +7,7 @@ import datetime as dt
 import sqlalchemy as sa
 from sqlmodel import Session, select
 
-from storage.models import Event, Membership, RosterEntry, ServiceRecord, Shift, Unit, Volunteer
+from storage.models import Event, Membership, RosterEntry, ServiceRecord, Shift, Volunteer
 
 
 def event_by_code(session: Session, code: str) -> Event | None:
@@ -105,18 +105,6 @@ def shifts_starting(session: Session, after: dt.datetime, until: dt.datetime) ->
         .where(Shift.starts_at > after, Shift.starts_at <= until).order_by(Shift.starts_at, Shift.id)
     ).all()
     return [(shift, event) for shift, event in rows]
-
-
-def shifts_started_between(session: Session, earliest: dt.datetime, latest: dt.datetime) -> list[tuple[Shift, Event]]:
-    rows = session.exec(
-        select(Shift, Event).join(Event, Event.id == Shift.event_id)
-        .where(Shift.starts_at > earliest, Shift.starts_at <= latest).order_by(Shift.starts_at, Shift.id)
-    ).all()
-    return [(shift, event) for shift, event in rows]
-
-
-def unit_of_event(session: Session, event: Event) -> Unit:
-    return session.get(Unit, event.unit_id)
 
 
 def awaiting_location(session: Session, volunteer_id: int, since: dt.datetime) -> ServiceRecord | None:
