@@ -201,6 +201,11 @@ def parser() -> argparse.ArgumentParser:
     volunteer_add.add_argument("--role", choices=admin.ROLES, default="volunteer")
     volunteer_add.add_argument("--json", action="store_true")
 
+    volunteer_import = volunteer.add_parser("import", help="a unit's roster: CSV (UTF-8 or Big5) or XLSX")
+    volunteer_import.add_argument("file", type=a_text)
+    volunteer_import.add_argument("--unit", type=a_positive_int, required=True)
+    volunteer_import.add_argument("--invites", type=a_text, help="write the new volunteers' invite codes to this CSV")
+    volunteer_import.add_argument("--json", action="store_true")
     volunteer_set = volunteer.add_parser("set")
     volunteer_set.add_argument("id", type=a_positive_int)
     volunteer_set.add_argument("--record-book", dest="record_book_no", type=a_text)
@@ -344,6 +349,8 @@ def run(args, settings: Settings) -> int:
                 session.commit()
                 emit(args, {"id": person.id, "invite_code": invite.code},
                      f"volunteer {person.id} added; invite code {invite.code} (valid 30 days, once)")
+            elif args.command == "volunteer" and args.action == "import":
+                emit_roster_import(args, session, now, today)
             elif args.command == "volunteer" and args.action == "set":
                 fields = {f: getattr(args, f) for f in admin.VOLUNTEER_FIELDS if getattr(args, f) is not None}
                 person = admin.set_volunteer(session, now, operator(), args.id, fields)
@@ -394,6 +401,34 @@ def run(args, settings: Settings) -> int:
         engine.dispose()
 
 
+def read_file(path: str, limit: int = 50 * 1024 * 1024) -> bytes:
+    try:
+        with open(path, "rb") as file:
+            data = file.read(limit + 1)
+    except OSError as error:
+        raise InputError(f"cannot read {path}: {error.strerror}") from None
+    if len(data) > limit:
+        raise InputError(f"{path} is larger than {limit // (1024 * 1024)} MiB")
+    return data
+
+
+def emit_roster_import(args, session, now: dt.datetime, today: dt.date) -> None:
+    from handlers import roster_import
+
+    rows = roster_import.read_rows(read_file(args.file), args.file)
+    report = roster_import.import_roster(session, now, operator(), args.unit, rows, today,
+                                         roster_import.rows_progress(sys.stderr))
+    session.commit()
+    if args.invites:  # after the commit: the codes in the file are the ones stored
+        try:
+            with open(args.invites, "wb") as out:
+                out.write(roster_import.invites_csv(report.invites))
+        except OSError as error:
+            raise InputError(f"cannot write {args.invites}: {error.strerror}") from None
+    emit(args, report.as_json(), f"{report.created} created, {report.updated} updated, {report.unchanged} unchanged, "
+         f"{len(report.errors)} errors" + "".join(f"\nline {e['line']}: {e['error']}" for e in report.errors))
+
+
 def local_time(moment: dt.datetime, settings: Settings) -> dt.datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=settings.zone)
 
@@ -439,13 +474,7 @@ def emit_event_command(args, session, now: dt.datetime, settings: Settings) -> N
         session.commit()
         emit(args, {"id": entry.id}, f"volunteer {args.volunteer} is on shift {args.shift}")
     else:
-        try:
-            with open(args.file, "rb") as file:
-                data = file.read(10 * 1024 * 1024 + 1)
-        except OSError as error:
-            raise InputError(f"cannot read {args.file}: {error.strerror}") from None
-        if len(data) > 10 * 1024 * 1024:
-            raise InputError(f"{args.file} is larger than 10 MiB")
+        data = read_file(args.file, 10 * 1024 * 1024)
         report = event_admin.import_roster(session, now, operator(), args.event, data)
         session.commit()
         emit(args, report, f"{report['added']} added, {report['unchanged']} already on, {len(report['errors'])} errors"

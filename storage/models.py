@@ -51,6 +51,8 @@ class Volunteer(SQLModel, table=True):
     record_book_date: dt.date | None = None
     english_name: str | None = None
     first_service_date: dt.date | None = None  # from a record-book balance brought in
+    phone: str | None = Field(default=None, index=True)  # a roster's second key after the record-book number
+    insured_until: dt.date | None = None  # accident insurance (意外事故保險) valid until
     created_at: dt.datetime = utc_field()
 
 

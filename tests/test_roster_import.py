@@ -1,0 +1,121 @@
+"""`vbot volunteer import`: a unit's roster in CSV (UTF-8, with or without BOM, Big5) or XLSX, row by row."""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+
+import pytest
+from sqlmodel import select
+
+from handlers import admin, roster_import
+from handlers.admin import InputError
+from storage.db import UnitOfWork, make_engine, migrate
+from storage.models import Membership, ServiceRecord, TrainingRecord, Volunteer
+
+NOW = dt.datetime(2026, 3, 25, 1, tzinfo=dt.UTC)
+TODAY = dt.date(2026, 3, 25)
+ROSTER = (
+    "姓名,性別,出生日期,手機,紀錄冊編號,紀錄冊發給日期,基礎訓練日期,特殊訓練日期,時數結餘,結餘日期,英文姓名,保險到期日\r\n"
+    "王小明,男,1958-03-02,0912-345-678,北市志字第1號,2020/05/01,2020/03/01,2020/03/08,1234.5,2025-12-31,WANG HSIAO-MING,115/12/31\r\n"
+    "李美玲,女,63/7/1,0922333444,,,,,,,,\r\n"
+    "壞日期,女,1960-13-01,0933000000,,,,,,,,\r\n"
+    "重複,男,,0912345678,,,,,,,,\r\n"
+    "無日期結餘,男,,,,,,,10,,,\r\n"
+)
+
+
+@pytest.fixture
+def store(database_url):
+    engine = make_engine(database_url)
+    migrate(engine)
+    uow = UnitOfWork(engine)
+    with uow() as session:
+        unit = admin.add_unit(session, NOW, "test", "臺北市立聯合醫院", "health", "taipei").id
+        session.commit()
+    yield uow, unit
+    engine.dispose()
+
+
+def run(uow, unit, data: bytes, name="roster.csv"):
+    with uow() as session:
+        report = roster_import.import_roster(session, NOW, "test", unit, roster_import.read_rows(data, name), TODAY)
+        session.commit()
+    return report
+
+
+def people(uow) -> dict[str, Volunteer]:
+    with uow() as session:
+        return {v.name: v for v in session.exec(select(Volunteer)).all()}
+
+
+@pytest.mark.parametrize("encoding", ["utf-8", "utf-8-sig", "cp950"])
+def test_good_rows_are_taken_in_bad_ones_reported_and_a_second_import_changes_nothing(store, encoding):
+    uow, unit = store
+    first = run(uow, unit, ROSTER.encode(encoding))
+    assert (first.created, first.updated, first.unchanged) == (2, 1, 0)
+    assert [(e["line"], e["error"].split(":")[0]) for e in first.errors] == [(4, "birth_date"), (6, "balance_hours needs balance_date (the date of the balance)")]
+    # Line 5 shares Wang's phone: it is Wang, and his name changes to the roster's (audited), not a new person.
+    found = people(uow)
+    assert set(found) == {"重複", "李美玲"}
+    wang = found["重複"]
+    assert (wang.record_book_no, wang.phone, wang.birth_date) == ("北市志字第1號", "0912345678", dt.date(1958, 3, 2))
+    assert wang.english_name == "WANG HSIAO-MING" and wang.insured_until == dt.date(2026, 12, 31)
+    assert found["李美玲"].birth_date == dt.date(1974, 7, 1)  # ROC 63 = 1974
+    with uow() as session:
+        balance = session.exec(select(ServiceRecord).where(ServiceRecord.volunteer_id == wang.id)).all()
+        trainings = session.exec(select(TrainingRecord).where(TrainingRecord.volunteer_id == wang.id)).all()
+    assert [(r.minutes, r.service_date, r.source) for r in balance] == [(74070, dt.date(2025, 12, 31), "manual")]
+    assert sorted((t.kind, t.category) for t in trainings) == [("basic", None), ("special", "health")]
+    assert len(first.invites) == 2
+
+    fixed = ROSTER.replace("重複", "王小明").encode(encoding)
+    second = run(uow, unit, fixed)
+    assert (second.created, second.updated) == (0, 1)  # line 5 renames him back
+    third = run(uow, unit, fixed)
+    assert (third.created, third.updated, third.unchanged) == (0, 0, 3) and len(third.errors) == 2
+    with uow() as session:
+        assert len(session.exec(select(ServiceRecord)).all()) == 1
+        assert len(session.exec(select(TrainingRecord)).all()) == 2
+        assert len(session.exec(select(Membership)).all()) == 2
+
+
+def test_an_xlsx_roster_with_english_headers_and_real_dates(store):
+    from openpyxl import Workbook
+
+    uow, unit = store
+    book = Workbook()
+    sheet = book.active
+    sheet.append(["name", "gender", "birth_date", "phone", "record_book_no"])
+    sheet.append(["陳志工", "F", dt.datetime(1950, 1, 2), 912000111, "中市志字第9號"])  # noqa: DTZ001 (Excel has no zones)
+    out = io.BytesIO()
+    book.save(out)
+    report = run(uow, unit, out.getvalue(), "roster.xlsx")
+    assert (report.created, report.errors) == (1, [])
+    person = people(uow)["陳志工"]
+    assert (person.gender, person.birth_date, person.phone) == ("female", dt.date(1950, 1, 2), "912000111")
+
+
+def test_files_that_are_not_rosters_are_refused_in_one_line(store):
+    uow, unit = store
+    with pytest.raises(InputError, match="name"):
+        roster_import.read_rows("電話,生日\r\n0912,1950-01-01\r\n".encode(), "r.csv")
+    with pytest.raises(InputError, match="xlsx"):
+        roster_import.read_rows(b"PK\x03\x04 broken", "r.xlsx")
+    with pytest.raises(InputError, match="UTF-8"):
+        roster_import.read_rows(b"\xff\xfe\xfa\x80\x81", "r.csv")
+    assert roster_import.parse_date("115年3月25日") == dt.date(2026, 3, 25)
+    assert roster_import.parse_date("1150325") == dt.date(2026, 3, 25)
+
+
+def test_the_command_prints_the_report_and_writes_the_invite_codes(tmp_path):
+    from tests.test_cli import clean_env, last_json, vbot
+
+    env = clean_env(VBOT_DATABASE_URL=f"sqlite:///{tmp_path / 'v.db'}")
+    unit = str(last_json(vbot(tmp_path, "unit", "add", "--name", "臺北市立聯合醫院", "--json", env=env))["id"])
+    (tmp_path / "roster.csv").write_bytes(ROSTER.encode("cp950"))
+    report = last_json(vbot(tmp_path, "volunteer", "import", "roster.csv", "--unit", unit, "--invites", "codes.csv",
+                            "--json", env=env))
+    assert (report["created"], report["updated"], report["unchanged"], len(report["errors"])) == (2, 1, 0, 2)
+    codes = (tmp_path / "codes.csv").read_text(encoding="utf-8-sig").splitlines()
+    assert codes[0] == "id,name,invite_code" and len(codes) == 3 and all(len(line.split(",")[2]) == 8 for line in codes[1:])
