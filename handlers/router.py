@@ -12,6 +12,7 @@ from sqlmodel import Session
 from handlers import (
     award_progress,
     checkin,
+    corrections,
     deadline_alerts,
     eligibility,
     event_checkin,
@@ -55,6 +56,10 @@ ROUTES = (
     Route("sign-up", ("報名", "sign up"), shifts_chat.sign_up, needs_link=True),
     Route("cancel", ("取消", "cancel"), shifts_chat.cancel, needs_link=True),
     Route("live", ("現場", "live", "/live"), event_checkin.live, needs_link=True),
+    Route("review", ("審核", "review", "/review"), corrections.review_list, needs_link=True),
+    Route("approve", ("核准", "approve"), corrections.approve, needs_link=True),
+    Route("void", ("作廢", "void"), corrections.void, needs_link=True),
+    Route("correct", ("更正", "correct"), corrections.correct, needs_link=True),
     Route("reminders", ("提醒", "reminders", "/reminders"), reminder_chat.reminder_settings, needs_link=True),
     Route("still-serving", ("繼續服務", "still serving"), reminder_chat.still_serving, needs_link=True),
     Route("deadline-done", ("完成", "done"), deadline_alerts.mark_done, needs_link=True),

@@ -357,3 +357,28 @@ def test_a_roster_file_is_imported_row_by_row_and_importing_it_again_changes_not
     not_csv.write_bytes(b"PK\x03\x04\xff\xfe")
     refused = run_vbot(tmp_path, "roster", "import", str(not_csv), "--event", event, env=env)
     assert refused.returncode == 2 and "UTF-8" in refused.stderr and "Traceback" not in refused.stderr
+
+
+async def test_coordinators_settle_sessions_waiting_for_review_and_correct_records_of_their_units_only(fair):
+    h = fair.h
+    other = h.add_unit("新北市立圖書館", city="other")
+    outsider = await fair.person(other, line_user="Uother", role="coordinator", name="外單位組長")
+    await h.line_says("Uamy", "簽到", at=local(2026, 4, 2, 8), now=local(2026, 4, 2, 8))
+    await h.line_says("Uamy", "簽退", at=local(2026, 4, 2, 21), now=local(2026, 4, 2, 21))  # 13 h: to review
+    [record] = records(fair)
+    assert record.status == "review"
+    refused = await h.line_says("Uother", f"核准 #{record.id}", at=local(2026, 4, 3, 9), now=local(2026, 4, 3, 9))
+    assert "找不到" in refused[0] and records(fair)[0].status == "review"  # another unit's: as if unknown
+    listing = await h.line_says("Uboss", "審核", at=local(2026, 4, 3, 9), now=local(2026, 4, 3, 9))
+    assert f"#{record.id} 陳美玲" in listing[0] and "13" in listing[0]
+    answer = await h.line_says("Uboss", f"更正 #{record.id} 8 忘記簽退，實際服務到17點",
+                               at=local(2026, 4, 3, 9, 5), now=local(2026, 4, 3, 9, 5))
+    assert "8" in answer[0]
+    old, new = records(fair)
+    assert (old.status, old.minutes) == ("void", 780) and (new.status, new.minutes, new.source) == ("counted", 480, "manual")
+    assert "忘記簽退" in new.note
+    await fair.remind(local(2026, 4, 3, 9, 6))
+    assert any("8 小時" in text and "忘記簽退" in text for text in h.line_api.texts_to("Uamy"))
+    again = await h.line_says("Uboss", f"核准 #{record.id}", at=local(2026, 4, 3, 9, 7), now=local(2026, 4, 3, 9, 7))
+    assert "已經處理" in again[0]
+    assert outsider
