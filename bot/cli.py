@@ -177,6 +177,10 @@ def parser() -> argparse.ArgumentParser:
     roster_import.add_argument("--event", type=a_positive_int, required=True)
     roster_import.add_argument("--json", action="store_true")
 
+    from bot import export_cli
+
+    export_cli.add_parser(commands)
+
     commands.add_parser("demo", help="chat with the bot in the terminal as a sample volunteer")
 
     unit = commands.add_parser("unit").add_subparsers(dest="action", required=True)
@@ -334,6 +338,10 @@ def run(args, settings: Settings) -> int:
                 unit = admin.add_unit(session, now, operator(), args.name, args.category, args.city, args.quiet_hours)
                 session.commit()
                 emit(args, {"id": unit.id}, f"unit {unit.id} added: {unit.name}")
+            elif args.command == "export":
+                from bot import export_cli
+
+                emit(args, *export_cli.run(args, session, settings))
             elif args.command in ("event", "shift", "roster"):
                 emit_event_command(args, session, now, settings)
             elif args.command == "deadline":
