@@ -382,3 +382,37 @@ async def test_coordinators_settle_sessions_waiting_for_review_and_correct_recor
     again = await h.line_says("Uboss", f"核准 #{record.id}", at=local(2026, 4, 3, 9, 7), now=local(2026, 4, 3, 9, 7))
     assert "已經處理" in again[0]
     assert outsider
+
+
+async def test_people_see_and_correct_their_data_ask_for_leave_and_have_their_identity_deleted(fair):
+    h = fair.h
+    at = local(2026, 4, 1, 10)
+    await h.line_says("Uamy", f"簽到 {fair.code}", at=local(2026, 4, 1, 9), now=local(2026, 4, 1, 9))
+    await h.line_says("Uamy", "簽退", at=at, now=at)
+    shown = await h.line_says("Uamy", "我的資料", at=at, now=at)
+    assert "陳美玲" in shown[0] and "line" in shown[0] and "臺北市觀光傳播局志工隊" in shown[0]
+    assert "陳美玲" in (await h.line_says("Uamy", "我的姓名 陳美齡", at=at, now=at))[0].replace("陳美齡", "陳美玲")
+    await h.line_says("Uamy", "請假 2026-04-03 回診", at=at, now=at)
+    await h.line_says("Uamy", "意見 希望有週末的班", at=at, now=at)
+    await fair.remind(at + dt.timedelta(minutes=1))
+    boss = h.line_api.texts_to("Uboss")
+    assert any("陳美齡" in text and "回診" in text and "115年4月3日" in text for text in boss)
+    assert any("週末" in text for text in boss)
+
+    refused = await h.line_says("Uboss", f"確認刪除 {fair.amy}", at=at, now=at)
+    assert "沒有要求" in refused[0]  # she has not asked
+    await h.line_says("Uamy", "刪除我的資料", at=at, now=at)
+    await fair.remind(at + dt.timedelta(minutes=2))
+    stranger = await h.line_says("Ustranger", f"確認刪除 {fair.amy}", at=at, now=at)
+    assert "綁定" in stranger[0]  # someone not linked is only told how to link
+    outsider = await h.line_says("Uamy", f"確認刪除 {fair.amy}", at=at, now=at)
+    assert "管理者" in outsider[0]
+    done = await h.line_says("Uboss", f"確認刪除 {fair.amy}", at=at, now=at)
+    assert "刪除" in done[0]
+    with fair.uow() as session:
+        person = session.get(__import__("storage.models", fromlist=["Volunteer"]).Volunteer, fair.amy)
+        assert person.name == "（已刪除）" and person.phone is None
+    [record] = records(fair)
+    assert record.volunteer_id == fair.amy and record.minutes == 60  # the unit's hours stay
+    after = await h.line_says("Uamy", "時數", at=at, now=at)
+    assert "綁定" in after[0]  # the chat link is gone: she is a stranger now
