@@ -7,12 +7,13 @@ import json
 import threading
 
 import pytest
+import sqlalchemy as sa
 from sqlmodel import select
 
 from handlers import admin, event_admin
 from handlers.event_codes import rotating_code
 from storage.db import UnitOfWork, make_engine, migrate
-from storage.models import Event, Notification, ServiceRecord, Shift
+from storage.models import Event, Notification, ServiceRecord, Shift, Volunteer
 from tests.test_reminders import Town, local
 
 
@@ -410,9 +411,32 @@ async def test_people_see_and_correct_their_data_ask_for_leave_and_have_their_id
     done = await h.line_says("Uboss", f"確認刪除 {fair.amy}", at=at, now=at)
     assert "刪除" in done[0]
     with fair.uow() as session:
-        person = session.get(__import__("storage.models", fromlist=["Volunteer"]).Volunteer, fair.amy)
+        person = session.get(Volunteer, fair.amy)
         assert person.name == "（已刪除）" and person.phone is None
     [record] = records(fair)
     assert record.volunteer_id == fair.amy and record.minutes == 60  # the unit's hours stay
     after = await h.line_says("Uamy", "時數", at=at, now=at)
     assert "綁定" in after[0]  # the chat link is gone: she is a stranger now
+
+
+async def test_a_coordinator_of_another_unit_is_refused_everything_on_this_units_people(fair):
+    """Unit B's coordinator tries every coordinator word on unit A's people: refused, nothing changed or leaked."""
+    h = fair.h
+    other = h.add_unit("新北市立圖書館", city="other")
+    await fair.person(other, line_user="Uother", role="coordinator", name="外單位組長")
+    at = local(2026, 4, 1, 9, 30)
+    await h.line_says("Uamy", f"簽到 {fair.code}", at=local(2026, 4, 1, 9), now=local(2026, 4, 1, 9))
+    [record] = records(fair)
+    with fair.uow() as session:
+        audit_before = session.execute(sa.text("SELECT count(*) FROM auditentry")).scalar()
+    attempts = ["獎勵名單", "現場", f"代簽到 {fair.bob}", f"代簽退 {fair.amy}", "審核", f"核准 #{record.id}",
+                f"作廢 #{record.id}", f"更正 #{record.id} 1 測試", f"確認刪除 {fair.amy}",
+                f"完成 {fair.unit} half-year-report-h1 2026-07-10"]
+    for text in attempts:
+        answer = await h.line_says("Uother", text, at=at, now=at)
+        assert len(answer) == 1, text
+        assert not any(name in answer[0] for name in ("陳美玲", "李大同", "林組長")), (text, answer[0])
+    with fair.uow() as session:
+        audit_after = session.execute(sa.text("SELECT count(*) FROM auditentry")).scalar()
+    assert audit_after == audit_before
+    assert [(r.status, r.volunteer_id) for r in records(fair)] == [("open", fair.amy)]
