@@ -177,9 +177,10 @@ def parser() -> argparse.ArgumentParser:
     roster_import.add_argument("--event", type=a_positive_int, required=True)
     roster_import.add_argument("--json", action="store_true")
 
-    from bot import export_cli
+    from bot import export_cli, report_cli
 
     export_cli.add_parser(commands)
+    report_cli.add_parser(commands)
 
     commands.add_parser("demo", help="chat with the bot in the terminal as a sample volunteer")
 
@@ -342,6 +343,10 @@ def run(args, settings: Settings) -> int:
                 from bot import export_cli
 
                 emit(args, *export_cli.run(args, session, settings))
+            elif args.command == "report":
+                from bot import report_cli
+
+                emit(args, *report_cli.run(args, session, settings))
             elif args.command in ("event", "shift", "roster"):
                 emit_event_command(args, session, now, settings)
             elif args.command == "deadline":

@@ -1,0 +1,144 @@
+"""The half-year and yearly report's reads: every figure is a grouped query, none per volunteer.
+
+Scope: one unit (`unit_id`) or every unit (`unit_id=None`). Only `counted` records of kind `service`
+count; a volunteer is "served" in a period when such a record falls on a service date in [first, last].
+Results are small (a row per sex and age band, per unit, per unit and month): memory stays flat however
+many records there are.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+from sqlmodel import Session
+
+from storage.models import AwardGrant, ServiceRecord, Unit, Volunteer
+
+# (label, lowest age in the band), oldest first; "unknown" when there is no birth date.
+AGE_BANDS = (("65+", 65), ("55-64", 55), ("50-54", 50), ("30-49", 30), ("18-29", 18), ("12-17", 12), ("under 12", 0))
+BAND_ORDER = tuple(label for label, _ in reversed(AGE_BANDS)) + ("unknown",)
+GENDER_ORDER = ("female", "male", "other", "unknown")
+HONOR_CARD = "honor-card"
+HONOR_CARD_YEARS = 3  # an honor card is valid for three years from the day it was granted
+
+_sr = ServiceRecord.__table__
+_vol = Volunteer.__table__
+_grant = AwardGrant.__table__
+_unit = Unit.__table__
+
+
+def years_before(day: dt.date, years: int) -> dt.date:
+    """The same calendar day `years` earlier (29 February becomes 28 February)."""
+    try:
+        return day.replace(year=day.year - years)
+    except ValueError:
+        return day.replace(year=day.year - years, day=28)
+
+
+def _counted(first: dt.date, last: dt.date, unit_id: int | None):
+    conditions = [_sr.c.status == "counted", _sr.c.kind == "service", _sr.c.service_date.between(first, last)]
+    if unit_id is not None:
+        conditions.append(_sr.c.unit_id == unit_id)
+    return sa.and_(*conditions)
+
+
+def age_band(birth_date, as_of: dt.date):
+    """A SQL expression: the age band at `as_of` (someone born on as_of's day 65 years before is 65)."""
+    whens = [(birth_date.is_(None), "unknown")]
+    whens += [(birth_date <= years_before(as_of, low), label) for label, low in AGE_BANDS if low > 0]
+    return sa.case(*whens, else_="under 12")
+
+
+@dataclass(frozen=True)
+class GroupRow:
+    gender: str
+    band: str
+    served: int
+    insured: int
+    record_books: int
+    honor_cards: int
+
+
+def served_by_group(session: Session, first: dt.date, last: dt.date, unit_id: int | None) -> list[GroupRow]:
+    """Distinct volunteers who served, by sex and age band at `last`, with the insured, record-book and
+    honor-card holders among them (all as of `last`)."""
+    served = sa.select(_sr.c.volunteer_id).where(_counted(first, last, unit_id)).distinct().subquery("served")
+    honor = (
+        sa.select(_grant.c.volunteer_id)
+        .where(_grant.c.award_code == HONOR_CARD, _grant.c.granted_on <= last,
+               _grant.c.granted_on > years_before(last, HONOR_CARD_YEARS))
+        .distinct().subquery("honor")
+    )
+    gender = sa.case((_vol.c.gender.in_(("female", "male", "other")), _vol.c.gender), else_="unknown")
+    band = age_band(_vol.c.birth_date, last)
+    one_if = lambda condition: sa.func.sum(sa.case((condition, 1), else_=0))  # noqa: E731
+    book = sa.and_(_vol.c.record_book_no.is_not(None), _vol.c.record_book_no != "",
+                   sa.or_(_vol.c.record_book_date.is_(None), _vol.c.record_book_date <= last))
+    query = (
+        sa.select(gender.label("gender"), band.label("band"), sa.func.count().label("served"),
+                  one_if(_vol.c.insured_until >= last), one_if(book), one_if(honor.c.volunteer_id.is_not(None)))
+        .select_from(served.join(_vol, _vol.c.id == served.c.volunteer_id)
+                     .outerjoin(honor, honor.c.volunteer_id == served.c.volunteer_id))
+        .group_by(gender, band)
+    )
+    return [GroupRow(g, b, int(n), int(i or 0), int(r or 0), int(h or 0))
+            for g, b, n, i, r, h in session.execute(query)]
+
+
+@dataclass(frozen=True)
+class UnitMonthRow:
+    unit_id: int
+    month: int
+    person_times: int
+    minutes: int
+
+
+def by_unit_and_month(session: Session, first: dt.date, last: dt.date, unit_id: int | None) -> list[UnitMonthRow]:
+    """Counted service records and their minutes per unit and calendar month (first and last in one year)."""
+    if first.year != last.year:
+        raise ValueError("a report period lies within one calendar year")
+    month = sa.extract("month", _sr.c.service_date)
+    query = (
+        sa.select(_sr.c.unit_id, month.label("month"), sa.func.count(), sa.func.coalesce(sa.func.sum(_sr.c.minutes), 0))
+        .where(_counted(first, last, unit_id))
+        .group_by(_sr.c.unit_id, month)
+    )
+    return [UnitMonthRow(u, int(m), int(n), int(s)) for u, m, n, s in session.execute(query)]
+
+
+def served_by_unit(session: Session, first: dt.date, last: dt.date, unit_id: int | None) -> dict[int, int]:
+    """Distinct volunteers who served, per unit (one person in two units counts in each)."""
+    query = (
+        sa.select(_sr.c.unit_id, sa.func.count(sa.distinct(_sr.c.volunteer_id)))
+        .where(_counted(first, last, unit_id))
+        .group_by(_sr.c.unit_id)
+    )
+    return {u: int(n) for u, n in session.execute(query)}
+
+
+@dataclass(frozen=True)
+class Totals:
+    served: int
+    person_times: int
+    minutes: int
+
+
+def totals(session: Session, first: dt.date, last: dt.date, unit_id: int | None) -> Totals:
+    """Distinct volunteers who served, counted records and minutes: for the year-before comparison."""
+    query = sa.select(sa.func.count(sa.distinct(_sr.c.volunteer_id)), sa.func.count(),
+                      sa.func.coalesce(sa.func.sum(_sr.c.minutes), 0)).where(_counted(first, last, unit_id))
+    served, person_times, minutes = session.execute(query).one()
+    return Totals(int(served), int(person_times), int(minutes))
+
+
+def unit_names(session: Session, unit_ids: list[int] | None = None) -> dict[int, str]:
+    query = sa.select(_unit.c.id, _unit.c.name)
+    if unit_ids is not None:
+        query = query.where(_unit.c.id.in_(unit_ids))
+    return dict(session.execute(query).all())
+
+
+def unit_exists(session: Session, unit_id: int) -> bool:
+    return session.execute(sa.select(_unit.c.id).where(_unit.c.id == unit_id)).first() is not None
