@@ -11,10 +11,9 @@ from handlers import checkin, guide
 from handlers.context import Context
 from handlers.event_codes import rotating_code_accepted
 from handlers.formatting import local_moment
-from handlers.reminders import Due, Translators, store_new
+from handlers.reminders import tell_coordinators
 from handlers.types import Button, Reply
 from storage import event_store, repo
-from storage import reminder_store as store
 from storage.models import Event, ServiceRecord, Shift
 
 OPENS_BEFORE = dt.timedelta(minutes=60)  # a code is accepted from an hour before a shift starts
@@ -127,7 +126,6 @@ def distance_m(a: tuple[float, float], b: tuple[float, float]) -> float:
 def flag_walk_up(ctx: Context, event: Event, shift: Shift, refused: bool) -> None:
     """The event's coordinators hear of a walk-up (through the reminder pass, so quiet hours hold)."""
     person = repo.volunteer(ctx.session, ctx.account.volunteer_id)
-    coordinators = store.recipients_in_units(ctx.session, [event.unit_id], "deadlines", coordinators_only=True)
 
     def words(t) -> Reply:
         if refused:
@@ -136,9 +134,7 @@ def flag_walk_up(ctx: Context, event: Event, shift: Shift, refused: bool) -> Non
         return Reply(t("🚶 {name} checked in at {event} as a walk-up (not on the roster).",
                        name=person.name, event=event.title))
 
-    found = [Due("walk-up", f"{shift.id}:{person.id}", c, words, ctx.now, shift.ends_at, "deadlines")
-             for c in coordinators]
-    store_new(ctx.session, ctx.now, found, Translators(ctx.catalogs, ctx.rules))
+    tell_coordinators(ctx, [event.unit_id], "walk-up", f"{shift.id}:{person.id}", words, shift.ends_at)
 
 
 def shift_end(session, record: ServiceRecord) -> dt.datetime:

@@ -16,10 +16,9 @@ from handlers import admin
 from handlers.context import Context
 from handlers.formatting import local_date
 from handlers.i18n import Translator
-from handlers.reminders import Due, Translators, store_new
+from handlers.reminders import tell_coordinators
 from handlers.roster_import import parse_date
 from handlers.types import Button, Reply
-from storage import reminder_store as store
 from storage import repo
 from storage.models import ChatAccount, InviteCode, Notification, Volunteer
 
@@ -71,11 +70,9 @@ def my_name(ctx: Context, argument: str) -> list[Reply]:
 
 
 def _tell_coordinators(ctx: Context, job: str, which: str, words) -> int:
+    """The coordinators of all the person's units."""
     units = [unit.id for unit, _role in repo.units_of(ctx.session, ctx.account.volunteer_id)]
-    coordinators = [c for c in store.recipients_in_units(ctx.session, units, "deadlines", coordinators_only=True)
-                    if c.volunteer_id != ctx.account.volunteer_id]
-    found = [Due(job, which, c, words, ctx.now, None, "deadlines") for c in coordinators]
-    return store_new(ctx.session, ctx.now, found, Translators(ctx.catalogs, ctx.rules))
+    return tell_coordinators(ctx, units, job, which, words)
 
 
 def leave(ctx: Context, argument: str) -> list[Reply]:

@@ -122,6 +122,18 @@ def store_new(session: Session, now: dt.datetime, found: list[Due], words: Trans
     return store.add_notifications(session, rows)
 
 
+def tell_coordinators(
+    ctx, unit_ids: list[int], job: str, which: str, words: Callable[[Translator], Reply],
+    expires_at: dt.datetime | None = None,
+) -> int:
+    """Something a person did that the units' coordinators should hear (a walk-up, a leave request), sent by
+    the reminder pass so quiet hours hold; the person is not told of their own doing."""
+    coordinators = [c for c in store.recipients_in_units(ctx.session, unit_ids, "deadlines", coordinators_only=True)
+                    if c.volunteer_id != ctx.account.volunteer_id]
+    found = [Due(job, which, c, words, ctx.now, expires_at, "deadlines") for c in coordinators]
+    return store_new(ctx.session, ctx.now, found, Translators(ctx.catalogs, ctx.rules))
+
+
 def local_moment_at(day: dt.date, time: dt.time, rules: Rules) -> dt.datetime:
     return dt.datetime.combine(day, time, rules.timezone).astimezone(dt.UTC)
 

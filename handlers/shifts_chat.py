@@ -9,10 +9,9 @@ from handlers.context import Context
 from handlers.event_admin import add_to_roster, cancel_roster
 from handlers.formatting import local_date
 from handlers.i18n import Translator
-from handlers.reminders import Due, Translators, store_new
+from handlers.reminders import tell_coordinators
 from handlers.types import Button, Reply
 from storage import event_store, repo
-from storage import reminder_store as store
 from storage.models import Event, Shift
 
 SHOWN = 8  # shifts in one answer: it must fit on a phone screen
@@ -90,12 +89,10 @@ def cancel(ctx: Context, argument: str) -> list[Reply]:
 
 def tell_coordinators_of_cancellation(ctx: Context, shift: Shift, event: Event) -> None:
     person = repo.volunteer(ctx.session, ctx.account.volunteer_id)
-    coordinators = store.recipients_in_units(ctx.session, [event.unit_id], "deadlines", coordinators_only=True)
 
     def words(t: Translator) -> Reply:
         return Reply(t("⚠️ {name} cancelled a shift that starts soon: {shift}", name=person.name,
                        shift=shift_line(t, ctx, shift, event)))
 
-    found = [Due("late-cancellation", f"{shift.id}:{person.id}:{ctx.now:%Y%m%d%H%M%S}", c, words, ctx.now,
-                 shift.ends_at, "deadlines") for c in coordinators]
-    store_new(ctx.session, ctx.now, found, Translators(ctx.catalogs, ctx.rules))
+    tell_coordinators(ctx, [event.unit_id], "late-cancellation", f"{shift.id}:{person.id}:{ctx.now:%Y%m%d%H%M%S}",
+                      words, shift.ends_at)
