@@ -22,7 +22,7 @@ from handlers.types import Button, Reply
 from storage import repo
 from storage.models import ChatAccount, InviteCode, Notification, Volunteer
 
-ANONYMOUS = "（已刪除）"  # the name left on a deleted person's record: data, shown to no one as a chat word
+ANONYMOUS = "（已刪除）"  # the name left on a deleted person's record: stored data, shown where the name was
 MAX_MESSAGE = 300
 
 
