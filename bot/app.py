@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import datetime as dt
 import gc
+import hashlib
 import logging
 
 from bot.channels import Channel
@@ -30,7 +31,9 @@ class VBot:
         self.catalogs = Catalogs()
         self.rules = Rules(
             timezone=settings.zone, default_locale=self.catalogs.match(settings.locale) or "zh_TW",
-            max_session=settings.max_session,
+            max_session=settings.max_session, public_url=settings.public_url,
+            link_key=hashlib.sha256(b"vbot download links:" + settings.line_channel_secret.encode()).digest()
+            if settings.line_enabled else b"",
         )
         self.channels: dict[str, Channel] = {}
         if settings.line_enabled:

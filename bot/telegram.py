@@ -6,6 +6,7 @@ Only python-telegram-bot's Bot is used: no Application, so no updater and no job
 from __future__ import annotations
 
 import asyncio
+import base64
 import datetime as dt
 import hmac
 import json
@@ -16,6 +17,7 @@ from telegram import (
     Bot,
     InlineKeyboardButton,
     InlineKeyboardMarkup,
+    InputFile,
     KeyboardButton,
     ReplyKeyboardMarkup,
     Update,
@@ -149,8 +151,16 @@ class TelegramChannel:
         text = "\n\n".join(reply.text for reply in replies)[:4096]
         buttons = [button for reply in replies for button in reply.buttons]
         markup = keyboard(buttons)
+        documents = [reply.document for reply in replies if reply.document is not None]
         await asyncio.sleep(self._pacer.wait_for(message.recipient))
         try:
+            if documents:  # the file, with the text as its caption (Telegram allows 1,024 characters there)
+                document = documents[0]
+                await self._bot.send_document(
+                    chat_id=int(message.recipient), caption=text[:1024], reply_markup=markup,
+                    document=InputFile(base64.b64decode(document.data), filename=document.name),
+                )
+                return SENT
             await self._bot.send_message(chat_id=int(message.recipient), text=text, reply_markup=markup)
             return SENT
         except RetryAfter as error:

@@ -9,11 +9,12 @@ from typing import TYPE_CHECKING
 
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
 from bot.kiosk import kiosk_routes
-from storage.db import database_answers
+from handlers.my_records import link_valid, records_csv
+from storage.db import UnitOfWork, database_answers
 
 if TYPE_CHECKING:
     from bot.app import VBot
@@ -127,11 +128,31 @@ def build_web(vbot: VBot, lifespan=None) -> Starlette:
             return JSONResponse({"status": "ok", "database": "ok"})
         return JSONResponse({"status": "unavailable", "database": "unreachable"}, status_code=503)
 
+    async def records_download(request: Request) -> Response:
+        """A volunteer's records as CSV, behind the signed link 我的紀錄 sent on LINE."""
+        try:
+            volunteer_id = int(request.path_params["volunteer_id"])
+            expires = int(request.query_params.get("expires", ""))
+        except ValueError:
+            return PlainTextResponse("bad link", status_code=403, headers={"Cache-Control": "no-store"})
+        if not link_valid(vbot.rules.link_key, volunteer_id, expires, request.query_params.get("sig", ""), vbot.now()):
+            return PlainTextResponse("this link is not valid (any more)", status_code=403,
+                                     headers={"Cache-Control": "no-store"})
+
+        def read() -> bytes:
+            with UnitOfWork(vbot.engine)() as session:
+                return records_csv(session, volunteer_id, vbot.rules.timezone)[0]
+
+        data = await asyncio.to_thread(read)
+        return Response(data, media_type="text/csv; charset=utf-8", headers={
+            "Cache-Control": "no-store", "Content-Disposition": 'attachment; filename="my-records.csv"'})
+
     return Starlette(
         routes=[
             Route("/webhooks/line", line_webhook, methods=["POST"]),
             Route("/webhooks/telegram", telegram_webhook, methods=["POST"]),
             Route("/healthz", healthz, methods=["GET"]),
+            Route("/downloads/records/{volunteer_id:int}", records_download, methods=["GET"]),
             *kiosk_routes(vbot),
         ],
         lifespan=lifespan,

@@ -65,10 +65,19 @@ class Card:
 
 
 @dataclass(frozen=True)
+class Document:
+    """A file sent with a reply where the platform takes files (Telegram); `data` is base64."""
+
+    name: str
+    data: str
+
+
+@dataclass(frozen=True)
 class Reply:
     text: str
     buttons: tuple[Button, ...] = field(default_factory=tuple)
     cards: tuple[Card, ...] = field(default_factory=tuple)
+    document: Document | None = None
 
 
 def replies_to_json(replies: list[Reply]) -> str:
@@ -87,6 +96,7 @@ def replies_from_json(payload: str) -> list[Reply]:
             item["text"],
             tuple(Button(**button) for button in item.get("buttons", ())),
             tuple(_card(card) for card in item.get("cards", ())),
+            Document(**item["document"]) if item.get("document") else None,
         )
         for item in json.loads(payload)
     ]

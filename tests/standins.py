@@ -58,6 +58,8 @@ class StandIn:
 
 
 async def _body(request: web.Request) -> dict:
+    if request.content_type == "multipart/form-data":  # a file (sendDocument): parsed from the stream
+        return dict((await request.post()).items())
     raw = await request.read()
     if not raw:
         return {}
@@ -159,7 +161,11 @@ class LineStandIn(StandIn):
 
 
 class TelegramStandIn(StandIn):
-    """/bot<token>/getMe, sendMessage and answerCallbackQuery."""
+    """/bot<token>/getMe, sendMessage, sendDocument (kept in `documents`) and answerCallbackQuery."""
+
+    def __init__(self):
+        super().__init__()
+        self.documents: list[tuple[int, str, bytes]] = []
 
     async def handle(self, request: web.Request) -> web.Response:
         body = await _body(request)
@@ -182,6 +188,14 @@ class TelegramStandIn(StandIn):
             chat_id = int(body["chat_id"])
             result = {"message_id": len(self.calls), "date": 1_700_000_000, "text": body.get("text", ""),
                       "chat": {"id": chat_id, "type": "private"}}
+            self.arrived.set()
+        elif method == "sendDocument":
+            chat_id = int(body["chat_id"])
+            document = body["document"]  # a multipart file field
+            self.documents.append((chat_id, document.filename, document.file.read()))
+            result = {"message_id": len(self.calls), "date": 1_700_000_000, "caption": body.get("caption", ""),
+                      "chat": {"id": chat_id, "type": "private"},
+                      "document": {"file_id": "f1", "file_unique_id": "u1", "file_name": document.filename}}
             self.arrived.set()
         else:
             result = True

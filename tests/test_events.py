@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 import threading
 
 import pytest
@@ -440,3 +441,35 @@ async def test_a_coordinator_of_another_unit_is_refused_everything_on_this_units
         audit_after = session.execute(sa.text("SELECT count(*) FROM auditentry")).scalar()
     assert audit_after == audit_before
     assert [(r.status, r.volunteer_id) for r in records(fair)] == [("open", fair.amy)]
+
+
+async def test_my_records_comes_as_a_file_on_telegram_and_as_a_signed_link_on_line(fair):
+    import csv as csv_module
+    from urllib.parse import urlsplit
+
+    h = fair.h
+    await h.line_says("Uamy", f"簽到 {fair.code}", at=local(2026, 4, 1, 9), now=local(2026, 4, 1, 9))
+    await h.line_says("Uamy", "簽退", at=local(2026, 4, 1, 11, 30), now=local(2026, 4, 1, 11, 30))
+    await h.telegram_says(7001, f"簽到 {fair.code}", at=local(2026, 4, 1, 9), now=local(2026, 4, 1, 9))
+    await h.telegram_says(7001, "簽退", at=local(2026, 4, 1, 10), now=local(2026, 4, 1, 10))
+
+    at = local(2026, 4, 1, 12)
+    await h.telegram_says(7001, "我的紀錄", at=at, now=at)
+    [(chat, name, data)] = h.telegram_api.documents
+    rows = list(csv_module.reader(data.decode("utf-8-sig").splitlines()))
+    assert (chat, name) == (7001, "my-records.csv") and len(rows) == 2 and rows[1][5] == "1.00"
+
+    answer = await h.line_says("Uamy", "我的紀錄", at=at, now=at)
+    assert "2.5" in answer[0]
+    link = re.search(r"https?://\S+", answer[0]).group(0)
+    parts = urlsplit(link)
+    path = f"{parts.path}?{parts.query}"
+    h.now = at
+    download = await h.http.get(path)
+    assert download.status_code == 200 and "attachment" in download.headers["content-disposition"]
+    rows = list(csv_module.reader(download.content.decode("utf-8-sig").splitlines()))
+    assert [row[5] for row in rows[1:]] == ["2.50"]
+    other = await h.http.get(path.replace(f"/records/{fair.amy}?", f"/records/{fair.bob}?"))
+    assert other.status_code == 403  # the signature names one person
+    h.now = at + dt.timedelta(hours=25)
+    assert (await h.http.get(path)).status_code == 403  # expired
