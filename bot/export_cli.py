@@ -7,39 +7,17 @@ bot/cli.py adds the parser with `add_parser(commands)` and, for `args.command ==
 from __future__ import annotations
 
 import argparse
-import datetime as dt
-import re
 from pathlib import Path
 
+from bot.arguments import a_date, a_positive_int, a_text
 from handlers.admin import InputError
 from handlers.export import FORMATS, export_hours
 from handlers.formatting import hours_from_minutes
 from storage.models import Unit
 
-MAX_ID = 2**31 - 1
-
-
-def _date(text: str) -> dt.date:
-    try:
-        if not re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", text):
-            raise ValueError
-        return dt.date.fromisoformat(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {text!r}") from None
-
-
-def _id(text: str) -> int:
-    if not re.fullmatch(r"[0-9]+", text) or not 1 <= int(text) <= MAX_ID:
-        raise argparse.ArgumentTypeError(f"not an id: {text!r}")
-    return int(text)
-
 
 def _path(text: str) -> Path:
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        raise argparse.ArgumentTypeError(f"not valid UTF-8 text: {text!r}") from None
-    if not text.strip():
+    if not a_text(text).strip():
         raise argparse.ArgumentTypeError("the output file needs a name")
     return Path(text)
 
@@ -51,9 +29,9 @@ def add_parser(commands) -> argparse.ArgumentParser:
     hours = actions.add_parser(
         "hours", help="one row per counted service record of a unit in a period (CSV or XLSX, for import)"
     )
-    hours.add_argument("--unit", type=_id, required=True)
-    hours.add_argument("--from", dest="date_from", type=_date, required=True, metavar="YYYY-MM-DD")
-    hours.add_argument("--to", dest="date_to", type=_date, required=True, metavar="YYYY-MM-DD")
+    hours.add_argument("--unit", type=a_positive_int, required=True)
+    hours.add_argument("--from", dest="date_from", type=a_date, required=True, metavar="YYYY-MM-DD")
+    hours.add_argument("--to", dest="date_to", type=a_date, required=True, metavar="YYYY-MM-DD")
     hours.add_argument("--format", dest="file_format", choices=FORMATS,
                        help="csv or xlsx (default: from the file's suffix, else csv)")
     hours.add_argument("-o", "--output", dest="output", type=_path, required=True, metavar="FILE")

@@ -6,8 +6,8 @@ The LINE QR needs the bot's basic id and the Telegram one its user name: both ar
 from __future__ import annotations
 
 import asyncio
-from pathlib import Path
 
+from bot.arguments import write_file
 from bot.config import Settings
 from bot.poster import line_checkin_url, make_poster, telegram_start_url
 from handlers.admin import InputError
@@ -67,9 +67,5 @@ def write_poster(settings: Settings, session, event: Event, output: str) -> str:
         png, pdf = make_poster(t("{event}: check in here", event=event.title), lines, codes)
     except ValueError as error:  # e.g. a title so long that the codes would not fit
         raise InputError(f"cannot make the poster: {error}") from None
-    path = Path(output)
-    try:
-        path.write_bytes(pdf if path.suffix.lower() == ".pdf" else png)
-    except OSError as error:
-        raise InputError(f"cannot write {output}: {error.strerror}") from None
-    return str(path)
+    write_file(output, pdf if output.lower().endswith(".pdf") else png)
+    return output

@@ -7,8 +7,8 @@ which returns the JSON object to print and a summary for operators.
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
+from bot.arguments import a_positive_int, write_file
 from handlers import report
 from handlers.admin import InputError
 
@@ -16,7 +16,7 @@ from handlers.admin import InputError
 def add_parser(commands) -> None:
     parser = commands.add_parser("report", help="the half-year or yearly report of a unit or of every unit")
     scope = parser.add_mutually_exclusive_group(required=True)
-    scope.add_argument("--unit", type=int, metavar="ID", help="one unit")
+    scope.add_argument("--unit", type=a_positive_int, metavar="ID", help="one unit")
     scope.add_argument("--all", action="store_true", help="every unit")
     parser.add_argument("--period", required=True, help="2026H1, 2026H2 or 2026")
     parser.add_argument("--format", choices=["json", "csv", "xlsx"], default="json",
@@ -24,14 +24,6 @@ def add_parser(commands) -> None:
     parser.add_argument("-o", "--output", metavar="FILE", help="write the report to FILE")
     parser.add_argument("--chart", metavar="FILE.png", help="a PNG bar chart of monthly hours per unit")
     parser.add_argument("--json", action="store_true", help="print JSON instead of a summary")
-
-
-def _write(path: str, data: bytes) -> None:
-    target = Path(path)
-    try:
-        target.write_bytes(data)
-    except OSError as error:
-        raise InputError(f"cannot write {path}: {error.strerror or error}") from None
 
 
 def run(args, session, settings) -> tuple[dict, str]:
@@ -51,11 +43,11 @@ def run(args, session, settings) -> tuple[dict, str]:
     if output:
         data = (json.dumps(result, ensure_ascii=False, indent=2) + "\n").encode() if fmt == "json" \
             else report.RENDERERS[fmt](built)
-        _write(output, data)
+        write_file(output, data)
         result["output"] = {"file": output, "format": fmt, "bytes": len(data)}
     if chart:
         png = report.to_png(built)
-        _write(chart, png)
+        write_file(chart, png)
         result["chart"] = {"file": chart, "bytes": len(png)}
     s = result["summary"]
 
