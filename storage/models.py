@@ -116,6 +116,14 @@ class Membership(SQLModel, table=True):
     role: str = "volunteer"
 
 
+class CityAdministrator(SQLModel, table=True):
+    """A city's administrator (市府承辦): sees and changes every unit of that city, like their coordinators."""
+
+    volunteer_id: int = Field(foreign_key="volunteer.id", primary_key=True)
+    city: str = Field(primary_key=True)
+    created_at: dt.datetime = utc_field()
+
+
 class ChatAccount(SQLModel, table=True):
     """A person on a chat platform; linked to a volunteer once they used an invite code."""
 
@@ -129,6 +137,8 @@ class ChatAccount(SQLModel, table=True):
     # Wrong invite codes in the current hour: guessing eight digits must not be a way in.
     wrong_codes: int = 0
     wrong_codes_since: dt.datetime | None = utc_field(default=None)
+    # The LINE rich menu linked to this person (LineRichMenu.line_id); None = the channel's default menu.
+    rich_menu: str | None = None
 
 
 class InviteCode(SQLModel, table=True):
@@ -355,3 +365,14 @@ class RosterEntry(SQLModel, table=True):
     added_by: str
     created_at: dt.datetime = utc_field()
     cancelled_at: dt.datetime | None = utc_field(default=None)
+
+
+class LineRichMenu(SQLModel, table=True):
+    """A LINE rich menu `vbot line setup` made, one per audience (`volunteer`, `coordinator`) and language."""
+
+    __table_args__ = (sa.UniqueConstraint("audience", "locale"),)
+    id: int | None = Field(default=None, primary_key=True)
+    audience: str
+    locale: str
+    line_id: str  # richMenuId on LINE
+    created_at: dt.datetime = utc_field()
