@@ -16,6 +16,7 @@ from storage.models import (
     AwardGrant,
     AwardRule,
     ChatAccount,
+    CityAdministrator,
     InboxEvent,
     InviteCode,
     Membership,
@@ -71,6 +72,15 @@ def units_of(session: Session, volunteer_id: int) -> list[tuple[Unit, str]]:
         .order_by(Unit.id)
     ).all()
     return [(unit, role) for unit, role in rows]
+
+
+def coordinated_units(session: Session, volunteer_id: int) -> list[Unit]:
+    """The units a person may see and change: those they coordinate, and every unit of a city they administer."""
+    cities = select(CityAdministrator.city).where(CityAdministrator.volunteer_id == volunteer_id)
+    coordinates = select(Membership.unit_id).where(
+        Membership.volunteer_id == volunteer_id, Membership.role == "coordinator")
+    return list(session.exec(
+        select(Unit).where(sa.or_(Unit.id.in_(coordinates), Unit.city.in_(cities))).order_by(Unit.id)).all())
 
 
 def all_units(session: Session) -> list[Unit]:
