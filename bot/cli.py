@@ -147,6 +147,13 @@ def parser() -> argparse.ArgumentParser:
     unit_set.add_argument("--quiet-hours", type=a_text, required=True)
     unit_set.add_argument("--json", action="store_true")
 
+    administrator = commands.add_parser("admin", help="city administrators: every unit of their city")
+    administrator_add = administrator.add_subparsers(dest="action", required=True).add_parser("add")
+    administrator_add.add_argument("--city", choices=admin.CITIES, required=True)
+    administrator_add.add_argument("--volunteer", type=a_positive_int, help="an existing person")
+    administrator_add.add_argument("--name", type=a_text, help="a new person, who gets an invite code")
+    administrator_add.add_argument("--json", action="store_true")
+
     volunteer = commands.add_parser("volunteer").add_subparsers(dest="action", required=True)
     volunteer_add = volunteer.add_parser("add")
     volunteer_add.add_argument("--unit", type=a_positive_int, required=True)
@@ -313,6 +320,13 @@ def run(args, settings: Settings) -> int:
                 session.commit()
                 emit(args, {"id": person.id, "invite_code": invite.code},
                      f"volunteer {person.id} added; invite code {invite.code} (valid 30 days, once)")
+            elif args.command == "admin":
+                person, invite = admin.add_city_administrator(session, now, operator(), args.city,
+                                                              dt.timedelta(days=30), args.volunteer, args.name)
+                session.commit()
+                code = invite.code if invite else None
+                emit(args, {"id": person.id, "city": args.city, "invite_code": code},
+                     f"volunteer {person.id} administers {args.city}" + (f"; invite code {code}" if code else ""))
             elif args.command == "volunteer" and args.action == "import":
                 emit_roster_import(args, session, now, today)
             elif args.command == "volunteer" and args.action == "set":

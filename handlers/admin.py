@@ -12,6 +12,7 @@ from handlers.reminders import parse_quiet_hours
 from storage import reminder_store, repo
 from storage.models import (
     AwardGrant,
+    CityAdministrator,
     InviteCode,
     Membership,
     ServiceRecord,
@@ -152,14 +153,45 @@ def add_volunteer(
     session.add(person)
     session.flush()
     session.add(Membership(volunteer_id=person.id, unit_id=unit_id, role=role))
-    invite = InviteCode(code=new_invite_code(), volunteer_id=person.id, expires_at=now + invite_valid_for)
-    while session.get(InviteCode, invite.code) is not None:  # eight digits rarely collide; never reuse one
-        invite.code = new_invite_code()
-    session.add(invite)
+    invite = new_invite(session, person.id, now + invite_valid_for)
     repo.record_audit(
         session, now, actor, "volunteer.add", f"volunteer:{person.id}", None, {"unit": unit_id, "role": role}
     )
     return person, invite
+
+
+def add_city_administrator(
+    session: Session, now: dt.datetime, actor: str, city: str, invite_valid_for: dt.timedelta,
+    volunteer_id: int | None = None, name: str | None = None,
+) -> tuple[Volunteer, InviteCode | None]:
+    """Makes a person (an existing one, or a new one by name, who then gets an invite code) the city's
+    administrator: they see and change every unit of the city, as its coordinators do theirs."""
+    one_of(city, CITIES, "the city")
+    if (volunteer_id is None) == (name is None):
+        raise InputError("give either --volunteer ID or --name N")
+    invite = None
+    if volunteer_id is not None:
+        person = session.get(Volunteer, volunteer_id)
+        if person is None:
+            raise InputError(f"no volunteer {volunteer_id}")
+    else:
+        person = Volunteer(name=clean_name(name, "administrator"), created_at=now)
+        session.add(person)
+        session.flush()
+        invite = new_invite(session, person.id, now + invite_valid_for)
+    if session.get(CityAdministrator, (person.id, city)) is None:
+        session.add(CityAdministrator(volunteer_id=person.id, city=city, created_at=now))
+        repo.record_audit(session, now, actor, "city_administrator.add", f"volunteer:{person.id}", None,
+                          {"city": city})
+    return person, invite
+
+
+def new_invite(session: Session, volunteer_id: int, expires_at: dt.datetime) -> InviteCode:
+    invite = InviteCode(code=new_invite_code(), volunteer_id=volunteer_id, expires_at=expires_at)
+    while session.get(InviteCode, invite.code) is not None:  # eight digits rarely collide; never reuse one
+        invite.code = new_invite_code()
+    session.add(invite)
+    return invite
 
 
 def add_hours(

@@ -27,7 +27,7 @@ CORRECTION = re.compile(r"#?(\d{1,9})\s+(\d{1,3}(?:\.\d{1,2})?)\s+(.+)", re.DOTA
 
 
 def _my_units(ctx: Context) -> list[int]:
-    return [unit.id for unit, role in repo.units_of(ctx.session, ctx.account.volunteer_id) if role == "coordinator"]
+    return [unit.id for unit in repo.coordinated_units(ctx.session, ctx.account.volunteer_id)]
 
 
 def _record_in_my_units(ctx: Context, text: str) -> ServiceRecord | None:

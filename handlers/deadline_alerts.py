@@ -155,8 +155,7 @@ def mark_done(ctx: Context, argument: str) -> list[Reply]:
         unit_id, code, occurrence = int(parts[0]), parts[1], dt.date.fromisoformat(parts[2])
     except (IndexError, ValueError):
         return [Reply(t("Tap the ✅ Done button under a deadline alert to mark it done."))]
-    units = {unit.id: unit for unit, role in repo.units_of(ctx.session, ctx.account.volunteer_id)
-             if role == "coordinator"}
+    units = {unit.id: unit for unit in repo.coordinated_units(ctx.session, ctx.account.volunteer_id)}
     unit = units.get(unit_id)
     rule = None
     if unit is not None:

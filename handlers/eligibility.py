@@ -222,7 +222,7 @@ def near_steps(ladders: dict[str, list[AwardRule]], facts: VolunteerFacts, as_of
 def eligible_chat(ctx: Context, _argument: str) -> list[Reply]:
     """獎勵名單 for a coordinator: their own units' members who can apply, or nearly."""
     t = ctx.t
-    units = [unit for unit, role in repo.units_of(ctx.session, ctx.account.volunteer_id) if role == "coordinator"]
+    units = repo.coordinated_units(ctx.session, ctx.account.volunteer_id)
     if not units:
         return [Reply(t("Only a unit's coordinator can see the award list."))]
     rules = rules_in_store(ctx.session)

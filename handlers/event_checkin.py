@@ -158,7 +158,7 @@ def credited_end(session, record: ServiceRecord, at: dt.datetime) -> tuple[dt.da
 
 
 def coordinated_units(ctx: Context) -> list:
-    return [unit for unit, role in repo.units_of(ctx.session, ctx.account.volunteer_id) if role == "coordinator"]
+    return repo.coordinated_units(ctx.session, ctx.account.volunteer_id)
 
 
 def live(ctx: Context, _argument: str) -> list[Reply]:

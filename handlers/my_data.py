@@ -128,7 +128,7 @@ def delete_request(ctx: Context, _argument: str) -> list[Reply]:
 def confirm_delete(ctx: Context, argument: str) -> list[Reply]:
     """確認刪除 N: a coordinator of one of the person's units removes their identity; hours stay anonymous."""
     t = ctx.t
-    mine = {unit.id for unit, role in repo.units_of(ctx.session, ctx.account.volunteer_id) if role == "coordinator"}
+    mine = {unit.id for unit in repo.coordinated_units(ctx.session, ctx.account.volunteer_id)}
     target = int(argument) if argument.strip().isdigit() and len(argument.strip()) < 10 else None
     theirs = {unit.id for unit, _role in repo.units_of(ctx.session, target)} if target else set()
     if not mine & theirs:
