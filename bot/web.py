@@ -13,7 +13,9 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
 from bot.kiosk import kiosk_routes
-from handlers.my_records import link_valid, records_csv
+from handlers.downloads import link_valid
+from handlers.my_records import records_csv
+from handlers.unit_files import UnitFile, may_download, unit_file
 from storage.db import UnitOfWork, database_answers
 
 if TYPE_CHECKING:
@@ -22,6 +24,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 MAX_BODY_BYTES = 1024 * 1024
+NO_STORE = {"Cache-Control": "no-store"}  # downloads hold personal data: no cache keeps a copy
 # Real webhooks nest a dozen levels at most. Deeper bodies are refused before anything recurses over them:
 # json.loads raises RecursionError (not ValueError) past Python's limit, and the worker decodes them again.
 MAX_JSON_DEPTH = 64
@@ -128,31 +131,35 @@ def build_web(vbot: VBot, lifespan=None) -> Starlette:
             return JSONResponse({"status": "ok", "database": "ok"})
         return JSONResponse({"status": "unavailable", "database": "unreachable"}, status_code=503)
 
-    async def records_download(request: Request) -> Response:
-        """A volunteer's records as CSV, behind the signed link 我的紀錄 sent on LINE."""
-        try:
-            volunteer_id = int(request.path_params["volunteer_id"])
-            expires = int(request.query_params.get("expires", ""))
-        except ValueError:
-            return PlainTextResponse("bad link", status_code=403, headers={"Cache-Control": "no-store"})
-        if not link_valid(vbot.rules.link_key, volunteer_id, expires, request.query_params.get("sig", ""), vbot.now()):
-            return PlainTextResponse("this link is not valid (any more)", status_code=403,
-                                     headers={"Cache-Control": "no-store"})
+    async def download(request: Request) -> Response:
+        """The files behind the signed links the bot sends on LINE: a person's records, a unit's hours or report."""
+        path = request.url.path
+        if not link_valid(vbot.rules.link_key, path, request.query_params, vbot.now()):
+            return PlainTextResponse("this link is not valid (any more)", status_code=403, headers=NO_STORE)
+        kind, subject, span = request.path_params["kind"], request.path_params["subject"], request.path_params["span"]
 
-        def read() -> bytes:
+        def read() -> UnitFile | None:
             with UnitOfWork(vbot.engine)() as session:
-                return records_csv(session, volunteer_id, vbot.rules.timezone)[0]
+                if kind == "records" and not span:
+                    return UnitFile(records_csv(session, subject, vbot.rules.timezone)[0], "my-records.csv",
+                                    "text/csv; charset=utf-8")
+                by = request.query_params.get("by", "")
+                if not by.isdigit() or not may_download(session, int(by), subject):
+                    return None
+                return unit_file(session, kind, subject, span.lstrip("/"), vbot.rules.timezone)
 
-        data = await asyncio.to_thread(read)
-        return Response(data, media_type="text/csv; charset=utf-8", headers={
-            "Cache-Control": "no-store", "Content-Disposition": 'attachment; filename="my-records.csv"'})
+        made = await asyncio.to_thread(read)
+        if made is None:
+            return PlainTextResponse("you may not download this file", status_code=403, headers=NO_STORE)
+        return Response(made.data, media_type=made.media_type, headers={
+            **NO_STORE, "Content-Disposition": f'attachment; filename="{made.name}"'})
 
     return Starlette(
         routes=[
             Route("/webhooks/line", line_webhook, methods=["POST"]),
             Route("/webhooks/telegram", telegram_webhook, methods=["POST"]),
             Route("/healthz", healthz, methods=["GET"]),
-            Route("/downloads/records/{volunteer_id:int}", records_download, methods=["GET"]),
+            Route("/downloads/{kind:str}/{subject:int}{span:path}", download, methods=["GET"]),
             *kiosk_routes(vbot),
         ],
         lifespan=lifespan,

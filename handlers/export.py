@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import io
 import os
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -127,13 +128,24 @@ class _Tally:
 
 def write_csv(path: Path, rows: Iterable[ExportRow], timezone: ZoneInfo) -> ExportResult:
     """UTF-8 with a BOM (Excel and the platforms' importers read Chinese correctly only with it), CRLF."""
-    tally = _Tally(rows)
     with open(path, "w", encoding="utf-8-sig", newline="") as file:
-        writer = csv.writer(file, lineterminator="\r\n")
-        writer.writerow(HEADERS)
-        for row in tally:
-            values = cells(row, timezone)
-            writer.writerow((*values[:5], f"{values[5]:.1f}", *values[6:]))
+        return _write_csv_rows(file, rows, timezone)
+
+
+def csv_bytes(rows: Iterable[ExportRow], timezone: ZoneInfo) -> tuple[bytes, ExportResult]:
+    """The same file in memory, for a coordinator's download in chat (a unit's month or half-year)."""
+    out = io.StringIO(newline="")
+    result = _write_csv_rows(out, rows, timezone)
+    return out.getvalue().encode("utf-8-sig"), result
+
+
+def _write_csv_rows(file, rows: Iterable[ExportRow], timezone: ZoneInfo) -> ExportResult:
+    tally = _Tally(rows)
+    writer = csv.writer(file, lineterminator="\r\n")
+    writer.writerow(HEADERS)
+    for row in tally:
+        values = cells(row, timezone)
+        writer.writerow((*values[:5], f"{values[5]:.1f}", *values[6:]))
     return ExportResult(tally.count, tally.minutes)
 
 

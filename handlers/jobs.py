@@ -6,7 +6,7 @@ import datetime as dt
 
 from sqlmodel import Session, select
 
-from handlers import deadline_alerts, reminders, shift_reminders
+from handlers import deadline_alerts, reminders, shift_reminders, unit_files
 from handlers.context import Rules
 from handlers.formatting import local_moment
 from handlers.i18n import Catalogs
@@ -72,4 +72,5 @@ REMINDER_JOBS = (
     shift_reminders.missing_volunteers,
     reminders.award_nudges,
     deadline_alerts.deadline_alerts,
+    unit_files.report_summaries,
 )

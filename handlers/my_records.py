@@ -8,20 +8,16 @@ from __future__ import annotations
 
 import base64
 import csv
-import datetime as dt
-import hashlib
-import hmac
 import io
-from urllib.parse import urlencode
 
 from sqlmodel import Session, select
 
 from handlers.context import Context
+from handlers.downloads import signed_link
 from handlers.formatting import hours_from_minutes
 from handlers.types import Button, Document, Reply
 from storage.models import ServiceRecord, Unit
 
-LINK_LIFETIME = dt.timedelta(hours=24)
 COUNTED = ("counted",)
 
 
@@ -47,16 +43,6 @@ def records_csv(session: Session, volunteer_id: int, zone) -> tuple[bytes, int, 
     return ("\ufeff" + out.getvalue()).encode("utf-8"), len(rows), minutes
 
 
-def link_signature(key: bytes, volunteer_id: int, expires: int) -> str:
-    return hmac.new(key, f"records:{volunteer_id}:{expires}".encode(), hashlib.sha256).hexdigest()
-
-
-def link_valid(key: bytes, volunteer_id: int, expires: int, signature: str, now: dt.datetime) -> bool:
-    if not key or now.timestamp() >= expires:
-        return False
-    return hmac.compare_digest(link_signature(key, volunteer_id, expires), signature)
-
-
 def my_records(ctx: Context, _argument: str) -> list[Reply]:
     t = ctx.t
     volunteer_id = ctx.account.volunteer_id
@@ -67,8 +53,6 @@ def my_records(ctx: Context, _argument: str) -> list[Reply]:
     if ctx.incoming.platform == "telegram":
         return [Reply(text, buttons, document=Document("my-records.csv", base64.b64encode(data).decode()))]
     if ctx.incoming.platform == "line" and ctx.rules.link_key:
-        expires = int((ctx.now + LINK_LIFETIME).timestamp())
-        query = urlencode({"expires": expires, "sig": link_signature(ctx.rules.link_key, volunteer_id, expires)})
-        link = f"{ctx.rules.public_url}/downloads/records/{volunteer_id}?{query}"
+        link = signed_link(ctx.rules, ctx.now, f"/downloads/records/{volunteer_id}")
         return [Reply(text + "\n" + t("Download (works for 24 hours): {link}", link=link), buttons)]
     return [Reply(text, buttons)]

@@ -25,6 +25,7 @@ from handlers import (
     reminder_chat,
     shifts_chat,
     training,
+    unit_files,
 )
 from handlers.context import Context, Rules
 from handlers.i18n import Catalogs
@@ -62,6 +63,8 @@ ROUTES = (
     Route("approve", ("核准", "approve"), corrections.approve, needs_link=True),
     Route("void", ("作廢", "void"), corrections.void, needs_link=True),
     Route("correct", ("更正", "correct"), corrections.correct, needs_link=True),
+    Route("export", ("匯出", "export", "/export"), unit_files.export_chat, needs_link=True),
+    Route("report", ("報表", "report", "/report"), unit_files.report_chat, needs_link=True),
     Route("my-records", ("我的紀錄", "my records", "/myrecords"), my_records.my_records, needs_link=True),
     Route("my-data", ("我的資料", "my data", "/mydata"), my_data.my_data, needs_link=True),
     Route("my-name", ("我的姓名", "my name"), my_data.my_name, needs_link=True),

@@ -432,11 +432,11 @@ async def test_a_coordinator_of_another_unit_is_refused_everything_on_this_units
         audit_before = session.execute(sa.text("SELECT count(*) FROM auditentry")).scalar()
     attempts = ["獎勵名單", "現場", f"代簽到 {fair.bob}", f"代簽退 {fair.amy}", "審核", f"核准 #{record.id}",
                 f"作廢 #{record.id}", f"更正 #{record.id} 1 測試", f"確認刪除 {fair.amy}",
-                f"完成 {fair.unit} half-year-report-h1 2026-07-10"]
+                f"完成 {fair.unit} half-year-report-h1 2026-07-10", f"匯出 {fair.unit}", f"報表 {fair.unit} 2026H1"]
     for text in attempts:
         answer = await h.line_says("Uother", text, at=at, now=at)
         assert len(answer) == 1, text
-        assert not any(name in answer[0] for name in ("陳美玲", "李大同", "林組長")), (text, answer[0])
+        assert not any(name in answer[0] for name in ("陳美玲", "李大同", "林組長", "觀光傳播局")), (text, answer[0])
     with fair.uow() as session:
         audit_after = session.execute(sa.text("SELECT count(*) FROM auditentry")).scalar()
     assert audit_after == audit_before

@@ -1,0 +1,42 @@
+"""Short-lived signed download links: LINE cannot receive files from a bot, so it gets a link `vbot serve` answers.
+
+A link names its file by its path (`/downloads/records/7`, `/downloads/hours/3/2026-10`) and, for a unit's
+files, the coordinator it was made for (`by`). The signature covers the path, `by` and the expiry, so none of
+them can be changed; the server checks again at download time that `by` still coordinates the unit.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import hmac
+from collections.abc import Mapping
+from urllib.parse import urlencode
+
+from handlers.context import Rules
+
+LINK_LIFETIME = dt.timedelta(hours=24)
+
+
+def _signature(key: bytes, path: str, fields: Mapping[str, str]) -> str:
+    message = path + "?" + urlencode(sorted(fields.items()))
+    return hmac.new(key, message.encode(), hashlib.sha256).hexdigest()
+
+
+def signed_link(rules: Rules, now: dt.datetime, path: str, **fields: object) -> str:
+    signed = {name: str(value) for name, value in fields.items()}
+    signed["expires"] = str(int((now + LINK_LIFETIME).timestamp()))
+    query = urlencode({**signed, "sig": _signature(rules.link_key, path, signed)})
+    return f"{rules.public_url}{path}?{query}"
+
+
+def link_valid(key: bytes, path: str, query: Mapping[str, str], now: dt.datetime) -> bool:
+    """Signed with `key` for exactly this path and these fields, and not expired."""
+    fields = {name: value for name, value in query.items() if name != "sig"}
+    try:
+        expires = int(fields.get("expires", ""))
+    except ValueError:
+        return False
+    if not key or now.timestamp() >= expires:
+        return False
+    return hmac.compare_digest(_signature(key, path, fields), query.get("sig", ""))
