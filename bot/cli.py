@@ -167,7 +167,7 @@ def parser() -> argparse.ArgumentParser:
     volunteer_import = volunteer.add_parser("import", help="a unit's roster: CSV (UTF-8 or Big5) or XLSX")
     volunteer_import.add_argument("file", type=a_text)
     volunteer_import.add_argument("--unit", type=a_positive_int, required=True)
-    volunteer_import.add_argument("--invites", type=a_text, help="write the new volunteers' invite codes to this CSV")
+    volunteer_import.add_argument("--invites", type=a_text, help="write the new volunteers' invite codes to this CSV, or as printable QR invites to a .pdf")
     volunteer_import.add_argument("--json", action="store_true")
     volunteer_set = volunteer.add_parser("set")
     volunteer_set.add_argument("id", type=a_positive_int)
@@ -328,7 +328,7 @@ def run(args, settings: Settings) -> int:
                 emit(args, {"id": person.id, "city": args.city, "invite_code": code},
                      f"volunteer {person.id} administers {args.city}" + (f"; invite code {code}" if code else ""))
             elif args.command == "volunteer" and args.action == "import":
-                emit_roster_import(args, session, now, today)
+                emit_roster_import(args, session, now, today, settings)
             elif args.command == "volunteer" and args.action == "set":
                 fields = {f: getattr(args, f) for f in admin.VOLUNTEER_FIELDS if getattr(args, f) is not None}
                 person = admin.set_volunteer(session, now, operator(), args.id, fields)
@@ -379,15 +379,23 @@ def run(args, settings: Settings) -> int:
         engine.dispose()
 
 
-def emit_roster_import(args, session, now: dt.datetime, today: dt.date) -> None:
+def emit_roster_import(args, session, now: dt.datetime, today: dt.date, settings: Settings) -> None:
     from handlers import roster_import
 
     rows = roster_import.read_rows(read_file(args.file), args.file)
     report = roster_import.import_roster(session, now, operator(), args.unit, rows, today,
                                          roster_import.rows_progress(sys.stderr))
     session.commit()
-    if args.invites:  # after the commit: the codes in the file are the ones stored
+    if cards:  # after the commit: the codes on the cards are the ones stored
+        write_file(args.invites, posters.invite_cards_pdf(settings, names, unit_name, report.invites))
+    elif args.invites:
         write_file(args.invites, roster_import.invites_csv(report.invites))
+    cards = args.invites and args.invites.lower().endswith(".pdf")
+    if cards:  # asked first: a platform that cannot be reached stops the import before it changes anything
+        from bot import posters
+
+        names = posters.asked_platform_names(settings)
+        unit_name = admin.unit_or_error(session, args.unit).name
     emit(args, report.as_json(), f"{report.created} created, {report.updated} updated, {report.unchanged} unchanged, "
          f"{len(report.errors)} errors" + "".join(f"\nline {e['line']}: {e['error']}" for e in report.errors))
 

@@ -68,23 +68,23 @@ _GAP = 14.0
 # at a metre because these short URLs make coarse codes (version 3-4: modules over 2 mm).
 # Below 8 cm (quiet zone included) we warn; below half that we refuse.
 _MIN_QR_PT = 8 / 2.54 * 72
-_PDF_FONT = "MSung-Light"  # Adobe's built-in Traditional Chinese CID font: no font file needed
+PDF_FONT = "MSung-Light"  # Adobe's built-in Traditional Chinese CID font: no font file needed
 _PNG_DPI = 200  # crisp text and QR modules when printed, and still a small file
 
 
-def _register_pdf_font() -> None:
-    if _PDF_FONT not in pdfmetrics.getRegisteredFontNames():
-        pdfmetrics.registerFont(UnicodeCIDFont(_PDF_FONT))
+def register_pdf_font() -> None:
+    if PDF_FONT not in pdfmetrics.getRegisteredFontNames():
+        pdfmetrics.registerFont(UnicodeCIDFont(PDF_FONT))
 
 
-def _wrap(text: str, size: float, width: float) -> list[str]:
+def wrap_line(text: str, size: float, width: float) -> list[str]:
     """Break a line character by character (Chinese has no spaces to break at).
 
     Measured with the PDF font so both outputs get the same line breaks.
     """
     lines, current = [], ""
     for char in text:
-        if current and pdfmetrics.stringWidth(current + char, _PDF_FONT, size) > width:
+        if current and pdfmetrics.stringWidth(current + char, PDF_FONT, size) > width:
             lines.append(current)
             current = char.lstrip()
         else:
@@ -96,14 +96,14 @@ class _Layout:
     """Where everything goes, top-down, in points from the top-left corner."""
 
     def __init__(self, title: str, lines: list[str], qr_codes: list[tuple[str, str]]):
-        _register_pdf_font()
+        register_pdf_font()
         width = _PAGE_W - 2 * _MARGIN
         self.texts: list[tuple[str, float, float]] = []  # (text, size, baseline y), centred
         self.captions: list[tuple[str, float, float, float]] = []  # (text, size, centre x, baseline y)
         y = _MARGIN
         for size, block in [(_TITLE_SIZE, [title]), (_LINE_SIZE, lines)]:
             for line in block:
-                for part in _wrap(line, size, width):
+                for part in wrap_line(line, size, width):
                     y += size
                     self.texts.append((part, size, y))
                     y += size * 0.35  # room for descenders and between lines
@@ -134,7 +134,7 @@ class _Layout:
             self.qrs.append((url, x, top))
             # A caption is one line under its code: shrink a long one rather than wrap it.
             size = min(_CAPTION_SIZE, _CAPTION_SIZE * cell_w / max(
-                1.0, pdfmetrics.stringWidth(caption, _PDF_FONT, _CAPTION_SIZE)))
+                1.0, pdfmetrics.stringWidth(caption, PDF_FONT, _CAPTION_SIZE)))
             self.captions.append((caption, size, x + self.qr_side / 2, top + self.qr_side + _CAPTION_SIZE * 1.1))
 
 
@@ -147,7 +147,7 @@ def _qr_matrix(url: str) -> list[list[bool]]:
     return qr.get_matrix()
 
 
-def _qr_image(url: str, max_px: int) -> Image.Image:
+def qr_image(url: str, max_px: int) -> Image.Image:
     """The code at a whole number of pixels per module: scaled modules blur and misread."""
     matrix = _qr_matrix(url)
     n = len(matrix)
@@ -250,7 +250,7 @@ def _png(layout: _Layout) -> bytes:
     for s, size, x_mid, baseline in layout.captions:
         text(s, size, x_mid, baseline, layout.cell_w)
     for url, x, top in layout.qrs:
-        qr = _qr_image(url, int(layout.qr_side * scale))
+        qr = qr_image(url, int(layout.qr_side * scale))
         offset = (int(layout.qr_side * scale) - qr.width) // 2  # centre the whole-module code
         image.paste(qr, (round(x * scale) + offset, round(top * scale) + offset))
 
@@ -266,14 +266,14 @@ def _pdf(layout: _Layout, title: str) -> bytes:
     pdf = canvas.Canvas(out, pagesize=A4, invariant=True)
     pdf.setTitle(title)
     for s, size, baseline in layout.texts:
-        pdf.setFont(_PDF_FONT, size)
+        pdf.setFont(PDF_FONT, size)
         pdf.drawCentredString(_PAGE_W / 2, _PAGE_H - baseline, s)
     for s, size, x_mid, baseline in layout.captions:
-        pdf.setFont(_PDF_FONT, size)
+        pdf.setFont(PDF_FONT, size)
         pdf.drawCentredString(x_mid, _PAGE_H - baseline, s)
     for url, x, top in layout.qrs:
         # About 1000 px (over 20 px per module) stays sharp at any print size.
-        qr = _qr_image(url, 1000)
+        qr = qr_image(url, 1000)
         pdf.drawImage(ImageReader(qr), x, _PAGE_H - top - layout.qr_side,
                       width=layout.qr_side, height=layout.qr_side)
     pdf.showPage()

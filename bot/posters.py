@@ -1,4 +1,4 @@
-"""`vbot event poster`: the event's check-in poster, with the QR codes of the platforms the bot is on.
+"""`vbot event poster` and printable invites: QR codes of the platforms the bot is on.
 
 The LINE QR needs the bot's basic id and the Telegram one its user name: both are asked of the platforms.
 """
@@ -9,6 +9,7 @@ import asyncio
 
 from bot.arguments import write_file
 from bot.config import Settings
+from bot.invite_cards import InviteCard, make_invite_cards
 from bot.poster import line_checkin_url, make_poster, telegram_start_url
 from handlers.admin import InputError
 from handlers.formatting import local_date
@@ -36,15 +37,41 @@ async def platform_names(settings: Settings) -> tuple[str | None, str | None]:
     return basic_id, username
 
 
+def asked_platform_names(settings: Settings) -> tuple[str | None, str | None]:
+    """platform_names, or one line for the operator (InputError) when a platform cannot be reached."""
+    try:
+        return asyncio.run(platform_names(settings))
+    except Exception as error:  # any failure to reach a platform is one line for the operator
+        raise InputError(f"could not ask LINE or Telegram for the bot's name: {error!r}"[:300]) from None
+
+
+def _translator(settings: Settings):
+    catalogs = Catalogs()
+    return catalogs.translator(catalogs.match(settings.locale) or "zh_TW")
+
+
+def invite_cards_pdf(settings: Settings, names: tuple[str | None, str | None], unit_name: str,
+                     invites: list[dict]) -> bytes:
+    """Printable invites of `roster_import` rows (name, invite_code): the codes, and QR codes of the platforms on."""
+    basic_id, username = names
+    t = _translator(settings)
+    cards = []
+    for row in invites:
+        typed = t("link") + " " + row["invite_code"]
+        codes = []
+        if basic_id:
+            codes.append((t("Scan with LINE, then tap Send"), line_checkin_url(basic_id, typed)))
+        if username:
+            codes.append((t("Scan for Telegram, then tap Start"), telegram_start_url(username, row["invite_code"])))
+        cards.append(InviteCard(row["name"], unit_name, typed, tuple(codes)))
+    return make_invite_cards(t("Invitations: {unit}", unit=unit_name), cards)
+
+
 def write_poster(settings: Settings, session, event: Event, output: str) -> str:
     if not (settings.line_enabled or settings.telegram_enabled):
         raise InputError("the poster's QR codes open LINE or Telegram: configure at least one of them first")
-    try:
-        basic_id, username = asyncio.run(platform_names(settings))
-    except Exception as error:  # any failure to reach a platform is one line for the operator
-        raise InputError(f"could not ask LINE or Telegram for the bot's name: {error!r}"[:300]) from None
-    catalogs = Catalogs()
-    t = catalogs.translator(catalogs.match(settings.locale) or "zh_TW")
+    basic_id, username = asked_platform_names(settings)
+    t = _translator(settings)
     zone = settings.zone
     start, end = event.starts_at.astimezone(zone), event.ends_at.astimezone(zone)
     lines = [f"{local_date(start.date(), t.locale)} {start:%H:%M}–{end:%H:%M}"]

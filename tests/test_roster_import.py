@@ -119,3 +119,59 @@ def test_the_command_prints_the_report_and_writes_the_invite_codes(tmp_path):
     assert (report["created"], report["updated"], report["unchanged"], len(report["errors"])) == (2, 1, 0, 2)
     codes = (tmp_path / "codes.csv").read_text(encoding="utf-8-sig").splitlines()
     assert codes[0] == "id,name,invite_code" and len(codes) == 3 and all(len(line.split(",")[2]) == 8 for line in codes[1:])
+
+
+async def test_printable_invites_carry_each_new_volunteers_code_as_qr_codes_that_open_the_chats(tmp_path, line_api,
+                                                                                                 telegram_api):
+    import asyncio
+
+    import pypdf
+    import pypdfium2
+    import zxingcpp
+
+    from tests.conftest import LINE_SECRET, LINE_TOKEN, TELEGRAM_SECRET, TELEGRAM_TOKEN
+    from tests.test_cli import clean_env, last_json, vbot
+
+    env = clean_env(VBOT_DATABASE_URL=f"sqlite:///{tmp_path / 'v.db'}", LINE_CHANNEL_SECRET=LINE_SECRET,
+                    LINE_CHANNEL_ACCESS_TOKEN=LINE_TOKEN, LINE_API_BASE_URL=line_api.url,
+                    TELEGRAM_BOT_TOKEN=TELEGRAM_TOKEN, TELEGRAM_WEBHOOK_SECRET=TELEGRAM_SECRET,
+                    TELEGRAM_API_BASE_URL=telegram_api.url)
+    run = lambda *args: asyncio.to_thread(lambda: last_json(vbot(tmp_path, *args, "--json", env=env)))  # noqa: E731
+    unit = str((await run("unit", "add", "--name", "臺北市立聯合醫院"))["id"])
+    names = [f"志工{n:02d}" for n in range(9)]  # nine: a second page
+    (tmp_path / "roster.csv").write_text("姓名\n" + "\n".join(names) + "\n", encoding="utf-8")
+    report = await run("volunteer", "import", "roster.csv", "--unit", unit, "--invites", "cards.pdf")
+    assert report["created"] == 9
+    with UnitOfWork(make_engine(env["VBOT_DATABASE_URL"]))() as session:
+        from storage.models import InviteCode
+
+        codes = {person.name: invite.code for person, invite in session.exec(
+            select(Volunteer, InviteCode).join(InviteCode, InviteCode.volunteer_id == Volunteer.id)).all()}
+    data = (tmp_path / "cards.pdf").read_bytes()
+    reader = pypdf.PdfReader(io.BytesIO(data))
+    assert len(reader.pages) == 2
+    text = "".join(page.extract_text() for page in reader.pages)
+    assert all(name in text and f"綁定 {codes[name]}" in text for name in names)
+    document = pypdfium2.PdfDocument(data)
+    try:
+        found = {code.text for page in document for code in zxingcpp.read_barcodes(page.render(scale=200 / 72).to_pil())}
+    finally:
+        document.close()
+    for code in codes.values():  # each card's codes open the chat with its own invite code
+        assert f"https://line.me/R/oaMessage/%40123abcde/?%E7%B6%81%E5%AE%9A%20{code}" in found
+        assert f"https://t.me/vbot_test_bot?start={code}" in found
+    assert len(found) == 18
+
+
+def test_printable_invites_need_the_platforms_to_answer_before_anything_is_imported(tmp_path):
+    from tests.test_cli import clean_env, last_json, vbot
+
+    env = clean_env(VBOT_DATABASE_URL=f"sqlite:///{tmp_path / 'v.db'}", LINE_CHANNEL_SECRET="s",
+                    LINE_CHANNEL_ACCESS_TOKEN="t", LINE_API_BASE_URL="http://127.0.0.1:9")  # nothing listens
+    unit = str(last_json(vbot(tmp_path, "unit", "add", "--name", "臺北市立聯合醫院", "--json", env=env))["id"])
+    (tmp_path / "roster.csv").write_text("姓名\n王小明\n", encoding="utf-8")
+    done = vbot(tmp_path, "volunteer", "import", "roster.csv", "--unit", unit, "--invites", "cards.pdf", env=env)
+    assert done.returncode != 0 and "LINE" in done.stderr and "Traceback" not in done.stderr
+    assert not (tmp_path / "cards.pdf").exists()
+    with UnitOfWork(make_engine(env["VBOT_DATABASE_URL"]))() as session:
+        assert session.exec(select(Volunteer)).all() == []
