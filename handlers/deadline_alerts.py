@@ -27,6 +27,7 @@ from handlers.eligibility import eligible_list
 from handlers.formatting import hours_from_minutes, local_date
 from handlers.i18n import Catalogs, Translator
 from handlers.reminders import Due, Translators, local_moment_at, store_new
+from handlers.report import period_label
 from handlers.types import Button, Reply
 from storage import reminder_store as store
 from storage import repo
@@ -140,8 +141,10 @@ def alert_reply(t: Translator, unit: Unit, rule: DeadlineRule, occurrence: dt.da
     if rule.what_to_do(t.locale):
         lines.append(rule.what_to_do(t.locale))
     lines += material.lines(t)
-    done = Button(t("✅ Done"), t("done") + f" {unit.id} {rule.code} {occurrence.isoformat()}")
-    return Reply("\n".join(lines), (done,))
+    buttons = [Button(t("✅ Done"), t("done") + f" {unit.id} {rule.code} {occurrence.isoformat()}")]
+    if material.period is not None:  # the report's figures and spreadsheet are one tap away (報表)
+        buttons.append(Button(t("Report"), t("report") + f" {unit.id} {period_label(*material.period)}"))
+    return Reply("\n".join(lines), tuple(buttons))
 
 
 # ---- the button ------------------------------------------------------------------------------------

@@ -37,6 +37,13 @@ class Period:
         return list(range(self.first.month, self.last.month + 1))
 
 
+def period_label(first: dt.date, last: dt.date) -> str:
+    """`2026H1`, `2026H2` or `2026` for a half-year's or a year's first and last days."""
+    if (first.month, last.month) == (1, 12):
+        return str(first.year)
+    return f"{first.year}H{1 if first.month == 1 else 2}"
+
+
 def parse_period(text: str) -> Period:
     """`2026H1` (January–June), `2026H2` (July–December) or `2026` (the year). InputError (a ValueError) else."""
     cleaned = (text or "").strip().upper()

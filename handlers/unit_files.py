@@ -6,8 +6,9 @@ figures (handlers/report.py) for the last finished half-year by default, with th
 the file as a document, LINE a signed link (handlers/downloads.py). Only the unit's coordinators and its
 city's administrators get either; anyone else is told so, without the unit's name.
 
-During the report windows (1–10 January and 1–10 July, domain.md) `report_summaries` sends each unit's
-coordinators their unit's figures for the half-year just ended, with a button to the full report.
+During the report windows (1–10 January and 1–10 July, domain.md) `report_summaries` sends the coordinators
+of each unit whose city reports half-yearly their unit's figures for the half-year just ended, with a button
+to the full report; the deadline alerts of a report carry the same button.
 """
 
 from __future__ import annotations
@@ -22,6 +23,8 @@ from babel.numbers import format_percent
 from sqlmodel import Session
 
 from handlers.context import Context, Rules
+from handlers.deadline_alerts import shipped_calendar
+from handlers.deadlines import applies_to
 from handlers.downloads import signed_link
 from handlers.export import csv_bytes
 from handlers.formatting import babel_locale, hours_from_minutes, local_date
@@ -184,6 +187,11 @@ def report_chat(ctx: Context, argument: str) -> list[Reply]:
 # ---- the report windows -------------------------------------------------------------------------------
 
 
+def reports_half_yearly(city: str) -> bool:
+    """The city's calendar has a half-year report (Taipei's platform; a city adds its own rows)."""
+    return any(rule.report == "half-year" and applies_to(rule, city) for rule in shipped_calendar())
+
+
 def report_summaries(session: Session, now: dt.datetime, rules: Rules, catalogs: Catalogs) -> int:
     """On the first day of a report window, from 09:00: each unit's coordinators get its figures, once."""
     local = now.astimezone(rules.timezone)
@@ -196,7 +204,9 @@ def report_summaries(session: Session, now: dt.datetime, rules: Rules, catalogs:
         return 0
     report = build_report(session, period, None)  # one grouped pass over every unit, not one per unit
     lines = {line.unit_id: line for line in report.units}
-    names = {unit.id: unit.name for unit in repo.all_units(session)}
+    units = repo.all_units(session)
+    names = {unit.id: unit.name for unit in units}
+    cities = {unit.id: unit.city for unit in units}
     window_end = local_moment_at(local.date().replace(day=WINDOW_DAYS + 1), dt.time(0), rules)
 
     def words(unit_id: int, t: Translator) -> Reply:
@@ -205,7 +215,8 @@ def report_summaries(session: Session, now: dt.datetime, rules: Rules, catalogs:
                             line.person_times if line else 0, line.minutes if line else 0)
         return Reply(text, (Button(t("Full report"), t("report") + f" {unit_id} {period.label}"),))
 
-    coordinators = store.recipients_in_units(session, sorted(names), "deadlines", coordinators_only=True)
+    reporting = sorted(unit_id for unit_id, city in cities.items() if reports_half_yearly(city))
+    coordinators = store.recipients_in_units(session, reporting, "deadlines", coordinators_only=True)
     found = [Due("report-summary", f"{period.label}:{person.unit_id}", person, partial(words, person.unit_id),
                  now, window_end, "deadlines") for person in coordinators]
     return store_new(session, now, found, Translators(catalogs, rules))
