@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from handlers.context import Context
 from handlers.types import Button, Reply
+from storage import repo
 
 
 def main_buttons(ctx: Context) -> tuple[Button, ...]:
@@ -27,10 +28,37 @@ def help_answer(ctx: Context, _argument: str) -> list[Reply]:
                 "• awards — how close you are to each award\n"
                 "• training — your training, record book and next classes\n"
                 "• language en / language zh — change language"
-            ),
-            main_buttons(ctx),
+            ) + coordinator_help(ctx),
+            coordinator_buttons(ctx) or main_buttons(ctx),
         )
     ]
+
+
+def _coordinates(ctx: Context) -> bool:
+    linked = ctx.account is not None and ctx.account.volunteer_id is not None
+    return linked and bool(repo.coordinated_units(ctx.session, ctx.account.volunteer_id))
+
+
+def coordinator_help(ctx: Context) -> str:
+    if not _coordinates(ctx):
+        return ""
+    t = ctx.t
+    return "\n" + t(
+        "For your units:\n"
+        "• live — who is on shift today\n"
+        "• review — sessions waiting for you\n"
+        "• eligible — who can apply for an award\n"
+        "• export / report — hours file, half-year report"
+    )
+
+
+def coordinator_buttons(ctx: Context) -> tuple[Button, ...]:
+    if not _coordinates(ctx):
+        return ()
+    t = ctx.t
+    return (*main_buttons(ctx), Button(t("Live"), t("live")), Button(t("Review"), t("review")),
+            Button(t("Award list"), t("eligible")), Button(t("Export hours"), t("export")),
+            Button(t("Report"), t("report")))
 
 
 def how_to_link(ctx: Context) -> list[Reply]:

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 import unicodedata
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from sqlmodel import Session
 
@@ -80,6 +81,9 @@ ROUTES = (
 )
 
 
+KNOWN_WORDS = frozenset(word for route in ROUTES for word in route.words)
+
+
 def normalise(text: str) -> str:
     """Full-width letters and digits to plain ones, spaces collapsed, Telegram's `/cmd@botname` reduced."""
     text = unicodedata.normalize("NFKC", text)[:MAX_COMMAND_LENGTH]
@@ -90,20 +94,66 @@ def normalise(text: str) -> str:
     return text
 
 
-def recognise(text: str) -> tuple[Route, str] | None:
-    """The route whose word starts the text, and the rest as its argument."""
-    cleaned = normalise(text)
+# What people type instead of the chat words: other verbs for the same thing, polite openings, and words run
+# together with a particle ("簽到了", "我要簽到", "打卡"). Each leads to the chat word; tests/test_near_words.py
+# keeps the table honest.
+NEAR_WORDS = {
+    "打卡": "簽到", "報到": "簽到", "我到了": "簽到", "到了": "簽到", "sign in": "check in", "signin": "check in",
+    "下班": "簽退", "離開": "簽退", "我走了": "簽退", "sign out": "check out", "signout": "check out",
+    "我的時數": "時數", "服務時數": "時數", "查時數": "時數", "my hours": "hours",
+    "我的獎勵": "獎勵", "我的班表": "班表", "幫助": "說明", "選單": "說明", "功能": "說明", "menu": "help",
+    "?": "說明", "？": "說明",
+}
+POLITE_OPENINGS = ("我要", "我想", "請幫我", "幫我", "請", "please ")
+TRAILING_PARTICLES = "了啦囉喔哦呢吧嗎!！?？。.~～ "
+CODE_ROUTES = ("checkin", "link")  # their argument is a code (letters and digits)
+_CJK = re.compile(r"[\u3400-\u9fff]")
+_CJK_SPACE = re.compile(r"(?<=[\u3400-\u9fff])\s+(?=[\u3400-\u9fff])")
+
+
+def plain_words(cleaned: str) -> str:
+    """`簽 到` → `簽到`, `我要簽到` → `簽到`, `打卡 A1B2` → `簽到 A1B2`; used only for texts no word starts."""
+    text = _CJK_SPACE.sub("", cleaned)
+    for opening in POLITE_OPENINGS:
+        if text.casefold().startswith(opening) and len(text) > len(opening):
+            text = text[len(opening):].lstrip()
+            break
+    text = bare_word(text)
+    folded = text.casefold()
+    for near in sorted(NEAR_WORDS, key=len, reverse=True):
+        rest = text[len(near):]
+        if folded.startswith(near) and not (rest and near.isascii() and not rest.startswith(" ")):
+            return NEAR_WORDS[near] + rest
+    return text
+
+
+def bare_word(text: str) -> str:
+    """A word with particles after it (`簽到了`, `時數呢?`) is the word; other texts stay as they are."""
+    bare = text.casefold().rstrip(TRAILING_PARTICLES)
+    return bare if bare != text.casefold() and (bare in KNOWN_WORDS or bare in NEAR_WORDS) else text
+
+
+def _route_of(cleaned: str) -> tuple[Route, str] | None:
     folded = cleaned.casefold()
     for route in ROUTES:
         for word in sorted(route.words, key=len, reverse=True):
             if not folded.startswith(word):
                 continue
             rest = cleaned[len(word) :]
-            # Latin words need a word boundary ("linkage" is not "link"); Chinese ones do not ("綁定123").
+            # Latin words need a word boundary ("linkage" is not "link"); Chinese ones do not ("綁定123"),
+            # except that a code is never Chinese: "簽到表在哪" asks where the sheet is, it is no check-in.
             if rest and word.isascii() and not rest.startswith(" "):
+                continue
+            if route.intent in CODE_ROUTES and _CJK.match(rest):
                 continue
             return route, rest.strip()
     return None
+
+
+def recognise(text: str) -> tuple[Route, str] | None:
+    """The route whose word starts the text, and the rest as its argument; near-words when no word does."""
+    cleaned = bare_word(normalise(text))
+    return _route_of(cleaned) or _route_of(plain_words(cleaned))
 
 
 def handle(session: Session, incoming: Incoming, now: dt.datetime, rules: Rules, catalogs: Catalogs) -> list[Reply]:
@@ -132,4 +182,12 @@ def handle(session: Session, incoming: Incoming, now: dt.datetime, rules: Rules,
         return guide.help_answer(ctx, "") if linked else guide.how_to_link(ctx)
     if route.needs_link and not linked:
         return guide.how_to_link(ctx)
-    return route.handler(ctx, argument)
+    return with_next_step(ctx, route.handler(ctx, argument)) if linked else route.handler(ctx, argument)
+
+
+def with_next_step(ctx: Context, replies: list[Reply]) -> list[Reply]:
+    """Every answer ends with buttons (LINE shows quick replies under the last message only): a handler that
+    offers no next step gets the everyday ones."""
+    if not replies or replies[-1].buttons:
+        return replies
+    return [*replies[:-1], replace(replies[-1], buttons=guide.main_buttons(ctx))]
