@@ -269,7 +269,7 @@ def test_city_rows_apply_only_to_units_in_those_cities():
 def test_texts_in_a_locale_fall_back_to_english():
     rule = SHIPPED["half-year-report-h1"]
     assert rule.title("zh_TW") == "半年成果報表（1–6月）"
-    assert rule.title("vi") == rule.title("en") == "Half-year results report (January–June)"
+    assert rule.title("ja") == rule.title("en") == "Half-year results report (January–June)"
     assert "臺北市" in rule.what_to_do("zh_TW")
 
 
