@@ -23,7 +23,11 @@ def hours_from_minutes(minutes: int, locale: str) -> str:
 
 
 def local_date(date: dt.date, locale: str) -> str:
-    """zh_TW uses the ROC year (Gregorian − 1911) as government papers do: `115年3月25日`."""
+    """zh_TW uses the ROC year (Gregorian − 1911) as government papers do: `115年3月25日`.
+
+    Every other language has babel's medium date of its locale, Gregorian: `Mar 25, 2026`, `25 thg 3, 2026`,
+    `25 Mar 2026`, `25 มี.ค. 2026` (not the Buddhist era: the bot's dates are Taiwan's, in AD).
+    """
     if locale == "zh_TW":
         return f"{date.year - 1911}年{date.month}月{date.day}日"
     return babel_format_date(date, format="medium", locale=babel_locale(locale))

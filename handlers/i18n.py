@@ -5,6 +5,7 @@ Catalogs are read from the .po files with babel at start-up, so there is no comp
 
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -12,7 +13,30 @@ from babel import Locale, UnknownLocaleError
 from babel.messages.pofile import read_po
 
 LOCALES_DIR = Path(__file__).resolve().parent.parent / "locales"
-SHIPPED = ("zh_TW", "en")
+SHIPPED = ("zh_TW", "en", "vi", "id", "th")
+
+# Each language in its own words, as a person looks for it in a list or on a button.
+NATIVE_NAMES = {"zh_TW": "中文", "en": "English", "vi": "Tiếng Việt", "id": "Bahasa Indonesia", "th": "ไทย"}
+
+
+def _folded(text: str) -> str:
+    """Lower case without accents and with single spaces: `Tiếng  Việt` and `tieng viet` are the same word."""
+    text = unicodedata.normalize("NFKD", text.casefold())
+    return " ".join("".join(c for c in text if not unicodedata.combining(c)).split())
+
+
+# What people type after 語言 / language besides a language tag, and tags babel does not know.
+_ALIASES = {
+    _folded(word): language
+    for language, words in {
+        "zh": ("中文", "繁體中文", "華語", "國語", "chinese", "tiếng trung", "bahasa mandarin", "ภาษาจีน", "จีน"),
+        "en": ("英文", "英語", "english", "tiếng anh", "bahasa inggris", "ภาษาอังกฤษ", "อังกฤษ"),
+        "vi": ("越南文", "越南語", "越南话", "vietnamese", "tiếng việt", "tiếng việt nam", "việt nam", "vietnam"),
+        "id": ("印尼文", "印尼語", "印尼话", "indonesian", "indonesia", "bahasa indonesia", "bahasa"),
+        "th": ("泰文", "泰語", "泰国话", "thai", "ไทย", "ภาษาไทย", "thailand"),
+    }.items()
+    for word in words
+}
 
 
 @dataclass(frozen=True)
@@ -39,6 +63,11 @@ class Catalogs:
     def translator(self, locale: str) -> Translator:
         return self._translators.get(locale) or self._translators[self.locales[0]]
 
+    def names(self) -> list[tuple[str, str]]:
+        """(locale, the language's own name) for every loaded locale, in the order they were given."""
+        return [(locale, NATIVE_NAMES.get(locale) or Locale.parse(locale).get_display_name(locale) or locale)
+                for locale in self.locales]
+
     def match(self, tag: str | None) -> str | None:
         # Asked for every message; babel's parsing costs ~0.25 ms, so each tag is worked out once.
         if tag not in self._matches:
@@ -48,21 +77,31 @@ class Catalogs:
         return self._matches[tag]
 
     def _match(self, tag: str | None) -> str | None:
-        """The shipped locale for a platform or user language tag (`zh-TW`, `zh-Hant`, `en-US`, `en`, `中文`).
+        """The shipped locale for a platform or user language tag or a language's name.
 
+        Tags: `zh-TW`, `zh-Hant`, `en-US`, `vi-VN`, `id-ID`, `in` (Android's old code for Indonesian), `th-TH`,
+        `th-TH-u-nu-thai`; names: `中文`, `English`, `Tiếng Việt`, `tieng viet`, `印尼文`, `ไทย`, `thai`…
         babel's negotiate_locale does not map zh-TW to zh_Hant_TW, so we compare languages ourselves;
         any Chinese is served Traditional Chinese, the language of the bot's users in Taiwan.
         """
         if not tag:
             return None
         tag = tag.strip()
-        aliases = {"中文": "zh", "繁體中文": "zh", "英文": "en", "english": "en"}
-        tag = aliases.get(tag.lower(), tag)
-        try:
-            language = Locale.parse(tag.replace("-", "_")).language
-        except (ValueError, UnknownLocaleError):
+        language = _ALIASES.get(_folded(tag)) or self._language_of(tag)
+        if language is None:
             return None
         for locale in self.locales:
             if Locale.parse(locale).language == language:
                 return locale
+        return None
+
+    @staticmethod
+    def _language_of(tag: str) -> str | None:
+        parts = tag.replace("-", "_").split("_")
+        # `th_TH_u_nu_thai`: BCP 47 extensions babel cannot parse; the language and region are enough.
+        for candidate in ("_".join(parts), "_".join(parts[:2]), parts[0]):
+            try:
+                return Locale.parse(candidate).language
+            except (ValueError, UnknownLocaleError):
+                continue
         return None
