@@ -31,6 +31,7 @@ class Settings:
     line_channel_secret: str | None = None
     line_channel_access_token: str | None = None
     line_api_base_url: str = "https://api.line.me"
+    line_data_api_base_url: str = "https://api-data.line.me"  # LINE takes uploads (rich menu images) there
     telegram_bot_token: str | None = None
     telegram_webhook_secret: str | None = None
     telegram_api_base_url: str = "https://api.telegram.org"
@@ -86,6 +87,7 @@ class Settings:
             line_channel_secret=get("LINE_CHANNEL_SECRET", None),
             line_channel_access_token=get("LINE_CHANNEL_ACCESS_TOKEN", None),
             line_api_base_url=get("LINE_API_BASE_URL", cls.line_api_base_url).rstrip("/"),
+            line_data_api_base_url=get("LINE_DATA_API_BASE_URL", cls.line_data_api_base_url).rstrip("/"),
             telegram_bot_token=get("TELEGRAM_BOT_TOKEN", None),
             telegram_webhook_secret=get("TELEGRAM_WEBHOOK_SECRET", None),
             telegram_api_base_url=get("TELEGRAM_API_BASE_URL", cls.telegram_api_base_url).rstrip("/"),
@@ -117,6 +119,7 @@ class Settings:
         for name, value in (
             ("VBOT_PUBLIC_URL", self.public_url),
             ("LINE_API_BASE_URL", self.line_api_base_url),
+            ("LINE_DATA_API_BASE_URL", self.line_data_api_base_url),
             ("TELEGRAM_API_BASE_URL", self.telegram_api_base_url),
         ):
             parts = urlsplit(value)
