@@ -7,11 +7,16 @@ fail the next calls to an endpoint (status codes, or a hang past the client's ti
 from __future__ import annotations
 
 import asyncio
+import io
+import itertools
 import json
+import re
 from collections import defaultdict
 from dataclasses import dataclass, field
+from urllib.parse import urlsplit
 
 from aiohttp import web
+from PIL import Image, UnidentifiedImageError
 
 
 @dataclass
@@ -72,7 +77,11 @@ async def _body(request: web.Request) -> dict:
 class LineStandIn(StandIn):
     """/v2/bot/message/reply, /push and /multicast (with X-Line-Retry-Key: a repeat answers 409), /profile,
     and the monthly quota: `quota_limit` pushes (None = unlimited), of which pushes and multicasts use one
-    per recipient, replies none."""
+    per recipient, replies none.
+
+    Rich menus, kept as LINE keeps them: created (and checked as LINE checks them), listed, deleted; their
+    image uploaded once on the data host (`data_url`, as api-data.line.me), a PNG or JPEG of at most 1 MB
+    and of the menu's size; the default menu and each user's own, which only a menu with an image can be."""
 
     def __init__(self, languages: dict[str, str] | None = None, quota_limit: int | None = 200):
         super().__init__()
@@ -81,6 +90,13 @@ class LineStandIn(StandIn):
         self.used_reply_tokens: set[str] = set()
         self.quota_limit = quota_limit
         self.usage = 0
+        self.rich_menus: dict[str, dict] = {}  # richMenuId → the menu as created (with its id)
+        self.rich_menu_images: dict[str, tuple[str, bytes]] = {}  # richMenuId → (content type, bytes)
+        self.default_rich_menu: str | None = None
+        self.user_rich_menus: dict[str, str] = {}  # userId → richMenuId linked to that user
+        self._menu_numbers = itertools.count(1)
+        self.data_url = ""
+        self._data_runner: web.AppRunner | None = None
 
     async def handle(self, request: web.Request) -> web.Response:
         body = await _body(request)
@@ -157,15 +173,183 @@ class LineStandIn(StandIn):
         app.router.add_get("/v2/bot/info", self.handle)
         app.router.add_get("/v2/bot/message/quota/consumption", self.handle)
         app.router.add_get("/v2/bot/profile/{user}", self.handle)
+        menus = self._rich_menu_endpoint
+        app.router.add_post("/v2/bot/richmenu", menus(self._create_rich_menu))
+        app.router.add_get("/v2/bot/richmenu/list", menus(self._list_rich_menus))
+        app.router.add_post("/v2/bot/richmenu/bulk/link", menus(self._bulk_link))
+        app.router.add_post("/v2/bot/richmenu/bulk/unlink", menus(self._bulk_unlink))
+        app.router.add_delete("/v2/bot/richmenu/{menu}", menus(self._delete_rich_menu))
+        app.router.add_get("/v2/bot/user/all/richmenu", menus(self._get_default))
+        app.router.add_delete("/v2/bot/user/all/richmenu", menus(self._cancel_default))
+        app.router.add_post("/v2/bot/user/{user}/richmenu/{menu}", menus(self._link))  # user "all": the default
+        app.router.add_get("/v2/bot/user/{user}/richmenu", menus(self._linked))
+        app.router.add_delete("/v2/bot/user/{user}/richmenu", menus(self._unlink))
         await super().start(app)
+        data = web.Application(client_max_size=8 * 1024 * 1024)  # LINE's own limit is checked in the handler
+        data.router.add_post("/v2/bot/richmenu/{menu}/content", menus(self._upload_image))
+        self._data_runner = web.AppRunner(data)
+        await self._data_runner.setup()
+        site = web.TCPSite(self._data_runner, "127.0.0.1", 0)
+        await site.start()
+        self.data_url = f"http://127.0.0.1:{site._server.sockets[0].getsockname()[1]}"
+
+    async def stop(self) -> None:
+        await super().stop()
+        if self._data_runner:
+            await self._data_runner.cleanup()
+
+    # --- rich menus ---
+
+    def _rich_menu_endpoint(self, answer):
+        """Records the call, plays planned failures and checks the token, then lets `answer` answer."""
+
+        async def endpoint(request: web.Request) -> web.Response:
+            raw = await request.read()
+            if request.content_type == "application/json" and raw:
+                try:
+                    body = json.loads(raw)
+                except ValueError:
+                    body = None
+            else:
+                body = {"content_type": request.content_type, "bytes": len(raw)} if raw else {}
+            failure = self._planned_failure(request.path)
+            if failure == 0:
+                await asyncio.sleep(2)
+            call = Call(request.path, dict(request.headers), body if isinstance(body, dict) else {}, failure or 200)
+            self.calls.append(call)
+            if failure:
+                return web.json_response({"message": "stand-in failure"}, status=failure)
+            if not request.headers.get("Authorization", "").startswith("Bearer "):
+                response = line_error("Authentication failed. Confirm that the access token in the authorization "
+                                      "header is valid.", 401)
+            elif body is None:
+                response = line_error("The request body has 1 error(s)", details=[("", "invalid JSON")])
+            else:
+                response = answer(request, body, raw)
+            call.status = response.status
+            return response
+
+        return endpoint
+
+    def _create_rich_menu(self, request, body, raw) -> web.Response:
+        problems = rich_menu_problems(body)
+        if problems:
+            return line_error(f"The request body has {len(problems)} error(s)", details=problems)
+        if len(self.rich_menus) >= 1000:
+            return line_error("The number of rich menus has reached the upper limit")
+        menu_id = f"richmenu-{next(self._menu_numbers):032x}"
+        self.rich_menus[menu_id] = {"richMenuId": menu_id, **body}
+        return web.json_response({"richMenuId": menu_id})
+
+    def _list_rich_menus(self, request, body, raw) -> web.Response:
+        return web.json_response({"richmenus": list(self.rich_menus.values())})
+
+    def _delete_rich_menu(self, request, body, raw) -> web.Response:
+        menu_id = request.match_info["menu"]
+        if self.rich_menus.pop(menu_id, None) is None:
+            return line_error("Not found", 404)
+        self.rich_menu_images.pop(menu_id, None)
+        if self.default_rich_menu == menu_id:
+            self.default_rich_menu = None
+        self.user_rich_menus = {user: menu for user, menu in self.user_rich_menus.items() if menu != menu_id}
+        return web.json_response({})
+
+    def _upload_image(self, request, body, raw) -> web.Response:
+        menu_id = request.match_info["menu"]
+        menu = self.rich_menus.get(menu_id)
+        if menu is None:
+            return line_error("Not found", 404)
+        if menu_id in self.rich_menu_images:
+            return line_error("An image has already been uploaded to the richmenu")
+        if request.content_type not in ("image/png", "image/jpeg"):
+            return line_error(f"Unsupported content type: {request.content_type}", 415)
+        if len(raw) > 1024 * 1024:
+            return line_error("The image file size is too large (max 1 MB)", 413)
+        try:
+            image = Image.open(io.BytesIO(raw))
+            image.load()
+        except (UnidentifiedImageError, OSError):
+            return line_error("Invalid image")
+        if image.format != {"image/png": "PNG", "image/jpeg": "JPEG"}[request.content_type]:
+            return line_error("The image does not match its content type")
+        if image.size != (menu["size"]["width"], menu["size"]["height"]):
+            return line_error("Image size must be the same as the rich menu size")
+        self.rich_menu_images[menu_id] = (request.content_type, raw)
+        return web.json_response({})
+
+    def _menu_problem(self, menu_id: str) -> web.Response | None:
+        if menu_id not in self.rich_menus:
+            return line_error("richmenu not found", 404)
+        if menu_id not in self.rich_menu_images:
+            return line_error("must upload richmenu image before applying it to user")
+        return None
+
+    def _link(self, request, body, raw) -> web.Response:
+        user, menu_id = request.match_info["user"], request.match_info["menu"]
+        if (problem := self._menu_problem(menu_id)) is not None:
+            return problem
+        if user == "all":
+            self.default_rich_menu = menu_id
+        else:
+            self.user_rich_menus[user] = menu_id
+        return web.json_response({})
+
+    def _linked(self, request, body, raw) -> web.Response:
+        menu_id = self.user_rich_menus.get(request.match_info["user"])
+        return web.json_response({"richMenuId": menu_id}) if menu_id else line_error("the user has no richmenu", 404)
+
+    def _unlink(self, request, body, raw) -> web.Response:
+        self.user_rich_menus.pop(request.match_info["user"], None)
+        return web.json_response({})
+
+    def _get_default(self, request, body, raw) -> web.Response:
+        if self.default_rich_menu is None:
+            return line_error("no default richmenu", 404)
+        return web.json_response({"richMenuId": self.default_rich_menu})
+
+    def _cancel_default(self, request, body, raw) -> web.Response:
+        self.default_rich_menu = None
+        return web.json_response({})
+
+    def _bulk_users(self, body) -> list[str] | web.Response:
+        users = body.get("userIds")
+        if not isinstance(users, list) or not 1 <= len(users) <= 500 or not all(isinstance(u, str) for u in users):
+            return line_error("The request body has 1 error(s)", details=[("userIds", "must be 1 to 500 user IDs")])
+        return users
+
+    def _bulk_link(self, request, body, raw) -> web.Response:
+        users = self._bulk_users(body)
+        if isinstance(users, web.Response):
+            return users
+        if (problem := self._menu_problem(str(body.get("richMenuId")))) is not None:
+            return problem
+        for user in users:
+            self.user_rich_menus[user] = body["richMenuId"]
+        return web.json_response({}, status=202)
+
+    def _bulk_unlink(self, request, body, raw) -> web.Response:
+        users = self._bulk_users(body)
+        if isinstance(users, web.Response):
+            return users
+        for user in users:
+            self.user_rich_menus.pop(user, None)
+        return web.json_response({}, status=202)
+
+    def menu_of(self, user_id: str) -> str | None:
+        """The rich menu a user sees: their own, else the default."""
+        return self.user_rich_menus.get(user_id) or self.default_rich_menu
 
 
 class TelegramStandIn(StandIn):
-    """/bot<token>/getMe, sendMessage, sendDocument (kept in `documents`) and answerCallbackQuery."""
+    """/bot<token>/getMe, sendMessage, sendDocument (kept in `documents`) and answerCallbackQuery; the webhook
+    (setWebhook, getWebhookInfo) and the command lists by scope and language (setMyCommands, getMyCommands,
+    deleteMyCommands), checked as Telegram checks them."""
 
     def __init__(self):
         super().__init__()
         self.documents: list[tuple[int, str, bytes]] = []
+        self.webhook: dict | None = None
+        self.commands: dict[tuple[str, str], list[dict]] = {}  # (scope as JSON, language code) → commands
 
     async def handle(self, request: web.Request) -> web.Response:
         body = await _body(request)
@@ -173,7 +357,8 @@ class TelegramStandIn(StandIn):
         failure = self._planned_failure(path)
         if failure == 0:
             await asyncio.sleep(2)
-        self.calls.append(Call(path, dict(request.headers), body, failure or 200))
+        call = Call(path, dict(request.headers), body, failure or 200)
+        self.calls.append(call)
         if failure == 429:
             return web.json_response(
                 {"ok": False, "error_code": 429, "description": "Too Many Requests: retry after 3",
@@ -197,9 +382,75 @@ class TelegramStandIn(StandIn):
                       "chat": {"id": chat_id, "type": "private"},
                       "document": {"file_id": "f1", "file_unique_id": "u1", "file_name": document.filename}}
             self.arrived.set()
+        elif method in ("setWebhook", "getWebhookInfo", "setMyCommands", "getMyCommands", "deleteMyCommands"):
+            result, problem = self._setting(method, body)
+            if problem:
+                call.status = 400
+                return web.json_response({"ok": False, "error_code": 400, "description": f"Bad Request: {problem}"},
+                                         status=400)
         else:
             result = True
         return web.json_response({"ok": True, "result": result})
+
+    def _setting(self, method: str, body: dict) -> tuple[object, str | None]:
+        """(result, None), or (None, what Telegram would say is wrong)."""
+        if method == "getWebhookInfo":
+            info = {"url": "", "has_custom_certificate": False, "pending_update_count": 0}
+            return (info | self.webhook if self.webhook else info), None
+        if method == "setWebhook":
+            url = str(body.get("url", ""))
+            parts = urlsplit(url)
+            if parts.scheme != "https" or not parts.hostname:
+                return None, "bad webhook: An HTTPS URL must be provided for webhook"
+            if (parts.port or 443) not in (443, 80, 88, 8443):
+                return None, "bad webhook: Webhook can be set up only on ports 80, 88, 443 or 8443"
+            secret = body.get("secret_token")
+            if secret is not None and not re.fullmatch(r"[A-Za-z0-9_-]{1,256}", str(secret)):
+                return None, "secret token contains unallowed characters"
+            allowed = _json_field(body, "allowed_updates", [])
+            known = {"message", "edited_message", "channel_post", "edited_channel_post", "callback_query",
+                     "inline_query", "chosen_inline_result", "my_chat_member", "chat_member", "chat_join_request",
+                     "poll", "poll_answer", "shipping_query", "pre_checkout_query", "message_reaction"}
+            if not isinstance(allowed, list) or not set(allowed) <= known:
+                return None, "can't parse allowed updates"
+            self.webhook = {"url": url, "allowed_updates": allowed, "secret_token": secret}
+            return True, None
+        scope = _json_field(body, "scope", {"type": "default"})
+        scopes = {"default", "all_private_chats", "all_group_chats", "all_chat_administrators", "chat",
+                  "chat_administrators", "chat_member"}
+        if not isinstance(scope, dict) or scope.get("type") not in scopes:
+            return None, "can't parse BotCommandScope"
+        if scope["type"].startswith("chat") and not isinstance(scope.get("chat_id"), int):
+            return None, "chat not found"
+        language = str(body.get("language_code") or "")
+        if language and not re.fullmatch(r"[a-z]{2}", language):
+            return None, "LANG_CODE_INVALID"
+        key = (json.dumps(scope, sort_keys=True), language)
+        if method == "getMyCommands":
+            return self.commands.get(key, []), None
+        if method == "deleteMyCommands":
+            self.commands.pop(key, None)
+            return True, None
+        commands = _json_field(body, "commands", None)
+        if not isinstance(commands, list) or len(commands) > 100:
+            return None, "can't parse commands"
+        for command in commands:
+            if not isinstance(command, dict) or not re.fullmatch(r"[a-z0-9_]{1,32}", str(command.get("command"))):
+                return None, "BOT_COMMAND_INVALID"
+            if not isinstance(command.get("description"), str) or not 1 <= len(command["description"]) <= 256:
+                return None, "command description must be 1-256 characters"
+        self.commands[key] = [{"command": c["command"], "description": c["description"]} for c in commands]
+        return True, None
+
+    def commands_for(self, language: str = "", chat_id: int | None = None) -> list[tuple[str, str]]:
+        """(command, description) as Telegram shows them to a person with this language in this chat."""
+        chat = json.dumps({"type": "chat", "chat_id": chat_id}, sort_keys=True)
+        default = json.dumps({"type": "default"}, sort_keys=True)
+        order = ([(chat, language), (chat, "")] if chat_id is not None else []) + [(default, language), (default, "")]
+        for key in order:
+            if key in self.commands:
+                return [(c["command"], c["description"]) for c in self.commands[key]]
+        return []
 
     def delivered_texts(self) -> list[str]:
         return [call.body["text"] for call in self.sent("/sendMessage") if call.status == 200]
@@ -208,6 +459,76 @@ class TelegramStandIn(StandIn):
         app = web.Application()
         app.router.add_post("/bot{token}/{method}", self.handle)
         await super().start(app)
+
+
+def _json_field(body: dict, name: str, missing):
+    """A structured parameter: python-telegram-bot sends it as JSON text in a form, others as JSON."""
+    value = body.get(name, missing)
+    if isinstance(value, str):
+        try:
+            return json.loads(value)
+        except ValueError:
+            return None
+    return value
+
+
+def line_error(message: str, status: int = 400, details: list[tuple[str, str]] | None = None) -> web.Response:
+    body: dict = {"message": message}
+    if details:
+        body["details"] = [{"property": prop, "message": text} for prop, text in details]
+    return web.json_response(body, status=status)
+
+
+LINE_ACTION_TYPES = {"message", "postback", "uri", "datetimepicker", "richmenuswitch", "camera", "cameraRoll",
+                     "location", "clipboard"}
+
+
+def _is_int(value) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _is_text(value, longest: int) -> bool:
+    return isinstance(value, str) and 1 <= len(value) <= longest
+
+
+def rich_menu_problems(menu: dict) -> list[tuple[str, str]]:
+    """What LINE would refuse in a rich menu object, as (property, message) pairs."""
+    size = menu.get("size")
+    if not isinstance(size, dict) or not _is_int(size.get("width")) or not _is_int(size.get("height")):
+        return [("size", "must be specified")]
+    width, height = size["width"], size["height"]
+    problems = []
+    if not 800 <= width <= 2500:
+        problems.append(("size.width", "must be between 800 and 2500"))
+    if height < 250:
+        problems.append(("size.height", "must be 250 or more"))
+    elif width / height < 1.45:
+        problems.append(("size", "the aspect ratio (width / height) must be at least 1.45"))
+    if not isinstance(menu.get("selected"), bool):
+        problems.append(("selected", "must be specified"))
+    if not _is_text(menu.get("name"), 300):
+        problems.append(("name", "must be 1 to 300 characters"))
+    if not _is_text(menu.get("chatBarText"), 14):
+        problems.append(("chatBarText", "must be 1 to 14 characters"))
+    areas = menu.get("areas")
+    if not isinstance(areas, list) or not 1 <= len(areas) <= 20:
+        return [*problems, ("areas", "must be 1 to 20 areas")]
+    for i, area in enumerate(areas):
+        bounds = area.get("bounds") if isinstance(area, dict) else None
+        if not isinstance(bounds, dict) or not all(_is_int(bounds.get(k)) for k in ("x", "y", "width", "height")):
+            problems.append((f"areas[{i}].bounds", "must be specified"))
+        elif (min(bounds["x"], bounds["y"]) < 0 or min(bounds["width"], bounds["height"]) < 1
+              or bounds["x"] + bounds["width"] > width or bounds["y"] + bounds["height"] > height):
+            problems.append((f"areas[{i}].bounds", "must be within the rich menu"))
+        action = area.get("action") if isinstance(area, dict) else None
+        if not isinstance(action, dict) or action.get("type") not in LINE_ACTION_TYPES:
+            problems.append((f"areas[{i}].action", "must be a valid action"))
+            continue
+        if "label" in action and not _is_text(action["label"], 20):
+            problems.append((f"areas[{i}].action.label", "must be 1 to 20 characters"))
+        if action["type"] == "message" and not _is_text(action.get("text"), 300):
+            problems.append((f"areas[{i}].action.text", "must be 1 to 300 characters"))
+    return problems
 
 
 def message_text(message: dict) -> str:
