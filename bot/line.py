@@ -182,6 +182,14 @@ class LineChannel:
             return None
         return LineQuota(limit.value if limit.type == "limited" else None, used.total_usage)
 
+    async def link_rich_menu(self, user_id: str, menu_id: str | None) -> None:
+        """Links a rich menu to one person, or with None unlinks theirs (they then see the default menu).
+        Raises ApiException, TimeoutError or aiohttp.ClientError: bot/line_menus.py retries later."""
+        if menu_id is None:
+            await self._api.unlink_rich_menu_id_from_user(user_id, _request_timeout=self._timeout)
+        else:
+            await self._api.link_rich_menu_id_to_user(user_id, menu_id, _request_timeout=self._timeout)
+
     @staticmethod
     def render(payload: str) -> list[Message]:
         """Text messages; a reply with cards becomes Flex carousels of at most 12 bubbles.

@@ -19,6 +19,7 @@ import sqlalchemy as sa
 
 from bot.channels import Channel, Delivery, StoredEvent
 from bot.line import REPLY_TOKEN_LIFETIME
+from bot.line_menus import MenuFollower
 from handlers import router
 from handlers.context import Rules
 from handlers.i18n import Catalogs
@@ -56,6 +57,8 @@ class Pipeline:
         self.outbox_waiting = asyncio.Event()
         self._to_store: list[tuple[str, list[StoredEvent], dt.datetime, asyncio.Future]] = []
         self._storing: asyncio.Task | None = None
+        # Keeps each LINE user's rich menu right after their messages (a language chosen, an account linked).
+        self.line_menus = MenuFollower(self.uow, channels["line"], rules.default_locale) if "line" in channels else None
 
     # --- the webhook side ---------------------------------------------------------------------
 
@@ -100,6 +103,7 @@ class Pipeline:
         now = now or utcnow()
         events = await asyncio.to_thread(self._claim_events, now)
         done = 0
+        line_users = []
         for event in events:
             channel = self.channels.get(event.platform)
             try:
@@ -110,8 +114,12 @@ class Pipeline:
                 continue
             if await asyncio.to_thread(self._handle, event, incoming, now):
                 done += 1
+                if incoming is not None and incoming.platform == "line":
+                    line_users.append(incoming.user_id)
         if done:
             self.outbox_waiting.set()
+        if line_users and self.line_menus is not None:
+            await self.line_menus.follow(line_users)
         return done
 
     def _handle(self, event: InboxEvent, incoming: Incoming | None, now: dt.datetime) -> bool:
