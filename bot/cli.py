@@ -128,10 +128,11 @@ def parser() -> argparse.ArgumentParser:
     roster_import.add_argument("--event", type=a_positive_int, required=True)
     roster_import.add_argument("--json", action="store_true")
 
-    from bot import export_cli, report_cli
+    from bot import export_cli, menus_cli, report_cli
 
     export_cli.add_parser(commands)
     report_cli.add_parser(commands)
+    menus_cli.add_parser(commands)
 
     commands.add_parser("demo", help="chat with the bot in the terminal as a sample volunteer")
 
@@ -276,6 +277,10 @@ def run(args, settings: Settings) -> int:
         from bot.terminal import demo
 
         return demo(settings)
+    if args.command in ("line", "telegram"):
+        from bot import menus_cli
+
+        return menus_cli.run(args, settings)
 
     from storage.db import UnitOfWork, make_engine
 
