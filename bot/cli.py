@@ -388,6 +388,12 @@ def emit_roster_import(args, session, now: dt.datetime, today: dt.date, settings
     from handlers import roster_import
 
     rows = roster_import.read_rows(read_file(args.file), args.file)
+    cards = args.invites and args.invites.lower().endswith(".pdf")
+    if cards:  # asked first: a platform that cannot be reached stops the import before it changes anything
+        from bot import posters
+
+        names = posters.asked_platform_names(settings)
+        unit_name = admin.unit_or_error(session, args.unit).name
     report = roster_import.import_roster(session, now, operator(), args.unit, rows, today,
                                          roster_import.rows_progress(sys.stderr))
     session.commit()
@@ -395,12 +401,6 @@ def emit_roster_import(args, session, now: dt.datetime, today: dt.date, settings
         write_file(args.invites, posters.invite_cards_pdf(settings, names, unit_name, report.invites))
     elif args.invites:
         write_file(args.invites, roster_import.invites_csv(report.invites))
-    cards = args.invites and args.invites.lower().endswith(".pdf")
-    if cards:  # asked first: a platform that cannot be reached stops the import before it changes anything
-        from bot import posters
-
-        names = posters.asked_platform_names(settings)
-        unit_name = admin.unit_or_error(session, args.unit).name
     emit(args, report.as_json(), f"{report.created} created, {report.updated} updated, {report.unchanged} unchanged, "
          f"{len(report.errors)} errors" + "".join(f"\nline {e['line']}: {e['error']}" for e in report.errors))
 

@@ -13,7 +13,6 @@ import io
 import json
 import logging
 
-import pytest
 from PIL import Image
 from sqlmodel import Session, select
 
@@ -100,10 +99,8 @@ def test_every_menu_picture_is_a_png_of_its_size_under_one_megabyte():
         assert len(plan.image) < 1024 * 1024
         # The areas tile the whole picture: every pixel is a button, none is two.
         assert sum(a.bounds.width * a.bounds.height for a in plan.request.areas) == image.width * image.height
-    if menu_image.font_for("en", ["Check in"]) is None:
-        pytest.skip("no font for English on this machine")
-    english = next(plan for plan in plan_menus(CATALOGS) if plan.locale == "en")
-    assert english.labelled
+    # .ci/run installs the Chinese and Thai fonts: every menu of every shipped language carries its words.
+    assert [(plan.audience, plan.locale) for plan in plan_menus(CATALOGS) if not plan.labelled] == []
 
 
 def test_without_a_font_for_the_language_the_picture_shows_the_icons(monkeypatch):

@@ -64,7 +64,7 @@ async def test_every_answer_fits_on_one_phone_screen_and_ends_with_buttons(harne
         await harness.line_says(user, word, at=at, now=at)
     answers = [call.body["messages"] for call in harness.line_api.calls[before:] if call.path.endswith("/reply")]
     assert len(answers) == len(said)
-    for (user, word), messages in zip(said, answers, strict=True):
+    for (_user, word), messages in zip(said, answers, strict=True):
         assert messages[-1].get("quickReply", {}).get("items"), f"{word}: no next step offered"
         for message in messages:
             text = message.get("text") or message.get("altText", "")
