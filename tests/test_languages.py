@@ -149,6 +149,29 @@ def test_every_button_sends_a_word_that_routes_as_in_english(locale):
             assert translated == english, (place, sent(expression, locale))
 
 
+def button_labels() -> set[str]:
+    """The msgids of every Button's label."""
+    found = set()
+    for directory in ("handlers", "bot"):
+        for path in (ROOT / directory).rglob("*.py"):
+            for node in ast.walk(ast.parse(path.read_text())):
+                if isinstance(node, ast.Call) and getattr(node.func, "id", None) == "Button" and node.args:
+                    found |= {call.args[0].value for call in ast.walk(node.args[0]) if isinstance(call, ast.Call)
+                              and calls_t(call) and call.args and isinstance(call.args[0], ast.Constant)}
+    return found
+
+
+@pytest.mark.parametrize("locale", NEW)
+def test_button_labels_fit_line_s_20_characters(locale):
+    """LINE cuts a quick reply's or a rich menu area's label at 20 characters."""
+    t = CATALOGS.translator(locale)
+    labels = button_labels() | {"Award list"}
+    assert {"Check in", "Check out at {end}", "Share my location"} <= labels
+    for msgid in labels:
+        label = t(msgid, **{name: "18:00" if name == "end" else "12" for name in fields(msgid)})
+        assert len(label) <= 20, (locale, msgid, label)
+
+
 @pytest.mark.parametrize("locale", SHIPPED)
 def test_the_main_buttons_route_as_in_english(locale):
     def intents(loc):
