@@ -27,7 +27,7 @@ def help_answer(ctx: Context, _argument: str) -> list[Reply]:
                 "• hours — your service hours\n"
                 "• awards — how close you are to each award\n"
                 "• training — your training, record book and next classes\n"
-                "• language en / language zh — change language"
+                "• language — choose your language"
             ) + coordinator_help(ctx),
             coordinator_buttons(ctx) or main_buttons(ctx),
         )
