@@ -120,11 +120,12 @@ def stored_menus(session: Session) -> dict[tuple[str, str], str]:
 
 
 def wanted_menu(session: Session, account: ChatAccount, menus: dict[tuple[str, str], str],
-                default_locale: str) -> str | None:
-    """The rich menu id this person should have linked; None = the channel's default menu."""
+                default_locale: str, platform_locale: str | None = None) -> str | None:
+    """The rich menu id this person should have linked; None = the channel's default menu.
+    The language is the one the answers use: their choice, else their LINE app's (`platform_locale`, matched)."""
     if not menus:
         return None
-    locale = account.chosen_locale or default_locale
+    locale = account.chosen_locale or platform_locale or default_locale
     if account.volunteer_id is not None and repo.coordinated_units(session, account.volunteer_id):
         return menus.get(("coordinator", locale)) or menus.get(("coordinator", default_locale))
     if locale == default_locale:
@@ -169,11 +170,12 @@ class MenuFollower:
         self._pending: dict[str, str | None] = {}
         self._task: asyncio.Task | None = None
 
-    async def follow(self, user_ids: list[str]) -> None:
+    async def follow(self, senders: dict[str, str | None]) -> None:
+        """senders: LINE user id → the shipped locale their LINE app's language matches (None: none)."""
         try:
-            changes = await asyncio.to_thread(self._changes, user_ids)
+            changes = await asyncio.to_thread(self._changes, senders)
         except Exception:  # the menu is a convenience: never let it disturb the pipeline
-            log.exception("rich menus of %s LINE users not checked", len(user_ids))
+            log.exception("rich menus of %s LINE users not checked", len(senders))
             return
         if changes:
             self._pending.update(changes)
@@ -185,12 +187,13 @@ class MenuFollower:
         while self._task is not None and not self._task.done():
             await asyncio.wait({self._task})
 
-    def _changes(self, user_ids: list[str]) -> dict[str, str | None]:
+    def _changes(self, senders: dict[str, str | None]) -> dict[str, str | None]:
         with self._uow() as session:
             menus = stored_menus(session)
             changes = {}
-            for account in line_accounts(session, set(user_ids)):
-                wanted = wanted_menu(session, account, menus, self._default_locale)
+            for account in line_accounts(session, senders):
+                wanted = wanted_menu(session, account, menus, self._default_locale,
+                                     senders.get(account.platform_user_id))
                 if wanted != account.rich_menu:
                     changes[account.platform_user_id] = wanted
             return changes

@@ -103,7 +103,7 @@ class Pipeline:
         now = now or utcnow()
         events = await asyncio.to_thread(self._claim_events, now)
         done = 0
-        line_users = []
+        line_senders: dict[str, str | None] = {}
         for event in events:
             channel = self.channels.get(event.platform)
             try:
@@ -115,11 +115,11 @@ class Pipeline:
             if await asyncio.to_thread(self._handle, event, incoming, now):
                 done += 1
                 if incoming is not None and incoming.platform == "line":
-                    line_users.append(incoming.user_id)
+                    line_senders[incoming.user_id] = self.catalogs.match(incoming.platform_locale)
         if done:
             self.outbox_waiting.set()
-        if line_users and self.line_menus is not None:
-            await self.line_menus.follow(line_users)
+        if line_senders and self.line_menus is not None:
+            await self.line_menus.follow(line_senders)
         return done
 
     def _handle(self, event: InboxEvent, incoming: Incoming | None, now: dt.datetime) -> bool:

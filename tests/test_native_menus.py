@@ -236,6 +236,12 @@ async def test_people_get_their_menu_at_setup_and_again_when_what_they_need_chan
     await says(harness, "Uvol", "語言 中文")
     assert "Uvol" not in line_api.user_rich_menus and menu_column(database_url)["Uvol"] is None
 
+    # Someone whose LINE app is in Vietnamese gets Vietnamese answers and the Vietnamese menu without choosing.
+    line_api.languages["Uviet"] = "vi"
+    _, viet_code = harness.add_volunteer(unit, "阮氏梅")
+    await says(harness, "Uviet", f"綁定 {viet_code}")
+    assert line_api.user_rich_menus["Uviet"] == menus[("volunteer", "vi")]
+
     # A coordinator who links their account after setup gets the coordinator menu at once.
     _, second_code = harness.add_volunteer(unit, "林組長", role="coordinator")
     await says(harness, "Ucoord2", f"綁定 {second_code}")
