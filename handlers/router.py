@@ -102,8 +102,8 @@ NEAR_WORDS = {
     "下班": "簽退", "離開": "簽退", "我走了": "簽退", "sign out": "check out", "signout": "check out",
     "我的時數": "時數", "服務時數": "時數", "查時數": "時數", "my hours": "hours",
     "我的獎勵": "獎勵", "我的班表": "班表", "幫助": "說明", "選單": "說明", "功能": "說明", "menu": "help",
-    "?": "說明", "？": "說明",
 }
+WHOLE_TEXT_WORDS = {"?": "說明"}  # only when it is all that was typed (a replaced, unreadable text is "???")
 POLITE_OPENINGS = ("我要", "我想", "請幫我", "幫我", "請", "please ")
 TRAILING_PARTICLES = "了啦囉喔哦呢吧嗎!！?？。.~～ "
 CODE_ROUTES = ("checkin", "link")  # their argument is a code (letters and digits)
@@ -114,6 +114,8 @@ _CJK_SPACE = re.compile(r"(?<=[\u3400-\u9fff])\s+(?=[\u3400-\u9fff])")
 def plain_words(cleaned: str) -> str:
     """`簽 到` → `簽到`, `我要簽到` → `簽到`, `打卡 A1B2` → `簽到 A1B2`; used only for texts no word starts."""
     text = _CJK_SPACE.sub("", cleaned)
+    if text in WHOLE_TEXT_WORDS:
+        return WHOLE_TEXT_WORDS[text]
     for opening in POLITE_OPENINGS:
         if text.casefold().startswith(opening) and len(text) > len(opening):
             text = text[len(opening):].lstrip()

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 
+from handlers.i18n import SHIPPED
 from handlers.router import recognise
 from tests.test_reminders import Town, local
 
@@ -43,11 +44,23 @@ def test_other_texts_are_not_taken_for_a_command_they_only_resemble(typed):
     assert found is None or found[0].intent not in ("checkin", "checkout"), typed
 
 
-ONE_SCREEN_LINES = 16  # a 6-inch phone shows about this many lines of a chat bubble at a large font size
-ONE_SCREEN_CHARACTERS = 420
+# A 6-inch phone at a large font size shows about 20 lines of a chat bubble, each about 30 cells wide,
+# where a Chinese character takes two cells and a Latin letter or a Thai one one.
+SCREEN_LINES, LINE_CELLS = 20, 30
 
 
-async def test_every_answer_fits_on_one_phone_screen_and_ends_with_buttons(harness):
+def screen_lines(text: str) -> int:
+    """How many lines the text takes in a chat bubble, its own lines wrapped at the bubble's width."""
+    import unicodedata
+
+    def cells(line: str) -> int:
+        return sum(2 if unicodedata.east_asian_width(char) in "WF" else 1 for char in line)
+
+    return sum(max(1, -(-cells(line) // LINE_CELLS)) for line in text.splitlines())
+
+
+@pytest.mark.parametrize("locale", SHIPPED)
+async def test_every_answer_fits_on_one_phone_screen_and_ends_with_buttons(harness, locale):
     harness.now = local(2026, 3, 30, 9)
     town = Town(harness)
     unit = harness.add_unit("臺北市立聯合醫院志工隊", category="health", city="taipei")
@@ -57,10 +70,11 @@ async def test_every_answer_fits_on_one_phone_screen_and_ends_with_buttons(harne
     volunteer_words = ["簽到", "簽退", "時數", "獎勵", "訓練", "班表", "說明", "我的資料", "我的紀錄", "提醒",
                        "看不懂的話", "簽到了", "打卡"]
     coordinator_words = ["現場", "審核", "獎勵名單", "匯出", "報表", "說明"]
-    said = [("Uamy", word) for word in volunteer_words] + [("Uboss", word) for word in coordinator_words]
+    said = [("Uamy", f"語言 {locale}"), ("Uboss", f"語言 {locale}")]
+    said += [("Uamy", word) for word in volunteer_words] + [("Uboss", word) for word in coordinator_words]
     before = len(harness.line_api.calls)
-    for n, (user, word) in enumerate(said):
-        at = start if n == 0 else end
+    for user, word in said:
+        at = start if word == "簽到" else end
         await harness.line_says(user, word, at=at, now=at)
     answers = [call.body["messages"] for call in harness.line_api.calls[before:] if call.path.endswith("/reply")]
     assert len(answers) == len(said)
@@ -68,5 +82,4 @@ async def test_every_answer_fits_on_one_phone_screen_and_ends_with_buttons(harne
         assert messages[-1].get("quickReply", {}).get("items"), f"{word}: no next step offered"
         for message in messages:
             text = message.get("text") or message.get("altText", "")
-            assert len(text.splitlines()) <= ONE_SCREEN_LINES, (word, text)
-            assert len(text) <= ONE_SCREEN_CHARACTERS, (word, len(text), text)
+            assert screen_lines(text) <= SCREEN_LINES, (word, screen_lines(text), text)
