@@ -13,9 +13,9 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
 from bot.kiosk import kiosk_routes
-from handlers.downloads import link_valid
+from handlers.downloads import DownloadFile, link_valid
 from handlers.my_records import records_csv
-from handlers.unit_files import UnitFile, may_download, unit_file
+from handlers.unit_files import may_download, unit_file
 from storage.db import UnitOfWork, database_answers
 
 if TYPE_CHECKING:
@@ -138,10 +138,10 @@ def build_web(vbot: VBot, lifespan=None) -> Starlette:
             return PlainTextResponse("this link is not valid (any more)", status_code=403, headers=NO_STORE)
         kind, subject, span = request.path_params["kind"], request.path_params["subject"], request.path_params["span"]
 
-        def read() -> UnitFile | None:
+        def read() -> DownloadFile | None:
             with UnitOfWork(vbot.engine)() as session:
                 if kind == "records" and not span:
-                    return UnitFile(records_csv(session, subject, vbot.rules.timezone)[0], "my-records.csv",
+                    return DownloadFile(records_csv(session, subject, vbot.rules.timezone)[0], "my-records.csv",
                                     "text/csv; charset=utf-8")
                 by = request.query_params.get("by", "")
                 if not by.isdigit() or not may_download(session, int(by), subject):

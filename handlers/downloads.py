@@ -11,11 +11,21 @@ import datetime as dt
 import hashlib
 import hmac
 from collections.abc import Mapping
+from dataclasses import dataclass
 from urllib.parse import urlencode
 
 from handlers.context import Rules
 
 LINK_LIFETIME = dt.timedelta(hours=24)
+
+
+@dataclass(frozen=True)
+class DownloadFile:
+    """What a link serves: the bytes, the file name the browser saves and the media type."""
+
+    data: bytes
+    name: str
+    media_type: str
 
 
 def _signature(key: bytes, path: str, fields: Mapping[str, str]) -> str:

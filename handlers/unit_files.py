@@ -16,7 +16,6 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import re
-from dataclasses import dataclass
 from functools import partial
 
 from babel.numbers import format_percent
@@ -25,7 +24,7 @@ from sqlmodel import Session
 from handlers.context import Context, Rules
 from handlers.deadline_alerts import shipped_calendar
 from handlers.deadlines import applies_to
-from handlers.downloads import signed_link
+from handlers.downloads import DownloadFile, signed_link
 from handlers.export import csv_bytes
 from handlers.formatting import babel_locale, hours_from_minutes, local_date
 from handlers.i18n import Catalogs, Translator
@@ -40,13 +39,6 @@ _MONTH = re.compile(r"(\d{4})-(\d{1,2})")
 TELEGRAM_DOCUMENT_LIMIT = 5 * 1024 * 1024  # larger files go as a link: they would weigh on the outbox
 SUMMARY_TIME = dt.time(9, 0)  # on the first day of a report window, local
 WINDOW_DAYS = 10
-
-
-@dataclass(frozen=True)
-class UnitFile:
-    data: bytes
-    name: str
-    media_type: str
 
 
 def parse_span(text: str) -> Period:
@@ -69,7 +61,7 @@ def last_half_year(today: dt.date) -> Period:
     return parse_period(f"{today.year}H1" if today.month >= 7 else f"{today.year - 1}H2")
 
 
-def unit_file(session: Session, kind: str, unit_id: int, span: str, zone) -> UnitFile | None:
+def unit_file(session: Session, kind: str, unit_id: int, span: str, zone) -> DownloadFile | None:
     """`hours` (CSV) or `report` (XLSX) of a unit for a span; None for an unknown kind or span."""
     try:
         period = parse_span(span)
@@ -77,10 +69,10 @@ def unit_file(session: Session, kind: str, unit_id: int, span: str, zone) -> Uni
         return None
     if kind == "hours":
         data, _ = csv_bytes(export_store.counted_service_rows(session, unit_id, period.first, period.last), zone)
-        return UnitFile(data, f"hours-unit{unit_id}-{period.label}.csv", "text/csv; charset=utf-8")
+        return DownloadFile(data, f"hours-unit{unit_id}-{period.label}.csv", "text/csv; charset=utf-8")
     if kind == "report" and not _MONTH.fullmatch(period.label):
         data = to_xlsx(build_report(session, period, unit_id))
-        return UnitFile(data, f"report-unit{unit_id}-{period.label}.xlsx",
+        return DownloadFile(data, f"report-unit{unit_id}-{period.label}.xlsx",
                         "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
     return None
 
