@@ -73,7 +73,7 @@ def unit_file(session: Session, kind: str, unit_id: int, span: str, zone) -> Dow
     if kind == "report" and not _MONTH.fullmatch(period.label):
         data = to_xlsx(build_report(session, period, unit_id))
         return DownloadFile(data, f"report-unit{unit_id}-{period.label}.xlsx",
-                        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+                            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
     return None
 
 
