@@ -30,7 +30,7 @@ class VBot:
         self.engine = make_engine(settings.database_url)
         self.catalogs = Catalogs()
         self.rules = Rules(
-            timezone=settings.zone, default_locale=self.catalogs.match(settings.locale) or "zh_TW",
+            timezone=settings.zone, default_locale=self.catalogs.default_for(settings.locale),
             max_session=settings.max_session, public_url=settings.public_url,
             link_key=hashlib.sha256(b"vbot download links:" + settings.line_channel_secret.encode()).digest()
             if settings.line_enabled else b"",

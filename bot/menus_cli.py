@@ -35,7 +35,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     if args.command == "telegram" and not settings.telegram_enabled:
         raise ConfigError("Telegram is not configured: set TELEGRAM_BOT_TOKEN and TELEGRAM_WEBHOOK_SECRET")
     catalogs = Catalogs()
-    default_locale = catalogs.match(settings.locale) or catalogs.locales[0]
+    default_locale = catalogs.default_for(settings.locale)
     engine = make_engine(settings.database_url)
     try:
         prepare(engine)

@@ -47,7 +47,7 @@ def asked_platform_names(settings: Settings) -> tuple[str | None, str | None]:
 
 def _translator(settings: Settings):
     catalogs = Catalogs()
-    return catalogs.translator(catalogs.match(settings.locale) or "zh_TW")
+    return catalogs.translator(catalogs.default_for(settings.locale))
 
 
 def invite_cards_pdf(settings: Settings, names: tuple[str | None, str | None], unit_name: str,

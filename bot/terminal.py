@@ -70,7 +70,7 @@ def seed(engine, rules: Rules, catalogs: Catalogs) -> None:
 
 def demo(settings: Settings) -> int:
     catalogs = Catalogs()
-    rules = Rules(timezone=settings.zone, default_locale=catalogs.match(settings.locale) or "zh_TW",
+    rules = Rules(timezone=settings.zone, default_locale=catalogs.default_for(settings.locale),
                   max_session=settings.max_session)
     if hasattr(sys.stdin, "reconfigure"):
         sys.stdin.reconfigure(errors="replace")  # a byte that is not UTF-8 is a typo, not a reason to crash

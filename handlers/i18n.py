@@ -19,6 +19,10 @@ SHIPPED = ("zh_TW", "en", "vi", "id", "th")
 NATIVE_NAMES = {"zh_TW": "中文", "en": "English", "vi": "Tiếng Việt", "id": "Bahasa Indonesia", "th": "ไทย"}
 
 
+def native_name(locale: str) -> str:
+    return NATIVE_NAMES.get(locale) or Locale.parse(locale).get_display_name(locale) or locale
+
+
 def _folded(text: str) -> str:
     """Lower case without accents and with single spaces: `Tiếng  Việt` and `tieng viet` are the same word."""
     text = unicodedata.normalize("NFKD", text.casefold())
@@ -65,8 +69,11 @@ class Catalogs:
 
     def names(self) -> list[tuple[str, str]]:
         """(locale, the language's own name) for every loaded locale, in the order they were given."""
-        return [(locale, NATIVE_NAMES.get(locale) or Locale.parse(locale).get_display_name(locale) or locale)
-                for locale in self.locales]
+        return [(locale, native_name(locale)) for locale in self.locales]
+
+    def default_for(self, tag: str | None) -> str:
+        """The locale of people who chose none: the one `tag` (VBOT_LOCALE) names, else the first loaded."""
+        return self.match(tag) or self.locales[0]
 
     def match(self, tag: str | None) -> str | None:
         # Asked for every message; babel's parsing costs ~0.25 ms, so each tag is worked out once.

@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from handlers import admin
 from handlers.context import Context
 from handlers.formatting import local_date
-from handlers.i18n import NATIVE_NAMES, Translator
+from handlers.i18n import Translator, native_name
 from handlers.reminders import tell_coordinators
 from handlers.roster_import import parse_date
 from handlers.types import Button, Reply
@@ -48,7 +48,7 @@ def my_data(ctx: Context, _argument: str) -> list[Reply]:
         t("Accident insurance until: {value}", value=shown(person.insured_until)),
         t("Units: {value}", value="、".join(unit.name for unit, _role in units) or unknown),
         t("Chat accounts: {value}", value="、".join(a.platform for a in accounts)),
-        t("Language: {value}", value=NATIVE_NAMES.get(ctx.locale, ctx.locale)),
+        t("Language: {value}", value=native_name(ctx.locale)),
         "",
         t("To correct your name, type 我的姓名 and the name. Your service times are kept as hours."),
     ]

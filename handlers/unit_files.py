@@ -16,6 +16,7 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import re
+from collections.abc import Callable
 from functools import partial
 
 from babel.numbers import format_percent
@@ -29,7 +30,7 @@ from handlers.export import csv_bytes
 from handlers.formatting import babel_locale, hours_from_minutes, local_date
 from handlers.i18n import Catalogs, Translator
 from handlers.reminders import Due, Translators, local_moment_at, store_new
-from handlers.report import Period, build_report, parse_period, to_xlsx
+from handlers.report import Period, Report, build_report, parse_period, to_xlsx
 from handlers.types import Button, Document, Reply
 from storage import export_store, repo
 from storage import reminder_store as store
@@ -61,6 +62,15 @@ def last_half_year(today: dt.date) -> Period:
     return parse_period(f"{today.year}H1" if today.month >= 7 else f"{today.year - 1}H2")
 
 
+def hours_file(unit_id: int, period: Period, data: bytes) -> DownloadFile:
+    return DownloadFile(data, f"hours-unit{unit_id}-{period.label}.csv", "text/csv; charset=utf-8")
+
+
+def report_file(unit_id: int, period: Period, report: Report) -> DownloadFile:
+    return DownloadFile(to_xlsx(report), f"report-unit{unit_id}-{period.label}.xlsx",
+                        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+
+
 def unit_file(session: Session, kind: str, unit_id: int, span: str, zone) -> DownloadFile | None:
     """`hours` (CSV) or `report` (XLSX) of a unit for a span; None for an unknown kind or span."""
     try:
@@ -68,12 +78,10 @@ def unit_file(session: Session, kind: str, unit_id: int, span: str, zone) -> Dow
     except ValueError:
         return None
     if kind == "hours":
-        data, _ = csv_bytes(export_store.counted_service_rows(session, unit_id, period.first, period.last), zone)
-        return DownloadFile(data, f"hours-unit{unit_id}-{period.label}.csv", "text/csv; charset=utf-8")
+        rows = export_store.counted_service_rows(session, unit_id, period.first, period.last)
+        return hours_file(unit_id, period, csv_bytes(rows, zone)[0])
     if kind == "report" and not _MONTH.fullmatch(period.label):
-        data = to_xlsx(build_report(session, period, unit_id))
-        return DownloadFile(data, f"report-unit{unit_id}-{period.label}.xlsx",
-                            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+        return report_file(unit_id, period, build_report(session, period, unit_id))
     return None
 
 
@@ -112,11 +120,12 @@ def _unit_and_span(ctx: Context, argument: str, word: str, default: Period) -> t
     return unit, period, []
 
 
-def _with_file(ctx: Context, text: str, kind: str, unit: Unit, period: Period,
-               buttons: tuple[Button, ...]) -> list[Reply]:
+def _with_file(ctx: Context, text: str, kind: str, unit: Unit, period: Period, buttons: tuple[Button, ...],
+               make: Callable[[], DownloadFile]) -> list[Reply]:
+    """The answer with its file: a document on Telegram (`make` is called only then), else a signed link."""
     if ctx.incoming.platform == "telegram":
-        made = unit_file(ctx.session, kind, unit.id, period.label, ctx.rules.timezone)
-        if made is not None and len(made.data) <= TELEGRAM_DOCUMENT_LIMIT:
+        made = make()
+        if len(made.data) <= TELEGRAM_DOCUMENT_LIMIT:
             return [Reply(text, buttons, document=Document(made.name, base64.b64encode(made.data).decode()))]
     if ctx.incoming.platform in ("line", "telegram") and ctx.rules.link_key:
         link = signed_link(ctx.rules, ctx.now, f"/downloads/{kind}/{unit.id}/{period.label}",
@@ -131,12 +140,13 @@ def export_chat(ctx: Context, argument: str) -> list[Reply]:
     unit, period, answer = _unit_and_span(ctx, argument, t("export"), last_month(ctx.today))
     if unit is None:
         return answer
-    rows = list(export_store.counted_service_rows(ctx.session, unit.id, period.first, period.last))
+    rows = export_store.counted_service_rows(ctx.session, unit.id, period.first, period.last)
+    data, written = csv_bytes(rows, ctx.rules.timezone)  # one pass: the file and its totals
     text = t("{unit}: hours from {first} to {last}. {count} records, {hours} h.", unit=unit.name,
-             first=local_date(period.first, ctx.locale), last=local_date(period.last, ctx.locale), count=len(rows),
-             hours=hours_from_minutes(sum(row.minutes for row in rows), ctx.locale))
+             first=local_date(period.first, ctx.locale), last=local_date(period.last, ctx.locale),
+             count=written.rows, hours=hours_from_minutes(written.minutes, ctx.locale))
     buttons = (Button(t("Report"), t("report") + f" {unit.id}"),)
-    return _with_file(ctx, text, "hours", unit, period, buttons)
+    return _with_file(ctx, text, "hours", unit, period, buttons, lambda: hours_file(unit.id, period, data))
 
 
 def _percent(value: float | None, locale: str) -> str:
@@ -173,7 +183,7 @@ def report_chat(ctx: Context, argument: str) -> list[Reply]:
     text = summary_text(t, unit.name, period, report.served, report.person_times, report.minutes,
                         report.seniors, report.insured, growth)
     buttons = (Button(t("Export hours"), t("export") + f" {unit.id} {period.label}"),)
-    return _with_file(ctx, text, "report", unit, period, buttons)
+    return _with_file(ctx, text, "report", unit, period, buttons, lambda: report_file(unit.id, period, report))
 
 
 # ---- the report windows -------------------------------------------------------------------------------
