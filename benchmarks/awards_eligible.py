@@ -11,7 +11,7 @@ probation in the weeks before it (read day by day: those hours do not count); th
 record every day for ten years.
 
 Figures (median of --repeat runs, each in its own transaction):
-  eligible  handlers.eligibility.eligible_list(unit, today, within 20 h)   goal < 2 s
+  eligible  handlers.awards.eligibility.eligible_list(unit, today, within 20 h)   goal < 2 s
   progress  facts_for + progress_all for the ten-year volunteer            goal < 50 ms
 """
 
@@ -93,9 +93,9 @@ def fill(engine: sa.Engine, records: int, volunteers: int, now: dt.datetime, tod
 
 
 def measure(kind: str, records: int, volunteers: int, repeat: int) -> dict:
-    from handlers.award_progress import facts_for, rules_in_store, seed_award_rules
-    from handlers.awards import progress_all
-    from handlers.eligibility import eligible_list
+    from handlers.awards.eligibility import eligible_list
+    from handlers.awards.progress import facts_for, rules_in_store, seed_award_rules
+    from handlers.awards.rules import progress_all
     from storage.db import UnitOfWork, make_engine, migrate
 
     now = dt.datetime.now(dt.UTC)

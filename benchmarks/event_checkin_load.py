@@ -34,7 +34,7 @@ POSTS = ("服務台", "東門", "西門", "醫護站")
 
 def make_event(database_url: str, volunteers: int) -> str:
     """The event, its shifts and the roster (everyone on one shift); returns the poster code."""
-    from handlers import event_admin
+    from handlers.events import admin as event_admin
     from storage.db import UnitOfWork, make_engine
     from storage.models import Volunteer
 

@@ -153,7 +153,7 @@ def measure(kind: str, records: int, volunteers: int, repeat: int, explain: bool
     from handlers import router
     from handlers.context import Rules
     from handlers.i18n import Catalogs
-    from handlers.rules import half_year_start, year_start
+    from handlers.service.counting import half_year_start, year_start
     from handlers.types import Incoming, ReplyTo
     from storage import repo
     from storage.db import UnitOfWork, make_engine, migrate

@@ -72,8 +72,8 @@ def one_pass(engine: sa.Engine, now: dt.datetime) -> tuple[dict[str, int], objec
     from bot.config import Settings
     from handlers.context import Rules
     from handlers.i18n import Catalogs
-    from handlers.jobs import REMINDER_JOBS, job_name
-    from handlers.reminders import dispatch
+    from handlers.jobs.reminders import dispatch
+    from handlers.jobs.schedule import REMINDER_JOBS, job_name
     from storage.db import UnitOfWork
 
     rules, catalogs = Rules(timezone=Settings().zone), Catalogs()

@@ -83,7 +83,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("need 1 ≤ --units ≤ --volunteers and --records ≥ 1")
     if "postgresql" not in kinds("postgresql"):
         return 1
-    from bot import report_cli
+    from bot.commands import report as report_cli
     from bot.config import Settings
     from storage.db import UnitOfWork, make_engine, migrate
 

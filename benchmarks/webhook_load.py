@@ -377,10 +377,10 @@ async def wait_for_answers(client: httpx.AsyncClient, standin: Child, expected: 
 
 
 def make_roster(database_url: str, volunteers: int) -> list[str]:
-    """One unit and `volunteers` volunteers with invite codes, made through handlers.admin; returns the codes."""
+    """One unit and `volunteers` volunteers with invite codes, made through handlers.people.admin; returns the codes."""
     import datetime as dt
 
-    from handlers import admin
+    from handlers.people import admin
     from storage.db import UnitOfWork, make_engine, migrate
 
     engine = make_engine(database_url)

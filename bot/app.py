@@ -9,15 +9,15 @@ import gc
 import hashlib
 import logging
 
-from bot.channels import Channel
+from bot.channels.base import Channel
 from bot.config import Settings
 from bot.database import prepare_database
 from bot.pipeline import Pipeline, utcnow
-from bot.web import build_web
+from bot.web.server import build_web
 from handlers.context import Rules
 from handlers.i18n import Catalogs
-from handlers.jobs import REMINDER_JOBS, job_name
-from handlers.reminders import DispatchResult, dispatch
+from handlers.jobs.reminders import DispatchResult, dispatch
+from handlers.jobs.schedule import REMINDER_JOBS, job_name
 from storage.db import UnitOfWork, make_engine
 
 log = logging.getLogger(__name__)
@@ -37,14 +37,14 @@ class VBot:
         )
         self.channels: dict[str, Channel] = {}
         if settings.line_enabled:
-            from bot.line import LineChannel
+            from bot.channels.line import LineChannel
 
             self.channels["line"] = LineChannel(
                 settings.line_channel_secret, settings.line_channel_access_token,
                 settings.line_api_base_url, settings.api_timeout_seconds,
             )
         if settings.telegram_enabled:
-            from bot.telegram import TelegramChannel
+            from bot.channels.telegram import TelegramChannel
 
             self.channels["telegram"] = TelegramChannel(
                 settings.telegram_bot_token, settings.telegram_webhook_secret,

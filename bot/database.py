@@ -6,7 +6,7 @@ import datetime as dt
 
 import sqlalchemy as sa
 
-from handlers.award_progress import seed_award_rules
+from handlers.awards.progress import seed_award_rules
 from storage.db import UnitOfWork, migrate
 
 

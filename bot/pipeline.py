@@ -17,9 +17,9 @@ import socket
 
 import sqlalchemy as sa
 
-from bot.channels import Channel, Delivery, StoredEvent
-from bot.line import REPLY_TOKEN_LIFETIME
-from bot.line_menus import MenuFollower
+from bot.channels.base import Channel, Delivery, StoredEvent
+from bot.channels.line import REPLY_TOKEN_LIFETIME
+from bot.channels.line_menus import MenuFollower
 from handlers import router
 from handlers.context import Rules
 from handlers.i18n import Catalogs

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
-from handlers import jobs
+from handlers.jobs import schedule as jobs
 
 # (job, minutes between runs). A job is a function of (session, now, rules, catalogs).
 SCHEDULE = ((jobs.close_overlong_sessions, 5), (jobs.prune_delivered, 60))
-# The reminder pass (all of handlers.jobs.REMINDER_JOBS, then the dispatch) every minute: reminders fall
+# The reminder pass (all of handlers.jobs.schedule.REMINDER_JOBS, then the dispatch) every minute: reminders fall
 # due at whole minutes (18:00, an hour before 09:30), and a pass with nothing due reads a few index pages.
 REMINDER_MINUTES = 1
 

@@ -10,26 +10,18 @@ from dataclasses import dataclass, replace
 
 from sqlmodel import Session
 
-from handlers import (
-    award_progress,
-    checkin,
-    corrections,
-    deadline_alerts,
-    eligibility,
-    event_checkin,
-    guide,
-    hours,
-    language,
-    linking,
-    my_data,
-    my_records,
-    reminder_chat,
-    shifts_chat,
-    training,
-    unit_files,
-)
+from handlers import guide
+from handlers.awards import eligibility, training
+from handlers.awards import progress as award_progress
 from handlers.context import Context, Rules
+from handlers.events import checkin as event_checkin
+from handlers.events import shifts as shifts_chat
+from handlers.files import chat as unit_files
 from handlers.i18n import Catalogs
+from handlers.jobs import deadline_alerts
+from handlers.people import language, linking, my_data
+from handlers.people import reminder_settings as reminder_chat
+from handlers.service import checkin, corrections, hours, my_records
 from handlers.types import Incoming, Reply
 from storage import repo
 

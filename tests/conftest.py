@@ -21,7 +21,7 @@ import uvicorn
 
 from bot.app import VBot, build_app
 from bot.config import Settings
-from handlers import admin
+from handlers.people import admin
 from storage.db import UnitOfWork
 from tests.standins import LineStandIn, TelegramStandIn
 

@@ -9,8 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from handlers import admin
-from handlers.awards import (
+from handlers.awards.rules import (
     CATEGORIES,
     CITIES,
     AwardRule,
@@ -24,6 +23,7 @@ from handlers.awards import (
     progress_all,
 )
 from handlers.i18n import SHIPPED
+from handlers.people import admin
 
 D = dt.date
 RULES = load_rules()

@@ -8,7 +8,7 @@ import json
 from sqlmodel import select
 
 from bot.database import prepare_database
-from handlers.award_progress import rules_in_store
+from handlers.awards.progress import rules_in_store
 from storage import repo
 from storage.db import UnitOfWork, make_engine
 from storage.models import AwardRule

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import datetime as dt
 
-from handlers import admin
-from handlers.award_progress import requirement_name
+from handlers.awards.progress import requirement_name
 from handlers.i18n import Catalogs
+from handlers.people import admin
 from storage.db import UnitOfWork
 from storage.models import AwardGrant, Volunteer
 from tests.conftest import T0

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import datetime as dt
 
-from bot.line import LineChannel
-from handlers.award_progress import award_card, facts_for, progress_all, requirement_name, rules_in_store
-from handlers.awards import CountedMinutes, VolunteerFacts, load_rules, progress
+from bot.channels.line import LineChannel
+from handlers.awards.progress import award_card, facts_for, progress_all, requirement_name, rules_in_store
+from handlers.awards.rules import CountedMinutes, VolunteerFacts, load_rules, progress
 from handlers.i18n import Catalogs
 from handlers.types import Bar, Button, Card, Reply, replies_from_json, replies_to_json
 from storage.db import UnitOfWork

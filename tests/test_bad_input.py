@@ -17,8 +17,8 @@ import pytest
 import sqlalchemy as sa
 from sqlmodel import Session, select
 
-from bot import web
 from bot.app import build_app
+from bot.web import server as web
 from storage.models import InboxEvent, ServiceRecord
 from tests.conftest import (
     POSTGRES_URL,

@@ -6,7 +6,7 @@ import datetime as dt
 
 from sqlmodel import select
 
-from handlers import admin
+from handlers.people import admin
 from storage.db import UnitOfWork
 from storage.models import InviteCode, OutboxMessage, ServiceRecord
 from tests.conftest import T0
@@ -98,7 +98,7 @@ async def test_a_session_over_12_hours_goes_to_review_and_is_not_counted(harness
 
 
 async def test_a_forgotten_check_out_is_closed_for_review_by_the_job_without_inventing_hours(harness):
-    from handlers.jobs import close_overlong_sessions
+    from handlers.jobs.schedule import close_overlong_sessions
 
     _, volunteer_id = await linked(harness)
     await harness.line_says("Uvol1", "簽到", at=T0)

@@ -22,9 +22,10 @@ from zoneinfo import ZoneInfo
 import pytest
 import sqlalchemy as sa
 
-from handlers import admin, router
+from handlers import router
 from handlers.context import Rules
 from handlers.i18n import Catalogs
+from handlers.people import admin
 from handlers.types import Incoming, ReplyTo
 from storage.db import UnitOfWork, make_engine, migrate
 from tests.conftest import POSTGRES_URL, postgres_schema

@@ -6,8 +6,7 @@ import datetime as dt
 
 import pytest
 
-from handlers.awards import load_rules
-from handlers.deadlines import (
+from handlers.awards.deadlines import (
     Alert,
     alerts_due,
     alerts_due_all,
@@ -20,6 +19,7 @@ from handlers.deadlines import (
     report_period,
     unit_deadline,
 )
+from handlers.awards.rules import load_rules
 
 D = dt.date
 AWARD_CODES = {rule.code for rule in load_rules()}

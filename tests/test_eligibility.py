@@ -8,11 +8,11 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from bot.database import prepare_database
-from handlers import admin
-from handlers.award_progress import facts_for, requirement_name, rules_in_store
-from handlers.awards import progress_all
-from handlers.eligibility import eligible_list, listed, unit_facts
+from handlers.awards.eligibility import eligible_list, listed, unit_facts
+from handlers.awards.progress import facts_for, requirement_name, rules_in_store
+from handlers.awards.rules import progress_all
 from handlers.i18n import Catalogs
+from handlers.people import admin
 from storage.db import UnitOfWork, make_engine
 from storage.models import AwardGrant, ChatAccount, Membership, ServiceRecord, TrainingRecord
 from tests.test_cli import chat

@@ -11,8 +11,9 @@ import pytest
 import sqlalchemy as sa
 from sqlmodel import select
 
-from handlers import admin, event_admin
-from handlers.event_codes import rotating_code
+from handlers.events import admin as event_admin
+from handlers.events.codes import rotating_code
+from handlers.people import admin
 from storage.db import UnitOfWork, make_engine, migrate
 from storage.models import Event, Notification, ServiceRecord, Shift, Volunteer
 from tests.test_reminders import Town, local
@@ -309,7 +310,7 @@ async def test_an_event_with_a_radius_needs_a_location_within_it_on_line_and_tel
 def test_the_kiosk_command_prints_a_signed_link_only_for_a_rotating_code_event(tmp_path):
     from urllib.parse import parse_qs, urlsplit
 
-    from handlers.event_codes import kiosk_link_valid
+    from handlers.events.codes import kiosk_link_valid
     from tests.test_cli import clean_env, last_json
     from tests.test_cli import vbot as run_vbot
 

@@ -13,11 +13,11 @@ import openpyxl
 import pytest
 import sqlalchemy as sa
 
-from bot import export_cli
+from bot.commands import export as export_cli
 from bot.config import Settings
-from handlers import admin
-from handlers.admin import InputError
-from handlers.export import HEADERS, hours_one_decimal, local_time, roc_date
+from handlers.files.export import HEADERS, hours_one_decimal, local_time, roc_date
+from handlers.people import admin
+from handlers.people.admin import InputError
 from storage import repo
 from storage.db import UnitOfWork, make_engine, migrate
 from storage.models import Event, Membership, ServiceRecord, Shift

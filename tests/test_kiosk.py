@@ -15,7 +15,7 @@ import pytest
 import zxingcpp
 
 from bot.app import VBot, build_app
-from handlers.event_codes import (
+from handlers.events.codes import (
     POSTER_CODE_ALPHABET,
     kiosk_link,
     kiosk_link_valid,

@@ -13,8 +13,8 @@ from types import SimpleNamespace
 import pytest
 from babel.messages.pofile import read_po
 
-from handlers.awards import load_rules
-from handlers.deadlines import load_deadlines
+from handlers.awards.deadlines import load_deadlines
+from handlers.awards.rules import load_rules
 from handlers.formatting import hours_from_minutes, local_date
 from handlers.guide import main_buttons
 from handlers.i18n import LOCALES_DIR, SHIPPED, Catalogs

@@ -16,10 +16,10 @@ import logging
 from PIL import Image
 from sqlmodel import Session, select
 
-from bot import menu_image
-from bot.line_menus import buttons, plan_menus
-from handlers import admin
+from bot.channels.line_menus import buttons, plan_menus
+from bot.printing import menu_image
 from handlers.i18n import Catalogs
+from handlers.people import admin
 from handlers.router import ROUTES, recognise
 from storage.db import UnitOfWork, make_engine, migrate
 from storage.models import ChatAccount, LineRichMenu
@@ -260,7 +260,7 @@ async def test_a_link_that_fails_is_logged_and_tried_again_at_the_next_message(
     english = next(m["id"] for m in summary["created"] if (m["audience"], m["locale"]) == ("volunteer", "en"))
 
     line_api.fail_next(f"/richmenu/{english}", 500)
-    with caplog.at_level(logging.WARNING, logger="bot.line_menus"):
+    with caplog.at_level(logging.WARNING, logger="bot.channels.line_menus"):
         answer = await says(harness, "Uvol", "language en")
     assert answer  # the answer is not lost for it
     assert "Uvol" not in line_api.user_rich_menus and menu_column(database_url)["Uvol"] is None

@@ -13,8 +13,8 @@ import pytest
 import zxingcpp
 from PIL import Image
 
-from bot import poster
-from bot.poster import line_checkin_url, make_poster, telegram_start_url
+from bot.printing import poster
+from bot.printing.poster import line_checkin_url, make_poster, telegram_start_url
 
 LINE_URL = line_checkin_url("@abc1234d", "簽到 K7Q2")
 TELEGRAM_URL = telegram_start_url("VolunteerHelperBot", "checkin_K7Q2")
@@ -117,7 +117,7 @@ def test_png_poster_is_a4_small_and_its_codes_scan_to_their_urls():
 def test_png_with_a_chinese_font_shows_the_chinese_title(caplog):
     if poster.find_cjk_font() is None:
         pytest.skip("no font with Chinese glyphs on this machine (apt-get install fonts-noto-cjk)")
-    with caplog.at_level(logging.WARNING, logger="bot.poster"):
+    with caplog.at_level(logging.WARNING, logger="bot.printing.poster"):
         png, _ = make_poster("福隆淨灘簽到", [], CODES)
     check_png(png)
     assert ink_above_codes(png) > 1000
@@ -125,7 +125,7 @@ def test_png_with_a_chinese_font_shows_the_chinese_title(caplog):
 
 
 def test_png_without_a_chinese_font_keeps_the_codes_and_the_ascii_and_warns(no_cjk_font, caplog):
-    with caplog.at_level(logging.WARNING, logger="bot.poster"):
+    with caplog.at_level(logging.WARNING, logger="bot.printing.poster"):
         png, _ = make_poster("福隆淨灘簽到", [], CODES)
     check_png(png)
     assert ink_above_codes(png) == 0  # no boxes or garbage in place of the Chinese

@@ -175,7 +175,7 @@ async def test_several_processes_take_each_event_and_message_once(harness_factor
 
 
 async def test_old_delivered_rows_are_pruned_but_a_late_redelivery_is_still_recognised(harness):
-    from handlers.jobs import prune_delivered
+    from handlers.jobs.schedule import prune_delivered
 
     volunteer_id = await linked(harness)
     event = harness.line_event("Uvol1", "簽到")

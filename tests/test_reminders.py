@@ -9,8 +9,9 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlmodel import select
 
-from handlers import admin, reminders
 from handlers.context import Rules
+from handlers.jobs import reminders
+from handlers.people import admin
 from handlers.types import Reply
 from storage.db import UnitOfWork
 from storage.models import Notification

@@ -11,10 +11,10 @@ import pytest
 from openpyxl import load_workbook
 from PIL import Image
 
-from bot import report_cli
+from bot.commands import report as report_cli
 from bot.config import Settings
-from handlers import report
-from handlers.admin import InputError
+from handlers.files import report
+from handlers.people.admin import InputError
 from storage.db import UnitOfWork, make_engine, migrate
 from storage.models import AwardGrant, ServiceRecord, Unit, Volunteer
 

@@ -8,8 +8,8 @@ import io
 import pytest
 from sqlmodel import select
 
-from handlers import admin, roster_import
-from handlers.admin import InputError
+from handlers.people import admin, roster_import
+from handlers.people.admin import InputError
 from storage.db import UnitOfWork, make_engine, migrate
 from storage.models import Membership, ServiceRecord, TrainingRecord, Volunteer
 

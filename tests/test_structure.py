@@ -74,7 +74,7 @@ async def test_the_scheduler_only_registers_the_jobs_of_handlers(tmp_path):
     scheduler.start(paused=True)  # registers the jobs with their defaults, runs nothing
     jobs = {job.id: job for job in scheduler.get_jobs()}
     assert set(jobs) == {"close_overlong_sessions", "prune_delivered", "reminders"}
-    assert jobs["reminders"].func == vbot.remind  # the reminder pass: every job of handlers.jobs.REMINDER_JOBS
+    assert jobs["reminders"].func == vbot.remind  # the reminder pass: every job of handlers.jobs.schedule.REMINDER_JOBS
     assert jobs["reminders"].trigger.interval == dt.timedelta(minutes=1)
     assert jobs["close_overlong_sessions"].trigger.interval == dt.timedelta(minutes=5)
     assert jobs["prune_delivered"].trigger.interval == dt.timedelta(minutes=60)

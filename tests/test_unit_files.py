@@ -14,8 +14,8 @@ import sqlalchemy as sa
 from openpyxl import load_workbook
 from sqlmodel import select
 
-from handlers import admin
-from handlers.report import build_report, parse_period
+from handlers.files.report import build_report, parse_period
+from handlers.people import admin
 from storage.models import AuditEntry, CityAdministrator, Membership, ServiceRecord
 from tests.test_cli import clean_env, last_json, sqlite_url, vbot
 from tests.test_reminders import Town, local

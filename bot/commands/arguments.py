@@ -1,0 +1,86 @@
+"""The command line's argument types and files, for every command: bad input is one clear line."""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import re
+
+from handlers.people.admin import InputError
+
+MAX_ID = 2**31 - 1  # ids are INTEGER columns; a larger number cannot name a row (and overflows the driver)
+
+
+def a_date(text: str) -> dt.date:
+    try:
+        if not re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", text):
+            raise ValueError
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {text!r}") from None
+
+
+def a_positive_int(text: str) -> int:
+    if not re.fullmatch(r"[0-9]+", text) or not 1 <= int(text) <= MAX_ID:
+        raise argparse.ArgumentTypeError(f"not an id: {text!r}")
+    return int(text)
+
+
+def a_port(text: str) -> int:
+    if not re.fullmatch(r"[0-9]+", text) or not 1 <= int(text) <= 65535:
+        raise argparse.ArgumentTypeError(f"not a port (1-65535): {text!r}")
+    return int(text)
+
+
+def a_text(text: str) -> str:
+    """Arguments that are not valid UTF-8 arrive with surrogates, which no database can store."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise argparse.ArgumentTypeError(f"not valid UTF-8 text: {text!r}") from None
+    return text
+
+
+def a_time(text: str) -> dt.datetime:
+    """ISO 8601; without an offset the time is local (VBOT_TIMEZONE), attached when the settings are known."""
+    try:
+        if not re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}[T ][0-9]{2}:[0-9]{2}.*", text):
+            raise ValueError
+        return dt.datetime.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a time (ISO 8601, e.g. 2026-04-01T09:00): {text!r}") from None
+
+
+def a_day_list(text: str) -> tuple[int, ...]:
+    if not re.fullmatch(r"[0-9]{1,4}(,[0-9]{1,4})*", text.replace(" ", "")):
+        raise argparse.ArgumentTypeError(f"not a list of days (e.g. 14,3,1): {text!r}")
+    return tuple(int(part) for part in text.replace(" ", "").split(","))
+
+
+def a_number(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if value != value or value in (float("inf"), float("-inf")):
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}")
+    return value
+
+
+def read_file(path: str, limit: int = 50 * 1024 * 1024) -> bytes:
+    try:
+        with open(path, "rb") as file:
+            data = file.read(limit + 1)
+    except OSError as error:
+        raise InputError(f"cannot read {path}: {error.strerror}") from None
+    if len(data) > limit:
+        raise InputError(f"{path} is larger than {limit // (1024 * 1024)} MiB")
+    return data
+
+
+def write_file(path: str, data: bytes) -> None:
+    try:
+        with open(path, "wb") as out:
+            out.write(data)
+    except OSError as error:
+        raise InputError(f"cannot write {path}: {error.strerror or error}") from None

@@ -1,0 +1,63 @@
+"""`vbot export hours`: a unit's counted service hours of a period as a file for the government platforms.
+
+bot/cli.py adds the parser with `add_parser(commands)` and, for `args.command == "export"`, calls
+`run(args, session, settings)` inside a unit of work and emits what it returns.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from bot.commands.arguments import a_date, a_positive_int, a_text
+from handlers.files.export import FORMATS, export_hours
+from handlers.formatting import hours_from_minutes
+from handlers.people.admin import InputError
+from storage.models import Unit
+
+
+def _path(text: str) -> Path:
+    if not a_text(text).strip():
+        raise argparse.ArgumentTypeError("the output file needs a name")
+    return Path(text)
+
+
+def add_parser(commands) -> argparse.ArgumentParser:
+    """Adds `export hours` to an argparse subparsers object; returns the `hours` parser."""
+    export = commands.add_parser("export", help="files for the government volunteer platforms")
+    actions = export.add_subparsers(dest="action", required=True)
+    hours = actions.add_parser(
+        "hours", help="one row per counted service record of a unit in a period (CSV or XLSX, for import)"
+    )
+    hours.add_argument("--unit", type=a_positive_int, required=True)
+    hours.add_argument("--from", dest="date_from", type=a_date, required=True, metavar="YYYY-MM-DD")
+    hours.add_argument("--to", dest="date_to", type=a_date, required=True, metavar="YYYY-MM-DD")
+    hours.add_argument("--format", dest="file_format", choices=FORMATS,
+                       help="csv or xlsx (default: from the file's suffix, else csv)")
+    hours.add_argument("-o", "--output", dest="output", type=_path, required=True, metavar="FILE")
+    hours.add_argument("--json", action="store_true")
+    return hours
+
+
+def run(args, session, settings) -> tuple[dict, str]:
+    """Writes the file; returns ({"file", "rows", "hours"}, a line for a person). Commits nothing."""
+    if args.date_from > args.date_to:
+        raise InputError(f"--from {args.date_from.isoformat()} is after --to {args.date_to.isoformat()}")
+    unit = session.get(Unit, args.unit)
+    if unit is None:
+        raise InputError(f"there is no unit {args.unit}")
+    file_format = args.file_format or ("xlsx" if args.output.suffix.lower() == ".xlsx" else "csv")
+    output = Path(args.output)
+    if output.is_dir():
+        raise InputError(f"cannot write {output}: it is a directory")
+    try:
+        result = export_hours(session, unit.id, args.date_from, args.date_to, output, file_format, settings.zone)
+    except OSError as error:
+        raise InputError(f"cannot write {output}: {error.strerror or error}") from None
+    hours = round(result.minutes / 60, 1)
+    human = (
+        f"{output}: {result.rows} records of unit {unit.id} ({unit.name}), "
+        f"{args.date_from.isoformat()} to {args.date_to.isoformat()}, "
+        f"{hours_from_minutes(result.minutes, 'en')} hours"
+    )
+    return {"file": str(output), "rows": result.rows, "hours": hours}, human

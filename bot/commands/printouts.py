@@ -1,0 +1,98 @@
+"""`vbot event poster` and printable invites: QR codes of the platforms the bot is on.
+
+The LINE QR needs the bot's basic id and the Telegram one its user name: both are asked of the platforms.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+from bot.commands.arguments import write_file
+from bot.config import Settings
+from bot.printing.invite_cards import InviteCard, make_invite_cards
+from bot.printing.poster import line_checkin_url, make_poster, telegram_start_url
+from handlers.formatting import local_date
+from handlers.i18n import Catalogs
+from handlers.people.admin import InputError
+from handlers.router import EVENT_START_PREFIX
+from storage import event_store
+from storage.models import Event
+
+
+async def platform_names(settings: Settings) -> tuple[str | None, str | None]:
+    """(LINE basic id, Telegram bot user name) of the platforms that are switched on."""
+    basic_id = username = None
+    if settings.line_enabled:
+        from linebot.v3.messaging import AsyncApiClient, AsyncMessagingApi, Configuration
+
+        configuration = Configuration(access_token=settings.line_channel_access_token, host=settings.line_api_base_url)
+        async with AsyncApiClient(configuration) as client:
+            info = await AsyncMessagingApi(client).get_bot_info(_request_timeout=settings.api_timeout_seconds)
+            basic_id = info.basic_id
+    if settings.telegram_enabled:
+        from telegram import Bot
+
+        async with Bot(settings.telegram_bot_token, base_url=f"{settings.telegram_api_base_url}/bot") as bot:
+            username = bot.username
+    return basic_id, username
+
+
+def asked_platform_names(settings: Settings) -> tuple[str | None, str | None]:
+    """platform_names, or one line for the operator (InputError) when a platform cannot be reached."""
+    try:
+        return asyncio.run(platform_names(settings))
+    except Exception as error:  # any failure to reach a platform is one line for the operator
+        raise InputError(f"could not ask LINE or Telegram for the bot's name: {error!r}"[:300]) from None
+
+
+def _translator(settings: Settings):
+    catalogs = Catalogs()
+    return catalogs.translator(catalogs.default_for(settings.locale))
+
+
+def invite_cards_pdf(settings: Settings, names: tuple[str | None, str | None], unit_name: str,
+                     invites: list[dict]) -> bytes:
+    """Printable invites of `roster_import` rows (name, invite_code): the codes, and QR codes of the platforms on."""
+    basic_id, username = names
+    t = _translator(settings)
+    cards = []
+    for row in invites:
+        typed = t("link") + " " + row["invite_code"]
+        codes = []
+        if basic_id:
+            codes.append((t("Scan with LINE, then tap Send"), line_checkin_url(basic_id, typed)))
+        if username:
+            codes.append((t("Scan for Telegram, then tap Start"), telegram_start_url(username, row["invite_code"])))
+        cards.append(InviteCard(row["name"], unit_name, typed, tuple(codes)))
+    return make_invite_cards(t("Invitations: {unit}", unit=unit_name), cards)
+
+
+def write_poster(settings: Settings, session, event: Event, output: str) -> str:
+    if not (settings.line_enabled or settings.telegram_enabled):
+        raise InputError("the poster's QR codes open LINE or Telegram: configure at least one of them first")
+    basic_id, username = asked_platform_names(settings)
+    t = _translator(settings)
+    zone = settings.zone
+    start, end = event.starts_at.astimezone(zone), event.ends_at.astimezone(zone)
+    lines = [f"{local_date(start.date(), t.locale)} {start:%H:%M}–{end:%H:%M}"]
+    if event.place:
+        lines.append(event.place)
+    posts = sorted({shift.post for shift in event_store.shifts_of(session, event.id) if shift.post})
+    if posts:
+        lines.append("、".join(posts))
+    if event.rotating_code:
+        lines.append(t("The check-in code is on the screen at the entrance."))
+    # With a rotating code the poster only opens the chat: the code itself is on the kiosk screen.
+    typed = t("check in") + ("" if event.rotating_code else " " + event.code)
+    codes = []
+    if basic_id:
+        codes.append((t("Scan with LINE, then tap Send"), line_checkin_url(basic_id, typed)))
+    if username:
+        start = EVENT_START_PREFIX + ("" if event.rotating_code else event.code)
+        codes.append((t("Scan for Telegram, then tap Start"), telegram_start_url(username, start)))
+    try:
+        png, pdf = make_poster(t("{event}: check in here", event=event.title), lines, codes)
+    except ValueError as error:  # e.g. a title so long that the codes would not fit
+        raise InputError(f"cannot make the poster: {error}") from None
+    write_file(output, pdf if output.lower().endswith(".pdf") else png)
+    return output

@@ -1,0 +1,166 @@
+"""The ASGI app: both webhooks and /healthz. A webhook answers 200 only once its events are stored."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from typing import TYPE_CHECKING
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, PlainTextResponse, Response
+from starlette.routing import Route
+
+from bot.web.kiosk import kiosk_routes
+from handlers.files.chat import may_download, unit_file
+from handlers.files.links import DownloadFile, link_valid
+from handlers.service.my_records import records_csv
+from storage.db import UnitOfWork, database_answers
+
+if TYPE_CHECKING:
+    from bot.app import VBot
+
+log = logging.getLogger(__name__)
+
+MAX_BODY_BYTES = 1024 * 1024
+NO_STORE = {"Cache-Control": "no-store"}  # downloads hold personal data: no cache keeps a copy
+# Real webhooks nest a dozen levels at most. Deeper bodies are refused before anything recurses over them:
+# json.loads raises RecursionError (not ValueError) past Python's limit, and the worker decodes them again.
+MAX_JSON_DEPTH = 64
+# A database that does not answer within this time is as good as down for /healthz (a hung connection
+# attempt would otherwise keep the health check waiting for as long as the operating system allows).
+HEALTH_TIMEOUT_SECONDS = 5.0
+
+
+class BodyTooLarge(Exception):
+    pass
+
+
+async def read_body(request: Request) -> bytes:
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > MAX_BODY_BYTES:
+        raise BodyTooLarge
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > MAX_BODY_BYTES:
+            raise BodyTooLarge
+    return bytes(body)
+
+
+def nesting_depth(value: object) -> int:
+    """How deeply lists and objects nest (a scalar is 0), without recursion."""
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        children = item.values() if isinstance(item, dict) else item if isinstance(item, list) else None
+        if children is None:
+            continue
+        deepest = max(deepest, depth)
+        if deepest > MAX_JSON_DEPTH:
+            break
+        stack.extend((child, depth + 1) for child in children)
+    return deepest
+
+
+def parse_json(body: bytes) -> object:
+    """The decoded body; ValueError when it is not UTF-8 JSON of a sensible depth."""
+    try:
+        parsed = json.loads(body.decode("utf-8"))
+    except RecursionError as error:
+        raise ValueError("JSON nested too deeply") from error
+    if nesting_depth(parsed) > MAX_JSON_DEPTH:
+        raise ValueError("JSON nested too deeply")
+    return parsed
+
+
+def problem(status: int, detail: str) -> JSONResponse:
+    return JSONResponse({"error": detail}, status_code=status)
+
+
+def build_web(vbot: VBot, lifespan=None) -> Starlette:
+    async def accept(platform: str, channel, body: bytes) -> JSONResponse:
+        try:
+            parsed = parse_json(body)
+        except ValueError:  # UnicodeDecodeError is one too
+            return problem(400, "body is not JSON")
+        events = channel.event_keys(parsed)
+        if events is None:
+            return problem(400, f"not a {platform} webhook")
+        try:
+            await vbot.pipeline.store(platform, events, vbot.now())
+        except Exception:
+            log.exception("could not store %s events", platform)
+            return problem(503, "try again later")  # the platform redelivers; nothing is lost
+        return JSONResponse({})
+
+    async def line_webhook(request: Request) -> JSONResponse:
+        channel = vbot.channels.get("line")
+        if channel is None:
+            return problem(404, "LINE is not configured")
+        try:
+            body = await read_body(request)
+        except BodyTooLarge:
+            return problem(413, "body too large")
+        if not channel.signature_ok(body, request.headers.get("x-line-signature", "")):
+            log.warning("LINE webhook with a missing or wrong signature from %s", request.client)
+            return problem(401, "bad signature")
+        return await accept("line", channel, body)
+
+    async def telegram_webhook(request: Request) -> JSONResponse:
+        channel = vbot.channels.get("telegram")
+        if channel is None:
+            return problem(404, "Telegram is not configured")
+        if not channel.secret_ok(request.headers.get("x-telegram-bot-api-secret-token")):
+            log.warning("Telegram webhook with a missing or wrong secret from %s", request.client)
+            return problem(401, "bad secret")
+        try:
+            body = await read_body(request)
+        except BodyTooLarge:
+            return problem(413, "body too large")
+        return await accept("telegram", channel, body)
+
+    async def healthz(_request: Request) -> JSONResponse:
+        try:
+            answers = await asyncio.wait_for(asyncio.to_thread(database_answers, vbot.engine), HEALTH_TIMEOUT_SECONDS)
+        except TimeoutError:
+            log.warning("database check took longer than %s s", HEALTH_TIMEOUT_SECONDS)
+            answers = False
+        if answers:
+            return JSONResponse({"status": "ok", "database": "ok"})
+        return JSONResponse({"status": "unavailable", "database": "unreachable"}, status_code=503)
+
+    async def download(request: Request) -> Response:
+        """The files behind the signed links the bot sends on LINE: a person's records, a unit's hours or report."""
+        path = request.url.path
+        if not link_valid(vbot.rules.link_key, path, request.query_params, vbot.now()):
+            return PlainTextResponse("this link is not valid (any more)", status_code=403, headers=NO_STORE)
+        kind, subject, span = request.path_params["kind"], request.path_params["subject"], request.path_params["span"]
+
+        def read() -> DownloadFile | None:
+            with UnitOfWork(vbot.engine)() as session:
+                if kind == "records" and not span:
+                    return DownloadFile(records_csv(session, subject, vbot.rules.timezone)[0], "my-records.csv",
+                                    "text/csv; charset=utf-8")
+                by = request.query_params.get("by", "")
+                if not by.isdigit() or not may_download(session, int(by), subject):
+                    return None
+                return unit_file(session, kind, subject, span.lstrip("/"), vbot.rules.timezone)
+
+        made = await asyncio.to_thread(read)
+        if made is None:
+            return PlainTextResponse("you may not download this file", status_code=403, headers=NO_STORE)
+        return Response(made.data, media_type=made.media_type, headers={
+            **NO_STORE, "Content-Disposition": f'attachment; filename="{made.name}"'})
+
+    return Starlette(
+        routes=[
+            Route("/webhooks/line", line_webhook, methods=["POST"]),
+            Route("/webhooks/telegram", telegram_webhook, methods=["POST"]),
+            Route("/healthz", healthz, methods=["GET"]),
+            Route("/downloads/{kind:str}/{subject:int}{span:path}", download, methods=["GET"]),
+            *kiosk_routes(vbot),
+        ],
+        lifespan=lifespan,
+    )

@@ -1,0 +1,251 @@
+"""獎勵名單 / eligible: which volunteers of a unit have reached an award, or nearly, and what they still lack.
+
+For a whole unit at once: a handful of grouped queries for all its members (storage/repo.py, "awards of a
+whole unit"), the facts built here in Python, then the same pure engine (handlers/awards.py) as 獎勵 uses.
+Service is read summed per span between the days the awards' windows close, not day by day: the engine
+only ever asks for sums up to those days, and for the first day served.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from dataclasses import dataclass, replace
+
+from sqlmodel import Session
+
+from handlers.awards.progress import requirement_name, rules_in_store
+from handlers.awards.rules import (
+    AwardProgress,
+    AwardRule,
+    CountedMinutes,
+    VolunteerFacts,
+    facts_from_rows,
+    hours_count_from,
+    on_day,
+    progress,
+    text_in,
+)
+from handlers.context import Context
+from handlers.formatting import hours_from_minutes
+from handlers.types import Reply
+from storage import repo
+from storage.models import Unit
+
+CHAT_WITHIN_HOURS = 20  # in chat, a coordinator also sees who is this close to an award
+CHAT_MAX_ROWS = 30  # per unit: a chat message stays readable; the command line lists everyone
+DETAIL_CHUNK = 1000  # ids per IN (…) for the members read day by day
+
+
+@dataclass(frozen=True)
+class EligibleRow:
+    volunteer_id: int
+    name: str
+    award: str  # the award's code
+    award_names: tuple[tuple[str, str], ...]
+    eligible: bool  # reached, and nothing missing: can apply now
+    reached: bool
+    minutes_needed: int
+    missing: tuple[str, ...]
+    next_deadline: dt.date | None = None  # the volunteer's next date to apply by (the monthly nudge says it)
+
+    @property
+    def hours_needed(self) -> float:
+        return round(self.minutes_needed / 60, 1)
+
+    def award_name(self, locale: str) -> str:
+        return text_in(self.award_names, locale)
+
+    def as_json(self) -> dict:
+        return {"id": self.volunteer_id, "name": self.name, "award": self.award, "eligible": self.eligible,
+                "hours_needed": self.hours_needed, "missing": list(self.missing)}
+
+
+def window_closes(rules: list[AwardRule], as_of: dt.date) -> list[dt.date]:
+    """The days before `as_of` up to which some award counts hours: the only sums the engine asks for
+    besides the one up to `as_of`."""
+    closes = {on_day(as_of.year, *rule.count_until) for rule in rules if rule.count_until is not None}
+    return sorted(day for day in closes if day < as_of)
+
+
+def unit_facts(session: Session, unit_id: int, rules: list[AwardRule], as_of: dt.date) -> list[tuple[int, str, VolunteerFacts]]:
+    """(id, name, facts) of every member of the unit, as handlers.awards.progress.facts_for builds them, in bulk."""
+    members = repo.members_with_facts(session, unit_id)
+    if not members:
+        return []
+    units: dict[int, list[tuple[str, str]]] = defaultdict(list)
+    for volunteer_id, category, city in repo.member_units(session, unit_id):
+        units[volunteer_id].append((category, city))
+    trainings: dict[int, list[tuple[str, str | None, dt.date]]] = defaultdict(list)
+    for volunteer_id, kind, category, first in repo.member_first_trainings(session, unit_id):
+        trainings[volunteer_id].append((kind, category, first))
+    grants: dict[int, list[tuple[str, dt.date]]] = defaultdict(list)
+    for volunteer_id, code, granted_on in repo.member_grants(session, unit_id):
+        grants[volunteer_id].append((code, granted_on))
+    facts = {
+        m.volunteer_id: facts_from_rows(m, units[m.volunteer_id], trainings[m.volunteer_id], grants[m.volunteer_id])
+        for m in members
+    }
+
+    # Days of their own make a member's sums useless, so these members are read day by day: a renewal counts
+    # only the hours after the last grant; of the service before the training day only the hours entered by
+    # hand count, so there the day's sources are kept apart too (a slower read: few members need it).
+    summed = repo.member_service_buckets(session, unit_id, window_closes(rules, as_of), as_of)
+    renewable = {rule.code for rule in rules if rule.renewal is not None}
+    before_training = {b.volunteer_id for b in summed if _served_before_training(facts[b.volunteer_id], b)}
+    renewing = {v for v, f in facts.items() if renewable & set(f.grants)} - before_training
+
+    records: dict[int, list[CountedMinutes]] = defaultdict(list)
+    first_day: dict[tuple[int, str, str], dt.date] = {}
+    for b in summed:
+        if b.volunteer_id in before_training or b.volunteer_id in renewing:
+            continue
+        # The sum sits on the span's last day: counted by any window that ends on or after the span. Every
+        # minute of it counts (nothing was served before the training), hence no from_chat.
+        records[b.volunteer_id].append(CountedMinutes(b.last_day, b.minutes, b.category, b.city))
+        key = (b.volunteer_id, b.category, b.city)
+        first_day[key] = min(b.first_day, first_day.get(key, b.first_day))
+    for (volunteer_id, category, city), day in first_day.items():
+        # No minutes, only the first day served there (years counted from the first service in a city).
+        records[volunteer_id].append(CountedMinutes(day, 0, category, city))
+    for members_read, by_source in ((sorted(renewing), False), (sorted(before_training), True)):
+        for first in range(0, len(members_read), DETAIL_CHUNK):
+            chunk = members_read[first:first + DETAIL_CHUNK]
+            for b in repo.member_service_buckets(session, unit_id, [], as_of, chunk, by_source):
+                records[b.volunteer_id].append(
+                    CountedMinutes(b.last_day, b.minutes, b.category, b.city, from_chat=b.from_chat)
+                )
+
+    return [(m.volunteer_id, m.name, replace(facts[m.volunteer_id], records=tuple(records[m.volunteer_id])))
+            for m in members]
+
+
+def _served_before_training(facts: VolunteerFacts, bucket: repo.ServiceBucket) -> bool:
+    """Whether the member served in the bucket's unit before the day their chat-recorded hours there count."""
+    start = hours_count_from(facts, bucket.category)
+    return start is not None and bucket.first_day < start
+
+
+def eligible_list(
+    session: Session, unit_id: int, as_of: dt.date, award: str | None = None, within_hours: float = 0,
+    rules: list[AwardRule] | None = None,
+) -> list[EligibleRow]:
+    """Members of the unit who have reached an award they do not hold yet, or are within `within_hours` of it
+    (with its years already served); one row per member and award. Eligible first, then the nearest.
+
+    The same rows as filtering progress_all's answer (a test keeps them equal), without computing the awards
+    a member's hours cannot reach even before any window: most of them, for most members.
+    """
+    rules = rules if rules is not None else rules_in_store(session)
+    if award is not None:
+        ladders_wanted = {rule.ladder for rule in rules if rule.code == award}
+        rules = [rule for rule in rules if rule.ladder in ladders_wanted]  # the tiers below decide which one shows
+    within = max(0, round(within_hours * 60))
+    ladders: dict[str, list[AwardRule]] = {}
+    for rule in rules:
+        ladders.setdefault(rule.ladder, []).append(rule)
+    for tiers in ladders.values():
+        tiers.sort(key=lambda r: r.rank)
+    rows = []
+    for volunteer_id, name, facts in unit_facts(session, unit_id, rules, as_of):
+        for step in near_steps(ladders, facts, as_of, within):
+            if award is None or step.code == award:
+                rows.append(EligibleRow(volunteer_id, name, step.code, step.names, step.eligible, step.reached,
+                                        step.minutes_needed, step.missing, step.next_deadline))
+    rows.sort(key=lambda r: (not r.eligible, not r.reached, r.minutes_needed, r.volunteer_id))
+    return rows
+
+
+def listed(step: AwardProgress, within_minutes: int) -> bool:
+    """Reached and not held, or held but due for renewal; or this close, with the years already served and
+    old enough. An unknown birth date does not hide a member: the list says it is missing."""
+    if step.granted_on is not None and not step.renewal:
+        return False
+    years_done = step.years_needed == 0 or (step.years_met_on is not None and step.years_met_on <= step.counted_until)
+    too_young = step.age_met_on is not None and step.age_met_on > step.counted_until
+    return step.reached or (years_done and not too_young and step.minutes_needed <= within_minutes)
+
+
+def _cannot_come_near(rule: AwardRule, facts: VolunteerFacts, as_of: dt.date, within: int) -> bool:
+    """Even every counted minute up to `as_of` falls more than `within` short: no progress needed."""
+    grants = facts.grants.get(rule.code)
+    renewing = bool(grants) and rule.renewal is not None
+    need = round((rule.renewal.hours if renewing else rule.hours) * 60)  # type: ignore[union-attr]
+    last = max(grants) if renewing else None
+    # At most: chat hours before the training count here too. An upper bound is all this needs, and the loop
+    # stays cheap (it runs for every award and member); progress() leaves those hours out.
+    most = 0
+    for r in facts.records:
+        if (
+            r.service_date <= as_of
+            and (rule.categories is None or r.category in rule.categories)
+            and (rule.count_cities is None or r.city in rule.count_cities)
+            and (last is None or r.service_date > last)
+        ):
+            most += r.minutes
+    return most + within < need
+
+
+def near_steps(ladders: dict[str, list[AwardRule]], facts: VolunteerFacts, as_of: dt.date, within: int):
+    """The steps progress_all would show that `listed` keeps (ladders: tiers by rank)."""
+    for tiers in ladders.values():
+        visible = [r for r in tiers if r.cities is None or r.cities & facts.cities or r.code in facts.grants]
+        if not any(r.once for r in visible):
+            for rule in visible:
+                if rule.code in facts.grants and rule.renewal is None:
+                    continue
+                if not _cannot_come_near(rule, facts, as_of, within):
+                    step = progress(rule, facts, as_of)
+                    if listed(step, within):
+                        yield step
+            continue
+        top = max((r.rank for r in visible if facts.grants.get(r.code)), default=0)
+        goal_seen = False  # progress_all shows the reached tiers above the top granted one, and one goal
+        for rule in visible:
+            if rule.rank <= top or facts.grants.get(rule.code):
+                continue
+            if _cannot_come_near(rule, facts, as_of, within):
+                goal_seen = True
+                continue
+            step = progress(rule, facts, as_of)
+            if step.reached:
+                yield step
+            elif not goal_seen:
+                goal_seen = True
+                if listed(step, within):
+                    yield step
+
+
+# ---- chat ---------------------------------------------------------------------------------------------
+
+
+def eligible_chat(ctx: Context, _argument: str) -> list[Reply]:
+    """獎勵名單 for a coordinator: their own units' members who can apply, or nearly."""
+    t = ctx.t
+    units = repo.coordinated_units(ctx.session, ctx.account.volunteer_id)
+    if not units:
+        return [Reply(t("Only a unit's coordinator can see the award list."))]
+    rules = rules_in_store(ctx.session)
+    return [Reply(_unit_list(ctx, unit, eligible_list(ctx.session, unit.id, ctx.today, None, CHAT_WITHIN_HOURS, rules)))
+            for unit in units]
+
+
+def _unit_list(ctx: Context, unit: Unit, rows: list[EligibleRow]) -> str:
+    t = ctx.t
+    if not rows:
+        return t("Nobody in {unit} has reached an award or is within {hours} hours of one.",
+                 unit=unit.name, hours=CHAT_WITHIN_HOURS)
+    lines = [t("Award list: {unit}", unit=unit.name)]
+    for row in rows[:CHAT_MAX_ROWS]:
+        status = []
+        if row.eligible:
+            status.append(t("can apply"))
+        if row.minutes_needed > 0:
+            status.append(t("{hours} h to go", hours=hours_from_minutes(row.minutes_needed, ctx.locale)))
+        if row.missing:
+            items = t(", ").join(requirement_name(t, m) for m in row.missing)
+            status.append(t("Still needed: {items}", items=items))
+        lines.append(f"• {row.name}｜{row.award_name(ctx.locale)}｜" + "；".join(status))
+    if len(rows) > CHAT_MAX_ROWS:
+        lines.append(t("…and {count} more.", count=len(rows) - CHAT_MAX_ROWS))
+    return "\n".join(lines)

@@ -1,0 +1,171 @@
+"""獎勵 / awards: where a volunteer stands towards every award that applies, and the milestone after a check-out.
+
+The rules themselves are data (storage/seeds/awards.toml, copied into the store by `vbot init`);
+handlers/awards.py computes progress; this module reads the volunteer's facts and words the answer.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from dataclasses import replace
+
+from sqlmodel import Session
+
+from handlers.awards.rules import (
+    AwardProgress,
+    AwardRule,
+    CountedMinutes,
+    VolunteerFacts,
+    facts_from_rows,
+    newly_reached,
+    parse_rules,
+    progress_all,
+    read_rule_rows,
+    text_in,
+)
+from handlers.context import Context
+from handlers.formatting import hours_from_minutes, local_date
+from handlers.i18n import Translator
+from handlers.types import Bar, Button, Card, Reply
+from storage import repo
+from storage.models import Volunteer
+
+BAR_CELLS = 10
+
+
+def seed_award_rules(session: Session, now: dt.datetime) -> None:
+    """Copies the shipped award table into the store, leaving rows a unit has changed as they are."""
+    rows = read_rule_rows()
+    parse_rules(rows)  # a bad shipped table stops `vbot init`, not a volunteer's chat
+    definitions = {row["code"]: json.dumps(row, sort_keys=True, ensure_ascii=False) for row in rows}
+    repo.seed_award_rules(session, definitions, now)
+
+
+def rules_in_store(session: Session) -> list[AwardRule]:
+    """The award table, nearest goals first (by the hours they need)."""
+    rules = parse_rules([json.loads(definition) for definition in repo.award_rule_definitions(session)])
+    return sorted(rules, key=lambda rule: (rule.hours, rule.years, rule.code))
+
+
+def facts_for(session: Session, volunteer_id: int) -> VolunteerFacts:
+    """One volunteer's facts: their service day by day, each day's chat-recorded and hand-entered minutes apart."""
+    return facts_from_rows(
+        session.get(Volunteer, volunteer_id),
+        [(unit.category, unit.city) for unit, _role in repo.units_of(session, volunteer_id)],
+        [(training.kind, training.category, training.date) for training in repo.trainings_of(session, volunteer_id)],
+        [(grant.award_code, grant.granted_on) for grant in repo.grants_of(session, volunteer_id)],
+        [
+            CountedMinutes(day, minutes, category, city, from_chat=from_chat)
+            for day, minutes, category, city, from_chat in repo.counted_service_by_day(session, volunteer_id)
+        ],
+    )
+
+
+def bar(fraction: float) -> str:
+    filled = round(fraction * BAR_CELLS)
+    return "▓" * filled + "░" * (BAR_CELLS - filled)
+
+
+def requirement_name(t: Translator, code: str) -> str:
+    names = {
+        "record_book": t("record book"),
+        "basic_training": t("basic training"),
+        "special_training": t("special training"),
+        "english_name": t("English name"),
+        "birth_date": t("birth date"),
+        "performance_certificate": t("performance certificate"),
+    }
+    return names.get(code, code)
+
+
+def award_card(t: Translator, step: AwardProgress, today: dt.date) -> Card:
+    """One award: its status, an hours bar, a years bar, what is missing, the deadline."""
+    locale = t.locale
+    name = step.name(locale)
+    if step.granted_on is not None and not step.renewal:
+        return Card(t("✅ {award}: granted on {date}", award=name, date=local_date(step.granted_on, locale)))
+    head = t("🎉 {award}: reached!", award=name) if step.reached else f"▫️ {name}"
+    if step.renewal:
+        head += " " + t("(renewal)")
+    counted = hours_from_minutes(step.counted_minutes, locale)
+    if step.minutes_needed > 0:
+        hours_label = t(
+            "{hours} h, {missing} h to go", hours=counted, missing=hours_from_minutes(step.minutes_needed, locale)
+        )
+    else:
+        hours_label = t("{hours} h", hours=counted)
+    bars = [Bar(hours_label, step.hours_fraction)]
+    if step.years_needed:
+        if step.years_met_on is None:
+            bars.append(Bar(t("{years} years: start date unknown", years=step.years_needed), 0.0))
+        elif step.years_met_on <= today:
+            bars.append(Bar(t("{years} years: done", years=step.years_needed), 1.0))
+        else:
+            label = t("{years} years on {date}", years=step.years_needed, date=local_date(step.years_met_on, locale))
+            bars.append(Bar(label, step.years_fraction))
+    lines = []
+    # A line, not a bar: the years since birth say nothing about how far along the volunteer is.
+    # An unknown birth date shows under "Still needed".
+    if step.age_needed and step.age_met_on is not None:
+        if step.age_met_on <= today:
+            lines.append(t("{age} years old: done", age=step.age_needed))
+        else:
+            lines.append(t("{age} years old on {date}", age=step.age_needed, date=local_date(step.age_met_on, locale)))
+    if step.missing:
+        lines.append(t("Still needed: {items}", items=t(", ").join(requirement_name(t, m) for m in step.missing)))
+    if step.next_deadline is not None:
+        lines.append(t("Apply by {date}", date=local_date(step.next_deadline, locale)))
+    return Card(head, tuple(bars), tuple(lines))
+
+
+def card_text(card: Card) -> str:
+    """The card as text with ▓░ bars: what Telegram and the terminal show."""
+    return "\n".join([card.title, *(bar(b.fraction) + " " + b.label for b in card.bars), *card.lines])
+
+
+def my_awards(ctx: Context, _argument: str) -> list[Reply]:
+    t = ctx.t
+    steps = progress_all(rules_in_store(ctx.session), facts_for(ctx.session, ctx.account.volunteer_id), ctx.today)
+    if not steps:
+        return [Reply(t("No awards apply to your units yet."))]
+    cards = tuple(award_card(t, step, ctx.today) for step in steps)
+    text = t("Your awards") + "\n\n" + "\n\n".join(card_text(card) for card in cards)
+    buttons = (Button(t("My hours"), t("hours")), Button(t("Check in"), t("check in")))
+    return [Reply(text, buttons, cards)]
+
+
+def newly_reached_awards(
+    session: Session, volunteer_id: int, as_of: dt.date, added: list[tuple[dt.date, int, str, str]],
+    from_chat: bool = False,
+) -> list[AwardProgress]:
+    """The awards that the just-counted minutes (day, minutes, unit category, unit city) made reachable.
+
+    from_chat: the minutes were recorded at a check-out (else entered by hand): facts_for keeps the two apart,
+    and only the former wait for the training day.
+    """
+    rules = rules_in_store(session)
+    after = facts_for(session, volunteer_id)
+    records = list(after.records)
+    for day, minutes, category, city in added:  # take the new minutes out again for "before"
+        for index, record in enumerate(records):
+            if (record.service_date, record.category, record.city, record.from_chat) == (day, category, city, from_chat):
+                records[index] = replace(record, minutes=record.minutes - minutes)
+                break
+    before = replace(after, records=tuple(records))
+    steps_after = progress_all(rules, after, as_of)
+    reached = set(newly_reached(progress_all(rules, before, as_of), steps_after))
+    return [step for step in steps_after if step.code in reached]
+
+
+def milestones(ctx: Context, volunteer_id: int, added: list[tuple[dt.date, int, str, str]]) -> list[str]:
+    """What a check-out made newly reachable, with how to apply: said in the reply (no push).
+    `added` are the check-out's minutes, recorded in chat."""
+    t = ctx.t
+    return [
+        t("🎉 You have reached the hours and years for {award}! {how}",
+          award=step.name(ctx.locale), how=text_in(step.how_to_apply, ctx.locale))
+        for step in newly_reached_awards(ctx.session, volunteer_id, ctx.today, added, from_chat=True)
+    ]
+
+

@@ -1,0 +1,684 @@
+"""獎勵 / awards: which awards a volunteer can work towards, and how far along they are.
+
+The awards are rows of data (storage/seeds/awards.toml, which a unit may change); nothing here knows a
+particular award. Pure: rules and facts in, progress out; no database, no platform.
+"""
+
+from __future__ import annotations
+
+import calendar
+import datetime as dt
+import re
+import tomllib
+from collections.abc import Collection, Iterable, Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Protocol
+
+from storage import SEEDS_DIR
+
+DEFAULT_RULES = SEEDS_DIR / "awards.toml"
+
+# Requirements the volunteer's own facts answer; an award row may add more with `satisfies`.
+FACT_REQUIREMENTS = ("record_book", "basic_training", "special_training", "english_name", "birth_date")
+# The same lists as handlers/admin.py (a test keeps them equal): a typo in a row must fail loudly,
+# not silently count no hours.
+CATEGORIES = (
+    "social-welfare",
+    "health",
+    "education",
+    "culture",
+    "environment",
+    "police",
+    "fire",
+    "traffic",
+    "general",
+)
+CITIES = ("taipei", "taichung", "other")
+WHO = ("volunteer", "unit", "authority")
+FALLBACK_LOCALES = ("zh_TW", "en")  # every row must name itself in these
+
+_FIELDS = frozenset(
+    "code ladder rank name how_to_apply hours years min_age cities categories count_cities years_in_cities"
+    " count_until once valid_years renewal requires satisfies deadlines".split()
+)
+
+
+# ---- dates ------------------------------------------------------------------------------------------
+
+
+def on_day(year: int, month: int, day: int) -> dt.date:
+    """That month and day in `year`; a day the month lacks (29 February) becomes the month's last day."""
+    if day <= 28:  # every month has it (the common case, and this is called for every award and volunteer)
+        return dt.date(year, month, day)
+    return dt.date(year, month, min(day, calendar.monthrange(year, month)[1]))
+
+
+def anniversary(start: dt.date, years: int) -> dt.date:
+    """The day on which `years` whole years since `start` are complete: the same month and day.
+
+    A 29 February start completes its year on 28 February of a common year, because the Civil Code
+    (art. 121 II) ends a period of years whose last month has no corresponding day on that month's last day.
+    """
+    return on_day(start.year + years, start.month, start.day)
+
+
+# ---- the rules --------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Deadline:
+    """A yearly date. who: `volunteer` (papers to the unit), `unit` (to the city), `authority` (to MOHW)."""
+
+    month: int
+    day: int
+    who: str
+    cities: frozenset[str] | None = None  # only for units in these cities; None = everywhere
+
+    def first_on_or_after(self, day: dt.date) -> dt.date:
+        date = on_day(day.year, self.month, self.day)
+        return date if date >= day else on_day(day.year + 1, self.month, self.day)
+
+
+@dataclass(frozen=True)
+class Renewal:
+    years: int
+    hours: float
+
+
+def text_in(texts: tuple[tuple[str, str], ...], locale: str) -> str:
+    """The text in `locale`, else English, else the official Chinese: a newcomer more often reads English."""
+    by_locale = dict(texts)
+    return (
+        by_locale.get(locale)
+        or by_locale.get("en")
+        or by_locale.get("zh_TW")
+        or next(iter(by_locale.values()))
+    )
+
+
+@dataclass(frozen=True)
+class AwardRule:
+    """One row of the award table; see the header of storage/seeds/awards.toml for what each field means."""
+
+    code: str
+    ladder: str
+    rank: int
+    names: tuple[tuple[str, str], ...]
+    how_to_apply: tuple[tuple[str, str], ...] = ()
+    hours: float = 0
+    years: int = 0
+    min_age: int = 0  # 0 = no age limit
+    cities: frozenset[str] | None = None
+    categories: frozenset[str] | None = None
+    count_cities: frozenset[str] | None = None
+    years_in_cities: bool = False
+    count_until: tuple[int, int] | None = None  # (month, day)
+    once: bool = False
+    valid_years: int | None = None
+    renewal: Renewal | None = None
+    requires: tuple[str, ...] = ()
+    satisfies: str | None = None
+    deadlines: tuple[Deadline, ...] = ()
+    # (requirement, award code) pairs: holding that award fulfils the requirement. load_rules fills it
+    # from the rows' `satisfies`, so that progress() needs no other row.
+    satisfied_by: tuple[tuple[str, str], ...] = ()
+
+    def name(self, locale: str) -> str:
+        return text_in(self.names, locale)
+
+
+class _Row:
+    """One [[award]] table being read; errors name the award and the field."""
+
+    def __init__(self, raw: object, number: int):
+        if not isinstance(raw, dict):
+            raise ValueError(f"award #{number}: not a table")
+        self.raw = raw
+        code = raw.get("code")
+        self.code = code if isinstance(code, str) and code.strip() else f"#{number}"
+
+    def bad(self, name: str, problem: str) -> ValueError:
+        return ValueError(f"award {self.code}: field {name!r}: {problem}")
+
+    def text(self, name: str) -> str:
+        value = self.raw.get(name)
+        if not isinstance(value, str) or not value.strip():
+            raise self.bad(name, "missing or not a text")
+        return value.strip()
+
+    def integer(self, name: str, default: int | None, minimum: int) -> int | None:
+        value = self.raw.get(name, default)
+        if value is None:
+            return None
+        if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+            raise self.bad(name, f"must be a whole number ≥ {minimum}")
+        return value
+
+    def number(self, name: str, value: object) -> float:
+        if isinstance(value, bool) or not isinstance(value, int | float) or value < 0 or value != value:
+            raise self.bad(name, "must be a number ≥ 0")
+        return value
+
+    def flag(self, name: str) -> bool:
+        value = self.raw.get(name, False)
+        if not isinstance(value, bool):
+            raise self.bad(name, "must be true or false")
+        return value
+
+    def texts(self, name: str) -> tuple[tuple[str, str], ...]:
+        value = self.raw.get(name)
+        if not isinstance(value, dict):
+            raise self.bad(name, f"missing; give {name}.zh_TW and {name}.en")
+        for locale in FALLBACK_LOCALES:
+            if not isinstance(value.get(locale), str) or not value[locale].strip():
+                raise self.bad(f"{name}.{locale}", "missing or empty")
+        for locale, text in value.items():
+            if not isinstance(text, str) or not text.strip():
+                raise self.bad(f"{name}.{locale}", "must be a text")
+        return tuple((locale, text.strip()) for locale, text in value.items())
+
+    def choices(self, name: str, raw: object, allowed: tuple[str, ...] | None) -> frozenset[str]:
+        if not isinstance(raw, list) or not raw or not all(isinstance(v, str) for v in raw):
+            raise self.bad(name, "must be a non-empty list of texts")
+        if allowed is not None and (unknown := sorted(set(raw) - set(allowed))):
+            raise self.bad(name, f"unknown {', '.join(unknown)}; known: {', '.join(allowed)}")
+        return frozenset(raw)
+
+    def optional_choices(self, name: str, allowed: tuple[str, ...]) -> frozenset[str] | None:
+        return None if name not in self.raw else self.choices(name, self.raw[name], allowed)
+
+    def month_day(self, name: str, month: object, day: object) -> tuple[int, int]:
+        """29 February is allowed: in a common year it falls on the 28th (see on_day)."""
+        if (
+            isinstance(month, int)
+            and isinstance(day, int)
+            and not isinstance(month, bool)
+            and not isinstance(day, bool)
+        ):
+            try:
+                dt.date(2000, month, day)
+                return month, day
+            except ValueError:
+                pass
+        raise self.bad(name, f"not a day of the year: month {month!r}, day {day!r}")
+
+    def count_until(self) -> tuple[int, int] | None:
+        value = self.raw.get("count_until")
+        if value is None:
+            return None
+        if not isinstance(value, str) or not (match := re.fullmatch(r"(\d\d)-(\d\d)", value)):
+            raise self.bad("count_until", 'must be "MM-DD", e.g. "05-31"')
+        return self.month_day("count_until", int(match[1]), int(match[2]))
+
+    def renewal(self) -> Renewal | None:
+        value = self.raw.get("renewal")
+        if value is None:
+            return None
+        if not isinstance(value, dict) or set(value) != {"years", "hours"}:
+            raise self.bad("renewal", "must be { years = N, hours = N }")
+        years = value["years"]
+        if isinstance(years, bool) or not isinstance(years, int) or years < 0:
+            raise self.bad("renewal.years", "must be a whole number ≥ 0")
+        return Renewal(years, self.number("renewal.hours", value["hours"]))
+
+    def deadlines(self) -> tuple[Deadline, ...]:
+        value = self.raw.get("deadlines", [])
+        if not isinstance(value, list):
+            raise self.bad("deadlines", "must be a list of { month, day, who }")
+        found = []
+        for item in value:
+            if not isinstance(item, dict) or not {"month", "day", "who"} <= set(item) <= {
+                "month",
+                "day",
+                "who",
+                "cities",
+            }:
+                raise self.bad("deadlines", f"{item!r} must be {{ month, day, who[, cities] }}")
+            month, day = self.month_day("deadlines", item["month"], item["day"])
+            if item["who"] not in WHO:
+                raise self.bad("deadlines", f"who {item['who']!r}; known: {', '.join(WHO)}")
+            cities = self.choices("deadlines.cities", item["cities"], CITIES) if "cities" in item else None
+            found.append(Deadline(month, day, item["who"], cities))
+        return tuple(found)
+
+    def rule(self) -> AwardRule:
+        if unknown := sorted(set(self.raw) - _FIELDS):
+            raise self.bad(unknown[0], "unknown field (a typo?)")
+        requires = self.raw.get("requires", [])
+        if not isinstance(requires, list) or not all(isinstance(r, str) and r for r in requires):
+            raise self.bad("requires", "must be a list of requirement codes")
+        satisfies = self.raw.get("satisfies")
+        if satisfies is not None and (not isinstance(satisfies, str) or not satisfies.strip()):
+            raise self.bad("satisfies", "must be a requirement code")
+        if "rank" not in self.raw:
+            raise self.bad("rank", "missing")
+        rule = AwardRule(
+            code=self.text("code"),
+            ladder=self.text("ladder"),
+            rank=self.integer("rank", None, 1) or 1,
+            names=self.texts("name"),
+            how_to_apply=self.texts("how_to_apply"),
+            hours=self.number("hours", self.raw.get("hours", 0)),
+            years=self.integer("years", 0, 0) or 0,
+            min_age=self.integer("min_age", 0, 0) or 0,
+            cities=self.optional_choices("cities", CITIES),
+            categories=self.optional_choices("categories", CATEGORIES),
+            count_cities=self.optional_choices("count_cities", CITIES),
+            years_in_cities=self.flag("years_in_cities"),
+            count_until=self.count_until(),
+            once=self.flag("once"),
+            valid_years=self.integer("valid_years", None, 1),
+            renewal=self.renewal(),
+            requires=tuple(dict.fromkeys(requires)),
+            satisfies=satisfies,
+            deadlines=self.deadlines(),
+        )
+        if rule.once and rule.renewal:
+            raise self.bad("renewal", "an award given once cannot be renewed")
+        if rule.years_in_cities and rule.count_cities is None:
+            raise self.bad("years_in_cities", "needs count_cities")
+        return rule
+
+
+def read_rule_rows(path: Path | str = DEFAULT_RULES) -> list[dict]:
+    """The raw [[award]] rows of a TOML file; `parse_rules` checks them."""
+    return read_tables(path, "award")
+
+
+def read_tables(path: Path | str, name: str) -> list[dict]:
+    """The [[name]] tables of a TOML file of seed rows, which must hold those and nothing else."""
+    try:
+        with open(path, "rb") as file:
+            data = tomllib.load(file)
+    except tomllib.TOMLDecodeError as error:
+        raise ValueError(f"{path}: not valid TOML: {error}") from None
+    if set(data) != {name} or not isinstance(data[name], list) or not data[name]:
+        raise ValueError(f"{path}: expected [[{name}]] tables and nothing else")
+    return data[name]
+
+
+def load_rules(path: Path | str = DEFAULT_RULES) -> list[AwardRule]:
+    """The award table, checked as a whole: a bad row stops the bot at start-up, not in a volunteer's chat."""
+    return parse_rules(read_rule_rows(path))
+
+
+def parse_rules(rows: list) -> list[AwardRule]:
+    """Award rules from raw rows (from the TOML file or from the store), checked as a whole."""
+    rules = [_Row(raw, number).rule() for number, raw in enumerate(rows, 1)]
+
+    seen: dict[str, AwardRule] = {}
+    tiers: dict[tuple[str, int], str] = {}
+    for rule in rules:
+        if rule.code in seen:
+            raise ValueError(f"award {rule.code}: field 'code': used twice")
+        seen[rule.code] = rule
+        if (rule.ladder, rule.rank) in tiers:
+            raise ValueError(
+                f"award {rule.code}: field 'rank': {tiers[rule.ladder, rule.rank]} has the same rank"
+            )
+        tiers[rule.ladder, rule.rank] = rule.code
+        first = next(r for r in rules if r.ladder == rule.ladder)
+        if rule.once != first.once:
+            raise ValueError(
+                f"award {rule.code}: field 'once': differs from {first.code} in ladder {rule.ladder}"
+            )
+    granting = {}
+    for rule in rules:
+        if rule.satisfies is not None:
+            if rule.satisfies in FACT_REQUIREMENTS or rule.satisfies in granting:
+                raise ValueError(f"award {rule.code}: field 'satisfies': {rule.satisfies} is already defined")
+            granting[rule.satisfies] = rule.code
+    for rule in rules:
+        if unknown := [r for r in rule.requires if r not in FACT_REQUIREMENTS and r not in granting]:
+            known = ", ".join([*FACT_REQUIREMENTS, *granting])
+            raise ValueError(
+                f"award {rule.code}: field 'requires': unknown {', '.join(unknown)}; known: {known}"
+            )
+    return [
+        replace(rule, satisfied_by=tuple((r, granting[r]) for r in rule.requires if r in granting))
+        for rule in rules
+    ]
+
+
+def applicable(rules: Iterable[AwardRule], cities: Iterable[str]) -> list[AwardRule]:
+    """The awards a volunteer sees: city awards where one of their units is; national and MOHW ones everywhere."""
+    cities = frozenset(cities)
+    return [rule for rule in rules if rule.cities is None or rule.cities & cities]
+
+
+# ---- the volunteer ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)  # slots: the eligible list holds a great many of these
+class CountedMinutes:
+    """Counted minutes of one record, with its unit's category and city. Only kind `service` counts.
+
+    from_chat: recorded by the bot at a check-out, so it counts only from the day the volunteer was trained
+    for that category (hours_count_from). Hours entered by hand (a record book's balance, a coordinator's
+    correction) were checked by whoever entered them and always count.
+    """
+
+    service_date: dt.date
+    minutes: int
+    category: str
+    city: str
+    kind: str = "service"
+    from_chat: bool = False
+
+
+@dataclass(frozen=True)
+class VolunteerFacts:
+    """What the awards depend on. grants: award code → the dates it was granted.
+
+    special_trainings: service category → the first special training in it; the key None is a special
+    training recorded without a category, which counts for every category.
+    categories: the service categories of the volunteer's units.
+    """
+
+    basic_training_on: dt.date | None = None
+    special_trainings: Mapping[str | None, dt.date] = field(default_factory=dict)
+    categories: frozenset[str] = frozenset()
+    record_book_no: str | None = None
+    record_book_on: dt.date | None = None
+    trained_on: dt.date | None = None  # both trainings done by then (from a roster)
+    first_service_on: dt.date | None = None  # from a record-book balance
+    english_name: str | None = None
+    birth_date: dt.date | None = None
+    cities: frozenset[str] = frozenset()
+    grants: Mapping[str, tuple[dt.date, ...]] = field(default_factory=dict)
+    records: tuple[CountedMinutes, ...] = ()
+
+    def first_special_training(self, categories: Collection[str]) -> dt.date | None:
+        """The first special training that counts for one of these categories."""
+        return min(
+            (day for category, day in self.special_trainings.items() if category is None or category in categories),
+            default=None,
+        )
+
+    @property
+    def special_training_on(self) -> dt.date | None:
+        """The first special training for the category of one of the volunteer's units."""
+        return self.first_special_training(self.categories)
+
+
+class RecordBookFields(Protocol):
+    """A volunteer's own fields the awards read: a storage.models.Volunteer, or a row of a bulk query."""
+
+    @property
+    def birth_date(self) -> dt.date | None: ...
+    @property
+    def trained_on(self) -> dt.date | None: ...
+    @property
+    def record_book_no(self) -> str | None: ...
+    @property
+    def record_book_date(self) -> dt.date | None: ...
+    @property
+    def english_name(self) -> str | None: ...
+    @property
+    def first_service_date(self) -> dt.date | None: ...
+
+
+def facts_from_rows(
+    person: RecordBookFields,
+    units: Iterable[tuple[str, str]],
+    trainings: Iterable[tuple[str, str | None, dt.date]],
+    grants: Iterable[tuple[str, dt.date]],
+    records: Iterable[CountedMinutes] = (),
+) -> VolunteerFacts:
+    """A volunteer's facts from plain rows: the one place both 獎勵 (one volunteer) and the unit's eligible list
+    (every member at once) build them, so that the two cannot disagree.
+
+    units: (category, city) of each unit the volunteer serves in; trainings: (kind, category, date), kinds
+    other than basic and special ignored; grants: (award code, granted on).
+    """
+    units = list(units)
+    basic: dt.date | None = None
+    special: dict[str | None, dt.date] = {}
+    for kind, category, day in trainings:
+        if kind == "basic":
+            basic = day if basic is None else min(basic, day)
+        elif kind == "special":
+            special[category] = min(day, special.get(category, day))
+    granted: dict[str, tuple[dt.date, ...]] = {}
+    for code, day in grants:
+        granted[code] = (*granted.get(code, ()), day)
+    return VolunteerFacts(
+        basic_training_on=basic,
+        special_trainings=special,
+        categories=frozenset(category for category, _city in units),
+        record_book_no=person.record_book_no,
+        record_book_on=person.record_book_date,
+        trained_on=person.trained_on,
+        first_service_on=person.first_service_date,
+        english_name=person.english_name,
+        birth_date=person.birth_date,
+        cities=frozenset(city for _category, city in units),
+        grants=granted,
+        records=tuple(records),
+    )
+
+
+def seniority_start(facts: VolunteerFacts) -> dt.date | None:
+    """The day seniority runs from: the later training (domain.md), else the best date the bot has."""
+    special = facts.special_training_on
+    if facts.basic_training_on and special:
+        return max(facts.basic_training_on, special)
+    return facts.record_book_on or facts.trained_on or facts.first_service_on
+
+
+def hours_count_from(facts: VolunteerFacts, category: str) -> dt.date | None:
+    """The first day on which hours the bot recorded in a unit of `category` count (domain.md): both the basic
+    training and that category's special training done, so serving in a new category counts only after its
+    own special training. Unknown: the record book's issue date, or the roster's training date; None when
+    nothing is known, and then every hour counts (the awards list the missing training anyway)."""
+    special = facts.first_special_training((category,))
+    if facts.basic_training_on and special:
+        return max(facts.basic_training_on, special)
+    return facts.record_book_on or facts.trained_on
+
+
+def counted_records(rule: AwardRule, facts: VolunteerFacts, after: dt.date | None = None) -> list[CountedMinutes]:
+    """The records whose minutes count towards `rule`: service, in its categories and cities, recorded in chat
+    only from the training day (hours_count_from), and served after `after` (a renewal's last grant: hours
+    are never counted twice)."""
+    # One comprehension, no call per record: the eligible list runs this for every award and member.
+    starts = {c: hours_count_from(facts, c) for c in {r.category for r in facts.records if r.from_chat}}
+    categories, cities = rule.categories, rule.count_cities
+    return [
+        r for r in facts.records
+        if r.kind == "service"
+        and (categories is None or r.category in categories)
+        and (cities is None or r.city in cities)
+        and (after is None or r.service_date > after)
+        and (not r.from_chat or (start := starts[r.category]) is None or r.service_date >= start)
+    ]
+
+
+def _has(requirement: str, facts: VolunteerFacts, rule: AwardRule) -> bool:
+    """Whether a requirement is met. The record book is issued only after both trainings, so its date vouches for them."""
+    vouched = facts.trained_on is not None or facts.record_book_on is not None
+    if requirement == "record_book":
+        return bool(facts.record_book_no and facts.record_book_no.strip()) or facts.record_book_on is not None
+    if requirement == "basic_training":
+        return facts.basic_training_on is not None or vouched
+    if requirement == "special_training":
+        return facts.special_training_on is not None or vouched
+    if requirement == "english_name":
+        return bool(facts.english_name and facts.english_name.strip())
+    if requirement == "birth_date":
+        return facts.birth_date is not None
+    return any(facts.grants.get(code) for need, code in rule.satisfied_by if need == requirement)
+
+
+# ---- progress ---------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class AwardProgress:
+    """How far a volunteer is towards one award, as of a day.
+
+    counted_until: hours served up to this day are counted (the award's window).
+    years_met_on: the day the years are complete; None when the award needs none (years_needed 0)
+    or the start is unknown. renewal: this is progress towards renewing a granted award.
+    age_met_on: the birthday on which the volunteer is age_needed years old; None when the award sets no
+    age (age_needed 0) or the birth date is unknown.
+    """
+
+    code: str
+    ladder: str
+    rank: int
+    names: tuple[tuple[str, str], ...]
+    how_to_apply: tuple[tuple[str, str], ...]
+    reached: bool
+    eligible: bool
+    granted_on: dt.date | None
+    counted_minutes: int
+    minutes_needed: int
+    years_needed: int
+    years_met_on: dt.date | None
+    missing: tuple[str, ...]
+    next_deadline: dt.date | None
+    hours_fraction: float
+    years_fraction: float
+    counted_until: dt.date
+    renewal: bool = False
+    valid_until: dt.date | None = None
+    age_needed: int = 0
+    age_met_on: dt.date | None = None
+
+    def name(self, locale: str) -> str:
+        return text_in(self.names, locale)
+
+
+def _fraction(part: float, whole: float) -> float:
+    return 1.0 if whole <= 0 else min(1.0, max(0.0, part / whole))
+
+
+def _next_deadline(
+    rule: AwardRule, facts: VolunteerFacts, window_close: dt.date, as_of: dt.date
+) -> dt.date | None:
+    """The volunteer's next date for the window closing on `window_close`.
+
+    The volunteer's own dates where the rule has some for their cities, else the unit's: the papers
+    must reach the unit before the unit sends them on.
+    """
+    here = [d for d in rule.deadlines if d.cities is None or d.cities & facts.cities]
+    mine = [d for d in here if d.who == "volunteer"] or [d for d in here if d.who == "unit"]
+    dates = [d.first_on_or_after(window_close) for d in mine]
+    return min((date for date in dates if date >= as_of), default=None)
+
+
+def progress(rule: AwardRule, facts: VolunteerFacts, as_of: dt.date) -> AwardProgress:
+    """One award for one volunteer on `as_of`.
+
+    With a counting window (national medals, hours to 31 May): until 31 May the hours so far count for
+    this year's award. After it, a volunteer who had reached the award by 31 May sees it reached, with
+    this year's deadline, while that deadline is still ahead; everyone else sees next year's award,
+    whose window already holds every hour up to today and whose deadline is next year's.
+    """
+    grants = sorted(facts.grants.get(rule.code, ()))
+    last_grant = grants[-1] if grants else None
+    renewing = last_grant is not None and rule.renewal is not None
+    need_minutes = round((rule.renewal.hours if renewing else rule.hours) * 60)  # type: ignore[union-attr]
+    need_years = rule.renewal.years if renewing else rule.years  # type: ignore[union-attr]
+    valid_until = anniversary(last_grant, rule.valid_years) if last_grant and rule.valid_years else None
+    # A 29 February birthday: the age is reached on 28 February of a common year, as anniversary() says.
+    age_met_on = anniversary(facts.birth_date, rule.min_age) if rule.min_age and facts.birth_date else None
+
+    counted = counted_records(rule, facts, last_grant if renewing else None)
+    if renewing:
+        start = last_grant
+    else:
+        start = seniority_start(facts)
+        if rule.years_in_cities and start is not None:
+            here = [r.service_date for r in counted if r.service_date <= as_of]
+            start = max(start, min(here)) if here else None
+    years_met_on = anniversary(start, need_years) if start is not None and need_years > 0 else None
+    # An age limit needs the birth date: without it the volunteer is told it is missing.
+    needs = (*rule.requires, "birth_date") if rule.min_age and "birth_date" not in rule.requires else rule.requires
+    missing = tuple(requirement for requirement in needs if not _has(requirement, facts, rule))
+
+    def at(window_end: dt.date, window_close: dt.date) -> AwardProgress:
+        minutes = sum(r.minutes for r in counted if r.service_date <= window_end)
+        years_met = need_years == 0 or (years_met_on is not None and years_met_on <= window_end)
+        # Old enough by the window's end; an unknown birth date is not (and is listed as missing).
+        age_met = rule.min_age == 0 or (age_met_on is not None and age_met_on <= window_end)
+        reached = minutes >= need_minutes and years_met and age_met
+        if need_years == 0:
+            years_fraction = 1.0
+        elif start is None or years_met_on is None:
+            years_fraction = 0.0
+        else:
+            years_fraction = _fraction((as_of - start).days, (years_met_on - start).days)
+        return AwardProgress(
+            code=rule.code,
+            ladder=rule.ladder,
+            rank=rule.rank,
+            names=rule.names,
+            how_to_apply=rule.how_to_apply,
+            reached=reached,
+            eligible=reached and not missing,
+            granted_on=last_grant,
+            counted_minutes=minutes,
+            minutes_needed=max(0, need_minutes - minutes),
+            years_needed=need_years,
+            years_met_on=years_met_on,
+            missing=missing,
+            next_deadline=_next_deadline(rule, facts, window_close, as_of),
+            hours_fraction=_fraction(minutes, need_minutes),
+            years_fraction=years_fraction,
+            counted_until=window_end,
+            renewal=renewing,
+            valid_until=valid_until,
+            age_needed=rule.min_age,
+            age_met_on=age_met_on,
+        )
+
+    if last_grant is not None and rule.once:
+        done = dict(reached=True, eligible=False, minutes_needed=0, missing=(), next_deadline=None)
+        return replace(at(as_of, as_of), **done, hours_fraction=1.0, years_fraction=1.0)
+    if rule.count_until is None:
+        return at(as_of, as_of)
+    close = on_day(as_of.year, *rule.count_until)
+    if as_of <= close:
+        return at(as_of, close)
+    closed = at(close, close)
+    next_close = on_day(as_of.year + 1, *rule.count_until)
+    if closed.reached and closed.next_deadline is not None and closed.next_deadline < next_close:
+        return closed
+    return at(as_of, next_close)
+
+
+def progress_all(rules: Iterable[AwardRule], facts: VolunteerFacts, as_of: dt.date) -> list[AwardProgress]:
+    """Every award the volunteer sees, ladder by ladder (in the table's order), tier by tier.
+
+    In a ladder whose tiers are given once, the granted tiers show as granted; above the highest granted
+    tier come the tiers already reached (one may apply for a higher tier directly) and then the next goal.
+    Tiers below a granted one and goals beyond the next are left out: short messages.
+    An award granted in a city the volunteer no longer serves in still shows as granted.
+    """
+    rules = list(rules)
+    seen = {rule.code for rule in applicable(rules, facts.cities)} | set(facts.grants)
+    ladders: dict[str, list[AwardRule]] = {}
+    for rule in rules:
+        if rule.code in seen:
+            ladders.setdefault(rule.ladder, []).append(rule)
+    shown: list[AwardProgress] = []
+    for tiers in ladders.values():
+        steps = [progress(rule, facts, as_of) for rule in sorted(tiers, key=lambda r: r.rank)]
+        if not any(rule.once for rule in tiers):
+            shown += steps
+            continue
+        granted = [p for p in steps if p.granted_on is not None]
+        top = max((p.rank for p in granted), default=0)
+        above = [p for p in steps if p.rank > top and p.granted_on is None]
+        goal = next((p for p in above if not p.reached), None)
+        shown += granted + [p for p in above if p.reached] + ([goal] if goal else [])
+    return shown
+
+
+def newly_reached(before: list[AwardProgress], after: list[AwardProgress]) -> list[str]:
+    """Awards reached by what happened between the two (a check-out): the milestone to congratulate on."""
+    had = {p.code for p in before if p.reached}
+    return [p.code for p in after if p.reached and p.code not in had]

@@ -1,0 +1,168 @@
+"""Coordinators' changes to events, shifts and rosters (`vbot event add`, `shift add`, `roster add|import`), audited."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+
+import sqlalchemy as sa
+from sqlmodel import Session
+
+from handlers.events.codes import new_event_code, new_event_secret
+from handlers.people.admin import InputError, clean_name, one_of, unit_or_error
+from storage import event_store, repo
+from storage.models import Event, RosterEntry, Shift, Volunteer
+
+WALK_UPS = ("allow", "refuse")
+CREDITS = ("actual", "capped", "lateness")
+MAX_RADIUS_M = 50_000
+MAX_CAPACITY = 100_000
+
+
+def _aware(moment: dt.datetime, what: str) -> None:
+    if moment.tzinfo is None:
+        raise InputError(f"the {what} time needs an offset")
+
+
+def add_event(
+    session: Session, now: dt.datetime, actor: str, unit_id: int, title: str, starts_at: dt.datetime,
+    ends_at: dt.datetime, place: str | None = None, location: tuple[float, float, int] | None = None,
+    rotating_code: bool = False, walk_ups: str = "allow", credit: str = "actual", grace_minutes: int = 0,
+) -> Event:
+    unit_or_error(session, unit_id)
+    title = clean_name(title, "event")
+    place = clean_name(place, "place") if place else None
+    for moment, what in ((starts_at, "start"), (ends_at, "end")):
+        _aware(moment, what)
+    if ends_at <= starts_at:
+        raise InputError("the event must end after it starts")
+    one_of(walk_ups, WALK_UPS, "--walk-ups")
+    one_of(credit, CREDITS, "--credit")
+    if not 0 <= grace_minutes <= 240:
+        raise InputError("--grace must be between 0 and 240 minutes")
+    latitude = longitude = radius = None
+    if location is not None:
+        latitude, longitude, radius = location
+        if not (-90 <= latitude <= 90 and -180 <= longitude <= 180 and 1 <= radius <= MAX_RADIUS_M):
+            raise InputError(f"--lat/--lon must be a place on Earth and --radius 1 to {MAX_RADIUS_M} metres")
+    event = Event(
+        unit_id=unit_id, title=title, place=place, latitude=latitude, longitude=longitude, radius_m=radius,
+        starts_at=starts_at.astimezone(dt.UTC), ends_at=ends_at.astimezone(dt.UTC), code=_unused_code(session),
+        secret=new_event_secret(), rotating_code=rotating_code, walk_ups=walk_ups, credit=credit,
+        grace_minutes=grace_minutes, created_at=now,
+    )
+    session.add(event)
+    session.flush()
+    repo.record_audit(session, now, actor, "event.add", f"event:{event.id}", None,
+                      {"unit": unit_id, "title": title, "code": event.code})
+    return event
+
+
+def _unused_code(session: Session) -> str:
+    for _ in range(20):
+        code = new_event_code()
+        if event_store.event_by_code(session, code) is None:
+            return code
+    raise InputError("could not find a free check-in code; try again")
+
+
+def event_or_error(session: Session, event_id: int) -> Event:
+    event = session.get(Event, event_id)
+    if event is None:
+        raise InputError(f"there is no event {event_id}")
+    return event
+
+
+def add_shift(
+    session: Session, now: dt.datetime, actor: str, event_id: int, starts_at: dt.datetime, ends_at: dt.datetime,
+    capacity: int, post: str | None = None,
+) -> Shift:
+    event = event_or_error(session, event_id)
+    for moment, what in ((starts_at, "start"), (ends_at, "end")):
+        _aware(moment, what)
+    if ends_at <= starts_at:
+        raise InputError("the shift must end after it starts")
+    if not 1 <= capacity <= MAX_CAPACITY:
+        raise InputError(f"--capacity must be 1 to {MAX_CAPACITY}")
+    shift = Shift(event_id=event.id, post=clean_name(post, "post") if post else None,
+                  starts_at=starts_at.astimezone(dt.UTC), ends_at=ends_at.astimezone(dt.UTC), capacity=capacity,
+                  created_at=now)
+    session.add(shift)
+    session.flush()
+    repo.record_audit(session, now, actor, "shift.add", f"shift:{shift.id}", None,
+                      {"event": event.id, "post": shift.post, "capacity": capacity})
+    return shift
+
+
+def add_to_roster(session: Session, now: dt.datetime, actor: str, shift_id: int, volunteer_id: int) -> tuple[RosterEntry, bool]:
+    """Puts the volunteer on the shift if a place is free; (entry, False) when they were on it already."""
+    shift = session.get(Shift, shift_id)
+    if shift is None:
+        raise InputError(f"there is no shift {shift_id}")
+    if session.get(Volunteer, volunteer_id) is None:
+        raise InputError(f"there is no volunteer {volunteer_id}")
+    entry = event_store.roster_entry(session, shift_id, volunteer_id)
+    if entry is not None and entry.status == "signed":
+        return entry, False
+    if not event_store.take_place(session, shift_id):
+        raise InputError(f"shift {shift_id} is full ({shift.capacity} places)")
+    if entry is None:
+        entry = RosterEntry(shift_id=shift_id, volunteer_id=volunteer_id, added_by=actor, created_at=now)
+    else:
+        entry.status, entry.cancelled_at, entry.added_by = "signed", None, actor
+    try:
+        with session.begin_nested():
+            session.add(entry)
+    except sa.exc.IntegrityError:  # the same person at the same instant: the other one holds the place
+        event_store.give_back_place(session, shift_id)
+        return event_store.roster_entry(session, shift_id, volunteer_id), False
+    repo.record_audit(session, now, actor, "roster.add", f"shift:{shift_id}", None, {"volunteer": volunteer_id})
+    return entry, True
+
+
+def cancel_roster(session: Session, now: dt.datetime, actor: str, entry: RosterEntry) -> bool:
+    """Takes the volunteer off the shift (once, even when two cancellations arrive together)."""
+    cancelled = session.execute(
+        sa.update(RosterEntry).where(RosterEntry.id == entry.id, RosterEntry.status == "signed")
+        .values(status="cancelled", cancelled_at=now)
+    ).rowcount
+    if cancelled:
+        event_store.give_back_place(session, entry.shift_id)
+        repo.record_audit(session, now, actor, "roster.cancel", f"shift:{entry.shift_id}", None,
+                          {"volunteer": entry.volunteer_id})
+    return bool(cancelled)
+
+
+def import_roster(session: Session, now: dt.datetime, actor: str, event_id: int, data: bytes) -> dict:
+    """A CSV with the columns `shift` and `volunteer` (ids); each row is checked on its own and reported."""
+    event = event_or_error(session, event_id)
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise InputError("the roster file is not UTF-8 text (save it as CSV UTF-8)") from None
+    reader = csv.DictReader(io.StringIO(text))
+    if not reader.fieldnames or not {"shift", "volunteer"} <= {f.strip() for f in reader.fieldnames}:
+        raise InputError("the roster file needs a header row with the columns shift and volunteer")
+    shifts = {shift.id for shift in event_store.shifts_of(session, event.id)}
+    added = unchanged = 0
+    errors = []
+    for line, row in enumerate(reader, start=2):
+        row = {key.strip(): (value or "").strip() for key, value in row.items() if key}
+        try:
+            shift_id, volunteer_id = int(row["shift"]), int(row["volunteer"])
+        except ValueError:
+            errors.append({"line": line, "error": "shift and volunteer must be ids"})
+            continue
+        if shift_id not in shifts:
+            errors.append({"line": line, "error": f"shift {shift_id} is not a shift of event {event.id}"})
+            continue
+        try:
+            with session.begin_nested():
+                _entry, new = add_to_roster(session, now, actor, shift_id, volunteer_id)
+        except InputError as error:
+            errors.append({"line": line, "error": str(error)})
+            continue
+        added += new
+        unchanged += not new
+    return {"added": added, "unchanged": unchanged, "errors": errors}

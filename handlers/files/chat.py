@@ -1,0 +1,224 @@
+"""A coordinator's unit files in chat: 匯出 (the hours export) and 報表 (the half-year or yearly report).
+
+`匯出 [UNIT] [PERIOD]` sends the unit's hours for a month (`2026-10`, the last month by default), a half-year
+or a year, in the government platforms' columns (handlers/export.py). `報表 [UNIT] [PERIOD]` shows the report's
+figures (handlers/report.py) for the last finished half-year by default, with the spreadsheet. Telegram gets
+the file as a document, LINE a signed link (handlers/downloads.py). Only the unit's coordinators and its
+city's administrators get either; anyone else is told so, without the unit's name.
+
+During the report windows (1–10 January and 1–10 July, domain.md) `report_summaries` sends the coordinators
+of each unit whose city reports half-yearly their unit's figures for the half-year just ended, with a button
+to the full report; the deadline alerts of a report carry the same button.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import re
+from collections.abc import Callable
+from functools import partial
+
+from babel.numbers import format_percent
+from sqlmodel import Session
+
+from handlers.awards.deadlines import applies_to
+from handlers.context import Context, Rules
+from handlers.files.export import csv_bytes
+from handlers.files.links import DownloadFile, signed_link
+from handlers.files.report import Period, Report, build_report, parse_period, to_xlsx
+from handlers.formatting import babel_locale, hours_from_minutes, local_date
+from handlers.i18n import Catalogs, Translator
+from handlers.jobs.deadline_alerts import shipped_calendar
+from handlers.jobs.reminders import Due, Translators, local_moment_at, store_new
+from handlers.types import Button, Document, Reply
+from storage import export_store, repo
+from storage import reminder_store as store
+from storage.models import Unit
+
+_MONTH = re.compile(r"(\d{4})-(\d{1,2})")
+TELEGRAM_DOCUMENT_LIMIT = 5 * 1024 * 1024  # larger files go as a link: they would weigh on the outbox
+SUMMARY_TIME = dt.time(9, 0)  # on the first day of a report window, local
+WINDOW_DAYS = 10
+
+
+def parse_span(text: str) -> Period:
+    """A month (`2026-10`) as well as the report's periods (`2026H1`, `2026H2`, `2026`). ValueError else."""
+    match = _MONTH.fullmatch(text.strip())
+    if match:
+        year, month = int(match.group(1)), int(match.group(2))
+        first = dt.date(year, month, 1)
+        last = (first.replace(day=28) + dt.timedelta(days=4)).replace(day=1) - dt.timedelta(days=1)
+        return Period(f"{year}-{month:02d}", first, last)
+    return parse_period(text)
+
+
+def last_month(today: dt.date) -> Period:
+    return parse_span(f"{(today.replace(day=1) - dt.timedelta(days=1)):%Y-%m}")
+
+
+def last_half_year(today: dt.date) -> Period:
+    """The half-year whose report is due next: January–June from July on, July–December of last year before."""
+    return parse_period(f"{today.year}H1" if today.month >= 7 else f"{today.year - 1}H2")
+
+
+def hours_file(unit_id: int, period: Period, data: bytes) -> DownloadFile:
+    return DownloadFile(data, f"hours-unit{unit_id}-{period.label}.csv", "text/csv; charset=utf-8")
+
+
+def report_file(unit_id: int, period: Period, report: Report) -> DownloadFile:
+    return DownloadFile(to_xlsx(report), f"report-unit{unit_id}-{period.label}.xlsx",
+                        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+
+
+def unit_file(session: Session, kind: str, unit_id: int, span: str, zone) -> DownloadFile | None:
+    """`hours` (CSV) or `report` (XLSX) of a unit for a span; None for an unknown kind or span."""
+    try:
+        period = parse_span(span)
+    except ValueError:
+        return None
+    if kind == "hours":
+        rows = export_store.counted_service_rows(session, unit_id, period.first, period.last)
+        return hours_file(unit_id, period, csv_bytes(rows, zone)[0])
+    if kind == "report" and not _MONTH.fullmatch(period.label):
+        return report_file(unit_id, period, build_report(session, period, unit_id))
+    return None
+
+
+def may_download(session: Session, volunteer_id: int, unit_id: int) -> bool:
+    """Checked again when a link is used: a coordinator who has since left the unit gets nothing."""
+    return any(unit.id == unit_id for unit in repo.coordinated_units(session, volunteer_id))
+
+
+# ---- chat ---------------------------------------------------------------------------------------------
+
+
+def _unit_and_span(ctx: Context, argument: str, word: str, default: Period) -> tuple[Unit | None, Period | None, list[Reply]]:
+    """Reads `[UNIT] [PERIOD]`; answers instead when the unit is not the person's or must be chosen."""
+    t = ctx.t
+    units = repo.coordinated_units(ctx.session, ctx.account.volunteer_id)
+    if not units:
+        return None, None, [Reply(t("Only a unit's coordinator can get the unit's files."))]
+    unit_id, period = None, default
+    for part in argument.split():
+        if part.isdigit() and len(part) < 10:
+            unit_id = int(part)
+            continue
+        try:
+            period = parse_span(part)
+        except ValueError:
+            return None, None, [Reply(t("I could not read the period {text}. For example: 2026-10, 2026H1 or 2026.",
+                                        text=part[:20]))]
+    if unit_id is None and len(units) == 1:
+        unit_id = units[0].id
+    if unit_id is None:
+        buttons = tuple(Button(unit.name[:20], f"{word} {unit.id} {period.label}") for unit in units[:12])
+        return None, None, [Reply(t("Which unit?"), buttons)]
+    unit = next((u for u in units if u.id == unit_id), None)
+    if unit is None:
+        return None, None, [Reply(t("You can only get the files of a unit you coordinate."))]
+    return unit, period, []
+
+
+def _with_file(ctx: Context, text: str, kind: str, unit: Unit, period: Period, buttons: tuple[Button, ...],
+               make: Callable[[], DownloadFile]) -> list[Reply]:
+    """The answer with its file: a document on Telegram (`make` is called only then), else a signed link."""
+    if ctx.incoming.platform == "telegram":
+        made = make()
+        if len(made.data) <= TELEGRAM_DOCUMENT_LIMIT:
+            return [Reply(text, buttons, document=Document(made.name, base64.b64encode(made.data).decode()))]
+    if ctx.incoming.platform in ("line", "telegram") and ctx.rules.link_key:
+        link = signed_link(ctx.rules, ctx.now, f"/downloads/{kind}/{unit.id}/{period.label}",
+                           by=ctx.account.volunteer_id)
+        text += "\n" + ctx.t("Download (works for 24 hours): {link}", link=link)
+    return [Reply(text, buttons)]
+
+
+def export_chat(ctx: Context, argument: str) -> list[Reply]:
+    """匯出: the unit's counted hours for the platforms' import."""
+    t = ctx.t
+    unit, period, answer = _unit_and_span(ctx, argument, t("export"), last_month(ctx.today))
+    if unit is None:
+        return answer
+    rows = export_store.counted_service_rows(ctx.session, unit.id, period.first, period.last)
+    data, written = csv_bytes(rows, ctx.rules.timezone)  # one pass: the file and its totals
+    text = t("{unit}: hours from {first} to {last}. {count} records, {hours} h.", unit=unit.name,
+             first=local_date(period.first, ctx.locale), last=local_date(period.last, ctx.locale),
+             count=written.rows, hours=hours_from_minutes(written.minutes, ctx.locale))
+    buttons = (Button(t("Report"), t("report") + f" {unit.id}"),)
+    return _with_file(ctx, text, "hours", unit, period, buttons, lambda: hours_file(unit.id, period, data))
+
+
+def _percent(value: float | None, locale: str) -> str:
+    return "–" if value is None else format_percent(value, format="#,##0.#%", locale=babel_locale(locale))
+
+
+def summary_text(t: Translator, unit_name: str, period: Period, served: int, person_times: int, minutes: int,
+                 seniors: int | None = None, insured: int | None = None, growth: float | None = None) -> str:
+    lines = [t("{unit} · report {first} – {last}", unit=unit_name, first=local_date(period.first, t.locale),
+               last=local_date(period.last, t.locale)),
+             t("Volunteers who served: {served}", served=served),
+             t("Times served: {times} · hours: {hours}", times=person_times,
+               hours=hours_from_minutes(minutes, t.locale))]
+    if seniors is not None:
+        lines.append(t("Aged 65 or over: {seniors} ({rate})", seniors=seniors,
+                       rate=_percent(seniors / served if served else None, t.locale)))
+    if insured is not None:
+        lines.append(t("Insured: {insured}", insured=insured))
+    if growth is not None or seniors is not None:
+        lines.append(t("Hours against the same period last year: {growth}", growth=_percent(growth, t.locale)))
+    return "\n".join(lines)
+
+
+def report_chat(ctx: Context, argument: str) -> list[Reply]:
+    """報表: the report's figures for the unit, with the spreadsheet."""
+    t = ctx.t
+    unit, period, answer = _unit_and_span(ctx, argument, t("report"), last_half_year(ctx.today))
+    if unit is None:
+        return answer
+    if _MONTH.fullmatch(period.label):
+        return [Reply(t("Reports are for a half-year or a year, for example 2026H1 or 2026."))]
+    report = build_report(ctx.session, period, unit.id)
+    growth = (report.minutes - report.previous_minutes) / report.previous_minutes if report.previous_minutes else None
+    text = summary_text(t, unit.name, period, report.served, report.person_times, report.minutes,
+                        report.seniors, report.insured, growth)
+    buttons = (Button(t("Export hours"), t("export") + f" {unit.id} {period.label}"),)
+    return _with_file(ctx, text, "report", unit, period, buttons, lambda: report_file(unit.id, period, report))
+
+
+# ---- the report windows -------------------------------------------------------------------------------
+
+
+def reports_half_yearly(city: str) -> bool:
+    """The city's calendar has a half-year report (Taipei's platform; a city adds its own rows)."""
+    return any(rule.report == "half-year" and applies_to(rule, city) for rule in shipped_calendar())
+
+
+def report_summaries(session: Session, now: dt.datetime, rules: Rules, catalogs: Catalogs) -> int:
+    """On the first day of a report window, from 09:00: each unit's coordinators get its figures, once."""
+    local = now.astimezone(rules.timezone)
+    if local.month not in (1, 7) or local.day > WINDOW_DAYS:
+        return 0
+    if local.day == 1 and local.time() < SUMMARY_TIME:
+        return 0
+    period = last_half_year(local.date())
+    if not store.claim_job_run(session, f"report-summary:{period.label}", now):
+        return 0
+    report = build_report(session, period, None)  # one grouped pass over every unit, not one per unit
+    lines = {line.unit_id: line for line in report.units}
+    units = repo.all_units(session)
+    names = {unit.id: unit.name for unit in units}
+    cities = {unit.id: unit.city for unit in units}
+    window_end = local_moment_at(local.date().replace(day=WINDOW_DAYS + 1), dt.time(0), rules)
+
+    def words(unit_id: int, t: Translator) -> Reply:
+        line = lines.get(unit_id)
+        text = summary_text(t, names[unit_id], period, line.served if line else 0,
+                            line.person_times if line else 0, line.minutes if line else 0)
+        return Reply(text, (Button(t("Full report"), t("report") + f" {unit_id} {period.label}"),))
+
+    reporting = sorted(unit_id for unit_id, city in cities.items() if reports_half_yearly(city))
+    coordinators = store.recipients_in_units(session, reporting, "deadlines", coordinators_only=True)
+    found = [Due("report-summary", f"{period.label}:{person.unit_id}", person, partial(words, person.unit_id),
+                 now, window_end, "deadlines") for person in coordinators]
+    return store_new(session, now, found, Translators(catalogs, rules))

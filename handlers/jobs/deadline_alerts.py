@@ -1,0 +1,173 @@
+"""Coordinators' deadline alerts: the shipped calendar (storage/seeds/deadlines.toml) and each unit's own dates,
+14, 3 and 1 days before and on the day, with the material the bot knows, and a button to mark one done.
+
+Which alerts are due is decided by handlers/deadlines.py (pure); this job words them and stores them as
+notifications under keys naming the unit, the deadline, the occurrence and the reminder: each goes out once.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from functools import lru_cache, partial
+
+from sqlmodel import Session
+
+from handlers.awards.deadlines import (
+    DeadlineRule,
+    alerts_due,
+    applies_to,
+    load_deadlines,
+    report_period,
+    unit_deadline,
+)
+from handlers.awards.eligibility import eligible_list
+from handlers.awards.progress import requirement_name
+from handlers.context import Context, Rules
+from handlers.files.report import period_label
+from handlers.formatting import hours_from_minutes, local_date
+from handlers.i18n import Catalogs, Translator
+from handlers.jobs.reminders import Due, Translators, local_moment_at, store_new
+from handlers.types import Button, Reply
+from storage import reminder_store as store
+from storage import repo
+from storage.models import Unit
+
+MATERIAL_ROWS = 15  # names listed in an alert; the full list is `獎勵名單` or `vbot awards eligible`
+CATCH_UP = dt.timedelta(days=366)  # after any downtime, the latest reminder of each coming occurrence still goes
+
+
+@lru_cache(maxsize=1)
+def shipped_calendar() -> tuple[DeadlineRule, ...]:
+    return tuple(load_deadlines())
+
+
+def own_deadline_code(deadline_id: int) -> str:
+    return f"unit-{deadline_id}"
+
+
+def deadlines_of(unit: Unit, own: list) -> list[DeadlineRule]:
+    """The shipped rows for the unit's city, then the unit's own dates."""
+    shipped = [rule for rule in shipped_calendar() if applies_to(rule, unit.city)]
+    return shipped + [
+        unit_deadline(row.title, row.date, [int(d) for d in row.remind.split(",")], row.yearly,
+                      code=own_deadline_code(row.id))
+        for row in own
+    ]
+
+
+def deadline_alerts(session: Session, now: dt.datetime, rules: Rules, catalogs: Catalogs) -> int:
+    today = now.astimezone(rules.timezone).date()
+    units = store.units_with_coordinators(session)
+    unit_ids = [unit.id for unit in units]
+    own = defaultdict(list)
+    for row in store.unit_deadlines(session, unit_ids):
+        own[row.unit_id].append(row)
+    done = defaultdict(set)
+    for unit_id, code, occurrence in store.done_deadlines(session, unit_ids):
+        done[unit_id, code].add(occurrence)
+    materials: dict[tuple, Material] = {}  # computed once per alert, and only when some alert is new
+
+    def words(unit: Unit, rule: DeadlineRule, occurrence: dt.date, t: Translator) -> Reply:
+        if (unit.id, rule.code, occurrence) not in materials:
+            materials[unit.id, rule.code, occurrence] = Material(session, unit, rule, occurrence, today)
+        return alert_reply(t, unit, rule, occurrence, today, materials[unit.id, rule.code, occurrence])
+
+    due = [
+        (unit, rule, alert)
+        for unit in units for rule in deadlines_of(unit, own[unit.id])
+        for alert in alerts_due(rule, today, done[unit.id, rule.code], today - CATCH_UP)
+    ]
+    coordinators = defaultdict(list)  # read only for the units with an alert: most minutes there is none
+    for person in store.recipients_in_units(session, sorted({unit.id for unit, _, _ in due}), "deadlines",
+                                            coordinators_only=True):
+        coordinators[person.unit_id].append(person)
+    found = []
+    for unit, rule, alert in due:
+        expires = local_moment_at(alert.occurrence + dt.timedelta(days=1), dt.time(0), rules)
+        which = f"{unit.id}:{alert.code}:{alert.occurrence}:{alert.days_before}"
+        found += [Due("deadline", which, person, partial(words, unit, rule, alert.occurrence), now, expires,
+                      "deadlines", deadline=alert.code, occurrence=alert.occurrence)
+                  for person in coordinators[unit.id]]
+    return store_new(session, now, found, Translators(catalogs, rules))
+
+
+class Material:
+    """What the bot attaches to an alert, computed once for all the unit's coordinators."""
+
+    def __init__(self, session: Session, unit: Unit, rule: DeadlineRule, occurrence: dt.date, today: dt.date):
+        self.eligible = []
+        self.period = report_period(rule, occurrence)
+        self.figures = None
+        if rule.awards:
+            self.eligible = [
+                row for row in eligible_list(session, unit.id, today)
+                if row.award in rule.awards and row.reached
+            ]
+        if self.period is not None:
+            self.figures = store.unit_period_figures(session, unit.id, *self.period)
+
+    def lines(self, t: Translator) -> list[str]:
+        lines = []
+        if self.period is not None:
+            people, times, minutes = self.figures
+            first, last = (local_date(day, t.locale) for day in self.period)
+            lines.append(t("{first} – {last}: {people} volunteers served {times} times, {hours} hours in all.",
+                           first=first, last=last, people=people, times=times,
+                           hours=hours_from_minutes(minutes, t.locale)))
+        if self.eligible:
+            lines.append(t("Reached the hours and years:"))
+            for row in self.eligible[:MATERIAL_ROWS]:
+                missing = ""
+                if row.missing:
+                    missing = "｜" + t("Still needed: {items}",
+                                      items=t(", ").join(requirement_name(t, m) for m in row.missing))
+                lines.append(f"• {row.name}｜{row.award_name(t.locale)}{missing}")
+            if len(self.eligible) > MATERIAL_ROWS:
+                lines.append(t("…and {count} more.", count=len(self.eligible) - MATERIAL_ROWS))
+        return lines
+
+
+def alert_reply(t: Translator, unit: Unit, rule: DeadlineRule, occurrence: dt.date, today: dt.date,
+                material: Material) -> Reply:
+    days = (occurrence - today).days
+    when = local_date(occurrence, t.locale)
+    if days == 0:
+        head = t("📅 Today is the deadline: {title} ({unit})", title=rule.title(t.locale), unit=unit.name)
+    else:
+        head = t("📅 {title} ({unit}): due {date}, {days} days left",
+                 title=rule.title(t.locale), unit=unit.name, date=when, days=days)
+    lines = [head]
+    if rule.what_to_do(t.locale):
+        lines.append(rule.what_to_do(t.locale))
+    lines += material.lines(t)
+    buttons = [Button(t("✅ Done"), t("done") + f" {unit.id} {rule.code} {occurrence.isoformat()}")]
+    if material.period is not None:  # the report's figures and spreadsheet are one tap away (報表)
+        buttons.append(Button(t("Report"), t("report") + f" {unit.id} {period_label(*material.period)}"))
+    return Reply("\n".join(lines), tuple(buttons))
+
+
+# ---- the button ------------------------------------------------------------------------------------
+
+
+def mark_done(ctx: Context, argument: str) -> list[Reply]:
+    """`完成 UNIT CODE DATE` (the alert's button): this occurrence is done, no more alerts until the next."""
+    t = ctx.t
+    parts = argument.split()
+    try:
+        unit_id, code, occurrence = int(parts[0]), parts[1], dt.date.fromisoformat(parts[2])
+    except (IndexError, ValueError):
+        return [Reply(t("Tap the ✅ Done button under a deadline alert to mark it done."))]
+    units = {unit.id: unit for unit in repo.coordinated_units(ctx.session, ctx.account.volunteer_id)}
+    unit = units.get(unit_id)
+    rule = None
+    if unit is not None:
+        own = [row for row in store.unit_deadlines(ctx.session, [unit.id])]
+        rule = next((r for r in deadlines_of(unit, own) if r.code == code), None)
+    if rule is None:
+        return [Reply(t("Only a coordinator of the unit can mark its deadlines done."))]
+    store.mark_deadline_done(ctx.session, ctx.now, unit.id, code, occurrence, ctx.account.volunteer_id)
+    repo.record_audit(ctx.session, ctx.now, f"volunteer:{ctx.account.volunteer_id}", "deadline.done",
+                      f"unit:{unit.id}", None, {"deadline": code, "occurrence": occurrence.isoformat()})
+    return [Reply(t("✅ Marked done: {title}, {date}. No more alerts until the next one.",
+                    title=rule.title(ctx.locale), date=local_date(occurrence, ctx.locale)))]

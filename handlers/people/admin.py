@@ -1,0 +1,383 @@
+"""Operators' and coordinators' changes to the roster and the record, each one audited."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import sqlalchemy as sa
+from sqlmodel import Session, select
+
+from handlers.jobs.reminders import parse_quiet_hours
+from handlers.people.linking import new_invite_code
+from storage import reminder_store, repo
+from storage.models import (
+    AwardGrant,
+    CityAdministrator,
+    InviteCode,
+    Membership,
+    ServiceRecord,
+    TrainingRecord,
+    TrainingSession,
+    Unit,
+    UnitDeadline,
+    Volunteer,
+)
+
+CATEGORIES = ("social-welfare", "health", "education", "culture", "environment", "police", "fire", "traffic", "general")
+CITIES = ("taipei", "taichung", "other")
+GENDERS = ("female", "male", "other")
+ROLES = ("volunteer", "coordinator")
+KINDS = ("service", "training", "meeting")
+
+
+MAX_NAME = 200
+EARLIEST = dt.date(1900, 1, 1)  # no birth, training or service date of a living volunteer is older
+
+
+class InputError(ValueError):
+    """Bad input from a person: shown to them as one line, nothing changed."""
+
+
+def latest_local_date(now: dt.datetime) -> dt.date:
+    """The latest date it can be anywhere on Earth at `now`: 'not in the future' for callers that know no time zone."""
+    return (now.astimezone(dt.UTC) + dt.timedelta(hours=14)).date()
+
+
+def clean_name(name: str, what: str) -> str:
+    name = " ".join(name.split())  # line breaks and runs of spaces become one space
+    if not name:
+        raise InputError(f"the {what} needs a name")
+    if len(name) > MAX_NAME:
+        raise InputError(f"the {what}'s name is longer than {MAX_NAME} characters")
+    if not name.isprintable():
+        raise InputError(f"the {what}'s name contains control characters")
+    return name
+
+
+def one_of(value, allowed: tuple[str, ...], what: str) -> None:
+    if value not in allowed:
+        raise InputError(f"{what} must be one of {', '.join(allowed)}, not {value!r}")
+
+
+def check_date(day: dt.date | None, what: str, today: dt.date) -> None:
+    if day is not None and not EARLIEST <= day <= today:
+        raise InputError(f"the {what} {day.isoformat()} is not between {EARLIEST.isoformat()} and today")
+
+
+def add_unit(
+    session: Session, now: dt.datetime, actor: str, name: str, category: str, city: str, quiet_hours: str | None = None
+) -> Unit:
+    name = clean_name(name, "unit")
+    one_of(category, CATEGORIES, "the category")
+    one_of(city, CITIES, "the city")
+    unit = Unit(name=name, category=category, city=city, created_at=now)
+    if quiet_hours is not None:
+        unit.quiet_hours = checked_quiet_hours(quiet_hours)
+    session.add(unit)
+    session.flush()
+    repo.record_audit(session, now, actor, "unit.add", f"unit:{unit.id}", None,
+                      {"name": unit.name, "quiet_hours": unit.quiet_hours})
+    return unit
+
+
+def unit_or_error(session: Session, unit_id: int) -> Unit:
+    unit = session.get(Unit, unit_id)
+    if unit is None:
+        raise InputError(f"there is no unit {unit_id}")
+    return unit
+
+
+def checked_quiet_hours(text: str) -> str:
+    try:
+        return parse_quiet_hours(text)
+    except ValueError as error:
+        raise InputError(str(error)) from None
+
+
+def set_quiet_hours(session: Session, now: dt.datetime, actor: str, unit_id: int, quiet_hours: str) -> Unit:
+    unit = unit_or_error(session, unit_id)
+    before, unit.quiet_hours = unit.quiet_hours, checked_quiet_hours(quiet_hours)
+    session.add(unit)
+    repo.record_audit(session, now, actor, "unit.quiet_hours", f"unit:{unit.id}", None,
+                      {"before": before, "after": unit.quiet_hours})
+    return unit
+
+
+MAX_REMIND_DAYS = 366
+
+
+def add_deadline(
+    session: Session, now: dt.datetime, actor: str, unit_id: int, title: str, date: dt.date,
+    remind: tuple[int, ...], yearly: bool,
+) -> UnitDeadline:
+    """A unit's own deadline or plan item, alerted to its coordinators `remind` days before (0 = on the day)."""
+    unit_or_error(session, unit_id)
+    title = clean_name(title, "deadline")
+    if not remind or any(not 0 <= days <= MAX_REMIND_DAYS for days in remind):
+        raise InputError(f"--remind takes days before the date, each 0 to {MAX_REMIND_DAYS}, e.g. 14,3,1")
+    if not yearly and date < now.date() - dt.timedelta(days=1):
+        raise InputError(f"{date.isoformat()} has passed; a one-off deadline must be today or later (or --yearly)")
+    remind = tuple(sorted(set(remind), reverse=True))
+    row = reminder_store.add_unit_deadline(session, now, unit_id, title, date, remind, yearly)
+    repo.record_audit(session, now, actor, "deadline.add", f"unit:{unit_id}", None,
+                      {"id": row.id, "title": title, "date": date.isoformat(), "remind": list(remind), "yearly": yearly})
+    return row
+
+
+def add_volunteer(
+    session: Session,
+    now: dt.datetime,
+    actor: str,
+    unit_id: int,
+    name: str,
+    invite_valid_for: dt.timedelta,
+    birth_date: dt.date | None = None,
+    gender: str | None = None,
+    trained_on: dt.date | None = None,
+    role: str = "volunteer",
+    *,
+    today: dt.date | None = None,
+) -> tuple[Volunteer, InviteCode]:
+    """`today` is the local date (VBOT_TIMEZONE); dates after it are refused."""
+    today = today or latest_local_date(now)
+    unit_or_error(session, unit_id)
+    name = clean_name(name, "volunteer")
+    if gender is not None:
+        one_of(gender, GENDERS, "the gender")
+    one_of(role, ROLES, "the role")
+    check_date(birth_date, "birth date", today)
+    check_date(trained_on, "training date", today)
+    if birth_date and trained_on and trained_on < birth_date:
+        raise InputError("the training date is before the birth date")
+    person = Volunteer(name=name, birth_date=birth_date, gender=gender, trained_on=trained_on, created_at=now)
+    session.add(person)
+    session.flush()
+    session.add(Membership(volunteer_id=person.id, unit_id=unit_id, role=role))
+    invite = new_invite(session, person.id, now + invite_valid_for)
+    repo.record_audit(
+        session, now, actor, "volunteer.add", f"volunteer:{person.id}", None, {"unit": unit_id, "role": role}
+    )
+    return person, invite
+
+
+def add_city_administrator(
+    session: Session, now: dt.datetime, actor: str, city: str, invite_valid_for: dt.timedelta,
+    volunteer_id: int | None = None, name: str | None = None,
+) -> tuple[Volunteer, InviteCode | None]:
+    """Makes a person (an existing one, or a new one by name, who then gets an invite code) the city's
+    administrator: they see and change every unit of the city, as its coordinators do theirs."""
+    one_of(city, CITIES, "the city")
+    if (volunteer_id is None) == (name is None):
+        raise InputError("give either --volunteer ID or --name N")
+    invite = None
+    if volunteer_id is not None:
+        person = session.get(Volunteer, volunteer_id)
+        if person is None:
+            raise InputError(f"no volunteer {volunteer_id}")
+    else:
+        person = Volunteer(name=clean_name(name, "administrator"), created_at=now)
+        session.add(person)
+        session.flush()
+        invite = new_invite(session, person.id, now + invite_valid_for)
+    if session.get(CityAdministrator, (person.id, city)) is None:
+        session.add(CityAdministrator(volunteer_id=person.id, city=city, created_at=now))
+        repo.record_audit(session, now, actor, "city_administrator.add", f"volunteer:{person.id}", None,
+                          {"city": city})
+    return person, invite
+
+
+def new_invite(session: Session, volunteer_id: int, expires_at: dt.datetime) -> InviteCode:
+    invite = InviteCode(code=new_invite_code(), volunteer_id=volunteer_id, expires_at=expires_at)
+    while session.get(InviteCode, invite.code) is not None:  # eight digits rarely collide; never reuse one
+        invite.code = new_invite_code()
+    session.add(invite)
+    return invite
+
+
+def add_hours(
+    session: Session,
+    now: dt.datetime,
+    actor: str,
+    volunteer_id: int,
+    unit_id: int,
+    day: dt.date,
+    hours: float,
+    kind: str = "service",
+    note: str | None = None,
+    *,
+    today: dt.date | None = None,
+) -> ServiceRecord:
+    """Hours entered by hand: a record-book balance, or a correction (negative, with a reason).
+
+    Refused: a volunteer or unit that does not exist, a volunteer who is not in the unit, a date in the future
+    (`today` is the local date; without it, the latest date anywhere), an amount that rounds to no minutes,
+    and a correction that would take the volunteer's counted hours of that kind in that unit below zero.
+    """
+    today = today or latest_local_date(now)
+    if session.get(Volunteer, volunteer_id) is None:
+        raise InputError(f"there is no volunteer {volunteer_id}")
+    unit_or_error(session, unit_id)
+    member = session.exec(
+        select(Membership.id).where(Membership.volunteer_id == volunteer_id, Membership.unit_id == unit_id)
+    ).first()
+    if member is None:
+        raise InputError(f"volunteer {volunteer_id} is not in unit {unit_id}")
+    one_of(kind, KINDS, "the kind")
+    check_date(day, "date", today)
+    note = note.strip() if note and note.strip() else None
+    if hours != hours or hours == 0 or abs(hours) > 100_000:
+        raise InputError("hours must be a non-zero number of at most 100000")
+    minutes = round(hours * 60)
+    if minutes == 0:
+        raise InputError(f"{hours:g} hours is less than a minute")
+    if minutes < 0:
+        if note is None:
+            raise InputError("a negative correction needs --note with the reason")
+        counted = session.exec(
+            select(sa.func.coalesce(sa.func.sum(ServiceRecord.minutes), 0)).where(
+                ServiceRecord.volunteer_id == volunteer_id,
+                ServiceRecord.unit_id == unit_id,
+                ServiceRecord.kind == kind,
+                ServiceRecord.status == "counted",
+            )
+        ).one()
+        if counted + minutes < 0:
+            raise InputError(
+                f"the correction would take volunteer {volunteer_id}'s {kind} hours in unit {unit_id} below zero"
+                f" (they have {round(counted / 60, 1):g})"
+            )
+    record = ServiceRecord(
+        volunteer_id=volunteer_id,
+        unit_id=unit_id,
+        kind=kind,
+        source="manual",
+        status="counted",
+        minutes=minutes,
+        service_date=day,
+        recorded_by=actor,
+        note=note,
+        created_at=now,
+    )
+    session.add(record)
+    session.flush()
+    repo.record_audit(
+        session, now, actor, "hours.add", f"service_record:{record.id}", note,
+        {"volunteer": volunteer_id, "unit": unit_id, "date": day.isoformat(), "minutes": record.minutes, "kind": kind},
+    )
+    return record
+
+
+TRAINING_KINDS = ("basic", "special", "in-service", "observation")
+VOLUNTEER_FIELDS = (
+    "record_book_no", "record_book_date", "english_name", "first_service_date", "trained_on", "birth_date",
+)
+
+
+def set_volunteer(session: Session, now: dt.datetime, actor: str, volunteer_id: int, changes: dict) -> Volunteer:
+    """Sets record-book and training facts; the audit keeps what each field was before."""
+    person = session.get(Volunteer, volunteer_id)
+    if person is None:
+        raise InputError(f"there is no volunteer {volunteer_id}")
+    unknown = set(changes) - set(VOLUNTEER_FIELDS)
+    if unknown:
+        raise InputError(f"cannot set {', '.join(sorted(unknown))}")
+    if not changes:
+        raise InputError("nothing to set: give at least one field")
+    today = latest_local_date(now)
+    for field in ("record_book_date", "first_service_date", "trained_on", "birth_date"):
+        check_date(changes.get(field), field.replace("_", " "), today)
+    for field in ("record_book_no", "english_name"):
+        if field in changes:
+            changes[field] = clean_name(changes[field], field.replace("_", " ").replace(" no", " number"))
+    before = {field: getattr(person, field) for field in changes}
+    for field, value in changes.items():
+        setattr(person, field, value)
+    session.add(person)
+    repo.record_audit(
+        session, now, actor, "volunteer.set", f"volunteer:{volunteer_id}", None,
+        {"before": before, "after": changes},
+    )
+    return person
+
+
+def add_training(
+    session: Session, now: dt.datetime, actor: str, volunteer_id: int, kind: str, day: dt.date, hours: float,
+    category: str | None = None, course: str | None = None,
+) -> TrainingRecord:
+    if session.get(Volunteer, volunteer_id) is None:
+        raise InputError(f"there is no volunteer {volunteer_id}")
+    one_of(kind, TRAINING_KINDS, "the training kind")
+    if category is not None:
+        one_of(category, CATEGORIES, "the category")
+    if kind == "special" and category is None:
+        raise InputError("special training needs --category (the service category it is for)")
+    check_date(day, "date", latest_local_date(now))
+    minutes = round(hours * 60)
+    if hours != hours or not 0 < minutes <= 200 * 60:
+        raise InputError("training hours must be more than 0 and at most 200")
+    record = TrainingRecord(
+        volunteer_id=volunteer_id, kind=kind, category=category, course=course and clean_name(course, "course"),
+        date=day, minutes=minutes, recorded_by=actor, created_at=now,
+    )
+    session.add(record)
+    session.flush()
+    repo.record_audit(
+        session, now, actor, "training.add", f"training:{record.id}", None,
+        {"volunteer": volunteer_id, "kind": kind, "category": category, "date": day.isoformat(), "minutes": minutes},
+    )
+    return record
+
+
+def grant_award(
+    session: Session, now: dt.datetime, actor: str, volunteer_id: int, award_code: str, day: dt.date, known_codes
+) -> AwardGrant:
+    if session.get(Volunteer, volunteer_id) is None:
+        raise InputError(f"there is no volunteer {volunteer_id}")
+    if award_code not in known_codes:
+        raise InputError(f"there is no award {award_code!r}; known: {', '.join(sorted(known_codes))}")
+    check_date(day, "date", latest_local_date(now))
+    if any(g.award_code == award_code and g.granted_on == day for g in repo.grants_of(session, volunteer_id)):
+        raise InputError(f"volunteer {volunteer_id} already has {award_code} granted on {day.isoformat()}")
+    grant = AwardGrant(volunteer_id=volunteer_id, award_code=award_code, granted_on=day, recorded_by=actor, created_at=now)
+    session.add(grant)
+    session.flush()
+    repo.record_audit(
+        session, now, actor, "award.grant", f"award_grant:{grant.id}", None,
+        {"volunteer": volunteer_id, "award": award_code, "date": day.isoformat()},
+    )
+    return grant
+
+
+SESSION_KINDS = ("basic", "special", "in-service", "observation", "meeting")
+MAX_SESSION = dt.timedelta(days=31)
+
+
+def add_training_session(
+    session: Session, now: dt.datetime, actor: str, unit_id: int, title: str, kind: str,
+    starts_at: dt.datetime, ends_at: dt.datetime, place: str | None = None,
+) -> TrainingSession:
+    """A training the unit will hold (or held). Times must carry their offset; they are stored as UTC."""
+    unit_or_error(session, unit_id)
+    title = clean_name(title, "training session")
+    one_of(kind, SESSION_KINDS, "the kind")
+    if starts_at.tzinfo is None or ends_at.tzinfo is None:
+        raise InputError("the start and end need a time zone")
+    if ends_at <= starts_at:
+        raise InputError(f"the end {ends_at.isoformat()} is not after the start {starts_at.isoformat()}")
+    if ends_at - starts_at > MAX_SESSION:
+        raise InputError(f"a training session lasts at most {MAX_SESSION.days} days")
+    if starts_at.year < EARLIEST.year or ends_at.year > 9000:
+        raise InputError(f"the start {starts_at.isoformat()} is not a plausible time")
+    place = clean_name(place, "place") if place is not None and place.strip() else None
+    row = TrainingSession(
+        unit_id=unit_id, title=title, kind=kind, starts_at=starts_at.astimezone(dt.UTC),
+        ends_at=ends_at.astimezone(dt.UTC), place=place, created_at=now,
+    )
+    session.add(row)
+    session.flush()
+    repo.record_audit(
+        session, now, actor, "training_session.add", f"training_session:{row.id}", None,
+        {"unit": unit_id, "title": title, "kind": kind, "start": row.starts_at.isoformat(),
+         "end": row.ends_at.isoformat(), "place": place},
+    )
+    return row

@@ -1,0 +1,158 @@
+"""People's rights over their data, and messages to their coordinators.
+
+我的資料 / my data: what is stored about the person. 我的姓名 NAME: correct the name (the language: 語言).
+刪除我的資料 / delete my data: a coordinator confirms (確認刪除 N), then the person's identity and chat links
+are removed while the unit's hour totals stay, as anonymous figures. 請假 DATE REASON and 意見 TEXT reach
+the unit's coordinators (through the reminder pass, so quiet hours hold).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import sqlalchemy as sa
+
+from handlers.context import Context
+from handlers.formatting import local_date
+from handlers.i18n import Translator, native_name
+from handlers.jobs.reminders import tell_coordinators
+from handlers.people import admin
+from handlers.people.roster_import import parse_date
+from handlers.types import Button, Reply
+from storage import repo
+from storage.models import ChatAccount, InviteCode, Notification, Volunteer
+
+ANONYMOUS = "（已刪除）"  # the name left on a deleted person's record: stored data, shown where the name was
+MAX_MESSAGE = 300
+
+
+def my_data(ctx: Context, _argument: str) -> list[Reply]:
+    t = ctx.t
+    person = repo.volunteer(ctx.session, ctx.account.volunteer_id)
+    unknown = t("not recorded")
+
+    def shown(value) -> str:
+        if value is None or value == "":
+            return unknown
+        return local_date(value, ctx.locale) if isinstance(value, dt.date) else str(value)
+
+    units = repo.units_of(ctx.session, person.id)
+    accounts = repo.linked_accounts(ctx.session, person.id)
+    lines = [
+        t("What your unit keeps about you"),
+        t("Name: {value}", value=person.name),
+        t("Birth date: {value}", value=shown(person.birth_date)),
+        t("Phone: {value}", value=shown(person.phone)),
+        t("Record book: {value}", value=shown(person.record_book_no)),
+        t("English name: {value}", value=shown(person.english_name)),
+        t("Accident insurance until: {value}", value=shown(person.insured_until)),
+        t("Units: {value}", value="、".join(unit.name for unit, _role in units) or unknown),
+        t("Chat accounts: {value}", value="、".join(a.platform for a in accounts)),
+        t("Language: {value}", value=native_name(ctx.locale)),
+        "",
+        t("To correct your name, type 我的姓名 and the name. Your service times are kept as hours."),
+    ]
+    return [Reply("\n".join(lines), (Button(t("Delete my data"), t("delete my data")),))]
+
+
+def my_name(ctx: Context, argument: str) -> list[Reply]:
+    t = ctx.t
+    try:
+        name = admin.clean_name(argument, "volunteer")
+    except admin.InputError:
+        return [Reply(t("Type 我的姓名 and your name, e.g. 我的姓名 王小明."))]
+    person = repo.volunteer(ctx.session, ctx.account.volunteer_id)
+    before, person.name = person.name, name
+    ctx.session.add(person)
+    repo.record_audit(ctx.session, ctx.now, f"volunteer:{person.id}", "volunteer.name", f"volunteer:{person.id}",
+                      "corrected by the person", {"before": before, "after": name})
+    return [Reply(t("Your name is now {name}.", name=name))]
+
+
+def _tell_coordinators(ctx: Context, job: str, which: str, words) -> int:
+    """The coordinators of all the person's units."""
+    units = [unit.id for unit, _role in repo.units_of(ctx.session, ctx.account.volunteer_id)]
+    return tell_coordinators(ctx, units, job, which, words)
+
+
+def leave(ctx: Context, argument: str) -> list[Reply]:
+    """請假 DATE REASON: the coordinators hear that the person will not come."""
+    t = ctx.t
+    day_text, _, reason = argument.strip().partition(" ")
+    try:
+        day = parse_date(day_text)
+    except ValueError:
+        day = None
+    if day is None or day < ctx.today:
+        return [Reply(t("Type 請假, the date and the reason, e.g. 請假 2026-04-02 看醫生."))]
+    name = repo.volunteer(ctx.session, ctx.account.volunteer_id).name
+    reason = " ".join(reason.split())[:MAX_MESSAGE]
+
+    def words(t: Translator) -> Reply:
+        return Reply(t("📝 {name} asks for leave on {date}: {reason}", name=name, date=local_date(day, t.locale),
+                       reason=reason or "—"))
+
+    _tell_coordinators(ctx, "leave", f"{ctx.account.volunteer_id}:{day}:{ctx.now:%Y%m%d%H%M%S%f}", words)
+    return [Reply(t("Your leave on {date} has been sent to your coordinator.", date=local_date(day, ctx.locale)))]
+
+
+def feedback(ctx: Context, argument: str) -> list[Reply]:
+    t = ctx.t
+    text = " ".join(argument.split())[:MAX_MESSAGE]
+    if not text:
+        return [Reply(t("Type 意見 and your message, e.g. 意見 希望增加週末班表."))]
+    name = repo.volunteer(ctx.session, ctx.account.volunteer_id).name
+
+    def words(t: Translator) -> Reply:
+        return Reply(t("💬 {name} writes: {text}", name=name, text=text))
+
+    _tell_coordinators(ctx, "feedback", f"{ctx.account.volunteer_id}:{ctx.now:%Y%m%d%H%M%S%f}", words)
+    return [Reply(t("Thank you! Your message has been sent to your coordinator."))]
+
+
+def delete_request(ctx: Context, _argument: str) -> list[Reply]:
+    """The person asks; a coordinator of one of their units confirms with the button it gets."""
+    t = ctx.t
+    person = repo.volunteer(ctx.session, ctx.account.volunteer_id)
+
+    def words(t: Translator) -> Reply:
+        return Reply(t("🗑 {name} (number {id}) asks to delete their data. Their hours stay as anonymous totals.",
+                       name=person.name, id=person.id),
+                     (Button(t("Confirm deletion"), t("confirm delete") + f" {person.id}"),))
+
+    _tell_coordinators(ctx, "delete-request", str(person.id), words)
+    return [Reply(t("Your request has been sent. A coordinator will confirm it; then your name and chat links "
+                    "are removed, and your hours stay only as anonymous totals of the unit."))]
+
+
+def confirm_delete(ctx: Context, argument: str) -> list[Reply]:
+    """確認刪除 N: a coordinator of one of the person's units removes their identity; hours stay anonymous."""
+    t = ctx.t
+    mine = {unit.id for unit in repo.coordinated_units(ctx.session, ctx.account.volunteer_id)}
+    target = int(argument) if argument.strip().isdigit() and len(argument.strip()) < 10 else None
+    theirs = {unit.id for unit, _role in repo.units_of(ctx.session, target)} if target else set()
+    if not mine & theirs:
+        return [Reply(t("Only a coordinator of the person's unit can confirm a deletion."))]
+    asked = ctx.session.execute(
+        sa.select(Notification.id).where(Notification.job == "delete-request",
+                                         Notification.key.like(f"delete-request:{target}:%"))
+    ).first()
+    if asked is None:
+        return [Reply(t("That person has not asked to delete their data."))]
+    person = ctx.session.get(Volunteer, target)
+    if person.name == ANONYMOUS:
+        return [Reply(t("That person's data is already deleted."))]
+    for field in ("birth_date", "gender", "record_book_no", "record_book_date", "english_name", "phone",
+                  "insured_until", "trained_on", "first_service_date"):
+        setattr(person, field, None)
+    person.name = ANONYMOUS
+    ctx.session.add(person)
+    accounts = sa.select(ChatAccount.id).where(ChatAccount.volunteer_id == target)
+    ctx.session.execute(sa.update(InviteCode).where(InviteCode.used_by_account_id.in_(accounts))
+                        .values(used_by_account_id=None))  # the code's use stays, not who used it
+    ctx.session.execute(sa.delete(ChatAccount).where(ChatAccount.volunteer_id == target))
+    ctx.session.execute(sa.update(InviteCode).where(InviteCode.volunteer_id == target, InviteCode.used_at.is_(None))
+                        .values(expires_at=ctx.now))
+    repo.record_audit(ctx.session, ctx.now, f"volunteer:{ctx.account.volunteer_id}", "volunteer.delete",
+                      f"volunteer:{target}", "the person asked", {})
+    return [Reply(t("Done: the person's identity and chat links are removed; their hours stay as anonymous totals."))]

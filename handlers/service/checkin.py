@@ -1,0 +1,178 @@
+"""Check-in and check-out: one open session per volunteer, timed by the platform's own timestamp."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+from handlers.awards import progress as award_progress
+from handlers.context import Context
+from handlers.formatting import hours_from_minutes, local_moment
+from handlers.service.counting import session_minutes, split_at_midnight, time_of_record
+from handlers.types import Button, Reply
+from storage import repo
+from storage.models import ServiceRecord, Unit
+
+
+def _moment(ctx: Context, moment) -> str:
+    return local_moment(moment, ctx.rules.timezone, ctx.locale, ctx.today)
+
+
+def _unit_name(ctx: Context, unit_id: int) -> str:
+    unit = ctx.session.get(Unit, unit_id)
+    return unit.name if unit else "?"
+
+
+def send_to_review(ctx: Context, record: ServiceRecord, at) -> Reply | None:
+    """Closes an over-long session for a coordinator to review; it adds no hours until approved."""
+    minutes = session_minutes(record.check_in, at)
+    if not repo.finish_session(ctx.session, record.id, at, minutes, "review", note="longer than the maximum"):
+        return None
+    t = ctx.t
+    return Reply(
+        t(
+            "You were checked in for more than {limit} hours (since {since}). "
+            "A coordinator will review this session before it counts.",
+            limit=int(ctx.rules.max_session.total_seconds() // 3600),
+            since=_moment(ctx, record.check_in),
+        )
+    )
+
+
+def check_in(ctx: Context, argument: str) -> list[Reply]:
+    t = ctx.t
+    volunteer_id = ctx.account.volunteer_id
+    at = time_of_record(ctx.incoming.sent_at, ctx.now)
+    replies: list[Reply] = []
+
+    units = repo.units_of(ctx.session, volunteer_id)
+    if not units:
+        return [Reply(t("You are not in any unit yet. Please ask your coordinator to add you."))]
+
+    current = repo.open_session_of(ctx.session, volunteer_id)
+    if current is not None and at - current.check_in > ctx.rules.max_session:
+        review = send_to_review(ctx, current, at)
+        replies += [review] if review else []
+        current = None
+    if current is not None:
+        return [_already_in(ctx, current)]
+
+    if argument and not (argument.startswith("#") and argument[1:].isdigit()):
+        from handlers import event_checkin  # an event's code; imported here as it builds on this module
+
+        return replies + event_checkin.check_in_with_code(ctx, argument, at)
+    chosen = None
+    if argument:
+        chosen = next((unit for unit, _role in units if unit.id == int(argument[1:])), None)
+    if chosen is None and len(units) == 1:
+        chosen = units[0][0]
+    if chosen is None:
+        buttons = tuple(Button(unit.name, f"{t('check in')} #{unit.id}") for unit, _role in units)
+        return replies + [Reply(t("Which unit are you serving at today?"), buttons)]
+    opened = open_session(ctx, volunteer_id, chosen.id, at)
+    if isinstance(opened, Reply):
+        return replies + [opened]
+    return replies + [
+        Reply(
+            t("Checked in at {time} at {unit}. Tap Check out when you leave.", time=_moment(ctx, at), unit=chosen.name),
+            (Button(t("Check out"), t("check out")),),
+        )
+    ]
+
+
+def open_session(ctx: Context, volunteer_id: int, unit_id: int, at, **fields) -> ServiceRecord | Reply:
+    """Opens the person's session; when another check-in got there first, the answer saying so."""
+    record = ServiceRecord(
+        volunteer_id=volunteer_id,
+        unit_id=unit_id,
+        kind="service",
+        source="chat",
+        status="open",
+        check_in=at,
+        service_date=at.astimezone(ctx.rules.timezone).date(),
+        recorded_by=f"{ctx.incoming.platform}:{ctx.incoming.user_id}",
+        created_at=ctx.now,
+        **fields,
+    )
+    try:
+        with ctx.session.begin_nested():
+            ctx.session.add(record)
+    except sa.exc.IntegrityError:
+        # Another check-in of the same person got there first (two taps at the same instant).
+        current = repo.open_session_of(ctx.session, volunteer_id)
+        return _already_in(ctx, current) if current else _not_checked_in(ctx)
+    return record
+
+
+def _already_in(ctx: Context, current: ServiceRecord) -> Reply:
+    t = ctx.t
+    return Reply(
+        t(
+            "You are already checked in since {time} at {unit}.",
+            time=_moment(ctx, current.check_in),
+            unit=_unit_name(ctx, current.unit_id),
+        ),
+        (Button(t("Check out"), t("check out")), Button(t("My hours"), t("hours"))),
+    )
+
+
+def _not_checked_in(ctx: Context) -> Reply:
+    t = ctx.t
+    return Reply(t("You are not checked in, so nothing was recorded."), (Button(t("Check in"), t("check in")),))
+
+
+def check_out(ctx: Context, argument: str) -> list[Reply]:
+    return check_out_person(ctx, ctx.account.volunteer_id, time_of_record(ctx.incoming.sent_at, ctx.now), argument)
+
+
+def check_out_person(ctx: Context, volunteer_id: int, at, argument: str = "") -> list[Reply]:
+    """Closes the person's open session at `at` (the person, or a coordinator on their behalf)."""
+    t = ctx.t
+    current = repo.open_session_of(ctx.session, volunteer_id)
+    if current is None:
+        return [_not_checked_in(ctx)]
+    at = max(at, current.check_in)
+    if at - current.check_in > ctx.rules.max_session:
+        review = send_to_review(ctx, current, at)
+        return [review or _not_checked_in(ctx)]
+    from handlers.events.checkin import (  # an event's rules; that module builds on this one
+        credited_end,
+        shift_end,
+    )
+
+    if argument.strip().casefold() in ("shift end", "班末") and current.shift_id:  # the question's button
+        at = max(current.check_in, min(at, shift_end(ctx.session, current)))  # "check out at the shift's end"
+    at, late_minutes = credited_end(ctx.session, current, at)
+    parts = split_at_midnight(current.check_in, at, ctx.rules.timezone)
+    first_end = parts[0][1]
+    first_minutes = max(0, session_minutes(current.check_in, first_end) - late_minutes)
+    if not repo.finish_session(ctx.session, current.id, first_end, first_minutes, "counted"):
+        return [_not_checked_in(ctx)]  # a check-out at the same instant closed it first
+    for start, end in parts[1:]:
+        # A session past midnight counts on each day it covered: 31 Dec 23:30 – 1 Jan 00:30 is half an
+        # hour in each year (and half-year).
+        ctx.session.add(ServiceRecord(
+            volunteer_id=volunteer_id, unit_id=current.unit_id, kind="service", source="chat", status="counted",
+            check_in=start, check_out=end, minutes=session_minutes(start, end),
+            service_date=start.astimezone(ctx.rules.timezone).date(), recorded_by=current.recorded_by,
+            note=f"continues service record {current.id}", created_at=ctx.now,
+        ))
+    minutes = max(0, session_minutes(current.check_in, at) - late_minutes)
+    last_day = at.astimezone(ctx.rules.timezone).date()
+    today_minutes = repo.counted_service_minutes_on(ctx.session, volunteer_id, last_day)
+    unit = ctx.session.get(Unit, current.unit_id)
+    added = [
+        (start.astimezone(ctx.rules.timezone).date(), max(0, session_minutes(start, end) - (late_minutes if n == 0 else 0)),
+         unit.category, unit.city)
+        for n, (start, end) in enumerate(parts)
+    ]
+    reached = award_progress.milestones(ctx, volunteer_id, added)
+    text = t(
+        "Checked out at {time}. This session: {session} hours. Today: {today} hours.",
+        time=_moment(ctx, at),
+        session=hours_from_minutes(minutes, ctx.locale),
+        today=hours_from_minutes(today_minutes, ctx.locale),
+    )
+    buttons = (Button(t("My hours"), t("hours")),)
+    if reached:
+        buttons = (Button(t("My awards"), t("awards")), *buttons)
+    return [Reply("\n".join([text, *reached]), buttons)]

@@ -1,0 +1,143 @@
+"""審核 / review and 更正 / correct: coordinators settle sessions waiting for review and correct records.
+
+A recorded hour is never edited in place: approving moves a session from `review` to `counted` as it
+was; a correction voids the record and adds a new one with the right hours and the reason; voiding keeps
+the record, marked `void`. Every step is audited, and the volunteer is told what changed (a reminder-pass
+notification, so quiet hours hold).
+"""
+
+from __future__ import annotations
+
+import re
+
+import sqlalchemy as sa
+from sqlmodel import select
+
+from handlers.context import Context
+from handlers.formatting import hours_from_minutes, local_date, local_moment
+from handlers.i18n import Translator
+from handlers.jobs.reminders import Due, Translators, store_new
+from handlers.types import Button, Reply
+from storage import reminder_store as store
+from storage import repo
+from storage.models import ServiceRecord, Volunteer
+
+SHOWN = 8  # waiting sessions listed at once: the answer must fit on a phone screen
+CORRECTION = re.compile(r"#?(\d{1,9})\s+(\d{1,3}(?:\.\d{1,2})?)\s+(.+)", re.DOTALL)
+
+
+def _my_units(ctx: Context) -> list[int]:
+    return [unit.id for unit in repo.coordinated_units(ctx.session, ctx.account.volunteer_id)]
+
+
+def _record_in_my_units(ctx: Context, text: str) -> ServiceRecord | None:
+    """The record `#ID` names, only if it belongs to a unit this coordinator runs (else as if unknown)."""
+    digits = text.strip().lstrip("#")
+    if not digits.isdigit() or len(digits) > 9:
+        return None
+    record = ctx.session.get(ServiceRecord, int(digits))
+    return record if record is not None and record.unit_id in _my_units(ctx) else None
+
+
+def review_list(ctx: Context, _argument: str) -> list[Reply]:
+    t = ctx.t
+    units = _my_units(ctx)
+    if not units:
+        return [Reply(t("Only a unit's coordinator can review sessions."))]
+    rows = ctx.session.exec(
+        select(ServiceRecord, Volunteer).join(Volunteer, Volunteer.id == ServiceRecord.volunteer_id)
+        .where(ServiceRecord.unit_id.in_(units), ServiceRecord.status == "review")
+        .order_by(ServiceRecord.check_in, ServiceRecord.id).limit(SHOWN + 1)
+    ).all()
+    if not rows:
+        return [Reply(t("No sessions are waiting for review."))]
+    lines, buttons = [t("Sessions waiting for review")], []
+    for record, person in rows[:SHOWN]:
+        start = local_moment(record.check_in, ctx.rules.timezone, ctx.locale, ctx.today)
+        end = local_moment(record.check_out, ctx.rules.timezone, ctx.locale, ctx.today)
+        lines.append(f"#{record.id} {person.name}｜{start}–{end}｜" +
+                     t("{hours} h", hours=hours_from_minutes(record.minutes, ctx.locale)))
+        buttons += [Button(t("Approve #{id}", id=record.id), t("approve") + f" #{record.id}"),
+                    Button(t("Void #{id}", id=record.id), t("void") + f" #{record.id}")]
+    lines.append(t("To correct the hours, type: 更正 #number hours reason"))
+    if len(rows) > SHOWN:
+        lines.append(t("…and more: settle these first."))
+    return [Reply("\n".join(lines), tuple(buttons[:12]))]
+
+
+def approve(ctx: Context, argument: str) -> list[Reply]:
+    return _settle(ctx, argument, "counted")
+
+
+def void(ctx: Context, argument: str) -> list[Reply]:
+    return _settle(ctx, argument, "void")
+
+
+def _settle(ctx: Context, argument: str, status: str) -> list[Reply]:
+    t = ctx.t
+    record = _record_in_my_units(ctx, argument)
+    if record is None:
+        return [Reply(t("I cannot find that session among your units' records."))]
+    allowed = ("review",) if status == "counted" else ("review", "counted")
+    changed = ctx.session.execute(
+        sa.update(ServiceRecord).where(ServiceRecord.id == record.id, ServiceRecord.status.in_(allowed))
+        .values(status=status)
+    ).rowcount
+    if not changed:
+        return [Reply(t("Session #{id} was already settled.", id=record.id))]
+    _audit(ctx, f"record.{'approve' if status == 'counted' else 'void'}", record, None, {"status": status})
+    _tell(ctx, record, lambda t: t("A coordinator approved your session of {date}: {hours} h count.",
+                                   date=local_date(record.service_date, t.locale),
+                                   hours=hours_from_minutes(record.minutes, t.locale))
+          if status == "counted" else t("A coordinator voided your session of {date}; it does not count.",
+                                         date=local_date(record.service_date, t.locale)))
+    done = t("Approved #{id}.", id=record.id) if status == "counted" else t("Voided #{id}.", id=record.id)
+    return [Reply(done, (Button(t("Review"), t("review")),))]
+
+
+def correct(ctx: Context, argument: str) -> list[Reply]:
+    """更正 #ID HOURS REASON: the record is voided and a new one with these hours and the reason is added."""
+    t = ctx.t
+    match = CORRECTION.fullmatch(argument.strip())
+    record = _record_in_my_units(ctx, match[1]) if match else None
+    if match is None or record is None or record.status not in ("review", "counted"):
+        return [Reply(t("Type: 更正 #number hours reason (a session of your units that counts or waits for review)."))]
+    minutes = round(float(match[2]) * 60)
+    reason = " ".join(match[3].split())[:200]
+    if not 0 <= minutes <= 24 * 60:
+        return [Reply(t("The hours must be between 0 and 24."))]
+    if not ctx.session.execute(
+        sa.update(ServiceRecord).where(ServiceRecord.id == record.id, ServiceRecord.status == record.status)
+        .values(status="void")
+    ).rowcount:
+        return [Reply(t("Session #{id} was already settled.", id=record.id))]
+    fixed = ServiceRecord(
+        volunteer_id=record.volunteer_id, unit_id=record.unit_id, kind=record.kind, source="manual",
+        status="counted", check_in=record.check_in, check_out=record.check_out, minutes=minutes,
+        service_date=record.service_date, recorded_by=f"volunteer:{ctx.account.volunteer_id}",
+        note=f"correction of record {record.id}: {reason}", created_at=ctx.now, shift_id=record.shift_id,
+    )
+    ctx.session.add(fixed)
+    ctx.session.flush()
+    _audit(ctx, "record.correct", record, reason, {"new_record": fixed.id, "minutes": [record.minutes, minutes]})
+    _tell(ctx, record, lambda t: t("A coordinator corrected your session of {date} to {hours} h: {reason}",
+                                   date=local_date(record.service_date, t.locale),
+                                   hours=hours_from_minutes(minutes, t.locale), reason=reason))
+    return [Reply(t("Corrected #{id}: {hours} h (new record #{new}).", id=record.id,
+                    hours=hours_from_minutes(minutes, ctx.locale), new=fixed.id), (Button(t("Review"), t("review")),))]
+
+
+def _audit(ctx: Context, action: str, record: ServiceRecord, reason: str | None, details: dict) -> None:
+    repo.record_audit(ctx.session, ctx.now, f"volunteer:{ctx.account.volunteer_id}", action, f"record:{record.id}",
+                      reason, details)
+
+
+def _tell(ctx: Context, record: ServiceRecord, words) -> None:
+    people = store.recipients_of(ctx.session, [record.volunteer_id], "checkout")
+
+    def reply(t: Translator) -> Reply:
+        return Reply(words(t), (Button(t("My hours"), t("hours")),))
+
+    found = [Due("correction", f"{record.id}:{ctx.now:%Y%m%d%H%M%S%f}", person, reply, ctx.now, None, "checkout")
+             for person in people]
+    store_new(ctx.session, ctx.now, found, Translators(ctx.catalogs, ctx.rules))
