@@ -14,6 +14,7 @@ from sqlmodel import select
 from handlers.events import admin as event_admin
 from handlers.events.codes import rotating_code
 from handlers.people import admin
+from handlers.validation import InputError
 from storage.db import UnitOfWork, make_engine, migrate
 from storage.models import Event, Notification, ServiceRecord, Shift, Volunteer
 from tests.test_reminders import Town, local
@@ -188,7 +189,7 @@ def test_fifty_sign_ups_at_once_fill_ten_places_and_no_more(database_url):
                 event_admin.add_to_roster(session, now, "test", shift, volunteer_id)
                 session.commit()
             outcomes.append("on")
-        except admin.InputError:
+        except InputError:
             outcomes.append("full")
 
     threads = [threading.Thread(target=sign_up, args=(v,)) for v in people]

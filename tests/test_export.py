@@ -17,7 +17,7 @@ from bot.commands import export as export_cli
 from bot.config import Settings
 from handlers.files.export import HEADERS, hours_one_decimal, local_time, roc_date
 from handlers.people import admin
-from handlers.people.admin import InputError
+from handlers.validation import InputError
 from storage import repo
 from storage.db import UnitOfWork, make_engine, migrate
 from storage.models import Event, Membership, ServiceRecord, Shift

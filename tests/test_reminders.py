@@ -13,6 +13,7 @@ from handlers.context import Rules
 from handlers.jobs import reminders
 from handlers.people import admin
 from handlers.types import Reply
+from handlers.validation import InputError
 from storage.db import UnitOfWork
 from storage.models import Notification
 from storage.reminder_store import Recipient
@@ -127,7 +128,7 @@ async def test_a_unit_sets_its_own_quiet_hours(town):
     assert line == []
     *_, line, _ = await town.remind(local(2026, 4, 1, 19, 0))
     assert len(line) == 1 and "明天" in line[0]
-    with town.uow() as session, pytest.raises(admin.InputError, match="HH:MM-HH:MM"):
+    with town.uow() as session, pytest.raises(InputError, match="HH:MM-HH:MM"):
         admin.set_quiet_hours(session, town.h.now, "test", unit, "9pm-8am")
 
 

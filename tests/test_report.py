@@ -14,7 +14,7 @@ from PIL import Image
 from bot.commands import report as report_cli
 from bot.config import Settings
 from handlers.files import report
-from handlers.people.admin import InputError
+from handlers.validation import InputError
 from storage.db import UnitOfWork, make_engine, migrate
 from storage.models import AwardGrant, ServiceRecord, Unit, Volunteer
 

@@ -9,7 +9,7 @@ import pytest
 from sqlmodel import select
 
 from handlers.people import admin, roster_import
-from handlers.people.admin import InputError
+from handlers.validation import InputError
 from storage.db import UnitOfWork, make_engine, migrate
 from storage.models import Membership, ServiceRecord, TrainingRecord, Volunteer
 

@@ -6,7 +6,7 @@ import argparse
 import datetime as dt
 import re
 
-from handlers.people.admin import InputError
+from handlers.validation import InputError
 
 MAX_ID = 2**31 - 1  # ids are INTEGER columns; a larger number cannot name a row (and overflows the driver)
 

@@ -12,7 +12,7 @@ from pathlib import Path
 from bot.commands.arguments import a_date, a_positive_int, a_text
 from handlers.files.export import FORMATS, export_hours
 from handlers.formatting import hours_from_minutes
-from handlers.people.admin import InputError
+from handlers.validation import InputError
 from storage.models import Unit
 
 

@@ -25,7 +25,8 @@ from bot.commands.arguments import (
 from bot.config import ConfigError, Settings
 from handlers.formatting import hours_from_minutes
 from handlers.people import admin
-from handlers.people.admin import InputError
+from handlers.validation import InputError
+from storage.vocabulary import CATEGORIES, CITIES, GENDERS, KINDS, ROLES
 
 log = logging.getLogger("vbot")
 
@@ -141,8 +142,8 @@ def parser() -> argparse.ArgumentParser:
     unit = commands.add_parser("unit").add_subparsers(dest="action", required=True)
     unit_add = unit.add_parser("add")
     unit_add.add_argument("--name", type=a_text, required=True)
-    unit_add.add_argument("--category", choices=admin.CATEGORIES, default="general")
-    unit_add.add_argument("--city", choices=admin.CITIES, default="other")
+    unit_add.add_argument("--category", choices=CATEGORIES, default="general")
+    unit_add.add_argument("--city", choices=CITIES, default="other")
     unit_add.add_argument("--quiet-hours", type=a_text, help="no reminders pushed then, e.g. 21:00-08:00 (the default)")
     unit_add.add_argument("--json", action="store_true")
     unit_set = unit.add_parser("set")
@@ -152,7 +153,7 @@ def parser() -> argparse.ArgumentParser:
 
     administrator = commands.add_parser("admin", help="city administrators: every unit of their city")
     administrator_add = administrator.add_subparsers(dest="action", required=True).add_parser("add")
-    administrator_add.add_argument("--city", choices=admin.CITIES, required=True)
+    administrator_add.add_argument("--city", choices=CITIES, required=True)
     administrator_add.add_argument("--volunteer", type=a_positive_int, help="an existing person")
     administrator_add.add_argument("--name", type=a_text, help="a new person, who gets an invite code")
     administrator_add.add_argument("--json", action="store_true")
@@ -162,9 +163,9 @@ def parser() -> argparse.ArgumentParser:
     volunteer_add.add_argument("--unit", type=a_positive_int, required=True)
     volunteer_add.add_argument("--name", type=a_text, required=True)
     volunteer_add.add_argument("--birth-date", type=a_date)
-    volunteer_add.add_argument("--gender", choices=admin.GENDERS)
+    volunteer_add.add_argument("--gender", choices=GENDERS)
     volunteer_add.add_argument("--trained-on", type=a_date)
-    volunteer_add.add_argument("--role", choices=admin.ROLES, default="volunteer")
+    volunteer_add.add_argument("--role", choices=ROLES, default="volunteer")
     volunteer_add.add_argument("--json", action="store_true")
 
     volunteer_import = volunteer.add_parser("import", help="a unit's roster: CSV (UTF-8 or Big5) or XLSX")
@@ -186,7 +187,7 @@ def parser() -> argparse.ArgumentParser:
     training_add = training.add_parser("add")
     training_add.add_argument("--volunteer", type=a_positive_int, required=True)
     training_add.add_argument("--kind", choices=admin.TRAINING_KINDS, required=True)
-    training_add.add_argument("--category", choices=admin.CATEGORIES)
+    training_add.add_argument("--category", choices=CATEGORIES)
     training_add.add_argument("--date", type=a_date, required=True)
     training_add.add_argument("--hours", type=a_number, required=True)
     training_add.add_argument("--course", type=a_text)
@@ -221,7 +222,7 @@ def parser() -> argparse.ArgumentParser:
     hours_add.add_argument("--unit", type=a_positive_int, required=True)
     hours_add.add_argument("--date", type=a_date, required=True)
     hours_add.add_argument("--hours", type=a_number, required=True)
-    hours_add.add_argument("--kind", choices=admin.KINDS, default="service")
+    hours_add.add_argument("--kind", choices=KINDS, default="service")
     hours_add.add_argument("--note", type=a_text)
     hours_add.add_argument("--json", action="store_true")
     return top

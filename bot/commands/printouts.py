@@ -13,8 +13,8 @@ from bot.printing.invite_cards import InviteCard, make_invite_cards
 from bot.printing.poster import line_checkin_url, make_poster, telegram_start_url
 from handlers.formatting import local_date
 from handlers.i18n import Catalogs
-from handlers.people.admin import InputError
 from handlers.router import EVENT_START_PREFIX
+from handlers.validation import InputError
 from storage import event_store
 from storage.models import Event
 

@@ -10,7 +10,7 @@ import json
 
 from bot.commands.arguments import a_positive_int, write_file
 from handlers.files import report
-from handlers.people.admin import InputError
+from handlers.validation import InputError
 
 
 def add_parser(commands) -> None:

@@ -16,25 +16,12 @@ from pathlib import Path
 from typing import Protocol
 
 from storage import SEEDS_DIR
+from storage.vocabulary import CATEGORIES, CITIES  # a typo in a row must fail loudly, not count no hours
 
 DEFAULT_RULES = SEEDS_DIR / "awards.toml"
 
 # Requirements the volunteer's own facts answer; an award row may add more with `satisfies`.
 FACT_REQUIREMENTS = ("record_book", "basic_training", "special_training", "english_name", "birth_date")
-# The same lists as handlers/admin.py (a test keeps them equal): a typo in a row must fail loudly,
-# not silently count no hours.
-CATEGORIES = (
-    "social-welfare",
-    "health",
-    "education",
-    "culture",
-    "environment",
-    "police",
-    "fire",
-    "traffic",
-    "general",
-)
-CITIES = ("taipei", "taichung", "other")
 WHO = ("volunteer", "unit", "authority")
 FALLBACK_LOCALES = ("zh_TW", "en")  # every row must name itself in these
 

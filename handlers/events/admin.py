@@ -10,7 +10,8 @@ import sqlalchemy as sa
 from sqlmodel import Session
 
 from handlers.events.codes import new_event_code, new_event_secret
-from handlers.people.admin import InputError, clean_name, one_of, unit_or_error
+from handlers.people.admin import unit_or_error
+from handlers.validation import InputError, clean_name, one_of
 from storage import event_store, repo
 from storage.models import Event, RosterEntry, Shift, Volunteer
 

@@ -9,8 +9,8 @@ from handlers.events.admin import add_to_roster, cancel_roster
 from handlers.formatting import local_date
 from handlers.i18n import Translator
 from handlers.jobs.reminders import tell_coordinators
-from handlers.people.admin import InputError
 from handlers.types import Button, Reply
+from handlers.validation import InputError
 from storage import event_store, repo
 from storage.models import Event, Shift
 

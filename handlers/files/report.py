@@ -16,7 +16,7 @@ from pathlib import Path
 from PIL import Image, ImageDraw, ImageFont
 from sqlmodel import Session
 
-from handlers.people.admin import InputError
+from handlers.validation import InputError
 from storage import report_store
 from storage.report_store import BAND_ORDER, GENDER_ORDER
 

@@ -16,9 +16,9 @@ from handlers.context import Context
 from handlers.formatting import local_date
 from handlers.i18n import Translator, native_name
 from handlers.jobs.reminders import tell_coordinators
-from handlers.people import admin
 from handlers.people.roster_import import parse_date
 from handlers.types import Button, Reply
+from handlers.validation import InputError, clean_name
 from storage import repo
 from storage.models import ChatAccount, InviteCode, Notification, Volunteer
 
@@ -58,8 +58,8 @@ def my_data(ctx: Context, _argument: str) -> list[Reply]:
 def my_name(ctx: Context, argument: str) -> list[Reply]:
     t = ctx.t
     try:
-        name = admin.clean_name(argument, "volunteer")
-    except admin.InputError:
+        name = clean_name(argument, "volunteer")
+    except InputError:
         return [Reply(t("Type 我的姓名 and your name, e.g. 我的姓名 王小明."))]
     person = repo.volunteer(ctx.session, ctx.account.volunteer_id)
     before, person.name = person.name, name

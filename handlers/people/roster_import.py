@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from sqlmodel import Session, select
 
 from handlers.people import admin
-from handlers.people.admin import InputError
+from handlers.validation import InputError, check_date, clean_name
 from storage import repo
 from storage.models import Membership, ServiceRecord, TrainingRecord, Unit, Volunteer
 
@@ -187,7 +187,7 @@ def _import_row(session, now, actor, unit: Unit, row: dict, today: dt.date, repo
 
 
 def _values(row: dict, today: dt.date) -> dict:
-    values: dict = {"name": admin.clean_name(row.get("name", ""), "volunteer")}
+    values: dict = {"name": clean_name(row.get("name", ""), "volunteer")}
     gender = row.get("gender", "").strip().casefold()
     if gender:
         if gender not in GENDER_WORDS:
@@ -200,7 +200,7 @@ def _values(row: dict, today: dt.date) -> dict:
         except ValueError as error:
             raise InputError(f"{COLUMNS[f][0]}: {error}") from None
         if f != "insured_until":
-            admin.check_date(values[f], COLUMNS[f][0].replace("_", " "), today)
+            check_date(values[f], COLUMNS[f][0].replace("_", " "), today)
     phone = re.sub(r"[\s-]", "", row.get("phone", ""))
     values["phone"] = phone or None
     values["record_book_no"] = row.get("record_book_no", "").strip() or None

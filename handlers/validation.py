@@ -1,0 +1,41 @@
+"""Checking what people and operators give: one line saying what is wrong, and nothing changed.
+
+Every front end (chat, CLI, console) raises and shows `InputError` the same way.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+MAX_NAME = 200
+EARLIEST = dt.date(1900, 1, 1)  # no birth, training or service date of a living volunteer is older
+
+
+class InputError(ValueError):
+    """Bad input from a person: shown to them as one line, nothing changed."""
+
+
+def latest_local_date(now: dt.datetime) -> dt.date:
+    """The latest date it can be anywhere on Earth at `now`: 'not in the future' for callers that know no time zone."""
+    return (now.astimezone(dt.UTC) + dt.timedelta(hours=14)).date()
+
+
+def clean_name(name: str, what: str) -> str:
+    name = " ".join(name.split())  # line breaks and runs of spaces become one space
+    if not name:
+        raise InputError(f"the {what} needs a name")
+    if len(name) > MAX_NAME:
+        raise InputError(f"the {what}'s name is longer than {MAX_NAME} characters")
+    if not name.isprintable():
+        raise InputError(f"the {what}'s name contains control characters")
+    return name
+
+
+def one_of(value, allowed: tuple[str, ...], what: str) -> None:
+    if value not in allowed:
+        raise InputError(f"{what} must be one of {', '.join(allowed)}, not {value!r}")
+
+
+def check_date(day: dt.date | None, what: str, today: dt.date) -> None:
+    if day is not None and not EARLIEST <= day <= today:
+        raise InputError(f"the {what} {day.isoformat()} is not between {EARLIEST.isoformat()} and today")
