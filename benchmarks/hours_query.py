@@ -8,7 +8,7 @@ volunteers in insertion order as a real table fills over the years. The measured
 200 records (same dates, units, statuses) in both sizes, scattered through the table.
 
 Two figures, each over many repetitions, each repetition in its own transaction as the inbox worker does:
-  repo     storage.repo.counted_service_minutes(...) alone
+  repo     storage.service_store.counted_service_minutes(...) alone
   handler  handlers.router.handle(...) for an Incoming text "時數" from the linked volunteer: the account
            lookup, the sums, the open-session check and the formatted answer
 
@@ -27,6 +27,7 @@ import time
 import sqlalchemy as sa
 
 from benchmarks._common import database, kinds, median, percentile, timed
+from storage import service_store
 
 SMALL = 1_000
 MEASURED_RECORDS = 200
@@ -155,7 +156,6 @@ def measure(kind: str, records: int, volunteers: int, repeat: int, explain: bool
     from handlers.i18n import Catalogs
     from handlers.service.counting import half_year_start, year_start
     from handlers.types import Incoming, ReplyTo
-    from storage import repo
     from storage.db import UnitOfWork, make_engine, migrate
 
     now = dt.datetime.now(dt.UTC)
@@ -171,7 +171,7 @@ def measure(kind: str, records: int, volunteers: int, repeat: int, explain: bool
 
         def repo_call():
             with uow() as session:
-                return repo.counted_service_minutes(session, measured, year_start(today), half_year_start(today))
+                return service_store.counted_service_minutes(session, measured, year_start(today), half_year_start(today))
 
         def handler_call():
             with uow() as session:

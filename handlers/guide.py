@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from handlers.context import Context
 from handlers.types import Button, Reply
-from storage import repo
+from storage import people_store
 
 
 def main_buttons(ctx: Context) -> tuple[Button, ...]:
@@ -36,7 +36,7 @@ def help_answer(ctx: Context, _argument: str) -> list[Reply]:
 
 def _coordinates(ctx: Context) -> bool:
     linked = ctx.account is not None and ctx.account.volunteer_id is not None
-    return linked and bool(repo.coordinated_units(ctx.session, ctx.account.volunteer_id))
+    return linked and bool(people_store.coordinated_units(ctx.session, ctx.account.volunteer_id))
 
 
 def coordinator_help(ctx: Context) -> str:

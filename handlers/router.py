@@ -17,16 +17,24 @@ from handlers.context import Context, Rules
 from handlers.events import checkin as event_checkin
 from handlers.events import shifts as shifts_chat
 from handlers.files import chat as unit_files
+from handlers.files import my_records
 from handlers.i18n import Catalogs
 from handlers.jobs import deadline_alerts
 from handlers.people import language, linking, my_data
 from handlers.people import reminder_settings as reminder_chat
-from handlers.service import checkin, corrections, hours, my_records
+from handlers.service import checkin, corrections, hours
 from handlers.types import Incoming, Reply
-from storage import repo
+from storage import people_store
 
 MAX_COMMAND_LENGTH = 200
 EVENT_START_PREFIX = "ci_"  # Telegram deep links carry only [A-Za-z0-9_-]: `/start ci_CODE` checks in
+
+
+def check_in(ctx: Context, argument: str) -> list[Reply]:
+    """簽到 and 簽到 #UNIT are the everyday check-in; 簽到 CODE checks in at an event's shift."""
+    if argument and not checkin.names_a_unit(argument):
+        return event_checkin.check_in_at_event(ctx, argument)
+    return checkin.check_in(ctx, argument)
 
 
 @dataclass(frozen=True)
@@ -42,7 +50,7 @@ ROUTES = (
     Route("link", ("綁定", "link", "/start"), linking.link, needs_link=False),
     Route("check-in-for", ("代簽到", "check in for"), event_checkin.check_in_for, needs_link=True),  # before check in
     Route("check-out-for", ("代簽退", "check out for"), event_checkin.check_out_for, needs_link=True),  # before check out
-    Route("checkin", ("簽到", "check in", "checkin", "check-in", "/checkin"), checkin.check_in, needs_link=True),
+    Route("checkin", ("簽到", "check in", "checkin", "check-in", "/checkin"), check_in, needs_link=True),
     Route("checkout", ("簽退", "check out", "checkout", "check-out", "/checkout"), checkin.check_out, needs_link=True),
     Route("hours", ("時數", "hours", "/hours"), hours.my_hours, needs_link=True),
     Route("eligible", ("獎勵名單", "eligible", "/eligible"), eligibility.eligible_chat, needs_link=True),  # before 獎勵
@@ -151,7 +159,7 @@ def recognise(text: str) -> tuple[Route, str] | None:
 
 
 def handle(session: Session, incoming: Incoming, now: dt.datetime, rules: Rules, catalogs: Catalogs) -> list[Reply]:
-    account = repo.account_for(session, incoming.platform, incoming.user_id)
+    account = people_store.account_for(session, incoming.platform, incoming.user_id)
     locale = (
         (account.chosen_locale if account else None)
         or catalogs.match(incoming.platform_locale)

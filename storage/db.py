@@ -11,6 +11,7 @@ from pathlib import Path
 import sqlalchemy as sa
 from alembic import command
 from alembic.config import Config
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session
 
 log = logging.getLogger(__name__)
@@ -97,3 +98,13 @@ def database_answers(engine: sa.Engine) -> bool:
     except sa.exc.SQLAlchemyError as error:
         log.warning("database check failed: %s", error)
         return False
+
+
+def insert_ignoring_duplicates(session: Session, model, rows: list[dict], unique_columns: list[str]) -> None:
+    """INSERT … ON CONFLICT DO NOTHING for many rows: one statement, compiled once and cached, run for
+    every row (a multi-row VALUES would be compiled anew for each batch size)."""
+    if not rows:
+        return
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    session.execute(insert(model).on_conflict_do_nothing(index_elements=unique_columns), rows)

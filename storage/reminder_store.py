@@ -12,6 +12,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, select
 
+from storage.db import insert_ignoring_duplicates
 from storage.models import (
     ChatAccount,
     DeadlineDone,
@@ -24,7 +25,6 @@ from storage.models import (
     Unit,
     UnitDeadline,
 )
-from storage.repo import insert_ignoring_duplicates
 
 PUSH_PLATFORMS = ("line", "telegram")
 KEYS_PER_QUERY = 1000  # keys per IN (…): well inside every driver's parameter limit

@@ -9,7 +9,7 @@ from sqlmodel import select
 
 from bot.database import prepare_database
 from handlers.awards.progress import rules_in_store
-from storage import repo
+from storage import award_store
 from storage.db import UnitOfWork, make_engine
 from storage.models import AwardRule
 
@@ -37,7 +37,7 @@ def test_a_newer_seed_updates_untouched_rows_and_keeps_changed_ones(database_url
             code: json.dumps(row | {"hours": row["hours"] + 1}, sort_keys=True, ensure_ascii=False)
             for code, row in shipped.items() if code in ("honor-card", "performance-certificate")
         }
-        repo.seed_award_rules(session, newer, NOW)
+        award_store.seed_award_rules(session, newer, NOW)
         session.commit()
 
     with uow() as session:

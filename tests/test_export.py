@@ -18,7 +18,7 @@ from bot.config import Settings
 from handlers.files.export import HEADERS, hours_one_decimal, local_time, roc_date
 from handlers.people import admin
 from handlers.validation import InputError
-from storage import repo
+from storage import service_store
 from storage.db import UnitOfWork, make_engine, migrate
 from storage.models import Event, Membership, ServiceRecord, Shift
 
@@ -192,7 +192,7 @@ def test_the_export_agrees_with_the_bots_hours_query(world, tmp_path):
     with uow() as session:
         export_cli.run(parse("--unit", str(ids["unit"]), "--from", "2026-03-01", "--to", "2026-03-20",
                              "-o", str(path)), session, settings)
-        [mine] = repo.counted_service_minutes(session, ids["chen"], dt.date(2026, 1, 1), dt.date(2026, 1, 1))
+        [mine] = service_store.counted_service_minutes(session, ids["chen"], dt.date(2026, 1, 1), dt.date(2026, 1, 1))
     with open(path, encoding="utf-8-sig", newline="") as file:
         hers = [row for row in csv.DictReader(file) if row["姓名"] == "陳美玲"]
     assert sum(Decimal(row["服務時數"]) for row in hers) * 60 == mine.total == 180

@@ -135,7 +135,7 @@ def routed(text: str) -> tuple[str, str] | None:
 
 def test_the_buttons_are_found():
     where = {place.split(":")[0] for place, _ in button_texts()}
-    assert {"handlers/guide.py", "handlers/checkin.py", "handlers/shift_reminders.py"} <= where
+    assert {"handlers/guide.py", "handlers/service/checkin.py", "handlers/jobs/shift_reminders.py"} <= where
 
 
 @pytest.mark.parametrize("locale", SHIPPED)

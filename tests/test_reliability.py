@@ -11,7 +11,7 @@ from sqlmodel import select
 
 from handlers import router
 from handlers.types import Incoming, ReplyTo
-from storage import repo
+from storage import queue_store
 from storage.db import UnitOfWork
 from storage.models import InboxEvent, OutboxMessage, ServiceRecord
 from tests.conftest import T0
@@ -82,7 +82,7 @@ async def test_events_stored_before_a_crash_are_processed_at_the_next_start(harn
     await asyncio.wait_for(line_api.arrived.wait(), timeout=10)
     assert "你的服務時數" in line_api.delivered_texts()[-1]
     with UnitOfWork(second.vbot.engine)() as session:
-        assert repo.pending_inbox_count(session) == 0
+        assert queue_store.pending_inbox_count(session) == 0
 
 
 async def test_an_event_left_half_processed_is_taken_over_after_its_lease(harness_factory):
@@ -90,7 +90,7 @@ async def test_an_event_left_half_processed_is_taken_over_after_its_lease(harnes
     await linked(first)
     await first.post_line(first.line_event("Uvol1", "時數"))
     with UnitOfWork(first.vbot.engine)() as session:  # a worker claims the event, then its process is killed
-        claimed = repo.claim_inbox_events(session, T0, dt.timedelta(seconds=60), 10)
+        claimed = queue_store.claim_inbox_events(session, T0, dt.timedelta(seconds=60), 10)
         session.commit()
     assert len(claimed) == 1
 
@@ -198,7 +198,7 @@ async def test_a_persons_messages_are_handled_in_order_across_processes(harness_
     await first.post_line(first.line_event("Uvol1", "簽退", at=T0 + dt.timedelta(hours=2)))
     later = T0 + dt.timedelta(hours=2, seconds=10)
     with UnitOfWork(first.vbot.engine)() as session:  # the first process takes the check-in, and is slow
-        slow = repo.claim_inbox_events(session, later, dt.timedelta(seconds=60), 1)
+        slow = queue_store.claim_inbox_events(session, later, dt.timedelta(seconds=60), 1)
         session.commit()
     assert len(slow) == 1
 

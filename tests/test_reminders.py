@@ -9,7 +9,9 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlmodel import select
 
+from handlers import notifications
 from handlers.context import Rules
+from handlers.jobs import dispatch as dispatch_pass
 from handlers.jobs import reminders
 from handlers.people import admin
 from handlers.types import Reply
@@ -49,7 +51,7 @@ class Town:
             session.commit()
             return row.id
 
-    async def remind(self, now: dt.datetime) -> tuple[dict, reminders.DispatchResult, list[str], list[str]]:
+    async def remind(self, now: dt.datetime) -> tuple[dict, dispatch_pass.DispatchResult, list[str], list[str]]:
         """One pass at `now`, delivered; returns what LINE and Telegram got during it."""
         line_before, telegram_before = len(self.h.line_api.calls), len(self.h.telegram_api.calls)
         self.h.now = now
@@ -201,7 +203,7 @@ async def test_people_turn_reminders_off_and_on(town):
     *_, line, _ = await town.remind(local(2026, 4, 8, 18, 0))
     assert len(line) == 1 and "第二次訓練" in line[0]
     answer = await town.h.line_says("Uamy", "提醒 關", at=town.h.now, now=town.h.now)
-    assert answer[0].count("🔕") == len(reminders.CATEGORIES)
+    assert answer[0].count("🔕") == len(notifications.REMINDER_CATEGORIES)
     answer = await town.h.line_says("Uamy", "提醒 關 天氣", at=town.h.now, now=town.h.now)
     assert "沒有這種提醒" in answer[0]
 
@@ -277,7 +279,7 @@ async def test_a_pass_killed_halfway_sends_everything_once_at_the_next_pass(town
         reminders.training_reminders(session, now, vbot.rules, vbot.catalogs)
         session.commit()
     with town.uow() as session:
-        reminders.dispatch(session, now, vbot.rules, vbot.catalogs)
+        dispatch_pass.dispatch(session, now, vbot.rules, vbot.catalogs)
         session.rollback()  # the process died: nothing of the dispatch is kept
     stored, result, line, telegram = await town.remind(now + dt.timedelta(minutes=1))
     assert stored["training-reminders"] == 0 and result.notifications == 2
@@ -313,9 +315,9 @@ async def test_when_the_quota_runs_low_nudges_wait_reminders_go_and_coordinators
     now = local(2026, 4, 1, 18, 0)
     with town.uow() as session:  # a nudge due now, for Amy
         account = Recipient(amy, unit, "volunteer", "line", "Uamy", None)
-        session.add(Notification(**reminders.notice("award-nudge", "2026-04:honor-card", account,
+        session.add(Notification(**notifications.notice("award-nudge", "2026-04:honor-card", account,
                                                     [Reply("還差 12 小時")], now, None, now,
-                                                    category="awards", priority=reminders.NUDGE)))
+                                                    category="awards", priority=notifications.NUDGE)))
         session.commit()
     town.h.line_api.usage = 170  # 30 of 200 left: below a fifth
 
@@ -344,11 +346,11 @@ async def test_with_no_pushes_left_only_what_fits_is_sent_and_the_rest_waits(tow
 
 def test_quiet_hours_span_midnight_or_not():
     rules = Rules(timezone=TAIPEI)
-    assert reminders.in_quiet_hours(local(2026, 4, 1, 23, 0), "21:00-08:00", rules)
-    assert reminders.in_quiet_hours(local(2026, 4, 1, 7, 59), "21:00-08:00", rules)
-    assert not reminders.in_quiet_hours(local(2026, 4, 1, 8, 0), "21:00-08:00", rules)
-    assert reminders.in_quiet_hours(local(2026, 4, 1, 12, 30), "12:00-13:30", rules)
-    assert not reminders.in_quiet_hours(local(2026, 4, 1, 13, 30), "12:00-13:30", rules)
+    assert notifications.in_quiet_hours(local(2026, 4, 1, 23, 0), "21:00-08:00", rules)
+    assert notifications.in_quiet_hours(local(2026, 4, 1, 7, 59), "21:00-08:00", rules)
+    assert not notifications.in_quiet_hours(local(2026, 4, 1, 8, 0), "21:00-08:00", rules)
+    assert notifications.in_quiet_hours(local(2026, 4, 1, 12, 30), "12:00-13:30", rules)
+    assert not notifications.in_quiet_hours(local(2026, 4, 1, 13, 30), "12:00-13:30", rules)
 
 
 # ---- coordinators' deadlines ------------------------------------------------------------------------------

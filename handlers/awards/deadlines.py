@@ -11,8 +11,10 @@ from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from handlers.awards.rules import CITIES, _Row, load_rules, on_day, read_tables, text_in
+from handlers.awards.rules import load_rules, on_day
+from handlers.seed_tables import SeedRow, read_tables, text_in
 from storage import SEEDS_DIR
+from storage.vocabulary import CITIES
 
 DEFAULT_DEADLINES = SEEDS_DIR / "deadlines.toml"
 DEFAULT_REMIND = (14, 3, 1, 0)
@@ -203,18 +205,10 @@ def unit_deadline(
 # ---- the table --------------------------------------------------------------------------------------
 
 
-class _DeadlineRow(_Row):
-    """One [[deadline]] table being read; errors name the deadline and the field (awards' checks reused)."""
+class _DeadlineRow(SeedRow):
+    """One [[deadline]] table being read; errors name the deadline and the field."""
 
-    def __init__(self, raw: object, number: int):
-        if not isinstance(raw, dict):
-            raise ValueError(f"deadline #{number}: not a table")
-        self.raw = raw
-        code = raw.get("code")
-        self.code = code if isinstance(code, str) and code.strip() else f"#{number}"
-
-    def bad(self, name: str, problem: str) -> ValueError:
-        return ValueError(f"deadline {self.code}: field {name!r}: {problem}")
+    TABLE = "deadline"
 
     def when(self) -> tuple[str, int | None, int]:
         every = self.raw.get("every", "year")

@@ -1,6 +1,6 @@
 """獎勵名單 / eligible: which volunteers of a unit have reached an award, or nearly, and what they still lack.
 
-For a whole unit at once: a handful of grouped queries for all its members (storage/repo.py, "awards of a
+For a whole unit at once: a handful of grouped queries for all its members (storage/award_store.py, "awards of a
 whole unit"), the facts built here in Python, then the same pure engine (handlers/awards.py) as 獎勵 uses.
 Service is read summed per span between the days the awards' windows close, not day by day: the engine
 only ever asks for sums up to those days, and for the first day served.
@@ -29,7 +29,7 @@ from handlers.awards.rules import (
 from handlers.context import Context
 from handlers.formatting import hours_from_minutes
 from handlers.types import Reply
-from storage import repo
+from storage import award_store, people_store
 from storage.models import Unit
 
 CHAT_WITHIN_HOURS = 20  # in chat, a coordinator also sees who is this close to an award
@@ -70,17 +70,17 @@ def window_closes(rules: list[AwardRule], as_of: dt.date) -> list[dt.date]:
 
 def unit_facts(session: Session, unit_id: int, rules: list[AwardRule], as_of: dt.date) -> list[tuple[int, str, VolunteerFacts]]:
     """(id, name, facts) of every member of the unit, as handlers.awards.progress.facts_for builds them, in bulk."""
-    members = repo.members_with_facts(session, unit_id)
+    members = award_store.members_with_facts(session, unit_id)
     if not members:
         return []
     units: dict[int, list[tuple[str, str]]] = defaultdict(list)
-    for volunteer_id, category, city in repo.member_units(session, unit_id):
+    for volunteer_id, category, city in award_store.member_units(session, unit_id):
         units[volunteer_id].append((category, city))
     trainings: dict[int, list[tuple[str, str | None, dt.date]]] = defaultdict(list)
-    for volunteer_id, kind, category, first in repo.member_first_trainings(session, unit_id):
+    for volunteer_id, kind, category, first in award_store.member_first_trainings(session, unit_id):
         trainings[volunteer_id].append((kind, category, first))
     grants: dict[int, list[tuple[str, dt.date]]] = defaultdict(list)
-    for volunteer_id, code, granted_on in repo.member_grants(session, unit_id):
+    for volunteer_id, code, granted_on in award_store.member_grants(session, unit_id):
         grants[volunteer_id].append((code, granted_on))
     facts = {
         m.volunteer_id: facts_from_rows(m, units[m.volunteer_id], trainings[m.volunteer_id], grants[m.volunteer_id])
@@ -90,7 +90,7 @@ def unit_facts(session: Session, unit_id: int, rules: list[AwardRule], as_of: dt
     # Days of their own make a member's sums useless, so these members are read day by day: a renewal counts
     # only the hours after the last grant; of the service before the training day only the hours entered by
     # hand count, so there the day's sources are kept apart too (a slower read: few members need it).
-    summed = repo.member_service_buckets(session, unit_id, window_closes(rules, as_of), as_of)
+    summed = award_store.member_service_buckets(session, unit_id, window_closes(rules, as_of), as_of)
     renewable = {rule.code for rule in rules if rule.renewal is not None}
     before_training = {b.volunteer_id for b in summed if _served_before_training(facts[b.volunteer_id], b)}
     renewing = {v for v, f in facts.items() if renewable & set(f.grants)} - before_training
@@ -111,7 +111,7 @@ def unit_facts(session: Session, unit_id: int, rules: list[AwardRule], as_of: dt
     for members_read, by_source in ((sorted(renewing), False), (sorted(before_training), True)):
         for first in range(0, len(members_read), DETAIL_CHUNK):
             chunk = members_read[first:first + DETAIL_CHUNK]
-            for b in repo.member_service_buckets(session, unit_id, [], as_of, chunk, by_source):
+            for b in award_store.member_service_buckets(session, unit_id, [], as_of, chunk, by_source):
                 records[b.volunteer_id].append(
                     CountedMinutes(b.last_day, b.minutes, b.category, b.city, from_chat=b.from_chat)
                 )
@@ -120,7 +120,7 @@ def unit_facts(session: Session, unit_id: int, rules: list[AwardRule], as_of: dt
             for m in members]
 
 
-def _served_before_training(facts: VolunteerFacts, bucket: repo.ServiceBucket) -> bool:
+def _served_before_training(facts: VolunteerFacts, bucket: award_store.ServiceBucket) -> bool:
     """Whether the member served in the bucket's unit before the day their chat-recorded hours there count."""
     start = hours_count_from(facts, bucket.category)
     return start is not None and bucket.first_day < start
@@ -222,7 +222,7 @@ def near_steps(ladders: dict[str, list[AwardRule]], facts: VolunteerFacts, as_of
 def eligible_chat(ctx: Context, _argument: str) -> list[Reply]:
     """獎勵名單 for a coordinator: their own units' members who can apply, or nearly."""
     t = ctx.t
-    units = repo.coordinated_units(ctx.session, ctx.account.volunteer_id)
+    units = people_store.coordinated_units(ctx.session, ctx.account.volunteer_id)
     if not units:
         return [Reply(t("Only a unit's coordinator can see the award list."))]
     rules = rules_in_store(ctx.session)

@@ -28,7 +28,7 @@ from handlers.context import Context
 from handlers.formatting import hours_from_minutes, local_date
 from handlers.i18n import Translator
 from handlers.types import Bar, Button, Card, Reply
-from storage import repo
+from storage import award_store, people_store
 from storage.models import Volunteer
 
 BAR_CELLS = 10
@@ -39,12 +39,12 @@ def seed_award_rules(session: Session, now: dt.datetime) -> None:
     rows = read_rule_rows()
     parse_rules(rows)  # a bad shipped table stops `vbot init`, not a volunteer's chat
     definitions = {row["code"]: json.dumps(row, sort_keys=True, ensure_ascii=False) for row in rows}
-    repo.seed_award_rules(session, definitions, now)
+    award_store.seed_award_rules(session, definitions, now)
 
 
 def rules_in_store(session: Session) -> list[AwardRule]:
     """The award table, nearest goals first (by the hours they need)."""
-    rules = parse_rules([json.loads(definition) for definition in repo.award_rule_definitions(session)])
+    rules = parse_rules([json.loads(definition) for definition in award_store.award_rule_definitions(session)])
     return sorted(rules, key=lambda rule: (rule.hours, rule.years, rule.code))
 
 
@@ -52,12 +52,12 @@ def facts_for(session: Session, volunteer_id: int) -> VolunteerFacts:
     """One volunteer's facts: their service day by day, each day's chat-recorded and hand-entered minutes apart."""
     return facts_from_rows(
         session.get(Volunteer, volunteer_id),
-        [(unit.category, unit.city) for unit, _role in repo.units_of(session, volunteer_id)],
-        [(training.kind, training.category, training.date) for training in repo.trainings_of(session, volunteer_id)],
-        [(grant.award_code, grant.granted_on) for grant in repo.grants_of(session, volunteer_id)],
+        [(unit.category, unit.city) for unit, _role in people_store.units_of(session, volunteer_id)],
+        [(training.kind, training.category, training.date) for training in award_store.trainings_of(session, volunteer_id)],
+        [(grant.award_code, grant.granted_on) for grant in award_store.grants_of(session, volunteer_id)],
         [
             CountedMinutes(day, minutes, category, city, from_chat=from_chat)
-            for day, minutes, category, city, from_chat in repo.counted_service_by_day(session, volunteer_id)
+            for day, minutes, category, city, from_chat in award_store.counted_service_by_day(session, volunteer_id)
         ],
     )
 

@@ -9,12 +9,12 @@ from __future__ import annotations
 import calendar
 import datetime as dt
 import re
-import tomllib
 from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Protocol
 
+from handlers.seed_tables import SeedRow, read_tables, text_in
 from storage import SEEDS_DIR
 from storage.vocabulary import CATEGORIES, CITIES  # a typo in a row must fail loudly, not count no hours
 
@@ -23,7 +23,6 @@ DEFAULT_RULES = SEEDS_DIR / "awards.toml"
 # Requirements the volunteer's own facts answer; an award row may add more with `satisfies`.
 FACT_REQUIREMENTS = ("record_book", "basic_training", "special_training", "english_name", "birth_date")
 WHO = ("volunteer", "unit", "authority")
-FALLBACK_LOCALES = ("zh_TW", "en")  # every row must name itself in these
 
 _FIELDS = frozenset(
     "code ladder rank name how_to_apply hours years min_age cities categories count_cities years_in_cities"
@@ -73,17 +72,6 @@ class Renewal:
     hours: float
 
 
-def text_in(texts: tuple[tuple[str, str], ...], locale: str) -> str:
-    """The text in `locale`, else English, else the official Chinese: a newcomer more often reads English."""
-    by_locale = dict(texts)
-    return (
-        by_locale.get(locale)
-        or by_locale.get("en")
-        or by_locale.get("zh_TW")
-        or next(iter(by_locale.values()))
-    )
-
-
 @dataclass(frozen=True)
 class AwardRule:
     """One row of the award table; see the header of storage/seeds/awards.toml for what each field means."""
@@ -115,80 +103,10 @@ class AwardRule:
         return text_in(self.names, locale)
 
 
-class _Row:
+class _AwardRow(SeedRow):
     """One [[award]] table being read; errors name the award and the field."""
 
-    def __init__(self, raw: object, number: int):
-        if not isinstance(raw, dict):
-            raise ValueError(f"award #{number}: not a table")
-        self.raw = raw
-        code = raw.get("code")
-        self.code = code if isinstance(code, str) and code.strip() else f"#{number}"
-
-    def bad(self, name: str, problem: str) -> ValueError:
-        return ValueError(f"award {self.code}: field {name!r}: {problem}")
-
-    def text(self, name: str) -> str:
-        value = self.raw.get(name)
-        if not isinstance(value, str) or not value.strip():
-            raise self.bad(name, "missing or not a text")
-        return value.strip()
-
-    def integer(self, name: str, default: int | None, minimum: int) -> int | None:
-        value = self.raw.get(name, default)
-        if value is None:
-            return None
-        if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-            raise self.bad(name, f"must be a whole number ≥ {minimum}")
-        return value
-
-    def number(self, name: str, value: object) -> float:
-        if isinstance(value, bool) or not isinstance(value, int | float) or value < 0 or value != value:
-            raise self.bad(name, "must be a number ≥ 0")
-        return value
-
-    def flag(self, name: str) -> bool:
-        value = self.raw.get(name, False)
-        if not isinstance(value, bool):
-            raise self.bad(name, "must be true or false")
-        return value
-
-    def texts(self, name: str) -> tuple[tuple[str, str], ...]:
-        value = self.raw.get(name)
-        if not isinstance(value, dict):
-            raise self.bad(name, f"missing; give {name}.zh_TW and {name}.en")
-        for locale in FALLBACK_LOCALES:
-            if not isinstance(value.get(locale), str) or not value[locale].strip():
-                raise self.bad(f"{name}.{locale}", "missing or empty")
-        for locale, text in value.items():
-            if not isinstance(text, str) or not text.strip():
-                raise self.bad(f"{name}.{locale}", "must be a text")
-        return tuple((locale, text.strip()) for locale, text in value.items())
-
-    def choices(self, name: str, raw: object, allowed: tuple[str, ...] | None) -> frozenset[str]:
-        if not isinstance(raw, list) or not raw or not all(isinstance(v, str) for v in raw):
-            raise self.bad(name, "must be a non-empty list of texts")
-        if allowed is not None and (unknown := sorted(set(raw) - set(allowed))):
-            raise self.bad(name, f"unknown {', '.join(unknown)}; known: {', '.join(allowed)}")
-        return frozenset(raw)
-
-    def optional_choices(self, name: str, allowed: tuple[str, ...]) -> frozenset[str] | None:
-        return None if name not in self.raw else self.choices(name, self.raw[name], allowed)
-
-    def month_day(self, name: str, month: object, day: object) -> tuple[int, int]:
-        """29 February is allowed: in a common year it falls on the 28th (see on_day)."""
-        if (
-            isinstance(month, int)
-            and isinstance(day, int)
-            and not isinstance(month, bool)
-            and not isinstance(day, bool)
-        ):
-            try:
-                dt.date(2000, month, day)
-                return month, day
-            except ValueError:
-                pass
-        raise self.bad(name, f"not a day of the year: month {month!r}, day {day!r}")
+    TABLE = "award"
 
     def count_until(self) -> tuple[int, int] | None:
         value = self.raw.get("count_until")
@@ -273,18 +191,6 @@ def read_rule_rows(path: Path | str = DEFAULT_RULES) -> list[dict]:
     return read_tables(path, "award")
 
 
-def read_tables(path: Path | str, name: str) -> list[dict]:
-    """The [[name]] tables of a TOML file of seed rows, which must hold those and nothing else."""
-    try:
-        with open(path, "rb") as file:
-            data = tomllib.load(file)
-    except tomllib.TOMLDecodeError as error:
-        raise ValueError(f"{path}: not valid TOML: {error}") from None
-    if set(data) != {name} or not isinstance(data[name], list) or not data[name]:
-        raise ValueError(f"{path}: expected [[{name}]] tables and nothing else")
-    return data[name]
-
-
 def load_rules(path: Path | str = DEFAULT_RULES) -> list[AwardRule]:
     """The award table, checked as a whole: a bad row stops the bot at start-up, not in a volunteer's chat."""
     return parse_rules(read_rule_rows(path))
@@ -292,7 +198,7 @@ def load_rules(path: Path | str = DEFAULT_RULES) -> list[AwardRule]:
 
 def parse_rules(rows: list) -> list[AwardRule]:
     """Award rules from raw rows (from the TOML file or from the store), checked as a whole."""
-    rules = [_Row(raw, number).rule() for number, raw in enumerate(rows, 1)]
+    rules = [_AwardRow(raw, number).rule() for number, raw in enumerate(rows, 1)]
 
     seen: dict[str, AwardRule] = {}
     tiers: dict[tuple[str, int], str] = {}

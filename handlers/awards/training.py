@@ -14,7 +14,7 @@ from handlers.context import Context
 from handlers.formatting import hours_from_minutes, local_date
 from handlers.i18n import Translator
 from handlers.types import Button, Reply
-from storage import repo
+from storage import award_store, people_store
 from storage.models import TrainingRecord, TrainingSession, Unit
 
 UPCOMING_SHOWN = 5
@@ -67,10 +67,10 @@ def my_training(ctx: Context, _argument: str) -> list[Reply]:
     t = ctx.t
     session = ctx.session
     volunteer_id = ctx.account.volunteer_id
-    person = repo.volunteer(session, volunteer_id)
-    units = [unit for unit, _role in repo.units_of(session, volunteer_id)]
+    person = people_store.volunteer(session, volunteer_id)
+    units = [unit for unit, _role in people_store.units_of(session, volunteer_id)]
     categories = {unit.category for unit in units}
-    records = repo.trainings_of(session, volunteer_id)
+    records = award_store.trainings_of(session, volunteer_id)
     basic = [r for r in records if r.kind == "basic"]
     # Special training counts for the category of the volunteer's units (one recorded without a category counts).
     special = [r for r in records if r.kind == "special" and (r.category is None or r.category in categories)]
@@ -94,7 +94,7 @@ def my_training(ctx: Context, _argument: str) -> list[Reply]:
         else:
             lines.append(t("👉 Both trainings are done: you can apply for your record book now. Ask your unit."))
 
-    upcoming = repo.upcoming_training_sessions(session, [unit.id for unit in units], ctx.now, UPCOMING_SHOWN)
+    upcoming = award_store.upcoming_training_sessions(session, [unit.id for unit in units], ctx.now, UPCOMING_SHOWN)
     parts = ["\n".join(lines)]
     if upcoming:
         parts.append("\n\n".join("\n".join(session_lines(t, ctx.rules.timezone, row, unit)) for row, unit in upcoming))

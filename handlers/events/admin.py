@@ -12,7 +12,7 @@ from sqlmodel import Session
 from handlers.events.codes import new_event_code, new_event_secret
 from handlers.people.admin import unit_or_error
 from handlers.validation import InputError, clean_name, one_of
-from storage import event_store, repo
+from storage import audit_store, event_store
 from storage.models import Event, RosterEntry, Shift, Volunteer
 
 WALK_UPS = ("allow", "refuse")
@@ -55,7 +55,7 @@ def add_event(
     )
     session.add(event)
     session.flush()
-    repo.record_audit(session, now, actor, "event.add", f"event:{event.id}", None,
+    audit_store.record_audit(session, now, actor, "event.add", f"event:{event.id}", None,
                       {"unit": unit_id, "title": title, "code": event.code})
     return event
 
@@ -91,7 +91,7 @@ def add_shift(
                   created_at=now)
     session.add(shift)
     session.flush()
-    repo.record_audit(session, now, actor, "shift.add", f"shift:{shift.id}", None,
+    audit_store.record_audit(session, now, actor, "shift.add", f"shift:{shift.id}", None,
                       {"event": event.id, "post": shift.post, "capacity": capacity})
     return shift
 
@@ -118,7 +118,7 @@ def add_to_roster(session: Session, now: dt.datetime, actor: str, shift_id: int,
     except sa.exc.IntegrityError:  # the same person at the same instant: the other one holds the place
         event_store.give_back_place(session, shift_id)
         return event_store.roster_entry(session, shift_id, volunteer_id), False
-    repo.record_audit(session, now, actor, "roster.add", f"shift:{shift_id}", None, {"volunteer": volunteer_id})
+    audit_store.record_audit(session, now, actor, "roster.add", f"shift:{shift_id}", None, {"volunteer": volunteer_id})
     return entry, True
 
 
@@ -130,7 +130,7 @@ def cancel_roster(session: Session, now: dt.datetime, actor: str, entry: RosterE
     ).rowcount
     if cancelled:
         event_store.give_back_place(session, entry.shift_id)
-        repo.record_audit(session, now, actor, "roster.cancel", f"shift:{entry.shift_id}", None,
+        audit_store.record_audit(session, now, actor, "roster.cancel", f"shift:{entry.shift_id}", None,
                           {"volunteer": entry.volunteer_id})
     return bool(cancelled)
 

@@ -11,15 +11,14 @@ from handlers import guide
 from handlers.context import Context
 from handlers.events.codes import rotating_code_accepted
 from handlers.formatting import local_moment
-from handlers.jobs.reminders import tell_coordinators
+from handlers.notifications import tell_coordinators
 from handlers.service import checkin
+from handlers.service.counting import time_of_record
 from handlers.types import Button, Reply
-from storage import event_store, repo
+from storage import audit_store, event_store, people_store, service_store
 from storage.models import Event, ServiceRecord, Shift
 
 OPENS_BEFORE = dt.timedelta(minutes=60)  # a code is accepted from an hour before a shift starts
-LATE_AFTER = dt.timedelta(minutes=15)  # domain.md: more than 15 minutes late = one hour less (`lateness`)
-LATE_PENALTY_MINUTES = 60
 AWAITING_LOCATION = "location"  # a ServiceRecord status: the code was sent, the location not yet (counts nothing)
 LOCATION_WAIT = dt.timedelta(minutes=15)
 EARTH_RADIUS_M = 6_371_000
@@ -38,6 +37,15 @@ def find_event(ctx: Context, code: str) -> tuple[Event | None, bool]:
         if rotating_code_accepted(candidate.secret, code, ctx.now):
             return candidate, False
     return None, False
+
+
+def check_in_at_event(ctx: Context, code: str) -> list[Reply]:
+    """簽到 CODE: the same checks as any check-in, then the event's."""
+    at = time_of_record(ctx.incoming.sent_at, ctx.now)
+    notices, stop = checkin.clear_to_check_in(ctx, ctx.account.volunteer_id, at)
+    if stop is not None:
+        return [*notices, stop]
+    return notices + check_in_with_code(ctx, code, at)
 
 
 def check_in_with_code(ctx: Context, code: str, at: dt.datetime) -> list[Reply]:
@@ -107,7 +115,7 @@ def location_shared(ctx: Context) -> list[Reply]:
                         "If you are there, ask the coordinator to check you in.", distance=round(metres),
                         event=event.title, radius=event.radius_m),
                       (Button(t("Share my location"), t("check in"), kind="location"),))]
-    if repo.open_session_of(ctx.session, ctx.account.volunteer_id) is not None or \
+    if service_store.open_session_of(ctx.session, ctx.account.volunteer_id) is not None or \
             not event_store.confirm_location(ctx.session, waiting.id):
         return [Reply(t("You are already checked in."), (Button(t("Check out"), t("check out")),))]
     if waiting.walk_up:
@@ -126,7 +134,7 @@ def distance_m(a: tuple[float, float], b: tuple[float, float]) -> float:
 
 def flag_walk_up(ctx: Context, event: Event, shift: Shift, refused: bool) -> None:
     """The event's coordinators hear of a walk-up (through the reminder pass, so quiet hours hold)."""
-    person = repo.volunteer(ctx.session, ctx.account.volunteer_id)
+    person = people_store.volunteer(ctx.session, ctx.account.volunteer_id)
 
     def words(t) -> Reply:
         if refused:
@@ -138,28 +146,11 @@ def flag_walk_up(ctx: Context, event: Event, shift: Shift, refused: bool) -> Non
     tell_coordinators(ctx, [event.unit_id], "walk-up", f"{shift.id}:{person.id}", words, shift.ends_at)
 
 
-def shift_end(session, record: ServiceRecord) -> dt.datetime:
-    return session.get(Shift, record.shift_id).ends_at
-
-
-def credited_end(session, record: ServiceRecord, at: dt.datetime) -> tuple[dt.datetime, int]:
-    """When the event's rule ends the credited time, and the minutes to take off for lateness."""
-    if record.shift_id is None:
-        return at, 0
-    shift = session.get(Shift, record.shift_id)
-    event = session.get(Event, shift.event_id)
-    if event.credit == "actual":
-        return at, 0
-    end = max(record.check_in, min(at, shift.ends_at + dt.timedelta(minutes=event.grace_minutes)))
-    late = event.credit == "lateness" and record.check_in > shift.starts_at + LATE_AFTER
-    return end, LATE_PENALTY_MINUTES if late else 0
-
-
 # ---- coordinators -------------------------------------------------------------------------------------
 
 
 def coordinated_units(ctx: Context) -> list:
-    return repo.coordinated_units(ctx.session, ctx.account.volunteer_id)
+    return people_store.coordinated_units(ctx.session, ctx.account.volunteer_id)
 
 
 def live(ctx: Context, _argument: str) -> list[Reply]:
@@ -206,7 +197,7 @@ def my_member(ctx: Context, argument: str) -> tuple[int | None, list[int]]:
     """The volunteer whose number was typed, if a member of a unit this coordinator runs; and those units."""
     mine = {unit.id for unit in coordinated_units(ctx)}
     target = int(argument) if argument.strip().isdigit() and len(argument.strip()) < 10 else None
-    theirs = {unit.id for unit, _role in repo.units_of(ctx.session, target)} if target else set()
+    theirs = {unit.id for unit, _role in people_store.units_of(ctx.session, target)} if target else set()
     shared = sorted(mine & theirs)
     return (target, shared) if shared else (None, [])
 
@@ -218,7 +209,7 @@ def check_in_for(ctx: Context, argument: str) -> list[Reply]:
     if target is None:
         return [Reply(t("Type 代簽到 and the volunteer's number; only their unit's coordinator can do it."))]
     at = ctx.now
-    if repo.open_session_of(ctx.session, target) is not None:
+    if service_store.open_session_of(ctx.session, target) is not None:
         return [Reply(t("That volunteer is already checked in."))]
     shifts = [(shift, event) for shift, event in event_store.open_shifts_for(ctx.session, target, at, 50)
               if shift.starts_at - OPENS_BEFORE <= at <= shift.ends_at and event.unit_id in units]
@@ -230,8 +221,8 @@ def check_in_for(ctx: Context, argument: str) -> list[Reply]:
                                   checked_in_by=f"volunteer:{ctx.account.volunteer_id}")
     if isinstance(opened, Reply):
         return [Reply(t("That volunteer is already checked in."))]
-    name = repo.volunteer(ctx.session, target).name
-    repo.record_audit(ctx.session, ctx.now, f"volunteer:{ctx.account.volunteer_id}", "checkin.for",
+    name = people_store.volunteer(ctx.session, target).name
+    audit_store.record_audit(ctx.session, ctx.now, f"volunteer:{ctx.account.volunteer_id}", "checkin.for",
                       f"volunteer:{target}", None, {"record": opened.id, "shift": shift.id if shift else None})
     return [Reply(t("{name} is checked in at {time}.", name=name,
                     time=local_moment(at, ctx.rules.timezone, ctx.locale, ctx.today)))]
@@ -243,11 +234,11 @@ def check_out_for(ctx: Context, argument: str) -> list[Reply]:
     target, _units = my_member(ctx, argument)
     if target is None:
         return [Reply(t("Type 代簽退 and the volunteer's number; only their unit's coordinator can do it."))]
-    current = repo.open_session_of(ctx.session, target)
+    current = service_store.open_session_of(ctx.session, target)
     if current is None:
         return [Reply(t("That volunteer is not checked in."))]
     replies = checkin.check_out_person(ctx, target, ctx.now)
-    repo.record_audit(ctx.session, ctx.now, f"volunteer:{ctx.account.volunteer_id}", "checkout.for",
+    audit_store.record_audit(ctx.session, ctx.now, f"volunteer:{ctx.account.volunteer_id}", "checkout.for",
                       f"volunteer:{target}", None, {"record": current.id})
-    name = repo.volunteer(ctx.session, target).name
+    name = people_store.volunteer(ctx.session, target).name
     return [Reply(f"{name}：{reply.text}") for reply in replies]

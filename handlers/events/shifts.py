@@ -8,10 +8,10 @@ from handlers.context import Context
 from handlers.events.admin import add_to_roster, cancel_roster
 from handlers.formatting import local_date
 from handlers.i18n import Translator
-from handlers.jobs.reminders import tell_coordinators
+from handlers.notifications import tell_coordinators
 from handlers.types import Button, Reply
 from handlers.validation import InputError
-from storage import event_store, repo
+from storage import event_store, people_store
 from storage.models import Event, Shift
 
 SHOWN = 8  # shifts in one answer: it must fit on a phone screen
@@ -88,7 +88,7 @@ def cancel(ctx: Context, argument: str) -> list[Reply]:
 
 
 def tell_coordinators_of_cancellation(ctx: Context, shift: Shift, event: Event) -> None:
-    person = repo.volunteer(ctx.session, ctx.account.volunteer_id)
+    person = people_store.volunteer(ctx.session, ctx.account.volunteer_id)
 
     def words(t: Translator) -> Reply:
         return Reply(t("⚠️ {name} cancelled a shift that starts soon: {shift}", name=person.name,

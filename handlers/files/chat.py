@@ -17,29 +17,22 @@ import base64
 import datetime as dt
 import re
 from collections.abc import Callable
-from functools import partial
 
 from babel.numbers import format_percent
 from sqlmodel import Session
 
-from handlers.awards.deadlines import applies_to
-from handlers.context import Context, Rules
+from handlers.context import Context
 from handlers.files.export import csv_bytes
 from handlers.files.links import DownloadFile, signed_link
 from handlers.files.report import Period, Report, build_report, parse_period, to_xlsx
 from handlers.formatting import babel_locale, hours_from_minutes, local_date
-from handlers.i18n import Catalogs, Translator
-from handlers.jobs.deadline_alerts import shipped_calendar
-from handlers.jobs.reminders import Due, Translators, local_moment_at, store_new
+from handlers.i18n import Translator
 from handlers.types import Button, Document, Reply
-from storage import export_store, repo
-from storage import reminder_store as store
+from storage import export_store, people_store
 from storage.models import Unit
 
 _MONTH = re.compile(r"(\d{4})-(\d{1,2})")
 TELEGRAM_DOCUMENT_LIMIT = 5 * 1024 * 1024  # larger files go as a link: they would weigh on the outbox
-SUMMARY_TIME = dt.time(9, 0)  # on the first day of a report window, local
-WINDOW_DAYS = 10
 
 
 def parse_span(text: str) -> Period:
@@ -87,7 +80,7 @@ def unit_file(session: Session, kind: str, unit_id: int, span: str, zone) -> Dow
 
 def may_download(session: Session, volunteer_id: int, unit_id: int) -> bool:
     """Checked again when a link is used: a coordinator who has since left the unit gets nothing."""
-    return any(unit.id == unit_id for unit in repo.coordinated_units(session, volunteer_id))
+    return any(unit.id == unit_id for unit in people_store.coordinated_units(session, volunteer_id))
 
 
 # ---- chat ---------------------------------------------------------------------------------------------
@@ -96,7 +89,7 @@ def may_download(session: Session, volunteer_id: int, unit_id: int) -> bool:
 def _unit_and_span(ctx: Context, argument: str, word: str, default: Period) -> tuple[Unit | None, Period | None, list[Reply]]:
     """Reads `[UNIT] [PERIOD]`; answers instead when the unit is not the person's or must be chosen."""
     t = ctx.t
-    units = repo.coordinated_units(ctx.session, ctx.account.volunteer_id)
+    units = people_store.coordinated_units(ctx.session, ctx.account.volunteer_id)
     if not units:
         return None, None, [Reply(t("Only a unit's coordinator can get the unit's files."))]
     unit_id, period = None, default
@@ -184,41 +177,3 @@ def report_chat(ctx: Context, argument: str) -> list[Reply]:
                         report.seniors, report.insured, growth)
     buttons = (Button(t("Export hours"), t("export") + f" {unit.id} {period.label}"),)
     return _with_file(ctx, text, "report", unit, period, buttons, lambda: report_file(unit.id, period, report))
-
-
-# ---- the report windows -------------------------------------------------------------------------------
-
-
-def reports_half_yearly(city: str) -> bool:
-    """The city's calendar has a half-year report (Taipei's platform; a city adds its own rows)."""
-    return any(rule.report == "half-year" and applies_to(rule, city) for rule in shipped_calendar())
-
-
-def report_summaries(session: Session, now: dt.datetime, rules: Rules, catalogs: Catalogs) -> int:
-    """On the first day of a report window, from 09:00: each unit's coordinators get its figures, once."""
-    local = now.astimezone(rules.timezone)
-    if local.month not in (1, 7) or local.day > WINDOW_DAYS:
-        return 0
-    if local.day == 1 and local.time() < SUMMARY_TIME:
-        return 0
-    period = last_half_year(local.date())
-    if not store.claim_job_run(session, f"report-summary:{period.label}", now):
-        return 0
-    report = build_report(session, period, None)  # one grouped pass over every unit, not one per unit
-    lines = {line.unit_id: line for line in report.units}
-    units = repo.all_units(session)
-    names = {unit.id: unit.name for unit in units}
-    cities = {unit.id: unit.city for unit in units}
-    window_end = local_moment_at(local.date().replace(day=WINDOW_DAYS + 1), dt.time(0), rules)
-
-    def words(unit_id: int, t: Translator) -> Reply:
-        line = lines.get(unit_id)
-        text = summary_text(t, names[unit_id], period, line.served if line else 0,
-                            line.person_times if line else 0, line.minutes if line else 0)
-        return Reply(text, (Button(t("Full report"), t("report") + f" {unit_id} {period.label}"),))
-
-    reporting = sorted(unit_id for unit_id, city in cities.items() if reports_half_yearly(city))
-    coordinators = store.recipients_in_units(session, reporting, "deadlines", coordinators_only=True)
-    found = [Due("report-summary", f"{period.label}:{person.unit_id}", person, partial(words, person.unit_id),
-                 now, window_end, "deadlines") for person in coordinators]
-    return store_new(session, now, found, Translators(catalogs, rules))

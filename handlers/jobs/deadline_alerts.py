@@ -27,10 +27,10 @@ from handlers.context import Context, Rules
 from handlers.files.report import period_label
 from handlers.formatting import hours_from_minutes, local_date
 from handlers.i18n import Catalogs, Translator
-from handlers.jobs.reminders import Due, Translators, local_moment_at, store_new
+from handlers.notifications import Due, Translators, local_moment_at, store_new
 from handlers.types import Button, Reply
+from storage import audit_store, people_store
 from storage import reminder_store as store
-from storage import repo
 from storage.models import Unit
 
 MATERIAL_ROWS = 15  # names listed in an alert; the full list is `獎勵名單` or `vbot awards eligible`
@@ -158,7 +158,7 @@ def mark_done(ctx: Context, argument: str) -> list[Reply]:
         unit_id, code, occurrence = int(parts[0]), parts[1], dt.date.fromisoformat(parts[2])
     except (IndexError, ValueError):
         return [Reply(t("Tap the ✅ Done button under a deadline alert to mark it done."))]
-    units = {unit.id: unit for unit in repo.coordinated_units(ctx.session, ctx.account.volunteer_id)}
+    units = {unit.id: unit for unit in people_store.coordinated_units(ctx.session, ctx.account.volunteer_id)}
     unit = units.get(unit_id)
     rule = None
     if unit is not None:
@@ -167,7 +167,7 @@ def mark_done(ctx: Context, argument: str) -> list[Reply]:
     if rule is None:
         return [Reply(t("Only a coordinator of the unit can mark its deadlines done."))]
     store.mark_deadline_done(ctx.session, ctx.now, unit.id, code, occurrence, ctx.account.volunteer_id)
-    repo.record_audit(ctx.session, ctx.now, f"volunteer:{ctx.account.volunteer_id}", "deadline.done",
+    audit_store.record_audit(ctx.session, ctx.now, f"volunteer:{ctx.account.volunteer_id}", "deadline.done",
                       f"unit:{unit.id}", None, {"deadline": code, "occurrence": occurrence.isoformat()})
     return [Reply(t("✅ Marked done: {title}, {date}. No more alerts until the next one.",
                     title=rule.title(ctx.locale), date=local_date(occurrence, ctx.locale)))]

@@ -7,13 +7,12 @@ import datetime as dt
 from sqlmodel import Session, select
 
 from handlers.context import Rules
-from handlers.files import chat as unit_files
 from handlers.formatting import local_moment
 from handlers.i18n import Catalogs
-from handlers.jobs import deadline_alerts, reminders, shift_reminders
+from handlers.jobs import deadline_alerts, reminders, report_summaries, shift_reminders
 from handlers.service.counting import session_minutes
 from handlers.types import Reply, replies_to_json
-from storage import repo
+from storage import people_store, queue_store, service_store
 from storage.models import ServiceRecord
 
 PUSH_PLATFORMS = ("line", "telegram")
@@ -33,10 +32,10 @@ def close_overlong_sessions(session: Session, now: dt.datetime, rules: Rules, ca
     for record in overdue:
         end = record.check_in + rules.max_session
         minutes = session_minutes(record.check_in, end)
-        if not repo.finish_session(session, record.id, end, minutes, "review", note="not checked out"):
+        if not service_store.finish_session(session, record.id, end, minutes, "review", note="not checked out"):
             continue
         closed += 1
-        for account in repo.linked_accounts(session, record.volunteer_id):
+        for account in people_store.linked_accounts(session, record.volunteer_id):
             if account.platform not in PUSH_PLATFORMS:
                 continue
             t = catalogs.translator(account.chosen_locale or rules.default_locale)
@@ -45,7 +44,7 @@ def close_overlong_sessions(session: Session, now: dt.datetime, rules: Rules, ca
                 "A coordinator will review this session before it counts.",
                 since=local_moment(record.check_in, rules.timezone, t.locale, today),
             )
-            repo.queue_message(session, now, account.platform, account.platform_user_id, replies_to_json([Reply(text)]))
+            queue_store.queue_message(session, now, account.platform, account.platform_user_id, replies_to_json([Reply(text)]))
     return closed
 
 
@@ -55,7 +54,7 @@ OUTBOX_KEPT = dt.timedelta(days=30)
 
 def prune_delivered(session: Session, now: dt.datetime, rules: Rules, catalogs: Catalogs) -> int:
     """Keeps the inbox and outbox small at a city's scale; returns how many rows went."""
-    return repo.prune_delivered(session, now - INBOX_KEPT, now - OUTBOX_KEPT)
+    return queue_store.prune_delivered(session, now - INBOX_KEPT, now - OUTBOX_KEPT)
 
 
 def job_name(job) -> str:
@@ -73,5 +72,5 @@ REMINDER_JOBS = (
     shift_reminders.missing_volunteers,
     reminders.award_nudges,
     deadline_alerts.deadline_alerts,
-    unit_files.report_summaries,
+    report_summaries.report_summaries,
 )

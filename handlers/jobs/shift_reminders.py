@@ -15,7 +15,8 @@ from sqlmodel import Session
 from handlers.context import Rules
 from handlers.formatting import local_date, local_moment
 from handlers.i18n import Catalogs, Translator
-from handlers.jobs.reminders import EVENING_BEFORE, HOUR_BEFORE, Due, Translators, local_moment_at, store_new
+from handlers.jobs.reminders import EVENING_BEFORE, HOUR_BEFORE
+from handlers.notifications import Due, Translators, local_moment_at, store_new
 from handlers.types import Button, Reply
 from storage import event_store
 from storage import reminder_store as store

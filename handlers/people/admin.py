@@ -7,7 +7,7 @@ import datetime as dt
 import sqlalchemy as sa
 from sqlmodel import Session, select
 
-from handlers.jobs.reminders import parse_quiet_hours
+from handlers.notifications import parse_quiet_hours
 from handlers.people.linking import new_invite_code
 from handlers.validation import (
     EARLIEST,
@@ -17,7 +17,7 @@ from handlers.validation import (
     latest_local_date,
     one_of,
 )
-from storage import reminder_store, repo
+from storage import audit_store, award_store, reminder_store
 from storage.models import (
     AwardGrant,
     CityAdministrator,
@@ -44,7 +44,7 @@ def add_unit(
         unit.quiet_hours = checked_quiet_hours(quiet_hours)
     session.add(unit)
     session.flush()
-    repo.record_audit(session, now, actor, "unit.add", f"unit:{unit.id}", None,
+    audit_store.record_audit(session, now, actor, "unit.add", f"unit:{unit.id}", None,
                       {"name": unit.name, "quiet_hours": unit.quiet_hours})
     return unit
 
@@ -67,7 +67,7 @@ def set_quiet_hours(session: Session, now: dt.datetime, actor: str, unit_id: int
     unit = unit_or_error(session, unit_id)
     before, unit.quiet_hours = unit.quiet_hours, checked_quiet_hours(quiet_hours)
     session.add(unit)
-    repo.record_audit(session, now, actor, "unit.quiet_hours", f"unit:{unit.id}", None,
+    audit_store.record_audit(session, now, actor, "unit.quiet_hours", f"unit:{unit.id}", None,
                       {"before": before, "after": unit.quiet_hours})
     return unit
 
@@ -88,7 +88,7 @@ def add_deadline(
         raise InputError(f"{date.isoformat()} has passed; a one-off deadline must be today or later (or --yearly)")
     remind = tuple(sorted(set(remind), reverse=True))
     row = reminder_store.add_unit_deadline(session, now, unit_id, title, date, remind, yearly)
-    repo.record_audit(session, now, actor, "deadline.add", f"unit:{unit_id}", None,
+    audit_store.record_audit(session, now, actor, "deadline.add", f"unit:{unit_id}", None,
                       {"id": row.id, "title": title, "date": date.isoformat(), "remind": list(remind), "yearly": yearly})
     return row
 
@@ -123,7 +123,7 @@ def add_volunteer(
     session.flush()
     session.add(Membership(volunteer_id=person.id, unit_id=unit_id, role=role))
     invite = new_invite(session, person.id, now + invite_valid_for)
-    repo.record_audit(
+    audit_store.record_audit(
         session, now, actor, "volunteer.add", f"volunteer:{person.id}", None, {"unit": unit_id, "role": role}
     )
     return person, invite
@@ -150,7 +150,7 @@ def add_city_administrator(
         invite = new_invite(session, person.id, now + invite_valid_for)
     if session.get(CityAdministrator, (person.id, city)) is None:
         session.add(CityAdministrator(volunteer_id=person.id, city=city, created_at=now))
-        repo.record_audit(session, now, actor, "city_administrator.add", f"volunteer:{person.id}", None,
+        audit_store.record_audit(session, now, actor, "city_administrator.add", f"volunteer:{person.id}", None,
                           {"city": city})
     return person, invite
 
@@ -229,7 +229,7 @@ def add_hours(
     )
     session.add(record)
     session.flush()
-    repo.record_audit(
+    audit_store.record_audit(
         session, now, actor, "hours.add", f"service_record:{record.id}", note,
         {"volunteer": volunteer_id, "unit": unit_id, "date": day.isoformat(), "minutes": record.minutes, "kind": kind},
     )
@@ -262,7 +262,7 @@ def set_volunteer(session: Session, now: dt.datetime, actor: str, volunteer_id: 
     for field, value in changes.items():
         setattr(person, field, value)
     session.add(person)
-    repo.record_audit(
+    audit_store.record_audit(
         session, now, actor, "volunteer.set", f"volunteer:{volunteer_id}", None,
         {"before": before, "after": changes},
     )
@@ -290,7 +290,7 @@ def add_training(
     )
     session.add(record)
     session.flush()
-    repo.record_audit(
+    audit_store.record_audit(
         session, now, actor, "training.add", f"training:{record.id}", None,
         {"volunteer": volunteer_id, "kind": kind, "category": category, "date": day.isoformat(), "minutes": minutes},
     )
@@ -305,12 +305,12 @@ def grant_award(
     if award_code not in known_codes:
         raise InputError(f"there is no award {award_code!r}; known: {', '.join(sorted(known_codes))}")
     check_date(day, "date", latest_local_date(now))
-    if any(g.award_code == award_code and g.granted_on == day for g in repo.grants_of(session, volunteer_id)):
+    if any(g.award_code == award_code and g.granted_on == day for g in award_store.grants_of(session, volunteer_id)):
         raise InputError(f"volunteer {volunteer_id} already has {award_code} granted on {day.isoformat()}")
     grant = AwardGrant(volunteer_id=volunteer_id, award_code=award_code, granted_on=day, recorded_by=actor, created_at=now)
     session.add(grant)
     session.flush()
-    repo.record_audit(
+    audit_store.record_audit(
         session, now, actor, "award.grant", f"award_grant:{grant.id}", None,
         {"volunteer": volunteer_id, "award": award_code, "date": day.isoformat()},
     )
@@ -344,7 +344,7 @@ def add_training_session(
     )
     session.add(row)
     session.flush()
-    repo.record_audit(
+    audit_store.record_audit(
         session, now, actor, "training_session.add", f"training_session:{row.id}", None,
         {"unit": unit_id, "title": title, "kind": kind, "start": row.starts_at.isoformat(),
          "end": row.ends_at.isoformat(), "place": place},

@@ -7,14 +7,14 @@ from babel import Locale
 from handlers.context import Context
 from handlers.guide import main_buttons
 from handlers.types import Button, Reply
-from storage import repo
+from storage import people_store
 
 
 def choose(ctx: Context, argument: str) -> list[Reply]:
     locale = ctx.catalogs.match(argument)
     if locale is None:
         return [language_list(ctx)]
-    account = repo.ensure_account(ctx.session, ctx.incoming.platform, ctx.incoming.user_id)
+    account = people_store.ensure_account(ctx.session, ctx.incoming.platform, ctx.incoming.user_id)
     account.chosen_locale = locale
     ctx.session.add(account)
     ctx.t = ctx.catalogs.translator(locale)

@@ -9,7 +9,7 @@ import unicodedata
 from handlers.context import Context
 from handlers.guide import main_buttons
 from handlers.types import Reply
-from storage import repo
+from storage import audit_store, people_store
 from storage.models import InviteCode
 
 CODE_DIGITS = 8
@@ -32,15 +32,15 @@ def link(ctx: Context, argument: str) -> list[Reply]:
     session = ctx.session
     incoming = ctx.incoming
     if ctx.account is not None and ctx.account.volunteer_id is not None:
-        person = repo.volunteer(session, ctx.account.volunteer_id)
+        person = people_store.volunteer(session, ctx.account.volunteer_id)
         return [Reply(t("This chat is already linked to {name}.", name=person.name if person else "?"), main_buttons(ctx))]
 
     code = clean_code(argument)
-    account = repo.ensure_account(session, incoming.platform, incoming.user_id)
+    account = people_store.ensure_account(session, incoming.platform, incoming.user_id)
     window_open = account.wrong_codes_since is not None and ctx.now - account.wrong_codes_since < WRONG_CODE_WINDOW
     if window_open and account.wrong_codes >= MAX_WRONG_CODES:
         return [Reply(t("Too many wrong codes. Please try again in an hour, or ask your coordinator."))]
-    invite = repo.use_invite_code(session, code, account.id, ctx.now) if code else None
+    invite = people_store.use_invite_code(session, code, account.id, ctx.now) if code else None
     if invite is None:
         account.wrong_codes = account.wrong_codes + 1 if window_open else 1
         account.wrong_codes_since = account.wrong_codes_since if window_open else ctx.now
@@ -58,9 +58,9 @@ def link(ctx: Context, argument: str) -> list[Reply]:
     account.linked_at = ctx.now
     account.wrong_codes, account.wrong_codes_since = 0, None
     session.add(account)
-    person = repo.volunteer(session, invite.volunteer_id)
-    units = ", ".join(unit.name for unit, _role in repo.units_of(session, invite.volunteer_id))
-    repo.record_audit(
+    person = people_store.volunteer(session, invite.volunteer_id)
+    units = ", ".join(unit.name for unit, _role in people_store.units_of(session, invite.volunteer_id))
+    audit_store.record_audit(
         session, ctx.now, f"{incoming.platform}:{incoming.user_id}", "link", f"volunteer:{invite.volunteer_id}",
         None, {"code": code, "account": account.id},
     )

@@ -15,11 +15,11 @@ import sqlalchemy as sa
 from handlers.context import Context
 from handlers.formatting import local_date
 from handlers.i18n import Translator, native_name
-from handlers.jobs.reminders import tell_coordinators
+from handlers.notifications import tell_coordinators
 from handlers.people.roster_import import parse_date
 from handlers.types import Button, Reply
 from handlers.validation import InputError, clean_name
-from storage import repo
+from storage import audit_store, people_store
 from storage.models import ChatAccount, InviteCode, Notification, Volunteer
 
 ANONYMOUS = "（已刪除）"  # the name left on a deleted person's record: stored data, shown where the name was
@@ -28,7 +28,7 @@ MAX_MESSAGE = 300
 
 def my_data(ctx: Context, _argument: str) -> list[Reply]:
     t = ctx.t
-    person = repo.volunteer(ctx.session, ctx.account.volunteer_id)
+    person = people_store.volunteer(ctx.session, ctx.account.volunteer_id)
     unknown = t("not recorded")
 
     def shown(value) -> str:
@@ -36,8 +36,8 @@ def my_data(ctx: Context, _argument: str) -> list[Reply]:
             return unknown
         return local_date(value, ctx.locale) if isinstance(value, dt.date) else str(value)
 
-    units = repo.units_of(ctx.session, person.id)
-    accounts = repo.linked_accounts(ctx.session, person.id)
+    units = people_store.units_of(ctx.session, person.id)
+    accounts = people_store.linked_accounts(ctx.session, person.id)
     lines = [
         t("What your unit keeps about you"),
         t("Name: {value}", value=person.name),
@@ -61,17 +61,17 @@ def my_name(ctx: Context, argument: str) -> list[Reply]:
         name = clean_name(argument, "volunteer")
     except InputError:
         return [Reply(t("Type 我的姓名 and your name, e.g. 我的姓名 王小明."))]
-    person = repo.volunteer(ctx.session, ctx.account.volunteer_id)
+    person = people_store.volunteer(ctx.session, ctx.account.volunteer_id)
     before, person.name = person.name, name
     ctx.session.add(person)
-    repo.record_audit(ctx.session, ctx.now, f"volunteer:{person.id}", "volunteer.name", f"volunteer:{person.id}",
+    audit_store.record_audit(ctx.session, ctx.now, f"volunteer:{person.id}", "volunteer.name", f"volunteer:{person.id}",
                       "corrected by the person", {"before": before, "after": name})
     return [Reply(t("Your name is now {name}.", name=name))]
 
 
 def _tell_coordinators(ctx: Context, job: str, which: str, words) -> int:
     """The coordinators of all the person's units."""
-    units = [unit.id for unit, _role in repo.units_of(ctx.session, ctx.account.volunteer_id)]
+    units = [unit.id for unit, _role in people_store.units_of(ctx.session, ctx.account.volunteer_id)]
     return tell_coordinators(ctx, units, job, which, words)
 
 
@@ -85,7 +85,7 @@ def leave(ctx: Context, argument: str) -> list[Reply]:
         day = None
     if day is None or day < ctx.today:
         return [Reply(t("Type 請假, the date and the reason, e.g. 請假 2026-04-02 看醫生."))]
-    name = repo.volunteer(ctx.session, ctx.account.volunteer_id).name
+    name = people_store.volunteer(ctx.session, ctx.account.volunteer_id).name
     reason = " ".join(reason.split())[:MAX_MESSAGE]
 
     def words(t: Translator) -> Reply:
@@ -101,7 +101,7 @@ def feedback(ctx: Context, argument: str) -> list[Reply]:
     text = " ".join(argument.split())[:MAX_MESSAGE]
     if not text:
         return [Reply(t("Type 意見 and your message, e.g. 意見 希望增加週末班表."))]
-    name = repo.volunteer(ctx.session, ctx.account.volunteer_id).name
+    name = people_store.volunteer(ctx.session, ctx.account.volunteer_id).name
 
     def words(t: Translator) -> Reply:
         return Reply(t("💬 {name} writes: {text}", name=name, text=text))
@@ -113,7 +113,7 @@ def feedback(ctx: Context, argument: str) -> list[Reply]:
 def delete_request(ctx: Context, _argument: str) -> list[Reply]:
     """The person asks; a coordinator of one of their units confirms with the button it gets."""
     t = ctx.t
-    person = repo.volunteer(ctx.session, ctx.account.volunteer_id)
+    person = people_store.volunteer(ctx.session, ctx.account.volunteer_id)
 
     def words(t: Translator) -> Reply:
         return Reply(t("🗑 {name} (number {id}) asks to delete their data. Their hours stay as anonymous totals.",
@@ -128,9 +128,9 @@ def delete_request(ctx: Context, _argument: str) -> list[Reply]:
 def confirm_delete(ctx: Context, argument: str) -> list[Reply]:
     """確認刪除 N: a coordinator of one of the person's units removes their identity; hours stay anonymous."""
     t = ctx.t
-    mine = {unit.id for unit in repo.coordinated_units(ctx.session, ctx.account.volunteer_id)}
+    mine = {unit.id for unit in people_store.coordinated_units(ctx.session, ctx.account.volunteer_id)}
     target = int(argument) if argument.strip().isdigit() and len(argument.strip()) < 10 else None
-    theirs = {unit.id for unit, _role in repo.units_of(ctx.session, target)} if target else set()
+    theirs = {unit.id for unit, _role in people_store.units_of(ctx.session, target)} if target else set()
     if not mine & theirs:
         return [Reply(t("Only a coordinator of the person's unit can confirm a deletion."))]
     asked = ctx.session.execute(
@@ -153,6 +153,6 @@ def confirm_delete(ctx: Context, argument: str) -> list[Reply]:
     ctx.session.execute(sa.delete(ChatAccount).where(ChatAccount.volunteer_id == target))
     ctx.session.execute(sa.update(InviteCode).where(InviteCode.volunteer_id == target, InviteCode.used_at.is_(None))
                         .values(expires_at=ctx.now))
-    repo.record_audit(ctx.session, ctx.now, f"volunteer:{ctx.account.volunteer_id}", "volunteer.delete",
+    audit_store.record_audit(ctx.session, ctx.now, f"volunteer:{ctx.account.volunteer_id}", "volunteer.delete",
                       f"volunteer:{target}", "the person asked", {})
     return [Reply(t("Done: the person's identity and chat links are removed; their hours stay as anonymous totals."))]

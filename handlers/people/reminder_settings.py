@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from handlers.context import Context
 from handlers.i18n import Translator
-from handlers.jobs.reminders import CATEGORIES
+from handlers.notifications import REMINDER_CATEGORIES
 from handlers.types import Button, Reply
 from storage import reminder_store as store
-from storage import repo
+from storage import service_store
 
 # Either language works whatever language a person chose, as for the chat words of handlers/router.py.
 OFF_WORDS = ("關", "關閉", "off", "stop")
@@ -39,7 +39,7 @@ def reminder_settings(ctx: Context, argument: str) -> list[Reply]:
         switch, rest = words[0], (words[1] if len(words) > 1 else "")
         if switch not in OFF_WORDS + ON_WORDS:
             return [status(ctx, t("I did not understand that. Type 提醒 關 or 提醒 開, with a kind if you like."))]
-        chosen = [c for c, names in CATEGORY_WORDS.items() if rest.strip() in names] if rest else list(CATEGORIES)
+        chosen = [c for c, names in CATEGORY_WORDS.items() if rest.strip() in names] if rest else list(REMINDER_CATEGORIES)
         if not chosen:
             return [status(ctx, t("I do not know that kind of reminder."))]
         if switch in OFF_WORDS:
@@ -55,8 +55,8 @@ def status(ctx: Context, note: str | None) -> Reply:
     off = store.turned_off(ctx.session, ctx.account.volunteer_id)
     lines = [note] if note else []
     lines.append(t("Your reminders:"))
-    lines += [("🔕 " if c in off else "🔔 ") + category_name(t, c) for c in CATEGORIES]
-    if len(off) < len(CATEGORIES):
+    lines += [("🔕 " if c in off else "🔔 ") + category_name(t, c) for c in REMINDER_CATEGORIES]
+    if len(off) < len(REMINDER_CATEGORIES):
         buttons = (Button(t("Turn all off"), t("reminders off")),)
     else:
         buttons = (Button(t("Turn all on"), t("reminders on")),)
@@ -66,7 +66,7 @@ def status(ctx: Context, note: str | None) -> Reply:
 def still_serving(ctx: Context, _argument: str) -> list[Reply]:
     """The answer to "are you still serving?": the session stays open; it goes to review at the maximum."""
     t = ctx.t
-    if repo.open_session_of(ctx.session, ctx.account.volunteer_id) is None:
+    if service_store.open_session_of(ctx.session, ctx.account.volunteer_id) is None:
         return [Reply(t("You are not checked in."), (Button(t("Check in"), t("check in")),))]
     limit = int(ctx.rules.max_session.total_seconds() // 3600)
     return [Reply(t("Thank you! Remember to check out when you finish. After {hours} hours a coordinator "

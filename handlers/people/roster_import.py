@@ -18,7 +18,7 @@ from sqlmodel import Session, select
 
 from handlers.people import admin
 from handlers.validation import InputError, check_date, clean_name
-from storage import repo
+from storage import audit_store
 from storage.models import Membership, ServiceRecord, TrainingRecord, Unit, Volunteer
 
 # Field → the headers it may have (the first is the English one the README documents).
@@ -169,7 +169,7 @@ def _import_row(session, now, actor, unit: Unit, row: dict, today: dt.date, repo
             setattr(person, f, v)
         session.add(person)
         if not created:
-            repo.record_audit(session, now, actor, "volunteer.import", f"volunteer:{person.id}", None,
+            audit_store.record_audit(session, now, actor, "volunteer.import", f"volunteer:{person.id}", None,
                               {f: [str(before[f]), str(v)] for f, v in updates.items()})
             changed = True
     session.flush()

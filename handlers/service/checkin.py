@@ -8,8 +8,9 @@ from handlers.awards import progress as award_progress
 from handlers.context import Context
 from handlers.formatting import hours_from_minutes, local_moment
 from handlers.service.counting import session_minutes, split_at_midnight, time_of_record
+from handlers.service.crediting import credited_end, shift_end
 from handlers.types import Button, Reply
-from storage import repo
+from storage import people_store, service_store
 from storage.models import ServiceRecord, Unit
 
 
@@ -25,7 +26,7 @@ def _unit_name(ctx: Context, unit_id: int) -> str:
 def send_to_review(ctx: Context, record: ServiceRecord, at) -> Reply | None:
     """Closes an over-long session for a coordinator to review; it adds no hours until approved."""
     minutes = session_minutes(record.check_in, at)
-    if not repo.finish_session(ctx.session, record.id, at, minutes, "review", note="longer than the maximum"):
+    if not service_store.finish_session(ctx.session, record.id, at, minutes, "review", note="longer than the maximum"):
         return None
     t = ctx.t
     return Reply(
@@ -38,28 +39,30 @@ def send_to_review(ctx: Context, record: ServiceRecord, at) -> Reply | None:
     )
 
 
+def clear_to_check_in(ctx: Context, volunteer_id: int, at) -> tuple[list[Reply], Reply | None]:
+    """What stands before a new check-in, everyday or at an event: no unit yet, or a visit still open (an
+    over-long one goes to review first). The notices so far, and the answer that stops the check-in."""
+    t = ctx.t
+    if not people_store.units_of(ctx.session, volunteer_id):
+        return [], Reply(t("You are not in any unit yet. Please ask your coordinator to add you."))
+    notices: list[Reply] = []
+    current = service_store.open_session_of(ctx.session, volunteer_id)
+    if current is not None and at - current.check_in > ctx.rules.max_session:
+        review = send_to_review(ctx, current, at)
+        notices += [review] if review else []
+        current = None
+    return notices, _already_in(ctx, current) if current is not None else None
+
+
 def check_in(ctx: Context, argument: str) -> list[Reply]:
+    """簽到, or 簽到 #UNIT (a button that names the unit); 簽到 CODE is handlers/events/checkin.py's."""
     t = ctx.t
     volunteer_id = ctx.account.volunteer_id
     at = time_of_record(ctx.incoming.sent_at, ctx.now)
-    replies: list[Reply] = []
-
-    units = repo.units_of(ctx.session, volunteer_id)
-    if not units:
-        return [Reply(t("You are not in any unit yet. Please ask your coordinator to add you."))]
-
-    current = repo.open_session_of(ctx.session, volunteer_id)
-    if current is not None and at - current.check_in > ctx.rules.max_session:
-        review = send_to_review(ctx, current, at)
-        replies += [review] if review else []
-        current = None
-    if current is not None:
-        return [_already_in(ctx, current)]
-
-    if argument and not (argument.startswith("#") and argument[1:].isdigit()):
-        from handlers import event_checkin  # an event's code; imported here as it builds on this module
-
-        return replies + event_checkin.check_in_with_code(ctx, argument, at)
+    replies, stop = clear_to_check_in(ctx, volunteer_id, at)
+    if stop is not None:
+        return [*replies, stop]
+    units = people_store.units_of(ctx.session, volunteer_id)
     chosen = None
     if argument:
         chosen = next((unit for unit, _role in units if unit.id == int(argument[1:])), None)
@@ -77,6 +80,11 @@ def check_in(ctx: Context, argument: str) -> list[Reply]:
             (Button(t("Check out"), t("check out")),),
         )
     ]
+
+
+def names_a_unit(argument: str) -> bool:
+    """`#12`: the unit buttons of 簽到 send it; any other argument is an event's code."""
+    return argument.startswith("#") and argument[1:].isdigit()
 
 
 def open_session(ctx: Context, volunteer_id: int, unit_id: int, at, **fields) -> ServiceRecord | Reply:
@@ -98,7 +106,7 @@ def open_session(ctx: Context, volunteer_id: int, unit_id: int, at, **fields) ->
             ctx.session.add(record)
     except sa.exc.IntegrityError:
         # Another check-in of the same person got there first (two taps at the same instant).
-        current = repo.open_session_of(ctx.session, volunteer_id)
+        current = service_store.open_session_of(ctx.session, volunteer_id)
         return _already_in(ctx, current) if current else _not_checked_in(ctx)
     return record
 
@@ -127,25 +135,20 @@ def check_out(ctx: Context, argument: str) -> list[Reply]:
 def check_out_person(ctx: Context, volunteer_id: int, at, argument: str = "") -> list[Reply]:
     """Closes the person's open session at `at` (the person, or a coordinator on their behalf)."""
     t = ctx.t
-    current = repo.open_session_of(ctx.session, volunteer_id)
+    current = service_store.open_session_of(ctx.session, volunteer_id)
     if current is None:
         return [_not_checked_in(ctx)]
     at = max(at, current.check_in)
     if at - current.check_in > ctx.rules.max_session:
         review = send_to_review(ctx, current, at)
         return [review or _not_checked_in(ctx)]
-    from handlers.events.checkin import (  # an event's rules; that module builds on this one
-        credited_end,
-        shift_end,
-    )
-
     if argument.strip().casefold() in ("shift end", "班末") and current.shift_id:  # the question's button
         at = max(current.check_in, min(at, shift_end(ctx.session, current)))  # "check out at the shift's end"
     at, late_minutes = credited_end(ctx.session, current, at)
     parts = split_at_midnight(current.check_in, at, ctx.rules.timezone)
     first_end = parts[0][1]
     first_minutes = max(0, session_minutes(current.check_in, first_end) - late_minutes)
-    if not repo.finish_session(ctx.session, current.id, first_end, first_minutes, "counted"):
+    if not service_store.finish_session(ctx.session, current.id, first_end, first_minutes, "counted"):
         return [_not_checked_in(ctx)]  # a check-out at the same instant closed it first
     for start, end in parts[1:]:
         # A session past midnight counts on each day it covered: 31 Dec 23:30 – 1 Jan 00:30 is half an
@@ -158,7 +161,7 @@ def check_out_person(ctx: Context, volunteer_id: int, at, argument: str = "") ->
         ))
     minutes = max(0, session_minutes(current.check_in, at) - late_minutes)
     last_day = at.astimezone(ctx.rules.timezone).date()
-    today_minutes = repo.counted_service_minutes_on(ctx.session, volunteer_id, last_day)
+    today_minutes = service_store.counted_service_minutes_on(ctx.session, volunteer_id, last_day)
     unit = ctx.session.get(Unit, current.unit_id)
     added = [
         (start.astimezone(ctx.rules.timezone).date(), max(0, session_minutes(start, end) - (late_minutes if n == 0 else 0)),

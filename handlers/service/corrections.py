@@ -16,10 +16,10 @@ from sqlmodel import select
 from handlers.context import Context
 from handlers.formatting import hours_from_minutes, local_date, local_moment
 from handlers.i18n import Translator
-from handlers.jobs.reminders import Due, Translators, store_new
+from handlers.notifications import Due, Translators, store_new
 from handlers.types import Button, Reply
+from storage import audit_store, people_store
 from storage import reminder_store as store
-from storage import repo
 from storage.models import ServiceRecord, Volunteer
 
 SHOWN = 8  # waiting sessions listed at once: the answer must fit on a phone screen
@@ -27,7 +27,7 @@ CORRECTION = re.compile(r"#?(\d{1,9})\s+(\d{1,3}(?:\.\d{1,2})?)\s+(.+)", re.DOTA
 
 
 def _my_units(ctx: Context) -> list[int]:
-    return [unit.id for unit in repo.coordinated_units(ctx.session, ctx.account.volunteer_id)]
+    return [unit.id for unit in people_store.coordinated_units(ctx.session, ctx.account.volunteer_id)]
 
 
 def _record_in_my_units(ctx: Context, text: str) -> ServiceRecord | None:
@@ -128,7 +128,7 @@ def correct(ctx: Context, argument: str) -> list[Reply]:
 
 
 def _audit(ctx: Context, action: str, record: ServiceRecord, reason: str | None, details: dict) -> None:
-    repo.record_audit(ctx.session, ctx.now, f"volunteer:{ctx.account.volunteer_id}", action, f"record:{record.id}",
+    audit_store.record_audit(ctx.session, ctx.now, f"volunteer:{ctx.account.volunteer_id}", action, f"record:{record.id}",
                       reason, details)
 
 

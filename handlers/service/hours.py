@@ -6,14 +6,14 @@ from handlers.context import Context
 from handlers.formatting import hours_from_minutes, local_moment
 from handlers.service.counting import half_year_start, year_start
 from handlers.types import Button, Reply
-from storage import repo
+from storage import service_store
 
 
 def my_hours(ctx: Context, _argument: str) -> list[Reply]:
     t = ctx.t
     today = ctx.today
     volunteer_id = ctx.account.volunteer_id
-    per_unit = repo.counted_service_minutes(
+    per_unit = service_store.counted_service_minutes(
         ctx.session, volunteer_id, year_start(today), half_year_start(today)
     )
 
@@ -30,7 +30,7 @@ def my_hours(ctx: Context, _argument: str) -> list[Reply]:
     if len(per_unit) > 1:
         lines += [t("{unit}: {hours} hours", unit=u.unit_name, hours=h(u.total)) for u in per_unit]
 
-    current = repo.open_session_of(ctx.session, volunteer_id)
+    current = service_store.open_session_of(ctx.session, volunteer_id)
     if current is not None:
         since = local_moment(current.check_in, ctx.rules.timezone, ctx.locale, today)
         lines.append(t("Checked in now since {time}.", time=since))

@@ -1,0 +1,159 @@
+"""The reminder pass: the notifications due at `now` into outbox messages, in one transaction.
+
+One message per person for what is due at once (a digest), one multicast for the same words to many where
+the platform has it, nothing during the unit's quiet hours (it waits for the morning), nothing that has lost
+its point (dropped), and nudges held back when a platform's monthly push quota runs low.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from sqlmodel import Session
+
+from handlers.context import Rules
+from handlers.i18n import Catalogs
+from handlers.notifications import DEFAULT_QUIET_HOURS, URGENT, Translators, in_quiet_hours, notice
+from handlers.types import Reply, replies_from_json, replies_to_json
+from storage import people_store, queue_store, service_store
+from storage import reminder_store as store
+
+MULTICAST_LIMIT = 500  # LINE's limit of recipients per multicast call
+LOW_QUOTA_SHARE = 0.2  # below this share of the month's pushes left, nudges wait and coordinators hear of it
+
+
+@dataclass(frozen=True)
+class LineQuota:
+    """LINE's pushes this month: `limit` (None = unlimited) and `used`."""
+
+    limit: int | None
+    used: int
+
+    @property
+    def remaining(self) -> int | None:
+        return None if self.limit is None else max(0, self.limit - self.used)
+
+    @property
+    def low(self) -> bool:
+        return self.limit is not None and self.remaining < self.limit * LOW_QUOTA_SHARE
+
+
+@dataclass
+class DispatchResult:
+    messages: int = 0  # outbox messages written (a multicast is one)
+    notifications: int = 0  # notifications they carry
+    dropped: int = 0
+    waiting: int = 0  # quiet hours, or held back by the quota
+
+
+def dispatch(
+    session: Session, now: dt.datetime, rules: Rules, catalogs: Catalogs, line_quota: LineQuota | None = None
+) -> DispatchResult:
+    """Turns the notifications due at `now` into outbox messages, in the caller's one transaction."""
+    result = DispatchResult()
+    if line_quota is not None and line_quota.low:
+        warn_quota_low(session, now, rules, catalogs, line_quota)
+    ready = sendable(session, store.claim_due_notifications(session, now), now, rules, result)
+    digests = within_quota(ready, line_quota, result)
+    queue_digests(session, now, digests, result)
+    store.settle_notifications(session, [i for _payload, ids in digests.values() for i in ids], "queued", now)
+    return result
+
+
+def sendable(session: Session, due: list, now: dt.datetime, rules: Rules, result: DispatchResult) -> list:
+    """Drops what has lost its point; holds what falls in its unit's quiet hours; returns the rest."""
+    is_obsolete = obsolete_check(session, due)
+    dropped = {n.id for n in due if (n.expires_at is not None and n.expires_at <= now) or is_obsolete(n)}
+    store.settle_notifications(session, sorted(dropped), "dropped", now)
+    result.dropped = len(dropped)
+    quiet = store.quiet_hours_of(session, {n.unit_id for n in due if n.unit_id is not None})
+    ready = []
+    for n in due:
+        if n.id in dropped:
+            continue
+        if in_quiet_hours(now, quiet.get(n.unit_id, DEFAULT_QUIET_HOURS), rules):
+            result.waiting += 1
+        else:
+            ready.append(n)
+    return ready
+
+
+def within_quota(ready: list, line_quota: LineQuota | None, result: DispatchResult) -> dict:
+    """One digest per person, {(platform, recipient): (payload, notification ids)}, as far as LINE's quota
+    goes: a digest costs one push per person; when the quota runs low only urgent reminders go."""
+    by_person: dict[tuple[str, str], list] = defaultdict(list)
+    for n in ready:  # in priority order, then by due time
+        by_person[n.platform, n.recipient].append(n)
+    budget = line_quota.remaining if line_quota is not None else None
+    digests = {}
+    for (platform, recipient), notes in by_person.items():
+        if platform == "line" and line_quota is not None:
+            if line_quota.low:
+                result.waiting += sum(n.priority > URGENT for n in notes)
+                notes = [n for n in notes if n.priority == URGENT]
+            if not notes:
+                continue
+            if budget <= 0:  # out of pushes this month: the rest waits (and drops when pointless)
+                result.waiting += len(notes)
+                continue
+            budget -= 1
+        digests[platform, recipient] = (digest([n.payload for n in notes]), [n.id for n in notes])
+    return digests
+
+
+def queue_digests(session: Session, now: dt.datetime, digests: dict, result: DispatchResult) -> None:
+    """The same words to many LINE users go as one multicast per 500; everything else one message each."""
+    line_groups: dict[str, list[str]] = defaultdict(list)
+    for (platform, recipient), (payload, ids) in digests.items():
+        if platform == "line":
+            line_groups[payload].append(recipient)
+        else:
+            queue_store.queue_message(session, now, platform, recipient, payload)
+            result.messages += 1
+        result.notifications += len(ids)
+    for payload, recipients in line_groups.items():
+        for first in range(0, len(recipients), MULTICAST_LIMIT):
+            chunk = recipients[first:first + MULTICAST_LIMIT]
+            if len(chunk) == 1:
+                queue_store.queue_message(session, now, "line", chunk[0], payload)
+            else:
+                queue_store.queue_multicast(session, now, "line", chunk, payload)
+            result.messages += 1
+
+
+def digest(payloads: list[str]) -> str:
+    """Several reminders for one person at one time, as one message: their texts, then their buttons."""
+    if len(payloads) == 1:
+        return payloads[0]
+    replies = [reply for payload in payloads for reply in replies_from_json(payload)]
+    buttons = tuple(dict.fromkeys(button for reply in replies for button in reply.buttons))
+    return replies_to_json([Reply("\n\n".join(reply.text for reply in replies), buttons[:13])])
+
+
+def obsolete_check(session: Session, due: list) -> Callable[[object], bool]:
+    """Whether a due notification has lost its point: a still-serving question about a closed session."""
+    asked = [n.subject for n in due if n.job == "still-serving" and n.subject is not None]
+    still_open = service_store.open_session_ids(session, asked) if asked else set()
+    return lambda n: n.job == "still-serving" and n.subject not in still_open
+
+
+def warn_quota_low(session: Session, now: dt.datetime, rules: Rules, catalogs: Catalogs, quota: LineQuota) -> None:
+    """Once a month, every coordinator hears that LINE's pushes are running out."""
+    month = f"{now.astimezone(rules.timezone):%Y-%m}"
+    words = Translators(catalogs, rules)
+    coordinators = store.recipients_in_units(session, [u.id for u in people_store.all_units(session)], "deadlines",
+                                             coordinators_only=True)
+    rows, seen = [], set()
+    for person in coordinators:
+        if (person.platform, person.user_id) in seen:
+            continue
+        seen.add((person.platform, person.user_id))
+        t = words(person.locale)
+        text = t("⚠️ Only {left} of this month's {limit} LINE pushes are left. Reminders about awards wait "
+                 "until next month; deadline and training reminders go first.", left=quota.remaining,
+                 limit=quota.limit)
+        rows.append(notice("quota-low", month, person, [Reply(text)], now, None, now, category="deadlines"))
+    store.add_notifications(session, rows)

@@ -1,0 +1,230 @@
+"""Awards and training: the award table, a person's counted service, trainings and grants, and the same for a whole unit in bulk. Nothing here commits: the caller's unit of work does."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+from sqlmodel import Session, select
+
+from storage.models import (
+    AwardGrant,
+    AwardRule,
+    Membership,
+    ServiceRecord,
+    TrainingRecord,
+    TrainingSession,
+    Unit,
+    Volunteer,
+)
+
+
+def seed_award_rules(session: Session, definitions: dict[str, str], now: dt.datetime) -> None:
+    """Writes the shipped award rows (code → JSON). A row someone changed since the last seed is kept as it is."""
+    stored = {row.code: row for row in session.exec(select(AwardRule)).all()}
+    for code, definition in definitions.items():
+        row = stored.get(code)
+        if row is None:
+            session.add(AwardRule(code=code, definition=definition, seeded_definition=definition, updated_at=now))
+        elif row.definition == row.seeded_definition and row.definition != definition:
+            row.definition = row.seeded_definition = definition
+            row.updated_at = now
+            session.add(row)
+
+
+def award_rule_definitions(session: Session) -> list[str]:
+    return list(session.exec(select(AwardRule.definition).order_by(AwardRule.code)).all())
+
+
+def counted_service_by_day(session: Session, volunteer_id: int) -> list[tuple[dt.date, int, str, str, bool]]:
+    """(service date, minutes, unit category, unit city, recorded in chat) of counted service, summed per day,
+    kind of unit and source: hours recorded at a check-out count only from the training day, hand-entered ones
+    always."""
+    rows = session.execute(
+        select(
+            ServiceRecord.service_date, sa.func.sum(ServiceRecord.minutes), Unit.category, Unit.city,
+            ServiceRecord.source,
+        )
+        .join(Unit, Unit.id == ServiceRecord.unit_id)
+        .where(
+            ServiceRecord.volunteer_id == volunteer_id,
+            ServiceRecord.status == "counted",
+            ServiceRecord.kind == "service",
+        )
+        .group_by(ServiceRecord.service_date, Unit.category, Unit.city, ServiceRecord.source)
+    ).all()
+    return [
+        (day, int(minutes), category, city, source == "chat") for day, minutes, category, city, source in rows
+    ]
+
+
+def trainings_of(session: Session, volunteer_id: int) -> list[TrainingRecord]:
+    return list(
+        session.exec(
+            select(TrainingRecord).where(TrainingRecord.volunteer_id == volunteer_id).order_by(TrainingRecord.date)
+        ).all()
+    )
+
+
+def grants_of(session: Session, volunteer_id: int) -> list[AwardGrant]:
+    return list(
+        session.exec(
+            select(AwardGrant).where(AwardGrant.volunteer_id == volunteer_id).order_by(AwardGrant.granted_on)
+        ).all()
+    )
+
+
+@dataclass(frozen=True)
+class MemberFacts:
+    """A member's record-book fields, as the award engine needs them."""
+
+    volunteer_id: int
+    name: str
+    trained_on: dt.date | None
+    record_book_no: str | None
+    record_book_date: dt.date | None
+    english_name: str | None
+    first_service_date: dt.date | None
+    birth_date: dt.date | None
+
+
+def _members_of(unit_id: int):
+    return select(Membership.volunteer_id).where(Membership.unit_id == unit_id)
+
+
+def members_with_facts(session: Session, unit_id: int) -> list[MemberFacts]:
+    """The unit's members (any role), by id."""
+    rows = session.execute(
+        select(
+            Volunteer.id, Volunteer.name, Volunteer.trained_on, Volunteer.record_book_no, Volunteer.record_book_date,
+            Volunteer.english_name, Volunteer.first_service_date, Volunteer.birth_date,
+        )
+        .join(Membership, Membership.volunteer_id == Volunteer.id)
+        .where(Membership.unit_id == unit_id)
+        .order_by(Volunteer.id)
+    ).all()
+    return [MemberFacts(*row) for row in rows]
+
+
+def member_units(session: Session, unit_id: int) -> list[tuple[int, str, str]]:
+    """(volunteer id, unit category, unit city) of every unit the unit's members belong to."""
+    rows = session.execute(
+        select(Membership.volunteer_id, Unit.category, Unit.city)
+        .join(Unit, Unit.id == Membership.unit_id)
+        .where(Membership.volunteer_id.in_(_members_of(unit_id)))
+    ).all()
+    return [tuple(row) for row in rows]
+
+
+def member_first_trainings(session: Session, unit_id: int) -> list[tuple[int, str, str | None, dt.date]]:
+    """(volunteer id, kind, category, first date) of the basic and special trainings of the unit's members."""
+    rows = session.execute(
+        select(TrainingRecord.volunteer_id, TrainingRecord.kind, TrainingRecord.category, sa.func.min(TrainingRecord.date))
+        .where(
+            TrainingRecord.volunteer_id.in_(_members_of(unit_id)),
+            TrainingRecord.kind.in_(("basic", "special")),
+        )
+        .group_by(TrainingRecord.volunteer_id, TrainingRecord.kind, TrainingRecord.category)
+    ).all()
+    return [tuple(row) for row in rows]
+
+
+def member_grants(session: Session, unit_id: int) -> list[tuple[int, str, dt.date]]:
+    """(volunteer id, award code, granted on) of the unit's members, oldest first."""
+    rows = session.execute(
+        select(AwardGrant.volunteer_id, AwardGrant.award_code, AwardGrant.granted_on)
+        .where(AwardGrant.volunteer_id.in_(_members_of(unit_id)))
+        .order_by(AwardGrant.granted_on)
+    ).all()
+    return [tuple(row) for row in rows]
+
+
+@dataclass(frozen=True, slots=True)  # slots: a unit's members have a great many of these
+class ServiceBucket:
+    """Counted service minutes of one member in one unit's kind (category, city), in a span of days.
+
+    first_day: the earliest service day of that member in that unit (of all spans); last_day: the span's end.
+    from_chat: recorded in chat, so counted only from the member's training day. Only a day-by-day read keeps
+    the sources apart; a span's sum holds both and says False.
+    """
+
+    volunteer_id: int
+    category: str
+    city: str
+    first_day: dt.date
+    last_day: dt.date
+    minutes: int
+    from_chat: bool = False
+
+
+def member_service_buckets(
+    session: Session, unit_id: int, boundaries: list[dt.date], until: dt.date, volunteer_ids: list[int] | None = None,
+    by_source: bool = False,
+) -> list[ServiceBucket]:
+    """Counted service of the unit's members (in all their units) up to `until`, summed per member, unit and
+    span: up to the first boundary, then up to each next one, then up to `until` (each span ends on its day).
+
+    One grouped query along the covering index, the spans as conditional sums (no join per record).
+    `volunteer_ids` narrows it to some members, day by day (boundaries ignored): for those whose spans are their
+    own (the day an award was last granted, service before the training day). `by_source` also keeps a day's
+    chat-recorded and hand-entered minutes apart; it costs a read of every record (the index has no source),
+    so the sums leave it out.
+    """
+    day, minutes = ServiceRecord.service_date, ServiceRecord.minutes
+    counted = (ServiceRecord.status == "counted", ServiceRecord.kind == "service", day <= until)
+    if volunteer_ids is not None:
+        sources = [ServiceRecord.source] if by_source else []
+        totals = (
+            select(ServiceRecord.volunteer_id, ServiceRecord.unit_id, day.label("first"), day.label("last"),
+                   (ServiceRecord.source == "chat" if by_source else sa.false()).label("from_chat"),
+                   sa.func.sum(minutes).label("m0"))
+            .where(ServiceRecord.volunteer_id.in_(volunteer_ids), *counted)
+            .group_by(ServiceRecord.volunteer_id, ServiceRecord.unit_id, day, *sources)
+        )
+        ends = []
+    else:
+        ends = [b for b in sorted(set(boundaries)) if b < until]
+        sums = [sa.func.sum(sa.case((day <= end, minutes), else_=0)).label(f"m{n}") for n, end in enumerate(ends)]
+        totals = (
+            select(ServiceRecord.volunteer_id, ServiceRecord.unit_id, sa.func.min(day).label("first"),
+                   sa.literal(until).label("last"), sa.false().label("from_chat"), *sums,
+                   sa.func.sum(minutes).label(f"m{len(ends)}"))
+            .where(ServiceRecord.volunteer_id.in_(_members_of(unit_id)), *counted)
+            .group_by(ServiceRecord.volunteer_id, ServiceRecord.unit_id)
+        )
+    totals = totals.subquery()
+    spans = [totals.c[f"m{n}"] for n in range(len(ends) + 1)]
+    rows = session.execute(
+        select(totals.c.volunteer_id, Unit.category, Unit.city, totals.c.first, totals.c.last, totals.c.from_chat,
+               *spans)
+        .join(Unit, Unit.id == totals.c.unit_id)
+    ).all()
+    if not ends:  # one span a row (day by day, or no window closes): nothing to take apart, no list per row
+        return [ServiceBucket(v, category, city, first, last, int(m), bool(from_chat))
+                for v, category, city, first, last, from_chat, m in rows]
+    found = []
+    for volunteer_id, category, city, first, last, from_chat, *cumulative in rows:
+        before = 0
+        for end, upto in zip([*ends, last], cumulative, strict=True):
+            upto = int(upto)
+            if upto != before or end == last:
+                found.append(ServiceBucket(volunteer_id, category, city, first, end, upto - before, bool(from_chat)))
+            before = upto
+    return found
+
+
+def upcoming_training_sessions(
+    session: Session, unit_ids: list[int], now: dt.datetime, limit: int
+) -> list[tuple]:
+    """The units' training sessions (TrainingSession, Unit) starting at `now` or later, soonest first."""
+    if not unit_ids:
+        return []
+    rows = session.exec(
+        select(TrainingSession, Unit)
+        .join(Unit, Unit.id == TrainingSession.unit_id)
+        .where(TrainingSession.unit_id.in_(unit_ids), TrainingSession.starts_at >= now)
+        .order_by(TrainingSession.starts_at, TrainingSession.id)
+        .limit(limit)
+    ).all()
+    return [(row, unit) for row, unit in rows]
