@@ -42,12 +42,14 @@ def make_event(database_url: str, volunteers: int) -> str:
     now = dt.datetime.now(dt.UTC)
     with UnitOfWork(engine)() as session:
         people = list(session.execute(sa.select(Volunteer.id).order_by(Volunteer.id)).scalars())
-        event = event_admin.add_event(session, now, "bench", 1, "臺北燈節", now - dt.timedelta(hours=1),
-                                      now + dt.timedelta(hours=6), "中正紀念堂")
+        event = event_admin.add_event(session, now, "bench", unit_id=1, title="臺北燈節",
+                                      starts_at=now - dt.timedelta(hours=1), ends_at=now + dt.timedelta(hours=6),
+                                      place="中正紀念堂")
         size = -(-volunteers // len(POSTS))
         for n, post in enumerate(POSTS):
-            shift = event_admin.add_shift(session, now, "bench", event.id, now + dt.timedelta(minutes=30),
-                                          now + dt.timedelta(hours=4), size, post)
+            shift = event_admin.add_shift(session, now, "bench", event_id=event.id,
+                                          starts_at=now + dt.timedelta(minutes=30),
+                                          ends_at=now + dt.timedelta(hours=4), capacity=size, post=post)
             for person in people[n * size:(n + 1) * size]:
                 event_admin.add_to_roster(session, now, "bench", shift.id, person)
         session.commit()

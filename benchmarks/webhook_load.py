@@ -388,9 +388,10 @@ def make_roster(database_url: str, volunteers: int) -> list[str]:
     now = dt.datetime.now(dt.UTC)
     codes = []
     with UnitOfWork(engine)() as session:
-        unit = admin.add_unit(session, now, "bench", "臺北市立圖書館", "culture", "taipei")
+        unit = admin.add_unit(session, now, "bench", name="臺北市立圖書館", category="culture", city="taipei")
         for i in range(volunteers):
-            _person, invite = admin.add_volunteer(session, now, "bench", unit.id, f"志工{i:04d}", dt.timedelta(days=30))
+            _person, invite = admin.add_volunteer(session, now, "bench", unit_id=unit.id, name=f"志工{i:04d}",
+                                                  invite_valid_for=dt.timedelta(days=30))
             codes.append(invite.code)
         session.commit()
     engine.dispose()

@@ -16,7 +16,7 @@ from bot.pipeline import Pipeline, utcnow
 from bot.web.server import build_web
 from handlers.context import Rules
 from handlers.i18n import Catalogs
-from handlers.jobs.reminders import DispatchResult, dispatch
+from handlers.jobs.dispatch import DispatchResult, dispatch
 from handlers.jobs.schedule import REMINDER_JOBS, job_name
 from storage.db import UnitOfWork, make_engine
 
@@ -119,8 +119,8 @@ class VBot:
         halfway keeps what it stored), then one transaction turns the due notifications into messages.
         Returns the notifications each job stored, and what the dispatch did."""
         now = now or self.now()
-        line = self.channels.get("line")
-        quota = await line.quota() if line is not None else None
+        # What each platform allows pushes (its monthly quota, its multicast limit), as its channel says.
+        terms = {platform: await channel.push_terms() for platform, channel in self.channels.items()}
         uow = UnitOfWork(self.engine)
 
         def work():
@@ -130,7 +130,7 @@ class VBot:
                     stored[job_name(job)] = job(session, now, self.rules, self.catalogs)
                     session.commit()
             with uow() as session:
-                result = dispatch(session, now, self.rules, self.catalogs, quota)
+                result = dispatch(session, now, self.rules, self.catalogs, terms)
                 session.commit()
             return stored, result
 

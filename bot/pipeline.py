@@ -24,9 +24,10 @@ from handlers import router
 from handlers.context import Rules
 from handlers.i18n import Catalogs
 from handlers.types import Incoming, Reply, replies_to_json
-from storage import repo
+from storage import queue_store
 from storage.db import UnitOfWork
 from storage.models import InboxEvent, OutboxMessage
+from storage.vocabulary import Platform
 
 log = logging.getLogger(__name__)
 
@@ -58,7 +59,8 @@ class Pipeline:
         self._to_store: list[tuple[str, list[StoredEvent], dt.datetime, asyncio.Future]] = []
         self._storing: asyncio.Task | None = None
         # Keeps each LINE user's rich menu right after their messages (a language chosen, an account linked).
-        self.line_menus = MenuFollower(self.uow, channels["line"], rules.default_locale) if "line" in channels else None
+        self.line_menus = (MenuFollower(self.uow, channels[Platform.LINE], rules.default_locale)
+                           if Platform.LINE in channels else None)
 
     # --- the webhook side ---------------------------------------------------------------------
 
@@ -87,14 +89,14 @@ class Pipeline:
     def _store_batch(self, batch) -> None:
         rows = [(platform, *event, now) for platform, events, now, _arrival in batch for event in events]
         with self.uow() as session:
-            repo.store_inbox_events(session, rows)
+            queue_store.store_inbox_events(session, rows)
             session.commit()
 
     # --- the inbox worker ----------------------------------------------------------------------
 
     def _claim_events(self, now: dt.datetime) -> list[InboxEvent]:
         with self.uow() as session:
-            events = repo.claim_inbox_events(session, now, CLAIM_LEASE, BATCH)
+            events = queue_store.claim_inbox_events(session, now, CLAIM_LEASE, BATCH)
             session.commit()
         return events
 
@@ -114,7 +116,7 @@ class Pipeline:
                 continue
             if await asyncio.to_thread(self._handle, event, incoming, now):
                 done += 1
-                if incoming is not None and incoming.platform == "line":
+                if incoming is not None and incoming.platform == Platform.LINE:
                     line_senders[incoming.user_id] = self.catalogs.match(incoming.platform_locale)
         if done:
             self.outbox_waiting.set()
@@ -125,13 +127,13 @@ class Pipeline:
     def _handle(self, event: InboxEvent, incoming: Incoming | None, now: dt.datetime) -> bool:
         try:
             with self.uow() as session:
-                if repo.has_earlier_pending_event(session, event):
-                    repo.defer_inbox_event(session, event)
+                if queue_store.has_earlier_pending_event(session, event):
+                    queue_store.defer_inbox_event(session, event)
                     session.commit()
                     return False
                 replies = router.handle(session, incoming, now, self.rules, self.catalogs) if incoming else []
                 self._queue_answer(session, event, incoming, replies, now)
-                if not repo.finish_inbox_event(session, event, now):
+                if not queue_store.finish_inbox_event(session, event, now):
                     log.warning("inbox event %s was taken over by another worker", event.id)
                     return False
                 session.commit()
@@ -144,8 +146,11 @@ class Pipeline:
     def _queue_answer(self, session, event: InboxEvent, incoming: Incoming | None, replies: list[Reply], now) -> None:
         if not replies or incoming is None:
             return
+        channel = self.channels.get(event.platform)
+        if channel is not None:  # what the platform will not send (a file too large, or any file) is not stored
+            replies = channel.fit(replies)
         expires = event.received_at + _reply_token_lifetime(event.platform)
-        repo.queue_message(
+        queue_store.queue_message(
             session, now, event.platform, incoming.reply_to.recipient, replies_to_json(replies),
             incoming.reply_to.reply_token, expires if incoming.reply_to.reply_token else None,
         )
@@ -153,8 +158,8 @@ class Pipeline:
     def _after_failure(self, event: InboxEvent, incoming: Incoming | None, now: dt.datetime, error: str) -> None:
         with self.uow() as session:
             if event.attempts < MAX_PROCESSING_ATTEMPTS:
-                repo.release_inbox_event(session, event, now + backoff(event.attempts), error)
-            elif repo.finish_inbox_event(session, event, now, error):
+                queue_store.release_inbox_event(session, event, now + backoff(event.attempts), error)
+            elif queue_store.finish_inbox_event(session, event, now, error):
                 # Give up on this event, but never leave the person without an answer.
                 locale = self.catalogs.match(incoming.platform_locale) if incoming else None
                 t = self.catalogs.translator(locale or self.rules.default_locale)
@@ -166,7 +171,7 @@ class Pipeline:
 
     def _claim_messages(self, now: dt.datetime):
         with self.uow() as session:
-            messages = repo.claim_outbox_messages(session, now, CLAIM_LEASE, BATCH, list(self.channels))
+            messages = queue_store.claim_outbox_messages(session, now, CLAIM_LEASE, BATCH, list(self.channels))
             session.commit()
         return messages
 
@@ -217,7 +222,7 @@ class Pipeline:
     def _settle(self, outcomes, now: dt.datetime) -> None:
         with self.uow() as session:
             for message, status, error, retry_at in outcomes:
-                repo.settle_outbox_message(session, message, status, now, self.worker, error, retry_at)
+                queue_store.settle_outbox_message(session, message, status, now, self.worker, error, retry_at)
             session.commit()
 
     # --- running forever inside `vbot serve` ----------------------------------------------------
@@ -244,4 +249,4 @@ class Pipeline:
 
 
 def _reply_token_lifetime(platform: str) -> dt.timedelta:
-    return REPLY_TOKEN_LIFETIME if platform == "line" else dt.timedelta(0)
+    return REPLY_TOKEN_LIFETIME if platform == Platform.LINE else dt.timedelta(0)

@@ -6,11 +6,12 @@ from __future__ import annotations
 import datetime as dt
 import tomllib
 from pathlib import Path
+from typing import Any
 
 FALLBACK_LOCALES = ("zh_TW", "en")  # every row must name itself in these
 
 
-def read_tables(path: Path | str, name: str) -> list[dict]:
+def read_tables(path: Path | str, name: str) -> list[dict[str, Any]]:
     """The [[name]] tables of a TOML file of seed rows, which must hold those and nothing else."""
     try:
         with open(path, "rb") as file:
@@ -19,7 +20,8 @@ def read_tables(path: Path | str, name: str) -> list[dict]:
         raise ValueError(f"{path}: not valid TOML: {error}") from None
     if set(data) != {name} or not isinstance(data[name], list) or not data[name]:
         raise ValueError(f"{path}: expected [[{name}]] tables and nothing else")
-    return data[name]
+    tables: list[dict[str, Any]] = data[name]
+    return tables
 
 
 def text_in(texts: tuple[tuple[str, str], ...], locale: str) -> str:

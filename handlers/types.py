@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 from dataclasses import asdict, dataclass, field
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -66,7 +67,7 @@ class Card:
 
 @dataclass(frozen=True)
 class Document:
-    """A file sent with a reply where the platform takes files (Telegram); `data` is base64."""
+    """A file that goes with a reply; `data` is base64."""
 
     name: str
     data: str
@@ -74,29 +75,50 @@ class Document:
 
 @dataclass(frozen=True)
 class Reply:
+    """An answer. With a file it carries both the file (`document`) and, where the bot can sign download
+    links, `link`: the line that offers the file's signed link, worded for the reader. Each channel decides
+    which it delivers (bot/channels/): the file where the platform takes it, else the link."""
+
     text: str
     buttons: tuple[Button, ...] = field(default_factory=tuple)
     cards: tuple[Card, ...] = field(default_factory=tuple)
     document: Document | None = None
+    link: str | None = None
+
+
+@dataclass(frozen=True)
+class PushTerms:
+    """What a platform allows pushes, as its channel says: `quota_limit` pushes a month (None: no quota, or
+    the platform could not say), `quota_used` of them this month, and at most `multicast_limit` recipients
+    per multicast (None: no multicast, every person gets their own message)."""
+
+    quota_limit: int | None = None
+    quota_used: int = 0
+    multicast_limit: int | None = None
+
+    @property
+    def quota_left(self) -> int | None:
+        return None if self.quota_limit is None else max(0, self.quota_limit - self.quota_used)
 
 
 def replies_to_json(replies: list[Reply]) -> str:
     return json.dumps([asdict(reply) for reply in replies], ensure_ascii=False)
 
 
-def _card(item: dict) -> Card:
+def _card(item: dict[str, Any]) -> Card:
     bars = tuple(Bar(bar["label"], float(bar["fraction"])) for bar in item.get("bars", ()))
     return Card(item["title"], bars, tuple(item.get("lines", ())))
 
 
 def replies_from_json(payload: str) -> list[Reply]:
-    """Also reads payloads stored before cards existed (no `cards` key)."""
+    """Also reads payloads stored before cards, documents or links existed (no `cards`, `document`, `link` key)."""
     return [
         Reply(
             item["text"],
             tuple(Button(**button) for button in item.get("buttons", ())),
             tuple(_card(card) for card in item.get("cards", ())),
             Document(**item["document"]) if item.get("document") else None,
+            item.get("link"),
         )
         for item in json.loads(payload)
     ]

@@ -7,6 +7,11 @@ from __future__ import annotations
 
 import datetime as dt
 
+from sqlmodel import Session
+
+from storage import people_store
+from storage.models import Unit
+
 MAX_NAME = 200
 EARLIEST = dt.date(1900, 1, 1)  # no birth, training or service date of a living volunteer is older
 
@@ -39,3 +44,10 @@ def one_of(value, allowed: tuple[str, ...], what: str) -> None:
 def check_date(day: dt.date | None, what: str, today: dt.date) -> None:
     if day is not None and not EARLIEST <= day <= today:
         raise InputError(f"the {what} {day.isoformat()} is not between {EARLIEST.isoformat()} and today")
+
+
+def unit_or_error(session: Session, unit_id: int) -> Unit:
+    unit = people_store.unit(session, unit_id)
+    if unit is None:
+        raise InputError(f"there is no unit {unit_id}")
+    return unit

@@ -18,6 +18,7 @@ from storage.models import (
     Unit,
     Volunteer,
 )
+from storage.vocabulary import RecordKind, RecordSource, RecordStatus
 
 
 def seed_award_rules(session: Session, definitions: dict[str, str], now: dt.datetime) -> None:
@@ -49,13 +50,13 @@ def counted_service_by_day(session: Session, volunteer_id: int) -> list[tuple[dt
         .join(Unit, Unit.id == ServiceRecord.unit_id)
         .where(
             ServiceRecord.volunteer_id == volunteer_id,
-            ServiceRecord.status == "counted",
-            ServiceRecord.kind == "service",
+            ServiceRecord.status == RecordStatus.COUNTED,
+            ServiceRecord.kind == RecordKind.SERVICE,
         )
         .group_by(ServiceRecord.service_date, Unit.category, Unit.city, ServiceRecord.source)
     ).all()
     return [
-        (day, int(minutes), category, city, source == "chat") for day, minutes, category, city, source in rows
+        (day, int(minutes), category, city, source == RecordSource.CHAT) for day, minutes, category, city, source in rows
     ]
 
 
@@ -172,12 +173,12 @@ def member_service_buckets(
     so the sums leave it out.
     """
     day, minutes = ServiceRecord.service_date, ServiceRecord.minutes
-    counted = (ServiceRecord.status == "counted", ServiceRecord.kind == "service", day <= until)
+    counted = (ServiceRecord.status == RecordStatus.COUNTED, ServiceRecord.kind == RecordKind.SERVICE, day <= until)
     if volunteer_ids is not None:
         sources = [ServiceRecord.source] if by_source else []
         totals = (
             select(ServiceRecord.volunteer_id, ServiceRecord.unit_id, day.label("first"), day.label("last"),
-                   (ServiceRecord.source == "chat" if by_source else sa.false()).label("from_chat"),
+                   (ServiceRecord.source == RecordSource.CHAT if by_source else sa.false()).label("from_chat"),
                    sa.func.sum(minutes).label("m0"))
             .where(ServiceRecord.volunteer_id.in_(volunteer_ids), *counted)
             .group_by(ServiceRecord.volunteer_id, ServiceRecord.unit_id, day, *sources)
@@ -228,3 +229,99 @@ def upcoming_training_sessions(
         .limit(limit)
     ).all()
     return [(row, unit) for row, unit in rows]
+
+
+# --- hand-entered hours, trainings, grants and training sessions ----------------------------------
+
+
+def counted_minutes_in_unit(session: Session, volunteer_id: int, unit_id: int, kind: str) -> int:
+    """A volunteer's counted minutes of one kind (service, training, meeting) in one unit, all time."""
+    return session.exec(
+        select(sa.func.coalesce(sa.func.sum(ServiceRecord.minutes), 0)).where(
+            ServiceRecord.volunteer_id == volunteer_id,
+            ServiceRecord.unit_id == unit_id,
+            ServiceRecord.kind == kind,
+            ServiceRecord.status == RecordStatus.COUNTED,
+        )
+    ).one()
+
+
+def add_hand_entered_hours(
+    session: Session, *, volunteer_id: int, unit_id: int, kind: str, minutes: int, service_date: dt.date,
+    recorded_by: str, note: str | None, created_at: dt.datetime,
+) -> ServiceRecord:
+    """Counted minutes entered by hand (a balance or a correction), flushed so that the record has its id."""
+    record = ServiceRecord(
+        volunteer_id=volunteer_id,
+        unit_id=unit_id,
+        kind=kind,
+        source=RecordSource.MANUAL,
+        status=RecordStatus.COUNTED,
+        minutes=minutes,
+        service_date=service_date,
+        recorded_by=recorded_by,
+        note=note,
+        created_at=created_at,
+    )
+    session.add(record)
+    session.flush()
+    return record
+
+
+def has_hand_entered_hours(
+    session: Session, volunteer_id: int, unit_id: int, service_date: dt.date, minutes: int, note: str
+) -> bool:
+    """Whether these very minutes, with this note, were already entered for the volunteer in the unit that day."""
+    return session.exec(select(ServiceRecord.id).where(
+        ServiceRecord.volunteer_id == volunteer_id, ServiceRecord.unit_id == unit_id,
+        ServiceRecord.service_date == service_date, ServiceRecord.note == note, ServiceRecord.minutes == minutes,
+    )).first() is not None
+
+
+def add_training_record(
+    session: Session, *, volunteer_id: int, kind: str, category: str | None, course: str | None, date: dt.date,
+    minutes: int, recorded_by: str, created_at: dt.datetime,
+) -> TrainingRecord:
+    """A training the volunteer completed, flushed so that it has its id."""
+    record = TrainingRecord(
+        volunteer_id=volunteer_id, kind=kind, category=category, course=course, date=date, minutes=minutes,
+        recorded_by=recorded_by, created_at=created_at,
+    )
+    session.add(record)
+    session.flush()
+    return record
+
+
+def has_training_on(session: Session, volunteer_id: int, kind: str, day: dt.date) -> bool:
+    """Whether a training of this kind on this day is already recorded for the volunteer."""
+    return session.exec(select(TrainingRecord.id).where(
+        TrainingRecord.volunteer_id == volunteer_id, TrainingRecord.kind == kind, TrainingRecord.date == day
+    )).first() is not None
+
+
+def add_award_grant(
+    session: Session, volunteer_id: int, award_code: str, granted_on: dt.date, recorded_by: str,
+    created_at: dt.datetime,
+) -> AwardGrant:
+    """An award granted, flushed so that it has its id."""
+    grant = AwardGrant(
+        volunteer_id=volunteer_id, award_code=award_code, granted_on=granted_on, recorded_by=recorded_by,
+        created_at=created_at,
+    )
+    session.add(grant)
+    session.flush()
+    return grant
+
+
+def add_training_session(
+    session: Session, *, unit_id: int, title: str, kind: str, starts_at: dt.datetime, ends_at: dt.datetime,
+    place: str | None, created_at: dt.datetime,
+) -> TrainingSession:
+    """A training the unit will hold, flushed so that it has its id."""
+    row = TrainingSession(
+        unit_id=unit_id, title=title, kind=kind, starts_at=starts_at, ends_at=ends_at, place=place,
+        created_at=created_at,
+    )
+    session.add(row)
+    session.flush()
+    return row

@@ -8,6 +8,31 @@ import sqlalchemy as sa
 from sqlmodel import Session, select
 
 from storage.models import Event, Membership, RosterEntry, ServiceRecord, Shift, Volunteer
+from storage.vocabulary import RecordKind, RecordSource, RecordStatus
+
+
+def event(session: Session, event_id: int) -> Event | None:
+    return session.get(Event, event_id)
+
+
+def shift(session: Session, shift_id: int) -> Shift | None:
+    return session.get(Shift, shift_id)
+
+
+def add_event(session: Session, **fields) -> Event:
+    """A new event with these fields, flushed so that it has its id."""
+    row = Event(**fields)
+    session.add(row)
+    session.flush()
+    return row
+
+
+def add_shift(session: Session, **fields) -> Shift:
+    """A new shift with these fields, flushed so that it has its id."""
+    row = Shift(**fields)
+    session.add(row)
+    session.flush()
+    return row
 
 
 def event_by_code(session: Session, code: str) -> Event | None:
@@ -41,6 +66,31 @@ def roster_entry(session: Session, shift_id: int, volunteer_id: int) -> RosterEn
     return session.exec(
         select(RosterEntry).where(RosterEntry.shift_id == shift_id, RosterEntry.volunteer_id == volunteer_id)
     ).first()
+
+
+def sign_on(
+    session: Session, entry: RosterEntry | None, shift_id: int, volunteer_id: int, added_by: str, now: dt.datetime
+) -> RosterEntry | None:
+    """Puts the volunteer on the shift's roster: a new entry, or their cancelled `entry` signed again. None when
+    the unique index says a sign-up of the same person at the same instant got there first."""
+    if entry is None:
+        entry = RosterEntry(shift_id=shift_id, volunteer_id=volunteer_id, added_by=added_by, created_at=now)
+    else:
+        entry.status, entry.cancelled_at, entry.added_by = "signed", None, added_by
+    try:
+        with session.begin_nested():
+            session.add(entry)
+    except sa.exc.IntegrityError:
+        return None
+    return entry
+
+
+def cancel_roster_entry(session: Session, entry_id: int, now: dt.datetime) -> bool:
+    """Cancels the entry only if it is still signed; False when another cancellation got there first."""
+    return bool(session.execute(
+        sa.update(RosterEntry).where(RosterEntry.id == entry_id, RosterEntry.status == "signed")
+        .values(status="cancelled", cancelled_at=now)
+    ).rowcount)
 
 
 def signed_shift_ids(session: Session, volunteer_id: int, shift_ids: list[int]) -> set[int]:
@@ -83,7 +133,7 @@ def attendance_of(session: Session, shift_ids: list[int]) -> list[tuple[int, int
     rows = session.execute(
         select(ServiceRecord.shift_id, Volunteer.id, Volunteer.name, ServiceRecord.walk_up)
         .join(Volunteer, Volunteer.id == ServiceRecord.volunteer_id)
-        .where(ServiceRecord.shift_id.in_(shift_ids), ServiceRecord.status.in_(("open", "counted", "review")))
+        .where(ServiceRecord.shift_id.in_(shift_ids), ServiceRecord.status.in_((RecordStatus.OPEN, RecordStatus.COUNTED, RecordStatus.REVIEW)))
         .order_by(ServiceRecord.shift_id, Volunteer.id)
     ).all()
     return [tuple(row) for row in rows]
@@ -107,10 +157,25 @@ def shifts_starting(session: Session, after: dt.datetime, until: dt.datetime) ->
     return [(shift, event) for shift, event in rows]
 
 
+def wait_for_location(
+    session: Session, *, volunteer_id: int, unit_id: int, check_in: dt.datetime, service_date: dt.date,
+    recorded_by: str, created_at: dt.datetime, **fields,
+) -> ServiceRecord:
+    """A check-in at an event that waits for the person's location (`fields`: shift_id, walk_up); it counts
+    nothing until confirm_location makes it an open session."""
+    record = ServiceRecord(
+        volunteer_id=volunteer_id, unit_id=unit_id, kind=RecordKind.SERVICE, source=RecordSource.CHAT,
+        status=RecordStatus.AWAITING_LOCATION, check_in=check_in, service_date=service_date,
+        recorded_by=recorded_by, created_at=created_at, **fields,
+    )
+    session.add(record)
+    return record
+
+
 def awaiting_location(session: Session, volunteer_id: int, since: dt.datetime) -> ServiceRecord | None:
     """The person's latest check-in still waiting for a shared location, made after `since`."""
     return session.exec(
-        select(ServiceRecord).where(ServiceRecord.volunteer_id == volunteer_id, ServiceRecord.status == "location",
+        select(ServiceRecord).where(ServiceRecord.volunteer_id == volunteer_id, ServiceRecord.status == RecordStatus.AWAITING_LOCATION,
                                     ServiceRecord.created_at >= since)
         .order_by(ServiceRecord.id.desc())
     ).first()
@@ -121,8 +186,9 @@ def confirm_location(session: Session, record_id: int) -> bool:
     try:
         with session.begin_nested():
             return bool(session.execute(
-                sa.update(ServiceRecord).where(ServiceRecord.id == record_id, ServiceRecord.status == "location")
-                .values(status="open")
+                sa.update(ServiceRecord)
+                .where(ServiceRecord.id == record_id, ServiceRecord.status == RecordStatus.AWAITING_LOCATION)
+                .values(status=RecordStatus.OPEN)
             ).rowcount)
     except sa.exc.IntegrityError:
         return False

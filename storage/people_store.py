@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from contextlib import AbstractContextManager
 
 import sqlalchemy as sa
 from sqlmodel import Session, select
@@ -13,9 +14,11 @@ from storage.models import (
     CityAdministrator,
     InviteCode,
     Membership,
+    Notification,
     Unit,
     Volunteer,
 )
+from storage.vocabulary import Role
 
 
 def account_for(session: Session, platform: str, platform_user_id: str) -> ChatAccount | None:
@@ -54,7 +57,7 @@ def coordinated_units(session: Session, volunteer_id: int) -> list[Unit]:
     """The units a person may see and change: those they coordinate, and every unit of a city they administer."""
     cities = select(CityAdministrator.city).where(CityAdministrator.volunteer_id == volunteer_id)
     coordinates = select(Membership.unit_id).where(
-        Membership.volunteer_id == volunteer_id, Membership.role == "coordinator")
+        Membership.volunteer_id == volunteer_id, Membership.role == Role.COORDINATOR)
     return list(session.exec(
         select(Unit).where(sa.or_(Unit.id.in_(coordinates), Unit.city.in_(cities))).order_by(Unit.id)).all())
 
@@ -81,3 +84,122 @@ def use_invite_code(session: Session, code: str, account_id: int, now: dt.dateti
 
 def volunteer(session: Session, volunteer_id: int) -> Volunteer | None:
     return session.get(Volunteer, volunteer_id)
+
+
+# --- units ---------------------------------------------------------------------------------------
+
+
+def unit(session: Session, unit_id: int) -> Unit | None:
+    return session.get(Unit, unit_id)
+
+
+def add_unit(
+    session: Session, *, name: str, category: str, city: str, quiet_hours: str | None = None,
+    created_at: dt.datetime,
+) -> Unit:
+    """A new unit, flushed so that it has its id; without quiet_hours it keeps the table's default."""
+    row = Unit(name=name, category=category, city=city, created_at=created_at)
+    if quiet_hours is not None:
+        row.quiet_hours = quiet_hours
+    session.add(row)
+    session.flush()
+    return row
+
+
+def set_fields(session: Session, row, changes: dict):
+    """Sets the fields of a row read from the store and saves it (with the caller's unit of work)."""
+    for field, value in changes.items():
+        setattr(row, field, value)
+    session.add(row)
+    return row
+
+
+def savepoint(session: Session) -> AbstractContextManager:
+    """`with savepoint(session):` — what the block changed is rolled back alone if it raises."""
+    return session.begin_nested()
+
+
+# --- volunteers and their places ------------------------------------------------------------------
+
+
+def add_volunteer(
+    session: Session, *, name: str, created_at: dt.datetime, birth_date: dt.date | None = None,
+    gender: str | None = None, trained_on: dt.date | None = None,
+) -> Volunteer:
+    """A new person, flushed so that they have their id."""
+    person = Volunteer(name=name, birth_date=birth_date, gender=gender, trained_on=trained_on, created_at=created_at)
+    session.add(person)
+    session.flush()
+    return person
+
+
+def volunteer_with_record_book_no(session: Session, record_book_no: str) -> Volunteer | None:
+    return session.exec(select(Volunteer).where(Volunteer.record_book_no == record_book_no)).first()
+
+
+def volunteer_with_phone(session: Session, phone: str) -> Volunteer | None:
+    return session.exec(select(Volunteer).where(Volunteer.phone == phone)).first()
+
+
+def add_membership(session: Session, volunteer_id: int, unit_id: int, role: str = Role.VOLUNTEER) -> Membership:
+    row = Membership(volunteer_id=volunteer_id, unit_id=unit_id, role=role)
+    session.add(row)
+    return row
+
+
+def is_member(session: Session, volunteer_id: int, unit_id: int) -> bool:
+    """Whether the person belongs to the unit, in any role."""
+    return session.exec(
+        select(Membership.id).where(Membership.volunteer_id == volunteer_id, Membership.unit_id == unit_id)
+    ).first() is not None
+
+
+def is_city_administrator(session: Session, volunteer_id: int, city: str) -> bool:
+    return session.get(CityAdministrator, (volunteer_id, city)) is not None
+
+
+def add_city_administrator(session: Session, volunteer_id: int, city: str, created_at: dt.datetime) -> CityAdministrator:
+    row = CityAdministrator(volunteer_id=volunteer_id, city=city, created_at=created_at)
+    session.add(row)
+    return row
+
+
+# --- invite codes and chat links ------------------------------------------------------------------
+
+
+def invite_code(session: Session, code: str) -> InviteCode | None:
+    return session.get(InviteCode, code)
+
+
+def add_invite_code(session: Session, code: str, volunteer_id: int, expires_at: dt.datetime) -> InviteCode:
+    row = InviteCode(code=code, volunteer_id=volunteer_id, expires_at=expires_at)
+    session.add(row)
+    return row
+
+
+def link_account(session: Session, account: ChatAccount, volunteer_id: int, now: dt.datetime) -> ChatAccount:
+    """The chat account now belongs to the volunteer; its count of wrong codes starts again."""
+    account.volunteer_id = volunteer_id
+    account.linked_at = now
+    account.wrong_codes, account.wrong_codes_since = 0, None
+    session.add(account)
+    return account
+
+
+def deletion_requested(session: Session, volunteer_id: int) -> bool:
+    """Whether the person asked to delete their data (a `delete-request` message to their coordinators)."""
+    return session.execute(
+        sa.select(Notification.id).where(Notification.job == "delete-request",
+                                         Notification.key.like(f"delete-request:{volunteer_id}:%"))
+    ).first() is not None
+
+
+def unlink_chat_accounts(session: Session, volunteer_id: int, now: dt.datetime) -> None:
+    """Removes the person's chat accounts: the codes they used stay used, but no longer say by whom; their
+    unused codes expire now."""
+    accounts = sa.select(ChatAccount.id).where(ChatAccount.volunteer_id == volunteer_id)
+    session.execute(sa.update(InviteCode).where(InviteCode.used_by_account_id.in_(accounts))
+                    .values(used_by_account_id=None))
+    session.execute(sa.delete(ChatAccount).where(ChatAccount.volunteer_id == volunteer_id))
+    session.execute(sa.update(InviteCode).where(InviteCode.volunteer_id == volunteer_id, InviteCode.used_at.is_(None))
+                    .values(expires_at=now))

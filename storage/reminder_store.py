@@ -25,8 +25,9 @@ from storage.models import (
     Unit,
     UnitDeadline,
 )
+from storage.vocabulary import Platform, RecordKind, RecordStatus, Role
 
-PUSH_PLATFORMS = ("line", "telegram")
+PUSH_PLATFORMS = (Platform.LINE, Platform.TELEGRAM)
 KEYS_PER_QUERY = 1000  # keys per IN (…): well inside every driver's parameter limit
 
 
@@ -59,7 +60,7 @@ def recipients_in_units(
         .order_by(Membership.unit_id, Membership.volunteer_id, ChatAccount.id)
     )
     if coordinators_only:
-        query = query.where(Membership.role == "coordinator")
+        query = query.where(Membership.role == Role.COORDINATOR)
     return pushable(Recipient(*row) for row in session.execute(query).all())
 
 
@@ -81,7 +82,7 @@ def recipients_of(session: Session, volunteer_ids: list[int], category: str) -> 
             select(sa.func.min(Membership.unit_id)).where(Membership.volunteer_id == ChatAccount.volunteer_id)
         ).scalar_subquery()
         rows = session.execute(
-            select(ChatAccount.volunteer_id, first_unit, sa.literal("volunteer"), ChatAccount.platform,
+            select(ChatAccount.volunteer_id, first_unit, sa.literal(Role.VOLUNTEER.value), ChatAccount.platform,
                    ChatAccount.platform_user_id, ChatAccount.chosen_locale)
             .where(ChatAccount.volunteer_id.in_(chunk), ~sa.exists(turned_off))
             .order_by(ChatAccount.volunteer_id, ChatAccount.id)
@@ -181,14 +182,14 @@ def sessions_open_since(session: Session, earliest: dt.datetime, latest: dt.date
     return list(
         session.exec(
             select(ServiceRecord).where(
-                ServiceRecord.status == "open", ServiceRecord.check_in > earliest, ServiceRecord.check_in <= latest
+                ServiceRecord.status == RecordStatus.OPEN, ServiceRecord.check_in > earliest, ServiceRecord.check_in <= latest
             )
         ).all()
     )
 
 
 def units_with_coordinators(session: Session) -> list[Unit]:
-    has_coordinator = select(Membership.id).where(Membership.unit_id == Unit.id, Membership.role == "coordinator")
+    has_coordinator = select(Membership.id).where(Membership.unit_id == Unit.id, Membership.role == Role.COORDINATOR)
     return list(session.exec(select(Unit).where(sa.exists(has_coordinator)).order_by(Unit.id)).all())
 
 
@@ -196,7 +197,8 @@ def unit_period_figures(session: Session, unit_id: int, first: dt.date, last: dt
     """(people who served, times served, minutes) of counted service in the unit between the two days."""
     people, times, minutes = session.execute(
         select(sa.func.count(sa.distinct(ServiceRecord.volunteer_id)), sa.func.count(), sa.func.sum(ServiceRecord.minutes))
-        .where(ServiceRecord.unit_id == unit_id, ServiceRecord.status == "counted", ServiceRecord.kind == "service",
+        .where(ServiceRecord.unit_id == unit_id, ServiceRecord.status == RecordStatus.COUNTED,
+               ServiceRecord.kind == RecordKind.SERVICE,
                ServiceRecord.service_date >= first, ServiceRecord.service_date <= last)
     ).one()
     return people, times, int(minutes or 0)

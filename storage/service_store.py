@@ -11,13 +11,60 @@ from sqlmodel import Session, select
 from storage.models import (
     ServiceRecord,
     Unit,
+    Volunteer,
 )
+from storage.vocabulary import RecordKind, RecordSource, RecordStatus
+
+
+def record(session: Session, record_id: int) -> ServiceRecord | None:
+    return session.get(ServiceRecord, record_id)
+
+
+def open_visit(
+    session: Session, *, volunteer_id: int, unit_id: int, check_in: dt.datetime, service_date: dt.date,
+    recorded_by: str, created_at: dt.datetime, **fields,
+) -> ServiceRecord | None:
+    """Opens a chat-recorded service session (`fields`: shift_id, walk_up, checked_in_by); None when the unique
+    index says the person is already checked in (two check-ins at the same instant: the other got there first)."""
+    visit = ServiceRecord(
+        volunteer_id=volunteer_id, unit_id=unit_id, kind=RecordKind.SERVICE, source=RecordSource.CHAT,
+        status=RecordStatus.OPEN, check_in=check_in, service_date=service_date, recorded_by=recorded_by,
+        created_at=created_at, **fields,
+    )
+    try:
+        with session.begin_nested():
+            session.add(visit)
+    except sa.exc.IntegrityError:
+        return None
+    return visit
+
+
+def add_visit_part(
+    session: Session, visit: ServiceRecord, check_in: dt.datetime, check_out: dt.datetime, minutes: int,
+    service_date: dt.date, created_at: dt.datetime,
+) -> ServiceRecord:
+    """The part of a closed visit that fell on a later day, counted on that day, as its own record."""
+    part = ServiceRecord(
+        volunteer_id=visit.volunteer_id, unit_id=visit.unit_id, kind=RecordKind.SERVICE, source=RecordSource.CHAT,
+        status=RecordStatus.COUNTED, check_in=check_in, check_out=check_out, minutes=minutes,
+        service_date=service_date, recorded_by=visit.recorded_by, note=f"continues service record {visit.id}",
+        created_at=created_at,
+    )
+    session.add(part)
+    return part
 
 
 def open_session_of(session: Session, volunteer_id: int) -> ServiceRecord | None:
     return session.exec(
-        select(ServiceRecord).where(ServiceRecord.volunteer_id == volunteer_id, ServiceRecord.status == "open")
+        select(ServiceRecord).where(ServiceRecord.volunteer_id == volunteer_id, ServiceRecord.status == RecordStatus.OPEN)
     ).first()
+
+
+def open_sessions_begun_before(session: Session, moment: dt.datetime) -> list[ServiceRecord]:
+    """Open sessions checked in before `moment`."""
+    return list(session.exec(
+        select(ServiceRecord).where(ServiceRecord.status == RecordStatus.OPEN, ServiceRecord.check_in < moment)
+    ).all())
 
 
 def finish_session(
@@ -30,17 +77,63 @@ def finish_session(
     return bool(
         session.execute(
             sa.update(ServiceRecord)
-            .where(ServiceRecord.id == record_id, ServiceRecord.status == "open")
+            .where(ServiceRecord.id == record_id, ServiceRecord.status == RecordStatus.OPEN)
             .values(**values)
         ).rowcount
     )
+
+
+def settle_record(session: Session, record_id: int, from_statuses: tuple[str, ...], status: str) -> bool:
+    """Gives the record `status` only if it is still in one of `from_statuses`; False when someone else
+    settled it first."""
+    return bool(session.execute(
+        sa.update(ServiceRecord).where(ServiceRecord.id == record_id, ServiceRecord.status.in_(from_statuses))
+        .values(status=status)
+    ).rowcount)
+
+
+def add_correction(
+    session: Session, original: ServiceRecord, minutes: int, recorded_by: str, note: str, created_at: dt.datetime
+) -> ServiceRecord:
+    """The counted record that replaces `original` with these minutes, flushed so that it has its id."""
+    fixed = ServiceRecord(
+        volunteer_id=original.volunteer_id, unit_id=original.unit_id, kind=original.kind, source=RecordSource.MANUAL,
+        status=RecordStatus.COUNTED, check_in=original.check_in, check_out=original.check_out, minutes=minutes,
+        service_date=original.service_date, recorded_by=recorded_by, note=note, created_at=created_at,
+        shift_id=original.shift_id,
+    )
+    session.add(fixed)
+    session.flush()
+    return fixed
+
+
+def records_to_review(session: Session, unit_ids: list[int], limit: int) -> list[tuple[ServiceRecord, Volunteer]]:
+    """The units' sessions waiting for review, with their volunteers, oldest first."""
+    rows = session.exec(
+        select(ServiceRecord, Volunteer).join(Volunteer, Volunteer.id == ServiceRecord.volunteer_id)
+        .where(ServiceRecord.unit_id.in_(unit_ids), ServiceRecord.status == RecordStatus.REVIEW)
+        .order_by(ServiceRecord.check_in, ServiceRecord.id).limit(limit)
+    ).all()
+    return [(row, person) for row, person in rows]
+
+
+def records_with_unit_names(
+    session: Session, volunteer_id: int, statuses: tuple[str, ...]
+) -> list[tuple[ServiceRecord, str]]:
+    """The volunteer's records in these statuses with their unit's name, by service date."""
+    rows = session.exec(
+        select(ServiceRecord, Unit.name).join(Unit, Unit.id == ServiceRecord.unit_id)
+        .where(ServiceRecord.volunteer_id == volunteer_id, ServiceRecord.status.in_(statuses))
+        .order_by(ServiceRecord.service_date, ServiceRecord.id)
+    ).all()
+    return [(row, unit_name) for row, unit_name in rows]
 
 
 def open_session_ids(session: Session, record_ids: list[int]) -> set[int]:
     """Which of these service records are still open sessions."""
     return set(
         session.exec(
-            select(ServiceRecord.id).where(ServiceRecord.id.in_(record_ids), ServiceRecord.status == "open")
+            select(ServiceRecord.id).where(ServiceRecord.id.in_(record_ids), ServiceRecord.status == RecordStatus.OPEN)
         ).all()
     )
 
@@ -73,8 +166,8 @@ def counted_service_minutes(
         )
         .where(
             ServiceRecord.volunteer_id == volunteer_id,
-            ServiceRecord.status == "counted",
-            ServiceRecord.kind == "service",
+            ServiceRecord.status == RecordStatus.COUNTED,
+            ServiceRecord.kind == RecordKind.SERVICE,
         )
         .group_by(ServiceRecord.unit_id)
         .subquery()
@@ -93,8 +186,8 @@ def counted_service_minutes_on(session: Session, volunteer_id: int, day: dt.date
     return session.exec(
         select(sa.func.coalesce(sa.func.sum(ServiceRecord.minutes), 0)).where(
             ServiceRecord.volunteer_id == volunteer_id,
-            ServiceRecord.status == "counted",
-            ServiceRecord.kind == "service",
+            ServiceRecord.status == RecordStatus.COUNTED,
+            ServiceRecord.kind == RecordKind.SERVICE,
             ServiceRecord.service_date == day,
         )
     ).one()

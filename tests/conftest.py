@@ -99,13 +99,13 @@ class Harness:
     # --- people ---
     def add_unit(self, name="臺北市立圖書館", **kw) -> int:
         with UnitOfWork(self.vbot.engine)() as session:
-            unit = admin.add_unit(session, T0, "test", name, kw.get("category", "culture"), kw.get("city", "taipei"))
+            unit = admin.add_unit(session, T0, "test", name=name, category=kw.get("category", "culture"), city=kw.get("city", "taipei"))
             session.commit()
             return unit.id
 
     def add_volunteer(self, unit_id: int, name="王小明", role="volunteer") -> tuple[int, str]:
         with UnitOfWork(self.vbot.engine)() as session:
-            person, invite = admin.add_volunteer(session, T0, "test", unit_id, name, dt.timedelta(days=30), role=role)
+            person, invite = admin.add_volunteer(session, T0, "test", unit_id=unit_id, name=name, invite_valid_for=dt.timedelta(days=30), role=role)
             session.commit()
             return person.id, invite.code
 

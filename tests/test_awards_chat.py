@@ -27,7 +27,7 @@ def prepare(
             person.record_book_no = "北市志字第123號"
             person.record_book_date = trained_on
         session.add(person)
-        admin.add_hours(session, T0, "cli:test", volunteer_id, unit, dt.date(2025, 12, 31), balance_hours,
+        admin.add_hours(session, T0, "cli:test", volunteer_id=volunteer_id, unit_id=unit, day=dt.date(2025, 12, 31), hours=balance_hours,
                         note="record-book balance")
         session.commit()
     return unit, volunteer_id, code
@@ -108,8 +108,8 @@ async def test_hours_checked_out_before_the_training_do_not_count_towards_awards
     assert "這次服務 2 小時" in (await harness.line_says("Uvol1", "簽退", at=T0 + 2 * HOUR))[0]
     later = T0 + dt.timedelta(days=2)
     with UnitOfWork(harness.vbot.engine)() as session:
-        admin.add_training(session, later, "cli:test", volunteer_id, "basic", dt.date(2026, 3, 20), 6)
-        admin.add_training(session, later, "cli:test", volunteer_id, "special", dt.date(2026, 3, 26), 6, "culture")
+        admin.add_training(session, later, "cli:test", volunteer_id=volunteer_id, kind="basic", day=dt.date(2026, 3, 20), hours=6)
+        admin.add_training(session, later, "cli:test", volunteer_id=volunteer_id, kind="special", day=dt.date(2026, 3, 26), hours=6, category="culture")
         session.commit()
     await harness.line_says("Uvol1", "簽到", at=later)
     await harness.line_says("Uvol1", "簽退", at=later + 3 * HOUR)

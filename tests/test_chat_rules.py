@@ -29,7 +29,7 @@ def statuses(harness, volunteer_id):
 
 def add_hours(harness, volunteer_id, unit, day, hours, kind="service"):
     with UnitOfWork(harness.vbot.engine)() as session:
-        admin.add_hours(session, T0, "cli:test", volunteer_id, unit, day, hours, kind)
+        admin.add_hours(session, T0, "cli:test", volunteer_id=volunteer_id, unit_id=unit, day=day, hours=hours, kind=kind)
         session.commit()
 
 

@@ -109,7 +109,7 @@ def test_init_with_no_variable_creates_vbot_db_here_and_is_safe_to_run_again(tmp
     url = sqlite_url(tmp_path)
     engine = make_engine(url)
     with UnitOfWork(engine)() as session:
-        admin.add_unit(session, dt.datetime.now(dt.UTC), "test", "臺北市立圖書館", "culture", "taipei")
+        admin.add_unit(session, dt.datetime.now(dt.UTC), "test", name="臺北市立圖書館", category="culture", city="taipei")
         session.commit()
     engine.dispose()
 
@@ -276,10 +276,10 @@ def seed(url: str) -> dict[str, str]:
     migrate(engine)
     now = dt.datetime.now(dt.UTC)
     with UnitOfWork(engine)() as session:
-        unit = admin.add_unit(session, now, "seed", "臺北市立圖書館", "culture", "taipei")
-        other = admin.add_unit(session, now, "seed", "臺北市立聯合醫院", "health", "taipei")
-        person, _ = admin.add_volunteer(session, now, "seed", unit.id, "王小明", dt.timedelta(days=30))
-        admin.add_hours(session, now, "seed", person.id, unit.id, dt.date(2024, 5, 1), 3)
+        unit = admin.add_unit(session, now, "seed", name="臺北市立圖書館", category="culture", city="taipei")
+        other = admin.add_unit(session, now, "seed", name="臺北市立聯合醫院", category="health", city="taipei")
+        person, _ = admin.add_volunteer(session, now, "seed", unit_id=unit.id, name="王小明", invite_valid_for=dt.timedelta(days=30))
+        admin.add_hours(session, now, "seed", volunteer_id=person.id, unit_id=unit.id, day=dt.date(2024, 5, 1), hours=3)
         session.commit()
         ids = {"u": str(unit.id), "other": str(other.id), "v": str(person.id)}
     engine.dispose()

@@ -35,14 +35,14 @@ def store(database_url):
 def person(session, unit_id, name, hours, *, record_book=True, trained=YEAR_AGO, role="volunteer", on=LAST_MONTH,
            born=None):
     """A volunteer whose basic and special training (the unit's category) ended on `trained`."""
-    volunteer, _ = admin.add_volunteer(session, NOW, "test", unit_id, name, dt.timedelta(days=30), born, role=role)
+    volunteer, _ = admin.add_volunteer(session, NOW, "test", unit_id=unit_id, name=name, invite_valid_for=dt.timedelta(days=30), birth_date=born, role=role)
     if trained is not None:
-        admin.add_training(session, NOW, "test", volunteer.id, "basic", trained - dt.timedelta(days=7), 12)
-        admin.add_training(session, NOW, "test", volunteer.id, "special", trained, 6, "culture")
+        admin.add_training(session, NOW, "test", volunteer_id=volunteer.id, kind="basic", day=trained - dt.timedelta(days=7), hours=12)
+        admin.add_training(session, NOW, "test", volunteer_id=volunteer.id, kind="special", day=trained, hours=6, category="culture")
     if record_book:
         admin.set_volunteer(session, NOW, "test", volunteer.id, {"record_book_no": f"北市志字第{volunteer.id}號"})
     if hours:
-        admin.add_hours(session, NOW, "test", volunteer.id, unit_id, on, hours)
+        admin.add_hours(session, NOW, "test", volunteer_id=volunteer.id, unit_id=unit_id, day=on, hours=hours)
     return volunteer.id
 
 
@@ -67,7 +67,7 @@ def rows_for(uow, unit_id, **kw):
 def test_exactly_150_hours_and_one_year_is_listed_with_what_is_missing(store):
     _url, uow = store
     with uow() as session:
-        unit = admin.add_unit(session, NOW, "test", "臺北市立圖書館", "culture", "taipei").id
+        unit = admin.add_unit(session, NOW, "test", name="臺北市立圖書館", category="culture", city="taipei").id
         person(session, unit, "齊全", 150)
         person(session, unit, "缺冊", 150, record_book=False)
         person(session, unit, "差一天", 150, trained=YEAR_AGO + dt.timedelta(days=1))
@@ -103,7 +103,7 @@ def test_hours_recorded_in_chat_before_the_training_do_not_put_a_member_on_the_l
     _url, uow = store
     before_training = YEAR_AGO - dt.timedelta(days=10)
     with uow() as session:
-        unit = admin.add_unit(session, NOW, "test", "臺北市立圖書館", "culture", "taipei").id
+        unit = admin.add_unit(session, NOW, "test", name="臺北市立圖書館", category="culture", city="taipei").id
         early = person(session, unit, "訓前打卡", 0)
         chat_hours(session, early, unit, before_training, 150)
         person(session, unit, "帶來時數", 150, on=before_training)  # a record book's balance, entered by hand
@@ -124,7 +124,7 @@ def test_the_lifetime_award_lists_members_of_65_and_those_whose_birth_date_is_mi
     url, uow = store
     trained = years_before(TODAY, 6)
     with uow() as session:
-        unit = admin.add_unit(session, NOW, "test", "臺北市立圖書館", "culture", "taipei").id
+        unit = admin.add_unit(session, NOW, "test", name="臺北市立圖書館", category="culture", city="taipei").id
         boss = person(session, unit, "隊長", 0, role="coordinator", trained=trained, born=years_before(TODAY, 50))
         session.add(ChatAccount(platform="terminal", platform_user_id="boss", volunteer_id=boss, linked_at=NOW))
         person(session, unit, "七十歲", 650, trained=trained, born=years_before(TODAY, 70))
@@ -156,8 +156,8 @@ def test_bulk_facts_give_the_same_progress_as_one_volunteer_at_a_time(store):
     recorded in chat before the training (also of a second category), entered by hand before it; ages."""
     _url, uow = store
     with uow() as session:
-        taipei = admin.add_unit(session, NOW, "test", "臺北市立圖書館", "culture", "taipei").id
-        taichung = admin.add_unit(session, NOW, "test", "臺中市志工隊", "health", "taichung").id
+        taipei = admin.add_unit(session, NOW, "test", name="臺北市立圖書館", category="culture", city="taipei").id
+        taichung = admin.add_unit(session, NOW, "test", name="臺中市志工隊", category="health", city="taichung").id
         born = {3: None, 4: years_before(TODAY + dt.timedelta(days=40), 65), 5: years_before(LAST_MONTH, 66)}
         ids = []
         for n in range(6):
@@ -167,16 +167,16 @@ def test_bulk_facts_give_the_same_progress_as_one_volunteer_at_a_time(store):
             for k in range(40):
                 day = TODAY - dt.timedelta(days=37 * k + n)
                 if k % 3 == 0 and day > trained:
-                    admin.add_hours(session, NOW, "test", ids[-1], taipei, day, 10 + n * 7)
+                    admin.add_hours(session, NOW, "test", volunteer_id=ids[-1], unit_id=taipei, day=day, hours=10 + n * 7)
                 elif k % 3:  # in chat, also before the training for the first three
                     chat_hours(session, ids[-1], taipei, day, 10 + n * 7)
             if n % 3 == 0:
                 session.add(Membership(volunteer_id=ids[-1], unit_id=taichung))
                 session.flush()
-                admin.add_hours(session, NOW, "test", ids[-1], taichung, TODAY - dt.timedelta(days=90), 400)
+                admin.add_hours(session, NOW, "test", volunteer_id=ids[-1], unit_id=taichung, day=TODAY - dt.timedelta(days=90), hours=400)
                 chat_hours(session, ids[-1], taichung, TODAY - dt.timedelta(days=200), 300)
         # Health special training after those chat hours: they wait for it (without it: the book's date, unknown).
-        admin.add_training(session, NOW, "test", ids[3], "special", TODAY - dt.timedelta(days=100), 6, "health")
+        admin.add_training(session, NOW, "test", volunteer_id=ids[3], kind="special", day=TODAY - dt.timedelta(days=100), hours=6, category="health")
         # An old special training recorded without a category counts for every category.
         session.add(TrainingRecord(volunteer_id=ids[1], kind="special", category=None, minutes=360,
                                    date=TODAY - dt.timedelta(days=1500), recorded_by="test", created_at=NOW))
@@ -215,8 +215,8 @@ def _essence(p):
 def test_a_coordinator_sees_only_their_own_unit_and_a_volunteer_is_refused(store):
     url, uow = store
     with uow() as session:
-        a = admin.add_unit(session, NOW, "test", "甲單位", "culture", "taipei").id
-        b = admin.add_unit(session, NOW, "test", "乙單位", "culture", "taipei").id
+        a = admin.add_unit(session, NOW, "test", name="甲單位", category="culture", city="taipei").id
+        b = admin.add_unit(session, NOW, "test", name="乙單位", category="culture", city="taipei").id
         boss = person(session, a, "甲隊長", 0, role="coordinator")
         plain = person(session, a, "甲志工", 150)
         person(session, a, "甲將近", 140)

@@ -30,10 +30,10 @@ async def fair(harness):
     town.amy = await town.person(unit, line_user="Uamy", name="陳美玲")
     town.bob = await town.person(unit, telegram_user=7001, name="李大同")
     with town.uow() as session:
-        event = event_admin.add_event(session, harness.now, "test", unit, "臺北燈節", local(2026, 4, 1, 8),
-                                      local(2026, 4, 1, 22), "中正紀念堂")
-        shift = event_admin.add_shift(session, harness.now, "test", event.id, local(2026, 4, 1, 9), local(2026, 4, 1, 12),
-                                      10, "服務台")
+        event = event_admin.add_event(session, harness.now, "test", unit_id=unit, title="臺北燈節",
+                                      starts_at=local(2026, 4, 1, 8), ends_at=local(2026, 4, 1, 22), place="中正紀念堂")
+        shift = event_admin.add_shift(session, harness.now, "test", event_id=event.id, starts_at=local(2026, 4, 1, 9),
+                                      ends_at=local(2026, 4, 1, 12), capacity=10, post="服務台")
         event_admin.add_to_roster(session, harness.now, "test", shift.id, town.amy)
         session.commit()
         town.unit, town.event, town.shift, town.code = unit, event.id, shift.id, event.code
@@ -174,10 +174,12 @@ def test_fifty_sign_ups_at_once_fill_ten_places_and_no_more(database_url):
     uow = UnitOfWork(engine)
     now = dt.datetime(2026, 3, 30, 1, tzinfo=dt.UTC)
     with uow() as session:
-        unit = admin.add_unit(session, now, "test", "馬拉松志工隊", "general", "taipei").id
-        people = [admin.add_volunteer(session, now, "test", unit, f"跑者{n}", dt.timedelta(days=1))[0].id for n in range(50)]
-        event = event_admin.add_event(session, now, "test", unit, "臺北馬拉松", local(2026, 12, 20, 5), local(2026, 12, 20, 14))
-        shift = event_admin.add_shift(session, now, "test", event.id, local(2026, 12, 20, 6), local(2026, 12, 20, 10), 10).id
+        unit = admin.add_unit(session, now, "test", name="馬拉松志工隊", category="general", city="taipei").id
+        people = [admin.add_volunteer(session, now, "test", unit_id=unit, name=f"跑者{n}", invite_valid_for=dt.timedelta(days=1))[0].id for n in range(50)]
+        event = event_admin.add_event(session, now, "test", unit_id=unit, title="臺北馬拉松",
+                                      starts_at=local(2026, 12, 20, 5), ends_at=local(2026, 12, 20, 14))
+        shift = event_admin.add_shift(session, now, "test", event_id=event.id, starts_at=local(2026, 12, 20, 6),
+                                      ends_at=local(2026, 12, 20, 10), capacity=10).id
         session.commit()
     start = threading.Barrier(len(people))
     outcomes = []

@@ -63,11 +63,11 @@ def world(database_url):
     migrate(engine)
     uow = UnitOfWork(engine)
     with uow() as s:
-        unit = admin.add_unit(s, NOW, "test", LIB, "culture", "taipei")
-        other = admin.add_unit(s, NOW, "test", "臺北市立動物園", "education", "taipei")
-        wang, _ = admin.add_volunteer(s, NOW, "test", unit.id, "王小明", dt.timedelta(days=1))
-        lee, _ = admin.add_volunteer(s, NOW, "test", unit.id, "李大華", dt.timedelta(days=1))
-        chen, _ = admin.add_volunteer(s, NOW, "test", unit.id, "陳美玲", dt.timedelta(days=1))
+        unit = admin.add_unit(s, NOW, "test", name=LIB, category="culture", city="taipei")
+        other = admin.add_unit(s, NOW, "test", name="臺北市立動物園", category="education", city="taipei")
+        wang, _ = admin.add_volunteer(s, NOW, "test", unit_id=unit.id, name="王小明", invite_valid_for=dt.timedelta(days=1))
+        lee, _ = admin.add_volunteer(s, NOW, "test", unit_id=unit.id, name="李大華", invite_valid_for=dt.timedelta(days=1))
+        chen, _ = admin.add_volunteer(s, NOW, "test", unit_id=unit.id, name="陳美玲", invite_valid_for=dt.timedelta(days=1))
         admin.set_volunteer(s, NOW, "test", wang.id, {"record_book_no": "0001234"})
         admin.set_volunteer(s, NOW, "test", chen.id, {"record_book_no": "A-77"})
         s.add(Membership(volunteer_id=wang.id, unit_id=other.id))
@@ -91,21 +91,21 @@ def world(database_url):
         s.add(first)
         s.flush()
         s.add(session_record(wang.id, unit.id, midnight, local(11, 1), note=f"continues service record {first.id}"))
-        admin.add_hours(s, NOW, "test", lee.id, unit.id, dt.date(2026, 3, 12), 2.5)
+        admin.add_hours(s, NOW, "test", volunteer_id=lee.id, unit_id=unit.id, day=dt.date(2026, 3, 12), hours=2.5)
         s.add(session_record(chen.id, unit.id, local(15, 10), local(15, 12), shift_id=guide.id))
         s.add(session_record(chen.id, unit.id, local(16, 14), local(16, 15), shift_id=plain.id))
-        admin.add_hours(s, NOW, "test", lee.id, unit.id, FIRST, 1)
-        admin.add_hours(s, NOW, "test", lee.id, unit.id, LAST, 0.5)
+        admin.add_hours(s, NOW, "test", volunteer_id=lee.id, unit_id=unit.id, day=FIRST, hours=1)
+        admin.add_hours(s, NOW, "test", volunteer_id=lee.id, unit_id=unit.id, day=LAST, hours=0.5)
 
         # Left out: void, review, open, training, meeting, another unit, before and after the period.
         s.add(session_record(wang.id, unit.id, local(6, 9), local(6, 10), status="void"))
         s.add(session_record(lee.id, unit.id, local(7, 9), local(7, 23), status="review"))
         s.add(session_record(wang.id, unit.id, local(20, 9), None, status="open"))
-        admin.add_hours(s, NOW, "test", wang.id, unit.id, dt.date(2026, 3, 8), 3, kind="training")
-        admin.add_hours(s, NOW, "test", chen.id, unit.id, dt.date(2026, 3, 8), 1, kind="meeting")
-        admin.add_hours(s, NOW, "test", wang.id, other.id, dt.date(2026, 3, 9), 4)
-        admin.add_hours(s, NOW, "test", lee.id, unit.id, dt.date(2026, 2, 28), 5)
-        admin.add_hours(s, NOW, "test", lee.id, unit.id, dt.date(2026, 3, 21), 6)
+        admin.add_hours(s, NOW, "test", volunteer_id=wang.id, unit_id=unit.id, day=dt.date(2026, 3, 8), hours=3, kind="training")
+        admin.add_hours(s, NOW, "test", volunteer_id=chen.id, unit_id=unit.id, day=dt.date(2026, 3, 8), hours=1, kind="meeting")
+        admin.add_hours(s, NOW, "test", volunteer_id=wang.id, unit_id=other.id, day=dt.date(2026, 3, 9), hours=4)
+        admin.add_hours(s, NOW, "test", volunteer_id=lee.id, unit_id=unit.id, day=dt.date(2026, 2, 28), hours=5)
+        admin.add_hours(s, NOW, "test", volunteer_id=lee.id, unit_id=unit.id, day=dt.date(2026, 3, 21), hours=6)
         s.commit()
         ids = {"unit": unit.id, "other": other.id, "wang": wang.id, "lee": lee.id, "chen": chen.id}
     yield engine, uow, ids, Settings(database_url=database_url)
@@ -247,8 +247,8 @@ def test_many_records_stream_through_in_order(database_url, tmp_path):
     migrate(engine)
     uow = UnitOfWork(engine)
     with uow() as s:
-        unit = admin.add_unit(s, NOW, "test", "大量", "general", "other")
-        person, _ = admin.add_volunteer(s, NOW, "test", unit.id, "甲", dt.timedelta(days=1))
+        unit = admin.add_unit(s, NOW, "test", name="大量", category="general", city="other")
+        person, _ = admin.add_volunteer(s, NOW, "test", unit_id=unit.id, name="甲", invite_valid_for=dt.timedelta(days=1))
         s.execute(sa.insert(ServiceRecord), [
             dict(volunteer_id=person.id, unit_id=unit.id, kind="service", source="manual", status="counted",
                  minutes=6, service_date=dt.date(2025, 1, 1) + dt.timedelta(days=n % 365), recorded_by="t",

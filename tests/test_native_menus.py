@@ -280,10 +280,10 @@ def seed_telegram_people(database_url: str) -> tuple[int, int]:
     migrate(engine)
     now = dt.datetime.now(dt.UTC)
     with UnitOfWork(engine)() as session:
-        unit = admin.add_unit(session, now, "test", "臺北市立圖書館", "culture", "taipei")
-        coordinator, _ = admin.add_volunteer(session, now, "test", unit.id, "陳組長", dt.timedelta(days=30),
+        unit = admin.add_unit(session, now, "test", name="臺北市立圖書館", category="culture", city="taipei")
+        coordinator, _ = admin.add_volunteer(session, now, "test", unit_id=unit.id, name="陳組長", invite_valid_for=dt.timedelta(days=30),
                                              role="coordinator")
-        volunteer, _ = admin.add_volunteer(session, now, "test", unit.id, "王小明", dt.timedelta(days=30))
+        volunteer, _ = admin.add_volunteer(session, now, "test", unit_id=unit.id, name="王小明", invite_valid_for=dt.timedelta(days=30))
         session.add(ChatAccount(platform="telegram", platform_user_id="7001", volunteer_id=coordinator.id))
         session.add(ChatAccount(platform="telegram", platform_user_id="7002", volunteer_id=volunteer.id))
         session.commit()

@@ -1,6 +1,6 @@
 """Telegram's sending limits, on a clock the test moves: no sleeping."""
 
-from bot.pacing import Pacer
+from bot.channels.pacing import Pacer
 
 
 class Clock:

@@ -46,8 +46,8 @@ class Town:
 
     def training(self, unit_id: int, starts: dt.datetime, hours=3, title="在職訓練：長者陪伴", place="3樓會議室") -> int:
         with self.uow() as session:
-            row = admin.add_training_session(session, self.h.now, "test", unit_id, title, "in-service", starts,
-                                             starts + dt.timedelta(hours=hours), place)
+            row = admin.add_training_session(session, self.h.now, "test", unit_id=unit_id, title=title, kind="in-service", starts_at=starts,
+                                             ends_at=starts + dt.timedelta(hours=hours), place=place)
             session.commit()
             return row.id
 
@@ -362,7 +362,7 @@ async def test_a_half_year_report_alerts_the_coordinators_14_3_1_days_before_and
     amy = await town.person(unit, line_user="Uamy")
     with town.uow() as session:
         for day in (dt.date(2026, 2, 3), dt.date(2026, 5, 6)):
-            admin.add_hours(session, town.h.now, "test", amy, unit, day, 2.5, today=dt.date(2026, 7, 1))
+            admin.add_hours(session, town.h.now, "test", volunteer_id=amy, unit_id=unit, day=day, hours=2.5, today=dt.date(2026, 7, 1))
         session.commit()
 
     days = [local(2026, 6, 25, 9), local(2026, 6, 26, 9), local(2026, 7, 7, 9), local(2026, 7, 9, 9),
@@ -406,7 +406,7 @@ async def test_an_award_deadline_lists_who_can_apply_and_what_each_still_lacks(t
     lacking = await town.person(unit, line_user="Ubob", name="李大同")
     with town.uow() as session:
         for person in (ready, lacking):
-            admin.add_hours(session, town.h.now, "test", person, unit, dt.date(2025, 1, 5), 1600)
+            admin.add_hours(session, town.h.now, "test", volunteer_id=person, unit_id=unit, day=dt.date(2025, 1, 5), hours=1600)
             admin.set_volunteer(session, town.h.now, "test", person, {"trained_on": dt.date(2020, 1, 1)})
         admin.set_volunteer(session, town.h.now, "test", ready, {"record_book_no": "北市志字第1號"})
         session.commit()
@@ -421,7 +421,7 @@ async def test_a_units_own_deadline_alerts_on_its_days_and_yearly_ones_come_back
     unit = town.h.add_unit()
     await town.person(unit, line_user="Uboss", role="coordinator", name="林組長")
     with town.uow() as session:
-        admin.add_deadline(session, town.h.now, "test", unit, "志工聯繫會議", dt.date(2026, 12, 5), (7, 0), True)
+        admin.add_deadline(session, town.h.now, "test", unit_id=unit, title="志工聯繫會議", date=dt.date(2026, 12, 5), remind=(7, 0), yearly=True)
         session.commit()
     texts = []
     for moment in (local(2026, 11, 27, 9), local(2026, 11, 28, 9), local(2026, 12, 5, 9), local(2027, 11, 28, 9)):
@@ -443,7 +443,7 @@ async def test_once_a_month_people_near_an_award_hear_how_close_with_the_deadlin
         for person, hours in ((near, 590), (far, 100), (quiet, 590)):
             admin.set_volunteer(session, town.h.now, "test", person, {"trained_on": dt.date(2020, 1, 1),
                                                                      "record_book_no": f"北市志字第{person}號"})
-            admin.add_hours(session, town.h.now, "test", person, unit, dt.date(2025, 6, 1), hours)
+            admin.add_hours(session, town.h.now, "test", volunteer_id=person, unit_id=unit, day=dt.date(2025, 6, 1), hours=hours)
         session.commit()
     await town.h.line_says("Ucat", "提醒 關 獎勵", at=town.h.now, now=town.h.now)
 

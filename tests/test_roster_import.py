@@ -31,7 +31,7 @@ def store(database_url):
     migrate(engine)
     uow = UnitOfWork(engine)
     with uow() as session:
-        unit = admin.add_unit(session, NOW, "test", "臺北市立聯合醫院", "health", "taipei").id
+        unit = admin.add_unit(session, NOW, "test", name="臺北市立聯合醫院", category="health", city="taipei").id
         session.commit()
     yield uow, unit
     engine.dispose()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import ast
 import datetime as dt
 import pathlib
+import re
 
 import pytest
 import sqlalchemy as sa
@@ -17,20 +18,154 @@ ROOT = pathlib.Path(__file__).resolve().parent.parent
 SDKS = ("linebot", "telegram", "starlette", "uvicorn", "apscheduler", "aiohttp", "httpx")
 
 
-def imports_of(package: str) -> set[tuple[str, str]]:
+CHAT_SDKS = ("linebot", "telegram")
+ORM_STATEMENTS = re.compile(
+    r"\bselect\(|session\.(exec|execute|get|add|add_all|delete|flush|scalar|scalars|merge|begin_nested)\b|\bsa\.(select|update|delete|insert|func)\b"
+)
+
+# handlers/: the shared core at the top of the package, then one package per capability, each importing only
+# what lies before it here; the jobs read the features, the router composes them all.
+HANDLER_ROOMS = ("core", "awards", "service", "events", "people", "files", "jobs", "router")
+# bot/: what draws, then the channels, then the runtime that runs them, then the front ends.
+BOT_ROOMS = ("config", "printing", "channels", "pipeline", "web", "scheduler", "app", "serve", "commands", "main")
+
+
+def python_files(package: str) -> list[pathlib.Path]:
+    return [path for path in (ROOT / package).rglob("*.py") if "migrations" not in path.parts]
+
+
+def module_name(path: pathlib.Path) -> str:
+    parts = path.relative_to(ROOT).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def imported_modules(path: pathlib.Path) -> set[str]:
+    """Every module a file imports, wherever the import stands (inside functions and TYPE_CHECKING too)."""
     found = set()
-    for path in (ROOT / package).rglob("*.py"):
-        for node in ast.walk(ast.parse(path.read_text())):
-            if isinstance(node, ast.Import):
-                found |= {(str(path.relative_to(ROOT)), alias.name.split(".")[0]) for alias in node.names}
-            elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
-                found.add((str(path.relative_to(ROOT)), node.module.split(".")[0]))
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            found |= {alias.name for alias in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            found.add(node.module)
+            found |= {f"{node.module}.{alias.name}" for alias in node.names}
     return found
+
+
+def imports_of(package: str) -> set[tuple[str, str]]:
+    """(file, top-level package) for every import of the package's files."""
+    return {
+        (str(path.relative_to(ROOT)), name.split(".")[0])
+        for path in python_files(package)
+        for name in imported_modules(path)
+    }
+
+
+def links_within(package: str) -> dict[str, set[str]]:
+    """Module → the modules of the same package it imports (a package's __init__ is not a module here)."""
+    modules = {module_name(path): path for path in python_files(package) if path.name != "__init__.py"}
+    return {
+        name: {target for target in imported_modules(path) if target in modules and target != name}
+        for name, path in modules.items()
+    }
+
+
+def loops(links: dict[str, set[str]]) -> list[list[str]]:
+    """The import loops (strongly connected groups of more than one module), by Tarjan's algorithm."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    found = []
+
+    def visit(module: str) -> None:
+        index[module] = low[module] = len(index)
+        stack.append(module)
+        for target in links[module]:
+            if target not in index:
+                visit(target)
+                low[module] = min(low[module], low[target])
+            elif target in stack:
+                low[module] = min(low[module], index[target])
+        if low[module] == index[module]:
+            group = []
+            while True:
+                member = stack.pop()
+                group.append(member)
+                if member == module:
+                    break
+            if len(group) > 1:
+                found.append(sorted(group))
+
+    for module in links:
+        if module not in index:
+            visit(module)
+    return found
+
+
+def handler_room(module: str) -> str:
+    parts = module.split(".")
+    if len(parts) > 2:
+        return parts[1]
+    return "router" if parts[1] == "router" else "core"
+
+
+def bot_room(module: str) -> str:
+    parts = module.split(".")
+    name = parts[1]
+    if name in ("config", "database"):
+        return "config"
+    return "main" if name == "__main__" else name
+
+
+def links_up(links: dict[str, set[str]], room, rooms: tuple[str, ...]) -> list[tuple[str, str]]:
+    return sorted(
+        (module, target)
+        for module, targets in links.items()
+        for target in targets
+        if rooms.index(room(target)) > rooms.index(room(module))
+    )
 
 
 def test_layers_import_one_way():
     assert {(f, m) for f, m in imports_of("storage") if m in ("bot", "handlers", *SDKS)} == set()
     assert {(f, m) for f, m in imports_of("handlers") if m in ("bot", *SDKS)} == set()
+
+
+def test_packages_inside_a_layer_import_one_way():
+    assert links_up(links_within("handlers"), handler_room, HANDLER_ROOMS) == []
+    assert links_up(links_within("bot"), bot_room, BOT_ROOMS) == []
+
+
+def test_no_import_loops():
+    assert loops(links_within("handlers")) == []
+    assert loops(links_within("bot")) == []
+    assert loops(links_within("storage")) == []
+
+
+def test_handlers_reach_the_store_only_through_storage_functions():
+    statements = [
+        f"{path.relative_to(ROOT)}:{number}: {line.strip()}"
+        for path in python_files("handlers")
+        for number, line in enumerate(path.read_text().splitlines(), 1)
+        if ORM_STATEMENTS.search(line)
+    ]
+    assert statements == []
+    assert {(f, m) for f, m in imports_of("handlers") if m == "sqlalchemy"} == set()
+
+
+def test_chat_sdks_only_in_the_channels():
+    outside = {(f, m) for f, m in imports_of("bot") if m in CHAT_SDKS and not f.startswith("bot/channels/")}
+    assert outside == set()
+
+
+def test_no_handler_branches_on_the_platform():
+    branching = re.compile(r"""platform\s*[!=]=\s*(["'](line|telegram)["']|Platform\.)""")
+    found = [
+        f"{path.relative_to(ROOT)}:{number}"
+        for path in python_files("handlers")
+        for number, line in enumerate(path.read_text().splitlines(), 1)
+        if branching.search(line)
+    ]
+    assert found == []
 
 
 def extracted_messages() -> set[str]:

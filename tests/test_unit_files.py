@@ -150,7 +150,7 @@ async def test_a_city_administrator_sees_every_unit_of_the_city_and_no_other(war
     h = ward.h
     second = h.add_unit("臺北市立圖書館", city="taipei")
     with ward.uow() as session:
-        person, invite = admin.add_city_administrator(session, h.now, "operator", "taipei", dt.timedelta(days=30),
+        person, invite = admin.add_city_administrator(session, h.now, "operator", city="taipei", invite_valid_for=dt.timedelta(days=30),
                                                       name="市府承辦")
         session.commit()
         admin_id = person.id

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import NamedTuple, Protocol
 
-from handlers.types import Incoming
+from handlers.types import Incoming, PushTerms, Reply
 from storage.models import OutboxMessage
 
 
@@ -43,4 +43,20 @@ class Channel(Protocol):
 
     async def to_incoming(self, event: dict, now: dt.datetime) -> Incoming | None: ...
 
+    def fit(self, replies: list[Reply]) -> list[Reply]:
+        """The replies as this platform will carry them, before they are stored in the outbox: a file it
+        will not send is left out (the reply's link stands for it)."""
+
+    async def push_terms(self) -> PushTerms:
+        """The platform's push quota this month and its multicast limit, for the reminder pass."""
+
     async def deliver(self, message: OutboxMessage, now: dt.datetime) -> Delivery: ...
+
+
+def text_with_link(reply: Reply) -> str:
+    """The reply's text followed by the line of its download link, where its file is not sent."""
+    return f"{reply.text}\n{reply.link}" if reply.link else reply.text
+
+
+def without_documents(replies: list[Reply]) -> list[Reply]:
+    return [replace(reply, document=None) if reply.document is not None else reply for reply in replies]

@@ -40,10 +40,10 @@ from linebot.v3.webhooks import (
     UserSource,
 )
 
-from bot.channels.base import SENT, Delivery, StoredEvent
-from handlers.jobs.reminders import LineQuota
-from handlers.types import Button, Card, Incoming, ReplyTo, replies_from_json
+from bot.channels.base import SENT, Delivery, StoredEvent, text_with_link, without_documents
+from handlers.types import Button, Card, Incoming, PushTerms, Reply, ReplyTo, replies_from_json
 from storage.models import OutboxMessage
+from storage.vocabulary import Platform
 
 log = logging.getLogger(__name__)
 
@@ -51,6 +51,7 @@ log = logging.getLogger(__name__)
 REPLY_TOKEN_LIFETIME = dt.timedelta(seconds=50)
 PROFILE_CACHE_SIZE = 10_000
 MAX_MESSAGES = 5  # per reply or push
+MULTICAST_LIMIT = 500  # recipients per multicast call
 MAX_BUBBLES = 12  # per Flex carousel
 ALT_TEXT_LENGTH = 400
 # Flex cards: large text that follows the size a person set in LINE (a third of the volunteers are 65+).
@@ -67,7 +68,7 @@ def timestamp_or(milliseconds, now: dt.datetime) -> dt.datetime:
 
 
 class LineChannel:
-    platform = "line"
+    platform = Platform.LINE
 
     def __init__(self, channel_secret: str, access_token: str, api_base_url: str, timeout: float):
         self._secret = channel_secret.encode()
@@ -128,14 +129,15 @@ class LineChannel:
                 kind, text, location = "location", "", (event.message.latitude, event.message.longitude)
             else:
                 kind, text = "other", ""
-            return Incoming("line", user_id, kind, text, sent_at, reply_to, await self._language_of(user_id), location)
+            return Incoming(Platform.LINE, user_id, kind, text, sent_at, reply_to, await self._language_of(user_id),
+                            location)
         elif isinstance(event, PostbackEvent):
             kind, text = "text", event.postback.data or ""
         elif isinstance(event, FollowEvent):
             kind, text = "follow", ""
         else:
             return None  # unfollow, unsend, beacons …: nothing to say
-        return Incoming("line", user_id, kind, text, sent_at, reply_to, await self._language_of(user_id))
+        return Incoming(Platform.LINE, user_id, kind, text, sent_at, reply_to, await self._language_of(user_id))
 
     async def _unknown_message(self, raw: dict, now: dt.datetime) -> Incoming | None:
         """A message of a kind the SDK does not know yet, from a person: still worth a short help answer."""
@@ -147,7 +149,7 @@ class LineChannel:
             return None
         reply_to = ReplyTo(user_id, token)
         sent_at = timestamp_or(raw.get("timestamp"), now)
-        return Incoming("line", user_id, "other", "", sent_at, reply_to, await self._language_of(user_id))
+        return Incoming(Platform.LINE, user_id, "other", "", sent_at, reply_to, await self._language_of(user_id))
 
     async def _language_of(self, user_id: str) -> str | None:
         if user_id not in self._languages:
@@ -172,15 +174,21 @@ class LineChannel:
                 log.warning("LINE bot info not read: %r", error)
         return self._basic_id
 
-    async def quota(self) -> LineQuota | None:
-        """This month's push quota and what is used of it; None when LINE cannot say (the pass goes on)."""
+    async def push_terms(self) -> PushTerms:
+        """Multicasts of up to 500, and this month's push quota with what is used of it; the quota unknown when
+        LINE cannot say (the pass goes on)."""
         try:
             limit = await self._api.get_message_quota(_request_timeout=self._timeout)
             used = await self._api.get_message_quota_consumption(_request_timeout=self._timeout)
         except (ApiException, TimeoutError, aiohttp.ClientError, ValueError) as error:
             log.warning("LINE quota not read: %r", error)
-            return None
-        return LineQuota(limit.value if limit.type == "limited" else None, used.total_usage)
+            return PushTerms(multicast_limit=MULTICAST_LIMIT)
+        return PushTerms(limit.value if limit.type == "limited" else None, used.total_usage, MULTICAST_LIMIT)
+
+    @staticmethod
+    def fit(replies: list[Reply]) -> list[Reply]:
+        """LINE cannot receive files from a bot: a reply's file stays out of the outbox, its link goes."""
+        return without_documents(replies)
 
     async def link_rich_menu(self, user_id: str, menu_id: str | None) -> None:
         """Links a rich menu to one person, or with None unlinks theirs (they then see the default menu).
@@ -192,7 +200,8 @@ class LineChannel:
 
     @staticmethod
     def render(payload: str) -> list[Message]:
-        """Text messages; a reply with cards becomes Flex carousels of at most 12 bubbles.
+        """Text messages (with a file's download link); a reply with cards becomes Flex carousels of at most
+        12 bubbles.
 
         Quick replies go on a reply's last message: LINE shows those of the last message only.
         """
@@ -209,7 +218,7 @@ class LineChannel:
                     for chunk in chunks
                 ]
             else:
-                parts = [TextMessage(text=reply.text[:5000])]
+                parts = [TextMessage(text=text_with_link(reply)[:5000])]
             parts[-1].quick_reply = quick
             messages += parts
         return messages[:MAX_MESSAGES]

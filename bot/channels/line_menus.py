@@ -33,7 +33,7 @@ from linebot.v3.messaging import (
 from sqlmodel import Session, select
 
 from handlers.i18n import Catalogs, Translator
-from storage import repo
+from storage import people_store
 from storage.db import UnitOfWork
 from storage.models import ChatAccount, LineRichMenu
 
@@ -126,7 +126,7 @@ def wanted_menu(session: Session, account: ChatAccount, menus: dict[tuple[str, s
     if not menus:
         return None
     locale = account.chosen_locale or platform_locale or default_locale
-    if account.volunteer_id is not None and repo.coordinated_units(session, account.volunteer_id):
+    if account.volunteer_id is not None and people_store.coordinated_units(session, account.volunteer_id):
         return menus.get(("coordinator", locale)) or menus.get(("coordinator", default_locale))
     if locale == default_locale:
         return None

@@ -12,6 +12,7 @@ import hmac
 import json
 import logging
 import os
+from dataclasses import replace
 
 from telegram import (
     Bot,
@@ -33,10 +34,11 @@ from telegram.error import (
 )
 from telegram.request import HTTPXRequest
 
-from bot.channels.base import SENT, Delivery, StoredEvent
-from bot.pacing import Pacer
-from handlers.types import Button, Incoming, ReplyTo, replies_from_json
+from bot.channels.base import SENT, Delivery, StoredEvent, text_with_link
+from bot.channels.pacing import Pacer
+from handlers.types import Button, Document, Incoming, PushTerms, Reply, ReplyTo, replies_from_json
 from storage.models import OutboxMessage
+from storage.vocabulary import Platform
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +46,8 @@ log = logging.getLogger(__name__)
 # unless one opts in to time periods as timedelta, which `deliver` handles. The library reads this variable
 # when the value is used, so setting it here is enough; an operator's own setting wins.
 os.environ.setdefault("PTB_TIMEDELTA", "true")
+
+DOCUMENT_LIMIT = 5 * 1024 * 1024  # larger files go as their link: they would weigh on the outbox
 
 
 def keyboard(buttons: list[Button]):
@@ -61,8 +65,12 @@ def storable(text: str) -> str:
     return text.encode("utf-8", "replace").decode("utf-8")
 
 
+def document_size(document: Document) -> int:
+    return len(base64.b64decode(document.data))
+
+
 class TelegramChannel:
-    platform = "telegram"
+    platform = Platform.TELEGRAM
 
     def __init__(self, token: str, webhook_secret: str, api_base_url: str, timeout: float):
         self._secret = webhook_secret.encode()
@@ -93,6 +101,17 @@ class TelegramChannel:
         except TelegramError as error:
             log.warning("Telegram shutdown: %s", error)
 
+    @staticmethod
+    def fit(replies: list[Reply]) -> list[Reply]:
+        """A file goes as a document up to DOCUMENT_LIMIT; a larger one stays out of the outbox, its link goes."""
+        return [replace(reply, document=None)
+                if reply.document is not None and document_size(reply.document) > DOCUMENT_LIMIT else reply
+                for reply in replies]
+
+    async def push_terms(self) -> PushTerms:
+        """No monthly quota and no multicast: each person gets their own message."""
+        return PushTerms()
+
     def secret_ok(self, header: str | None) -> bool:
         return header is not None and hmac.compare_digest(header.encode(), self._secret)
 
@@ -119,7 +138,7 @@ class TelegramChannel:
                 return None
             await self._answer_callback(query.id)
             return Incoming(
-                "telegram", str(query.from_user.id), "text", storable(query.data or ""), now,
+                Platform.TELEGRAM, str(query.from_user.id), "text", storable(query.data or ""), now,
                 ReplyTo(str(chat.id)), query.from_user.language_code,
             )
         message = update.message
@@ -134,7 +153,7 @@ class TelegramChannel:
         else:
             kind, text = "other", ""
         return Incoming(
-            "telegram", str(message.from_user.id), kind, text, message.date,
+            Platform.TELEGRAM, str(message.from_user.id), kind, text, message.date,
             ReplyTo(str(message.chat.id)), message.from_user.language_code, location,
         )
 
@@ -148,14 +167,17 @@ class TelegramChannel:
     async def deliver(self, message: OutboxMessage, now: dt.datetime) -> Delivery:
         await self._ensure_ready()
         replies = replies_from_json(message.payload)
-        text = "\n\n".join(reply.text for reply in replies)[:4096]
+        # The first file goes as a document; any other reply shows its download link instead.
+        first = next((n for n, reply in enumerate(replies) if reply.document is not None), None)
+        text = "\n\n".join(
+            reply.text if n == first else text_with_link(reply) for n, reply in enumerate(replies)
+        )[:4096]
         buttons = [button for reply in replies for button in reply.buttons]
         markup = keyboard(buttons)
-        documents = [reply.document for reply in replies if reply.document is not None]
         await asyncio.sleep(self._pacer.wait_for(message.recipient))
         try:
-            if documents:  # the file, with the text as its caption (Telegram allows 1,024 characters there)
-                document = documents[0]
+            if first is not None:  # the file, with the text as its caption (Telegram allows 1,024 characters there)
+                document = replies[first].document
                 await self._bot.send_document(
                     chat_id=int(message.recipient), caption=text[:1024], reply_markup=markup,
                     document=InputFile(base64.b64decode(document.data), filename=document.name),

@@ -21,7 +21,7 @@ from telegram.request import HTTPXRequest
 from bot.config import Settings
 from handlers.i18n import Catalogs, Translator
 from handlers.router import ROUTES
-from storage import repo
+from storage import people_store
 from storage.models import ChatAccount
 
 log = logging.getLogger(__name__)
@@ -110,7 +110,7 @@ def coordinator_chats(session: Session) -> list[tuple[int, str | None]]:
     ).all()
     chats = []
     for account in accounts:
-        if account.platform_user_id.lstrip("-").isdigit() and repo.coordinated_units(session, account.volunteer_id):
+        if account.platform_user_id.lstrip("-").isdigit() and people_store.coordinated_units(session, account.volunteer_id):
             chats.append((int(account.platform_user_id), account.chosen_locale))
     return chats
 

@@ -7,6 +7,7 @@ import sys
 import tempfile
 from pathlib import Path
 
+from bot.channels.base import text_with_link
 from bot.config import Settings
 from bot.database import prepare_database
 from handlers import router
@@ -15,15 +16,16 @@ from handlers.i18n import Catalogs
 from handlers.people import admin
 from handlers.types import Incoming, Reply, ReplyTo
 from storage.db import UnitOfWork, make_engine
+from storage.vocabulary import Platform
 
 DEMO_USER = "demo"
 
 
 def render(replies: list[Reply]) -> tuple[str, list[str]]:
-    """Plain text with numbered buttons; typing a button's number sends its text."""
+    """Plain text (a file as its download link) with numbered buttons; typing a button's number sends its text."""
     lines, choices = [], []
     for reply in replies:
-        lines.append(reply.text)
+        lines.append(text_with_link(reply))
         for button in reply.buttons:
             choices.append(button.text)
             lines.append(f"  [{len(choices)}] {button.label}")
@@ -40,7 +42,7 @@ def chat(engine, rules: Rules, catalogs: Catalogs, lines, out) -> None:
         if text.isdigit() and 1 <= int(text) <= len(choices):
             text = choices[int(text) - 1]
         now = dt.datetime.now(dt.UTC)
-        incoming = Incoming("terminal", DEMO_USER, "text", text, now, ReplyTo(DEMO_USER))
+        incoming = Incoming(Platform.TERMINAL, DEMO_USER, "text", text, now, ReplyTo(DEMO_USER))
         with uow() as session:
             replies = router.handle(session, incoming, now, rules, catalogs)
             session.commit()
@@ -54,15 +56,16 @@ def seed(engine, rules: Rules, catalogs: Catalogs) -> None:
     """A sample unit and volunteer with a record-book balance, already linked to this terminal."""
     now = dt.datetime.now(dt.UTC)
     with UnitOfWork(engine)() as session:
-        unit = admin.add_unit(session, now, "demo", "臺北市立圖書館 (示範)", "culture", "taipei")
-        person, invite = admin.add_volunteer(session, now, "demo", unit.id, "王小明", rules.invite_valid_for,
-                                             trained_on=dt.date(2023, 9, 1))
+        unit = admin.add_unit(session, now, "demo", name="臺北市立圖書館 (示範)", category="culture", city="taipei")
+        person, invite = admin.add_volunteer(session, now, "demo", unit_id=unit.id, name="王小明",
+                                             invite_valid_for=rules.invite_valid_for, trained_on=dt.date(2023, 9, 1))
         admin.set_volunteer(session, now, "demo", person.id,
                             {"record_book_no": "北市志字第000123號", "record_book_date": dt.date(2023, 9, 20)})
-        admin.add_hours(session, now, "demo", person.id, unit.id, dt.date(2025, 12, 31), 120, note="record-book balance")
+        admin.add_hours(session, now, "demo", volunteer_id=person.id, unit_id=unit.id, day=dt.date(2025, 12, 31),
+                        hours=120, note="record-book balance")
         session.commit()
     t = catalogs.translator(rules.default_locale)
-    incoming = Incoming("terminal", DEMO_USER, "text", t("link") + " " + invite.code, now, ReplyTo(DEMO_USER))
+    incoming = Incoming(Platform.TERMINAL, DEMO_USER, "text", t("link") + " " + invite.code, now, ReplyTo(DEMO_USER))
     with UnitOfWork(engine)() as session:
         replies = router.handle(session, incoming, now, rules, catalogs)
         session.commit()

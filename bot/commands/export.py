@@ -1,6 +1,6 @@
 """`vbot export hours`: a unit's counted service hours of a period as a file for the government platforms.
 
-bot/cli.py adds the parser with `add_parser(commands)` and, for `args.command == "export"`, calls
+bot/commands/main.py adds the parser with `add_parser(commands)` and, for `args.command == "export"`, calls
 `run(args, session, settings)` inside a unit of work and emits what it returns.
 """
 
@@ -14,6 +14,8 @@ from handlers.files.export import FORMATS, export_hours
 from handlers.formatting import hours_from_minutes
 from handlers.validation import InputError
 from storage.models import Unit
+
+COMMANDS = ("export",)
 
 
 def _path(text: str) -> Path:

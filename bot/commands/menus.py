@@ -10,7 +10,10 @@ import argparse
 import asyncio
 import datetime as dt
 
+from bot.commands.shared import emit, fail, prepare
 from bot.config import ConfigError, Settings
+
+COMMANDS = ("line", "telegram")
 
 
 def add_parser(commands) -> None:
@@ -26,7 +29,6 @@ def add_parser(commands) -> None:
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
-    from bot.commands.main import emit, fail, prepare
     from handlers.i18n import Catalogs
     from storage.db import UnitOfWork, make_engine
 

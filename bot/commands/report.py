@@ -1,6 +1,6 @@
 """`vbot report (--unit ID | --all) --period 2026H1|2026H2|2026 [--format json|csv|xlsx] [-o FILE] [--chart FILE.png]`.
 
-bot/cli.py adds the sub-command with `add_parser(commands)` and calls `run(args, session, settings)`,
+bot/commands/main.py adds the sub-command with `add_parser(commands)` and calls `run(args, session, settings)`,
 which returns the JSON object to print and a summary for operators.
 """
 
@@ -11,6 +11,8 @@ import json
 from bot.commands.arguments import a_positive_int, write_file
 from handlers.files import report
 from handlers.validation import InputError
+
+COMMANDS = ("report",)
 
 
 def add_parser(commands) -> None:

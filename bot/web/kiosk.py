@@ -13,7 +13,6 @@ import base64
 import hashlib
 import html
 import logging
-from typing import TYPE_CHECKING
 
 import qrcode
 import qrcode.image.svg
@@ -23,12 +22,10 @@ from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, R
 from starlette.routing import Route
 
 from bot.printing.poster import line_checkin_url
+from bot.web.runtime import Runtime
 from handlers.events.codes import kiosk_link_valid, rotating_code, seconds_left_in_window
 from storage.db import UnitOfWork
 from storage.models import Event
-
-if TYPE_CHECKING:
-    from bot.app import VBot
 
 log = logging.getLogger(__name__)
 
@@ -152,7 +149,7 @@ def refused(status: int, text: str) -> PlainTextResponse:
     return PlainTextResponse(text + "\n", status_code=status, headers=PRIVATE)
 
 
-def kiosk_routes(vbot: VBot) -> list[Route]:
+def kiosk_routes(vbot: Runtime) -> list[Route]:
     def read_event(event_id: int) -> Event | None:
         with UnitOfWork(vbot.engine)() as session:
             return session.get(Event, event_id)

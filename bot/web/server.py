@@ -1,30 +1,26 @@
-"""The ASGI app: both webhooks and /healthz. A webhook answers 200 only once its events are stored."""
+"""The ASGI app: both webhooks and /healthz here, the signed downloads and the kiosk composed in.
+
+A webhook answers 200 only once its events are stored."""
 
 from __future__ import annotations
 
 import asyncio
 import json
 import logging
-from typing import TYPE_CHECKING
 
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse, PlainTextResponse, Response
+from starlette.responses import JSONResponse
 from starlette.routing import Route
 
+from bot.web.downloads import download_routes
 from bot.web.kiosk import kiosk_routes
-from handlers.files.chat import may_download, unit_file
-from handlers.files.links import DownloadFile, link_valid
-from handlers.service.my_records import records_csv
-from storage.db import UnitOfWork, database_answers
-
-if TYPE_CHECKING:
-    from bot.app import VBot
+from bot.web.runtime import Runtime
+from storage.db import database_answers
 
 log = logging.getLogger(__name__)
 
 MAX_BODY_BYTES = 1024 * 1024
-NO_STORE = {"Cache-Control": "no-store"}  # downloads hold personal data: no cache keeps a copy
 # Real webhooks nest a dozen levels at most. Deeper bodies are refused before anything recurses over them:
 # json.loads raises RecursionError (not ValueError) past Python's limit, and the worker decodes them again.
 MAX_JSON_DEPTH = 64
@@ -79,22 +75,30 @@ def problem(status: int, detail: str) -> JSONResponse:
     return JSONResponse({"error": detail}, status_code=status)
 
 
-def build_web(vbot: VBot, lifespan=None) -> Starlette:
-    async def accept(platform: str, channel, body: bytes) -> JSONResponse:
-        try:
-            parsed = parse_json(body)
-        except ValueError:  # UnicodeDecodeError is one too
-            return problem(400, "body is not JSON")
-        events = channel.event_keys(parsed)
-        if events is None:
-            return problem(400, f"not a {platform} webhook")
-        try:
-            await vbot.pipeline.store(platform, events, vbot.now())
-        except Exception:
-            log.exception("could not store %s events", platform)
-            return problem(503, "try again later")  # the platform redelivers; nothing is lost
-        return JSONResponse({})
+def build_web(vbot: Runtime, lifespan=None) -> Starlette:
+    return Starlette(
+        routes=[*webhook_routes(vbot), *health_routes(vbot), *download_routes(vbot), *kiosk_routes(vbot)],
+        lifespan=lifespan,
+    )
 
+
+async def accept(vbot: Runtime, platform: str, channel, body: bytes) -> JSONResponse:
+    try:
+        parsed = parse_json(body)
+    except ValueError:  # UnicodeDecodeError is one too
+        return problem(400, "body is not JSON")
+    events = channel.event_keys(parsed)
+    if events is None:
+        return problem(400, f"not a {platform} webhook")
+    try:
+        await vbot.pipeline.store(platform, events, vbot.now())
+    except Exception:
+        log.exception("could not store %s events", platform)
+        return problem(503, "try again later")  # the platform redelivers; nothing is lost
+    return JSONResponse({})
+
+
+def webhook_routes(vbot: Runtime) -> list[Route]:
     async def line_webhook(request: Request) -> JSONResponse:
         channel = vbot.channels.get("line")
         if channel is None:
@@ -106,7 +110,7 @@ def build_web(vbot: VBot, lifespan=None) -> Starlette:
         if not channel.signature_ok(body, request.headers.get("x-line-signature", "")):
             log.warning("LINE webhook with a missing or wrong signature from %s", request.client)
             return problem(401, "bad signature")
-        return await accept("line", channel, body)
+        return await accept(vbot, "line", channel, body)
 
     async def telegram_webhook(request: Request) -> JSONResponse:
         channel = vbot.channels.get("telegram")
@@ -119,8 +123,15 @@ def build_web(vbot: VBot, lifespan=None) -> Starlette:
             body = await read_body(request)
         except BodyTooLarge:
             return problem(413, "body too large")
-        return await accept("telegram", channel, body)
+        return await accept(vbot, "telegram", channel, body)
 
+    return [
+        Route("/webhooks/line", line_webhook, methods=["POST"]),
+        Route("/webhooks/telegram", telegram_webhook, methods=["POST"]),
+    ]
+
+
+def health_routes(vbot: Runtime) -> list[Route]:
     async def healthz(_request: Request) -> JSONResponse:
         try:
             answers = await asyncio.wait_for(asyncio.to_thread(database_answers, vbot.engine), HEALTH_TIMEOUT_SECONDS)
@@ -131,36 +142,4 @@ def build_web(vbot: VBot, lifespan=None) -> Starlette:
             return JSONResponse({"status": "ok", "database": "ok"})
         return JSONResponse({"status": "unavailable", "database": "unreachable"}, status_code=503)
 
-    async def download(request: Request) -> Response:
-        """The files behind the signed links the bot sends on LINE: a person's records, a unit's hours or report."""
-        path = request.url.path
-        if not link_valid(vbot.rules.link_key, path, request.query_params, vbot.now()):
-            return PlainTextResponse("this link is not valid (any more)", status_code=403, headers=NO_STORE)
-        kind, subject, span = request.path_params["kind"], request.path_params["subject"], request.path_params["span"]
-
-        def read() -> DownloadFile | None:
-            with UnitOfWork(vbot.engine)() as session:
-                if kind == "records" and not span:
-                    return DownloadFile(records_csv(session, subject, vbot.rules.timezone)[0], "my-records.csv",
-                                    "text/csv; charset=utf-8")
-                by = request.query_params.get("by", "")
-                if not by.isdigit() or not may_download(session, int(by), subject):
-                    return None
-                return unit_file(session, kind, subject, span.lstrip("/"), vbot.rules.timezone)
-
-        made = await asyncio.to_thread(read)
-        if made is None:
-            return PlainTextResponse("you may not download this file", status_code=403, headers=NO_STORE)
-        return Response(made.data, media_type=made.media_type, headers={
-            **NO_STORE, "Content-Disposition": f'attachment; filename="{made.name}"'})
-
-    return Starlette(
-        routes=[
-            Route("/webhooks/line", line_webhook, methods=["POST"]),
-            Route("/webhooks/telegram", telegram_webhook, methods=["POST"]),
-            Route("/healthz", healthz, methods=["GET"]),
-            Route("/downloads/{kind:str}/{subject:int}{span:path}", download, methods=["GET"]),
-            *kiosk_routes(vbot),
-        ],
-        lifespan=lifespan,
-    )
+    return [Route("/healthz", healthz, methods=["GET"])]

@@ -190,30 +190,40 @@ def near_steps(ladders: dict[str, list[AwardRule]], facts: VolunteerFacts, as_of
     """The steps progress_all would show that `listed` keeps (ladders: tiers by rank)."""
     for tiers in ladders.values():
         visible = [r for r in tiers if r.cities is None or r.cities & facts.cities or r.code in facts.grants]
-        if not any(r.once for r in visible):
-            for rule in visible:
-                if rule.code in facts.grants and rule.renewal is None:
-                    continue
-                if not _cannot_come_near(rule, facts, as_of, within):
-                    step = progress(rule, facts, as_of)
-                    if listed(step, within):
-                        yield step
+        if any(r.once for r in visible):
+            yield from _tier_steps(visible, facts, as_of, within)
+        else:
+            yield from _separate_steps(visible, facts, as_of, within)
+
+
+def _separate_steps(visible: list[AwardRule], facts: VolunteerFacts, as_of: dt.date, within: int):
+    """Awards of a ladder granted each on its own: every one not granted (or renewable) that comes near."""
+    for rule in visible:
+        if rule.code in facts.grants and rule.renewal is None:
             continue
-        top = max((r.rank for r in visible if facts.grants.get(r.code)), default=0)
-        goal_seen = False  # progress_all shows the reached tiers above the top granted one, and one goal
-        for rule in visible:
-            if rule.rank <= top or facts.grants.get(rule.code):
-                continue
-            if _cannot_come_near(rule, facts, as_of, within):
-                goal_seen = True
-                continue
+        if not _cannot_come_near(rule, facts, as_of, within):
             step = progress(rule, facts, as_of)
-            if step.reached:
+            if listed(step, within):
                 yield step
-            elif not goal_seen:
-                goal_seen = True
-                if listed(step, within):
-                    yield step
+
+
+def _tier_steps(visible: list[AwardRule], facts: VolunteerFacts, as_of: dt.date, within: int):
+    """Tiers granted once: the reached ones above the top granted tier, and one goal."""
+    top = max((r.rank for r in visible if facts.grants.get(r.code)), default=0)
+    goal_seen = False  # progress_all shows the reached tiers above the top granted one, and one goal
+    for rule in visible:
+        if rule.rank <= top or facts.grants.get(rule.code):
+            continue
+        if _cannot_come_near(rule, facts, as_of, within):
+            goal_seen = True
+            continue
+        step = progress(rule, facts, as_of)
+        if step.reached:
+            yield step
+        elif not goal_seen:
+            goal_seen = True
+            if listed(step, within):
+                yield step
 
 
 # ---- chat ---------------------------------------------------------------------------------------------

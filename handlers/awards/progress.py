@@ -29,7 +29,6 @@ from handlers.formatting import hours_from_minutes, local_date
 from handlers.i18n import Translator
 from handlers.types import Bar, Button, Card, Reply
 from storage import award_store, people_store
-from storage.models import Volunteer
 
 BAR_CELLS = 10
 
@@ -51,7 +50,7 @@ def rules_in_store(session: Session) -> list[AwardRule]:
 def facts_for(session: Session, volunteer_id: int) -> VolunteerFacts:
     """One volunteer's facts: their service day by day, each day's chat-recorded and hand-entered minutes apart."""
     return facts_from_rows(
-        session.get(Volunteer, volunteer_id),
+        people_store.volunteer(session, volunteer_id),
         [(unit.category, unit.city) for unit, _role in people_store.units_of(session, volunteer_id)],
         [(training.kind, training.category, training.date) for training in award_store.trainings_of(session, volunteer_id)],
         [(grant.award_code, grant.granted_on) for grant in award_store.grants_of(session, volunteer_id)],

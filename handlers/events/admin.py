@@ -6,14 +6,12 @@ import csv
 import datetime as dt
 import io
 
-import sqlalchemy as sa
 from sqlmodel import Session
 
 from handlers.events.codes import new_event_code, new_event_secret
-from handlers.people.admin import unit_or_error
-from handlers.validation import InputError, clean_name, one_of
-from storage import audit_store, event_store
-from storage.models import Event, RosterEntry, Shift, Volunteer
+from handlers.validation import InputError, clean_name, one_of, unit_or_error
+from storage import audit_store, event_store, people_store
+from storage.models import Event, RosterEntry, Shift
 
 WALK_UPS = ("allow", "refuse")
 CREDITS = ("actual", "capped", "lateness")
@@ -27,7 +25,7 @@ def _aware(moment: dt.datetime, what: str) -> None:
 
 
 def add_event(
-    session: Session, now: dt.datetime, actor: str, unit_id: int, title: str, starts_at: dt.datetime,
+    session: Session, now: dt.datetime, actor: str, *, unit_id: int, title: str, starts_at: dt.datetime,
     ends_at: dt.datetime, place: str | None = None, location: tuple[float, float, int] | None = None,
     rotating_code: bool = False, walk_ups: str = "allow", credit: str = "actual", grace_minutes: int = 0,
 ) -> Event:
@@ -47,14 +45,12 @@ def add_event(
         latitude, longitude, radius = location
         if not (-90 <= latitude <= 90 and -180 <= longitude <= 180 and 1 <= radius <= MAX_RADIUS_M):
             raise InputError(f"--lat/--lon must be a place on Earth and --radius 1 to {MAX_RADIUS_M} metres")
-    event = Event(
-        unit_id=unit_id, title=title, place=place, latitude=latitude, longitude=longitude, radius_m=radius,
+    event = event_store.add_event(
+        session, unit_id=unit_id, title=title, place=place, latitude=latitude, longitude=longitude, radius_m=radius,
         starts_at=starts_at.astimezone(dt.UTC), ends_at=ends_at.astimezone(dt.UTC), code=_unused_code(session),
         secret=new_event_secret(), rotating_code=rotating_code, walk_ups=walk_ups, credit=credit,
         grace_minutes=grace_minutes, created_at=now,
     )
-    session.add(event)
-    session.flush()
     audit_store.record_audit(session, now, actor, "event.add", f"event:{event.id}", None,
                       {"unit": unit_id, "title": title, "code": event.code})
     return event
@@ -69,15 +65,15 @@ def _unused_code(session: Session) -> str:
 
 
 def event_or_error(session: Session, event_id: int) -> Event:
-    event = session.get(Event, event_id)
+    event = event_store.event(session, event_id)
     if event is None:
         raise InputError(f"there is no event {event_id}")
     return event
 
 
 def add_shift(
-    session: Session, now: dt.datetime, actor: str, event_id: int, starts_at: dt.datetime, ends_at: dt.datetime,
-    capacity: int, post: str | None = None,
+    session: Session, now: dt.datetime, actor: str, *, event_id: int, starts_at: dt.datetime,
+    ends_at: dt.datetime, capacity: int, post: str | None = None,
 ) -> Shift:
     event = event_or_error(session, event_id)
     for moment, what in ((starts_at, "start"), (ends_at, "end")):
@@ -86,11 +82,9 @@ def add_shift(
         raise InputError("the shift must end after it starts")
     if not 1 <= capacity <= MAX_CAPACITY:
         raise InputError(f"--capacity must be 1 to {MAX_CAPACITY}")
-    shift = Shift(event_id=event.id, post=clean_name(post, "post") if post else None,
-                  starts_at=starts_at.astimezone(dt.UTC), ends_at=ends_at.astimezone(dt.UTC), capacity=capacity,
-                  created_at=now)
-    session.add(shift)
-    session.flush()
+    shift = event_store.add_shift(session, event_id=event.id, post=clean_name(post, "post") if post else None,
+                                  starts_at=starts_at.astimezone(dt.UTC), ends_at=ends_at.astimezone(dt.UTC),
+                                  capacity=capacity, created_at=now)
     audit_store.record_audit(session, now, actor, "shift.add", f"shift:{shift.id}", None,
                       {"event": event.id, "post": shift.post, "capacity": capacity})
     return shift
@@ -98,41 +92,33 @@ def add_shift(
 
 def add_to_roster(session: Session, now: dt.datetime, actor: str, shift_id: int, volunteer_id: int) -> tuple[RosterEntry, bool]:
     """Puts the volunteer on the shift if a place is free; (entry, False) when they were on it already."""
-    shift = session.get(Shift, shift_id)
+    shift = event_store.shift(session, shift_id)
     if shift is None:
         raise InputError(f"there is no shift {shift_id}")
-    if session.get(Volunteer, volunteer_id) is None:
+    if people_store.volunteer(session, volunteer_id) is None:
         raise InputError(f"there is no volunteer {volunteer_id}")
     entry = event_store.roster_entry(session, shift_id, volunteer_id)
     if entry is not None and entry.status == "signed":
         return entry, False
     if not event_store.take_place(session, shift_id):
         raise InputError(f"shift {shift_id} is full ({shift.capacity} places)")
-    if entry is None:
-        entry = RosterEntry(shift_id=shift_id, volunteer_id=volunteer_id, added_by=actor, created_at=now)
-    else:
-        entry.status, entry.cancelled_at, entry.added_by = "signed", None, actor
-    try:
-        with session.begin_nested():
-            session.add(entry)
-    except sa.exc.IntegrityError:  # the same person at the same instant: the other one holds the place
+    signed = event_store.sign_on(session, entry, shift_id, volunteer_id, actor, now)
+    if signed is None:  # the same person at the same instant: the other one holds the place
         event_store.give_back_place(session, shift_id)
         return event_store.roster_entry(session, shift_id, volunteer_id), False
+    entry = signed
     audit_store.record_audit(session, now, actor, "roster.add", f"shift:{shift_id}", None, {"volunteer": volunteer_id})
     return entry, True
 
 
 def cancel_roster(session: Session, now: dt.datetime, actor: str, entry: RosterEntry) -> bool:
     """Takes the volunteer off the shift (once, even when two cancellations arrive together)."""
-    cancelled = session.execute(
-        sa.update(RosterEntry).where(RosterEntry.id == entry.id, RosterEntry.status == "signed")
-        .values(status="cancelled", cancelled_at=now)
-    ).rowcount
+    cancelled = event_store.cancel_roster_entry(session, entry.id, now)
     if cancelled:
         event_store.give_back_place(session, entry.shift_id)
         audit_store.record_audit(session, now, actor, "roster.cancel", f"shift:{entry.shift_id}", None,
                           {"volunteer": entry.volunteer_id})
-    return bool(cancelled)
+    return cancelled
 
 
 def import_roster(session: Session, now: dt.datetime, actor: str, event_id: int, data: bytes) -> dict:
@@ -159,7 +145,7 @@ def import_roster(session: Session, now: dt.datetime, actor: str, event_id: int,
             errors.append({"line": line, "error": f"shift {shift_id} is not a shift of event {event.id}"})
             continue
         try:
-            with session.begin_nested():
+            with people_store.savepoint(session):
                 _entry, new = add_to_roster(session, now, actor, shift_id, volunteer_id)
         except InputError as error:
             errors.append({"line": line, "error": str(error)})

@@ -16,10 +16,9 @@ from handlers.service import checkin
 from handlers.service.counting import time_of_record
 from handlers.types import Button, Reply
 from storage import audit_store, event_store, people_store, service_store
-from storage.models import Event, ServiceRecord, Shift
+from storage.models import Event, Shift
 
 OPENS_BEFORE = dt.timedelta(minutes=60)  # a code is accepted from an hour before a shift starts
-AWAITING_LOCATION = "location"  # a ServiceRecord status: the code was sent, the location not yet (counts nothing)
 LOCATION_WAIT = dt.timedelta(minutes=15)
 EARTH_RADIUS_M = 6_371_000
 CODE_SHAPE = re.compile(r"[A-Z0-9]{4,12}")  # poster codes are 6 letters and digits, rotating ones 6 digits
@@ -91,12 +90,12 @@ def check_in_with_code(ctx: Context, code: str, at: dt.datetime) -> list[Reply]:
 def ask_for_location(ctx: Context, event: Event, shift: Shift, walk_up: bool, at: dt.datetime) -> list[Reply]:
     """The event checks where people are: the check-in waits (it counts from the code's time) for a location."""
     t = ctx.t
-    ctx.session.add(ServiceRecord(
-        volunteer_id=ctx.account.volunteer_id, unit_id=event.unit_id, kind="service", source="chat",
-        status=AWAITING_LOCATION, check_in=at, service_date=at.astimezone(ctx.rules.timezone).date(),
+    event_store.wait_for_location(
+        ctx.session, volunteer_id=ctx.account.volunteer_id, unit_id=event.unit_id, check_in=at,
+        service_date=at.astimezone(ctx.rules.timezone).date(),
         recorded_by=f"{ctx.incoming.platform}:{ctx.incoming.user_id}", created_at=ctx.now, shift_id=shift.id,
         walk_up=walk_up,
-    ))
+    )
     return [Reply(t("Please share your location to check in at {event}: tap the button below.", event=event.title),
                   (Button(t("Share my location"), t("check in"), kind="location"),))]
 
@@ -107,8 +106,8 @@ def location_shared(ctx: Context) -> list[Reply]:
     waiting = event_store.awaiting_location(ctx.session, ctx.account.volunteer_id, ctx.now - LOCATION_WAIT)
     if waiting is None:  # a location shared for no check-in: as any message the bot does not understand
         return guide.not_understood(ctx)
-    shift = ctx.session.get(Shift, waiting.shift_id)
-    event = ctx.session.get(Event, shift.event_id)
+    shift = event_store.shift(ctx.session, waiting.shift_id)
+    event = event_store.event(ctx.session, shift.event_id)
     metres = distance_m(ctx.incoming.location, (event.latitude, event.longitude))
     if metres > event.radius_m:
         return [Reply(t("You are {distance} m from {event}; checking in needs to be within {radius} m. "

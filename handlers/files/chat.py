@@ -2,9 +2,10 @@
 
 `匯出 [UNIT] [PERIOD]` sends the unit's hours for a month (`2026-10`, the last month by default), a half-year
 or a year, in the government platforms' columns (handlers/export.py). `報表 [UNIT] [PERIOD]` shows the report's
-figures (handlers/report.py) for the last finished half-year by default, with the spreadsheet. Telegram gets
-the file as a document, LINE a signed link (handlers/downloads.py). Only the unit's coordinators and its
-city's administrators get either; anyone else is told so, without the unit's name.
+figures (handlers/report.py) for the last finished half-year by default, with the spreadsheet. The answer
+carries the file and its signed download link (bot/web/downloads.py); each channel sends what its platform
+takes (Telegram the file, LINE the link). Only the unit's coordinators and its city's administrators get
+either; anyone else is told so, without the unit's name.
 
 During the report windows (1–10 January and 1–10 July, domain.md) `report_summaries` sends the coordinators
 of each unit whose city reports half-yearly their unit's figures for the half-year just ended, with a button
@@ -16,7 +17,6 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import re
-from collections.abc import Callable
 
 from babel.numbers import format_percent
 from sqlmodel import Session
@@ -32,7 +32,6 @@ from storage import export_store, people_store
 from storage.models import Unit
 
 _MONTH = re.compile(r"(\d{4})-(\d{1,2})")
-TELEGRAM_DOCUMENT_LIMIT = 5 * 1024 * 1024  # larger files go as a link: they would weigh on the outbox
 
 
 def parse_span(text: str) -> Period:
@@ -114,17 +113,15 @@ def _unit_and_span(ctx: Context, argument: str, word: str, default: Period) -> t
 
 
 def _with_file(ctx: Context, text: str, kind: str, unit: Unit, period: Period, buttons: tuple[Button, ...],
-               make: Callable[[], DownloadFile]) -> list[Reply]:
-    """The answer with its file: a document on Telegram (`make` is called only then), else a signed link."""
-    if ctx.incoming.platform == "telegram":
-        made = make()
-        if len(made.data) <= TELEGRAM_DOCUMENT_LIMIT:
-            return [Reply(text, buttons, document=Document(made.name, base64.b64encode(made.data).decode()))]
-    if ctx.incoming.platform in ("line", "telegram") and ctx.rules.link_key:
-        link = signed_link(ctx.rules, ctx.now, f"/downloads/{kind}/{unit.id}/{period.label}",
-                           by=ctx.account.volunteer_id)
-        text += "\n" + ctx.t("Download (works for 24 hours): {link}", link=link)
-    return [Reply(text, buttons)]
+               file: DownloadFile) -> list[Reply]:
+    """The answer with its file and, where links can be signed, its download link: the channel sends one."""
+    link = None
+    if ctx.rules.link_key:
+        url = signed_link(ctx.rules, ctx.now, f"/downloads/{kind}/{unit.id}/{period.label}",
+                          by=ctx.account.volunteer_id)
+        link = ctx.t("Download (works for 24 hours): {link}", link=url)
+    document = Document(file.name, base64.b64encode(file.data).decode())
+    return [Reply(text, buttons, document=document, link=link)]
 
 
 def export_chat(ctx: Context, argument: str) -> list[Reply]:
@@ -139,15 +136,17 @@ def export_chat(ctx: Context, argument: str) -> list[Reply]:
              first=local_date(period.first, ctx.locale), last=local_date(period.last, ctx.locale),
              count=written.rows, hours=hours_from_minutes(written.minutes, ctx.locale))
     buttons = (Button(t("Report"), t("report") + f" {unit.id}"),)
-    return _with_file(ctx, text, "hours", unit, period, buttons, lambda: hours_file(unit.id, period, data))
+    return _with_file(ctx, text, "hours", unit, period, buttons, hours_file(unit.id, period, data))
 
 
 def _percent(value: float | None, locale: str) -> str:
     return "–" if value is None else format_percent(value, format="#,##0.#%", locale=babel_locale(locale))
 
 
-def summary_text(t: Translator, unit_name: str, period: Period, served: int, person_times: int, minutes: int,
-                 seniors: int | None = None, insured: int | None = None, growth: float | None = None) -> str:
+def summary_text(
+    t: Translator, unit_name: str, period: Period, *, served: int, person_times: int, minutes: int,
+    seniors: int | None = None, insured: int | None = None, growth: float | None = None,
+) -> str:
     lines = [t("{unit} · report {first} – {last}", unit=unit_name, first=local_date(period.first, t.locale),
                last=local_date(period.last, t.locale)),
              t("Volunteers who served: {served}", served=served),
@@ -173,7 +172,7 @@ def report_chat(ctx: Context, argument: str) -> list[Reply]:
         return [Reply(t("Reports are for a half-year or a year, for example 2026H1 or 2026."))]
     report = build_report(ctx.session, period, unit.id)
     growth = (report.minutes - report.previous_minutes) / report.previous_minutes if report.previous_minutes else None
-    text = summary_text(t, unit.name, period, report.served, report.person_times, report.minutes,
-                        report.seniors, report.insured, growth)
+    text = summary_text(t, unit.name, period, served=report.served, person_times=report.person_times,
+                        minutes=report.minutes, seniors=report.seniors, insured=report.insured, growth=growth)
     buttons = (Button(t("Export hours"), t("export") + f" {unit.id} {period.label}"),)
-    return _with_file(ctx, text, "report", unit, period, buttons, lambda: report_file(unit.id, period, report))
+    return _with_file(ctx, text, "report", unit, period, buttons, report_file(unit.id, period, report))

@@ -1,7 +1,8 @@
 """我的紀錄 / my records: a volunteer's own service history as a file.
 
-Telegram gets the CSV as a document; LINE cannot receive files from a bot, so it gets a short-lived signed
-link that `vbot serve` answers (/downloads/records/ID); the terminal gets the summary.
+The answer carries the CSV and a short-lived signed link to it that `vbot serve` answers
+(/downloads/records/ID); the channel sends what its platform takes: Telegram the file, LINE (which cannot
+receive files from a bot) the link.
 """
 
 from __future__ import annotations
@@ -10,24 +11,22 @@ import base64
 import csv
 import io
 
-from sqlmodel import Session, select
+from sqlmodel import Session
 
 from handlers.context import Context
 from handlers.files.links import signed_link
 from handlers.formatting import hours_from_minutes
 from handlers.types import Button, Document, Reply
-from storage.models import ServiceRecord, Unit
+from storage import service_store
+from storage.vocabulary import RecordKind, RecordStatus
 
-COUNTED = ("counted",)
+COUNTED = (RecordStatus.COUNTED,)
 
 
 def records_csv(session: Session, volunteer_id: int, zone) -> tuple[bytes, int, int]:
     """(CSV bytes, records, counted minutes) of the person's service, oldest first; UTF-8 with BOM for Excel."""
-    rows = session.exec(
-        select(ServiceRecord, Unit.name).join(Unit, Unit.id == ServiceRecord.unit_id)
-        .where(ServiceRecord.volunteer_id == volunteer_id, ServiceRecord.status.in_(("counted", "review", "void")))
-        .order_by(ServiceRecord.service_date, ServiceRecord.id)
-    ).all()
+    rows = service_store.records_with_unit_names(
+        session, volunteer_id, (RecordStatus.COUNTED, RecordStatus.REVIEW, RecordStatus.VOID))
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
     # Column names of a file, like a spreadsheet's: data for the person's own records, the same in every language.
@@ -38,7 +37,7 @@ def records_csv(session: Session, volunteer_id: int, zone) -> tuple[bytes, int, 
         end = record.check_out.astimezone(zone).strftime("%H:%M") if record.check_out else ""
         writer.writerow([record.service_date.isoformat(), unit_name, record.kind, start, end,
                          f"{record.minutes / 60:.2f}", record.status, record.note or ""])
-        if record.status in COUNTED and record.kind == "service":
+        if record.status in COUNTED and record.kind == RecordKind.SERVICE:
             minutes += record.minutes
     return ("\ufeff" + out.getvalue()).encode("utf-8"), len(rows), minutes
 
@@ -50,9 +49,9 @@ def my_records(ctx: Context, _argument: str) -> list[Reply]:
     text = t("Your service records: {count} entries, {hours} hours counted.", count=count,
              hours=hours_from_minutes(minutes, ctx.locale))
     buttons = (Button(t("My hours"), t("hours")),)
-    if ctx.incoming.platform == "telegram":
-        return [Reply(text, buttons, document=Document("my-records.csv", base64.b64encode(data).decode()))]
-    if ctx.incoming.platform == "line" and ctx.rules.link_key:
-        link = signed_link(ctx.rules, ctx.now, f"/downloads/records/{volunteer_id}")
-        return [Reply(text + "\n" + t("Download (works for 24 hours): {link}", link=link), buttons)]
-    return [Reply(text, buttons)]
+    link = None
+    if ctx.rules.link_key:
+        url = signed_link(ctx.rules, ctx.now, f"/downloads/records/{volunteer_id}")
+        link = t("Download (works for 24 hours): {link}", link=url)
+    document = Document("my-records.csv", base64.b64encode(data).decode())
+    return [Reply(text, buttons, document=document, link=link)]

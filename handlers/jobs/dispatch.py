@@ -2,14 +2,16 @@
 
 One message per person for what is due at once (a digest), one multicast for the same words to many where
 the platform has it, nothing during the unit's quiet hours (it waits for the morning), nothing that has lost
-its point (dropped), and nudges held back when a platform's monthly push quota runs low.
+its point (dropped), and nudges held back when a platform's monthly push quota runs low. What each platform
+allows (its quota, its multicast limit) the caller says, as PushTerms per platform (bot/app.py asks the
+channels).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from sqlmodel import Session
@@ -17,28 +19,16 @@ from sqlmodel import Session
 from handlers.context import Rules
 from handlers.i18n import Catalogs
 from handlers.notifications import DEFAULT_QUIET_HOURS, URGENT, Translators, in_quiet_hours, notice
-from handlers.types import Reply, replies_from_json, replies_to_json
+from handlers.types import PushTerms, Reply, replies_from_json, replies_to_json
 from storage import people_store, queue_store, service_store
 from storage import reminder_store as store
 
-MULTICAST_LIMIT = 500  # LINE's limit of recipients per multicast call
 LOW_QUOTA_SHARE = 0.2  # below this share of the month's pushes left, nudges wait and coordinators hear of it
+NO_TERMS = PushTerms()  # a platform nobody described: no quota, no multicast
 
 
-@dataclass(frozen=True)
-class LineQuota:
-    """LINE's pushes this month: `limit` (None = unlimited) and `used`."""
-
-    limit: int | None
-    used: int
-
-    @property
-    def remaining(self) -> int | None:
-        return None if self.limit is None else max(0, self.limit - self.used)
-
-    @property
-    def low(self) -> bool:
-        return self.limit is not None and self.remaining < self.limit * LOW_QUOTA_SHARE
+def quota_low(terms: PushTerms) -> bool:
+    return terms.quota_limit is not None and terms.quota_left < terms.quota_limit * LOW_QUOTA_SHARE
 
 
 @dataclass
@@ -50,15 +40,19 @@ class DispatchResult:
 
 
 def dispatch(
-    session: Session, now: dt.datetime, rules: Rules, catalogs: Catalogs, line_quota: LineQuota | None = None
+    session: Session, now: dt.datetime, rules: Rules, catalogs: Catalogs,
+    terms: Mapping[str, PushTerms] | None = None,
 ) -> DispatchResult:
-    """Turns the notifications due at `now` into outbox messages, in the caller's one transaction."""
+    """Turns the notifications due at `now` into outbox messages, in the caller's one transaction.
+    `terms`: what each platform allows (by platform name); a platform not named has no quota and no multicast."""
     result = DispatchResult()
-    if line_quota is not None and line_quota.low:
-        warn_quota_low(session, now, rules, catalogs, line_quota)
+    terms = terms or {}
+    for platform_terms in terms.values():
+        if quota_low(platform_terms):
+            warn_quota_low(session, now, rules, catalogs, platform_terms)
     ready = sendable(session, store.claim_due_notifications(session, now), now, rules, result)
-    digests = within_quota(ready, line_quota, result)
-    queue_digests(session, now, digests, result)
+    digests = within_quota(ready, terms, result)
+    queue_digests(session, now, digests, terms, result)
     store.settle_notifications(session, [i for _payload, ids in digests.values() for i in ids], "queued", now)
     return result
 
@@ -81,46 +75,50 @@ def sendable(session: Session, due: list, now: dt.datetime, rules: Rules, result
     return ready
 
 
-def within_quota(ready: list, line_quota: LineQuota | None, result: DispatchResult) -> dict:
-    """One digest per person, {(platform, recipient): (payload, notification ids)}, as far as LINE's quota
-    goes: a digest costs one push per person; when the quota runs low only urgent reminders go."""
+def within_quota(ready: list, terms: Mapping[str, PushTerms], result: DispatchResult) -> dict:
+    """One digest per person, {(platform, recipient): (payload, notification ids)}, as far as each platform's
+    quota goes: a digest costs one push per person; when the quota runs low only urgent reminders go."""
     by_person: dict[tuple[str, str], list] = defaultdict(list)
     for n in ready:  # in priority order, then by due time
         by_person[n.platform, n.recipient].append(n)
-    budget = line_quota.remaining if line_quota is not None else None
+    budgets = {platform: t.quota_left for platform, t in terms.items() if t.quota_limit is not None}
     digests = {}
     for (platform, recipient), notes in by_person.items():
-        if platform == "line" and line_quota is not None:
-            if line_quota.low:
+        if platform in budgets:
+            if quota_low(terms[platform]):
                 result.waiting += sum(n.priority > URGENT for n in notes)
                 notes = [n for n in notes if n.priority == URGENT]
             if not notes:
                 continue
-            if budget <= 0:  # out of pushes this month: the rest waits (and drops when pointless)
+            if budgets[platform] <= 0:  # out of pushes this month: the rest waits (and drops when pointless)
                 result.waiting += len(notes)
                 continue
-            budget -= 1
+            budgets[platform] -= 1
         digests[platform, recipient] = (digest([n.payload for n in notes]), [n.id for n in notes])
     return digests
 
 
-def queue_digests(session: Session, now: dt.datetime, digests: dict, result: DispatchResult) -> None:
-    """The same words to many LINE users go as one multicast per 500; everything else one message each."""
-    line_groups: dict[str, list[str]] = defaultdict(list)
+def queue_digests(
+    session: Session, now: dt.datetime, digests: dict, terms: Mapping[str, PushTerms], result: DispatchResult
+) -> None:
+    """The same words to many people of a platform that multicasts go as one multicast per its limit of
+    recipients; everything else one message each."""
+    groups: dict[tuple[str, str], list[str]] = defaultdict(list)
     for (platform, recipient), (payload, ids) in digests.items():
-        if platform == "line":
-            line_groups[payload].append(recipient)
+        if terms.get(platform, NO_TERMS).multicast_limit:
+            groups[platform, payload].append(recipient)
         else:
             queue_store.queue_message(session, now, platform, recipient, payload)
             result.messages += 1
         result.notifications += len(ids)
-    for payload, recipients in line_groups.items():
-        for first in range(0, len(recipients), MULTICAST_LIMIT):
-            chunk = recipients[first:first + MULTICAST_LIMIT]
+    for (platform, payload), recipients in groups.items():
+        limit = terms[platform].multicast_limit
+        for first in range(0, len(recipients), limit):
+            chunk = recipients[first:first + limit]
             if len(chunk) == 1:
-                queue_store.queue_message(session, now, "line", chunk[0], payload)
+                queue_store.queue_message(session, now, platform, chunk[0], payload)
             else:
-                queue_store.queue_multicast(session, now, "line", chunk, payload)
+                queue_store.queue_multicast(session, now, platform, chunk, payload)
             result.messages += 1
 
 
@@ -140,8 +138,8 @@ def obsolete_check(session: Session, due: list) -> Callable[[object], bool]:
     return lambda n: n.job == "still-serving" and n.subject not in still_open
 
 
-def warn_quota_low(session: Session, now: dt.datetime, rules: Rules, catalogs: Catalogs, quota: LineQuota) -> None:
-    """Once a month, every coordinator hears that LINE's pushes are running out."""
+def warn_quota_low(session: Session, now: dt.datetime, rules: Rules, catalogs: Catalogs, quota: PushTerms) -> None:
+    """Once a month, every coordinator hears that the platform's pushes are running out."""
     month = f"{now.astimezone(rules.timezone):%Y-%m}"
     words = Translators(catalogs, rules)
     coordinators = store.recipients_in_units(session, [u.id for u in people_store.all_units(session)], "deadlines",
@@ -153,7 +151,7 @@ def warn_quota_low(session: Session, now: dt.datetime, rules: Rules, catalogs: C
         seen.add((person.platform, person.user_id))
         t = words(person.locale)
         text = t("⚠️ Only {left} of this month's {limit} LINE pushes are left. Reminders about awards wait "
-                 "until next month; deadline and training reminders go first.", left=quota.remaining,
-                 limit=quota.limit)
+                 "until next month; deadline and training reminders go first.", left=quota.quota_left,
+                 limit=quota.quota_limit)
         rows.append(notice("quota-low", month, person, [Reply(text)], now, None, now, category="deadlines"))
     store.add_notifications(session, rows)

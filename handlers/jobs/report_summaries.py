@@ -46,8 +46,8 @@ def report_summaries(session: Session, now: dt.datetime, rules: Rules, catalogs:
 
     def words(unit_id: int, t: Translator) -> Reply:
         line = lines.get(unit_id)
-        text = summary_text(t, names[unit_id], period, line.served if line else 0,
-                            line.person_times if line else 0, line.minutes if line else 0)
+        text = summary_text(t, names[unit_id], period, served=line.served if line else 0,
+                            person_times=line.person_times if line else 0, minutes=line.minutes if line else 0)
         return Reply(text, (Button(t("Full report"), t("report") + f" {unit_id} {period.label}"),))
 
     reporting = sorted(unit_id for unit_id, city in cities.items() if reports_half_yearly(city))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlmodel import Session, select
+from sqlmodel import Session
 
 from handlers.context import Rules
 from handlers.formatting import local_moment
@@ -13,9 +13,8 @@ from handlers.jobs import deadline_alerts, reminders, report_summaries, shift_re
 from handlers.service.counting import session_minutes
 from handlers.types import Reply, replies_to_json
 from storage import people_store, queue_store, service_store
-from storage.models import ServiceRecord
-
-PUSH_PLATFORMS = ("line", "telegram")
+from storage.reminder_store import PUSH_PLATFORMS
+from storage.vocabulary import RecordStatus
 
 
 def close_overlong_sessions(session: Session, now: dt.datetime, rules: Rules, catalogs: Catalogs) -> int:
@@ -24,15 +23,13 @@ def close_overlong_sessions(session: Session, now: dt.datetime, rules: Rules, ca
     The session is closed at the moment the maximum ran out, never later: a forgotten check-out
     must not invent hours. Returns how many sessions were closed.
     """
-    overdue = session.exec(
-        select(ServiceRecord).where(ServiceRecord.status == "open", ServiceRecord.check_in < now - rules.max_session)
-    ).all()
+    overdue = service_store.open_sessions_begun_before(session, now - rules.max_session)
     closed = 0
     today = now.astimezone(rules.timezone).date()
     for record in overdue:
         end = record.check_in + rules.max_session
         minutes = session_minutes(record.check_in, end)
-        if not service_store.finish_session(session, record.id, end, minutes, "review", note="not checked out"):
+        if not service_store.finish_session(session, record.id, end, minutes, RecordStatus.REVIEW, note="not checked out"):
             continue
         closed += 1
         for account in people_store.linked_accounts(session, record.volunteer_id):

@@ -100,7 +100,7 @@ def missing_volunteers(session: Session, now: dt.datetime, rules: Rules, catalog
 def shift_checkout_questions(session: Session, now: dt.datetime, rules: Rules, catalogs: Catalogs) -> int:
     """A session at a shift still open 30 minutes after the shift's end: still serving, or check out then?"""
     records = [r for r in store.sessions_open_since(session, now - rules.max_session, now) if r.shift_id is not None]
-    shifts = {r.shift_id: session.get(Shift, r.shift_id) for r in records}
+    shifts = {r.shift_id: event_store.shift(session, r.shift_id) for r in records}
     asked = [r for r in records if shifts[r.shift_id].ends_at + ASK_AFTER_END <= now]
     people = defaultdict(list)
     for person in store.recipients_of(session, sorted({r.volunteer_id for r in asked}), "checkout"):

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-import sqlalchemy as sa
-from sqlmodel import Session, select
+from sqlmodel import Session
 
 from handlers.notifications import parse_quiet_hours
 from handlers.people.linking import new_invite_code
@@ -16,13 +15,12 @@ from handlers.validation import (
     clean_name,
     latest_local_date,
     one_of,
+    unit_or_error,
 )
-from storage import audit_store, award_store, reminder_store
+from storage import audit_store, award_store, people_store, reminder_store
 from storage.models import (
     AwardGrant,
-    CityAdministrator,
     InviteCode,
-    Membership,
     ServiceRecord,
     TrainingRecord,
     TrainingSession,
@@ -30,29 +28,24 @@ from storage.models import (
     UnitDeadline,
     Volunteer,
 )
-from storage.vocabulary import CATEGORIES, CITIES, GENDERS, KINDS, ROLES
+from storage.vocabulary import CATEGORIES, CITIES, GENDERS, KINDS, ROLES, RecordKind, Role
+
+# Past `session, now, actor`, the functions that take many values take them by name (pyproject: max-args).
 
 
 def add_unit(
-    session: Session, now: dt.datetime, actor: str, name: str, category: str, city: str, quiet_hours: str | None = None
+    session: Session, now: dt.datetime, actor: str, *, name: str, category: str, city: str,
+    quiet_hours: str | None = None,
 ) -> Unit:
     name = clean_name(name, "unit")
     one_of(category, CATEGORIES, "the category")
     one_of(city, CITIES, "the city")
-    unit = Unit(name=name, category=category, city=city, created_at=now)
     if quiet_hours is not None:
-        unit.quiet_hours = checked_quiet_hours(quiet_hours)
-    session.add(unit)
-    session.flush()
+        quiet_hours = checked_quiet_hours(quiet_hours)
+    unit = people_store.add_unit(session, name=name, category=category, city=city, quiet_hours=quiet_hours,
+                                 created_at=now)
     audit_store.record_audit(session, now, actor, "unit.add", f"unit:{unit.id}", None,
                       {"name": unit.name, "quiet_hours": unit.quiet_hours})
-    return unit
-
-
-def unit_or_error(session: Session, unit_id: int) -> Unit:
-    unit = session.get(Unit, unit_id)
-    if unit is None:
-        raise InputError(f"there is no unit {unit_id}")
     return unit
 
 
@@ -65,8 +58,8 @@ def checked_quiet_hours(text: str) -> str:
 
 def set_quiet_hours(session: Session, now: dt.datetime, actor: str, unit_id: int, quiet_hours: str) -> Unit:
     unit = unit_or_error(session, unit_id)
-    before, unit.quiet_hours = unit.quiet_hours, checked_quiet_hours(quiet_hours)
-    session.add(unit)
+    before = unit.quiet_hours
+    people_store.set_fields(session, unit, {"quiet_hours": checked_quiet_hours(quiet_hours)})
     audit_store.record_audit(session, now, actor, "unit.quiet_hours", f"unit:{unit.id}", None,
                       {"before": before, "after": unit.quiet_hours})
     return unit
@@ -76,7 +69,7 @@ MAX_REMIND_DAYS = 366
 
 
 def add_deadline(
-    session: Session, now: dt.datetime, actor: str, unit_id: int, title: str, date: dt.date,
+    session: Session, now: dt.datetime, actor: str, *, unit_id: int, title: str, date: dt.date,
     remind: tuple[int, ...], yearly: bool,
 ) -> UnitDeadline:
     """A unit's own deadline or plan item, alerted to its coordinators `remind` days before (0 = on the day)."""
@@ -97,14 +90,14 @@ def add_volunteer(
     session: Session,
     now: dt.datetime,
     actor: str,
+    *,
     unit_id: int,
     name: str,
     invite_valid_for: dt.timedelta,
     birth_date: dt.date | None = None,
     gender: str | None = None,
     trained_on: dt.date | None = None,
-    role: str = "volunteer",
-    *,
+    role: str = Role.VOLUNTEER,
     today: dt.date | None = None,
 ) -> tuple[Volunteer, InviteCode]:
     """`today` is the local date (VBOT_TIMEZONE); dates after it are refused."""
@@ -118,10 +111,9 @@ def add_volunteer(
     check_date(trained_on, "training date", today)
     if birth_date and trained_on and trained_on < birth_date:
         raise InputError("the training date is before the birth date")
-    person = Volunteer(name=name, birth_date=birth_date, gender=gender, trained_on=trained_on, created_at=now)
-    session.add(person)
-    session.flush()
-    session.add(Membership(volunteer_id=person.id, unit_id=unit_id, role=role))
+    person = people_store.add_volunteer(session, name=name, birth_date=birth_date, gender=gender,
+                                        trained_on=trained_on, created_at=now)
+    people_store.add_membership(session, person.id, unit_id, role)
     invite = new_invite(session, person.id, now + invite_valid_for)
     audit_store.record_audit(
         session, now, actor, "volunteer.add", f"volunteer:{person.id}", None, {"unit": unit_id, "role": role}
@@ -130,7 +122,7 @@ def add_volunteer(
 
 
 def add_city_administrator(
-    session: Session, now: dt.datetime, actor: str, city: str, invite_valid_for: dt.timedelta,
+    session: Session, now: dt.datetime, actor: str, *, city: str, invite_valid_for: dt.timedelta,
     volunteer_id: int | None = None, name: str | None = None,
 ) -> tuple[Volunteer, InviteCode | None]:
     """Makes a person (an existing one, or a new one by name, who then gets an invite code) the city's
@@ -140,40 +132,37 @@ def add_city_administrator(
         raise InputError("give either --volunteer ID or --name N")
     invite = None
     if volunteer_id is not None:
-        person = session.get(Volunteer, volunteer_id)
+        person = people_store.volunteer(session, volunteer_id)
         if person is None:
             raise InputError(f"no volunteer {volunteer_id}")
     else:
-        person = Volunteer(name=clean_name(name, "administrator"), created_at=now)
-        session.add(person)
-        session.flush()
+        person = people_store.add_volunteer(session, name=clean_name(name, "administrator"), created_at=now)
         invite = new_invite(session, person.id, now + invite_valid_for)
-    if session.get(CityAdministrator, (person.id, city)) is None:
-        session.add(CityAdministrator(volunteer_id=person.id, city=city, created_at=now))
+    if not people_store.is_city_administrator(session, person.id, city):
+        people_store.add_city_administrator(session, person.id, city, now)
         audit_store.record_audit(session, now, actor, "city_administrator.add", f"volunteer:{person.id}", None,
                           {"city": city})
     return person, invite
 
 
 def new_invite(session: Session, volunteer_id: int, expires_at: dt.datetime) -> InviteCode:
-    invite = InviteCode(code=new_invite_code(), volunteer_id=volunteer_id, expires_at=expires_at)
-    while session.get(InviteCode, invite.code) is not None:  # eight digits rarely collide; never reuse one
-        invite.code = new_invite_code()
-    session.add(invite)
-    return invite
+    code = new_invite_code()
+    while people_store.invite_code(session, code) is not None:  # eight digits rarely collide; never reuse one
+        code = new_invite_code()
+    return people_store.add_invite_code(session, code, volunteer_id, expires_at)
 
 
 def add_hours(
     session: Session,
     now: dt.datetime,
     actor: str,
+    *,
     volunteer_id: int,
     unit_id: int,
     day: dt.date,
     hours: float,
-    kind: str = "service",
+    kind: str = RecordKind.SERVICE,
     note: str | None = None,
-    *,
     today: dt.date | None = None,
 ) -> ServiceRecord:
     """Hours entered by hand: a record-book balance, or a correction (negative, with a reason).
@@ -183,13 +172,10 @@ def add_hours(
     and a correction that would take the volunteer's counted hours of that kind in that unit below zero.
     """
     today = today or latest_local_date(now)
-    if session.get(Volunteer, volunteer_id) is None:
+    if people_store.volunteer(session, volunteer_id) is None:
         raise InputError(f"there is no volunteer {volunteer_id}")
     unit_or_error(session, unit_id)
-    member = session.exec(
-        select(Membership.id).where(Membership.volunteer_id == volunteer_id, Membership.unit_id == unit_id)
-    ).first()
-    if member is None:
+    if not people_store.is_member(session, volunteer_id, unit_id):
         raise InputError(f"volunteer {volunteer_id} is not in unit {unit_id}")
     one_of(kind, KINDS, "the kind")
     check_date(day, "date", today)
@@ -202,33 +188,16 @@ def add_hours(
     if minutes < 0:
         if note is None:
             raise InputError("a negative correction needs --note with the reason")
-        counted = session.exec(
-            select(sa.func.coalesce(sa.func.sum(ServiceRecord.minutes), 0)).where(
-                ServiceRecord.volunteer_id == volunteer_id,
-                ServiceRecord.unit_id == unit_id,
-                ServiceRecord.kind == kind,
-                ServiceRecord.status == "counted",
-            )
-        ).one()
+        counted = award_store.counted_minutes_in_unit(session, volunteer_id, unit_id, kind)
         if counted + minutes < 0:
             raise InputError(
                 f"the correction would take volunteer {volunteer_id}'s {kind} hours in unit {unit_id} below zero"
                 f" (they have {round(counted / 60, 1):g})"
             )
-    record = ServiceRecord(
-        volunteer_id=volunteer_id,
-        unit_id=unit_id,
-        kind=kind,
-        source="manual",
-        status="counted",
-        minutes=minutes,
-        service_date=day,
-        recorded_by=actor,
-        note=note,
-        created_at=now,
+    record = award_store.add_hand_entered_hours(
+        session, volunteer_id=volunteer_id, unit_id=unit_id, kind=kind, minutes=minutes, service_date=day,
+        recorded_by=actor, note=note, created_at=now,
     )
-    session.add(record)
-    session.flush()
     audit_store.record_audit(
         session, now, actor, "hours.add", f"service_record:{record.id}", note,
         {"volunteer": volunteer_id, "unit": unit_id, "date": day.isoformat(), "minutes": record.minutes, "kind": kind},
@@ -244,7 +213,7 @@ VOLUNTEER_FIELDS = (
 
 def set_volunteer(session: Session, now: dt.datetime, actor: str, volunteer_id: int, changes: dict) -> Volunteer:
     """Sets record-book and training facts; the audit keeps what each field was before."""
-    person = session.get(Volunteer, volunteer_id)
+    person = people_store.volunteer(session, volunteer_id)
     if person is None:
         raise InputError(f"there is no volunteer {volunteer_id}")
     unknown = set(changes) - set(VOLUNTEER_FIELDS)
@@ -259,9 +228,7 @@ def set_volunteer(session: Session, now: dt.datetime, actor: str, volunteer_id: 
         if field in changes:
             changes[field] = clean_name(changes[field], field.replace("_", " ").replace(" no", " number"))
     before = {field: getattr(person, field) for field in changes}
-    for field, value in changes.items():
-        setattr(person, field, value)
-    session.add(person)
+    people_store.set_fields(session, person, changes)
     audit_store.record_audit(
         session, now, actor, "volunteer.set", f"volunteer:{volunteer_id}", None,
         {"before": before, "after": changes},
@@ -270,10 +237,10 @@ def set_volunteer(session: Session, now: dt.datetime, actor: str, volunteer_id: 
 
 
 def add_training(
-    session: Session, now: dt.datetime, actor: str, volunteer_id: int, kind: str, day: dt.date, hours: float,
+    session: Session, now: dt.datetime, actor: str, *, volunteer_id: int, kind: str, day: dt.date, hours: float,
     category: str | None = None, course: str | None = None,
 ) -> TrainingRecord:
-    if session.get(Volunteer, volunteer_id) is None:
+    if people_store.volunteer(session, volunteer_id) is None:
         raise InputError(f"there is no volunteer {volunteer_id}")
     one_of(kind, TRAINING_KINDS, "the training kind")
     if category is not None:
@@ -284,12 +251,10 @@ def add_training(
     minutes = round(hours * 60)
     if hours != hours or not 0 < minutes <= 200 * 60:
         raise InputError("training hours must be more than 0 and at most 200")
-    record = TrainingRecord(
-        volunteer_id=volunteer_id, kind=kind, category=category, course=course and clean_name(course, "course"),
-        date=day, minutes=minutes, recorded_by=actor, created_at=now,
+    record = award_store.add_training_record(
+        session, volunteer_id=volunteer_id, kind=kind, category=category,
+        course=course and clean_name(course, "course"), date=day, minutes=minutes, recorded_by=actor, created_at=now,
     )
-    session.add(record)
-    session.flush()
     audit_store.record_audit(
         session, now, actor, "training.add", f"training:{record.id}", None,
         {"volunteer": volunteer_id, "kind": kind, "category": category, "date": day.isoformat(), "minutes": minutes},
@@ -298,18 +263,16 @@ def add_training(
 
 
 def grant_award(
-    session: Session, now: dt.datetime, actor: str, volunteer_id: int, award_code: str, day: dt.date, known_codes
+    session: Session, now: dt.datetime, actor: str, *, volunteer_id: int, award_code: str, day: dt.date, known_codes
 ) -> AwardGrant:
-    if session.get(Volunteer, volunteer_id) is None:
+    if people_store.volunteer(session, volunteer_id) is None:
         raise InputError(f"there is no volunteer {volunteer_id}")
     if award_code not in known_codes:
         raise InputError(f"there is no award {award_code!r}; known: {', '.join(sorted(known_codes))}")
     check_date(day, "date", latest_local_date(now))
     if any(g.award_code == award_code and g.granted_on == day for g in award_store.grants_of(session, volunteer_id)):
         raise InputError(f"volunteer {volunteer_id} already has {award_code} granted on {day.isoformat()}")
-    grant = AwardGrant(volunteer_id=volunteer_id, award_code=award_code, granted_on=day, recorded_by=actor, created_at=now)
-    session.add(grant)
-    session.flush()
+    grant = award_store.add_award_grant(session, volunteer_id, award_code, day, actor, now)
     audit_store.record_audit(
         session, now, actor, "award.grant", f"award_grant:{grant.id}", None,
         {"volunteer": volunteer_id, "award": award_code, "date": day.isoformat()},
@@ -319,10 +282,11 @@ def grant_award(
 
 SESSION_KINDS = ("basic", "special", "in-service", "observation", "meeting")
 MAX_SESSION = dt.timedelta(days=31)
+AUDITED_TRAINING_SESSION = "training_session"  # its name in the audit trail's actions and targets
 
 
 def add_training_session(
-    session: Session, now: dt.datetime, actor: str, unit_id: int, title: str, kind: str,
+    session: Session, now: dt.datetime, actor: str, *, unit_id: int, title: str, kind: str,
     starts_at: dt.datetime, ends_at: dt.datetime, place: str | None = None,
 ) -> TrainingSession:
     """A training the unit will hold (or held). Times must carry their offset; they are stored as UTC."""
@@ -338,14 +302,12 @@ def add_training_session(
     if starts_at.year < EARLIEST.year or ends_at.year > 9000:
         raise InputError(f"the start {starts_at.isoformat()} is not a plausible time")
     place = clean_name(place, "place") if place is not None and place.strip() else None
-    row = TrainingSession(
-        unit_id=unit_id, title=title, kind=kind, starts_at=starts_at.astimezone(dt.UTC),
+    row = award_store.add_training_session(
+        session, unit_id=unit_id, title=title, kind=kind, starts_at=starts_at.astimezone(dt.UTC),
         ends_at=ends_at.astimezone(dt.UTC), place=place, created_at=now,
     )
-    session.add(row)
-    session.flush()
     audit_store.record_audit(
-        session, now, actor, "training_session.add", f"training_session:{row.id}", None,
+        session, now, actor, f"{AUDITED_TRAINING_SESSION}.add", f"{AUDITED_TRAINING_SESSION}:{row.id}", None,
         {"unit": unit_id, "title": title, "kind": kind, "start": row.starts_at.isoformat(),
          "end": row.ends_at.isoformat(), "place": place},
     )

@@ -10,7 +10,6 @@ from handlers.context import Context
 from handlers.guide import main_buttons
 from handlers.types import Reply
 from storage import audit_store, people_store
-from storage.models import InviteCode
 
 CODE_DIGITS = 8
 MAX_WRONG_CODES = 5
@@ -42,10 +41,11 @@ def link(ctx: Context, argument: str) -> list[Reply]:
         return [Reply(t("Too many wrong codes. Please try again in an hour, or ask your coordinator."))]
     invite = people_store.use_invite_code(session, code, account.id, ctx.now) if code else None
     if invite is None:
-        account.wrong_codes = account.wrong_codes + 1 if window_open else 1
-        account.wrong_codes_since = account.wrong_codes_since if window_open else ctx.now
-        session.add(account)
-        known = session.get(InviteCode, code) if code else None
+        people_store.set_fields(session, account, {
+            "wrong_codes": account.wrong_codes + 1 if window_open else 1,
+            "wrong_codes_since": account.wrong_codes_since if window_open else ctx.now,
+        })
+        known = people_store.invite_code(session, code) if code else None
         if known is None:
             text = t("I do not know the code {code}. Please check it with your coordinator.", code=code or "—")
         elif known.used_at is not None:
@@ -54,10 +54,7 @@ def link(ctx: Context, argument: str) -> list[Reply]:
             text = t("The code {code} has expired. Ask your coordinator for a new one.", code=code)
         return [Reply(text)]
 
-    account.volunteer_id = invite.volunteer_id
-    account.linked_at = ctx.now
-    account.wrong_codes, account.wrong_codes_since = 0, None
-    session.add(account)
+    people_store.link_account(session, account, invite.volunteer_id, ctx.now)
     person = people_store.volunteer(session, invite.volunteer_id)
     units = ", ".join(unit.name for unit, _role in people_store.units_of(session, invite.volunteer_id))
     audit_store.record_audit(

@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import datetime as dt
 
-import sqlalchemy as sa
-
 from handlers.context import Context
 from handlers.formatting import local_date
 from handlers.i18n import Translator, native_name
@@ -20,7 +18,6 @@ from handlers.people.roster_import import parse_date
 from handlers.types import Button, Reply
 from handlers.validation import InputError, clean_name
 from storage import audit_store, people_store
-from storage.models import ChatAccount, InviteCode, Notification, Volunteer
 
 ANONYMOUS = "（已刪除）"  # the name left on a deleted person's record: stored data, shown where the name was
 MAX_MESSAGE = 300
@@ -62,8 +59,8 @@ def my_name(ctx: Context, argument: str) -> list[Reply]:
     except InputError:
         return [Reply(t("Type 我的姓名 and your name, e.g. 我的姓名 王小明."))]
     person = people_store.volunteer(ctx.session, ctx.account.volunteer_id)
-    before, person.name = person.name, name
-    ctx.session.add(person)
+    before = person.name
+    people_store.set_fields(ctx.session, person, {"name": name})
     audit_store.record_audit(ctx.session, ctx.now, f"volunteer:{person.id}", "volunteer.name", f"volunteer:{person.id}",
                       "corrected by the person", {"before": before, "after": name})
     return [Reply(t("Your name is now {name}.", name=name))]
@@ -133,26 +130,15 @@ def confirm_delete(ctx: Context, argument: str) -> list[Reply]:
     theirs = {unit.id for unit, _role in people_store.units_of(ctx.session, target)} if target else set()
     if not mine & theirs:
         return [Reply(t("Only a coordinator of the person's unit can confirm a deletion."))]
-    asked = ctx.session.execute(
-        sa.select(Notification.id).where(Notification.job == "delete-request",
-                                         Notification.key.like(f"delete-request:{target}:%"))
-    ).first()
-    if asked is None:
+    if not people_store.deletion_requested(ctx.session, target):
         return [Reply(t("That person has not asked to delete their data."))]
-    person = ctx.session.get(Volunteer, target)
+    person = people_store.volunteer(ctx.session, target)
     if person.name == ANONYMOUS:
         return [Reply(t("That person's data is already deleted."))]
-    for field in ("birth_date", "gender", "record_book_no", "record_book_date", "english_name", "phone",
-                  "insured_until", "trained_on", "first_service_date"):
-        setattr(person, field, None)
-    person.name = ANONYMOUS
-    ctx.session.add(person)
-    accounts = sa.select(ChatAccount.id).where(ChatAccount.volunteer_id == target)
-    ctx.session.execute(sa.update(InviteCode).where(InviteCode.used_by_account_id.in_(accounts))
-                        .values(used_by_account_id=None))  # the code's use stays, not who used it
-    ctx.session.execute(sa.delete(ChatAccount).where(ChatAccount.volunteer_id == target))
-    ctx.session.execute(sa.update(InviteCode).where(InviteCode.volunteer_id == target, InviteCode.used_at.is_(None))
-                        .values(expires_at=ctx.now))
+    erased = dict.fromkeys(("birth_date", "gender", "record_book_no", "record_book_date", "english_name", "phone",
+                            "insured_until", "trained_on", "first_service_date"))
+    people_store.set_fields(ctx.session, person, erased | {"name": ANONYMOUS})
+    people_store.unlink_chat_accounts(ctx.session, target, ctx.now)  # the codes' use stays, not who used them
     audit_store.record_audit(ctx.session, ctx.now, f"volunteer:{ctx.account.volunteer_id}", "volunteer.delete",
                       f"volunteer:{target}", "the person asked", {})
     return [Reply(t("Done: the person's identity and chat links are removed; their hours stay as anonymous totals."))]

@@ -46,7 +46,6 @@ def reminder_settings(ctx: Context, argument: str) -> list[Reply]:
             store.turn_off(ctx.session, volunteer_id, chosen, ctx.now)
         else:
             store.turn_on(ctx.session, volunteer_id, chosen)
-        ctx.session.flush()
     return [status(ctx, None)]
 
 

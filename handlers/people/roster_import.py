@@ -14,12 +14,13 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from sqlmodel import Session, select
+from sqlmodel import Session
 
 from handlers.people import admin
-from handlers.validation import InputError, check_date, clean_name
-from storage import audit_store
-from storage.models import Membership, ServiceRecord, TrainingRecord, Unit, Volunteer
+from handlers.validation import InputError, check_date, clean_name, unit_or_error
+from storage import audit_store, award_store, people_store
+from storage.models import Unit, Volunteer
+from storage.vocabulary import Gender, RecordKind, Role
 
 # Field → the headers it may have (the first is the English one the README documents).
 COLUMNS = {
@@ -36,8 +37,8 @@ COLUMNS = {
     "english_name": ("english_name", "英文姓名"),
     "insured_until": ("insured_until", "保險到期日", "意外險到期日"),
 }
-GENDER_WORDS = {"男": "male", "女": "female", "其他": "other", "male": "male", "female": "female", "other": "other",
-                "m": "male", "f": "female"}
+GENDER_WORDS = {"男": Gender.MALE, "女": Gender.FEMALE, "其他": Gender.OTHER, "male": Gender.MALE,
+                "female": Gender.FEMALE, "other": Gender.OTHER, "m": Gender.MALE, "f": Gender.FEMALE}
 TRAINING_HOURS = 6  # a training's hours when a roster gives only its date (domain.md: 6 h each)
 BALANCE_NOTE = "record-book balance (roster import)"
 MAX_ROWS = 100_000
@@ -129,14 +130,14 @@ def import_roster(
     session: Session, now: dt.datetime, actor: str, unit_id: int, rows: list[dict[str, str]], today: dt.date,
     progress: Callable[[int, int], None] = lambda done, total: None,
 ) -> ImportReport:
-    unit = admin.unit_or_error(session, unit_id)
+    unit = unit_or_error(session, unit_id)
     report = ImportReport()
     for number, row in enumerate(rows, start=2):  # line 1 is the header
         progress(number - 1, len(rows))
         if not any(row.values()):
             continue
         try:
-            with session.begin_nested():  # a bad row is rolled back alone
+            with people_store.savepoint(session):  # a bad row is rolled back alone
                 outcome = _import_row(session, now, actor, unit, row, today, report)
         except (InputError, ValueError) as error:
             report.errors.append({"line": number, "error": str(error)})
@@ -150,38 +151,36 @@ def _import_row(session, now, actor, unit: Unit, row: dict, today: dt.date, repo
     person = _match(session, values)
     changed = False
     if person is None:
-        person, invite = admin.add_volunteer(session, now, actor, unit.id, values["name"], dt.timedelta(days=30),
-                                             values.get("birth_date"), values.get("gender"), today=today)
+        person, invite = admin.add_volunteer(session, now, actor, unit_id=unit.id, name=values["name"],
+                                             invite_valid_for=dt.timedelta(days=30),
+                                             birth_date=values.get("birth_date"), gender=values.get("gender"),
+                                             today=today)
         report.invites.append({"id": person.id, "name": person.name, "invite_code": invite.code})
         created = True
     else:
         created = False
-        if session.exec(select(Membership).where(Membership.volunteer_id == person.id,
-                                                 Membership.unit_id == unit.id)).first() is None:
-            session.add(Membership(volunteer_id=person.id, unit_id=unit.id, role="volunteer"))
+        if not people_store.is_member(session, person.id, unit.id):
+            people_store.add_membership(session, person.id, unit.id, Role.VOLUNTEER)
             changed = True
     fields = {f: values[f] for f in ("name", "gender", "birth_date", "phone", "record_book_no", "record_book_date",
                                      "english_name", "insured_until") if values.get(f) is not None}
     before = {f: getattr(person, f) for f in fields}
     updates = {f: v for f, v in fields.items() if before[f] != v}
     if updates:
-        for f, v in updates.items():
-            setattr(person, f, v)
-        session.add(person)
+        people_store.set_fields(session, person, updates)
         if not created:
             audit_store.record_audit(session, now, actor, "volunteer.import", f"volunteer:{person.id}", None,
                               {f: [str(before[f]), str(v)] for f, v in updates.items()})
             changed = True
-    session.flush()
     for kind, key in (("basic", "basic_training_date"), ("special", "special_training_date")):
         day = values.get(key)
         if day and not _has_training(session, person.id, kind, day):
-            admin.add_training(session, now, actor, person.id, kind, day, TRAINING_HOURS,
-                               unit.category if kind == "special" else None, "roster import")
+            admin.add_training(session, now, actor, volunteer_id=person.id, kind=kind, day=day, hours=TRAINING_HOURS,
+                               category=unit.category if kind == "special" else None, course="roster import")
             changed = True
     if values.get("balance_hours") and not _has_balance(session, person.id, unit.id, values):
-        admin.add_hours(session, now, actor, person.id, unit.id, values["balance_date"], values["balance_hours"],
-                        "service", BALANCE_NOTE, today=today)
+        admin.add_hours(session, now, actor, volunteer_id=person.id, unit_id=unit.id, day=values["balance_date"],
+                        hours=values["balance_hours"], kind=RecordKind.SERVICE, note=BALANCE_NOTE, today=today)
         changed = True
     return "created" if created else "updated" if changed else "unchanged"
 
@@ -218,26 +217,21 @@ def _values(row: dict, today: dt.date) -> dict:
 
 def _match(session: Session, values: dict) -> Volunteer | None:
     if values.get("record_book_no"):
-        found = session.exec(select(Volunteer).where(Volunteer.record_book_no == values["record_book_no"])).first()
+        found = people_store.volunteer_with_record_book_no(session, values["record_book_no"])
         if found is not None:
             return found
     if values.get("phone"):
-        return session.exec(select(Volunteer).where(Volunteer.phone == values["phone"])).first()
+        return people_store.volunteer_with_phone(session, values["phone"])
     return None
 
 
 def _has_training(session: Session, volunteer_id: int, kind: str, day: dt.date) -> bool:
-    return session.exec(select(TrainingRecord.id).where(
-        TrainingRecord.volunteer_id == volunteer_id, TrainingRecord.kind == kind, TrainingRecord.date == day
-    )).first() is not None
+    return award_store.has_training_on(session, volunteer_id, kind, day)
 
 
 def _has_balance(session: Session, volunteer_id: int, unit_id: int, values: dict) -> bool:
-    return session.exec(select(ServiceRecord.id).where(
-        ServiceRecord.volunteer_id == volunteer_id, ServiceRecord.unit_id == unit_id,
-        ServiceRecord.service_date == values["balance_date"], ServiceRecord.note == BALANCE_NOTE,
-        ServiceRecord.minutes == round(values["balance_hours"] * 60),
-    )).first() is not None
+    return award_store.has_hand_entered_hours(session, volunteer_id, unit_id, values["balance_date"],
+                                              round(values["balance_hours"] * 60), BALANCE_NOTE)
 
 
 def invites_csv(invites: list[dict]) -> bytes:

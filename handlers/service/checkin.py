@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import sqlalchemy as sa
-
 from handlers.awards import progress as award_progress
 from handlers.context import Context
 from handlers.formatting import hours_from_minutes, local_moment
@@ -11,7 +9,8 @@ from handlers.service.counting import session_minutes, split_at_midnight, time_o
 from handlers.service.crediting import credited_end, shift_end
 from handlers.types import Button, Reply
 from storage import people_store, service_store
-from storage.models import ServiceRecord, Unit
+from storage.models import ServiceRecord
+from storage.vocabulary import RecordStatus
 
 
 def _moment(ctx: Context, moment) -> str:
@@ -19,14 +18,14 @@ def _moment(ctx: Context, moment) -> str:
 
 
 def _unit_name(ctx: Context, unit_id: int) -> str:
-    unit = ctx.session.get(Unit, unit_id)
+    unit = people_store.unit(ctx.session, unit_id)
     return unit.name if unit else "?"
 
 
 def send_to_review(ctx: Context, record: ServiceRecord, at) -> Reply | None:
     """Closes an over-long session for a coordinator to review; it adds no hours until approved."""
     minutes = session_minutes(record.check_in, at)
-    if not service_store.finish_session(ctx.session, record.id, at, minutes, "review", note="longer than the maximum"):
+    if not service_store.finish_session(ctx.session, record.id, at, minutes, RecordStatus.REVIEW, note="longer than the maximum"):
         return None
     t = ctx.t
     return Reply(
@@ -89,22 +88,12 @@ def names_a_unit(argument: str) -> bool:
 
 def open_session(ctx: Context, volunteer_id: int, unit_id: int, at, **fields) -> ServiceRecord | Reply:
     """Opens the person's session; when another check-in got there first, the answer saying so."""
-    record = ServiceRecord(
-        volunteer_id=volunteer_id,
-        unit_id=unit_id,
-        kind="service",
-        source="chat",
-        status="open",
-        check_in=at,
+    record = service_store.open_visit(
+        ctx.session, volunteer_id=volunteer_id, unit_id=unit_id, check_in=at,
         service_date=at.astimezone(ctx.rules.timezone).date(),
-        recorded_by=f"{ctx.incoming.platform}:{ctx.incoming.user_id}",
-        created_at=ctx.now,
-        **fields,
+        recorded_by=f"{ctx.incoming.platform}:{ctx.incoming.user_id}", created_at=ctx.now, **fields,
     )
-    try:
-        with ctx.session.begin_nested():
-            ctx.session.add(record)
-    except sa.exc.IntegrityError:
+    if record is None:
         # Another check-in of the same person got there first (two taps at the same instant).
         current = service_store.open_session_of(ctx.session, volunteer_id)
         return _already_in(ctx, current) if current else _not_checked_in(ctx)
@@ -148,21 +137,17 @@ def check_out_person(ctx: Context, volunteer_id: int, at, argument: str = "") ->
     parts = split_at_midnight(current.check_in, at, ctx.rules.timezone)
     first_end = parts[0][1]
     first_minutes = max(0, session_minutes(current.check_in, first_end) - late_minutes)
-    if not service_store.finish_session(ctx.session, current.id, first_end, first_minutes, "counted"):
+    if not service_store.finish_session(ctx.session, current.id, first_end, first_minutes, RecordStatus.COUNTED):
         return [_not_checked_in(ctx)]  # a check-out at the same instant closed it first
     for start, end in parts[1:]:
         # A session past midnight counts on each day it covered: 31 Dec 23:30 – 1 Jan 00:30 is half an
         # hour in each year (and half-year).
-        ctx.session.add(ServiceRecord(
-            volunteer_id=volunteer_id, unit_id=current.unit_id, kind="service", source="chat", status="counted",
-            check_in=start, check_out=end, minutes=session_minutes(start, end),
-            service_date=start.astimezone(ctx.rules.timezone).date(), recorded_by=current.recorded_by,
-            note=f"continues service record {current.id}", created_at=ctx.now,
-        ))
+        service_store.add_visit_part(ctx.session, current, start, end, session_minutes(start, end),
+                                     start.astimezone(ctx.rules.timezone).date(), ctx.now)
     minutes = max(0, session_minutes(current.check_in, at) - late_minutes)
     last_day = at.astimezone(ctx.rules.timezone).date()
     today_minutes = service_store.counted_service_minutes_on(ctx.session, volunteer_id, last_day)
-    unit = ctx.session.get(Unit, current.unit_id)
+    unit = people_store.unit(ctx.session, current.unit_id)
     added = [
         (start.astimezone(ctx.rules.timezone).date(), max(0, session_minutes(start, end) - (late_minutes if n == 0 else 0)),
          unit.category, unit.city)

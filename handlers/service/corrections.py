@@ -10,17 +10,15 @@ from __future__ import annotations
 
 import re
 
-import sqlalchemy as sa
-from sqlmodel import select
-
 from handlers.context import Context
 from handlers.formatting import hours_from_minutes, local_date, local_moment
 from handlers.i18n import Translator
 from handlers.notifications import Due, Translators, store_new
 from handlers.types import Button, Reply
-from storage import audit_store, people_store
+from storage import audit_store, people_store, service_store
 from storage import reminder_store as store
-from storage.models import ServiceRecord, Volunteer
+from storage.models import ServiceRecord
+from storage.vocabulary import RecordStatus
 
 SHOWN = 8  # waiting sessions listed at once: the answer must fit on a phone screen
 CORRECTION = re.compile(r"#?(\d{1,9})\s+(\d{1,3}(?:\.\d{1,2})?)\s+(.+)", re.DOTALL)
@@ -35,7 +33,7 @@ def _record_in_my_units(ctx: Context, text: str) -> ServiceRecord | None:
     digits = text.strip().lstrip("#")
     if not digits.isdigit() or len(digits) > 9:
         return None
-    record = ctx.session.get(ServiceRecord, int(digits))
+    record = service_store.record(ctx.session, int(digits))
     return record if record is not None and record.unit_id in _my_units(ctx) else None
 
 
@@ -44,11 +42,7 @@ def review_list(ctx: Context, _argument: str) -> list[Reply]:
     units = _my_units(ctx)
     if not units:
         return [Reply(t("Only a unit's coordinator can review sessions."))]
-    rows = ctx.session.exec(
-        select(ServiceRecord, Volunteer).join(Volunteer, Volunteer.id == ServiceRecord.volunteer_id)
-        .where(ServiceRecord.unit_id.in_(units), ServiceRecord.status == "review")
-        .order_by(ServiceRecord.check_in, ServiceRecord.id).limit(SHOWN + 1)
-    ).all()
+    rows = service_store.records_to_review(ctx.session, units, SHOWN + 1)
     if not rows:
         return [Reply(t("No sessions are waiting for review."))]
     lines, buttons = [t("Sessions waiting for review")], []
@@ -66,11 +60,11 @@ def review_list(ctx: Context, _argument: str) -> list[Reply]:
 
 
 def approve(ctx: Context, argument: str) -> list[Reply]:
-    return _settle(ctx, argument, "counted")
+    return _settle(ctx, argument, RecordStatus.COUNTED)
 
 
 def void(ctx: Context, argument: str) -> list[Reply]:
-    return _settle(ctx, argument, "void")
+    return _settle(ctx, argument, RecordStatus.VOID)
 
 
 def _settle(ctx: Context, argument: str, status: str) -> list[Reply]:
@@ -78,20 +72,17 @@ def _settle(ctx: Context, argument: str, status: str) -> list[Reply]:
     record = _record_in_my_units(ctx, argument)
     if record is None:
         return [Reply(t("I cannot find that session among your units' records."))]
-    allowed = ("review",) if status == "counted" else ("review", "counted")
-    changed = ctx.session.execute(
-        sa.update(ServiceRecord).where(ServiceRecord.id == record.id, ServiceRecord.status.in_(allowed))
-        .values(status=status)
-    ).rowcount
-    if not changed:
+    counted = status == RecordStatus.COUNTED
+    allowed = (RecordStatus.REVIEW,) if counted else (RecordStatus.REVIEW, RecordStatus.COUNTED)
+    if not service_store.settle_record(ctx.session, record.id, allowed, status):
         return [Reply(t("Session #{id} was already settled.", id=record.id))]
-    _audit(ctx, f"record.{'approve' if status == 'counted' else 'void'}", record, None, {"status": status})
+    _audit(ctx, f"record.{'approve' if counted else 'void'}", record, None, {"status": status})
     _tell(ctx, record, lambda t: t("A coordinator approved your session of {date}: {hours} h count.",
                                    date=local_date(record.service_date, t.locale),
                                    hours=hours_from_minutes(record.minutes, t.locale))
-          if status == "counted" else t("A coordinator voided your session of {date}; it does not count.",
-                                         date=local_date(record.service_date, t.locale)))
-    done = t("Approved #{id}.", id=record.id) if status == "counted" else t("Voided #{id}.", id=record.id)
+          if counted else t("A coordinator voided your session of {date}; it does not count.",
+                            date=local_date(record.service_date, t.locale)))
+    done = t("Approved #{id}.", id=record.id) if counted else t("Voided #{id}.", id=record.id)
     return [Reply(done, (Button(t("Review"), t("review")),))]
 
 
@@ -100,25 +91,16 @@ def correct(ctx: Context, argument: str) -> list[Reply]:
     t = ctx.t
     match = CORRECTION.fullmatch(argument.strip())
     record = _record_in_my_units(ctx, match[1]) if match else None
-    if match is None or record is None or record.status not in ("review", "counted"):
+    if match is None or record is None or record.status not in (RecordStatus.REVIEW, RecordStatus.COUNTED):
         return [Reply(t("Type: 更正 #number hours reason (a session of your units that counts or waits for review)."))]
     minutes = round(float(match[2]) * 60)
     reason = " ".join(match[3].split())[:200]
     if not 0 <= minutes <= 24 * 60:
         return [Reply(t("The hours must be between 0 and 24."))]
-    if not ctx.session.execute(
-        sa.update(ServiceRecord).where(ServiceRecord.id == record.id, ServiceRecord.status == record.status)
-        .values(status="void")
-    ).rowcount:
+    if not service_store.settle_record(ctx.session, record.id, (record.status,), RecordStatus.VOID):
         return [Reply(t("Session #{id} was already settled.", id=record.id))]
-    fixed = ServiceRecord(
-        volunteer_id=record.volunteer_id, unit_id=record.unit_id, kind=record.kind, source="manual",
-        status="counted", check_in=record.check_in, check_out=record.check_out, minutes=minutes,
-        service_date=record.service_date, recorded_by=f"volunteer:{ctx.account.volunteer_id}",
-        note=f"correction of record {record.id}: {reason}", created_at=ctx.now, shift_id=record.shift_id,
-    )
-    ctx.session.add(fixed)
-    ctx.session.flush()
+    fixed = service_store.add_correction(ctx.session, record, minutes, f"volunteer:{ctx.account.volunteer_id}",
+                                         f"correction of record {record.id}: {reason}", ctx.now)
     _audit(ctx, "record.correct", record, reason, {"new_record": fixed.id, "minutes": [record.minutes, minutes]})
     _tell(ctx, record, lambda t: t("A coordinator corrected your session of {date} to {hours} h: {reason}",
                                    date=local_date(record.service_date, t.locale),

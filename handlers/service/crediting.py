@@ -5,22 +5,23 @@ from __future__ import annotations
 
 import datetime as dt
 
-from storage.models import Event, ServiceRecord, Shift
+from storage import event_store
+from storage.models import ServiceRecord
 
 LATE_AFTER = dt.timedelta(minutes=15)  # domain.md: more than 15 minutes late = one hour less (`lateness`)
 LATE_PENALTY_MINUTES = 60
 
 
 def shift_end(session, record: ServiceRecord) -> dt.datetime:
-    return session.get(Shift, record.shift_id).ends_at
+    return event_store.shift(session, record.shift_id).ends_at
 
 
 def credited_end(session, record: ServiceRecord, at: dt.datetime) -> tuple[dt.datetime, int]:
     """When the event's rule ends the credited time, and the minutes to take off for lateness."""
     if record.shift_id is None:
         return at, 0
-    shift = session.get(Shift, record.shift_id)
-    event = session.get(Event, shift.event_id)
+    shift = event_store.shift(session, record.shift_id)
+    event = event_store.event(session, shift.event_id)
     if event.credit == "actual":
         return at, 0
     end = max(record.check_in, min(at, shift.ends_at + dt.timedelta(minutes=event.grace_minutes)))

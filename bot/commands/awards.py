@@ -1,0 +1,65 @@
+"""`vbot award grant` (record an award a volunteer received) and `vbot awards eligible` (who can apply)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from bot.commands.arguments import a_date, a_number, a_positive_int, a_text
+from bot.commands.shared import now_and_today, operator
+from bot.config import Settings
+from handlers.people import admin
+from handlers.validation import InputError
+
+COMMANDS = ("award", "awards")
+
+
+def add_parser(commands) -> None:
+    award = commands.add_parser("award").add_subparsers(dest="action", required=True)
+    award_grant = award.add_parser("grant")
+    award_grant.add_argument("--volunteer", type=a_positive_int, required=True)
+    award_grant.add_argument("--award", required=True)
+    award_grant.add_argument("--date", type=a_date, required=True)
+    award_grant.add_argument("--json", action="store_true")
+
+    awards = commands.add_parser("awards").add_subparsers(dest="action", required=True)
+    awards_eligible = awards.add_parser("eligible", help="who in a unit can apply for an award, or nearly")
+    awards_eligible.add_argument("--unit", type=a_positive_int, required=True)
+    awards_eligible.add_argument("--award", type=a_text)
+    awards_eligible.add_argument("--as-of", type=a_date)
+    awards_eligible.add_argument("--within", type=a_number, default=0, help="also those this many hours short")
+    awards_eligible.add_argument("--json", action="store_true")
+
+
+def run(args, session, settings: Settings) -> tuple[dict, str]:
+    now, today = now_and_today(settings)
+    if args.command == "awards":
+        return eligible(args, session, today)
+    from handlers.awards.progress import rules_in_store
+
+    known = {rule.code for rule in rules_in_store(session)}
+    grant = admin.grant_award(session, now, operator(), volunteer_id=args.volunteer, award_code=args.award,
+                              day=args.date, known_codes=known)
+    session.commit()
+    return {"id": grant.id}, f"{grant.award_code} granted to volunteer {grant.volunteer_id}"
+
+
+def eligible(args, session, today: dt.date) -> tuple[dict, str]:
+    from handlers.awards.eligibility import eligible_list
+    from handlers.awards.progress import rules_in_store
+    from storage.models import Unit
+
+    if session.get(Unit, args.unit) is None:
+        raise InputError(f"there is no unit {args.unit}")
+    rules = rules_in_store(session)
+    known = {rule.code for rule in rules}
+    if args.award is not None and args.award not in known:
+        raise InputError(f"there is no award {args.award!r}; known: {', '.join(sorted(known))}")
+    if not 0 <= args.within <= 100_000:
+        raise InputError(f"--within must be between 0 and 100000 hours, not {args.within:g}")
+    rows = eligible_list(session, args.unit, args.as_of or today, args.award, args.within, rules)
+    human = "\n".join(
+        f"{r.volunteer_id}\t{r.name}\t{r.award}\t{'eligible' if r.eligible else 'reached' if r.reached else f'{r.hours_needed:g} h to go'}"
+        + (f"\tmissing: {', '.join(r.missing)}" if r.missing else "")
+        for r in rows
+    ) or "nobody"
+    return {"volunteers": [r.as_json() for r in rows]}, human

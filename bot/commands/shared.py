@@ -1,0 +1,81 @@
+"""What every command group uses: printing a result, one-line errors, the operator's name, the database."""
+
+from __future__ import annotations
+
+import datetime as dt
+import getpass
+import json
+import logging
+import sys
+
+import sqlalchemy as sa
+
+from bot.config import Settings
+
+
+class DatabaseUnreachable(Exception):
+    pass
+
+
+class SchemaError(Exception):
+    """alembic could not bring the schema to this version's head (e.g. a newer vbot upgraded the database)."""
+
+
+def one_line(text: str) -> str:
+    """Error text as a single line: line breaks and other control characters are shown escaped."""
+    return "".join(c if c.isprintable() or c == " " else repr(c)[1:-1] for c in text.strip()) or "unknown error"
+
+
+def first_line(text: str) -> str:
+    lines = [line for line in text.strip().splitlines() if line.strip()]
+    return lines[0] if lines else "unknown error"
+
+
+def fail(message: str, code: int) -> int:
+    print(one_line(message), file=sys.stderr)
+    return code
+
+
+def emit(args, result: dict, human: str) -> None:
+    print(json.dumps(result, ensure_ascii=False) if getattr(args, "json", False) else human)
+
+
+def operator() -> str:
+    try:
+        return f"cli:{getpass.getuser()}"
+    except (KeyError, OSError):
+        return "cli:unknown"
+
+
+def prepare(engine: sa.Engine) -> None:
+    """Opens the database and brings its schema up to date, failing in one line if either cannot be done."""
+    from alembic.util import CommandError  # alembic is imported only by commands that use the database
+
+    from bot.database import prepare_database
+
+    try:
+        engine.connect().close()
+    except sa.exc.OperationalError as error:
+        raise DatabaseUnreachable(str(error.orig or error)) from None
+    try:
+        prepare_database(engine)
+    except CommandError as error:
+        raise SchemaError(str(error)) from None
+
+
+def configure_logging(command: str | None) -> None:
+    """`serve` is a long-running service and logs what it does; the other commands only warn.
+
+    (alembic logs every migration step at INFO, which would clutter a command's output
+    and break its promise of exactly one line on stderr for an error.)
+    """
+    if command in ("serve", "work", "scheduler"):
+        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    else:
+        logging.basicConfig(level=logging.WARNING, format="vbot: %(levelname)s: %(name)s: %(message)s")
+
+
+def now_and_today(settings: Settings) -> tuple[dt.datetime, dt.date]:
+    """The current UTC time, and the date it is where the bot works (VBOT_TIMEZONE)."""
+    now = dt.datetime.now(dt.UTC)
+    return now, now.astimezone(settings.zone).date()

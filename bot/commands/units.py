@@ -1,0 +1,54 @@
+"""`vbot unit add|set` and `vbot admin add`: units, their quiet hours, and the city administrators."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from bot.commands.arguments import a_positive_int, a_text
+from bot.commands.shared import now_and_today, operator
+from bot.config import Settings
+from handlers.people import admin
+from storage.vocabulary import CATEGORIES, CITIES
+
+COMMANDS = ("unit", "admin")
+
+
+def add_parser(commands) -> None:
+    unit = commands.add_parser("unit").add_subparsers(dest="action", required=True)
+    unit_add = unit.add_parser("add")
+    unit_add.add_argument("--name", type=a_text, required=True)
+    unit_add.add_argument("--category", choices=CATEGORIES, default="general")
+    unit_add.add_argument("--city", choices=CITIES, default="other")
+    unit_add.add_argument("--quiet-hours", type=a_text, help="no reminders pushed then, e.g. 21:00-08:00 (the default)")
+    unit_add.add_argument("--json", action="store_true")
+    unit_set = unit.add_parser("set")
+    unit_set.add_argument("id", type=a_positive_int)
+    unit_set.add_argument("--quiet-hours", type=a_text, required=True)
+    unit_set.add_argument("--json", action="store_true")
+
+    administrator = commands.add_parser("admin", help="city administrators: every unit of their city")
+    administrator_add = administrator.add_subparsers(dest="action", required=True).add_parser("add")
+    administrator_add.add_argument("--city", choices=CITIES, required=True)
+    administrator_add.add_argument("--volunteer", type=a_positive_int, help="an existing person")
+    administrator_add.add_argument("--name", type=a_text, help="a new person, who gets an invite code")
+    administrator_add.add_argument("--json", action="store_true")
+
+
+def run(args, session, settings: Settings) -> tuple[dict, str]:
+    now, _today = now_and_today(settings)
+    if args.command == "unit" and args.action == "set":
+        unit = admin.set_quiet_hours(session, now, operator(), args.id, args.quiet_hours)
+        session.commit()
+        return {"id": unit.id, "quiet_hours": unit.quiet_hours}, f"unit {unit.id}: quiet hours {unit.quiet_hours}"
+    if args.command == "unit":
+        unit = admin.add_unit(session, now, operator(), name=args.name, category=args.category, city=args.city,
+                              quiet_hours=args.quiet_hours)
+        session.commit()
+        return {"id": unit.id}, f"unit {unit.id} added: {unit.name}"
+    person, invite = admin.add_city_administrator(session, now, operator(), city=args.city,
+                                                  invite_valid_for=dt.timedelta(days=30),
+                                                  volunteer_id=args.volunteer, name=args.name)
+    session.commit()
+    code = invite.code if invite else None
+    return ({"id": person.id, "city": args.city, "invite_code": code},
+            f"volunteer {person.id} administers {args.city}" + (f"; invite code {code}" if code else ""))

@@ -1,0 +1,82 @@
+"""`vbot volunteer add|import|set`: people one by one, a unit's whole roster from a file, their details."""
+
+from __future__ import annotations
+
+import datetime as dt
+import sys
+
+from bot.commands.arguments import a_date, a_positive_int, a_text, read_file, write_file
+from bot.commands.shared import now_and_today, operator
+from bot.config import Settings
+from handlers.people import admin
+from storage.vocabulary import GENDERS, ROLES
+
+COMMANDS = ("volunteer",)
+
+
+def add_parser(commands) -> None:
+    volunteer = commands.add_parser("volunteer").add_subparsers(dest="action", required=True)
+    volunteer_add = volunteer.add_parser("add")
+    volunteer_add.add_argument("--unit", type=a_positive_int, required=True)
+    volunteer_add.add_argument("--name", type=a_text, required=True)
+    volunteer_add.add_argument("--birth-date", type=a_date)
+    volunteer_add.add_argument("--gender", choices=GENDERS)
+    volunteer_add.add_argument("--trained-on", type=a_date)
+    volunteer_add.add_argument("--role", choices=ROLES, default="volunteer")
+    volunteer_add.add_argument("--json", action="store_true")
+
+    volunteer_import = volunteer.add_parser("import", help="a unit's roster: CSV (UTF-8 or Big5) or XLSX")
+    volunteer_import.add_argument("file", type=a_text)
+    volunteer_import.add_argument("--unit", type=a_positive_int, required=True)
+    volunteer_import.add_argument("--invites", type=a_text, help="write the new volunteers' invite codes to this CSV, or as printable QR invites to a .pdf")
+    volunteer_import.add_argument("--json", action="store_true")
+    volunteer_set = volunteer.add_parser("set")
+    volunteer_set.add_argument("id", type=a_positive_int)
+    volunteer_set.add_argument("--record-book", dest="record_book_no", type=a_text)
+    volunteer_set.add_argument("--record-book-date", type=a_date)
+    volunteer_set.add_argument("--english-name", type=a_text)
+    volunteer_set.add_argument("--first-service-date", type=a_date)
+    volunteer_set.add_argument("--trained-on", type=a_date)
+    volunteer_set.add_argument("--birth-date", type=a_date)
+    volunteer_set.add_argument("--json", action="store_true")
+
+
+def run(args, session, settings: Settings) -> tuple[dict, str]:
+    now, today = now_and_today(settings)
+    if args.action == "add":
+        person, invite = admin.add_volunteer(
+            session, now, operator(), unit_id=args.unit, name=args.name, invite_valid_for=dt.timedelta(days=30),
+            birth_date=args.birth_date, gender=args.gender, trained_on=args.trained_on, role=args.role, today=today,
+        )
+        session.commit()
+        return ({"id": person.id, "invite_code": invite.code},
+                f"volunteer {person.id} added; invite code {invite.code} (valid 30 days, once)")
+    if args.action == "import":
+        return import_roster(args, session, now, today, settings)
+    fields = {f: getattr(args, f) for f in admin.VOLUNTEER_FIELDS if getattr(args, f) is not None}
+    person = admin.set_volunteer(session, now, operator(), args.id, fields)
+    session.commit()
+    return {"id": person.id, "changed": sorted(fields)}, f"volunteer {person.id}: {', '.join(sorted(fields))} set"
+
+
+def import_roster(args, session, now: dt.datetime, today: dt.date, settings: Settings) -> tuple[dict, str]:
+    from handlers.people import roster_import
+    from handlers.validation import unit_or_error
+
+    rows = roster_import.read_rows(read_file(args.file), args.file)
+    cards = args.invites and args.invites.lower().endswith(".pdf")
+    if cards:  # asked first: a platform that cannot be reached stops the import before it changes anything
+        from bot.commands import printouts as posters
+
+        names = posters.asked_platform_names(settings)
+        unit_name = unit_or_error(session, args.unit).name
+    report = roster_import.import_roster(session, now, operator(), args.unit, rows, today,
+                                         roster_import.rows_progress(sys.stderr))
+    session.commit()
+    if cards:  # after the commit: the codes on the cards are the ones stored
+        write_file(args.invites, posters.invite_cards_pdf(settings, names, unit_name, report.invites))
+    elif args.invites:
+        write_file(args.invites, roster_import.invites_csv(report.invites))
+    return report.as_json(), (f"{report.created} created, {report.updated} updated, {report.unchanged} unchanged, "
+                              f"{len(report.errors)} errors"
+                              + "".join(f"\nline {e['line']}: {e['error']}" for e in report.errors))
