@@ -1,7 +1,7 @@
 """mypy with a baseline that may only shrink: the errors per file may not grow, the strict modules have none.
 
-    python .ci/mypy_baseline.py           check (what .ci/run and pre-commit do)
-    python .ci/mypy_baseline.py --update  write the counts of today as the new baseline (after fixing some)
+python .ci/mypy_baseline.py           check (what .ci/run and pre-commit do)
+python .ci/mypy_baseline.py --update  write the counts of today as the new baseline (after fixing some)
 """
 
 from __future__ import annotations
@@ -46,7 +46,9 @@ def main() -> int:
         return 0
     baseline = json.loads(BASELINE.read_text())
     strict = strict_modules()
-    problems = [f"{path}: {n} errors in a strict module" for path, n in counts.items() if is_strict(path, strict)]
+    problems = [
+        f"{path}: {n} errors in a strict module" for path, n in counts.items() if is_strict(path, strict)
+    ]
     problems += [
         f"{path}: {n} errors, the baseline allows {baseline.get(path, 0)}"
         for path, n in sorted(counts.items())
@@ -56,8 +58,10 @@ def main() -> int:
         print("mypy found more than its baseline (run mypy on the files to see them):", *problems, sep="\n  ")
         return 1
     shrunk = sum(baseline.values()) - sum(counts.values())
-    print(f"mypy: {sum(counts.values())} errors, within the baseline" + (
-        f" ({shrunk} fewer: run `python .ci/mypy_baseline.py --update` to lower it)" if shrunk else ""))
+    print(
+        f"mypy: {sum(counts.values())} errors, within the baseline"
+        + (f" ({shrunk} fewer: run `python .ci/mypy_baseline.py --update` to lower it)" if shrunk else "")
+    )
     return 0
 
 

@@ -30,41 +30,85 @@ from benchmarks._common import database, kinds, median, timed
 BATCH = 10_000
 
 
-def fill(engine: sa.Engine, records: int, volunteers: int, now: dt.datetime, today: dt.date) -> tuple[int, int, float]:
+def fill(
+    engine: sa.Engine, records: int, volunteers: int, now: dt.datetime, today: dt.date
+) -> tuple[int, int, float]:
     """Returns the unit, the ten-year volunteer and the seconds the load took."""
     from storage.models import AwardGrant, Membership, ServiceRecord, TrainingRecord, Unit, Volunteer
 
     rng = random.Random(5)
     start = time.perf_counter()
     with engine.begin() as c:
-        unit = c.execute(sa.insert(Unit.__table__).returning(Unit.__table__.c.id),
-                         [{"name": "臺北市立圖書館", "category": "culture", "city": "taipei", "created_at": now}]).scalar_one()
-        other = c.execute(sa.insert(Unit.__table__).returning(Unit.__table__.c.id),
-                          [{"name": "臺中市志工隊", "category": "health", "city": "taichung", "created_at": now}]).scalar_one()
+        unit = c.execute(
+            sa.insert(Unit.__table__).returning(Unit.__table__.c.id),
+            [{"name": "臺北市立圖書館", "category": "culture", "city": "taipei", "created_at": now}],
+        ).scalar_one()
+        other = c.execute(
+            sa.insert(Unit.__table__).returning(Unit.__table__.c.id),
+            [{"name": "臺中市志工隊", "category": "health", "city": "taichung", "created_at": now}],
+        ).scalar_one()
         people = []
         for v in range(volunteers + 1):
             trained = today - dt.timedelta(days=rng.randrange(200, 3000))
-            people.append({"name": f"志工{v:05d}", "created_at": now, "trained_on": trained,
-                           "record_book_no": f"北市志字第{v}號" if rng.random() < 0.9 else None,
-                           "record_book_date": trained, "english_name": "Volunteer" if rng.random() < 0.5 else None})
-        people[-1] |= {"trained_on": today - dt.timedelta(days=3700), "record_book_date": today - dt.timedelta(days=3700)}
+            people.append(
+                {
+                    "name": f"志工{v:05d}",
+                    "created_at": now,
+                    "trained_on": trained,
+                    "record_book_no": f"北市志字第{v}號" if rng.random() < 0.9 else None,
+                    "record_book_date": trained,
+                    "english_name": "Volunteer" if rng.random() < 0.5 else None,
+                }
+            )
+        people[-1] |= {
+            "trained_on": today - dt.timedelta(days=3700),
+            "record_book_date": today - dt.timedelta(days=3700),
+        }
         for first in range(0, len(people), BATCH):
-            c.execute(sa.insert(Volunteer.__table__), people[first:first + BATCH])
-        ids = list(c.execute(sa.select(Volunteer.__table__.c.id).order_by(Volunteer.__table__.c.id)).scalars())
+            c.execute(sa.insert(Volunteer.__table__), people[first : first + BATCH])
+        ids = list(
+            c.execute(sa.select(Volunteer.__table__.c.id).order_by(Volunteer.__table__.c.id)).scalars()
+        )
         members, veteran = ids[:-1], ids[-1]
         trained_on = {v: person["trained_on"] for v, person in zip(ids, people, strict=True)}
         on_probation = set(members[1::33])  # not among those with training records (members[::3])
-        c.execute(sa.insert(Membership.__table__), [{"volunteer_id": v, "unit_id": unit, "role": "volunteer"}
-                                                     for v in ids])
-        c.execute(sa.insert(Membership.__table__), [{"volunteer_id": v, "unit_id": other, "role": "volunteer"}
-                                                     for v in members[::10]])
-        c.execute(sa.insert(TrainingRecord.__table__), [
-            {"volunteer_id": v, "kind": kind, "category": category, "date": today - dt.timedelta(days=3000),
-             "minutes": 720, "recorded_by": "bench", "created_at": now}
-            for v in members[::3] for kind, category in (("basic", None), ("special", "culture"))])
-        c.execute(sa.insert(AwardGrant.__table__), [
-            {"volunteer_id": v, "award_code": "honor-card", "granted_on": today - dt.timedelta(days=rng.randrange(30, 900)),
-             "recorded_by": "bench", "created_at": now} for v in members[::20]])
+        c.execute(
+            sa.insert(Membership.__table__),
+            [{"volunteer_id": v, "unit_id": unit, "role": "volunteer"} for v in ids],
+        )
+        c.execute(
+            sa.insert(Membership.__table__),
+            [{"volunteer_id": v, "unit_id": other, "role": "volunteer"} for v in members[::10]],
+        )
+        c.execute(
+            sa.insert(TrainingRecord.__table__),
+            [
+                {
+                    "volunteer_id": v,
+                    "kind": kind,
+                    "category": category,
+                    "date": today - dt.timedelta(days=3000),
+                    "minutes": 720,
+                    "recorded_by": "bench",
+                    "created_at": now,
+                }
+                for v in members[::3]
+                for kind, category in (("basic", None), ("special", "culture"))
+            ],
+        )
+        c.execute(
+            sa.insert(AwardGrant.__table__),
+            [
+                {
+                    "volunteer_id": v,
+                    "award_code": "honor-card",
+                    "granted_on": today - dt.timedelta(days=rng.randrange(30, 900)),
+                    "recorded_by": "bench",
+                    "created_at": now,
+                }
+                for v in members[::20]
+            ],
+        )
 
         table = ServiceRecord.__table__
         batch = []
@@ -75,16 +119,36 @@ def fill(engine: sa.Engine, records: int, volunteers: int, now: dt.datetime, tod
                 day = trained_on[v] - dt.timedelta(days=rng.randrange(1, 60))
             else:
                 day = today - dt.timedelta(days=rng.randrange(1, min(3 * 365, (today - trained_on[v]).days)))
-            batch.append({"volunteer_id": v, "unit_id": other if v % 10 == 0 and rng.random() < 0.3 else unit,
-                          "kind": "service" if rng.random() < 0.93 else "training",
-                          "source": "chat", "status": "counted" if rng.random() < 0.95 else "void",
-                          "minutes": minutes, "service_date": day, "recorded_by": "bench", "created_at": now})
+            batch.append(
+                {
+                    "volunteer_id": v,
+                    "unit_id": other if v % 10 == 0 and rng.random() < 0.3 else unit,
+                    "kind": "service" if rng.random() < 0.93 else "training",
+                    "source": "chat",
+                    "status": "counted" if rng.random() < 0.95 else "void",
+                    "minutes": minutes,
+                    "service_date": day,
+                    "recorded_by": "bench",
+                    "created_at": now,
+                }
+            )
             if len(batch) >= BATCH:
                 c.execute(sa.insert(table), batch)
                 batch = []
-        batch += [{"volunteer_id": veteran, "unit_id": unit, "kind": "service", "source": "chat", "status": "counted",
-                   "minutes": 180, "service_date": today - dt.timedelta(days=d), "recorded_by": "bench", "created_at": now}
-                  for d in range(1, 3651)]
+        batch += [
+            {
+                "volunteer_id": veteran,
+                "unit_id": unit,
+                "kind": "service",
+                "source": "chat",
+                "status": "counted",
+                "minutes": 180,
+                "service_date": today - dt.timedelta(days=d),
+                "recorded_by": "bench",
+                "created_at": now,
+            }
+            for d in range(1, 3651)
+        ]
         c.execute(sa.insert(table), batch)
     if engine.dialect.name == "postgresql":
         with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as c:
@@ -118,9 +182,14 @@ def measure(kind: str, records: int, volunteers: int, repeat: int) -> dict:
                 return progress_all(rules_in_store(session), facts_for(session, veteran), today)
 
         rows = eligible()
-        result = {"kind": kind, "load_s": load_seconds, "rows": len(rows),
-                  "eligible_now": sum(r.eligible for r in rows),
-                  "eligible": timed(repeat, eligible), "progress": timed(max(repeat, 20), progress)}
+        result = {
+            "kind": kind,
+            "load_s": load_seconds,
+            "rows": len(rows),
+            "eligible_now": sum(r.eligible for r in rows),
+            "eligible": timed(repeat, eligible),
+            "progress": timed(max(repeat, 20), progress),
+        }
         engine.dispose()
     return result
 
@@ -139,11 +208,18 @@ def main(argv: list[str] | None = None) -> int:
         print(f"… {kind}: {args.volunteers:,} volunteers, {args.records:,} records", flush=True)
         r = measure(kind, args.records, args.volunteers, args.repeat)
         e, p = median(r["eligible"]), median(r["progress"])
-        print(f"  loaded in {r['load_s']:.1f} s; {r['rows']:,} rows listed ({r['eligible_now']:,} can apply now)")
-        print(f"  eligible_list  median {e:8.1f} ms  (max {max(r['eligible']):.1f})  goal < 2000 ms "
-              f"→ {'meets' if e < 2000 else 'MISSES'}")
-        print(f"  progress (10 y daily, 3,650 records)  median {p:6.1f} ms  goal < 50 ms "
-              f"→ {'meets' if p < 50 else 'MISSES'}", flush=True)
+        print(
+            f"  loaded in {r['load_s']:.1f} s; {r['rows']:,} rows listed ({r['eligible_now']:,} can apply now)"
+        )
+        print(
+            f"  eligible_list  median {e:8.1f} ms  (max {max(r['eligible']):.1f})  goal < 2000 ms "
+            f"→ {'meets' if e < 2000 else 'MISSES'}"
+        )
+        print(
+            f"  progress (10 y daily, 3,650 records)  median {p:6.1f} ms  goal < 50 ms "
+            f"→ {'meets' if p < 50 else 'MISSES'}",
+            flush=True,
+        )
         verdict |= e >= 2000 or p >= 50
     return int(verdict)
 

@@ -42,15 +42,29 @@ def make_event(database_url: str, volunteers: int) -> str:
     now = dt.datetime.now(dt.UTC)
     with UnitOfWork(engine)() as session:
         people = list(session.execute(sa.select(Volunteer.id).order_by(Volunteer.id)).scalars())
-        event = event_admin.add_event(session, now, "bench", unit_id=1, title="臺北燈節",
-                                      starts_at=now - dt.timedelta(hours=1), ends_at=now + dt.timedelta(hours=6),
-                                      place="中正紀念堂")
+        event = event_admin.add_event(
+            session,
+            now,
+            "bench",
+            unit_id=1,
+            title="臺北燈節",
+            starts_at=now - dt.timedelta(hours=1),
+            ends_at=now + dt.timedelta(hours=6),
+            place="中正紀念堂",
+        )
         size = -(-volunteers // len(POSTS))
         for n, post in enumerate(POSTS):
-            shift = event_admin.add_shift(session, now, "bench", event_id=event.id,
-                                          starts_at=now + dt.timedelta(minutes=30),
-                                          ends_at=now + dt.timedelta(hours=4), capacity=size, post=post)
-            for person in people[n * size:(n + 1) * size]:
+            shift = event_admin.add_shift(
+                session,
+                now,
+                "bench",
+                event_id=event.id,
+                starts_at=now + dt.timedelta(minutes=30),
+                ends_at=now + dt.timedelta(hours=4),
+                capacity=size,
+                post=post,
+            )
+            for person in people[n * size : (n + 1) * size]:
                 event_admin.add_to_roster(session, now, "bench", shift.id, person)
         session.commit()
         code = event.code
@@ -63,15 +77,19 @@ def check_store(database_url: str) -> dict:
 
     engine = make_engine(database_url)
     with engine.connect() as c:
+
         def one(sql: str) -> int:
             return c.execute(sa.text(sql)).scalar_one()
 
         figures = {
             "sessions at the event": one("SELECT count(*) FROM servicerecord WHERE shift_id IS NOT NULL"),
-            "people with one session": one("SELECT count(DISTINCT volunteer_id) FROM servicerecord WHERE shift_id IS NOT NULL"),
+            "people with one session": one(
+                "SELECT count(DISTINCT volunteer_id) FROM servicerecord WHERE shift_id IS NOT NULL"
+            ),
             "on their own shift": one(
                 "SELECT count(*) FROM servicerecord s JOIN rosterentry r ON r.shift_id = s.shift_id "
-                "AND r.volunteer_id = s.volunteer_id"),
+                "AND r.volunteer_id = s.volunteer_id"
+            ),
             "walk-ups": one("SELECT count(*) FROM servicerecord WHERE walk_up"),
             "events failed": one("SELECT count(*) FROM inboxevent WHERE error IS NOT NULL"),
         }
@@ -86,7 +104,8 @@ async def run(kind: str, url: str, args, log_dir: Path) -> tuple[list[float], di
     async with contextlib.AsyncExitStack() as stack:
         standin = await stack.enter_async_context(Child(f"standin-{kind}", ["--role", "standin"], log_dir))
         bot = await stack.enter_async_context(
-            Child(f"bot-{kind}", ["--role", "bot", "--database-url", url, "--line-api", standin.url], log_dir))
+            Child(f"bot-{kind}", ["--role", "bot", "--database-url", url, "--line-api", standin.url], log_dir)
+        )
         generator = await stack.enter_async_context(LoadGenerator(bot.url, args.concurrency, "httpx"))
         probe = await stack.enter_async_context(httpx.AsyncClient(timeout=10))
         await generator.blast(PATH, [line_webhook(u, f"綁定 {c}") for u, c in zip(users, codes, strict=True)])
@@ -126,8 +145,10 @@ async def orchestrate(args) -> int:
             latencies, figures, answered = await run(kind, url, args, log_dir)
         ms = [x * 1000 for x in latencies]
         p99 = percentile(ms, 99)
-        print(f"  webhook p50 {median(ms):.1f} ms, p99 {p99:.1f} ms, max {max(ms):.1f} ms  goal p99 < 200 ms → "
-              f"{'meets' if p99 < 200 else 'MISSES'}")
+        print(
+            f"  webhook p50 {median(ms):.1f} ms, p99 {p99:.1f} ms, max {max(ms):.1f} ms  goal p99 < 200 ms → "
+            f"{'meets' if p99 < 200 else 'MISSES'}"
+        )
         print(f"  store: {figures}; check-in answers delivered {answered:,}", flush=True)
         verdict |= kind == "postgresql" and p99 >= 200
         verdict |= figures["people with one session"] != args.volunteers

@@ -39,12 +39,16 @@ USER = "Ubench-hours"
 ZONE = "Asia/Taipei"
 
 
-def record_rows(rng: random.Random, volunteer_id: int, count: int, today: dt.date, units: list[int], now: dt.datetime):
+def record_rows(
+    rng: random.Random, volunteer_id: int, count: int, today: dt.date, units: list[int], now: dt.datetime
+):
     """`count` plausible service records of one volunteer over the last three years."""
     home = units[volunteer_id % len(units)]
     for _ in range(count):
         day = today - dt.timedelta(days=rng.randrange(1, 3 * 365))
-        check_in = dt.datetime(day.year, day.month, day.day, 1, 0, tzinfo=dt.UTC) + dt.timedelta(minutes=rng.randrange(0, 480))
+        check_in = dt.datetime(day.year, day.month, day.day, 1, 0, tzinfo=dt.UTC) + dt.timedelta(
+            minutes=rng.randrange(0, 480)
+        )
         minutes = rng.randrange(30, 300)
         roll = rng.random()
         status = "counted" if roll < 0.95 else "review" if roll < 0.98 else "void"
@@ -64,30 +68,51 @@ def record_rows(rng: random.Random, volunteer_id: int, count: int, today: dt.dat
         }
 
 
-def fill(engine: sa.Engine, records: int, volunteers: int, now: dt.datetime, today: dt.date) -> tuple[int, float]:
+def fill(
+    engine: sa.Engine, records: int, volunteers: int, now: dt.datetime, today: dt.date
+) -> tuple[int, float]:
     """Units, volunteers, memberships, the measured volunteer's chat account and `records` service records.
     Returns the measured volunteer's id and the seconds the load took."""
     from storage.models import ChatAccount, Membership, ServiceRecord, Unit, Volunteer
 
     start = time.perf_counter()
     with engine.begin() as connection:
-        connection.execute(sa.insert(Unit.__table__), [
-            {"name": f"單位{u:02d}", "category": "culture", "city": "taipei", "created_at": now} for u in range(UNITS)
-        ])
-        units = list(connection.execute(sa.select(Unit.__table__.c.id).order_by(Unit.__table__.c.id)).scalars())
+        connection.execute(
+            sa.insert(Unit.__table__),
+            [
+                {"name": f"單位{u:02d}", "category": "culture", "city": "taipei", "created_at": now}
+                for u in range(UNITS)
+            ],
+        )
+        units = list(
+            connection.execute(sa.select(Unit.__table__.c.id).order_by(Unit.__table__.c.id)).scalars()
+        )
         for first in range(0, volunteers, BATCH):
-            connection.execute(sa.insert(Volunteer.__table__), [
-                {"name": f"志工{v:05d}", "created_at": now} for v in range(first, min(volunteers, first + BATCH))
-            ])
-        ids = list(connection.execute(sa.select(Volunteer.__table__.c.id).order_by(Volunteer.__table__.c.id)).scalars())
+            connection.execute(
+                sa.insert(Volunteer.__table__),
+                [
+                    {"name": f"志工{v:05d}", "created_at": now}
+                    for v in range(first, min(volunteers, first + BATCH))
+                ],
+            )
+        ids = list(
+            connection.execute(
+                sa.select(Volunteer.__table__.c.id).order_by(Volunteer.__table__.c.id)
+            ).scalars()
+        )
         for first in range(0, len(ids), BATCH):
-            connection.execute(sa.insert(Membership.__table__), [
-                {"volunteer_id": v, "unit_id": units[v % len(units)], "role": "volunteer"} for v in ids[first:first + BATCH]
-            ])
+            connection.execute(
+                sa.insert(Membership.__table__),
+                [
+                    {"volunteer_id": v, "unit_id": units[v % len(units)], "role": "volunteer"}
+                    for v in ids[first : first + BATCH]
+                ],
+            )
         measured, others = ids[len(ids) // 2], [v for v in ids if v != ids[len(ids) // 2]]
-        connection.execute(sa.insert(ChatAccount.__table__), [
-            {"platform": "line", "platform_user_id": USER, "volunteer_id": measured, "linked_at": now}
-        ])
+        connection.execute(
+            sa.insert(ChatAccount.__table__),
+            [{"platform": "line", "platform_user_id": USER, "volunteer_id": measured, "linked_at": now}],
+        )
 
     # The measured volunteer's records: the same in every size (own seed), spread evenly through the table.
     mine = list(record_rows(random.Random(7), measured, MEASURED_RECORDS, today, units, now))
@@ -171,7 +196,9 @@ def measure(kind: str, records: int, volunteers: int, repeat: int, explain: bool
 
         def repo_call():
             with uow() as session:
-                return service_store.counted_service_minutes(session, measured, year_start(today), half_year_start(today))
+                return service_store.counted_service_minutes(
+                    session, measured, year_start(today), half_year_start(today)
+                )
 
         def handler_call():
             with uow() as session:
@@ -181,8 +208,12 @@ def measure(kind: str, records: int, volunteers: int, repeat: int, explain: bool
         assert "時數" in answer or "小時" in answer, answer
         total = sum(u.total for u in repo_call())
         result = {
-            "kind": kind, "records": records, "load_s": load_seconds, "total_minutes": total,
-            "repo": timed(repeat, repo_call, WARMUP), "handler": timed(max(1, repeat // 2), handler_call, WARMUP),
+            "kind": kind,
+            "records": records,
+            "load_s": load_seconds,
+            "total_minutes": total,
+            "repo": timed(repeat, repo_call, WARMUP),
+            "handler": timed(max(1, repeat // 2), handler_call, WARMUP),
             "plan": plan_of(engine, handler_call) if explain else [],
         }
         engine.dispose()
@@ -192,13 +223,23 @@ def measure(kind: str, records: int, volunteers: int, repeat: int, explain: bool
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--database", choices=["sqlite", "postgresql", "both"], default="both")
-    parser.add_argument("--records", type=int, default=1_000_000, help="records in the large store (default 1,000,000)")
+    parser.add_argument(
+        "--records", type=int, default=1_000_000, help="records in the large store (default 1,000,000)"
+    )
     parser.add_argument("--volunteers", type=int, default=20_000, help="volunteers in the large store")
-    parser.add_argument("--repeat", type=int, default=2000, help="repetitions of the repo call (the handler gets half)")
+    parser.add_argument(
+        "--repeat", type=int, default=2000, help="repetitions of the repo call (the handler gets half)"
+    )
     parser.add_argument("--explain", action="store_true", help="print the query plans at the large size")
     args = parser.parse_args(argv)
-    if not (SMALL < args.records <= 10_000_000 and 2 <= args.volunteers <= args.records and 1 <= args.repeat <= 100_000):
-        parser.error(f"--records must be in ({SMALL}, 10,000,000], --volunteers in [2, records], --repeat in [1, 100,000]")
+    if not (
+        SMALL < args.records <= 10_000_000
+        and 2 <= args.volunteers <= args.records
+        and 1 <= args.repeat <= 100_000
+    ):
+        parser.error(
+            f"--records must be in ({SMALL}, 10,000,000], --volunteers in [2, records], --repeat in [1, 100,000]"
+        )
 
     small_volunteers = (SMALL - MEASURED_RECORDS) // OTHERS_PER_VOLUNTEER_SMALL + 1
     results = []
@@ -206,12 +247,17 @@ def main(argv: list[str] | None = None) -> int:
         for records, volunteers in ((SMALL, small_volunteers), (args.records, args.volunteers)):
             print(f"… {kind}: {records:,} records over {volunteers:,} volunteers", flush=True)
             result = measure(kind, records, volunteers, args.repeat, args.explain and records == args.records)
-            print(f"  loaded in {result['load_s']:.1f} s; measured volunteer: {MEASURED_RECORDS} records, "
-                  f"{result['total_minutes']} counted service minutes", flush=True)
+            print(
+                f"  loaded in {result['load_s']:.1f} s; measured volunteer: {MEASURED_RECORDS} records, "
+                f"{result['total_minutes']} counted service minutes",
+                flush=True,
+            )
             results.append(result)
 
     print()
-    print(f"{'database':<11}{'records':>10}  {'what':<8}{'n':>6}{'median ms':>11}{'p99 ms':>9}{'× at 1k (median/p99)':>23}")
+    print(
+        f"{'database':<11}{'records':>10}  {'what':<8}{'n':>6}{'median ms':>11}{'p99 ms':>9}{'× at 1k (median/p99)':>23}"
+    )
     base = {}
     for r in results:
         for what in ("repo", "handler"):
@@ -223,7 +269,9 @@ def main(argv: list[str] | None = None) -> int:
                 ratio = ""
             else:
                 ratio = f"{med / base[key][0]:.2f} / {p99 / base[key][1]:.2f}"
-            print(f"{r['kind']:<11}{r['records']:>10,}  {what:<8}{len(samples):>6}{med:>11.3f}{p99:>9.3f}{ratio:>23}")
+            print(
+                f"{r['kind']:<11}{r['records']:>10,}  {what:<8}{len(samples):>6}{med:>11.3f}{p99:>9.3f}{ratio:>23}"
+            )
     verdict = 0
     print()
     for r in results:
@@ -233,8 +281,10 @@ def main(argv: list[str] | None = None) -> int:
             ratio = median(r[what]) / base[(r["kind"], what)][0]
             ok = ratio <= 2
             verdict |= not ok
-            print(f"{r['kind']} {what}: median at {r['records']:,} is {ratio:.2f}× the one at {SMALL:,} (goal ≤ 2×) → "
-                  f"{'meets the goal' if ok else 'MISSES the goal'}")
+            print(
+                f"{r['kind']} {what}: median at {r['records']:,} is {ratio:.2f}× the one at {SMALL:,} (goal ≤ 2×) → "
+                f"{'meets the goal' if ok else 'MISSES the goal'}"
+            )
         if r["plan"]:
             print(f"{r['kind']} plans at {r['records']:,} records (the handler's reads of servicerecord):")
             print("\n".join(r["plan"]))

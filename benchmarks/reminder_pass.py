@@ -37,30 +37,71 @@ def fill(engine: sa.Engine, volunteers: int, due: int, now: dt.datetime, start: 
     began = time.perf_counter()
     units = max(1, volunteers // UNIT_SIZE)
     with engine.begin() as c:
-        c.execute(sa.insert(Unit.__table__), [
-            {"name": f"志工隊{u:04d}", "category": "social-welfare", "city": "taipei", "quiet_hours": "21:00-08:00",
-             "created_at": now} for u in range(units)])
+        c.execute(
+            sa.insert(Unit.__table__),
+            [
+                {
+                    "name": f"志工隊{u:04d}",
+                    "category": "social-welfare",
+                    "city": "taipei",
+                    "quiet_hours": "21:00-08:00",
+                    "created_at": now,
+                }
+                for u in range(units)
+            ],
+        )
         unit_ids = list(c.execute(sa.select(Unit.__table__.c.id).order_by(Unit.__table__.c.id)).scalars())
         for first in range(0, volunteers, BATCH):
-            c.execute(sa.insert(Volunteer.__table__), [{"name": f"志工{v:06d}", "created_at": now}
-                                                        for v in range(first, min(volunteers, first + BATCH))])
-        people = list(c.execute(sa.select(Volunteer.__table__.c.id).order_by(Volunteer.__table__.c.id)).scalars())
+            c.execute(
+                sa.insert(Volunteer.__table__),
+                [
+                    {"name": f"志工{v:06d}", "created_at": now}
+                    for v in range(first, min(volunteers, first + BATCH))
+                ],
+            )
+        people = list(
+            c.execute(sa.select(Volunteer.__table__.c.id).order_by(Volunteer.__table__.c.id)).scalars()
+        )
         memberships, accounts = [], []
         for n, person in enumerate(people):
-            memberships.append({"volunteer_id": person, "unit_id": unit_ids[min(n // UNIT_SIZE, units - 1)],
-                                "role": "coordinator" if n % UNIT_SIZE == 0 else "volunteer"})
+            memberships.append(
+                {
+                    "volunteer_id": person,
+                    "unit_id": unit_ids[min(n // UNIT_SIZE, units - 1)],
+                    "role": "coordinator" if n % UNIT_SIZE == 0 else "volunteer",
+                }
+            )
             platform = "telegram" if n % 5 == 0 else "line"
             user = str(700_000_000 + n) if platform == "telegram" else f"U{n:032x}"
-            accounts.append({"platform": platform, "platform_user_id": user, "volunteer_id": person,
-                             "chosen_locale": "zh_TW", "linked_at": now, "wrong_codes": 0})
+            accounts.append(
+                {
+                    "platform": platform,
+                    "platform_user_id": user,
+                    "volunteer_id": person,
+                    "chosen_locale": "zh_TW",
+                    "linked_at": now,
+                    "wrong_codes": 0,
+                }
+            )
         for first in range(0, len(people), BATCH):
-            c.execute(sa.insert(Membership.__table__), memberships[first:first + BATCH])
-            c.execute(sa.insert(ChatAccount.__table__), accounts[first:first + BATCH])
+            c.execute(sa.insert(Membership.__table__), memberships[first : first + BATCH])
+            c.execute(sa.insert(ChatAccount.__table__), accounts[first : first + BATCH])
         with_training = unit_ids[: max(1, due // UNIT_SIZE)]
-        c.execute(sa.insert(TrainingSession.__table__), [
-            {"unit_id": u, "title": "在職訓練：長者陪伴技巧", "kind": "in-service", "starts_at": start,
-             "ends_at": start + dt.timedelta(hours=3), "place": "3樓會議室", "created_at": now}
-            for u in with_training])
+        c.execute(
+            sa.insert(TrainingSession.__table__),
+            [
+                {
+                    "unit_id": u,
+                    "title": "在職訓練：長者陪伴技巧",
+                    "kind": "in-service",
+                    "starts_at": start,
+                    "ends_at": start + dt.timedelta(hours=3),
+                    "place": "3樓會議室",
+                    "created_at": now,
+                }
+                for u in with_training
+            ],
+        )
     if engine.dialect.name == "postgresql":
         with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as c:
             c.execute(sa.text("VACUUM ANALYZE"))
@@ -95,8 +136,11 @@ def api_calls(engine: sa.Engine) -> dict[str, int]:
 
     table = OutboxMessage.__table__
     with engine.connect() as c:
-        rows = c.execute(sa.select(table.c.platform, table.c.recipients.is_not(None), sa.func.count())
-                         .group_by(table.c.platform, table.c.recipients.is_not(None))).all()
+        rows = c.execute(
+            sa.select(table.c.platform, table.c.recipients.is_not(None), sa.func.count()).group_by(
+                table.c.platform, table.c.recipients.is_not(None)
+            )
+        ).all()
     names = {("line", True): "line_multicast", ("line", False): "line_push", ("telegram", False): "telegram"}
     return {names[platform, multi]: count for platform, multi, count in rows}
 
@@ -129,12 +173,18 @@ def main(argv: list[str] | None = None) -> int:
             engine.dispose()
         people = result.notifications
         line_people = people - calls.get("telegram", 0)
-        print(f"  pass at 18:00       {seconds:6.2f} s  stored {stored}; {people:,} reminders → "
-              f"{sum(calls.values()):,} API calls {calls}  goal < 10 s → {'meets' if seconds < 10 else 'MISSES'}")
-        print(f"  multicast           {line_people:,} LINE recipients in {calls.get('line_multicast', 0):,} calls "
-              f"(≤ 500 each: at least {-(-line_people // 500):,})")
+        print(
+            f"  pass at 18:00       {seconds:6.2f} s  stored {stored}; {people:,} reminders → "
+            f"{sum(calls.values()):,} API calls {calls}  goal < 10 s → {'meets' if seconds < 10 else 'MISSES'}"
+        )
+        print(
+            f"  multicast           {line_people:,} LINE recipients in {calls.get('line_multicast', 0):,} calls "
+            f"(≤ 500 each: at least {-(-line_people // 500):,})"
+        )
         print(f"  next minute's pass  {quiet * 1000:6.0f} ms (nothing new due)")
-        print(f"  monthly nudge pass  {monthly:6.2f} s  (10:00 on the 1st: every unit's award list)", flush=True)
+        print(
+            f"  monthly nudge pass  {monthly:6.2f} s  (10:00 on the 1st: every unit's award list)", flush=True
+        )
         verdict |= seconds >= 10 and kind == "postgresql"
     return int(verdict)
 

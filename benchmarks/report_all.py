@@ -34,38 +34,62 @@ def peak_rss_mb() -> float:
 def fill(engine: sa.Engine, volunteers: int, units: int, records: int) -> float:
     began = time.perf_counter()
     with engine.begin() as c:
-        c.execute(sa.text(
-            "INSERT INTO unit (name, category, city, quiet_hours, created_at) "
-            "SELECT '志工隊' || lpad(g::text, 4, '0'), 'social-welfare', 'taipei', '21:00-08:00', now() "
-            "FROM generate_series(1, :n) g"), {"n": units})
-        c.execute(sa.text(
-            "INSERT INTO volunteer (name, birth_date, gender, record_book_no, insured_until, created_at) "
-            "SELECT '志工' || g, CASE WHEN g % 20 = 0 THEN NULL ELSE date '1936-01-01' + (g * 7919) % 32000 END, "
-            "(ARRAY['female', 'male', 'other', NULL])[1 + g % 4], CASE WHEN g % 3 = 0 THEN 'R' || g END, "
-            "CASE WHEN g % 2 = 0 THEN date '2026-12-31' END, now() FROM generate_series(1, :n) g"), {"n": volunteers})
+        c.execute(
+            sa.text(
+                "INSERT INTO unit (name, category, city, quiet_hours, created_at) "
+                "SELECT '志工隊' || lpad(g::text, 4, '0'), 'social-welfare', 'taipei', '21:00-08:00', now() "
+                "FROM generate_series(1, :n) g"
+            ),
+            {"n": units},
+        )
+        c.execute(
+            sa.text(
+                "INSERT INTO volunteer (name, birth_date, gender, record_book_no, insured_until, created_at) "
+                "SELECT '志工' || g, CASE WHEN g % 20 = 0 THEN NULL ELSE date '1936-01-01' + (g * 7919) % 32000 END, "
+                "(ARRAY['female', 'male', 'other', NULL])[1 + g % 4], CASE WHEN g % 3 = 0 THEN 'R' || g END, "
+                "CASE WHEN g % 2 = 0 THEN date '2026-12-31' END, now() FROM generate_series(1, :n) g"
+            ),
+            {"n": volunteers},
+        )
         first_unit = c.execute(sa.text("SELECT min(id) FROM unit")).scalar()
         first_volunteer = c.execute(sa.text("SELECT min(id) FROM volunteer")).scalar()
-        c.execute(sa.text(
-            "INSERT INTO membership (volunteer_id, unit_id, role) "
-            "SELECT :v + g, :u + g % :units, 'volunteer' FROM generate_series(0, :n - 1) g"),
-            {"v": first_volunteer, "u": first_unit, "units": units, "n": volunteers})
-        c.execute(sa.text(
-            "INSERT INTO awardgrant (volunteer_id, award_code, granted_on, recorded_by, created_at) "
-            "SELECT :v + g, 'honor-card', date '2021-01-01' + g % 2000, 'bench', now() "
-            "FROM generate_series(0, :n - 1, 10) g"), {"v": first_volunteer, "n": volunteers})
+        c.execute(
+            sa.text(
+                "INSERT INTO membership (volunteer_id, unit_id, role) "
+                "SELECT :v + g, :u + g % :units, 'volunteer' FROM generate_series(0, :n - 1) g"
+            ),
+            {"v": first_volunteer, "u": first_unit, "units": units, "n": volunteers},
+        )
+        c.execute(
+            sa.text(
+                "INSERT INTO awardgrant (volunteer_id, award_code, granted_on, recorded_by, created_at) "
+                "SELECT :v + g, 'honor-card', date '2021-01-01' + g % 2000, 'bench', now() "
+                "FROM generate_series(0, :n - 1, 10) g"
+            ),
+            {"v": first_volunteer, "n": volunteers},
+        )
     for start in range(0, records, BATCH):
         with engine.begin() as c:
             # a volunteer serves in their own unit; dates spread over 2025 and 2026
-            c.execute(sa.text(
-                "INSERT INTO servicerecord (volunteer_id, unit_id, kind, source, status, minutes, service_date, "
-                "recorded_by, created_at, walk_up) "
-                "SELECT :v + (g * 7) % :people, :u + ((g * 7) % :people) % :units, "
-                "CASE WHEN g % 50 = 0 THEN 'training' ELSE 'service' END, 'chat', "
-                "CASE WHEN g % 40 = 0 THEN 'void' ELSE 'counted' END, 30 + g % 240, "
-                "date '2025-01-01' + (g * 13) % 730, 'bench', now(), false "
-                "FROM generate_series(:first, :last) g"),
-                {"v": first_volunteer, "u": first_unit, "people": volunteers, "units": units,
-                 "first": start, "last": min(records, start + BATCH) - 1})
+            c.execute(
+                sa.text(
+                    "INSERT INTO servicerecord (volunteer_id, unit_id, kind, source, status, minutes, service_date, "
+                    "recorded_by, created_at, walk_up) "
+                    "SELECT :v + (g * 7) % :people, :u + ((g * 7) % :people) % :units, "
+                    "CASE WHEN g % 50 = 0 THEN 'training' ELSE 'service' END, 'chat', "
+                    "CASE WHEN g % 40 = 0 THEN 'void' ELSE 'counted' END, 30 + g % 240, "
+                    "date '2025-01-01' + (g * 13) % 730, 'bench', now(), false "
+                    "FROM generate_series(:first, :last) g"
+                ),
+                {
+                    "v": first_volunteer,
+                    "u": first_unit,
+                    "people": volunteers,
+                    "units": units,
+                    "first": start,
+                    "last": min(records, start + BATCH) - 1,
+                },
+            )
         print(f"  … {min(records, start + BATCH):,} records", flush=True)
     with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as c:
         c.execute(sa.text("VACUUM ANALYZE"))
@@ -91,12 +115,20 @@ def main(argv: list[str] | None = None) -> int:
         engine = make_engine(url)
         migrate(engine)
         load = fill(engine, args.volunteers, args.units, args.records)
-        print(f"… {args.volunteers:,} volunteers, {args.units:,} units, {args.records:,} records loaded in "
-              f"{load:.1f} s", flush=True)
+        print(
+            f"… {args.volunteers:,} volunteers, {args.units:,} units, {args.records:,} records loaded in "
+            f"{load:.1f} s",
+            flush=True,
+        )
         before = peak_rss_mb()
-        namespace = argparse.Namespace(unit=None, all=True, period=args.period, format="xlsx",
-                                       output=str(Path(directory) / "report.xlsx"),
-                                       chart=str(Path(directory) / "report.png"))
+        namespace = argparse.Namespace(
+            unit=None,
+            all=True,
+            period=args.period,
+            format="xlsx",
+            output=str(Path(directory) / "report.xlsx"),
+            chart=str(Path(directory) / "report.png"),
+        )
         began = time.perf_counter()
         with UnitOfWork(engine)() as session:
             result, summary = report_cli.run(namespace, session, Settings())
@@ -104,9 +136,13 @@ def main(argv: list[str] | None = None) -> int:
         after = peak_rss_mb()
         engine.dispose()
     print(summary)
-    print(f"  report --all {args.period}  {seconds:6.2f} s  goal < 30 s → {'meets' if seconds < 30 else 'MISSES'}")
-    print(f"  peak RSS     {before:6.1f} MB before, {after:6.1f} MB after (+{after - before:.1f} MB); "
-          f"{len(result['units']):,} unit rows, xlsx {result['output']['bytes']:,} B, png {result['chart']['bytes']:,} B")
+    print(
+        f"  report --all {args.period}  {seconds:6.2f} s  goal < 30 s → {'meets' if seconds < 30 else 'MISSES'}"
+    )
+    print(
+        f"  peak RSS     {before:6.1f} MB before, {after:6.1f} MB after (+{after - before:.1f} MB); "
+        f"{len(result['units']):,} unit rows, xlsx {result['output']['bytes']:,} B, png {result['chart']['bytes']:,} B"
+    )
     return int(seconds >= 30)
 
 

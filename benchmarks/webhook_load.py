@@ -61,7 +61,9 @@ PATH = "/webhooks/line"
 async def _serve_uvicorn(asgi) -> None:
     import uvicorn
 
-    config = uvicorn.Config(asgi, host="127.0.0.1", port=0, log_level="warning", lifespan="on", access_log=False)
+    config = uvicorn.Config(
+        asgi, host="127.0.0.1", port=0, log_level="warning", lifespan="on", access_log=False
+    )
     server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve())
     for _ in range(READY_TIMEOUT * 100):
@@ -96,8 +98,13 @@ def run_worker(database_url: str, line_api: str) -> None:
     from bot.app import build_app
     from bot.config import Settings
 
-    settings = Settings(database_url=database_url, line_channel_secret=LINE_SECRET, line_channel_access_token=LINE_TOKEN,
-                        line_api_base_url=line_api, api_timeout_seconds=10)
+    settings = Settings(
+        database_url=database_url,
+        line_channel_secret=LINE_SECRET,
+        line_channel_access_token=LINE_TOKEN,
+        line_api_base_url=line_api,
+        api_timeout_seconds=10,
+    )
     vbot = build_app(settings, scheduler=False)
 
     async def until_stopped() -> None:
@@ -190,9 +197,15 @@ class Child:
     async def __aenter__(self) -> Child:
         log = self.log_path.open("ab")
         self.proc = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "benchmarks.webhook_load", *self.args,
-            cwd=ROOT, stdout=asyncio.subprocess.PIPE, stderr=log,
-            env=os.environ | {"PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))},
+            sys.executable,
+            "-m",
+            "benchmarks.webhook_load",
+            *self.args,
+            cwd=ROOT,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=log,
+            env=os.environ
+            | {"PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))},
         )
         log.close()
         try:
@@ -243,9 +256,13 @@ _event_ids = iter(range(1, 10**9))
 def line_webhook(user: str, text: str) -> tuple[bytes, dict]:
     n = next(_event_ids)
     event = {
-        "type": "message", "mode": "active", "timestamp": int(time.time() * 1000),
-        "source": {"type": "user", "userId": user}, "webhookEventId": f"01B{os.getpid():08d}{n:015d}",
-        "deliveryContext": {"isRedelivery": False}, "replyToken": f"bench-reply-{os.getpid()}-{n}",
+        "type": "message",
+        "mode": "active",
+        "timestamp": int(time.time() * 1000),
+        "source": {"type": "user", "userId": user},
+        "webhookEventId": f"01B{os.getpid():08d}{n:015d}",
+        "deliveryContext": {"isRedelivery": False},
+        "replyToken": f"bench-reply-{os.getpid()}-{n}",
         "message": {"id": str(n), "type": "text", "text": text, "quoteToken": "q"},
     }
     body = json.dumps({"destination": "Ubench", "events": [event]}, ensure_ascii=False).encode()
@@ -294,8 +311,10 @@ class LoadGenerator:
     async def __aenter__(self) -> LoadGenerator:
         if self.client == "httpx":
             limits = httpx.Limits(max_connections=1, max_keepalive_connections=1)
-            self._httpx = [httpx.AsyncClient(base_url=self.base_url, limits=limits, timeout=30)
-                           for _ in range(self.concurrency)]
+            self._httpx = [
+                httpx.AsyncClient(base_url=self.base_url, limits=limits, timeout=30)
+                for _ in range(self.concurrency)
+            ]
         return self
 
     async def __aexit__(self, *_exc) -> None:
@@ -325,7 +344,9 @@ class LoadGenerator:
         raw_head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 30)
         lines = raw_head.decode("latin-1").split("\r\n")
         status = int(lines[0].split()[1])
-        fields = {k.strip().lower(): v.strip() for k, _, v in (line.partition(":") for line in lines[1:] if line)}
+        fields = {
+            k.strip().lower(): v.strip() for k, _, v in (line.partition(":") for line in lines[1:] if line)
+        }
         await reader.readexactly(int(fields["content-length"]))
         if fields.get("connection", "").lower() == "close":
             writer.close()
@@ -348,7 +369,13 @@ class LoadGenerator:
                 start = time.perf_counter()
                 try:
                     statuses[await self.post(slot, path, body, headers)] += 1
-                except (httpx.HTTPError, OSError, asyncio.IncompleteReadError, TimeoutError, KeyError) as error:
+                except (
+                    httpx.HTTPError,
+                    OSError,
+                    asyncio.IncompleteReadError,
+                    TimeoutError,
+                    KeyError,
+                ) as error:
                     statuses[type(error).__name__] += 1
                     self._raw[slot] = None
                 latencies.append(time.perf_counter() - start)
@@ -366,7 +393,9 @@ async def standin_stats(client: httpx.AsyncClient, standin: Child) -> tuple[int,
     return sum(stats["accepted"].values()), stats["last"], stats["accepted"]
 
 
-async def wait_for_answers(client: httpx.AsyncClient, standin: Child, expected: int) -> tuple[int, float, dict]:
+async def wait_for_answers(
+    client: httpx.AsyncClient, standin: Child, expected: int
+) -> tuple[int, float, dict]:
     """Polls the stand-in until `expected` answers were accepted, or DRAIN_TIMEOUT passed."""
     deadline = time.monotonic() + DRAIN_TIMEOUT
     while True:
@@ -390,8 +419,14 @@ def make_roster(database_url: str, volunteers: int) -> list[str]:
     with UnitOfWork(engine)() as session:
         unit = admin.add_unit(session, now, "bench", name="臺北市立圖書館", category="culture", city="taipei")
         for i in range(volunteers):
-            _person, invite = admin.add_volunteer(session, now, "bench", unit_id=unit.id, name=f"志工{i:04d}",
-                                                  invite_valid_for=dt.timedelta(days=30))
+            _person, invite = admin.add_volunteer(
+                session,
+                now,
+                "bench",
+                unit_id=unit.id,
+                name=f"志工{i:04d}",
+                invite_valid_for=dt.timedelta(days=30),
+            )
             codes.append(invite.code)
         session.commit()
     engine.dispose()
@@ -408,6 +443,7 @@ def check_store(database_url: str) -> str:
     COUNTED = "SELECT count(*) FROM servicerecord WHERE status = 'counted'"
     engine = make_engine(database_url)
     with engine.connect() as connection:
+
         def one(sql: str) -> int:
             return connection.execute(sa.text(sql)).scalar_one()
 
@@ -430,9 +466,13 @@ async def run_echo_load(args, log_dir: Path) -> Load:
         LoadGenerator(echo.url, args.concurrency, args.client) as generator,
     ):
         users = [f"Ubench{v:05d}" for v in range(args.volunteers)]
-        await generator.blast(PATH, [line_webhook(users[i % len(users)], "簽到") for i in range(WARMUP_REQUESTS)])
-        requests = [line_webhook(users[i % len(users)], "簽到" if (i // len(users)) % 2 == 0 else "簽退")
-                    for i in range(args.requests)]
+        await generator.blast(
+            PATH, [line_webhook(users[i % len(users)], "簽到") for i in range(WARMUP_REQUESTS)]
+        )
+        requests = [
+            line_webhook(users[i % len(users)], "簽到" if (i // len(users)) % 2 == 0 else "簽退")
+            for i in range(args.requests)
+        ]
         cpu_before = echo.cpu_seconds()
         load = await generator.blast(PATH, requests)
         load.server_cpu = echo.cpu_seconds() - cpu_before
@@ -445,12 +485,21 @@ async def run_bot_load(kind: str, database_url: str, args, log_dir: Path) -> Loa
     async with contextlib.AsyncExitStack() as stack:
         standin = await stack.enter_async_context(Child(f"standin-{kind}", ["--role", "standin"], log_dir))
         bot = await stack.enter_async_context(
-            Child(f"bot-{kind}", ["--role", "bot", "--database-url", database_url, "--line-api", standin.url]
-                  + (["--no-workers"] if args.no_workers or args.separate_worker else []), log_dir))
+            Child(
+                f"bot-{kind}",
+                ["--role", "bot", "--database-url", database_url, "--line-api", standin.url]
+                + (["--no-workers"] if args.no_workers or args.separate_worker else []),
+                log_dir,
+            )
+        )
         if args.separate_worker:
             await stack.enter_async_context(
-                Child(f"worker-{kind}", ["--role", "worker", "--database-url", database_url, "--line-api", standin.url],
-                      log_dir))
+                Child(
+                    f"worker-{kind}",
+                    ["--role", "worker", "--database-url", database_url, "--line-api", standin.url],
+                    log_dir,
+                )
+            )
         load = await _bot_load(database_url, args, users, codes, standin, bot)
     load.notes.append(check_store(database_url))
     if bot.log_path.exists() and bot.log_path.stat().st_size:
@@ -458,28 +507,41 @@ async def run_bot_load(kind: str, database_url: str, args, log_dir: Path) -> Loa
     return load
 
 
-async def _bot_load(database_url: str, args, users: list[str], codes: list[str], standin: Child, bot: Child) -> Load:
+async def _bot_load(
+    database_url: str, args, users: list[str], codes: list[str], standin: Child, bot: Child
+) -> Load:
     async with (
         LoadGenerator(bot.url, args.concurrency, args.client) as generator,
         httpx.AsyncClient(timeout=10) as probe,
     ):
         # Linking every volunteer also warms the server up: connections, the profile cache, the pools.
-        links = await generator.blast(PATH, [line_webhook(u, f"綁定 {c}") for u, c in zip(users, codes, strict=True)])
+        links = await generator.blast(
+            PATH, [line_webhook(u, f"綁定 {c}") for u, c in zip(users, codes, strict=True)]
+        )
         if set(links.statuses) != {200}:
-            raise RuntimeError(f"linking answered {dict(links.statuses)}; see {bot.log_path}:\n{bot.log_tail()}")
-        accepted, _last, _split = (await wait_for_answers(probe, standin, len(users)) if not args.no_workers
-                                   else (len(users), 0.0, {}))
+            raise RuntimeError(
+                f"linking answered {dict(links.statuses)}; see {bot.log_path}:\n{bot.log_tail()}"
+            )
+        accepted, _last, _split = (
+            await wait_for_answers(probe, standin, len(users))
+            if not args.no_workers
+            else (len(users), 0.0, {})
+        )
         if accepted < len(users):
             raise RuntimeError(f"only {accepted} of {len(users)} link answers arrived; see {bot.log_path}")
 
         # Volunteer v % N, alternately checking in and out: all check in, then all check out, and so on.
-        requests = [line_webhook(users[i % len(users)], "簽到" if (i // len(users)) % 2 == 0 else "簽退")
-                    for i in range(args.requests)]
+        requests = [
+            line_webhook(users[i % len(users)], "簽到" if (i // len(users)) % 2 == 0 else "簽退")
+            for i in range(args.requests)
+        ]
         cpu_before = bot.cpu_seconds()
         load = await generator.blast(PATH, requests)
         load.server_cpu = bot.cpu_seconds() - cpu_before  # the load phase only (the worker keeps going after)
         if args.no_workers:
-            load.notes.append("--no-workers: events stored only (webhook path alone), nothing processed or answered")
+            load.notes.append(
+                "--no-workers: events stored only (webhook path alone), nothing processed or answered"
+            )
             return load
         accepted, last, split = await wait_for_answers(probe, standin, len(users) + args.requests)
         answered = accepted - len(users)
@@ -488,7 +550,9 @@ async def _bot_load(database_url: str, args, users: list[str], codes: list[str],
         else:
             load.notes.append(f"only {answered} of {args.requests} answers arrived within {DRAIN_TIMEOUT} s")
         load.notes.append(f"answers by reply/push (link phase included): {split}")
-        load.notes.append(f"inbox backlog worked off {max(0.0, last - load.started_at - load.seconds):.1f} s after the last webhook answer")
+        load.notes.append(
+            f"inbox backlog worked off {max(0.0, last - load.started_at - load.seconds):.1f} s after the last webhook answer"
+        )
     return load
 
 
@@ -498,16 +562,18 @@ def row(name: str, load: Load, echo: Load | None) -> str:
     e2e = f"{load.e2e_rate:10.0f}" if load.e2e_rate else f"{'—':>10}"
     cpu = f"{load.server_cpu / load.requests * 1000:9.2f}{load.client_cpu / load.requests * 1000:9.2f}"
     bad = sum(n for status, n in load.statuses.items() if status != 200)
-    return (f"{name:<26}{load.rate:8.0f}{median(ms):9.1f}{percentile(ms, 99):9.1f}{ratio}"
-            f"{e2e}{cpu}{bad:7d}")
+    return f"{name:<26}{load.rate:8.0f}{median(ms):9.1f}{percentile(ms, 99):9.1f}{ratio}{e2e}{cpu}{bad:7d}"
 
 
 async def orchestrate(args) -> int:
     wanted = kinds(args.database)
     log_dir = Path(tempfile.mkdtemp(prefix="vbot-webhook-load-"))
-    print(f"{args.requests} requests at concurrency {args.concurrency}, {args.volunteers} volunteers, "
-          f"client {args.client}; "
-          f"server logs in {log_dir}", flush=True)
+    print(
+        f"{args.requests} requests at concurrency {args.concurrency}, {args.volunteers} volunteers, "
+        f"client {args.client}; "
+        f"server logs in {log_dir}",
+        flush=True,
+    )
     echo = await run_echo_load(args, log_dir)
     results: list[tuple[str, Load]] = []
     for kind in wanted:
@@ -517,23 +583,29 @@ async def orchestrate(args) -> int:
             results.append((name, await run_bot_load(kind, url, args, log_dir)))
 
     print()
-    print(f"{'stack':<26}{'req/s':>8}{'p50 ms':>9}{'p99 ms':>9}{'×echo':>7}{'e2e ev/s':>10}{'srv ms/r':>9}{'cli ms/r':>9}{'non200':>7}")
+    print(
+        f"{'stack':<26}{'req/s':>8}{'p50 ms':>9}{'p99 ms':>9}{'×echo':>7}{'e2e ev/s':>10}{'srv ms/r':>9}{'cli ms/r':>9}{'non200':>7}"
+    )
     print(row("echo (same stack)", echo, None))
     for name, load in results:
         print(row(name, load, echo))
     print()
     if echo.client_cpu / max(echo.seconds, 1e-9) > 0.8:
-        print(f"note: the load generator was busy {echo.client_cpu / echo.seconds:.0%} of the echo run "
-              f"({echo.client_cpu / echo.requests * 1000:.2f} ms CPU/request against the echo server's "
-              f"{echo.server_cpu / echo.requests * 1000:.2f}): the echo figure is the client's limit, not the "
-              f"server's; --client raw measures the servers' own limits")
+        print(
+            f"note: the load generator was busy {echo.client_cpu / echo.seconds:.0%} of the echo run "
+            f"({echo.client_cpu / echo.requests * 1000:.2f} ms CPU/request against the echo server's "
+            f"{echo.server_cpu / echo.requests * 1000:.2f}): the echo figure is the client's limit, not the "
+            f"server's; --client raw measures the servers' own limits"
+        )
     verdict = 0
     for name, load in results:
         p99 = percentile([x * 1000 for x in load.latencies], 99)
         ok = load.rate >= echo.rate / 2 and p99 < 100
         verdict |= not ok
-        print(f"{name}: throughput {load.rate / echo.rate:.0%} of echo (goal ≥ 50%), p99 {p99:.1f} ms (goal < 100 ms)"
-              f" → {'meets the goal' if ok else 'MISSES the goal'}")
+        print(
+            f"{name}: throughput {load.rate / echo.rate:.0%} of echo (goal ≥ 50%), p99 {p99:.1f} ms (goal < 100 ms)"
+            f" → {'meets the goal' if ok else 'MISSES the goal'}"
+        )
         for note in load.notes:
             print(f"    {note}")
     return verdict
@@ -545,13 +617,25 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--requests", type=int, default=5000)
     parser.add_argument("--concurrency", type=int, default=32)
     parser.add_argument("--volunteers", type=int, default=500)
-    parser.add_argument("--client", choices=["httpx", "raw"], default="httpx",
-                        help="load generator: httpx.AsyncClient (default) or a minimal raw HTTP/1.1 client")
-    parser.add_argument("--no-workers", action="store_true",
-                        help="diagnosis: run the bot without its inbox worker and sender (the webhook path alone)")
-    parser.add_argument("--separate-worker", action="store_true",
-                        help="webhooks in one process, the worker and sender in another (`vbot serve --no-workers` + `vbot work`)")
-    parser.add_argument("--role", choices=["load", "bot", "echo", "standin", "worker"], default="load", help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--client",
+        choices=["httpx", "raw"],
+        default="httpx",
+        help="load generator: httpx.AsyncClient (default) or a minimal raw HTTP/1.1 client",
+    )
+    parser.add_argument(
+        "--no-workers",
+        action="store_true",
+        help="diagnosis: run the bot without its inbox worker and sender (the webhook path alone)",
+    )
+    parser.add_argument(
+        "--separate-worker",
+        action="store_true",
+        help="webhooks in one process, the worker and sender in another (`vbot serve --no-workers` + `vbot work`)",
+    )
+    parser.add_argument(
+        "--role", choices=["load", "bot", "echo", "standin", "worker"], default="load", help=argparse.SUPPRESS
+    )
     parser.add_argument("--database-url", help=argparse.SUPPRESS)
     parser.add_argument("--line-api", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -569,7 +653,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.role == "standin":
         run_standin()
         return 0
-    if not (1 <= args.requests <= 1_000_000 and 1 <= args.concurrency <= 1000 and 1 <= args.volunteers <= 100_000):
+    if not (
+        1 <= args.requests <= 1_000_000 and 1 <= args.concurrency <= 1000 and 1 <= args.volunteers <= 100_000
+    ):
         parser.error("--requests, --concurrency or --volunteers out of range")
     return asyncio.run(orchestrate(args))
 

@@ -30,25 +30,32 @@ class VBot:
         self.engine = make_engine(settings.database_url)
         self.catalogs = Catalogs()
         self.rules = Rules(
-            timezone=settings.zone, default_locale=self.catalogs.default_for(settings.locale),
-            max_session=settings.max_session, public_url=settings.public_url,
+            timezone=settings.zone,
+            default_locale=self.catalogs.default_for(settings.locale),
+            max_session=settings.max_session,
+            public_url=settings.public_url,
             link_key=hashlib.sha256(b"vbot download links:" + settings.line_channel_secret.encode()).digest()
-            if settings.line_enabled else b"",
+            if settings.line_enabled
+            else b"",
         )
         self.channels: dict[str, Channel] = {}
         if settings.line_enabled:
             from bot.channels.line import LineChannel
 
             self.channels["line"] = LineChannel(
-                settings.line_channel_secret, settings.line_channel_access_token,
-                settings.line_api_base_url, settings.api_timeout_seconds,
+                settings.line_channel_secret,
+                settings.line_channel_access_token,
+                settings.line_api_base_url,
+                settings.api_timeout_seconds,
             )
         if settings.telegram_enabled:
             from bot.channels.telegram import TelegramChannel
 
             self.channels["telegram"] = TelegramChannel(
-                settings.telegram_bot_token, settings.telegram_webhook_secret,
-                settings.telegram_api_base_url, settings.api_timeout_seconds,
+                settings.telegram_bot_token,
+                settings.telegram_webhook_secret,
+                settings.telegram_api_base_url,
+                settings.api_timeout_seconds,
             )
         self.pipeline = Pipeline(self.engine, self.rules, self.catalogs, self.channels)
         self.run_workers = workers
@@ -76,7 +83,12 @@ class VBot:
         # which otherwise stall the event loop for ~100 ms (measured p99 112 → 37 ms).
         gc.collect()
         gc.freeze()
-        log.info("vbot started: channels=%s workers=%s scheduler=%s", list(self.channels), self.run_workers, self.run_scheduler)
+        log.info(
+            "vbot started: channels=%s workers=%s scheduler=%s",
+            list(self.channels),
+            self.run_workers,
+            self.run_scheduler,
+        )
 
     async def stop(self) -> None:
         if self._scheduler is not None:

@@ -55,15 +55,21 @@ class Settings:
         return dt.timedelta(hours=self.max_session_hours)
 
     @classmethod
-    def from_environment(cls, environ: dict[str, str] | None = None, env_file: Path | None = Path(".env")) -> Settings:
+    def from_environment(
+        cls, environ: dict[str, str] | None = None, env_file: Path | None = Path(".env")
+    ) -> Settings:
         """The environment, over the .env file; a variable set to an empty (or blank) string counts as unset."""
         values: dict[str, str] = {}
         if env_file is not None and env_file.is_file():
             try:
-                values.update({k: v for k, v in dotenv_values(env_file, encoding="utf-8").items() if v and v.strip()})
+                values.update(
+                    {k: v for k, v in dotenv_values(env_file, encoding="utf-8").items() if v and v.strip()}
+                )
             except (OSError, UnicodeDecodeError) as error:
                 raise ConfigError(f"cannot read {env_file}: {error}") from None
-        values.update({k: v for k, v in (os.environ if environ is None else environ).items() if v and v.strip()})
+        values.update(
+            {k: v for k, v in (os.environ if environ is None else environ).items() if v and v.strip()}
+        )
 
         def get(name: str, default):
             value = (values.get(name) or "").strip()
@@ -105,17 +111,23 @@ class Settings:
         except (sa.exc.ArgumentError, ValueError) as error:
             raise ConfigError(f"VBOT_DATABASE_URL is not a database URL: {error}") from None
         except ImportError as error:
-            raise ConfigError(f"VBOT_DATABASE_URL needs a database driver that is not installed: {error}") from None
+            raise ConfigError(
+                f"VBOT_DATABASE_URL needs a database driver that is not installed: {error}"
+            ) from None
         try:
             self.zone  # noqa: B018
         except (ValueError, ZoneInfoNotFoundError, OSError):
-            raise ConfigError(f"VBOT_TIMEZONE is not a time zone: {self.timezone!r} (e.g. Asia/Taipei)") from None
+            raise ConfigError(
+                f"VBOT_TIMEZONE is not a time zone: {self.timezone!r} (e.g. Asia/Taipei)"
+            ) from None
         try:
             language = Locale.parse(self.locale.replace("-", "_")).language
         except (ValueError, UnknownLocaleError):
             language = None
         if language not in {Locale.parse(shipped).language for shipped in SHIPPED}:
-            raise ConfigError(f"VBOT_LOCALE has no translation: {self.locale!r} (choose from {', '.join(SHIPPED)})")
+            raise ConfigError(
+                f"VBOT_LOCALE has no translation: {self.locale!r} (choose from {', '.join(SHIPPED)})"
+            )
         for name, value in (
             ("VBOT_PUBLIC_URL", self.public_url),
             ("LINE_API_BASE_URL", self.line_api_base_url),
@@ -129,6 +141,8 @@ class Settings:
             raise ConfigError("LINE_CHANNEL_SECRET and LINE_CHANNEL_ACCESS_TOKEN are needed together")
         if self.telegram_enabled and not self.telegram_webhook_secret:
             raise ConfigError("TELEGRAM_WEBHOOK_SECRET is required when TELEGRAM_BOT_TOKEN is set")
-        if self.telegram_webhook_secret and not re.fullmatch(r"[A-Za-z0-9_-]{1,256}", self.telegram_webhook_secret):
+        if self.telegram_webhook_secret and not re.fullmatch(
+            r"[A-Za-z0-9_-]{1,256}", self.telegram_webhook_secret
+        ):
             # Telegram's setWebhook accepts only these characters, so any other secret could never match.
             raise ConfigError("TELEGRAM_WEBHOOK_SECRET must be 1-256 characters of A-Z, a-z, 0-9, _ and -")

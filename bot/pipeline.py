@@ -59,8 +59,11 @@ class Pipeline:
         self._to_store: list[tuple[str, list[StoredEvent], dt.datetime, asyncio.Future]] = []
         self._storing: asyncio.Task | None = None
         # Keeps each LINE user's rich menu right after their messages (a language chosen, an account linked).
-        self.line_menus = (MenuFollower(self.uow, channels[Platform.LINE], rules.default_locale)
-                           if Platform.LINE in channels else None)
+        self.line_menus = (
+            MenuFollower(self.uow, channels[Platform.LINE], rules.default_locale)
+            if Platform.LINE in channels
+            else None
+        )
 
     # --- the webhook side ---------------------------------------------------------------------
 
@@ -143,19 +146,30 @@ class Pipeline:
             self._after_failure(event, incoming, now, repr(error))
             return False
 
-    def _queue_answer(self, session, event: InboxEvent, incoming: Incoming | None, replies: list[Reply], now) -> None:
+    def _queue_answer(
+        self, session, event: InboxEvent, incoming: Incoming | None, replies: list[Reply], now
+    ) -> None:
         if not replies or incoming is None:
             return
         channel = self.channels.get(event.platform)
-        if channel is not None:  # what the platform will not send (a file too large, or any file) is not stored
+        if (
+            channel is not None
+        ):  # what the platform will not send (a file too large, or any file) is not stored
             replies = channel.fit(replies)
         expires = event.received_at + _reply_token_lifetime(event.platform)
         queue_store.queue_message(
-            session, now, event.platform, incoming.reply_to.recipient, replies_to_json(replies),
-            incoming.reply_to.reply_token, expires if incoming.reply_to.reply_token else None,
+            session,
+            now,
+            event.platform,
+            incoming.reply_to.recipient,
+            replies_to_json(replies),
+            incoming.reply_to.reply_token,
+            expires if incoming.reply_to.reply_token else None,
         )
 
-    def _after_failure(self, event: InboxEvent, incoming: Incoming | None, now: dt.datetime, error: str) -> None:
+    def _after_failure(
+        self, event: InboxEvent, incoming: Incoming | None, now: dt.datetime, error: str
+    ) -> None:
         with self.uow() as session:
             if event.attempts < MAX_PROCESSING_ATTEMPTS:
                 queue_store.release_inbox_event(session, event, now + backoff(event.attempts), error)
@@ -171,7 +185,9 @@ class Pipeline:
 
     def _claim_messages(self, now: dt.datetime):
         with self.uow() as session:
-            messages = queue_store.claim_outbox_messages(session, now, CLAIM_LEASE, BATCH, list(self.channels))
+            messages = queue_store.claim_outbox_messages(
+                session, now, CLAIM_LEASE, BATCH, list(self.channels)
+            )
             session.commit()
         return messages
 
@@ -191,7 +207,10 @@ class Pipeline:
 
     async def _send(self, messages: list[OutboxMessage], now: dt.datetime) -> int:
         deliveries = await asyncio.gather(*(self._deliver(message, now) for message in messages))
-        outcomes = [self._outcome(message, delivery, now) for message, delivery in zip(messages, deliveries, strict=True)]
+        outcomes = [
+            self._outcome(message, delivery, now)
+            for message, delivery in zip(messages, deliveries, strict=True)
+        ]
         await asyncio.to_thread(self._settle, outcomes, now)
         return sum(status == "sent" for _message, status, _error, _retry_at in outcomes)
 
@@ -214,7 +233,13 @@ class Pipeline:
                     wait = max(wait, dt.timedelta(seconds=delivery.retry_after))
                 retry_at = now + wait
         if status == "failed":
-            log.error("message %s to %s %s not delivered: %s", message.id, message.platform, message.recipient, delivery.error)
+            log.error(
+                "message %s to %s %s not delivered: %s",
+                message.id,
+                message.platform,
+                message.recipient,
+                delivery.error,
+            )
         elif status == "pending":
             log.warning("message %s will be retried at %s: %s", message.id, retry_at, delivery.error)
         return message, status, delivery.error, retry_at

@@ -28,7 +28,8 @@ def help_answer(ctx: Context, _argument: str) -> list[Reply]:
                 "• awards — how close you are to each award\n"
                 "• training — your training, record book and next classes\n"
                 "• language — choose your language"
-            ) + coordinator_help(ctx),
+            )
+            + coordinator_help(ctx),
             coordinator_buttons(ctx) or main_buttons(ctx),
         )
     ]
@@ -56,9 +57,14 @@ def coordinator_buttons(ctx: Context) -> tuple[Button, ...]:
     if not _coordinates(ctx):
         return ()
     t = ctx.t
-    return (*main_buttons(ctx), Button(t("Live"), t("live")), Button(t("Review"), t("review")),
-            Button(t("Award list"), t("eligible")), Button(t("Export hours"), t("export")),
-            Button(t("Report"), t("report")))
+    return (
+        *main_buttons(ctx),
+        Button(t("Live"), t("live")),
+        Button(t("Review"), t("review")),
+        Button(t("Award list"), t("eligible")),
+        Button(t("Export hours"), t("export")),
+        Button(t("Report"), t("report")),
+    )
 
 
 def how_to_link(ctx: Context) -> list[Reply]:

@@ -33,9 +33,28 @@ def _folded(text: str) -> str:
 _ALIASES = {
     _folded(word): language
     for language, words in {
-        "zh": ("中文", "繁體中文", "華語", "國語", "chinese", "tiếng trung", "bahasa mandarin", "ภาษาจีน", "จีน"),
+        "zh": (
+            "中文",
+            "繁體中文",
+            "華語",
+            "國語",
+            "chinese",
+            "tiếng trung",
+            "bahasa mandarin",
+            "ภาษาจีน",
+            "จีน",
+        ),
         "en": ("英文", "英語", "english", "tiếng anh", "bahasa inggris", "ภาษาอังกฤษ", "อังกฤษ"),
-        "vi": ("越南文", "越南語", "越南话", "vietnamese", "tiếng việt", "tiếng việt nam", "việt nam", "vietnam"),
+        "vi": (
+            "越南文",
+            "越南語",
+            "越南话",
+            "vietnamese",
+            "tiếng việt",
+            "tiếng việt nam",
+            "việt nam",
+            "vietnam",
+        ),
         "id": ("印尼文", "印尼語", "印尼话", "indonesian", "indonesia", "bahasa indonesia", "bahasa"),
         "th": ("泰文", "泰語", "泰国话", "thai", "ไทย", "ภาษาไทย", "thailand"),
     }.items()

@@ -40,17 +40,36 @@ class Translators:
 
 
 def notice(
-    job: str, which: str, recipient: Recipient, replies: list[Reply], due_at: dt.datetime,
-    expires_at: dt.datetime | None, now: dt.datetime, *, category: str, priority: int = URGENT,
-    subject: int | None = None, **extra,
+    job: str,
+    which: str,
+    recipient: Recipient,
+    replies: list[Reply],
+    due_at: dt.datetime,
+    expires_at: dt.datetime | None,
+    now: dt.datetime,
+    *,
+    category: str,
+    priority: int = URGENT,
+    subject: int | None = None,
+    **extra,
 ) -> dict:
     """A notification row; its key is what (the job, and which occurrence) and for whom (the chat account)."""
     return {
         "key": notice_key(job, which, recipient),
-        "job": job, "category": category, "priority": priority, "volunteer_id": recipient.volunteer_id,
-        "unit_id": recipient.unit_id, "platform": recipient.platform, "recipient": recipient.user_id,
-        "payload": replies_to_json(replies), "due_at": due_at, "expires_at": expires_at, "status": "pending",
-        "subject": subject, "created_at": now, **extra,
+        "job": job,
+        "category": category,
+        "priority": priority,
+        "volunteer_id": recipient.volunteer_id,
+        "unit_id": recipient.unit_id,
+        "platform": recipient.platform,
+        "recipient": recipient.user_id,
+        "payload": replies_to_json(replies),
+        "due_at": due_at,
+        "expires_at": expires_at,
+        "status": "pending",
+        "subject": subject,
+        "created_at": now,
+        **extra,
     }
 
 
@@ -81,22 +100,41 @@ def store_new(session: Session, now: dt.datetime, found: list[Due], words: Trans
     keys = [notice_key(d.job, d.which, d.person) for d in found]
     stored = store.known_keys(session, keys)
     rows = [
-        notice(d.job, d.which, d.person, [d.words(words(d.person.locale))], d.due_at, d.expires_at, now,
-               category=d.category, priority=d.priority, subject=d.subject, deadline=d.deadline,
-               occurrence=d.occurrence)
-        for key, d in zip(keys, found, strict=True) if key not in stored
+        notice(
+            d.job,
+            d.which,
+            d.person,
+            [d.words(words(d.person.locale))],
+            d.due_at,
+            d.expires_at,
+            now,
+            category=d.category,
+            priority=d.priority,
+            subject=d.subject,
+            deadline=d.deadline,
+            occurrence=d.occurrence,
+        )
+        for key, d in zip(keys, found, strict=True)
+        if key not in stored
     ]
     return store.add_notifications(session, rows)
 
 
 def tell_coordinators(
-    ctx, unit_ids: list[int], job: str, which: str, words: Callable[[Translator], Reply],
+    ctx,
+    unit_ids: list[int],
+    job: str,
+    which: str,
+    words: Callable[[Translator], Reply],
     expires_at: dt.datetime | None = None,
 ) -> int:
     """Something a person did that the units' coordinators should hear (a walk-up, a leave request), sent by
     the reminder pass so quiet hours hold; the person is not told of their own doing."""
-    coordinators = [c for c in store.recipients_in_units(ctx.session, unit_ids, "deadlines", coordinators_only=True)
-                    if c.volunteer_id != ctx.account.volunteer_id]
+    coordinators = [
+        c
+        for c in store.recipients_in_units(ctx.session, unit_ids, "deadlines", coordinators_only=True)
+        if c.volunteer_id != ctx.account.volunteer_id
+    ]
     found = [Due(job, which, c, words, ctx.now, expires_at, "deadlines") for c in coordinators]
     return store_new(ctx.session, ctx.now, found, Translators(ctx.catalogs, ctx.rules))
 

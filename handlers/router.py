@@ -48,12 +48,23 @@ class Route:
 # The whole chat vocabulary, in one visible list. Either language works whatever language a person chose.
 ROUTES = (
     Route("link", ("綁定", "link", "/start"), linking.link, needs_link=False),
-    Route("check-in-for", ("代簽到", "check in for"), event_checkin.check_in_for, needs_link=True),  # before check in
-    Route("check-out-for", ("代簽退", "check out for"), event_checkin.check_out_for, needs_link=True),  # before check out
+    Route(
+        "check-in-for", ("代簽到", "check in for"), event_checkin.check_in_for, needs_link=True
+    ),  # before check in
+    Route(
+        "check-out-for", ("代簽退", "check out for"), event_checkin.check_out_for, needs_link=True
+    ),  # before check out
     Route("checkin", ("簽到", "check in", "checkin", "check-in", "/checkin"), check_in, needs_link=True),
-    Route("checkout", ("簽退", "check out", "checkout", "check-out", "/checkout"), checkin.check_out, needs_link=True),
+    Route(
+        "checkout",
+        ("簽退", "check out", "checkout", "check-out", "/checkout"),
+        checkin.check_out,
+        needs_link=True,
+    ),
     Route("hours", ("時數", "hours", "/hours"), hours.my_hours, needs_link=True),
-    Route("eligible", ("獎勵名單", "eligible", "/eligible"), eligibility.eligible_chat, needs_link=True),  # before 獎勵
+    Route(
+        "eligible", ("獎勵名單", "eligible", "/eligible"), eligibility.eligible_chat, needs_link=True
+    ),  # before 獎勵
     Route("awards", ("獎勵", "awards", "/awards"), award_progress.my_awards, needs_link=True),
     Route("training", ("訓練", "training", "/training"), training.my_training, needs_link=True),
     Route("shifts", ("班表", "shifts", "/shifts"), shifts_chat.my_shifts, needs_link=True),
@@ -98,10 +109,27 @@ def normalise(text: str) -> str:
 # together with a particle ("簽到了", "我要簽到", "打卡"). Each leads to the chat word; tests/test_near_words.py
 # keeps the table honest.
 NEAR_WORDS = {
-    "打卡": "簽到", "報到": "簽到", "我到了": "簽到", "到了": "簽到", "sign in": "check in", "signin": "check in",
-    "下班": "簽退", "離開": "簽退", "我走了": "簽退", "sign out": "check out", "signout": "check out",
-    "我的時數": "時數", "服務時數": "時數", "查時數": "時數", "my hours": "hours",
-    "我的獎勵": "獎勵", "我的班表": "班表", "幫助": "說明", "選單": "說明", "功能": "說明", "menu": "help",
+    "打卡": "簽到",
+    "報到": "簽到",
+    "我到了": "簽到",
+    "到了": "簽到",
+    "sign in": "check in",
+    "signin": "check in",
+    "下班": "簽退",
+    "離開": "簽退",
+    "我走了": "簽退",
+    "sign out": "check out",
+    "signout": "check out",
+    "我的時數": "時數",
+    "服務時數": "時數",
+    "查時數": "時數",
+    "my hours": "hours",
+    "我的獎勵": "獎勵",
+    "我的班表": "班表",
+    "幫助": "說明",
+    "選單": "說明",
+    "功能": "說明",
+    "menu": "help",
 }
 WHOLE_TEXT_WORDS = {"?": "說明"}  # only when it is all that was typed (a replaced, unreadable text is "???")
 POLITE_OPENINGS = ("我要", "我想", "請幫我", "幫我", "請", "please ")
@@ -118,12 +146,12 @@ def plain_words(cleaned: str) -> str:
         return WHOLE_TEXT_WORDS[text]
     for opening in POLITE_OPENINGS:
         if text.casefold().startswith(opening) and len(text) > len(opening):
-            text = text[len(opening):].lstrip()
+            text = text[len(opening) :].lstrip()
             break
     text = bare_word(text)
     folded = text.casefold()
     for near in sorted(NEAR_WORDS, key=len, reverse=True):
-        rest = text[len(near):]
+        rest = text[len(near) :]
         if folded.startswith(near) and not (rest and near.isascii() and not rest.startswith(" ")):
             return NEAR_WORDS[near] + rest
     return text
@@ -158,7 +186,9 @@ def recognise(text: str) -> tuple[Route, str] | None:
     return _route_of(cleaned) or _route_of(plain_words(cleaned))
 
 
-def handle(session: Session, incoming: Incoming, now: dt.datetime, rules: Rules, catalogs: Catalogs) -> list[Reply]:
+def handle(
+    session: Session, incoming: Incoming, now: dt.datetime, rules: Rules, catalogs: Catalogs
+) -> list[Reply]:
     account = people_store.account_for(session, incoming.platform, incoming.user_id)
     locale = (
         (account.chosen_locale if account else None)
@@ -178,7 +208,10 @@ def handle(session: Session, incoming: Incoming, now: dt.datetime, rules: Rules,
     route, argument = found
     if route.intent == "link" and argument.casefold().startswith(EVENT_START_PREFIX):
         # The Telegram QR of an event poster: /start ci_CODE is a check-in with that code.
-        route, argument = next(r for r in ROUTES if r.intent == "checkin"), argument[len(EVENT_START_PREFIX):]
+        route, argument = (
+            next(r for r in ROUTES if r.intent == "checkin"),
+            argument[len(EVENT_START_PREFIX) :],
+        )
     if route.intent == "link" and not argument:
         # Telegram's plain /start (no code) is the first contact, not a link attempt.
         return guide.help_answer(ctx, "") if linked else guide.how_to_link(ctx)

@@ -31,7 +31,9 @@ class Incoming:
     sent_at: dt.datetime
     reply_to: ReplyTo
     platform_locale: str | None = None
-    location: tuple[float, float] | None = None  # (latitude, longitude) of a shared location (kind `location`)
+    location: tuple[float, float] | None = (
+        None  # (latitude, longitude) of a shared location (kind `location`)
+    )
 
 
 @dataclass(frozen=True)

@@ -13,10 +13,21 @@ from storage.models import (
 
 
 def record_audit(
-    session: Session, now: dt.datetime, actor: str, action: str, target: str, reason: str | None, details: dict
+    session: Session,
+    now: dt.datetime,
+    actor: str,
+    action: str,
+    target: str,
+    reason: str | None,
+    details: dict,
 ) -> None:
     session.add(
         AuditEntry(
-            at=now, actor=actor, action=action, target=target, reason=reason, details=json.dumps(details, default=str)
+            at=now,
+            actor=actor,
+            action=action,
+            target=target,
+            reason=reason,
+            details=json.dumps(details, default=str),
         )
     )

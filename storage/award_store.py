@@ -27,7 +27,9 @@ def seed_award_rules(session: Session, definitions: dict[str, str], now: dt.date
     for code, definition in definitions.items():
         row = stored.get(code)
         if row is None:
-            session.add(AwardRule(code=code, definition=definition, seeded_definition=definition, updated_at=now))
+            session.add(
+                AwardRule(code=code, definition=definition, seeded_definition=definition, updated_at=now)
+            )
         elif row.definition == row.seeded_definition and row.definition != definition:
             row.definition = row.seeded_definition = definition
             row.updated_at = now
@@ -44,7 +46,10 @@ def counted_service_by_day(session: Session, volunteer_id: int) -> list[tuple[dt
     always."""
     rows = session.execute(
         select(
-            ServiceRecord.service_date, sa.func.sum(ServiceRecord.minutes), Unit.category, Unit.city,
+            ServiceRecord.service_date,
+            sa.func.sum(ServiceRecord.minutes),
+            Unit.category,
+            Unit.city,
             ServiceRecord.source,
         )
         .join(Unit, Unit.id == ServiceRecord.unit_id)
@@ -56,14 +61,17 @@ def counted_service_by_day(session: Session, volunteer_id: int) -> list[tuple[dt
         .group_by(ServiceRecord.service_date, Unit.category, Unit.city, ServiceRecord.source)
     ).all()
     return [
-        (day, int(minutes), category, city, source == RecordSource.CHAT) for day, minutes, category, city, source in rows
+        (day, int(minutes), category, city, source == RecordSource.CHAT)
+        for day, minutes, category, city, source in rows
     ]
 
 
 def trainings_of(session: Session, volunteer_id: int) -> list[TrainingRecord]:
     return list(
         session.exec(
-            select(TrainingRecord).where(TrainingRecord.volunteer_id == volunteer_id).order_by(TrainingRecord.date)
+            select(TrainingRecord)
+            .where(TrainingRecord.volunteer_id == volunteer_id)
+            .order_by(TrainingRecord.date)
         ).all()
     )
 
@@ -98,8 +106,14 @@ def members_with_facts(session: Session, unit_id: int) -> list[MemberFacts]:
     """The unit's members (any role), by id."""
     rows = session.execute(
         select(
-            Volunteer.id, Volunteer.name, Volunteer.trained_on, Volunteer.record_book_no, Volunteer.record_book_date,
-            Volunteer.english_name, Volunteer.first_service_date, Volunteer.birth_date,
+            Volunteer.id,
+            Volunteer.name,
+            Volunteer.trained_on,
+            Volunteer.record_book_no,
+            Volunteer.record_book_date,
+            Volunteer.english_name,
+            Volunteer.first_service_date,
+            Volunteer.birth_date,
         )
         .join(Membership, Membership.volunteer_id == Volunteer.id)
         .where(Membership.unit_id == unit_id)
@@ -121,7 +135,12 @@ def member_units(session: Session, unit_id: int) -> list[tuple[int, str, str]]:
 def member_first_trainings(session: Session, unit_id: int) -> list[tuple[int, str, str | None, dt.date]]:
     """(volunteer id, kind, category, first date) of the basic and special trainings of the unit's members."""
     rows = session.execute(
-        select(TrainingRecord.volunteer_id, TrainingRecord.kind, TrainingRecord.category, sa.func.min(TrainingRecord.date))
+        select(
+            TrainingRecord.volunteer_id,
+            TrainingRecord.kind,
+            TrainingRecord.category,
+            sa.func.min(TrainingRecord.date),
+        )
         .where(
             TrainingRecord.volunteer_id.in_(_members_of(unit_id)),
             TrainingRecord.kind.in_(("basic", "special")),
@@ -160,7 +179,11 @@ class ServiceBucket:
 
 
 def member_service_buckets(
-    session: Session, unit_id: int, boundaries: list[dt.date], until: dt.date, volunteer_ids: list[int] | None = None,
+    session: Session,
+    unit_id: int,
+    boundaries: list[dt.date],
+    until: dt.date,
+    volunteer_ids: list[int] | None = None,
     by_source: bool = False,
 ) -> list[ServiceBucket]:
     """Counted service of the unit's members (in all their units) up to `until`, summed per member, unit and
@@ -173,44 +196,71 @@ def member_service_buckets(
     so the sums leave it out.
     """
     day, minutes = ServiceRecord.service_date, ServiceRecord.minutes
-    counted = (ServiceRecord.status == RecordStatus.COUNTED, ServiceRecord.kind == RecordKind.SERVICE, day <= until)
+    counted = (
+        ServiceRecord.status == RecordStatus.COUNTED,
+        ServiceRecord.kind == RecordKind.SERVICE,
+        day <= until,
+    )
     if volunteer_ids is not None:
         sources = [ServiceRecord.source] if by_source else []
         totals = (
-            select(ServiceRecord.volunteer_id, ServiceRecord.unit_id, day.label("first"), day.label("last"),
-                   (ServiceRecord.source == RecordSource.CHAT if by_source else sa.false()).label("from_chat"),
-                   sa.func.sum(minutes).label("m0"))
+            select(
+                ServiceRecord.volunteer_id,
+                ServiceRecord.unit_id,
+                day.label("first"),
+                day.label("last"),
+                (ServiceRecord.source == RecordSource.CHAT if by_source else sa.false()).label("from_chat"),
+                sa.func.sum(minutes).label("m0"),
+            )
             .where(ServiceRecord.volunteer_id.in_(volunteer_ids), *counted)
             .group_by(ServiceRecord.volunteer_id, ServiceRecord.unit_id, day, *sources)
         )
         ends = []
     else:
         ends = [b for b in sorted(set(boundaries)) if b < until]
-        sums = [sa.func.sum(sa.case((day <= end, minutes), else_=0)).label(f"m{n}") for n, end in enumerate(ends)]
+        sums = [
+            sa.func.sum(sa.case((day <= end, minutes), else_=0)).label(f"m{n}") for n, end in enumerate(ends)
+        ]
         totals = (
-            select(ServiceRecord.volunteer_id, ServiceRecord.unit_id, sa.func.min(day).label("first"),
-                   sa.literal(until).label("last"), sa.false().label("from_chat"), *sums,
-                   sa.func.sum(minutes).label(f"m{len(ends)}"))
+            select(
+                ServiceRecord.volunteer_id,
+                ServiceRecord.unit_id,
+                sa.func.min(day).label("first"),
+                sa.literal(until).label("last"),
+                sa.false().label("from_chat"),
+                *sums,
+                sa.func.sum(minutes).label(f"m{len(ends)}"),
+            )
             .where(ServiceRecord.volunteer_id.in_(_members_of(unit_id)), *counted)
             .group_by(ServiceRecord.volunteer_id, ServiceRecord.unit_id)
         )
     totals = totals.subquery()
     spans = [totals.c[f"m{n}"] for n in range(len(ends) + 1)]
     rows = session.execute(
-        select(totals.c.volunteer_id, Unit.category, Unit.city, totals.c.first, totals.c.last, totals.c.from_chat,
-               *spans)
-        .join(Unit, Unit.id == totals.c.unit_id)
+        select(
+            totals.c.volunteer_id,
+            Unit.category,
+            Unit.city,
+            totals.c.first,
+            totals.c.last,
+            totals.c.from_chat,
+            *spans,
+        ).join(Unit, Unit.id == totals.c.unit_id)
     ).all()
     if not ends:  # one span a row (day by day, or no window closes): nothing to take apart, no list per row
-        return [ServiceBucket(v, category, city, first, last, int(m), bool(from_chat))
-                for v, category, city, first, last, from_chat, m in rows]
+        return [
+            ServiceBucket(v, category, city, first, last, int(m), bool(from_chat))
+            for v, category, city, first, last, from_chat, m in rows
+        ]
     found = []
     for volunteer_id, category, city, first, last, from_chat, *cumulative in rows:
         before = 0
         for end, upto in zip([*ends, last], cumulative, strict=True):
             upto = int(upto)
             if upto != before or end == last:
-                found.append(ServiceBucket(volunteer_id, category, city, first, end, upto - before, bool(from_chat)))
+                found.append(
+                    ServiceBucket(volunteer_id, category, city, first, end, upto - before, bool(from_chat))
+                )
             before = upto
     return found
 
@@ -247,8 +297,16 @@ def counted_minutes_in_unit(session: Session, volunteer_id: int, unit_id: int, k
 
 
 def add_hand_entered_hours(
-    session: Session, *, volunteer_id: int, unit_id: int, kind: str, minutes: int, service_date: dt.date,
-    recorded_by: str, note: str | None, created_at: dt.datetime,
+    session: Session,
+    *,
+    volunteer_id: int,
+    unit_id: int,
+    kind: str,
+    minutes: int,
+    service_date: dt.date,
+    recorded_by: str,
+    note: str | None,
+    created_at: dt.datetime,
 ) -> ServiceRecord:
     """Counted minutes entered by hand (a balance or a correction), flushed so that the record has its id."""
     record = ServiceRecord(
@@ -272,20 +330,42 @@ def has_hand_entered_hours(
     session: Session, volunteer_id: int, unit_id: int, service_date: dt.date, minutes: int, note: str
 ) -> bool:
     """Whether these very minutes, with this note, were already entered for the volunteer in the unit that day."""
-    return session.exec(select(ServiceRecord.id).where(
-        ServiceRecord.volunteer_id == volunteer_id, ServiceRecord.unit_id == unit_id,
-        ServiceRecord.service_date == service_date, ServiceRecord.note == note, ServiceRecord.minutes == minutes,
-    )).first() is not None
+    return (
+        session.exec(
+            select(ServiceRecord.id).where(
+                ServiceRecord.volunteer_id == volunteer_id,
+                ServiceRecord.unit_id == unit_id,
+                ServiceRecord.service_date == service_date,
+                ServiceRecord.note == note,
+                ServiceRecord.minutes == minutes,
+            )
+        ).first()
+        is not None
+    )
 
 
 def add_training_record(
-    session: Session, *, volunteer_id: int, kind: str, category: str | None, course: str | None, date: dt.date,
-    minutes: int, recorded_by: str, created_at: dt.datetime,
+    session: Session,
+    *,
+    volunteer_id: int,
+    kind: str,
+    category: str | None,
+    course: str | None,
+    date: dt.date,
+    minutes: int,
+    recorded_by: str,
+    created_at: dt.datetime,
 ) -> TrainingRecord:
     """A training the volunteer completed, flushed so that it has its id."""
     record = TrainingRecord(
-        volunteer_id=volunteer_id, kind=kind, category=category, course=course, date=date, minutes=minutes,
-        recorded_by=recorded_by, created_at=created_at,
+        volunteer_id=volunteer_id,
+        kind=kind,
+        category=category,
+        course=course,
+        date=date,
+        minutes=minutes,
+        recorded_by=recorded_by,
+        created_at=created_at,
     )
     session.add(record)
     session.flush()
@@ -294,18 +374,32 @@ def add_training_record(
 
 def has_training_on(session: Session, volunteer_id: int, kind: str, day: dt.date) -> bool:
     """Whether a training of this kind on this day is already recorded for the volunteer."""
-    return session.exec(select(TrainingRecord.id).where(
-        TrainingRecord.volunteer_id == volunteer_id, TrainingRecord.kind == kind, TrainingRecord.date == day
-    )).first() is not None
+    return (
+        session.exec(
+            select(TrainingRecord.id).where(
+                TrainingRecord.volunteer_id == volunteer_id,
+                TrainingRecord.kind == kind,
+                TrainingRecord.date == day,
+            )
+        ).first()
+        is not None
+    )
 
 
 def add_award_grant(
-    session: Session, volunteer_id: int, award_code: str, granted_on: dt.date, recorded_by: str,
+    session: Session,
+    volunteer_id: int,
+    award_code: str,
+    granted_on: dt.date,
+    recorded_by: str,
     created_at: dt.datetime,
 ) -> AwardGrant:
     """An award granted, flushed so that it has its id."""
     grant = AwardGrant(
-        volunteer_id=volunteer_id, award_code=award_code, granted_on=granted_on, recorded_by=recorded_by,
+        volunteer_id=volunteer_id,
+        award_code=award_code,
+        granted_on=granted_on,
+        recorded_by=recorded_by,
         created_at=created_at,
     )
     session.add(grant)
@@ -314,12 +408,24 @@ def add_award_grant(
 
 
 def add_training_session(
-    session: Session, *, unit_id: int, title: str, kind: str, starts_at: dt.datetime, ends_at: dt.datetime,
-    place: str | None, created_at: dt.datetime,
+    session: Session,
+    *,
+    unit_id: int,
+    title: str,
+    kind: str,
+    starts_at: dt.datetime,
+    ends_at: dt.datetime,
+    place: str | None,
+    created_at: dt.datetime,
 ) -> TrainingSession:
     """A training the unit will hold, flushed so that it has its id."""
     row = TrainingSession(
-        unit_id=unit_id, title=title, kind=kind, starts_at=starts_at, ends_at=ends_at, place=place,
+        unit_id=unit_id,
+        title=title,
+        kind=kind,
+        starts_at=starts_at,
+        ends_at=ends_at,
+        place=place,
         created_at=created_at,
     )
     session.add(row)

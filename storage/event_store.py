@@ -41,25 +41,39 @@ def event_by_code(session: Session, code: str) -> Event | None:
 
 def rotating_events_during(session: Session, now: dt.datetime) -> list[Event]:
     """Events with a rotating code whose shifts could be checked into at `now` (a code names no event)."""
-    return list(session.exec(
-        select(Event).where(Event.rotating_code, Event.starts_at <= now + dt.timedelta(hours=2), Event.ends_at >= now)
-    ).all())
+    return list(
+        session.exec(
+            select(Event).where(
+                Event.rotating_code, Event.starts_at <= now + dt.timedelta(hours=2), Event.ends_at >= now
+            )
+        ).all()
+    )
 
 
 def shifts_of(session: Session, event_id: int) -> list[Shift]:
-    return list(session.exec(select(Shift).where(Shift.event_id == event_id).order_by(Shift.starts_at, Shift.id)).all())
+    return list(
+        session.exec(
+            select(Shift).where(Shift.event_id == event_id).order_by(Shift.starts_at, Shift.id)
+        ).all()
+    )
 
 
 def take_place(session: Session, shift_id: int) -> bool:
     """One place of the shift, only if one is free: a conditional update, so many sign-ups at once never
     exceed the capacity (on SQLite as on PostgreSQL)."""
-    return bool(session.execute(
-        sa.update(Shift).where(Shift.id == shift_id, Shift.taken < Shift.capacity).values(taken=Shift.taken + 1)
-    ).rowcount)
+    return bool(
+        session.execute(
+            sa.update(Shift)
+            .where(Shift.id == shift_id, Shift.taken < Shift.capacity)
+            .values(taken=Shift.taken + 1)
+        ).rowcount
+    )
 
 
 def give_back_place(session: Session, shift_id: int) -> None:
-    session.execute(sa.update(Shift).where(Shift.id == shift_id, Shift.taken > 0).values(taken=Shift.taken - 1))
+    session.execute(
+        sa.update(Shift).where(Shift.id == shift_id, Shift.taken > 0).values(taken=Shift.taken - 1)
+    )
 
 
 def roster_entry(session: Session, shift_id: int, volunteer_id: int) -> RosterEntry | None:
@@ -69,7 +83,12 @@ def roster_entry(session: Session, shift_id: int, volunteer_id: int) -> RosterEn
 
 
 def sign_on(
-    session: Session, entry: RosterEntry | None, shift_id: int, volunteer_id: int, added_by: str, now: dt.datetime
+    session: Session,
+    entry: RosterEntry | None,
+    shift_id: int,
+    volunteer_id: int,
+    added_by: str,
+    now: dt.datetime,
 ) -> RosterEntry | None:
     """Puts the volunteer on the shift's roster: a new entry, or their cancelled `entry` signed again. None when
     the unique index says a sign-up of the same person at the same instant got there first."""
@@ -87,28 +106,40 @@ def sign_on(
 
 def cancel_roster_entry(session: Session, entry_id: int, now: dt.datetime) -> bool:
     """Cancels the entry only if it is still signed; False when another cancellation got there first."""
-    return bool(session.execute(
-        sa.update(RosterEntry).where(RosterEntry.id == entry_id, RosterEntry.status == "signed")
-        .values(status="cancelled", cancelled_at=now)
-    ).rowcount)
+    return bool(
+        session.execute(
+            sa.update(RosterEntry)
+            .where(RosterEntry.id == entry_id, RosterEntry.status == "signed")
+            .values(status="cancelled", cancelled_at=now)
+        ).rowcount
+    )
 
 
 def signed_shift_ids(session: Session, volunteer_id: int, shift_ids: list[int]) -> set[int]:
     if not shift_ids:
         return set()
-    return set(session.exec(
-        select(RosterEntry.shift_id).where(RosterEntry.volunteer_id == volunteer_id, RosterEntry.status == "signed",
-                                           RosterEntry.shift_id.in_(shift_ids))
-    ).all())
+    return set(
+        session.exec(
+            select(RosterEntry.shift_id).where(
+                RosterEntry.volunteer_id == volunteer_id,
+                RosterEntry.status == "signed",
+                RosterEntry.shift_id.in_(shift_ids),
+            )
+        ).all()
+    )
 
 
-def open_shifts_for(session: Session, volunteer_id: int, now: dt.datetime, limit: int) -> list[tuple[Shift, Event]]:
+def open_shifts_for(
+    session: Session, volunteer_id: int, now: dt.datetime, limit: int
+) -> list[tuple[Shift, Event]]:
     """Shifts not yet over at events of the volunteer's units, soonest first."""
     units = select(Membership.unit_id).where(Membership.volunteer_id == volunteer_id)
     rows = session.exec(
-        select(Shift, Event).join(Event, Event.id == Shift.event_id)
+        select(Shift, Event)
+        .join(Event, Event.id == Shift.event_id)
         .where(Event.unit_id.in_(units), Shift.ends_at > now)
-        .order_by(Shift.starts_at, Shift.id).limit(limit)
+        .order_by(Shift.starts_at, Shift.id)
+        .limit(limit)
     ).all()
     return [(shift, event) for shift, event in rows]
 
@@ -133,7 +164,10 @@ def attendance_of(session: Session, shift_ids: list[int]) -> list[tuple[int, int
     rows = session.execute(
         select(ServiceRecord.shift_id, Volunteer.id, Volunteer.name, ServiceRecord.walk_up)
         .join(Volunteer, Volunteer.id == ServiceRecord.volunteer_id)
-        .where(ServiceRecord.shift_id.in_(shift_ids), ServiceRecord.status.in_((RecordStatus.OPEN, RecordStatus.COUNTED, RecordStatus.REVIEW)))
+        .where(
+            ServiceRecord.shift_id.in_(shift_ids),
+            ServiceRecord.status.in_((RecordStatus.OPEN, RecordStatus.COUNTED, RecordStatus.REVIEW)),
+        )
         .order_by(ServiceRecord.shift_id, Volunteer.id)
     ).all()
     return [tuple(row) for row in rows]
@@ -143,30 +177,49 @@ def events_of_units(session: Session, unit_ids: list[int], now: dt.datetime) -> 
     """The units' events going on today or later (for 現場: today's first)."""
     if not unit_ids:
         return []
-    return list(session.exec(
-        select(Event).where(Event.unit_id.in_(unit_ids), Event.ends_at >= now - dt.timedelta(hours=12))
-        .order_by(Event.starts_at, Event.id)
-    ).all())
+    return list(
+        session.exec(
+            select(Event)
+            .where(Event.unit_id.in_(unit_ids), Event.ends_at >= now - dt.timedelta(hours=12))
+            .order_by(Event.starts_at, Event.id)
+        ).all()
+    )
 
 
 def shifts_starting(session: Session, after: dt.datetime, until: dt.datetime) -> list[tuple[Shift, Event]]:
     rows = session.exec(
-        select(Shift, Event).join(Event, Event.id == Shift.event_id)
-        .where(Shift.starts_at > after, Shift.starts_at <= until).order_by(Shift.starts_at, Shift.id)
+        select(Shift, Event)
+        .join(Event, Event.id == Shift.event_id)
+        .where(Shift.starts_at > after, Shift.starts_at <= until)
+        .order_by(Shift.starts_at, Shift.id)
     ).all()
     return [(shift, event) for shift, event in rows]
 
 
 def wait_for_location(
-    session: Session, *, volunteer_id: int, unit_id: int, check_in: dt.datetime, service_date: dt.date,
-    recorded_by: str, created_at: dt.datetime, **fields,
+    session: Session,
+    *,
+    volunteer_id: int,
+    unit_id: int,
+    check_in: dt.datetime,
+    service_date: dt.date,
+    recorded_by: str,
+    created_at: dt.datetime,
+    **fields,
 ) -> ServiceRecord:
     """A check-in at an event that waits for the person's location (`fields`: shift_id, walk_up); it counts
     nothing until confirm_location makes it an open session."""
     record = ServiceRecord(
-        volunteer_id=volunteer_id, unit_id=unit_id, kind=RecordKind.SERVICE, source=RecordSource.CHAT,
-        status=RecordStatus.AWAITING_LOCATION, check_in=check_in, service_date=service_date,
-        recorded_by=recorded_by, created_at=created_at, **fields,
+        volunteer_id=volunteer_id,
+        unit_id=unit_id,
+        kind=RecordKind.SERVICE,
+        source=RecordSource.CHAT,
+        status=RecordStatus.AWAITING_LOCATION,
+        check_in=check_in,
+        service_date=service_date,
+        recorded_by=recorded_by,
+        created_at=created_at,
+        **fields,
     )
     session.add(record)
     return record
@@ -175,8 +228,12 @@ def wait_for_location(
 def awaiting_location(session: Session, volunteer_id: int, since: dt.datetime) -> ServiceRecord | None:
     """The person's latest check-in still waiting for a shared location, made after `since`."""
     return session.exec(
-        select(ServiceRecord).where(ServiceRecord.volunteer_id == volunteer_id, ServiceRecord.status == RecordStatus.AWAITING_LOCATION,
-                                    ServiceRecord.created_at >= since)
+        select(ServiceRecord)
+        .where(
+            ServiceRecord.volunteer_id == volunteer_id,
+            ServiceRecord.status == RecordStatus.AWAITING_LOCATION,
+            ServiceRecord.created_at >= since,
+        )
         .order_by(ServiceRecord.id.desc())
     ).first()
 
@@ -185,10 +242,14 @@ def confirm_location(session: Session, record_id: int) -> bool:
     """The waiting check-in becomes an open session, once (the unique index allows one open session)."""
     try:
         with session.begin_nested():
-            return bool(session.execute(
-                sa.update(ServiceRecord)
-                .where(ServiceRecord.id == record_id, ServiceRecord.status == RecordStatus.AWAITING_LOCATION)
-                .values(status=RecordStatus.OPEN)
-            ).rowcount)
+            return bool(
+                session.execute(
+                    sa.update(ServiceRecord)
+                    .where(
+                        ServiceRecord.id == record_id, ServiceRecord.status == RecordStatus.AWAITING_LOCATION
+                    )
+                    .values(status=RecordStatus.OPEN)
+                ).rowcount
+            )
     except sa.exc.IntegrityError:
         return False

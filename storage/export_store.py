@@ -29,7 +29,9 @@ class ExportRow:
     event_title: str | None
 
 
-def counted_service_rows(session: Session, unit_id: int, first: dt.date, last: dt.date) -> Iterator[ExportRow]:
+def counted_service_rows(
+    session: Session, unit_id: int, first: dt.date, last: dt.date
+) -> Iterator[ExportRow]:
     """Counted service records of a unit with service_date in [first, last], by date, then name.
 
     Streamed: rows come BATCH at a time (a server-side cursor on PostgreSQL), so a unit with a million

@@ -166,7 +166,9 @@ class ServiceRecord(SQLModel, table=True):
             sqlite_where=sa.text("status = 'open'"),
             postgresql_where=sa.text("status = 'open'"),
         ),
-        sa.Index("service_record_hours", "volunteer_id", "status", "kind", "service_date", "unit_id", "minutes"),
+        sa.Index(
+            "service_record_hours", "volunteer_id", "status", "kind", "service_date", "unit_id", "minutes"
+        ),
     )
     id: int | None = Field(default=None, primary_key=True)
     volunteer_id: int = Field(foreign_key="volunteer.id")

@@ -57,9 +57,13 @@ def coordinated_units(session: Session, volunteer_id: int) -> list[Unit]:
     """The units a person may see and change: those they coordinate, and every unit of a city they administer."""
     cities = select(CityAdministrator.city).where(CityAdministrator.volunteer_id == volunteer_id)
     coordinates = select(Membership.unit_id).where(
-        Membership.volunteer_id == volunteer_id, Membership.role == Role.COORDINATOR)
-    return list(session.exec(
-        select(Unit).where(sa.or_(Unit.id.in_(coordinates), Unit.city.in_(cities))).order_by(Unit.id)).all())
+        Membership.volunteer_id == volunteer_id, Membership.role == Role.COORDINATOR
+    )
+    return list(
+        session.exec(
+            select(Unit).where(sa.or_(Unit.id.in_(coordinates), Unit.city.in_(cities))).order_by(Unit.id)
+        ).all()
+    )
 
 
 def all_units(session: Session) -> list[Unit]:
@@ -94,7 +98,12 @@ def unit(session: Session, unit_id: int) -> Unit | None:
 
 
 def add_unit(
-    session: Session, *, name: str, category: str, city: str, quiet_hours: str | None = None,
+    session: Session,
+    *,
+    name: str,
+    category: str,
+    city: str,
+    quiet_hours: str | None = None,
     created_at: dt.datetime,
 ) -> Unit:
     """A new unit, flushed so that it has its id; without quiet_hours it keeps the table's default."""
@@ -123,11 +132,18 @@ def savepoint(session: Session) -> AbstractContextManager:
 
 
 def add_volunteer(
-    session: Session, *, name: str, created_at: dt.datetime, birth_date: dt.date | None = None,
-    gender: str | None = None, trained_on: dt.date | None = None,
+    session: Session,
+    *,
+    name: str,
+    created_at: dt.datetime,
+    birth_date: dt.date | None = None,
+    gender: str | None = None,
+    trained_on: dt.date | None = None,
 ) -> Volunteer:
     """A new person, flushed so that they have their id."""
-    person = Volunteer(name=name, birth_date=birth_date, gender=gender, trained_on=trained_on, created_at=created_at)
+    person = Volunteer(
+        name=name, birth_date=birth_date, gender=gender, trained_on=trained_on, created_at=created_at
+    )
     session.add(person)
     session.flush()
     return person
@@ -141,7 +157,9 @@ def volunteer_with_phone(session: Session, phone: str) -> Volunteer | None:
     return session.exec(select(Volunteer).where(Volunteer.phone == phone)).first()
 
 
-def add_membership(session: Session, volunteer_id: int, unit_id: int, role: str = Role.VOLUNTEER) -> Membership:
+def add_membership(
+    session: Session, volunteer_id: int, unit_id: int, role: str = Role.VOLUNTEER
+) -> Membership:
     row = Membership(volunteer_id=volunteer_id, unit_id=unit_id, role=role)
     session.add(row)
     return row
@@ -149,16 +167,23 @@ def add_membership(session: Session, volunteer_id: int, unit_id: int, role: str 
 
 def is_member(session: Session, volunteer_id: int, unit_id: int) -> bool:
     """Whether the person belongs to the unit, in any role."""
-    return session.exec(
-        select(Membership.id).where(Membership.volunteer_id == volunteer_id, Membership.unit_id == unit_id)
-    ).first() is not None
+    return (
+        session.exec(
+            select(Membership.id).where(
+                Membership.volunteer_id == volunteer_id, Membership.unit_id == unit_id
+            )
+        ).first()
+        is not None
+    )
 
 
 def is_city_administrator(session: Session, volunteer_id: int, city: str) -> bool:
     return session.get(CityAdministrator, (volunteer_id, city)) is not None
 
 
-def add_city_administrator(session: Session, volunteer_id: int, city: str, created_at: dt.datetime) -> CityAdministrator:
+def add_city_administrator(
+    session: Session, volunteer_id: int, city: str, created_at: dt.datetime
+) -> CityAdministrator:
     row = CityAdministrator(volunteer_id=volunteer_id, city=city, created_at=created_at)
     session.add(row)
     return row
@@ -188,18 +213,29 @@ def link_account(session: Session, account: ChatAccount, volunteer_id: int, now:
 
 def deletion_requested(session: Session, volunteer_id: int) -> bool:
     """Whether the person asked to delete their data (a `delete-request` message to their coordinators)."""
-    return session.execute(
-        sa.select(Notification.id).where(Notification.job == "delete-request",
-                                         Notification.key.like(f"delete-request:{volunteer_id}:%"))
-    ).first() is not None
+    return (
+        session.execute(
+            sa.select(Notification.id).where(
+                Notification.job == "delete-request",
+                Notification.key.like(f"delete-request:{volunteer_id}:%"),
+            )
+        ).first()
+        is not None
+    )
 
 
 def unlink_chat_accounts(session: Session, volunteer_id: int, now: dt.datetime) -> None:
     """Removes the person's chat accounts: the codes they used stay used, but no longer say by whom; their
     unused codes expire now."""
     accounts = sa.select(ChatAccount.id).where(ChatAccount.volunteer_id == volunteer_id)
-    session.execute(sa.update(InviteCode).where(InviteCode.used_by_account_id.in_(accounts))
-                    .values(used_by_account_id=None))
+    session.execute(
+        sa.update(InviteCode)
+        .where(InviteCode.used_by_account_id.in_(accounts))
+        .values(used_by_account_id=None)
+    )
     session.execute(sa.delete(ChatAccount).where(ChatAccount.volunteer_id == volunteer_id))
-    session.execute(sa.update(InviteCode).where(InviteCode.volunteer_id == volunteer_id, InviteCode.used_at.is_(None))
-                    .values(expires_at=now))
+    session.execute(
+        sa.update(InviteCode)
+        .where(InviteCode.volunteer_id == volunteer_id, InviteCode.used_at.is_(None))
+        .values(expires_at=now)
+    )

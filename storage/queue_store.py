@@ -20,8 +20,14 @@ def store_inbox_events(session: Session, events: list[tuple[str, str, str, str, 
     """Stores (platform, key, sender, payload, received_at) rows in one statement; a key seen before
     (a redelivery) is ignored."""
     rows = [
-        {"platform": platform, "event_key": key, "sender": sender, "payload": payload, "received_at": received_at,
-         "attempts": 0}
+        {
+            "platform": platform,
+            "event_key": key,
+            "sender": sender,
+            "payload": payload,
+            "received_at": received_at,
+            "attempts": 0,
+        }
         for platform, key, sender, payload, received_at in events
     ]
     insert_ignoring_duplicates(session, InboxEvent, rows, ["platform", "event_key"])
@@ -47,7 +53,9 @@ def _claim(session: Session, model, due, now: dt.datetime, lease: dt.timedelta, 
     return list(session.exec(select(model).where(model.id.in_(ids)).order_by(model.id)).all())
 
 
-def claim_inbox_events(session: Session, now: dt.datetime, lease: dt.timedelta, limit: int) -> list[InboxEvent]:
+def claim_inbox_events(
+    session: Session, now: dt.datetime, lease: dt.timedelta, limit: int
+) -> list[InboxEvent]:
     return _claim(session, InboxEvent, InboxEvent.processed_at.is_(None), now, lease, limit)
 
 
@@ -65,7 +73,9 @@ def has_earlier_pending_event(session: Session, event: InboxEvent) -> bool:
     return session.exec(earlier.limit(1)).first() is not None
 
 
-def finish_inbox_event(session: Session, event: InboxEvent, now: dt.datetime, error: str | None = None) -> bool:
+def finish_inbox_event(
+    session: Session, event: InboxEvent, now: dt.datetime, error: str | None = None
+) -> bool:
     """Marks the event done if this worker still holds its claim; False means another worker took it over."""
     return bool(
         session.execute(
@@ -94,7 +104,9 @@ def defer_inbox_event(session: Session, event: InboxEvent) -> None:
 
 
 def pending_inbox_count(session: Session) -> int:
-    return session.exec(select(sa.func.count()).select_from(InboxEvent).where(InboxEvent.processed_at.is_(None))).one()
+    return session.exec(
+        select(sa.func.count()).select_from(InboxEvent).where(InboxEvent.processed_at.is_(None))
+    ).one()
 
 
 def queue_message(
@@ -120,12 +132,21 @@ def queue_message(
     return message
 
 
-def queue_multicast(session: Session, now: dt.datetime, platform: str, recipients: list[str], payload: str) -> None:
+def queue_multicast(
+    session: Session, now: dt.datetime, platform: str, recipients: list[str], payload: str
+) -> None:
     """One message to many people in one call (LINE multicast)."""
-    session.add(OutboxMessage(
-        platform=platform, recipient="", recipients=json.dumps(recipients), payload=payload,
-        retry_key=str(uuid.uuid4()), next_attempt_at=now, created_at=now,
-    ))
+    session.add(
+        OutboxMessage(
+            platform=platform,
+            recipient="",
+            recipients=json.dumps(recipients),
+            payload=payload,
+            retry_key=str(uuid.uuid4()),
+            next_attempt_at=now,
+            created_at=now,
+        )
+    )
 
 
 def claim_outbox_messages(
@@ -164,9 +185,13 @@ def settle_outbox_message(
 def prune_delivered(session: Session, inbox_before: dt.datetime, outbox_before: dt.datetime) -> int:
     """Forgets processed events and settled messages once they are old: they only served delivery."""
     removed = session.execute(
-        sa.delete(InboxEvent).where(InboxEvent.processed_at.is_not(None), InboxEvent.processed_at < inbox_before)
+        sa.delete(InboxEvent).where(
+            InboxEvent.processed_at.is_not(None), InboxEvent.processed_at < inbox_before
+        )
     ).rowcount
     removed += session.execute(
-        sa.delete(OutboxMessage).where(OutboxMessage.status != "pending", OutboxMessage.created_at < outbox_before)
+        sa.delete(OutboxMessage).where(
+            OutboxMessage.status != "pending", OutboxMessage.created_at < outbox_before
+        )
     ).rowcount
     return removed

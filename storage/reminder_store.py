@@ -53,8 +53,14 @@ def recipients_in_units(
         ReminderOptOut.volunteer_id == Membership.volunteer_id, ReminderOptOut.category == category
     )
     query = (
-        select(Membership.volunteer_id, Membership.unit_id, Membership.role, ChatAccount.platform,
-               ChatAccount.platform_user_id, ChatAccount.chosen_locale)
+        select(
+            Membership.volunteer_id,
+            Membership.unit_id,
+            Membership.role,
+            ChatAccount.platform,
+            ChatAccount.platform_user_id,
+            ChatAccount.chosen_locale,
+        )
         .join(ChatAccount, ChatAccount.volunteer_id == Membership.volunteer_id)
         .where(Membership.unit_id.in_(unit_ids), ~sa.exists(turned_off))
         .order_by(Membership.unit_id, Membership.volunteer_id, ChatAccount.id)
@@ -74,7 +80,7 @@ def recipients_of(session: Session, volunteer_ids: list[int], category: str) -> 
     """The linked push accounts of these volunteers (each with their first unit), unless `category` is off."""
     found: list[Recipient] = []
     for first in range(0, len(volunteer_ids), KEYS_PER_QUERY):
-        chunk = volunteer_ids[first:first + KEYS_PER_QUERY]
+        chunk = volunteer_ids[first : first + KEYS_PER_QUERY]
         turned_off = select(ReminderOptOut.volunteer_id).where(
             ReminderOptOut.volunteer_id == ChatAccount.volunteer_id, ReminderOptOut.category == category
         )
@@ -82,8 +88,14 @@ def recipients_of(session: Session, volunteer_ids: list[int], category: str) -> 
             select(sa.func.min(Membership.unit_id)).where(Membership.volunteer_id == ChatAccount.volunteer_id)
         ).scalar_subquery()
         rows = session.execute(
-            select(ChatAccount.volunteer_id, first_unit, sa.literal(Role.VOLUNTEER.value), ChatAccount.platform,
-                   ChatAccount.platform_user_id, ChatAccount.chosen_locale)
+            select(
+                ChatAccount.volunteer_id,
+                first_unit,
+                sa.literal(Role.VOLUNTEER.value),
+                ChatAccount.platform,
+                ChatAccount.platform_user_id,
+                ChatAccount.chosen_locale,
+            )
             .where(ChatAccount.volunteer_id.in_(chunk), ~sa.exists(turned_off))
             .order_by(ChatAccount.volunteer_id, ChatAccount.id)
         ).all()
@@ -98,7 +110,7 @@ def known_keys(session: Session, keys: list[str]) -> set[str]:
     """Which of these notification keys are stored already."""
     known: set[str] = set()
     for first in range(0, len(keys), KEYS_PER_QUERY):
-        chunk = keys[first:first + KEYS_PER_QUERY]
+        chunk = keys[first : first + KEYS_PER_QUERY]
         known.update(session.exec(select(Notification.key).where(Notification.key.in_(chunk))).all())
     return known
 
@@ -109,7 +121,9 @@ def add_notifications(session: Session, rows: list[dict]) -> int:
     if not rows:
         return 0
     insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
-    statement = insert(Notification).on_conflict_do_nothing(index_elements=["key"]).returning(Notification.key)
+    statement = (
+        insert(Notification).on_conflict_do_nothing(index_elements=["key"]).returning(Notification.key)
+    )
     return len(session.execute(statement, rows).all())  # RETURNING names only the rows really inserted
 
 
@@ -130,7 +144,7 @@ def settle_notifications(session: Session, ids: list[int], status: str, now: dt.
     for first in range(0, len(ids), KEYS_PER_QUERY):
         session.execute(
             sa.update(Notification)
-            .where(Notification.id.in_(ids[first:first + KEYS_PER_QUERY]))
+            .where(Notification.id.in_(ids[first : first + KEYS_PER_QUERY]))
             .values(status=status, settled_at=now)
             .execution_options(synchronize_session=False)  # the pass reads no notification after this
         )
@@ -161,7 +175,9 @@ def claim_job_run(session: Session, key: str, now: dt.datetime) -> bool:
 # --- what the jobs look at ----------------------------------------------------------------------
 
 
-def training_sessions_starting(session: Session, after: dt.datetime, until: dt.datetime) -> list[TrainingSession]:
+def training_sessions_starting(
+    session: Session, after: dt.datetime, until: dt.datetime
+) -> list[TrainingSession]:
     return list(
         session.exec(
             select(TrainingSession)
@@ -182,24 +198,37 @@ def sessions_open_since(session: Session, earliest: dt.datetime, latest: dt.date
     return list(
         session.exec(
             select(ServiceRecord).where(
-                ServiceRecord.status == RecordStatus.OPEN, ServiceRecord.check_in > earliest, ServiceRecord.check_in <= latest
+                ServiceRecord.status == RecordStatus.OPEN,
+                ServiceRecord.check_in > earliest,
+                ServiceRecord.check_in <= latest,
             )
         ).all()
     )
 
 
 def units_with_coordinators(session: Session) -> list[Unit]:
-    has_coordinator = select(Membership.id).where(Membership.unit_id == Unit.id, Membership.role == Role.COORDINATOR)
+    has_coordinator = select(Membership.id).where(
+        Membership.unit_id == Unit.id, Membership.role == Role.COORDINATOR
+    )
     return list(session.exec(select(Unit).where(sa.exists(has_coordinator)).order_by(Unit.id)).all())
 
 
-def unit_period_figures(session: Session, unit_id: int, first: dt.date, last: dt.date) -> tuple[int, int, int]:
+def unit_period_figures(
+    session: Session, unit_id: int, first: dt.date, last: dt.date
+) -> tuple[int, int, int]:
     """(people who served, times served, minutes) of counted service in the unit between the two days."""
     people, times, minutes = session.execute(
-        select(sa.func.count(sa.distinct(ServiceRecord.volunteer_id)), sa.func.count(), sa.func.sum(ServiceRecord.minutes))
-        .where(ServiceRecord.unit_id == unit_id, ServiceRecord.status == RecordStatus.COUNTED,
-               ServiceRecord.kind == RecordKind.SERVICE,
-               ServiceRecord.service_date >= first, ServiceRecord.service_date <= last)
+        select(
+            sa.func.count(sa.distinct(ServiceRecord.volunteer_id)),
+            sa.func.count(),
+            sa.func.sum(ServiceRecord.minutes),
+        ).where(
+            ServiceRecord.unit_id == unit_id,
+            ServiceRecord.status == RecordStatus.COUNTED,
+            ServiceRecord.kind == RecordKind.SERVICE,
+            ServiceRecord.service_date >= first,
+            ServiceRecord.service_date <= last,
+        )
     ).one()
     return people, times, int(minutes or 0)
 
@@ -210,10 +239,23 @@ def unit_deadlines(session: Session, unit_ids: list[int]) -> list[UnitDeadline]:
     return list(session.exec(select(UnitDeadline).where(UnitDeadline.unit_id.in_(unit_ids))).all())
 
 
-def add_unit_deadline(session: Session, now: dt.datetime, unit_id: int, title: str, date: dt.date,
-                      remind: tuple[int, ...], yearly: bool) -> UnitDeadline:
-    row = UnitDeadline(unit_id=unit_id, title=title, date=date, remind=",".join(map(str, remind)), yearly=yearly,
-                       created_at=now)
+def add_unit_deadline(
+    session: Session,
+    now: dt.datetime,
+    unit_id: int,
+    title: str,
+    date: dt.date,
+    remind: tuple[int, ...],
+    yearly: bool,
+) -> UnitDeadline:
+    row = UnitDeadline(
+        unit_id=unit_id,
+        title=title,
+        date=date,
+        remind=",".join(map(str, remind)),
+        yearly=yearly,
+        created_at=now,
+    )
     session.add(row)
     session.flush()
     return row
@@ -224,24 +266,44 @@ def done_deadlines(session: Session, unit_ids: list[int]) -> set[tuple[int, str,
     if not unit_ids:
         return set()
     rows = session.execute(
-        select(DeadlineDone.unit_id, DeadlineDone.deadline, DeadlineDone.occurrence)
-        .where(DeadlineDone.unit_id.in_(unit_ids))
+        select(DeadlineDone.unit_id, DeadlineDone.deadline, DeadlineDone.occurrence).where(
+            DeadlineDone.unit_id.in_(unit_ids)
+        )
     ).all()
     return {tuple(row) for row in rows}
 
 
-def mark_deadline_done(session: Session, now: dt.datetime, unit_id: int, deadline: str, occurrence: dt.date,
-                       volunteer_id: int | None) -> None:
+def mark_deadline_done(
+    session: Session,
+    now: dt.datetime,
+    unit_id: int,
+    deadline: str,
+    occurrence: dt.date,
+    volunteer_id: int | None,
+) -> None:
     """Marks the occurrence done (a second tap changes nothing) and drops its alerts still waiting."""
     insert_ignoring_duplicates(
-        session, DeadlineDone,
-        [{"unit_id": unit_id, "deadline": deadline, "occurrence": occurrence, "done_by": volunteer_id, "done_at": now}],
+        session,
+        DeadlineDone,
+        [
+            {
+                "unit_id": unit_id,
+                "deadline": deadline,
+                "occurrence": occurrence,
+                "done_by": volunteer_id,
+                "done_at": now,
+            }
+        ],
         ["unit_id", "deadline", "occurrence"],
     )
     session.execute(
         sa.update(Notification)
-        .where(Notification.unit_id == unit_id, Notification.deadline == deadline,
-               Notification.occurrence == occurrence, Notification.status == "pending")
+        .where(
+            Notification.unit_id == unit_id,
+            Notification.deadline == deadline,
+            Notification.occurrence == occurrence,
+            Notification.status == "pending",
+        )
         .values(status="dropped", settled_at=now)
     )
 
@@ -250,12 +312,15 @@ def mark_deadline_done(session: Session, now: dt.datetime, unit_id: int, deadlin
 
 
 def turned_off(session: Session, volunteer_id: int) -> set[str]:
-    return set(session.exec(select(ReminderOptOut.category).where(ReminderOptOut.volunteer_id == volunteer_id)).all())
+    return set(
+        session.exec(select(ReminderOptOut.category).where(ReminderOptOut.volunteer_id == volunteer_id)).all()
+    )
 
 
 def turn_off(session: Session, volunteer_id: int, categories: list[str], now: dt.datetime) -> None:
     insert_ignoring_duplicates(
-        session, ReminderOptOut,
+        session,
+        ReminderOptOut,
         [{"volunteer_id": volunteer_id, "category": category, "created_at": now} for category in categories],
         ["volunteer_id", "category"],
     )

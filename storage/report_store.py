@@ -17,7 +17,15 @@ from sqlmodel import Session
 from storage.models import AwardGrant, ServiceRecord, Unit, Volunteer
 
 # (label, lowest age in the band), oldest first; "unknown" when there is no birth date.
-AGE_BANDS = (("65+", 65), ("55-64", 55), ("50-54", 50), ("30-49", 30), ("18-29", 18), ("12-17", 12), ("under 12", 0))
+AGE_BANDS = (
+    ("65+", 65),
+    ("55-64", 55),
+    ("50-54", 50),
+    ("30-49", 30),
+    ("18-29", 18),
+    ("12-17", 12),
+    ("under 12", 0),
+)
 BAND_ORDER = tuple(label for label, _ in reversed(AGE_BANDS)) + ("unknown",)
 GENDER_ORDER = ("female", "male", "other", "unknown")
 HONOR_CARD = "honor-card"
@@ -67,24 +75,42 @@ def served_by_group(session: Session, first: dt.date, last: dt.date, unit_id: in
     served = sa.select(_sr.c.volunteer_id).where(_counted(first, last, unit_id)).distinct().subquery("served")
     honor = (
         sa.select(_grant.c.volunteer_id)
-        .where(_grant.c.award_code == HONOR_CARD, _grant.c.granted_on <= last,
-               _grant.c.granted_on > years_before(last, HONOR_CARD_YEARS))
-        .distinct().subquery("honor")
+        .where(
+            _grant.c.award_code == HONOR_CARD,
+            _grant.c.granted_on <= last,
+            _grant.c.granted_on > years_before(last, HONOR_CARD_YEARS),
+        )
+        .distinct()
+        .subquery("honor")
     )
     gender = sa.case((_vol.c.gender.in_(("female", "male", "other")), _vol.c.gender), else_="unknown")
     band = age_band(_vol.c.birth_date, last)
     one_if = lambda condition: sa.func.sum(sa.case((condition, 1), else_=0))  # noqa: E731
-    book = sa.and_(_vol.c.record_book_no.is_not(None), _vol.c.record_book_no != "",
-                   sa.or_(_vol.c.record_book_date.is_(None), _vol.c.record_book_date <= last))
+    book = sa.and_(
+        _vol.c.record_book_no.is_not(None),
+        _vol.c.record_book_no != "",
+        sa.or_(_vol.c.record_book_date.is_(None), _vol.c.record_book_date <= last),
+    )
     query = (
-        sa.select(gender.label("gender"), band.label("band"), sa.func.count().label("served"),
-                  one_if(_vol.c.insured_until >= last), one_if(book), one_if(honor.c.volunteer_id.is_not(None)))
-        .select_from(served.join(_vol, _vol.c.id == served.c.volunteer_id)
-                     .outerjoin(honor, honor.c.volunteer_id == served.c.volunteer_id))
+        sa.select(
+            gender.label("gender"),
+            band.label("band"),
+            sa.func.count().label("served"),
+            one_if(_vol.c.insured_until >= last),
+            one_if(book),
+            one_if(honor.c.volunteer_id.is_not(None)),
+        )
+        .select_from(
+            served.join(_vol, _vol.c.id == served.c.volunteer_id).outerjoin(
+                honor, honor.c.volunteer_id == served.c.volunteer_id
+            )
+        )
         .group_by(gender, band)
     )
-    return [GroupRow(g, b, int(n), int(i or 0), int(r or 0), int(h or 0))
-            for g, b, n, i, r, h in session.execute(query)]
+    return [
+        GroupRow(g, b, int(n), int(i or 0), int(r or 0), int(h or 0))
+        for g, b, n, i, r, h in session.execute(query)
+    ]
 
 
 @dataclass(frozen=True)
@@ -95,13 +121,20 @@ class UnitMonthRow:
     minutes: int
 
 
-def by_unit_and_month(session: Session, first: dt.date, last: dt.date, unit_id: int | None) -> list[UnitMonthRow]:
+def by_unit_and_month(
+    session: Session, first: dt.date, last: dt.date, unit_id: int | None
+) -> list[UnitMonthRow]:
     """Counted service records and their minutes per unit and calendar month (first and last in one year)."""
     if first.year != last.year:
         raise ValueError("a report period lies within one calendar year")
     month = sa.extract("month", _sr.c.service_date)
     query = (
-        sa.select(_sr.c.unit_id, month.label("month"), sa.func.count(), sa.func.coalesce(sa.func.sum(_sr.c.minutes), 0))
+        sa.select(
+            _sr.c.unit_id,
+            month.label("month"),
+            sa.func.count(),
+            sa.func.coalesce(sa.func.sum(_sr.c.minutes), 0),
+        )
         .where(_counted(first, last, unit_id))
         .group_by(_sr.c.unit_id, month)
     )
@@ -127,8 +160,11 @@ class Totals:
 
 def totals(session: Session, first: dt.date, last: dt.date, unit_id: int | None) -> Totals:
     """Distinct volunteers who served, counted records and minutes: for the year-before comparison."""
-    query = sa.select(sa.func.count(sa.distinct(_sr.c.volunteer_id)), sa.func.count(),
-                      sa.func.coalesce(sa.func.sum(_sr.c.minutes), 0)).where(_counted(first, last, unit_id))
+    query = sa.select(
+        sa.func.count(sa.distinct(_sr.c.volunteer_id)),
+        sa.func.count(),
+        sa.func.coalesce(sa.func.sum(_sr.c.minutes), 0),
+    ).where(_counted(first, last, unit_id))
     served, person_times, minutes = session.execute(query).one()
     return Totals(int(served), int(person_times), int(minutes))
 

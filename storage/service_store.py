@@ -21,15 +21,29 @@ def record(session: Session, record_id: int) -> ServiceRecord | None:
 
 
 def open_visit(
-    session: Session, *, volunteer_id: int, unit_id: int, check_in: dt.datetime, service_date: dt.date,
-    recorded_by: str, created_at: dt.datetime, **fields,
+    session: Session,
+    *,
+    volunteer_id: int,
+    unit_id: int,
+    check_in: dt.datetime,
+    service_date: dt.date,
+    recorded_by: str,
+    created_at: dt.datetime,
+    **fields,
 ) -> ServiceRecord | None:
     """Opens a chat-recorded service session (`fields`: shift_id, walk_up, checked_in_by); None when the unique
     index says the person is already checked in (two check-ins at the same instant: the other got there first)."""
     visit = ServiceRecord(
-        volunteer_id=volunteer_id, unit_id=unit_id, kind=RecordKind.SERVICE, source=RecordSource.CHAT,
-        status=RecordStatus.OPEN, check_in=check_in, service_date=service_date, recorded_by=recorded_by,
-        created_at=created_at, **fields,
+        volunteer_id=volunteer_id,
+        unit_id=unit_id,
+        kind=RecordKind.SERVICE,
+        source=RecordSource.CHAT,
+        status=RecordStatus.OPEN,
+        check_in=check_in,
+        service_date=service_date,
+        recorded_by=recorded_by,
+        created_at=created_at,
+        **fields,
     )
     try:
         with session.begin_nested():
@@ -40,14 +54,27 @@ def open_visit(
 
 
 def add_visit_part(
-    session: Session, visit: ServiceRecord, check_in: dt.datetime, check_out: dt.datetime, minutes: int,
-    service_date: dt.date, created_at: dt.datetime,
+    session: Session,
+    visit: ServiceRecord,
+    check_in: dt.datetime,
+    check_out: dt.datetime,
+    minutes: int,
+    service_date: dt.date,
+    created_at: dt.datetime,
 ) -> ServiceRecord:
     """The part of a closed visit that fell on a later day, counted on that day, as its own record."""
     part = ServiceRecord(
-        volunteer_id=visit.volunteer_id, unit_id=visit.unit_id, kind=RecordKind.SERVICE, source=RecordSource.CHAT,
-        status=RecordStatus.COUNTED, check_in=check_in, check_out=check_out, minutes=minutes,
-        service_date=service_date, recorded_by=visit.recorded_by, note=f"continues service record {visit.id}",
+        volunteer_id=visit.volunteer_id,
+        unit_id=visit.unit_id,
+        kind=RecordKind.SERVICE,
+        source=RecordSource.CHAT,
+        status=RecordStatus.COUNTED,
+        check_in=check_in,
+        check_out=check_out,
+        minutes=minutes,
+        service_date=service_date,
+        recorded_by=visit.recorded_by,
+        note=f"continues service record {visit.id}",
         created_at=created_at,
     )
     session.add(part)
@@ -56,19 +83,30 @@ def add_visit_part(
 
 def open_session_of(session: Session, volunteer_id: int) -> ServiceRecord | None:
     return session.exec(
-        select(ServiceRecord).where(ServiceRecord.volunteer_id == volunteer_id, ServiceRecord.status == RecordStatus.OPEN)
+        select(ServiceRecord).where(
+            ServiceRecord.volunteer_id == volunteer_id, ServiceRecord.status == RecordStatus.OPEN
+        )
     ).first()
 
 
 def open_sessions_begun_before(session: Session, moment: dt.datetime) -> list[ServiceRecord]:
     """Open sessions checked in before `moment`."""
-    return list(session.exec(
-        select(ServiceRecord).where(ServiceRecord.status == RecordStatus.OPEN, ServiceRecord.check_in < moment)
-    ).all())
+    return list(
+        session.exec(
+            select(ServiceRecord).where(
+                ServiceRecord.status == RecordStatus.OPEN, ServiceRecord.check_in < moment
+            )
+        ).all()
+    )
 
 
 def finish_session(
-    session: Session, record_id: int, check_out: dt.datetime, minutes: int, status: str, note: str | None = None
+    session: Session,
+    record_id: int,
+    check_out: dt.datetime,
+    minutes: int,
+    status: str,
+    note: str | None = None,
 ) -> bool:
     """Closes a session only if it is still open; False when someone else closed it first."""
     values = {"check_out": check_out, "minutes": minutes, "status": status}
@@ -86,20 +124,37 @@ def finish_session(
 def settle_record(session: Session, record_id: int, from_statuses: tuple[str, ...], status: str) -> bool:
     """Gives the record `status` only if it is still in one of `from_statuses`; False when someone else
     settled it first."""
-    return bool(session.execute(
-        sa.update(ServiceRecord).where(ServiceRecord.id == record_id, ServiceRecord.status.in_(from_statuses))
-        .values(status=status)
-    ).rowcount)
+    return bool(
+        session.execute(
+            sa.update(ServiceRecord)
+            .where(ServiceRecord.id == record_id, ServiceRecord.status.in_(from_statuses))
+            .values(status=status)
+        ).rowcount
+    )
 
 
 def add_correction(
-    session: Session, original: ServiceRecord, minutes: int, recorded_by: str, note: str, created_at: dt.datetime
+    session: Session,
+    original: ServiceRecord,
+    minutes: int,
+    recorded_by: str,
+    note: str,
+    created_at: dt.datetime,
 ) -> ServiceRecord:
     """The counted record that replaces `original` with these minutes, flushed so that it has its id."""
     fixed = ServiceRecord(
-        volunteer_id=original.volunteer_id, unit_id=original.unit_id, kind=original.kind, source=RecordSource.MANUAL,
-        status=RecordStatus.COUNTED, check_in=original.check_in, check_out=original.check_out, minutes=minutes,
-        service_date=original.service_date, recorded_by=recorded_by, note=note, created_at=created_at,
+        volunteer_id=original.volunteer_id,
+        unit_id=original.unit_id,
+        kind=original.kind,
+        source=RecordSource.MANUAL,
+        status=RecordStatus.COUNTED,
+        check_in=original.check_in,
+        check_out=original.check_out,
+        minutes=minutes,
+        service_date=original.service_date,
+        recorded_by=recorded_by,
+        note=note,
+        created_at=created_at,
         shift_id=original.shift_id,
     )
     session.add(fixed)
@@ -107,12 +162,16 @@ def add_correction(
     return fixed
 
 
-def records_to_review(session: Session, unit_ids: list[int], limit: int) -> list[tuple[ServiceRecord, Volunteer]]:
+def records_to_review(
+    session: Session, unit_ids: list[int], limit: int
+) -> list[tuple[ServiceRecord, Volunteer]]:
     """The units' sessions waiting for review, with their volunteers, oldest first."""
     rows = session.exec(
-        select(ServiceRecord, Volunteer).join(Volunteer, Volunteer.id == ServiceRecord.volunteer_id)
+        select(ServiceRecord, Volunteer)
+        .join(Volunteer, Volunteer.id == ServiceRecord.volunteer_id)
         .where(ServiceRecord.unit_id.in_(unit_ids), ServiceRecord.status == RecordStatus.REVIEW)
-        .order_by(ServiceRecord.check_in, ServiceRecord.id).limit(limit)
+        .order_by(ServiceRecord.check_in, ServiceRecord.id)
+        .limit(limit)
     ).all()
     return [(row, person) for row, person in rows]
 
@@ -122,7 +181,8 @@ def records_with_unit_names(
 ) -> list[tuple[ServiceRecord, str]]:
     """The volunteer's records in these statuses with their unit's name, by service date."""
     rows = session.exec(
-        select(ServiceRecord, Unit.name).join(Unit, Unit.id == ServiceRecord.unit_id)
+        select(ServiceRecord, Unit.name)
+        .join(Unit, Unit.id == ServiceRecord.unit_id)
         .where(ServiceRecord.volunteer_id == volunteer_id, ServiceRecord.status.in_(statuses))
         .order_by(ServiceRecord.service_date, ServiceRecord.id)
     ).all()
@@ -133,7 +193,9 @@ def open_session_ids(session: Session, record_ids: list[int]) -> set[int]:
     """Which of these service records are still open sessions."""
     return set(
         session.exec(
-            select(ServiceRecord.id).where(ServiceRecord.id.in_(record_ids), ServiceRecord.status == RecordStatus.OPEN)
+            select(ServiceRecord.id).where(
+                ServiceRecord.id.in_(record_ids), ServiceRecord.status == RecordStatus.OPEN
+            )
         ).all()
     )
 
@@ -175,10 +237,7 @@ def counted_service_minutes(
     rows = session.execute(
         select(totals, Unit.name).join(Unit, Unit.id == totals.c.unit_id).order_by(totals.c.unit_id)
     ).all()
-    return [
-        UnitMinutes(row.unit_id, row.name, int(row.total), int(row.year), int(row.half))
-        for row in rows
-    ]
+    return [UnitMinutes(row.unit_id, row.name, int(row.total), int(row.year), int(row.half)) for row in rows]
 
 
 def counted_service_minutes_on(session: Session, volunteer_id: int, day: dt.date) -> int:

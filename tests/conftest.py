@@ -99,13 +99,28 @@ class Harness:
     # --- people ---
     def add_unit(self, name="臺北市立圖書館", **kw) -> int:
         with UnitOfWork(self.vbot.engine)() as session:
-            unit = admin.add_unit(session, T0, "test", name=name, category=kw.get("category", "culture"), city=kw.get("city", "taipei"))
+            unit = admin.add_unit(
+                session,
+                T0,
+                "test",
+                name=name,
+                category=kw.get("category", "culture"),
+                city=kw.get("city", "taipei"),
+            )
             session.commit()
             return unit.id
 
     def add_volunteer(self, unit_id: int, name="王小明", role="volunteer") -> tuple[int, str]:
         with UnitOfWork(self.vbot.engine)() as session:
-            person, invite = admin.add_volunteer(session, T0, "test", unit_id=unit_id, name=name, invite_valid_for=dt.timedelta(days=30), role=role)
+            person, invite = admin.add_volunteer(
+                session,
+                T0,
+                "test",
+                unit_id=unit_id,
+                name=name,
+                invite_valid_for=dt.timedelta(days=30),
+                role=role,
+            )
             session.commit()
             return person.id, invite.code
 
@@ -120,20 +135,28 @@ class Harness:
     def line_event(self, user: str, text: str | None = None, at: dt.datetime = T0, **extra) -> dict:
         n = next(self._ids)
         event = {
-            "type": "message", "mode": "active", "timestamp": int(at.timestamp() * 1000),
-            "source": {"type": "user", "userId": user}, "webhookEventId": f"01H{n:023d}",
-            "deliveryContext": {"isRedelivery": False}, "replyToken": f"reply-token-{n}",
+            "type": "message",
+            "mode": "active",
+            "timestamp": int(at.timestamp() * 1000),
+            "source": {"type": "user", "userId": user},
+            "webhookEventId": f"01H{n:023d}",
+            "deliveryContext": {"isRedelivery": False},
+            "replyToken": f"reply-token-{n}",
             "message": {"id": str(n), "type": "text", "text": text, "quoteToken": "q"},
         }
         event.update(extra)
         return event
 
     async def post_line(self, *events: dict, signature: str | None = None, raw: bytes | None = None):
-        body = raw if raw is not None else json.dumps({"destination": "Ubot", "events": list(events)}).encode()
+        body = (
+            raw if raw is not None else json.dumps({"destination": "Ubot", "events": list(events)}).encode()
+        )
         headers = {"Content-Type": "application/json", "X-Line-Signature": signature or sign(body)}
         return await self.http.post("/webhooks/line", content=body, headers=headers)
 
-    async def line_says(self, user: str, text: str, at: dt.datetime = T0, now: dt.datetime | None = None) -> list[str]:
+    async def line_says(
+        self, user: str, text: str, at: dt.datetime = T0, now: dt.datetime | None = None
+    ) -> list[str]:
         """The user sends text; the bot processes and answers; returns the texts LINE delivered for it."""
         before = len(self.line_api.delivered_texts())
         self.now = now or at
@@ -143,10 +166,17 @@ class Harness:
         return self.line_api.delivered_texts()[before:]
 
     # --- Telegram ---
-    def telegram_update(self, user: int, text: str | None = None, at: dt.datetime = T0, language="zh-hant") -> dict:
+    def telegram_update(
+        self, user: int, text: str | None = None, at: dt.datetime = T0, language="zh-hant"
+    ) -> dict:
         n = next(self._ids)
         sender = {"id": user, "is_bot": False, "first_name": "小明", "language_code": language}
-        message = {"message_id": n, "date": int(at.timestamp()), "chat": {"id": user, "type": "private"}, "from": sender}
+        message = {
+            "message_id": n,
+            "date": int(at.timestamp()),
+            "chat": {"id": user, "type": "private"},
+            "from": sender,
+        }
         if text is not None:
             message["text"] = text
         return {"update_id": 10_000 + n, "message": message}
@@ -155,7 +185,9 @@ class Harness:
         headers = {"X-Telegram-Bot-Api-Secret-Token": secret} if secret is not None else {}
         return await self.http.post("/webhooks/telegram", json=update, headers=headers)
 
-    async def telegram_says(self, user: int, text: str, at: dt.datetime = T0, now: dt.datetime | None = None) -> list[str]:
+    async def telegram_says(
+        self, user: int, text: str, at: dt.datetime = T0, now: dt.datetime | None = None
+    ) -> list[str]:
         before = len(self.telegram_api.delivered_texts())
         self.now = now or at
         response = await self.post_telegram(self.telegram_update(user, text, at))
@@ -175,10 +207,17 @@ class Harness:
 def make_settings(database_url: str, line_api=None, telegram_api=None, **overrides) -> Settings:
     values = dict(database_url=database_url, api_timeout_seconds=0.5)
     if line_api is not None:
-        values |= dict(line_channel_secret=LINE_SECRET, line_channel_access_token=LINE_TOKEN, line_api_base_url=line_api.url)
+        values |= dict(
+            line_channel_secret=LINE_SECRET,
+            line_channel_access_token=LINE_TOKEN,
+            line_api_base_url=line_api.url,
+        )
     if telegram_api is not None:
-        values |= dict(telegram_bot_token=TELEGRAM_TOKEN, telegram_webhook_secret=TELEGRAM_SECRET,
-                       telegram_api_base_url=telegram_api.url)
+        values |= dict(
+            telegram_bot_token=TELEGRAM_TOKEN,
+            telegram_webhook_secret=TELEGRAM_SECRET,
+            telegram_api_base_url=telegram_api.url,
+        )
     return Settings(**(values | overrides))
 
 

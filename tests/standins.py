@@ -117,14 +117,27 @@ class LineStandIn(StandIn):
                 profile["language"] = self.languages[user_id]
             return web.json_response(profile)
         if path.endswith("/v2/bot/info"):
-            return web.json_response({"userId": "Ubot", "basicId": "@123abcde", "displayName": "志工小幫手",
-                                      "chatMode": "bot", "markAsReadMode": "auto"})
+            return web.json_response(
+                {
+                    "userId": "Ubot",
+                    "basicId": "@123abcde",
+                    "displayName": "志工小幫手",
+                    "chatMode": "bot",
+                    "markAsReadMode": "auto",
+                }
+            )
         if path.endswith("/quota"):
             limited = self.quota_limit is not None
-            return web.json_response({"type": "limited", "value": self.quota_limit} if limited else {"type": "none"})
+            return web.json_response(
+                {"type": "limited", "value": self.quota_limit} if limited else {"type": "none"}
+            )
         if path.endswith("/quota/consumption"):
             return web.json_response({"totalUsage": self.usage})
-        sent = {"sentMessages": [{"id": str(len(self.calls)), "quoteToken": "q"} for _ in body.get("messages", [])]}
+        sent = {
+            "sentMessages": [
+                {"id": str(len(self.calls)), "quoteToken": "q"} for _ in body.get("messages", [])
+            ]
+        }
         if path.endswith("/reply"):
             token = body.get("replyToken")
             if token in self.used_reply_tokens:
@@ -181,7 +194,9 @@ class LineStandIn(StandIn):
         app.router.add_delete("/v2/bot/richmenu/{menu}", menus(self._delete_rich_menu))
         app.router.add_get("/v2/bot/user/all/richmenu", menus(self._get_default))
         app.router.add_delete("/v2/bot/user/all/richmenu", menus(self._cancel_default))
-        app.router.add_post("/v2/bot/user/{user}/richmenu/{menu}", menus(self._link))  # user "all": the default
+        app.router.add_post(
+            "/v2/bot/user/{user}/richmenu/{menu}", menus(self._link)
+        )  # user "all": the default
         app.router.add_get("/v2/bot/user/{user}/richmenu", menus(self._linked))
         app.router.add_delete("/v2/bot/user/{user}/richmenu", menus(self._unlink))
         await super().start(app)
@@ -215,13 +230,18 @@ class LineStandIn(StandIn):
             failure = self._planned_failure(request.path)
             if failure == 0:
                 await asyncio.sleep(2)
-            call = Call(request.path, dict(request.headers), body if isinstance(body, dict) else {}, failure or 200)
+            call = Call(
+                request.path, dict(request.headers), body if isinstance(body, dict) else {}, failure or 200
+            )
             self.calls.append(call)
             if failure:
                 return web.json_response({"message": "stand-in failure"}, status=failure)
             if not request.headers.get("Authorization", "").startswith("Bearer "):
-                response = line_error("Authentication failed. Confirm that the access token in the authorization "
-                                      "header is valid.", 401)
+                response = line_error(
+                    "Authentication failed. Confirm that the access token in the authorization "
+                    "header is valid.",
+                    401,
+                )
             elif body is None:
                 response = line_error("The request body has 1 error(s)", details=[("", "invalid JSON")])
             else:
@@ -296,7 +316,11 @@ class LineStandIn(StandIn):
 
     def _linked(self, request, body, raw) -> web.Response:
         menu_id = self.user_rich_menus.get(request.match_info["user"])
-        return web.json_response({"richMenuId": menu_id}) if menu_id else line_error("the user has no richmenu", 404)
+        return (
+            web.json_response({"richMenuId": menu_id})
+            if menu_id
+            else line_error("the user has no richmenu", 404)
+        )
 
     def _unlink(self, request, body, raw) -> web.Response:
         self.user_rich_menus.pop(request.match_info["user"], None)
@@ -313,8 +337,14 @@ class LineStandIn(StandIn):
 
     def _bulk_users(self, body) -> list[str] | web.Response:
         users = body.get("userIds")
-        if not isinstance(users, list) or not 1 <= len(users) <= 500 or not all(isinstance(u, str) for u in users):
-            return line_error("The request body has 1 error(s)", details=[("userIds", "must be 1 to 500 user IDs")])
+        if (
+            not isinstance(users, list)
+            or not 1 <= len(users) <= 500
+            or not all(isinstance(u, str) for u in users)
+        ):
+            return line_error(
+                "The request body has 1 error(s)", details=[("userIds", "must be 1 to 500 user IDs")]
+            )
         return users
 
     def _bulk_link(self, request, body, raw) -> web.Response:
@@ -361,33 +391,49 @@ class TelegramStandIn(StandIn):
         self.calls.append(call)
         if failure == 429:
             return web.json_response(
-                {"ok": False, "error_code": 429, "description": "Too Many Requests: retry after 3",
-                 "parameters": {"retry_after": 3}}, status=429)
+                {
+                    "ok": False,
+                    "error_code": 429,
+                    "description": "Too Many Requests: retry after 3",
+                    "parameters": {"retry_after": 3},
+                },
+                status=429,
+            )
         if failure:
             return web.json_response(
-                {"ok": False, "error_code": failure, "description": "stand-in failure"}, status=failure)
+                {"ok": False, "error_code": failure, "description": "stand-in failure"}, status=failure
+            )
         method = request.match_info["method"]
         if method == "getMe":
             result = {"id": 4242, "is_bot": True, "first_name": "志工小幫手", "username": "vbot_test_bot"}
         elif method == "sendMessage":
             chat_id = int(body["chat_id"])
-            result = {"message_id": len(self.calls), "date": 1_700_000_000, "text": body.get("text", ""),
-                      "chat": {"id": chat_id, "type": "private"}}
+            result = {
+                "message_id": len(self.calls),
+                "date": 1_700_000_000,
+                "text": body.get("text", ""),
+                "chat": {"id": chat_id, "type": "private"},
+            }
             self.arrived.set()
         elif method == "sendDocument":
             chat_id = int(body["chat_id"])
             document = body["document"]  # a multipart file field
             self.documents.append((chat_id, document.filename, document.file.read()))
-            result = {"message_id": len(self.calls), "date": 1_700_000_000, "caption": body.get("caption", ""),
-                      "chat": {"id": chat_id, "type": "private"},
-                      "document": {"file_id": "f1", "file_unique_id": "u1", "file_name": document.filename}}
+            result = {
+                "message_id": len(self.calls),
+                "date": 1_700_000_000,
+                "caption": body.get("caption", ""),
+                "chat": {"id": chat_id, "type": "private"},
+                "document": {"file_id": "f1", "file_unique_id": "u1", "file_name": document.filename},
+            }
             self.arrived.set()
         elif method in ("setWebhook", "getWebhookInfo", "setMyCommands", "getMyCommands", "deleteMyCommands"):
             result, problem = self._setting(method, body)
             if problem:
                 call.status = 400
-                return web.json_response({"ok": False, "error_code": 400, "description": f"Bad Request: {problem}"},
-                                         status=400)
+                return web.json_response(
+                    {"ok": False, "error_code": 400, "description": f"Bad Request: {problem}"}, status=400
+                )
         else:
             result = True
         return web.json_response({"ok": True, "result": result})
@@ -408,16 +454,37 @@ class TelegramStandIn(StandIn):
             if secret is not None and not re.fullmatch(r"[A-Za-z0-9_-]{1,256}", str(secret)):
                 return None, "secret token contains unallowed characters"
             allowed = _json_field(body, "allowed_updates", [])
-            known = {"message", "edited_message", "channel_post", "edited_channel_post", "callback_query",
-                     "inline_query", "chosen_inline_result", "my_chat_member", "chat_member", "chat_join_request",
-                     "poll", "poll_answer", "shipping_query", "pre_checkout_query", "message_reaction"}
+            known = {
+                "message",
+                "edited_message",
+                "channel_post",
+                "edited_channel_post",
+                "callback_query",
+                "inline_query",
+                "chosen_inline_result",
+                "my_chat_member",
+                "chat_member",
+                "chat_join_request",
+                "poll",
+                "poll_answer",
+                "shipping_query",
+                "pre_checkout_query",
+                "message_reaction",
+            }
             if not isinstance(allowed, list) or not set(allowed) <= known:
                 return None, "can't parse allowed updates"
             self.webhook = {"url": url, "allowed_updates": allowed, "secret_token": secret}
             return True, None
         scope = _json_field(body, "scope", {"type": "default"})
-        scopes = {"default", "all_private_chats", "all_group_chats", "all_chat_administrators", "chat",
-                  "chat_administrators", "chat_member"}
+        scopes = {
+            "default",
+            "all_private_chats",
+            "all_group_chats",
+            "all_chat_administrators",
+            "chat",
+            "chat_administrators",
+            "chat_member",
+        }
         if not isinstance(scope, dict) or scope.get("type") not in scopes:
             return None, "can't parse BotCommandScope"
         if scope["type"].startswith("chat") and not isinstance(scope.get("chat_id"), int):
@@ -435,7 +502,9 @@ class TelegramStandIn(StandIn):
         if not isinstance(commands, list) or len(commands) > 100:
             return None, "can't parse commands"
         for command in commands:
-            if not isinstance(command, dict) or not re.fullmatch(r"[a-z0-9_]{1,32}", str(command.get("command"))):
+            if not isinstance(command, dict) or not re.fullmatch(
+                r"[a-z0-9_]{1,32}", str(command.get("command"))
+            ):
                 return None, "BOT_COMMAND_INVALID"
             if not isinstance(command.get("description"), str) or not 1 <= len(command["description"]) <= 256:
                 return None, "command description must be 1-256 characters"
@@ -446,7 +515,10 @@ class TelegramStandIn(StandIn):
         """(command, description) as Telegram shows them to a person with this language in this chat."""
         chat = json.dumps({"type": "chat", "chat_id": chat_id}, sort_keys=True)
         default = json.dumps({"type": "default"}, sort_keys=True)
-        order = ([(chat, language), (chat, "")] if chat_id is not None else []) + [(default, language), (default, "")]
+        order = ([(chat, language), (chat, "")] if chat_id is not None else []) + [
+            (default, language),
+            (default, ""),
+        ]
         for key in order:
             if key in self.commands:
                 return [(c["command"], c["description"]) for c in self.commands[key]]
@@ -479,8 +551,17 @@ def line_error(message: str, status: int = 400, details: list[tuple[str, str]] |
     return web.json_response(body, status=status)
 
 
-LINE_ACTION_TYPES = {"message", "postback", "uri", "datetimepicker", "richmenuswitch", "camera", "cameraRoll",
-                     "location", "clipboard"}
+LINE_ACTION_TYPES = {
+    "message",
+    "postback",
+    "uri",
+    "datetimepicker",
+    "richmenuswitch",
+    "camera",
+    "cameraRoll",
+    "location",
+    "clipboard",
+}
 
 
 def _is_int(value) -> bool:
@@ -515,10 +596,16 @@ def rich_menu_problems(menu: dict) -> list[tuple[str, str]]:
         return [*problems, ("areas", "must be 1 to 20 areas")]
     for i, area in enumerate(areas):
         bounds = area.get("bounds") if isinstance(area, dict) else None
-        if not isinstance(bounds, dict) or not all(_is_int(bounds.get(k)) for k in ("x", "y", "width", "height")):
+        if not isinstance(bounds, dict) or not all(
+            _is_int(bounds.get(k)) for k in ("x", "y", "width", "height")
+        ):
             problems.append((f"areas[{i}].bounds", "must be specified"))
-        elif (min(bounds["x"], bounds["y"]) < 0 or min(bounds["width"], bounds["height"]) < 1
-              or bounds["x"] + bounds["width"] > width or bounds["y"] + bounds["height"] > height):
+        elif (
+            min(bounds["x"], bounds["y"]) < 0
+            or min(bounds["width"], bounds["height"]) < 1
+            or bounds["x"] + bounds["width"] > width
+            or bounds["y"] + bounds["height"] > height
+        ):
             problems.append((f"areas[{i}].bounds", "must be within the rich menu"))
         action = area.get("action") if isinstance(area, dict) else None
         if not isinstance(action, dict) or action.get("type") not in LINE_ACTION_TYPES:

@@ -276,7 +276,9 @@ def test_the_volunteer_is_told_the_deadline_of_their_city():
 
 def test_golden_diamond_counts_years_in_taipei():
     records = (hours(D(2019, 1, 1), 500, city="taichung"), hours(D(2024, 5, 1), 600, city="taipei"))
-    facts = ready(basic_training_on=D(2018, 1, 1), special_trainings={"general": D(2018, 2, 1)}, records=records)
+    facts = ready(
+        basic_training_on=D(2018, 1, 1), special_trainings={"general": D(2018, 2, 1)}, records=records
+    )
     p = progress(BY_CODE["taipei-golden-diamond"], facts, D(2027, 4, 30))
     assert p.years_met_on == D(2027, 5, 1) and not p.reached and p.minutes_needed == 0
     assert progress(BY_CODE["taipei-golden-diamond"], facts, D(2027, 5, 1)).eligible
@@ -312,7 +314,9 @@ def test_without_training_dates_chat_hours_count_from_the_record_book_or_the_ros
     assert progress(certificate, half, on).counted_minutes == 100 * 60
     unknown = progress(certificate, VolunteerFacts(records=records), on)
     assert unknown.counted_minutes == 200 * 60  # nothing known: every hour counts ...
-    assert "basic_training" in unknown.missing and not unknown.reached  # ... and the training shows as missing
+    assert (
+        "basic_training" in unknown.missing and not unknown.reached
+    )  # ... and the training shows as missing
 
 
 def test_serving_in_a_new_category_counts_after_its_own_special_training():
@@ -334,7 +338,9 @@ def test_serving_in_a_new_category_counts_after_its_own_special_training():
     welfare = progress(BY_CODE["mohw-welfare-bronze"], facts, on)  # health and social-welfare hours only
     assert welfare.counted_minutes == 1200 * 60 and not welfare.reached and welfare.minutes_needed == 300 * 60
     assert progress(BY_CODE["national-bronze"], facts, on).counted_minutes == 1500 * 60
-    assert progress(BY_CODE["honor-card"], facts, on).years_met_on == D(2023, 2, 1)  # from the culture training
+    assert progress(BY_CODE["honor-card"], facts, on).years_met_on == D(
+        2023, 2, 1
+    )  # from the culture training
     # A special training recorded without a category counts for every category.
     any_category = replace(facts, special_trainings={None: D(2020, 2, 1)})
     assert progress(BY_CODE["mohw-welfare-bronze"], any_category, on).eligible
@@ -342,7 +348,11 @@ def test_serving_in_a_new_category_counts_after_its_own_special_training():
 
 def test_the_special_training_requirement_is_that_of_a_unit_of_the_volunteer():
     culture_only = ready(special_trainings={"culture": D(2025, 3, 1)}, categories=frozenset({"health"}))
-    p = progress(BY_CODE["performance-certificate"], replace(culture_only, record_book_no=None, record_book_on=None), D(2027, 1, 1))
+    p = progress(
+        BY_CODE["performance-certificate"],
+        replace(culture_only, record_book_no=None, record_book_on=None),
+        D(2027, 1, 1),
+    )
     assert p.missing == ("record_book", "special_training")
     assert p.years_met_on is None  # no seniority start either
 
@@ -364,7 +374,9 @@ def test_the_lifetime_award_is_reached_on_the_65th_birthday():
     assert not day_before.reached and day_before.minutes_needed == 0 and day_before.missing == ()
     assert day_before.age_needed == 65 and day_before.age_met_on == D(2026, 8, 15)
     on_the_day = progress(lifetime, facts, D(2026, 8, 15))
-    assert on_the_day.eligible and on_the_day.next_deadline == D(2026, 8, 15)  # the unit nominates by 15 August
+    assert on_the_day.eligible and on_the_day.next_deadline == D(
+        2026, 8, 15
+    )  # the unit nominates by 15 August
     assert progress(lifetime, facts, D(2026, 8, 16)).next_deadline == D(2027, 8, 15)
     # Old enough but 599 hours, or in Taichung: not reached.
     short = replace(facts, records=(hours(D(2023, 1, 1), 599),))
@@ -581,7 +593,11 @@ def test_the_hours_shown_are_the_sum_of_the_counted_records(rule, facts, as_of):
         and (rule.categories is None or r.category in rule.categories)
         and (rule.count_cities is None or r.city in rule.count_cities)
         and (not p.renewal or r.service_date > p.granted_on)
-        and (not r.from_chat or trained_for(facts, r.category) is None or r.service_date >= trained_for(facts, r.category))
+        and (
+            not r.from_chat
+            or trained_for(facts, r.category) is None
+            or r.service_date >= trained_for(facts, r.category)
+        )
     )
     assert p.counted_minutes == expected
     window = {as_of} if rule.count_until is None else {as_of, D(as_of.year, *rule.count_until)}

@@ -32,10 +32,13 @@ def test_a_newer_seed_updates_untouched_rows_and_keeps_changed_ones(database_url
         session.commit()
 
     with uow() as session:  # a release ships new thresholds for both rows
-        shipped = {row.code: json.loads(row.seeded_definition) for row in session.exec(select(AwardRule)).all()}
+        shipped = {
+            row.code: json.loads(row.seeded_definition) for row in session.exec(select(AwardRule)).all()
+        }
         newer = {
             code: json.dumps(row | {"hours": row["hours"] + 1}, sort_keys=True, ensure_ascii=False)
-            for code, row in shipped.items() if code in ("honor-card", "performance-certificate")
+            for code, row in shipped.items()
+            if code in ("honor-card", "performance-certificate")
         }
         award_store.seed_award_rules(session, newer, NOW)
         session.commit()

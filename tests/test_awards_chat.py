@@ -27,8 +27,16 @@ def prepare(
             person.record_book_no = "北市志字第123號"
             person.record_book_date = trained_on
         session.add(person)
-        admin.add_hours(session, T0, "cli:test", volunteer_id=volunteer_id, unit_id=unit, day=dt.date(2025, 12, 31), hours=balance_hours,
-                        note="record-book balance")
+        admin.add_hours(
+            session,
+            T0,
+            "cli:test",
+            volunteer_id=volunteer_id,
+            unit_id=unit,
+            day=dt.date(2025, 12, 31),
+            hours=balance_hours,
+            note="record-book balance",
+        )
         session.commit()
     return unit, volunteer_id, code
 
@@ -63,8 +71,15 @@ async def test_awards_show_hours_to_go_dates_and_what_is_missing(harness):
 async def test_a_granted_award_shows_as_granted_on_telegram(harness):
     _unit, volunteer_id, code = prepare(harness, 400, trained_on=dt.date(2019, 1, 1))
     with UnitOfWork(harness.vbot.engine)() as session:
-        session.add(AwardGrant(volunteer_id=volunteer_id, award_code="performance-certificate",
-                               granted_on=dt.date(2024, 3, 1), recorded_by="test", created_at=T0))
+        session.add(
+            AwardGrant(
+                volunteer_id=volunteer_id,
+                award_code="performance-certificate",
+                granted_on=dt.date(2024, 3, 1),
+                recorded_by="test",
+                created_at=T0,
+            )
+        )
         session.commit()
     await harness.telegram_says(7001, f"/start {code}")
     answer = (await harness.telegram_says(7001, "/awards", at=T0))[0]
@@ -108,8 +123,25 @@ async def test_hours_checked_out_before_the_training_do_not_count_towards_awards
     assert "這次服務 2 小時" in (await harness.line_says("Uvol1", "簽退", at=T0 + 2 * HOUR))[0]
     later = T0 + dt.timedelta(days=2)
     with UnitOfWork(harness.vbot.engine)() as session:
-        admin.add_training(session, later, "cli:test", volunteer_id=volunteer_id, kind="basic", day=dt.date(2026, 3, 20), hours=6)
-        admin.add_training(session, later, "cli:test", volunteer_id=volunteer_id, kind="special", day=dt.date(2026, 3, 26), hours=6, category="culture")
+        admin.add_training(
+            session,
+            later,
+            "cli:test",
+            volunteer_id=volunteer_id,
+            kind="basic",
+            day=dt.date(2026, 3, 20),
+            hours=6,
+        )
+        admin.add_training(
+            session,
+            later,
+            "cli:test",
+            volunteer_id=volunteer_id,
+            kind="special",
+            day=dt.date(2026, 3, 26),
+            hours=6,
+            category="culture",
+        )
         session.commit()
     await harness.line_says("Uvol1", "簽到", at=later)
     await harness.line_says("Uvol1", "簽退", at=later + 3 * HOUR)
@@ -119,7 +151,9 @@ async def test_hours_checked_out_before_the_training_do_not_count_towards_awards
 
 
 async def test_the_lifetime_award_says_when_the_volunteer_turns_65_or_that_the_birth_date_is_missing(harness):
-    _unit, volunteer_id, code = prepare(harness, 700, trained_on=dt.date(2019, 1, 1), born=dt.date(1961, 10, 2))
+    _unit, volunteer_id, code = prepare(
+        harness, 700, trained_on=dt.date(2019, 1, 1), born=dt.date(1961, 10, 2)
+    )
     await harness.telegram_says(7004, f"/start {code}")
     answer = (await harness.telegram_says(7004, "/awards", at=T0))[0]
     lifetime = next(card for card in answer.split("\n\n") if "臺北市志願服務終身成就獎" in card)

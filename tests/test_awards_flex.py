@@ -33,7 +33,12 @@ def bar_widths(bubble: dict) -> list[str]:
 
     def walk(component: dict) -> None:
         inner = component.get("contents") or []
-        if component.get("type") == "box" and len(inner) == 1 and inner[0].get("type") == "box" and "width" in inner[0]:
+        if (
+            component.get("type") == "box"
+            and len(inner) == 1
+            and inner[0].get("type") == "box"
+            and "width" in inner[0]
+        ):
             widths.append(inner[0]["width"])
             return
         for child in inner:
@@ -79,7 +84,9 @@ async def test_awards_on_line_are_a_carousel_with_one_bubble_per_award_and_true_
     assert len(bubbles) == len(steps) >= 3
     for bubble, step in zip(bubbles, steps, strict=True):
         assert step.name("zh_TW") in texts_in(bubble)[0]  # the title names the award
-        expected = [percent(step.hours_fraction)] + ([percent(step.years_fraction)] if step.years_needed else [])
+        expected = [percent(step.hours_fraction)] + (
+            [percent(step.years_fraction)] if step.years_needed else []
+        )
         if step.years_needed and step.years_met_on is not None and step.years_met_on <= TODAY:
             expected[1] = "100%"
         assert bar_widths(bubble) == expected
@@ -102,8 +109,15 @@ async def test_a_granted_award_bubble_says_granted_and_the_next_tier_follows(har
     _unit, volunteer_id, code = prepare(harness, 400, trained_on=dt.date(2019, 1, 1))
     with UnitOfWork(harness.vbot.engine)() as session:
         for award in ("performance-certificate", "mohw-welfare-bronze"):
-            session.add(AwardGrant(volunteer_id=volunteer_id, award_code=award,
-                                   granted_on=dt.date(2024, 3, 1), recorded_by="test", created_at=T0))
+            session.add(
+                AwardGrant(
+                    volunteer_id=volunteer_id,
+                    award_code=award,
+                    granted_on=dt.date(2024, 3, 1),
+                    recorded_by="test",
+                    created_at=T0,
+                )
+            )
         session.commit()
     await harness.line_says("Uvol1", f"綁定 {code}")
     await harness.line_says("Uvol1", "獎勵", at=T0)
@@ -126,7 +140,9 @@ async def test_a_granted_award_bubble_says_granted_and_the_next_tier_follows(har
 def _second_code(harness, volunteer_id: int) -> str:
     """A fresh invite for the same volunteer, to link a Telegram chat too."""
     with UnitOfWork(harness.vbot.engine)() as session:
-        session.add(InviteCode(code="87654321", volunteer_id=volunteer_id, expires_at=T0 + dt.timedelta(days=30)))
+        session.add(
+            InviteCode(code="87654321", volunteer_id=volunteer_id, expires_at=T0 + dt.timedelta(days=30))
+        )
         session.commit()
     return "87654321"
 
@@ -150,11 +166,17 @@ def test_more_than_twelve_cards_make_more_carousels_and_the_last_keeps_the_butto
 def test_the_lifetime_bubble_has_a_line_for_the_age_not_a_bar():
     lifetime = next(rule for rule in load_rules() if rule.code == "taipei-lifetime")
     t = Catalogs().translator("zh_TW")
-    served = VolunteerFacts(record_book_no="A-1", trained_on=dt.date(2019, 1, 1), cities=frozenset({"taipei"}),
-                            records=(CountedMinutes(dt.date(2024, 1, 1), 700 * 60, "culture", "taipei"),))
+    served = VolunteerFacts(
+        record_book_no="A-1",
+        trained_on=dt.date(2019, 1, 1),
+        cities=frozenset({"taipei"}),
+        records=(CountedMinutes(dt.date(2024, 1, 1), 700 * 60, "culture", "taipei"),),
+    )
 
     def card(born):
-        return award_card(t, progress(lifetime, VolunteerFacts(**{**served.__dict__, "birth_date": born}), TODAY), TODAY)
+        return award_card(
+            t, progress(lifetime, VolunteerFacts(**{**served.__dict__, "birth_date": born}), TODAY), TODAY
+        )
 
     soon = card(dt.date(1961, 10, 2))
     assert len(soon.bars) == 2  # hours and years

@@ -76,7 +76,9 @@ async def line_sends(harness, event: dict) -> list[str]:
 
 
 async def post_line_raw(harness, body: bytes, headers: dict):
-    return await harness.http.post("/webhooks/line", content=body, headers={"Content-Type": "application/json"} | headers)
+    return await harness.http.post(
+        "/webhooks/line", content=body, headers={"Content-Type": "application/json"} | headers
+    )
 
 
 # --- LINE: signatures -------------------------------------------------------------------------------
@@ -120,7 +122,9 @@ async def test_line_body_over_one_mebibyte_is_refused(harness):
             yield body[start : start + 64 * 1024]
 
     response = await harness.http.post(
-        "/webhooks/line", content=chunks(), headers={"X-Line-Signature": sign(body), "Content-Type": "application/json"}
+        "/webhooks/line",
+        content=chunks(),
+        headers={"X-Line-Signature": sign(body), "Content-Type": "application/json"},
     )
     assert response.status_code == 413
     assert inbox(harness) == []
@@ -158,10 +162,20 @@ async def test_line_verify_request_and_events_the_sdk_cannot_read_are_accepted_q
     odd_events = [
         {},
         {"type": "message"},
-        {"type": "message", "timestamp": "yesterday", "source": {"type": "user", "userId": "Uodd"},
-         "message": {"type": "text", "id": "1", "text": 42}},
-        {"type": "message", "mode": "active", "timestamp": 1, "source": {"type": "user"},
-         "message": {"type": "text", "id": "1", "text": "說明", "quoteToken": "q"}, "replyToken": "r"},
+        {
+            "type": "message",
+            "timestamp": "yesterday",
+            "source": {"type": "user", "userId": "Uodd"},
+            "message": {"type": "text", "id": "1", "text": 42},
+        },
+        {
+            "type": "message",
+            "mode": "active",
+            "timestamp": 1,
+            "source": {"type": "user"},
+            "message": {"type": "text", "id": "1", "text": "說明", "quoteToken": "q"},
+            "replyToken": "r",
+        },
         {"type": "future-event-type", "timestamp": 1, "source": {"type": "user", "userId": "Uodd"}},
     ]
     assert (await harness.post_line(*odd_events)).status_code == 200
@@ -213,11 +227,24 @@ async def test_line_sample_of_every_event_type_is_stored_and_processed_without_e
 async def test_line_non_text_messages_from_a_linked_volunteer_get_a_short_help_answer(harness):
     await line_link(harness)
     messages = {
-        "sticker": {"type": "sticker", "id": "9001", "packageId": "446", "stickerId": "1988",
-                    "stickerResourceType": "STATIC", "keywords": ["OK"], "quoteToken": "q"},
+        "sticker": {
+            "type": "sticker",
+            "id": "9001",
+            "packageId": "446",
+            "stickerId": "1988",
+            "stickerResourceType": "STATIC",
+            "keywords": ["OK"],
+            "quoteToken": "q",
+        },
         "image": {"type": "image", "id": "9002", "contentProvider": {"type": "line"}, "quoteToken": "q"},
-        "location": {"type": "location", "id": "9003", "title": "臺北車站", "address": "臺北市中正區",
-                     "latitude": 25.0478, "longitude": 121.517},
+        "location": {
+            "type": "location",
+            "id": "9003",
+            "title": "臺北車站",
+            "address": "臺北市中正區",
+            "latitude": 25.0478,
+            "longitude": 121.517,
+        },
     }
     for kind, message in messages.items():
         answers = await line_sends(harness, harness.line_event("Uvol1", message=message))
@@ -228,12 +255,28 @@ async def test_line_non_text_messages_from_a_linked_volunteer_get_a_short_help_a
 
 async def test_line_message_of_a_type_newer_than_the_sdk_gets_a_help_answer(harness):
     await line_link(harness)
-    answers = await line_sends(harness, harness.line_event("Uvol1", message={"type": "hologram", "id": "9004"}))
+    answers = await line_sends(
+        harness, harness.line_event("Uvol1", message={"type": "hologram", "id": "9004"})
+    )
     assert len(answers) == 1 and NOT_UNDERSTOOD in answers[0]
 
 
-ODD_TEXTS = ["", " ", "\n\t", "x" * 10_000, "簽" * 10_000, "😀", "👍🏽👨‍👩‍👧", "abc😀簽退ー", "\u200b", "\x00",
-             "／ｈｅｌｐｍｅｅ", "<script>alert(1)</script>", "簽到\x00", "'; DROP TABLE inboxevent; --"]
+ODD_TEXTS = [
+    "",
+    " ",
+    "\n\t",
+    "x" * 10_000,
+    "簽" * 10_000,
+    "😀",
+    "👍🏽👨‍👩‍👧",
+    "abc😀簽退ー",
+    "\u200b",
+    "\x00",
+    "／ｈｅｌｐｍｅｅ",
+    "<script>alert(1)</script>",
+    "簽到\x00",
+    "'; DROP TABLE inboxevent; --",
+]
 
 
 async def test_line_odd_text_from_a_linked_volunteer_gets_a_short_help_answer(harness):
@@ -388,15 +431,30 @@ def group_button(harness, user: int) -> dict:
     update = harness.telegram_update(user)
     person = update["message"]["from"]
     message = {"message_id": 1, "date": int(T0.timestamp()), "chat": {"id": -4001234567, "type": "group"}}
-    return {"update_id": update["update_id"], "callback_query": {"id": "q", "from": person, "chat_instance": "1",
-                                                               "data": "簽到", "message": message}}
+    return {
+        "update_id": update["update_id"],
+        "callback_query": {
+            "id": "q",
+            "from": person,
+            "chat_instance": "1",
+            "data": "簽到",
+            "message": message,
+        },
+    }
 
 
 def reaction(harness, user: int) -> dict:
     n = harness.telegram_update(user)["update_id"]
-    return {"update_id": n, "message_reaction": {"chat": {"id": user, "type": "private"}, "message_id": 1,
-                                                 "date": int(T0.timestamp()), "old_reaction": [],
-                                                 "new_reaction": [{"type": "emoji", "emoji": "👍"}]}}
+    return {
+        "update_id": n,
+        "message_reaction": {
+            "chat": {"id": user, "type": "private"},
+            "message_id": 1,
+            "date": int(T0.timestamp()),
+            "old_reaction": [],
+            "new_reaction": [{"type": "emoji", "emoji": "👍"}],
+        },
+    }
 
 
 def malformed(harness, user: int) -> dict:
@@ -412,7 +470,16 @@ async def test_telegram_updates_the_bot_does_not_answer_are_stored_and_silently_
     await telegram_link(harness)
     calls = len(harness.telegram_api.calls)
     harness.now = T0
-    kinds = [edited, channel_post, group_message, supergroup_message, group_button, reaction, malformed, empty]
+    kinds = [
+        edited,
+        channel_post,
+        group_message,
+        supergroup_message,
+        group_button,
+        reaction,
+        malformed,
+        empty,
+    ]
     for make in kinds:
         response = await harness.post_telegram(make(harness, 777))
         assert response.status_code == 200, make.__name__
@@ -429,8 +496,18 @@ async def test_telegram_non_text_messages_from_a_linked_volunteer_get_a_help_ans
     await telegram_link(harness)
     contents = {
         "photo": {"photo": [{"file_id": "AgAD", "file_unique_id": "AQAD", "width": 90, "height": 67}]},
-        "sticker": {"sticker": {"file_id": "CAAD", "file_unique_id": "AgAD", "type": "regular", "width": 512,
-                                "height": 512, "is_animated": False, "is_video": False, "emoji": "👍"}},
+        "sticker": {
+            "sticker": {
+                "file_id": "CAAD",
+                "file_unique_id": "AgAD",
+                "type": "regular",
+                "width": 512,
+                "height": 512,
+                "is_animated": False,
+                "is_video": False,
+                "emoji": "👍",
+            }
+        },
         "voice": {"voice": {"file_id": "AwAD", "file_unique_id": "AgAD", "duration": 3}},
         "location": {"location": {"latitude": 25.0478, "longitude": 121.517}},
         "contact": {"contact": {"phone_number": "+886912345678", "first_name": "小明"}},
@@ -449,7 +526,15 @@ async def test_telegram_non_text_messages_from_a_linked_volunteer_get_a_help_ans
 
 async def test_telegram_odd_text_gets_a_short_answer_never_an_error(harness):
     await telegram_link(harness)
-    for text in [*ODD_TEXTS[:3], "x" * 4096, *ODD_TEXTS[5:], "/", "/unknown", "/start@other_bot", "簽到😀abc"]:
+    for text in [
+        *ODD_TEXTS[:3],
+        "x" * 4096,
+        *ODD_TEXTS[5:],
+        "/",
+        "/unknown",
+        "/start@other_bot",
+        "簽到😀abc",
+    ]:
         answers = await harness.telegram_says(777, text)
         assert len(answers) == 1 and len(answers[0]) < SHORT and APOLOGY not in answers[0], text[:20]
     assert unclean(harness) == []
@@ -529,14 +614,18 @@ def outage(database_url, tmp_path):
     made.close()
 
 
-async def test_healthz_is_503_while_the_database_is_gone_and_webhooks_do_not_claim_success(harness_factory, outage):
+async def test_healthz_is_503_while_the_database_is_gone_and_webhooks_do_not_claim_success(
+    harness_factory, outage
+):
     harness = await harness_factory(on_database=outage.url)
     assert (await harness.http.get("/healthz")).status_code == 200
 
     outage.go_away(harness.vbot.engine)
     response = await harness.http.get("/healthz")
     assert response.status_code == 503
-    assert response.headers["content-type"].startswith("application/json") and response.json()["status"] != "ok"
+    assert (
+        response.headers["content-type"].startswith("application/json") and response.json()["status"] != "ok"
+    )
     # Nothing can be stored, so neither webhook answers 200: the platforms will deliver again.
     line = await harness.post_line(harness.line_event("Uvol1", "說明"))
     telegram = await harness.post_telegram(harness.telegram_update(777, "/help"))
@@ -549,27 +638,39 @@ async def test_healthz_is_503_while_the_database_is_gone_and_webhooks_do_not_cla
     await telegram_still_serves(harness)
 
 
-async def test_healthz_is_503_when_the_database_was_never_there(database_url, line_api, telegram_api, tmp_path):
+async def test_healthz_is_503_when_the_database_was_never_there(
+    database_url, line_api, telegram_api, tmp_path
+):
     if database_url.startswith("sqlite"):
         unreachable = f"sqlite:///{tmp_path / 'no' / 'such' / 'directory' / 'vbot.db'}"
     else:
         unreachable = sa.make_url(POSTGRES_URL).set(database=f"vbot_never_{uuid.uuid4().hex[:10]}")
         unreachable = unreachable.render_as_string(hide_password=False)
-    vbot = build_app(make_settings(unreachable, line_api, telegram_api), workers=False, scheduler=False,
-                     clock=lambda: T0)
+    vbot = build_app(
+        make_settings(unreachable, line_api, telegram_api), workers=False, scheduler=False, clock=lambda: T0
+    )
     server, task, url = await start_server(vbot)  # the server starts without its database
     try:
         async with httpx.AsyncClient(base_url=url, timeout=10) as http:
             response = await http.get("/healthz")
             assert response.status_code == 503 and response.json()["database"] != "ok"
-            update = {"update_id": 1, "message": {"message_id": 1, "date": int(T0.timestamp()),
-                                                  "chat": {"id": 777, "type": "private"}, "text": "/help"}}
-            response = await http.post("/webhooks/telegram", json=update,
-                                       headers={"X-Telegram-Bot-Api-Secret-Token": TELEGRAM_SECRET})
+            update = {
+                "update_id": 1,
+                "message": {
+                    "message_id": 1,
+                    "date": int(T0.timestamp()),
+                    "chat": {"id": 777, "type": "private"},
+                    "text": "/help",
+                },
+            }
+            response = await http.post(
+                "/webhooks/telegram",
+                json=update,
+                headers={"X-Telegram-Bot-Api-Secret-Token": TELEGRAM_SECRET},
+            )
             assert response.status_code == 503
     finally:
         await stop_server(server, task)
-
 
 
 async def test_healthz_is_503_when_the_database_hangs(line_api, telegram_api, monkeypatch):
@@ -582,8 +683,12 @@ async def test_healthz_is_503_when_the_database_hangs(line_api, telegram_api, mo
 
     silent = await asyncio.start_server(hold, "127.0.0.1", 0)
     port = silent.sockets[0].getsockname()[1]
-    vbot = build_app(make_settings(f"postgresql+psycopg://postgres@127.0.0.1:{port}/vbot", line_api, telegram_api),
-                     workers=False, scheduler=False, clock=lambda: T0)
+    vbot = build_app(
+        make_settings(f"postgresql+psycopg://postgres@127.0.0.1:{port}/vbot", line_api, telegram_api),
+        workers=False,
+        scheduler=False,
+        clock=lambda: T0,
+    )
     server, task, url = await start_server(vbot)
     try:
         async with httpx.AsyncClient(base_url=url, timeout=10) as http:

@@ -29,7 +29,9 @@ def statuses(harness, volunteer_id):
 
 def add_hours(harness, volunteer_id, unit, day, hours, kind="service"):
     with UnitOfWork(harness.vbot.engine)() as session:
-        admin.add_hours(session, T0, "cli:test", volunteer_id=volunteer_id, unit_id=unit, day=day, hours=hours, kind=kind)
+        admin.add_hours(
+            session, T0, "cli:test", volunteer_id=volunteer_id, unit_id=unit, day=day, hours=hours, kind=kind
+        )
         session.commit()
 
 
@@ -146,7 +148,9 @@ async def test_the_platform_language_then_the_persons_choice(harness):
     unit = harness.add_unit()
     _, code = harness.add_volunteer(unit)
     assert "Welcome" in (await harness.line_says("Uen", f"link {code}"))[0]
-    assert "Checked in at 09:00" in (await harness.line_says("Uen", "簽到"))[0]  # either language's words work
+    assert (
+        "Checked in at 09:00" in (await harness.line_says("Uen", "簽到"))[0]
+    )  # either language's words work
     assert "中文" in (await harness.line_says("Uen", "language zh"))[0]
     assert "你的服務時數" in (await harness.line_says("Uen", "hours"))[0]
 

@@ -30,8 +30,17 @@ from handlers.types import Incoming, ReplyTo
 from storage.db import UnitOfWork, make_engine, migrate
 from tests.conftest import POSTGRES_URL, postgres_schema
 
-TABLES = ("unit", "volunteer", "servicerecord", "auditentry", "unitdeadline", "notification", "event", "shift",
-          "rosterentry")
+TABLES = (
+    "unit",
+    "volunteer",
+    "servicerecord",
+    "auditentry",
+    "unitdeadline",
+    "notification",
+    "event",
+    "shift",
+    "rosterentry",
+)
 PAST = "2025-01-02"  # a service date safely in the past
 TIMEOUT = 60  # seconds for one process: a `serve` that wrongly starts must not hang the suite
 
@@ -43,8 +52,13 @@ def clean_env(**extra: str) -> dict[str, str]:
 
 def vbot(cwd: Path, *args: str, env: dict[str, str] | None = None, stdin: str | None = None):
     return subprocess.run(
-        [sys.executable, "-m", "bot", *args], cwd=cwd, env=env if env is not None else clean_env(),
-        input=stdin, capture_output=True, text=True, timeout=TIMEOUT,
+        [sys.executable, "-m", "bot", *args],
+        cwd=cwd,
+        env=env if env is not None else clean_env(),
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=TIMEOUT,
     )
 
 
@@ -83,8 +97,13 @@ def chat(url: str, user: str, *texts: str) -> list[str]:
         for text in texts:
             now = dt.datetime.now(dt.UTC)
             with UnitOfWork(engine)() as session:
-                replies = router.handle(session, Incoming("terminal", user, "text", text, now, ReplyTo(user)),
-                                        now, rules, catalogs)
+                replies = router.handle(
+                    session,
+                    Incoming("terminal", user, "text", text, now, ReplyTo(user)),
+                    now,
+                    rules,
+                    catalogs,
+                )
                 session.commit()
             answers.append("\n".join(reply.text for reply in replies))
     finally:
@@ -109,7 +128,9 @@ def test_init_with_no_variable_creates_vbot_db_here_and_is_safe_to_run_again(tmp
     url = sqlite_url(tmp_path)
     engine = make_engine(url)
     with UnitOfWork(engine)() as session:
-        admin.add_unit(session, dt.datetime.now(dt.UTC), "test", name="臺北市立圖書館", category="culture", city="taipei")
+        admin.add_unit(
+            session, dt.datetime.now(dt.UTC), "test", name="臺北市立圖書館", category="culture", city="taipei"
+        )
         session.commit()
     engine.dispose()
 
@@ -136,28 +157,65 @@ def test_json_output_audit_and_only_service_hours_count(tmp_path, target):
     env, url = target
     assert "database" in last_json(vbot(tmp_path, "init", "--json", env=env))
 
-    unit = last_json(vbot(tmp_path, "unit", "add", "--name", "臺北市立圖書館", "--category", "culture",
-                          "--city", "taipei", "--json", env=env))
+    unit = last_json(
+        vbot(
+            tmp_path,
+            "unit",
+            "add",
+            "--name",
+            "臺北市立圖書館",
+            "--category",
+            "culture",
+            "--city",
+            "taipei",
+            "--json",
+            env=env,
+        )
+    )
     assert set(unit) == {"id"} and isinstance(unit["id"], int)
 
-    person = last_json(vbot(tmp_path, "volunteer", "add", "--unit", str(unit["id"]), "--name", "王小明",
-                            "--birth-date", "1990-05-01", "--gender", "female", "--json", env=env))
+    person = last_json(
+        vbot(
+            tmp_path,
+            "volunteer",
+            "add",
+            "--unit",
+            str(unit["id"]),
+            "--name",
+            "王小明",
+            "--birth-date",
+            "1990-05-01",
+            "--gender",
+            "female",
+            "--json",
+            env=env,
+        )
+    )
     assert set(person) == {"id", "invite_code"} and isinstance(person["id"], int)
     assert re.fullmatch(r"[0-9]{8}", person["invite_code"])
 
     common = ["hours", "add", "--volunteer", str(person["id"]), "--unit", str(unit["id"]), "--date", PAST]
     service = last_json(vbot(tmp_path, *common, "--hours", "2.5", "--json", env=env))
-    training = last_json(vbot(tmp_path, *common, "--hours", "4", "--kind", "training", "--note", "基礎訓練",
-                              "--json", env=env))
-    assert set(service) == {"id", "reached"} and set(training) == {"id", "reached"} and service["id"] != training["id"]
+    training = last_json(
+        vbot(tmp_path, *common, "--hours", "4", "--kind", "training", "--note", "基礎訓練", "--json", env=env)
+    )
+    assert (
+        set(service) == {"id", "reached"}
+        and set(training) == {"id", "reached"}
+        and service["id"] != training["id"]
+    )
 
     engine = sa.create_engine(url)
     with engine.connect() as connection:
-        audits = connection.execute(sa.text(
-            "SELECT actor, target FROM auditentry WHERE action = 'hours.add' ORDER BY id")).all()
+        audits = connection.execute(
+            sa.text("SELECT actor, target FROM auditentry WHERE action = 'hours.add' ORDER BY id")
+        ).all()
         kinds = dict(connection.execute(sa.text("SELECT id, kind FROM servicerecord")).all())
     engine.dispose()
-    assert [target for _, target in audits] == [f"service_record:{service['id']}", f"service_record:{training['id']}"]
+    assert [target for _, target in audits] == [
+        f"service_record:{service['id']}",
+        f"service_record:{training['id']}",
+    ]
     assert all(actor.startswith("cli:") for actor, _ in audits)
     assert kinds == {service["id"]: "service", training["id"]: "training"}
 
@@ -169,16 +227,39 @@ def test_json_output_audit_and_only_service_hours_count(tmp_path, target):
 def test_a_units_deadlines_and_quiet_hours_from_the_command_line(tmp_path):
     url = sqlite_url(tmp_path)
     env = clean_env(VBOT_DATABASE_URL=url)
-    unit = last_json(vbot(tmp_path, "unit", "add", "--name", "夜間服務隊", "--quiet-hours", "22:00-07:30", "--json",
-                          env=env))["id"]
-    changed = last_json(vbot(tmp_path, "unit", "set", str(unit), "--quiet-hours", "21:30-7:00", "--json", env=env))
+    unit = last_json(
+        vbot(
+            tmp_path, "unit", "add", "--name", "夜間服務隊", "--quiet-hours", "22:00-07:30", "--json", env=env
+        )
+    )["id"]
+    changed = last_json(
+        vbot(tmp_path, "unit", "set", str(unit), "--quiet-hours", "21:30-7:00", "--json", env=env)
+    )
     assert changed == {"id": unit, "quiet_hours": "21:30-07:00"}
-    added = last_json(vbot(tmp_path, "deadline", "add", "--unit", str(unit), "--title", "志工聯繫會議",
-                           "--date", "2030-12-05", "--remind", "7, 1", "--yearly", "--json", env=env))
+    added = last_json(
+        vbot(
+            tmp_path,
+            "deadline",
+            "add",
+            "--unit",
+            str(unit),
+            "--title",
+            "志工聯繫會議",
+            "--date",
+            "2030-12-05",
+            "--remind",
+            "7, 1",
+            "--yearly",
+            "--json",
+            env=env,
+        )
+    )
     engine = make_engine(url)
     with engine.connect() as connection:
-        row = connection.execute(sa.text("SELECT title, date, remind, yearly FROM unitdeadline WHERE id = :id"),
-                                 {"id": added["id"]}).one()
+        row = connection.execute(
+            sa.text("SELECT title, date, remind, yearly FROM unitdeadline WHERE id = :id"),
+            {"id": added["id"]},
+        ).one()
         actions = connection.execute(sa.text("SELECT action FROM auditentry ORDER BY id")).scalars().all()
     engine.dispose()
     assert tuple(row) == ("志工聯繫會議", "2030-12-05", "7,1", 1)
@@ -188,7 +269,9 @@ def test_a_units_deadlines_and_quiet_hours_from_the_command_line(tmp_path):
 def test_env_file_in_the_working_directory_is_read(tmp_path):
     (tmp_path / ".env").write_text("# settings\nVBOT_DATABASE_URL=sqlite:///elsewhere.db\n", encoding="utf-8")
     # An empty variable counts as unset, so the .env value still applies.
-    done = vbot(tmp_path, "unit", "add", "--name", "臺中市志工隊", "--json", env=clean_env(VBOT_DATABASE_URL=""))
+    done = vbot(
+        tmp_path, "unit", "add", "--name", "臺中市志工隊", "--json", env=clean_env(VBOT_DATABASE_URL="")
+    )
     unit = last_json(done)
     assert not (tmp_path / "vbot.db").exists()
     assert counts(sqlite_url(tmp_path, "elsewhere.db"))["unit"] == 1 == unit["id"]
@@ -214,8 +297,12 @@ ADD_UNIT = ["unit", "add", "--name", "新單位"]
 # {other}: a unit the volunteer is not in.
 BAD = {
     "unknown-unit": (["volunteer", "add", "--unit", "999", "--name", "林小華"], {}, {}, BOTH),
-    "unknown-volunteer": (["hours", "add", "--volunteer", "999", "--unit", "{u}", "--date", PAST, "--hours", "1"],
-                          {}, {}, BOTH),
+    "unknown-volunteer": (
+        ["hours", "add", "--volunteer", "999", "--unit", "{u}", "--date", PAST, "--hours", "1"],
+        {},
+        {},
+        BOTH,
+    ),
     "bad-date": ([*HOURS[:-1], "2026-13-01", "--hours", "1"], {}, {}, SQLITE),
     "non-numeric-hours": ([*HOURS, "--hours", "three"], {}, {}, SQLITE),
     "zero-hours": ([*HOURS, "--hours", "0"], {}, {}, SQLITE),
@@ -223,51 +310,132 @@ BAD = {
     "unknown-category": ([*ADD_UNIT, "--category", "space"], {}, {}, SQLITE),
     "missing-name": (["unit", "add", "--category", "health"], {}, {}, SQLITE),
     "unknown-sub-command": (["frobnicate"], {}, {}, SQLITE),
-    "unreachable-postgresql": (ADD_UNIT, {"VBOT_DATABASE_URL": "postgresql+psycopg://postgres@127.0.0.1:1/vbot"},
-                               {}, SQLITE),
+    "unreachable-postgresql": (
+        ADD_UNIT,
+        {"VBOT_DATABASE_URL": "postgresql+psycopg://postgres@127.0.0.1:1/vbot"},
+        {},
+        SQLITE,
+    ),
     "bad-timezone": (ADD_UNIT, {"VBOT_TIMEZONE": "Asia/Taipie"}, {}, SQLITE),
     "telegram-token-without-secret": (ADD_UNIT, {"TELEGRAM_BOT_TOKEN": "123:abc"}, {}, SQLITE),
     # found while writing these tests (each was a traceback or a wrong record before the fix)
-    "id-too-large-for-the-database": (["volunteer", "add", "--unit", "99999999999999999999", "--name", "林小華"],
-                                      {}, {}, SQLITE),
+    "id-too-large-for-the-database": (
+        ["volunteer", "add", "--unit", "99999999999999999999", "--name", "林小華"],
+        {},
+        {},
+        SQLITE,
+    ),
     "name-not-utf8": (["unit", "add", "--name", "\udcff\udcfe"], {}, {}, SQLITE),
     "env-file-not-utf8": (ADD_UNIT, {}, {".env": b"VBOT_LOCALE=\xff\xfe\n"}, SQLITE),
     "schema-from-a-newer-vbot": (ADD_UNIT, {}, {}, SQLITE),  # see NEWER_SCHEMA
     "hours-round-to-no-minutes": ([*HOURS, "--hours", "0.001"], {}, {}, SQLITE),
     "correction-below-zero": ([*HOURS, "--hours", "-3.5", "--note", "重複登錄"], {}, {}, BOTH),
-    "volunteer-not-in-unit": (["hours", "add", "--volunteer", "{v}", "--unit", "{other}", "--date", PAST,
-                               "--hours", "1"], {}, {}, SQLITE),
+    "volunteer-not-in-unit": (
+        ["hours", "add", "--volunteer", "{v}", "--unit", "{other}", "--date", PAST, "--hours", "1"],
+        {},
+        {},
+        SQLITE,
+    ),
     "service-date-in-the-future": ([*HOURS[:-1], "2999-01-01", "--hours", "1"], {}, {}, SQLITE),
     "argument-with-a-line-break": (["init", "a\nb"], {}, {}, SQLITE),
-    "deadline-of-an-unknown-unit": (["deadline", "add", "--unit", "999", "--title", "聯繫會議", "--date", "2030-01-05"],
-                                    {}, {}, BOTH),
-    "deadline-remind-not-days": (["deadline", "add", "--unit", "{u}", "--title", "聯繫會議", "--date", "2030-01-05",
-                                  "--remind", "14,x"], {}, {}, SQLITE),
-    "deadline-already-past": (["deadline", "add", "--unit", "{u}", "--title", "聯繫會議", "--date", "2020-01-05"],
-                              {}, {}, SQLITE),
+    "deadline-of-an-unknown-unit": (
+        ["deadline", "add", "--unit", "999", "--title", "聯繫會議", "--date", "2030-01-05"],
+        {},
+        {},
+        BOTH,
+    ),
+    "deadline-remind-not-days": (
+        [
+            "deadline",
+            "add",
+            "--unit",
+            "{u}",
+            "--title",
+            "聯繫會議",
+            "--date",
+            "2030-01-05",
+            "--remind",
+            "14,x",
+        ],
+        {},
+        {},
+        SQLITE,
+    ),
+    "deadline-already-past": (
+        ["deadline", "add", "--unit", "{u}", "--title", "聯繫會議", "--date", "2020-01-05"],
+        {},
+        {},
+        SQLITE,
+    ),
     "quiet-hours-unreadable": (["unit", "set", "{u}", "--quiet-hours", "9pm-8am"], {}, {}, SQLITE),
     "remind-at-no-time": (["remind", "--now", "tomorrow"], {}, {}, SQLITE),
-    "event-ends-before-it-starts": (["event", "add", "--unit", "{u}", "--title", "燈節", "--start", "2026-04-01T10:00",
-                                     "--end", "2026-04-01T09:00"], {}, {}, BOTH),
-    "shift-of-an-unknown-event": (["shift", "add", "--event", "999", "--start", "2026-04-01T10:00",
-                                   "--end", "2026-04-01T12:00", "--capacity", "5"], {}, {}, SQLITE),
+    "event-ends-before-it-starts": (
+        [
+            "event",
+            "add",
+            "--unit",
+            "{u}",
+            "--title",
+            "燈節",
+            "--start",
+            "2026-04-01T10:00",
+            "--end",
+            "2026-04-01T09:00",
+        ],
+        {},
+        {},
+        BOTH,
+    ),
+    "shift-of-an-unknown-event": (
+        [
+            "shift",
+            "add",
+            "--event",
+            "999",
+            "--start",
+            "2026-04-01T10:00",
+            "--end",
+            "2026-04-01T12:00",
+            "--capacity",
+            "5",
+        ],
+        {},
+        {},
+        SQLITE,
+    ),
     "roster-file-missing": (["roster", "import", "nope.csv", "--event", "1"], {}, {}, SQLITE),
     "poster-of-an-unknown-event": (["event", "poster", "--event", "1", "-o", "p.png"], {}, {}, SQLITE),
 }
 # What the one line must mention for the operator to know what to fix.
 MENTIONS = {
-    "unknown-unit": "999", "unknown-volunteer": "999", "bad-date": "2026-13-01", "non-numeric-hours": "three",
-    "unknown-category": "space", "missing-name": "--name", "unknown-sub-command": "frobnicate",
-    "unreachable-postgresql": "port 1", "bad-timezone": "VBOT_TIMEZONE", "env-file-not-utf8": ".env",
-    "telegram-token-without-secret": "TELEGRAM_WEBHOOK_SECRET", "schema-from-a-newer-vbot": "ffffffffffff",
-    "volunteer-not-in-unit": "not in unit", "correction-below-zero": "below zero",
-    "deadline-of-an-unknown-unit": "999", "deadline-remind-not-days": "14,x", "deadline-already-past": "2020-01-05",
-    "quiet-hours-unreadable": "9pm-8am", "remind-at-no-time": "tomorrow",
-    "event-ends-before-it-starts": "end after", "shift-of-an-unknown-event": "999", "roster-file-missing": "nope.csv",
+    "unknown-unit": "999",
+    "unknown-volunteer": "999",
+    "bad-date": "2026-13-01",
+    "non-numeric-hours": "three",
+    "unknown-category": "space",
+    "missing-name": "--name",
+    "unknown-sub-command": "frobnicate",
+    "unreachable-postgresql": "port 1",
+    "bad-timezone": "VBOT_TIMEZONE",
+    "env-file-not-utf8": ".env",
+    "telegram-token-without-secret": "TELEGRAM_WEBHOOK_SECRET",
+    "schema-from-a-newer-vbot": "ffffffffffff",
+    "volunteer-not-in-unit": "not in unit",
+    "correction-below-zero": "below zero",
+    "deadline-of-an-unknown-unit": "999",
+    "deadline-remind-not-days": "14,x",
+    "deadline-already-past": "2020-01-05",
+    "quiet-hours-unreadable": "9pm-8am",
+    "remind-at-no-time": "tomorrow",
+    "event-ends-before-it-starts": "end after",
+    "shift-of-an-unknown-event": "999",
+    "roster-file-missing": "nope.csv",
     "poster-of-an-unknown-event": "event 1",
 }
 NEWER_SCHEMA = "UPDATE alembic_version SET version_num = 'ffffffffffff'"
-CASES = [pytest.param(name, backend, id=f"{name}-{backend}") for name, case in BAD.items() for backend in case[3]]
+CASES = [
+    pytest.param(name, backend, id=f"{name}-{backend}") for name, case in BAD.items() for backend in case[3]
+]
 
 
 def seed(url: str) -> dict[str, str]:
@@ -277,9 +445,15 @@ def seed(url: str) -> dict[str, str]:
     now = dt.datetime.now(dt.UTC)
     with UnitOfWork(engine)() as session:
         unit = admin.add_unit(session, now, "seed", name="臺北市立圖書館", category="culture", city="taipei")
-        other = admin.add_unit(session, now, "seed", name="臺北市立聯合醫院", category="health", city="taipei")
-        person, _ = admin.add_volunteer(session, now, "seed", unit_id=unit.id, name="王小明", invite_valid_for=dt.timedelta(days=30))
-        admin.add_hours(session, now, "seed", volunteer_id=person.id, unit_id=unit.id, day=dt.date(2024, 5, 1), hours=3)
+        other = admin.add_unit(
+            session, now, "seed", name="臺北市立聯合醫院", category="health", city="taipei"
+        )
+        person, _ = admin.add_volunteer(
+            session, now, "seed", unit_id=unit.id, name="王小明", invite_valid_for=dt.timedelta(days=30)
+        )
+        admin.add_hours(
+            session, now, "seed", volunteer_id=person.id, unit_id=unit.id, day=dt.date(2024, 5, 1), hours=3
+        )
         session.commit()
         ids = {"u": str(unit.id), "other": str(other.id), "v": str(person.id)}
     engine.dispose()

@@ -32,7 +32,9 @@ def snapshot(url: str) -> dict:
     try:
         with engine.connect() as connection:
             found = {t: connection.execute(sa.text(f"SELECT count(*) FROM {t}")).scalar_one() for t in TABLES}
-            found["volunteers"] = [tuple(r) for r in connection.execute(sa.text("SELECT * FROM volunteer ORDER BY id"))]
+            found["volunteers"] = [
+                tuple(r) for r in connection.execute(sa.text("SELECT * FROM volunteer ORDER BY id"))
+            ]
             return found
     finally:
         engine.dispose()
@@ -51,22 +53,74 @@ def test_awards_and_training_commands_print_json_and_are_audited(tmp_path, targe
     env, url = target
     run = lambda *args: last_json(vbot(tmp_path, *args, "--json", env=env))  # noqa: E731
     run("init")
-    unit = str(run("unit", "add", "--name", "臺北市立圖書館", "--category", "culture", "--city", "taipei")["id"])
+    unit = str(
+        run("unit", "add", "--name", "臺北市立圖書館", "--category", "culture", "--city", "taipei")["id"]
+    )
     v = str(run("volunteer", "add", "--unit", unit, "--name", "王小明")["id"])
     near = str(run("volunteer", "add", "--unit", unit, "--name", "林小華")["id"])
 
-    assert run("volunteer", "set", v, "--record-book", "北市志字第1號", "--english-name", "Wang Hsiao-ming",
-               "--birth-date", "1958-03-02") == {"id": int(v), "changed": ["birth_date", "english_name", "record_book_no"]}
+    assert run(
+        "volunteer",
+        "set",
+        v,
+        "--record-book",
+        "北市志字第1號",
+        "--english-name",
+        "Wang Hsiao-ming",
+        "--birth-date",
+        "1958-03-02",
+    ) == {"id": int(v), "changed": ["birth_date", "english_name", "record_book_no"]}
     for who in (v, near):
-        assert set(run("training", "add", "--volunteer", who, "--kind", "basic", "--date", "2023-01-05",
-                       "--hours", "12", "--course", "基礎訓練")) == {"id"}
-        run("training", "add", "--volunteer", who, "--kind", "special", "--category", "culture",
-            "--date", "2023-01-12", "--hours", "6")
+        assert set(
+            run(
+                "training",
+                "add",
+                "--volunteer",
+                who,
+                "--kind",
+                "basic",
+                "--date",
+                "2023-01-05",
+                "--hours",
+                "12",
+                "--course",
+                "基礎訓練",
+            )
+        ) == {"id"}
+        run(
+            "training",
+            "add",
+            "--volunteer",
+            who,
+            "--kind",
+            "special",
+            "--category",
+            "culture",
+            "--date",
+            "2023-01-12",
+            "--hours",
+            "6",
+        )
     run("hours", "add", "--volunteer", v, "--unit", unit, "--date", PAST, "--hours", "150")
     run("hours", "add", "--volunteer", near, "--unit", unit, "--date", PAST, "--hours", "135")
 
-    session = run("training", "session", "add", "--unit", unit, "--title", "特殊訓練", "--kind", "special",
-                  "--start", "2026-05-01T09:00", "--end", "2026-05-01T17:30+08:00", "--place", "三樓會議室")
+    session = run(
+        "training",
+        "session",
+        "add",
+        "--unit",
+        unit,
+        "--title",
+        "特殊訓練",
+        "--kind",
+        "special",
+        "--start",
+        "2026-05-01T09:00",
+        "--end",
+        "2026-05-01T17:30+08:00",
+        "--place",
+        "三樓會議室",
+    )
     assert set(session) == {"id"}
     engine = make_engine(url)
     with engine.connect() as connection:
@@ -74,14 +128,30 @@ def test_awards_and_training_commands_print_json_and_are_audited(tmp_path, targe
     engine.dispose()
     assert (str(starts)[:16], str(ends)[:16]) == ("2026-05-01 01:00", "2026-05-01 09:30")  # Taipei → UTC
 
-    listed = run("awards", "eligible", "--unit", unit, "--award", "performance-certificate", "--as-of", "2025-06-01")
-    assert listed == {"volunteers": [{"id": int(v), "name": "王小明", "award": "performance-certificate",
-                                      "eligible": True, "hours_needed": 0, "missing": []}]}
+    listed = run(
+        "awards", "eligible", "--unit", unit, "--award", "performance-certificate", "--as-of", "2025-06-01"
+    )
+    assert listed == {
+        "volunteers": [
+            {
+                "id": int(v),
+                "name": "王小明",
+                "award": "performance-certificate",
+                "eligible": True,
+                "hours_needed": 0,
+                "missing": [],
+            }
+        ]
+    }
     nearly = run("awards", "eligible", "--unit", unit, "--award", "performance-certificate", "--within", "20")
     assert [(r["name"], r["eligible"], r["hours_needed"]) for r in nearly["volunteers"]] == [
-        ("王小明", True, 0), ("林小華", False, 15)]
+        ("王小明", True, 0),
+        ("林小華", False, 15),
+    ]
 
-    grant = run("award", "grant", "--volunteer", v, "--award", "performance-certificate", "--date", "2025-06-02")
+    grant = run(
+        "award", "grant", "--volunteer", v, "--award", "performance-certificate", "--date", "2025-06-02"
+    )
     assert set(grant) == {"id"}
     after = run("awards", "eligible", "--unit", unit, "--award", "performance-certificate")
     assert after == {"volunteers": []}  # granted: no longer on the list
@@ -99,37 +169,68 @@ BAD = {
     "set-unknown-volunteer": (["volunteer", "set", "999", "--english-name", "Nobody"], "999"),
     "set-nothing": (["volunteer", "set", "{v}"], "nothing to set"),
     "set-future-date": (["volunteer", "set", "{v}", "--record-book-date", "2999-01-01"], "2999-01-01"),
-    "training-unknown-volunteer": (["training", "add", "--volunteer", "999", "--kind", "basic", "--date", PAST,
-                                    "--hours", "12"], "999"),
-    "special-training-without-category": (["training", "add", "--volunteer", "{v}", "--kind", "special",
-                                           "--date", PAST, "--hours", "6"], "--category"),
-    "training-bad-date": (["training", "add", "--volunteer", "{v}", "--kind", "basic", "--date", "2025-02-30",
-                           "--hours", "12"], "2025-02-30"),
-    "training-zero-hours": (["training", "add", "--volunteer", "{v}", "--kind", "basic", "--date", PAST,
-                             "--hours", "0"], "hours"),
-    "grant-unknown-volunteer": (["award", "grant", "--volunteer", "999", "--award", "honor-card", "--date", PAST],
-                                "999"),
-    "grant-unknown-award": (["award", "grant", "--volunteer", "{v}", "--award", "golden-medal", "--date", PAST],
-                            "golden-medal"),
-    "grant-bad-date": (["award", "grant", "--volunteer", "{v}", "--award", "honor-card", "--date", "2025-1-2"],
-                       "2025-1-2"),
-    "session-end-before-start": ([*SESSION, "--start", "2026-05-01T17:00", "--end", "2026-05-01T09:00"],
-                                 "not after"),
-    "session-end-equals-start": ([*SESSION, "--start", "2026-05-01T09:00", "--end", "2026-05-01T09:00"],
-                                 "not after"),
+    "training-unknown-volunteer": (
+        ["training", "add", "--volunteer", "999", "--kind", "basic", "--date", PAST, "--hours", "12"],
+        "999",
+    ),
+    "special-training-without-category": (
+        ["training", "add", "--volunteer", "{v}", "--kind", "special", "--date", PAST, "--hours", "6"],
+        "--category",
+    ),
+    "training-bad-date": (
+        ["training", "add", "--volunteer", "{v}", "--kind", "basic", "--date", "2025-02-30", "--hours", "12"],
+        "2025-02-30",
+    ),
+    "training-zero-hours": (
+        ["training", "add", "--volunteer", "{v}", "--kind", "basic", "--date", PAST, "--hours", "0"],
+        "hours",
+    ),
+    "grant-unknown-volunteer": (
+        ["award", "grant", "--volunteer", "999", "--award", "honor-card", "--date", PAST],
+        "999",
+    ),
+    "grant-unknown-award": (
+        ["award", "grant", "--volunteer", "{v}", "--award", "golden-medal", "--date", PAST],
+        "golden-medal",
+    ),
+    "grant-bad-date": (
+        ["award", "grant", "--volunteer", "{v}", "--award", "honor-card", "--date", "2025-1-2"],
+        "2025-1-2",
+    ),
+    "session-end-before-start": (
+        [*SESSION, "--start", "2026-05-01T17:00", "--end", "2026-05-01T09:00"],
+        "not after",
+    ),
+    "session-end-equals-start": (
+        [*SESSION, "--start", "2026-05-01T09:00", "--end", "2026-05-01T09:00"],
+        "not after",
+    ),
     "session-bad-time": ([*SESSION, "--start", "tomorrow 9am", "--end", "2026-05-01T09:00"], "tomorrow"),
-    "session-unknown-unit": ([*SESSION[:4], "999", *SESSION[5:], "--start", "2026-05-01T09:00",
-                              "--end", "2026-05-01T10:00"], "999"),
-    "session-unknown-kind": ([*SESSION[:-1], "party", "--start", "2026-05-01T09:00", "--end", "2026-05-01T10:00"],
-                             "party"),
+    "session-unknown-unit": (
+        [*SESSION[:4], "999", *SESSION[5:], "--start", "2026-05-01T09:00", "--end", "2026-05-01T10:00"],
+        "999",
+    ),
+    "session-unknown-kind": (
+        [*SESSION[:-1], "party", "--start", "2026-05-01T09:00", "--end", "2026-05-01T10:00"],
+        "party",
+    ),
     "eligible-unknown-unit": (["awards", "eligible", "--unit", "999"], "999"),
-    "eligible-unknown-award": (["awards", "eligible", "--unit", "{u}", "--award", "golden-medal"], "golden-medal"),
+    "eligible-unknown-award": (
+        ["awards", "eligible", "--unit", "{u}", "--award", "golden-medal"],
+        "golden-medal",
+    ),
     "eligible-bad-date": (["awards", "eligible", "--unit", "{u}", "--as-of", "yesterday"], "yesterday"),
     "eligible-negative-within": (["awards", "eligible", "--unit", "{u}", "--within", "-5"], "within"),
 }
-ON_POSTGRESQL = ("set-unknown-volunteer", "grant-unknown-award", "session-end-before-start", "special-training-without-category")
+ON_POSTGRESQL = (
+    "set-unknown-volunteer",
+    "grant-unknown-award",
+    "session-end-before-start",
+    "special-training-without-category",
+)
 CASES = [pytest.param(name, "sqlite", id=f"{name}-sqlite") for name in BAD] + [
-    pytest.param(name, "postgresql", id=f"{name}-postgresql") for name in ON_POSTGRESQL]
+    pytest.param(name, "postgresql", id=f"{name}-postgresql") for name in ON_POSTGRESQL
+]
 
 
 @pytest.fixture(scope="module")
@@ -157,7 +258,13 @@ def bad_runs(tmp_path_factory):
                 schemas.append(schema)
                 case_ids = seed(url)
                 env["VBOT_DATABASE_URL"] = url
-            jobs[name, backend] = (folder, [a.format(**case_ids) for a in BAD[name][0]], env, url, snapshot(url))
+            jobs[name, backend] = (
+                folder,
+                [a.format(**case_ids) for a in BAD[name][0]],
+                env,
+                url,
+                snapshot(url),
+            )
         with ThreadPoolExecutor(max_workers=max(2, os.cpu_count() or 2)) as pool:
             futures = {key: pool.submit(vbot, job[0], *job[1], env=job[2]) for key, job in jobs.items()}
             yield {key: (futures[key].result(), job[3], job[4]) for key, job in jobs.items()}
@@ -188,7 +295,9 @@ def test_hours_add_says_which_award_came_within_reach(tmp_path):
         return last_json(vbot(tmp_path, *args, "--json"))
 
     unit = run("unit", "add", "--name", "臺北市立圖書館", "--city", "taipei")["id"]
-    person = run("volunteer", "add", "--unit", str(unit), "--name", "王小明", "--trained-on", "2020-01-01")["id"]
+    person = run("volunteer", "add", "--unit", str(unit), "--name", "王小明", "--trained-on", "2020-01-01")[
+        "id"
+    ]
     run("volunteer", "set", str(person), "--record-book", "北市志字第1號", "--record-book-date", "2020-02-01")
     hours = ("hours", "add", "--volunteer", str(person), "--unit", str(unit), "--hours")
     assert run(*hours, "100", "--date", "2025-01-10")["reached"] == []

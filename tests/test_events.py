@@ -30,10 +30,26 @@ async def fair(harness):
     town.amy = await town.person(unit, line_user="Uamy", name="陳美玲")
     town.bob = await town.person(unit, telegram_user=7001, name="李大同")
     with town.uow() as session:
-        event = event_admin.add_event(session, harness.now, "test", unit_id=unit, title="臺北燈節",
-                                      starts_at=local(2026, 4, 1, 8), ends_at=local(2026, 4, 1, 22), place="中正紀念堂")
-        shift = event_admin.add_shift(session, harness.now, "test", event_id=event.id, starts_at=local(2026, 4, 1, 9),
-                                      ends_at=local(2026, 4, 1, 12), capacity=10, post="服務台")
+        event = event_admin.add_event(
+            session,
+            harness.now,
+            "test",
+            unit_id=unit,
+            title="臺北燈節",
+            starts_at=local(2026, 4, 1, 8),
+            ends_at=local(2026, 4, 1, 22),
+            place="中正紀念堂",
+        )
+        shift = event_admin.add_shift(
+            session,
+            harness.now,
+            "test",
+            event_id=event.id,
+            starts_at=local(2026, 4, 1, 9),
+            ends_at=local(2026, 4, 1, 12),
+            capacity=10,
+            post="服務台",
+        )
         event_admin.add_to_roster(session, harness.now, "test", shift.id, town.amy)
         session.commit()
         town.unit, town.event, town.shift, town.code = unit, event.id, shift.id, event.code
@@ -47,9 +63,13 @@ def records(town) -> list[ServiceRecord]:
 
 async def test_the_poster_code_checks_a_rostered_volunteer_into_their_shift_from_an_hour_before(fair):
     h = fair.h
-    early = await h.line_says("Uamy", f"簽到 {fair.code}", at=local(2026, 4, 1, 7, 59), now=local(2026, 4, 1, 7, 59))
+    early = await h.line_says(
+        "Uamy", f"簽到 {fair.code}", at=local(2026, 4, 1, 7, 59), now=local(2026, 4, 1, 7, 59)
+    )
     assert "08:00" in early[0] and records(fair) == []
-    answer = await h.line_says("Uamy", f"簽到 {fair.code.lower()}", at=local(2026, 4, 1, 8, 0), now=local(2026, 4, 1, 8, 0))
+    answer = await h.line_says(
+        "Uamy", f"簽到 {fair.code.lower()}", at=local(2026, 4, 1, 8, 0), now=local(2026, 4, 1, 8, 0)
+    )
     assert "服務台" in answer[0] and "簽到" in answer[0]
     [record] = records(fair)
     assert record.shift_id == fair.shift and not record.walk_up and record.unit_id == fair.unit
@@ -58,13 +78,17 @@ async def test_the_poster_code_checks_a_rostered_volunteer_into_their_shift_from
 
 
 async def test_after_the_shift_the_code_is_refused(fair):
-    answer = await fair.h.line_says("Uamy", f"簽到 {fair.code}", at=local(2026, 4, 1, 12, 1), now=local(2026, 4, 1, 12, 1))
+    answer = await fair.h.line_says(
+        "Uamy", f"簽到 {fair.code}", at=local(2026, 4, 1, 12, 1), now=local(2026, 4, 1, 12, 1)
+    )
     assert "結束" in answer[0] and records(fair) == []
 
 
 async def test_a_walk_up_is_accepted_and_flagged_or_refused_and_flagged(fair):
     h = fair.h
-    answer = await h.telegram_says(7001, f"/start ci_{fair.code}", at=local(2026, 4, 1, 9, 5), now=local(2026, 4, 1, 9, 5))
+    answer = await h.telegram_says(
+        7001, f"/start ci_{fair.code}", at=local(2026, 4, 1, 9, 5), now=local(2026, 4, 1, 9, 5)
+    )
     assert "臨時" in answer[0] or "名單" in answer[0]
     [record] = records(fair)
     assert record.walk_up and record.shift_id == fair.shift
@@ -77,7 +101,9 @@ async def test_a_walk_up_is_accepted_and_flagged_or_refused_and_flagged(fair):
         session.add(event)
         session.commit()
     carol = await fair.person(fair.unit, line_user="Ucarol", name="張小萍")
-    answer = await h.line_says("Ucarol", f"簽到 {fair.code}", at=local(2026, 4, 1, 9, 10), now=local(2026, 4, 1, 9, 10))
+    answer = await h.line_says(
+        "Ucarol", f"簽到 {fair.code}", at=local(2026, 4, 1, 9, 10), now=local(2026, 4, 1, 9, 10)
+    )
     assert "無法簽到" in answer[0] and len(records(fair)) == 1
     await fair.remind(local(2026, 4, 1, 9, 11))
     assert any("張小萍" in text for text in h.line_api.texts_to("Uboss"))
@@ -96,11 +122,16 @@ async def test_a_rotating_code_works_for_its_minute_and_the_next_and_the_poster_
     code = rotating_code(secret, shown_at)
     answer = await h.line_says("Uamy", f"簽到 {fair.code}", at=shown_at, now=shown_at)
     assert "螢幕" in answer[0] and records(fair) == []
-    stale = await h.line_says("Uamy", f"簽到 {code}", at=shown_at + dt.timedelta(minutes=2),
-                              now=shown_at + dt.timedelta(minutes=2))
+    stale = await h.line_says(
+        "Uamy", f"簽到 {code}", at=shown_at + dt.timedelta(minutes=2), now=shown_at + dt.timedelta(minutes=2)
+    )
     assert code in stale[0] and records(fair) == []
-    fresh = await h.line_says("Uamy", f"簽到 {code}", at=shown_at + dt.timedelta(seconds=50),
-                              now=shown_at + dt.timedelta(seconds=50))
+    fresh = await h.line_says(
+        "Uamy",
+        f"簽到 {code}",
+        at=shown_at + dt.timedelta(seconds=50),
+        now=shown_at + dt.timedelta(seconds=50),
+    )
     assert "服務台" in fresh[0] and len(records(fair)) == 1
 
 
@@ -133,21 +164,35 @@ async def test_live_shows_expected_present_missing_and_walk_ups_to_coordinators_
     await h.line_says("Uamy", f"簽到 {fair.code}", at=local(2026, 4, 1, 8, 55), now=local(2026, 4, 1, 8, 55))
     await h.telegram_says(7001, f"簽到 {fair.code}", at=local(2026, 4, 1, 9, 2), now=local(2026, 4, 1, 9, 2))
     answer = await h.line_says("Uboss", "現場", at=local(2026, 4, 1, 9, 20), now=local(2026, 4, 1, 9, 20))
-    assert "臺北燈節" in answer[0] and "應到 2" in answer[0] and "已到 1" in answer[0] and "未到 1" in answer[0]
+    assert (
+        "臺北燈節" in answer[0] and "應到 2" in answer[0] and "已到 1" in answer[0] and "未到 1" in answer[0]
+    )
     assert "王大明" in answer[0] and "李大同" in answer[0]
     refused = await h.line_says("Uamy", "現場", at=local(2026, 4, 1, 9, 20), now=local(2026, 4, 1, 9, 20))
     assert "王大明" not in refused[0]
 
-    answer = await h.line_says("Uboss", f"代簽到 {dan}", at=local(2026, 4, 1, 9, 30), now=local(2026, 4, 1, 9, 30))
+    answer = await h.line_says(
+        "Uboss", f"代簽到 {dan}", at=local(2026, 4, 1, 9, 30), now=local(2026, 4, 1, 9, 30)
+    )
     assert "王大明" in answer[0]
     record = records(fair)[-1]
-    assert record.volunteer_id == dan and record.shift_id == fair.shift and record.checked_in_by == f"volunteer:{fair.boss}"
-    answer = await h.line_says("Uamy", f"代簽到 {fair.bob}", at=local(2026, 4, 1, 9, 31), now=local(2026, 4, 1, 9, 31))
+    assert (
+        record.volunteer_id == dan
+        and record.shift_id == fair.shift
+        and record.checked_in_by == f"volunteer:{fair.boss}"
+    )
+    answer = await h.line_says(
+        "Uamy", f"代簽到 {fair.bob}", at=local(2026, 4, 1, 9, 31), now=local(2026, 4, 1, 9, 31)
+    )
     assert "管理者" in answer[0]
-    answer = await h.line_says("Uboss", f"代簽退 {dan}", at=local(2026, 4, 1, 11, 30), now=local(2026, 4, 1, 11, 30))
+    answer = await h.line_says(
+        "Uboss", f"代簽退 {dan}", at=local(2026, 4, 1, 11, 30), now=local(2026, 4, 1, 11, 30)
+    )
     assert "王大明" in answer[0] and "2" in answer[0]
     assert records(fair)[-1].status == "counted" and records(fair)[-1].minutes == 120
-    answer = await h.line_says("Uboss", f"代簽退 {dan}", at=local(2026, 4, 1, 11, 31), now=local(2026, 4, 1, 11, 31))
+    answer = await h.line_says(
+        "Uboss", f"代簽退 {dan}", at=local(2026, 4, 1, 11, 31), now=local(2026, 4, 1, 11, 31)
+    )
     assert "沒有簽到" in answer[0]
 
 
@@ -157,11 +202,15 @@ async def test_volunteers_see_open_shifts_sign_up_and_cancel_and_a_late_cancella
     assert "服務台" in answer[0] and "9" in answer[0]
     keyboard = json.loads(h.telegram_api.sent("/sendMessage")[-1].body["reply_markup"])["inline_keyboard"]
     assert keyboard[0][0]["callback_data"] == f"報名 #{fair.shift}"
-    answer = await h.telegram_says(7001, f"報名 #{fair.shift}", at=local(2026, 3, 31, 10), now=local(2026, 3, 31, 10))
+    answer = await h.telegram_says(
+        7001, f"報名 #{fair.shift}", at=local(2026, 3, 31, 10), now=local(2026, 3, 31, 10)
+    )
     assert "服務台" in answer[0]
     with fair.uow() as session:
         assert session.get(Shift, fair.shift).taken == 2
-    answer = await h.telegram_says(7001, f"取消 #{fair.shift}", at=local(2026, 3, 31, 10), now=local(2026, 3, 31, 10))
+    answer = await h.telegram_says(
+        7001, f"取消 #{fair.shift}", at=local(2026, 3, 31, 10), now=local(2026, 3, 31, 10)
+    )
     with fair.uow() as session:
         assert session.get(Shift, fair.shift).taken == 1
         told = session.exec(select(Notification).where(Notification.job == "late-cancellation")).all()
@@ -175,11 +224,30 @@ def test_fifty_sign_ups_at_once_fill_ten_places_and_no_more(database_url):
     now = dt.datetime(2026, 3, 30, 1, tzinfo=dt.UTC)
     with uow() as session:
         unit = admin.add_unit(session, now, "test", name="馬拉松志工隊", category="general", city="taipei").id
-        people = [admin.add_volunteer(session, now, "test", unit_id=unit, name=f"跑者{n}", invite_valid_for=dt.timedelta(days=1))[0].id for n in range(50)]
-        event = event_admin.add_event(session, now, "test", unit_id=unit, title="臺北馬拉松",
-                                      starts_at=local(2026, 12, 20, 5), ends_at=local(2026, 12, 20, 14))
-        shift = event_admin.add_shift(session, now, "test", event_id=event.id, starts_at=local(2026, 12, 20, 6),
-                                      ends_at=local(2026, 12, 20, 10), capacity=10).id
+        people = [
+            admin.add_volunteer(
+                session, now, "test", unit_id=unit, name=f"跑者{n}", invite_valid_for=dt.timedelta(days=1)
+            )[0].id
+            for n in range(50)
+        ]
+        event = event_admin.add_event(
+            session,
+            now,
+            "test",
+            unit_id=unit,
+            title="臺北馬拉松",
+            starts_at=local(2026, 12, 20, 5),
+            ends_at=local(2026, 12, 20, 14),
+        )
+        shift = event_admin.add_shift(
+            session,
+            now,
+            "test",
+            event_id=event.id,
+            starts_at=local(2026, 12, 20, 6),
+            ends_at=local(2026, 12, 20, 10),
+            capacity=10,
+        ).id
         session.commit()
     start = threading.Barrier(len(people))
     outcomes = []
@@ -208,30 +276,65 @@ def test_fifty_sign_ups_at_once_fill_ten_places_and_no_more(database_url):
     engine.dispose()
 
 
-async def test_the_poster_command_writes_a_png_and_a_pdf_whose_codes_open_the_chats(tmp_path, line_api, telegram_api):
+async def test_the_poster_command_writes_a_png_and_a_pdf_whose_codes_open_the_chats(
+    tmp_path, line_api, telegram_api
+):
     import zxingcpp
     from PIL import Image
 
     from tests.conftest import LINE_SECRET, LINE_TOKEN, TELEGRAM_SECRET, TELEGRAM_TOKEN
     from tests.test_serve import vbot
 
-    env = {k: v for k, v in __import__("os").environ.items() if not k.startswith(("VBOT_", "LINE_", "TELEGRAM_"))}
-    env |= {"VBOT_DATABASE_URL": f"sqlite:///{tmp_path / 'poster.db'}", "LINE_CHANNEL_SECRET": LINE_SECRET,
-            "LINE_CHANNEL_ACCESS_TOKEN": LINE_TOKEN, "LINE_API_BASE_URL": line_api.url,
-            "TELEGRAM_BOT_TOKEN": TELEGRAM_TOKEN, "TELEGRAM_WEBHOOK_SECRET": TELEGRAM_SECRET,
-            "TELEGRAM_API_BASE_URL": telegram_api.url}
+    env = {
+        k: v for k, v in __import__("os").environ.items() if not k.startswith(("VBOT_", "LINE_", "TELEGRAM_"))
+    }
+    env |= {
+        "VBOT_DATABASE_URL": f"sqlite:///{tmp_path / 'poster.db'}",
+        "LINE_CHANNEL_SECRET": LINE_SECRET,
+        "LINE_CHANNEL_ACCESS_TOKEN": LINE_TOKEN,
+        "LINE_API_BASE_URL": line_api.url,
+        "TELEGRAM_BOT_TOKEN": TELEGRAM_TOKEN,
+        "TELEGRAM_WEBHOOK_SECRET": TELEGRAM_SECRET,
+        "TELEGRAM_API_BASE_URL": telegram_api.url,
+    }
     run = lambda *args: __import__("asyncio").to_thread(vbot, env, *args)  # noqa: E731
     unit = str((await run("unit", "add", "--name", "臺北市觀光傳播局志工隊"))["id"])
-    event = await run("event", "add", "--unit", unit, "--title", "臺北燈節", "--start", "2026-04-01T08:00",
-                      "--end", "2026-04-01T22:00", "--place", "中正紀念堂")
-    shift = await run("shift", "add", "--event", str(event["id"]), "--start", "2026-04-01T09:00",
-                      "--end", "2026-04-01T12:00", "--capacity", "10", "--post", "服務台")
+    event = await run(
+        "event",
+        "add",
+        "--unit",
+        unit,
+        "--title",
+        "臺北燈節",
+        "--start",
+        "2026-04-01T08:00",
+        "--end",
+        "2026-04-01T22:00",
+        "--place",
+        "中正紀念堂",
+    )
+    shift = await run(
+        "shift",
+        "add",
+        "--event",
+        str(event["id"]),
+        "--start",
+        "2026-04-01T09:00",
+        "--end",
+        "2026-04-01T12:00",
+        "--capacity",
+        "10",
+        "--post",
+        "服務台",
+    )
     assert set(shift) == {"id"}
     png = await run("event", "poster", "--event", str(event["id"]), "-o", str(tmp_path / "poster.png"))
     await run("event", "poster", "--event", str(event["id"]), "-o", str(tmp_path / "poster.pdf"))
     found = {code.text for code in zxingcpp.read_barcodes(Image.open(png["file"]))}
-    assert found == {f"https://line.me/R/oaMessage/%40123abcde/?%E7%B0%BD%E5%88%B0%20{event['code']}",
-                     f"https://t.me/vbot_test_bot?start=ci_{event['code']}"}
+    assert found == {
+        f"https://line.me/R/oaMessage/%40123abcde/?%E7%B0%BD%E5%88%B0%20{event['code']}",
+        f"https://t.me/vbot_test_bot?start=ci_{event['code']}",
+    }
     assert (tmp_path / "poster.pdf").read_bytes().startswith(b"%PDF")
 
 
@@ -264,7 +367,9 @@ async def test_shifts_join_the_reminders_missing_volunteers_and_forgotten_check_
     assert "12:00" in question and "還在服務" in question
     push = [c for c in h.line_api.calls if c.path.endswith("/push") and c.body["to"] == "Uamy"][-1]
     first_button = push.body["messages"][-1]["quickReply"]["items"][0]["action"]["text"]
-    answer = await h.line_says("Uamy", first_button, at=local(2026, 4, 1, 13, 5), now=local(2026, 4, 1, 13, 5))
+    answer = await h.line_says(
+        "Uamy", first_button, at=local(2026, 4, 1, 13, 5), now=local(2026, 4, 1, 13, 5)
+    )
     assert "12:00" in answer[0] and "3.1" in answer[0]  # 08:55 to the shift's end, not to 13:05
 
 
@@ -283,12 +388,20 @@ async def test_an_event_with_a_radius_needs_a_location_within_it_on_line_and_tel
 
     def location_event(lat, lon, when):
         event = h.line_event("Uamy", None, at=when)
-        event["message"] = {"id": "77", "type": "location", "latitude": lat, "longitude": lon, "address": "臺北"}
+        event["message"] = {
+            "id": "77",
+            "type": "location",
+            "latitude": lat,
+            "longitude": lon,
+            "address": "臺北",
+        }
         return event
 
     far = local(2026, 4, 1, 8, 51)
     h.now = far
-    assert (await h.post_line(location_event(25.0478, 121.5170, far))).status_code == 200  # Taipei Main Station
+    assert (
+        await h.post_line(location_event(25.0478, 121.5170, far))
+    ).status_code == 200  # Taipei Main Station
     await h.drain(far)
     assert "公尺" in h.line_api.delivered_texts()[-1] and records(fair)[0].status == "location"
     near = local(2026, 4, 1, 8, 52)
@@ -317,15 +430,40 @@ def test_the_kiosk_command_prints_a_signed_link_only_for_a_rotating_code_event(t
     from tests.test_cli import clean_env, last_json
     from tests.test_cli import vbot as run_vbot
 
-    env = clean_env(VBOT_DATABASE_URL=f"sqlite:///{tmp_path / 'k.db'}", VBOT_PUBLIC_URL="https://vbot.example.tw")
-    unit = str(last_json(run_vbot(tmp_path, "unit", "add", "--name", "馬拉松志工隊", "--json", env=env))["id"])
+    env = clean_env(
+        VBOT_DATABASE_URL=f"sqlite:///{tmp_path / 'k.db'}", VBOT_PUBLIC_URL="https://vbot.example.tw"
+    )
+    unit = str(
+        last_json(run_vbot(tmp_path, "unit", "add", "--name", "馬拉松志工隊", "--json", env=env))["id"]
+    )
     times = ["--start", "2026-12-20T05:00", "--end", "2026-12-20T14:00"]
-    plain = str(last_json(run_vbot(tmp_path, "event", "add", "--unit", unit, "--title", "路跑", *times, "--json", env=env))["id"])
-    rotating = str(last_json(run_vbot(tmp_path, "event", "add", "--unit", unit, "--title", "馬拉松", *times,
-                                      "--rotating-code", "--json", env=env))["id"])
+    plain = str(
+        last_json(
+            run_vbot(tmp_path, "event", "add", "--unit", unit, "--title", "路跑", *times, "--json", env=env)
+        )["id"]
+    )
+    rotating = str(
+        last_json(
+            run_vbot(
+                tmp_path,
+                "event",
+                "add",
+                "--unit",
+                unit,
+                "--title",
+                "馬拉松",
+                *times,
+                "--rotating-code",
+                "--json",
+                env=env,
+            )
+        )["id"]
+    )
     refused = run_vbot(tmp_path, "event", "kiosk", "--event", plain, env=env)
     assert refused.returncode == 2 and "--rotating-code" in refused.stderr
-    url = last_json(run_vbot(tmp_path, "event", "kiosk", "--event", rotating, "--hours", "2", "--json", env=env))["url"]
+    url = last_json(
+        run_vbot(tmp_path, "event", "kiosk", "--event", rotating, "--hours", "2", "--json", env=env)
+    )["url"]
     parts = urlsplit(url)
     assert url.startswith(f"https://vbot.example.tw/events/{rotating}/kiosk?")
     query = {k: v[0] for k, v in parse_qs(parts.query).items()}
@@ -335,7 +473,9 @@ def test_the_kiosk_command_prints_a_signed_link_only_for_a_rotating_code_event(t
     engine.dispose()
     now = dt.datetime.now(dt.UTC)
     assert kiosk_link_valid(secret, int(rotating), int(query["expires"]), query["sig"], now)
-    assert not kiosk_link_valid(secret, int(rotating), int(query["expires"]), query["sig"], now + dt.timedelta(hours=3))
+    assert not kiosk_link_valid(
+        secret, int(rotating), int(query["expires"]), query["sig"], now + dt.timedelta(hours=3)
+    )
 
 
 def test_a_roster_file_is_imported_row_by_row_and_importing_it_again_changes_nothing(tmp_path):
@@ -345,14 +485,45 @@ def test_a_roster_file_is_imported_row_by_row_and_importing_it_again_changes_not
     env = clean_env(VBOT_DATABASE_URL=f"sqlite:///{tmp_path / 'r.db'}")
     run = lambda *args: last_json(run_vbot(tmp_path, *args, "--json", env=env))  # noqa: E731
     unit = str(run("unit", "add", "--name", "馬拉松志工隊")["id"])
-    people = [str(run("volunteer", "add", "--unit", unit, "--name", name)["id"]) for name in ("甲", "乙", "丙")]
-    event = str(run("event", "add", "--unit", unit, "--title", "馬拉松", "--start", "2026-12-20T05:00",
-                    "--end", "2026-12-20T14:00")["id"])
-    shift = str(run("shift", "add", "--event", event, "--start", "2026-12-20T06:00", "--end", "2026-12-20T10:00",
-                    "--capacity", "2", "--post", "補給站")["id"])
+    people = [
+        str(run("volunteer", "add", "--unit", unit, "--name", name)["id"]) for name in ("甲", "乙", "丙")
+    ]
+    event = str(
+        run(
+            "event",
+            "add",
+            "--unit",
+            unit,
+            "--title",
+            "馬拉松",
+            "--start",
+            "2026-12-20T05:00",
+            "--end",
+            "2026-12-20T14:00",
+        )["id"]
+    )
+    shift = str(
+        run(
+            "shift",
+            "add",
+            "--event",
+            event,
+            "--start",
+            "2026-12-20T06:00",
+            "--end",
+            "2026-12-20T10:00",
+            "--capacity",
+            "2",
+            "--post",
+            "補給站",
+        )["id"]
+    )
     roster = tmp_path / "roster.csv"
-    roster.write_text(f"shift,volunteer\n{shift},{people[0]}\n{shift},{people[1]}\n{shift},{people[2]}\n"
-                      f"{shift},abc\n999,{people[0]}\n", encoding="utf-8-sig")
+    roster.write_text(
+        f"shift,volunteer\n{shift},{people[0]}\n{shift},{people[1]}\n{shift},{people[2]}\n"
+        f"{shift},abc\n999,{people[0]}\n",
+        encoding="utf-8-sig",
+    )
     first = run("roster", "import", str(roster), "--event", event)
     assert (first["added"], first["unchanged"]) == (2, 0)
     assert [e["line"] for e in first["errors"]] == [4, 5, 6]
@@ -373,19 +544,31 @@ async def test_coordinators_settle_sessions_waiting_for_review_and_correct_recor
     await h.line_says("Uamy", "簽退", at=local(2026, 4, 2, 21), now=local(2026, 4, 2, 21))  # 13 h: to review
     [record] = records(fair)
     assert record.status == "review"
-    refused = await h.line_says("Uother", f"核准 #{record.id}", at=local(2026, 4, 3, 9), now=local(2026, 4, 3, 9))
+    refused = await h.line_says(
+        "Uother", f"核准 #{record.id}", at=local(2026, 4, 3, 9), now=local(2026, 4, 3, 9)
+    )
     assert "找不到" in refused[0] and records(fair)[0].status == "review"  # another unit's: as if unknown
     listing = await h.line_says("Uboss", "審核", at=local(2026, 4, 3, 9), now=local(2026, 4, 3, 9))
     assert f"#{record.id} 陳美玲" in listing[0] and "13" in listing[0]
-    answer = await h.line_says("Uboss", f"更正 #{record.id} 8 忘記簽退，實際服務到17點",
-                               at=local(2026, 4, 3, 9, 5), now=local(2026, 4, 3, 9, 5))
+    answer = await h.line_says(
+        "Uboss",
+        f"更正 #{record.id} 8 忘記簽退，實際服務到17點",
+        at=local(2026, 4, 3, 9, 5),
+        now=local(2026, 4, 3, 9, 5),
+    )
     assert "8" in answer[0]
     old, new = records(fair)
-    assert (old.status, old.minutes) == ("void", 780) and (new.status, new.minutes, new.source) == ("counted", 480, "manual")
+    assert (old.status, old.minutes) == ("void", 780) and (new.status, new.minutes, new.source) == (
+        "counted",
+        480,
+        "manual",
+    )
     assert "忘記簽退" in new.note
     await fair.remind(local(2026, 4, 3, 9, 6))
     assert any("8 小時" in text and "忘記簽退" in text for text in h.line_api.texts_to("Uamy"))
-    again = await h.line_says("Uboss", f"核准 #{record.id}", at=local(2026, 4, 3, 9, 7), now=local(2026, 4, 3, 9, 7))
+    again = await h.line_says(
+        "Uboss", f"核准 #{record.id}", at=local(2026, 4, 3, 9, 7), now=local(2026, 4, 3, 9, 7)
+    )
     assert "已經處理" in again[0]
     assert outsider
 
@@ -397,7 +580,9 @@ async def test_people_see_and_correct_their_data_ask_for_leave_and_have_their_id
     await h.line_says("Uamy", "簽退", at=at, now=at)
     shown = await h.line_says("Uamy", "我的資料", at=at, now=at)
     assert "陳美玲" in shown[0] and "line" in shown[0] and "臺北市觀光傳播局志工隊" in shown[0]
-    assert "陳美玲" in (await h.line_says("Uamy", "我的姓名 陳美齡", at=at, now=at))[0].replace("陳美齡", "陳美玲")
+    assert "陳美玲" in (await h.line_says("Uamy", "我的姓名 陳美齡", at=at, now=at))[0].replace(
+        "陳美齡", "陳美玲"
+    )
     await h.line_says("Uamy", "請假 2026-04-03 回診", at=at, now=at)
     await h.line_says("Uamy", "意見 希望有週末的班", at=at, now=at)
     await fair.remind(at + dt.timedelta(minutes=1))
@@ -434,13 +619,27 @@ async def test_a_coordinator_of_another_unit_is_refused_everything_on_this_units
     [record] = records(fair)
     with fair.uow() as session:
         audit_before = session.execute(sa.text("SELECT count(*) FROM auditentry")).scalar()
-    attempts = ["獎勵名單", "現場", f"代簽到 {fair.bob}", f"代簽退 {fair.amy}", "審核", f"核准 #{record.id}",
-                f"作廢 #{record.id}", f"更正 #{record.id} 1 測試", f"確認刪除 {fair.amy}",
-                f"完成 {fair.unit} half-year-report-h1 2026-07-10", f"匯出 {fair.unit}", f"報表 {fair.unit} 2026H1"]
+    attempts = [
+        "獎勵名單",
+        "現場",
+        f"代簽到 {fair.bob}",
+        f"代簽退 {fair.amy}",
+        "審核",
+        f"核准 #{record.id}",
+        f"作廢 #{record.id}",
+        f"更正 #{record.id} 1 測試",
+        f"確認刪除 {fair.amy}",
+        f"完成 {fair.unit} half-year-report-h1 2026-07-10",
+        f"匯出 {fair.unit}",
+        f"報表 {fair.unit} 2026H1",
+    ]
     for text in attempts:
         answer = await h.line_says("Uother", text, at=at, now=at)
         assert len(answer) == 1, text
-        assert not any(name in answer[0] for name in ("陳美玲", "李大同", "林組長", "觀光傳播局")), (text, answer[0])
+        assert not any(name in answer[0] for name in ("陳美玲", "李大同", "林組長", "觀光傳播局")), (
+            text,
+            answer[0],
+        )
     with fair.uow() as session:
         audit_after = session.execute(sa.text("SELECT count(*) FROM auditentry")).scalar()
     assert audit_after == audit_before

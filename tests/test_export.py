@@ -25,7 +25,16 @@ from storage.models import Event, Membership, ServiceRecord, Shift
 NOW = dt.datetime(2026, 3, 25, 1, 0, tzinfo=dt.UTC)
 TAIPEI = dt.timezone(dt.timedelta(hours=8))
 FIRST, LAST = dt.date(2026, 3, 1), dt.date(2026, 3, 20)
-EXPECTED_HEADERS = ["姓名", "紀錄冊編號", "服務日期", "開始時間", "結束時間", "服務時數", "服務項目", "服務單位"]
+EXPECTED_HEADERS = [
+    "姓名",
+    "紀錄冊編號",
+    "服務日期",
+    "開始時間",
+    "結束時間",
+    "服務時數",
+    "服務項目",
+    "服務單位",
+]
 LIB = "臺北市立圖書館"
 
 # What the file must hold, by date; within a date the order is by name (compared as a set: a
@@ -47,11 +56,22 @@ def local(day: int, hour: int, minute: int = 0) -> dt.datetime:
     return dt.datetime(2026, 3, day, hour, minute, tzinfo=TAIPEI).astimezone(dt.UTC)
 
 
-def session_record(volunteer_id, unit_id, start, end, status="counted", shift_id=None, note=None) -> ServiceRecord:
+def session_record(
+    volunteer_id, unit_id, start, end, status="counted", shift_id=None, note=None
+) -> ServiceRecord:
     return ServiceRecord(
-        volunteer_id=volunteer_id, unit_id=unit_id, kind="service", source="chat", status=status,
-        check_in=start, check_out=end, minutes=int((end - start).total_seconds() // 60) if end else 0,
-        service_date=start.astimezone(TAIPEI).date(), recorded_by="chat", created_at=NOW, shift_id=shift_id,
+        volunteer_id=volunteer_id,
+        unit_id=unit_id,
+        kind="service",
+        source="chat",
+        status=status,
+        check_in=start,
+        check_out=end,
+        minutes=int((end - start).total_seconds() // 60) if end else 0,
+        service_date=start.astimezone(TAIPEI).date(),
+        recorded_by="chat",
+        created_at=NOW,
+        shift_id=shift_id,
         note=note,
     )
 
@@ -65,20 +85,45 @@ def world(database_url):
     with uow() as s:
         unit = admin.add_unit(s, NOW, "test", name=LIB, category="culture", city="taipei")
         other = admin.add_unit(s, NOW, "test", name="臺北市立動物園", category="education", city="taipei")
-        wang, _ = admin.add_volunteer(s, NOW, "test", unit_id=unit.id, name="王小明", invite_valid_for=dt.timedelta(days=1))
-        lee, _ = admin.add_volunteer(s, NOW, "test", unit_id=unit.id, name="李大華", invite_valid_for=dt.timedelta(days=1))
-        chen, _ = admin.add_volunteer(s, NOW, "test", unit_id=unit.id, name="陳美玲", invite_valid_for=dt.timedelta(days=1))
+        wang, _ = admin.add_volunteer(
+            s, NOW, "test", unit_id=unit.id, name="王小明", invite_valid_for=dt.timedelta(days=1)
+        )
+        lee, _ = admin.add_volunteer(
+            s, NOW, "test", unit_id=unit.id, name="李大華", invite_valid_for=dt.timedelta(days=1)
+        )
+        chen, _ = admin.add_volunteer(
+            s, NOW, "test", unit_id=unit.id, name="陳美玲", invite_valid_for=dt.timedelta(days=1)
+        )
         admin.set_volunteer(s, NOW, "test", wang.id, {"record_book_no": "0001234"})
         admin.set_volunteer(s, NOW, "test", chen.id, {"record_book_no": "A-77"})
         s.add(Membership(volunteer_id=wang.id, unit_id=other.id))
-        event = Event(unit_id=unit.id, title="春季書展", starts_at=local(15, 9), ends_at=local(16, 18),
-                      code="EXPORT1", secret="s", created_at=NOW)
+        event = Event(
+            unit_id=unit.id,
+            title="春季書展",
+            starts_at=local(15, 9),
+            ends_at=local(16, 18),
+            code="EXPORT1",
+            secret="s",
+            created_at=NOW,
+        )
         s.add(event)
         s.flush()
-        guide = Shift(event_id=event.id, post="引導組", starts_at=local(15, 10), ends_at=local(15, 12), capacity=5,
-                      created_at=NOW)
-        plain = Shift(event_id=event.id, post=None, starts_at=local(16, 14), ends_at=local(16, 15), capacity=5,
-                      created_at=NOW)
+        guide = Shift(
+            event_id=event.id,
+            post="引導組",
+            starts_at=local(15, 10),
+            ends_at=local(15, 12),
+            capacity=5,
+            created_at=NOW,
+        )
+        plain = Shift(
+            event_id=event.id,
+            post=None,
+            starts_at=local(16, 14),
+            ends_at=local(16, 15),
+            capacity=5,
+            created_at=NOW,
+        )
         s.add_all([guide, plain])
         s.flush()
 
@@ -90,8 +135,14 @@ def world(database_url):
         first = session_record(wang.id, unit.id, local(10, 23), midnight)
         s.add(first)
         s.flush()
-        s.add(session_record(wang.id, unit.id, midnight, local(11, 1), note=f"continues service record {first.id}"))
-        admin.add_hours(s, NOW, "test", volunteer_id=lee.id, unit_id=unit.id, day=dt.date(2026, 3, 12), hours=2.5)
+        s.add(
+            session_record(
+                wang.id, unit.id, midnight, local(11, 1), note=f"continues service record {first.id}"
+            )
+        )
+        admin.add_hours(
+            s, NOW, "test", volunteer_id=lee.id, unit_id=unit.id, day=dt.date(2026, 3, 12), hours=2.5
+        )
         s.add(session_record(chen.id, unit.id, local(15, 10), local(15, 12), shift_id=guide.id))
         s.add(session_record(chen.id, unit.id, local(16, 14), local(16, 15), shift_id=plain.id))
         admin.add_hours(s, NOW, "test", volunteer_id=lee.id, unit_id=unit.id, day=FIRST, hours=1)
@@ -101,11 +152,35 @@ def world(database_url):
         s.add(session_record(wang.id, unit.id, local(6, 9), local(6, 10), status="void"))
         s.add(session_record(lee.id, unit.id, local(7, 9), local(7, 23), status="review"))
         s.add(session_record(wang.id, unit.id, local(20, 9), None, status="open"))
-        admin.add_hours(s, NOW, "test", volunteer_id=wang.id, unit_id=unit.id, day=dt.date(2026, 3, 8), hours=3, kind="training")
-        admin.add_hours(s, NOW, "test", volunteer_id=chen.id, unit_id=unit.id, day=dt.date(2026, 3, 8), hours=1, kind="meeting")
-        admin.add_hours(s, NOW, "test", volunteer_id=wang.id, unit_id=other.id, day=dt.date(2026, 3, 9), hours=4)
-        admin.add_hours(s, NOW, "test", volunteer_id=lee.id, unit_id=unit.id, day=dt.date(2026, 2, 28), hours=5)
-        admin.add_hours(s, NOW, "test", volunteer_id=lee.id, unit_id=unit.id, day=dt.date(2026, 3, 21), hours=6)
+        admin.add_hours(
+            s,
+            NOW,
+            "test",
+            volunteer_id=wang.id,
+            unit_id=unit.id,
+            day=dt.date(2026, 3, 8),
+            hours=3,
+            kind="training",
+        )
+        admin.add_hours(
+            s,
+            NOW,
+            "test",
+            volunteer_id=chen.id,
+            unit_id=unit.id,
+            day=dt.date(2026, 3, 8),
+            hours=1,
+            kind="meeting",
+        )
+        admin.add_hours(
+            s, NOW, "test", volunteer_id=wang.id, unit_id=other.id, day=dt.date(2026, 3, 9), hours=4
+        )
+        admin.add_hours(
+            s, NOW, "test", volunteer_id=lee.id, unit_id=unit.id, day=dt.date(2026, 2, 28), hours=5
+        )
+        admin.add_hours(
+            s, NOW, "test", volunteer_id=lee.id, unit_id=unit.id, day=dt.date(2026, 3, 21), hours=6
+        )
         s.commit()
         ids = {"unit": unit.id, "other": other.id, "wang": wang.id, "lee": lee.id, "chen": chen.id}
     yield engine, uow, ids, Settings(database_url=database_url)
@@ -145,9 +220,20 @@ def test_csv_export_holds_the_counted_service_records_of_the_unit_in_the_period(
     path = tmp_path / "hours.csv"
     with uow() as session:
         result, human = export_cli.run(
-            parse("--unit", str(ids["unit"]), "--from", "2026-03-01", "--to", "2026-03-20", "--format", "csv",
-                  "-o", str(path)),
-            session, settings,
+            parse(
+                "--unit",
+                str(ids["unit"]),
+                "--from",
+                "2026-03-01",
+                "--to",
+                "2026-03-20",
+                "--format",
+                "csv",
+                "-o",
+                str(path),
+            ),
+            session,
+            settings,
         )
     raw = path.read_bytes()
     assert raw.startswith(b"\xef\xbb\xbf")  # the BOM
@@ -172,14 +258,17 @@ def test_xlsx_export_holds_the_same_rows(world, tmp_path):
     with uow() as session:
         result, _ = export_cli.run(
             parse("--unit", str(ids["unit"]), "--from", "2026-03-01", "--to", "2026-03-20", "-o", str(path)),
-            session, settings,
+            session,
+            settings,
         )
     sheet = openpyxl.load_workbook(path, read_only=True).worksheets[0]
     table = [list(row) for row in sheet.iter_rows(values_only=True)]
     assert table[0] == EXPECTED_HEADERS
     hours = [row[5] for row in table[1:]]
     assert all(isinstance(h, int | float) for h in hours)  # a number cell (1.0 reads back as 1), so it sums
-    rows = [tuple("" if v is None else v if isinstance(v, str) else f"{v:.1f}" for v in row) for row in table[1:]]
+    rows = [
+        tuple("" if v is None else v if isinstance(v, str) else f"{v:.1f}" for v in row) for row in table[1:]
+    ]
     assert_rows(rows)
     assert round(sum(hours), 1) * 60 == counted_minutes_in_period(engine, ids["unit"])
     assert result["rows"] == len(EXPECTED) and result["hours"] == 14.5
@@ -190,9 +279,14 @@ def test_the_export_agrees_with_the_bots_hours_query(world, tmp_path):
     engine, uow, ids, settings = world
     path = tmp_path / "hours.csv"
     with uow() as session:
-        export_cli.run(parse("--unit", str(ids["unit"]), "--from", "2026-03-01", "--to", "2026-03-20",
-                             "-o", str(path)), session, settings)
-        [mine] = service_store.counted_service_minutes(session, ids["chen"], dt.date(2026, 1, 1), dt.date(2026, 1, 1))
+        export_cli.run(
+            parse("--unit", str(ids["unit"]), "--from", "2026-03-01", "--to", "2026-03-20", "-o", str(path)),
+            session,
+            settings,
+        )
+        [mine] = service_store.counted_service_minutes(
+            session, ids["chen"], dt.date(2026, 1, 1), dt.date(2026, 1, 1)
+        )
     with open(path, encoding="utf-8-sig", newline="") as file:
         hers = [row for row in csv.DictReader(file) if row["姓名"] == "陳美玲"]
     assert sum(Decimal(row["服務時數"]) for row in hers) * 60 == mine.total == 180
@@ -202,8 +296,11 @@ def test_an_empty_period_writes_only_the_headers(world, tmp_path):
     engine, uow, ids, settings = world
     path = tmp_path / "none.csv"
     with uow() as session:
-        result, _ = export_cli.run(parse("--unit", str(ids["other"]), "--from", "2026-01-01", "--to", "2026-01-31",
-                                         "-o", str(path)), session, settings)
+        result, _ = export_cli.run(
+            parse("--unit", str(ids["other"]), "--from", "2026-01-01", "--to", "2026-01-31", "-o", str(path)),
+            session,
+            settings,
+        )
     assert result == {"file": str(path), "rows": 0, "hours": 0}
     assert path.read_bytes() == "\ufeff".encode() + ",".join(HEADERS).encode() + b"\r\n"
 
@@ -215,27 +312,55 @@ def test_bad_input_is_refused_and_writes_nothing(world, tmp_path):
     path = out / "x.csv"
     with uow() as session:
         with pytest.raises(InputError, match="after"):
-            export_cli.run(parse("--unit", str(ids["unit"]), "--from", "2026-03-21", "--to", "2026-03-20",
-                                 "-o", str(path)), session, settings)
+            export_cli.run(
+                parse(
+                    "--unit", str(ids["unit"]), "--from", "2026-03-21", "--to", "2026-03-20", "-o", str(path)
+                ),
+                session,
+                settings,
+            )
         with pytest.raises(InputError, match="there is no unit 9999"):
-            export_cli.run(parse("--unit", "9999", "--from", "2026-03-01", "--to", "2026-03-20", "-o", str(path)),
-                           session, settings)
+            export_cli.run(
+                parse("--unit", "9999", "--from", "2026-03-01", "--to", "2026-03-20", "-o", str(path)),
+                session,
+                settings,
+            )
         with pytest.raises(InputError, match="cannot write"):
-            export_cli.run(parse("--unit", str(ids["unit"]), "--from", "2026-03-01", "--to", "2026-03-20",
-                                 "-o", str(out / "missing" / "x.csv")), session, settings)
+            export_cli.run(
+                parse(
+                    "--unit",
+                    str(ids["unit"]),
+                    "--from",
+                    "2026-03-01",
+                    "--to",
+                    "2026-03-20",
+                    "-o",
+                    str(out / "missing" / "x.csv"),
+                ),
+                session,
+                settings,
+            )
         with pytest.raises(InputError, match="directory"):
-            export_cli.run(parse("--unit", str(ids["unit"]), "--from", "2026-03-01", "--to", "2026-03-20",
-                                 "-o", str(out)), session, settings)
+            export_cli.run(
+                parse(
+                    "--unit", str(ids["unit"]), "--from", "2026-03-01", "--to", "2026-03-20", "-o", str(out)
+                ),
+                session,
+                settings,
+            )
     assert list(out.iterdir()) == []  # no file, no partial file
 
 
-@pytest.mark.parametrize("argv", [
-    ["--unit", "1", "--from", "2026/03/01", "--to", "2026-03-20", "-o", "x.csv"],
-    ["--unit", "1", "--from", "2026-02-30", "--to", "2026-03-20", "-o", "x.csv"],
-    ["--unit", "0", "--from", "2026-03-01", "--to", "2026-03-20", "-o", "x.csv"],
-    ["--unit", "1", "--from", "2026-03-01", "--to", "2026-03-20", "--format", "ods", "-o", "x.csv"],
-    ["--unit", "1", "--from", "2026-03-01", "--to", "2026-03-20"],
-])
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["--unit", "1", "--from", "2026/03/01", "--to", "2026-03-20", "-o", "x.csv"],
+        ["--unit", "1", "--from", "2026-02-30", "--to", "2026-03-20", "-o", "x.csv"],
+        ["--unit", "0", "--from", "2026-03-01", "--to", "2026-03-20", "-o", "x.csv"],
+        ["--unit", "1", "--from", "2026-03-01", "--to", "2026-03-20", "--format", "ods", "-o", "x.csv"],
+        ["--unit", "1", "--from", "2026-03-01", "--to", "2026-03-20"],
+    ],
+)
 def test_the_parser_refuses_malformed_arguments(argv, capsys):
     with pytest.raises(SystemExit):
         parse(*argv)
@@ -248,13 +373,27 @@ def test_many_records_stream_through_in_order(database_url, tmp_path):
     uow = UnitOfWork(engine)
     with uow() as s:
         unit = admin.add_unit(s, NOW, "test", name="大量", category="general", city="other")
-        person, _ = admin.add_volunteer(s, NOW, "test", unit_id=unit.id, name="甲", invite_valid_for=dt.timedelta(days=1))
-        s.execute(sa.insert(ServiceRecord), [
-            dict(volunteer_id=person.id, unit_id=unit.id, kind="service", source="manual", status="counted",
-                 minutes=6, service_date=dt.date(2025, 1, 1) + dt.timedelta(days=n % 365), recorded_by="t",
-                 created_at=NOW, walk_up=False)
-            for n in range(2500)
-        ])
+        person, _ = admin.add_volunteer(
+            s, NOW, "test", unit_id=unit.id, name="甲", invite_valid_for=dt.timedelta(days=1)
+        )
+        s.execute(
+            sa.insert(ServiceRecord),
+            [
+                dict(
+                    volunteer_id=person.id,
+                    unit_id=unit.id,
+                    kind="service",
+                    source="manual",
+                    status="counted",
+                    minutes=6,
+                    service_date=dt.date(2025, 1, 1) + dt.timedelta(days=n % 365),
+                    recorded_by="t",
+                    created_at=NOW,
+                    walk_up=False,
+                )
+                for n in range(2500)
+            ],
+        )
         s.commit()
     path = tmp_path / "many.csv"
     streamed = []
@@ -265,8 +404,11 @@ def test_many_records_stream_through_in_order(database_url, tmp_path):
             streamed.append((type(cursor).__name__, context.execution_options.get("stream_results")))
 
     with uow() as session:
-        result, _ = export_cli.run(parse("--unit", str(unit.id), "--from", "2025-01-01", "--to", "2025-12-31",
-                                         "-o", str(path)), session, Settings(database_url=database_url))
+        result, _ = export_cli.run(
+            parse("--unit", str(unit.id), "--from", "2025-01-01", "--to", "2025-12-31", "-o", str(path)),
+            session,
+            Settings(database_url=database_url),
+        )
     engine.dispose()
     # Fetched in batches: on PostgreSQL through a server-side (named) cursor.
     assert [flag for _, flag in streamed] == [True]
@@ -295,10 +437,44 @@ def test_the_vbot_command_exports_a_units_hours(tmp_path):
 
     env = clean_env(VBOT_DATABASE_URL=f"sqlite:///{tmp_path / 'e.db'}")
     unit = str(last_json(vbot(tmp_path, "unit", "add", "--name", "臺北市立圖書館", "--json", env=env))["id"])
-    person = str(last_json(vbot(tmp_path, "volunteer", "add", "--unit", unit, "--name", "王小明", "--json", env=env))["id"])
-    vbot(tmp_path, "hours", "add", "--volunteer", person, "--unit", unit, "--date", PAST, "--hours", "2.5", env=env)
-    done = last_json(vbot(tmp_path, "export", "hours", "--unit", unit, "--from", "2025-01-01", "--to", "2025-12-31",
-                          "--format", "csv", "-o", "hours.csv", "--json", env=env))
+    person = str(
+        last_json(vbot(tmp_path, "volunteer", "add", "--unit", unit, "--name", "王小明", "--json", env=env))[
+            "id"
+        ]
+    )
+    vbot(
+        tmp_path,
+        "hours",
+        "add",
+        "--volunteer",
+        person,
+        "--unit",
+        unit,
+        "--date",
+        PAST,
+        "--hours",
+        "2.5",
+        env=env,
+    )
+    done = last_json(
+        vbot(
+            tmp_path,
+            "export",
+            "hours",
+            "--unit",
+            unit,
+            "--from",
+            "2025-01-01",
+            "--to",
+            "2025-12-31",
+            "--format",
+            "csv",
+            "-o",
+            "hours.csv",
+            "--json",
+            env=env,
+        )
+    )
     assert done["rows"] == 1 and done["hours"] == 2.5
     rows = list(csv_module.reader((tmp_path / "hours.csv").read_text(encoding="utf-8-sig").splitlines()))
     assert rows[1][0] == "王小明" and rows[1][5] == "2.5"

@@ -66,7 +66,9 @@ def test_the_rotating_code_changes_exactly_at_the_window_boundary():
     assert seconds_left_in_window(T) == 60
     assert seconds_left_in_window(T + dt.timedelta(seconds=59, microseconds=1)) == 1
     # A shorter window changes sooner.
-    assert rotating_code(SECRET, T + 30 * SECOND, window_seconds=30) != rotating_code(SECRET, T, window_seconds=30)
+    assert rotating_code(SECRET, T + 30 * SECOND, window_seconds=30) != rotating_code(
+        SECRET, T, window_seconds=30
+    )
 
 
 def test_codes_keep_their_leading_zeros_and_spread_over_the_digits():
@@ -88,7 +90,9 @@ def test_the_current_and_the_previous_code_are_accepted_and_no_other():
     assert not rotating_code_accepted(SECRET, next_one, now)
     # What people type: spaces around it, full-width digits of a Chinese keyboard.
     assert rotating_code_accepted(SECRET, f"  {current}\n", now)
-    assert rotating_code_accepted(SECRET, current.translate(str.maketrans("0123456789", "０１２３４５６７８９")), now)
+    assert rotating_code_accepted(
+        SECRET, current.translate(str.maketrans("0123456789", "０１２３４５６７８９")), now
+    )
 
 
 @pytest.mark.parametrize("forged", ["", "000000", "12345", "1234567", "簽到", "ＡＢＣ", "abcdef"])
@@ -148,8 +152,14 @@ class Kiosk:
             session.add(unit)
             session.flush()
             event = Event(
-                unit_id=unit.id, title=title, starts_at=T, ends_at=T + dt.timedelta(hours=6),
-                code=new_event_code(), secret=secret, rotating_code=rotating, created_at=T,
+                unit_id=unit.id,
+                title=title,
+                starts_at=T,
+                ends_at=T + dt.timedelta(hours=6),
+                code=new_event_code(),
+                secret=secret,
+                rotating_code=rotating,
+                created_at=T,
             )
             session.add(event)
             session.commit()
@@ -196,7 +206,10 @@ async def test_with_line_on_the_qr_opens_the_bots_chat_with_the_code_typed_in(tm
     try:
         event_id = kiosk.add_event()
         shown = (await kiosk.http.get(code_url(kiosk.link(event_id)))).json()
-        assert decoded_qr(shown["svg"]) == f"https://line.me/R/oaMessage/%40123abcde/?%E7%B0%BD%E5%88%B0%20{shown['code']}"
+        assert (
+            decoded_qr(shown["svg"])
+            == f"https://line.me/R/oaMessage/%40123abcde/?%E7%B0%BD%E5%88%B0%20{shown['code']}"
+        )
     finally:
         await kiosk.http.aclose()
         await stop_server(server, task)
@@ -217,7 +230,9 @@ def decoded_qr(svg: str) -> str:
     assert squares, svg[:200]
     for left, top, right, bottom in (map(int, square) for square in squares):
         for y in range(top * scale, bottom * scale):
-            pixels[y * size * scale + left * scale : y * size * scale + right * scale] = bytes((right - left) * scale)
+            pixels[y * size * scale + left * scale : y * size * scale + right * scale] = bytes(
+                (right - left) * scale
+            )
     found = zxingcpp.read_barcodes(memoryview(pixels).cast("B", (size * scale, size * scale)))
     assert len(found) == 1
     return found[0].text
@@ -268,7 +283,10 @@ async def test_links_that_must_not_show_a_code_are_refused_plainly(kiosk, route)
     path, query = good.split("?")
     sig = parse_qs(query)["sig"][0]
     cases = {
-        "tampered signature": (403, f"{path}?expires={unix(T) + 3600}&sig={sig[:-1]}{'1' if sig[-1] == '0' else '0'}"),
+        "tampered signature": (
+            403,
+            f"{path}?expires={unix(T) + 3600}&sig={sig[:-1]}{'1' if sig[-1] == '0' else '0'}",
+        ),
         "later expiry written in": (403, f"{path}?expires={unix(T) + 7200}&sig={sig}"),
         "signed with another secret": (403, kiosk.link(event_id, secret="ffeeddccbbaa99887766554433221100")),
         "no signature": (403, f"{path}?expires={unix(T) + 3600}"),
@@ -296,7 +314,9 @@ def chromium_or_skip() -> None:
         return
     if os.environ.get("CI"):
         pytest.fail(f"{CHROMIUM} or {CHROMEDRIVER} is missing, though .ci/run installs them")
-    pytest.skip(f"{CHROMIUM} or {CHROMEDRIVER} is missing: apt-get install chromium chromium-driver (.ci/run does)")
+    pytest.skip(
+        f"{CHROMIUM} or {CHROMEDRIVER} is missing: apt-get install chromium chromium-driver (.ci/run does)"
+    )
 
 
 def open_chromium(profile_dir):
@@ -306,9 +326,18 @@ def open_chromium(profile_dir):
     options = webdriver.ChromeOptions()
     options.binary_location = CHROMIUM
     # The flags that keep Chromium off the network: this machine reaches nothing but its own loopback.
-    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                 "--window-size=480,800", f"--user-data-dir={profile_dir}"):
+    for flag in (
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--window-size=480,800",
+        f"--user-data-dir={profile_dir}",
+    ):
         options.add_argument(flag)
     options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
     return webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
@@ -342,7 +371,9 @@ async def test_the_page_in_chromium_shows_a_new_code_when_the_window_changes(kio
         countdown = await asyncio.to_thread(lambda: browser.find_element(By.ID, "countdown").text)
         assert countdown in ("0", "1", "2"), countdown
         # The QR fills most of the phone's screen.
-        width = await asyncio.to_thread(lambda: browser.find_element(By.CSS_SELECTOR, "#qr svg").rect["width"])
+        width = await asyncio.to_thread(
+            lambda: browser.find_element(By.CSS_SELECTOR, "#qr svg").rect["width"]
+        )
         assert width >= 0.8 * await asyncio.to_thread(browser.execute_script, "return window.innerWidth")
         await asyncio.to_thread(browser.execute_script, "window.loadedOnce = true")
 
@@ -362,7 +393,11 @@ async def test_the_page_in_chromium_shows_a_new_code_when_the_window_changes(kio
 
         logs = await asyncio.to_thread(browser.get_log, "browser")
         # The expired link's 403 is the one error the page is expected to meet (no CSP refusal, no script error).
-        errors = [entry["message"] for entry in logs if entry["level"] == "SEVERE" and " 403 " not in entry["message"]]
+        errors = [
+            entry["message"]
+            for entry in logs
+            if entry["level"] == "SEVERE" and " 403 " not in entry["message"]
+        ]
         assert errors == []
     finally:
         await asyncio.to_thread(browser.quit)

@@ -53,7 +53,11 @@ def test_every_msgid_of_the_pot_is_translated_with_its_placeholders_and_lines(lo
 
 def test_the_new_languages_are_shipped_and_really_translated():
     assert set(NEW) <= set(SHIPPED)
-    for locale, phrase in (("vi", "Giờ phục vụ của bạn"), ("id", "Jam layanan Anda"), ("th", "ชั่วโมงบริการของคุณ")):
+    for locale, phrase in (
+        ("vi", "Giờ phục vụ của bạn"),
+        ("id", "Jam layanan Anda"),
+        ("th", "ชั่วโมงบริการของคุณ"),
+    ):
         assert CATALOGS.translator(locale)("Your service hours") == phrase
 
 
@@ -93,14 +97,18 @@ class ToTranslator(ast.NodeTransformer):
     def visit_Call(self, node):
         self.generic_visit(node)
         func = node.func
-        if (isinstance(func, ast.Name) and func.id == "t") or (isinstance(func, ast.Attribute) and func.attr == "t"):
+        if (isinstance(func, ast.Name) and func.id == "t") or (
+            isinstance(func, ast.Attribute) and func.attr == "t"
+        ):
             node.func = ast.Name("__t__", ast.Load())
         return node
 
 
 def calls_t(node) -> bool:
-    return any(isinstance(n, ast.Call) and getattr(n.func, "id", getattr(n.func, "attr", None)) == "t"
-               for n in ast.walk(node))
+    return any(
+        isinstance(n, ast.Call) and getattr(n.func, "id", getattr(n.func, "attr", None)) == "t"
+        for n in ast.walk(node)
+    )
 
 
 def button_texts() -> list[tuple[str, ast.expr]]:
@@ -114,8 +122,12 @@ def button_texts() -> list[tuple[str, ast.expr]]:
                 if isinstance(node, ast.Call) and getattr(node.func, "id", None) == "Button":
                     keywords = {k.arg: k.value for k in node.keywords}
                     text = node.args[1] if len(node.args) > 1 else keywords.get("text")
-                elif (isinstance(node, ast.Tuple) and len(node.elts) == 3 and isinstance(node.elts[0], ast.Constant)
-                      and all(isinstance(e, ast.Call) and calls_t(e) for e in node.elts[1:])):
+                elif (
+                    isinstance(node, ast.Tuple)
+                    and len(node.elts) == 3
+                    and isinstance(node.elts[0], ast.Constant)
+                    and all(isinstance(e, ast.Call) and calls_t(e) for e in node.elts[1:])
+                ):
                     text = node.elts[2]
                 if text is not None and calls_t(text):
                     where = f"{path.relative_to(ROOT)}:{node.lineno}"
@@ -156,8 +168,14 @@ def button_labels() -> set[str]:
         for path in (ROOT / directory).rglob("*.py"):
             for node in ast.walk(ast.parse(path.read_text())):
                 if isinstance(node, ast.Call) and getattr(node.func, "id", None) == "Button" and node.args:
-                    found |= {call.args[0].value for call in ast.walk(node.args[0]) if isinstance(call, ast.Call)
-                              and calls_t(call) and call.args and isinstance(call.args[0], ast.Constant)}
+                    found |= {
+                        call.args[0].value
+                        for call in ast.walk(node.args[0])
+                        if isinstance(call, ast.Call)
+                        and calls_t(call)
+                        and call.args
+                        and isinstance(call.args[0], ast.Constant)
+                    }
     return found
 
 
@@ -198,14 +216,41 @@ def test_translated_chat_words_stay_english_and_labels_do_not(locale):
 @pytest.mark.parametrize(
     ("tag", "locale"),
     [
-        ("vi", "vi"), ("vi-VN", "vi"), ("vi_VN", "vi"), ("id", "id"), ("id-ID", "id"), ("in", "id"), ("in-ID", "id"),
-        ("th", "th"), ("th-TH", "th"), ("th-TH-u-nu-thai", "th"),
-        ("Tiếng Việt", "vi"), ("tieng viet", "vi"), ("TIẾNG VIỆT", "vi"), ("越南文", "vi"), ("vietnamese", "vi"),
-        ("Bahasa Indonesia", "id"), ("indonesia", "id"), ("印尼文", "id"), ("Indonesian", "id"),
-        ("ไทย", "th"), ("泰文", "th"), ("thai", "th"), ("Thai", "th"),
-        ("zh-TW", "zh_TW"), ("zh-Hant", "zh_TW"), ("zh", "zh_TW"), ("中文", "zh_TW"), ("en-US", "en"),
-        ("english", "en"), ("英文", "en"),
-        ("ja", None), ("fr-FR", None), ("klingon", None), ("", None), (None, None),
+        ("vi", "vi"),
+        ("vi-VN", "vi"),
+        ("vi_VN", "vi"),
+        ("id", "id"),
+        ("id-ID", "id"),
+        ("in", "id"),
+        ("in-ID", "id"),
+        ("th", "th"),
+        ("th-TH", "th"),
+        ("th-TH-u-nu-thai", "th"),
+        ("Tiếng Việt", "vi"),
+        ("tieng viet", "vi"),
+        ("TIẾNG VIỆT", "vi"),
+        ("越南文", "vi"),
+        ("vietnamese", "vi"),
+        ("Bahasa Indonesia", "id"),
+        ("indonesia", "id"),
+        ("印尼文", "id"),
+        ("Indonesian", "id"),
+        ("ไทย", "th"),
+        ("泰文", "th"),
+        ("thai", "th"),
+        ("Thai", "th"),
+        ("zh-TW", "zh_TW"),
+        ("zh-Hant", "zh_TW"),
+        ("zh", "zh_TW"),
+        ("中文", "zh_TW"),
+        ("en-US", "en"),
+        ("english", "en"),
+        ("英文", "en"),
+        ("ja", None),
+        ("fr-FR", None),
+        ("klingon", None),
+        ("", None),
+        (None, None),
     ],
 )
 def test_platform_tags_and_typed_names_find_the_language(tag, locale):
@@ -222,7 +267,11 @@ def test_only_traditional_chinese_counts_roc_years():
     assert local_date(day, "id") == "1 Jun 2026"
     assert local_date(day, "th") == "1 มิ.ย. 2026"  # Gregorian, not the Buddhist era (2569)
     assert [hours_from_minutes(60150, locale) for locale in ("zh_TW", "vi", "id", "th")] == [
-        "1,002.5", "1.002,5", "1.002,5", "1,002.5"]
+        "1,002.5",
+        "1.002,5",
+        "1.002,5",
+        "1,002.5",
+    ]
 
 
 def test_every_award_and_deadline_is_named_in_every_shipped_language():
@@ -231,7 +280,9 @@ def test_every_award_and_deadline_is_named_in_every_shipped_language():
         assert set(SHIPPED) <= set(names) and set(SHIPPED) <= set(dict(rule.how_to_apply)), rule.code
         assert len({names[locale] for locale in SHIPPED}) == len(SHIPPED), rule.code
     for rule in load_deadlines():
-        assert set(SHIPPED) <= set(dict(rule.titles)) and set(SHIPPED) <= set(dict(rule.what_to_do_texts)), rule.code
+        assert set(SHIPPED) <= set(dict(rule.titles)) and set(SHIPPED) <= set(dict(rule.what_to_do_texts)), (
+            rule.code
+        )
     honor = next(rule for rule in load_rules() if rule.code == "honor-card")
     assert honor.name("zh_TW") == "志願服務榮譽卡"  # the official name, untouched
     assert honor.name("vi") == "Thẻ danh dự tình nguyện viên"
@@ -243,22 +294,44 @@ def test_every_award_and_deadline_is_named_in_every_shipped_language():
 CJK = re.compile(r"[\u4e00-\u9fff]")
 EXPECTED = {
     "vi": {
-        "hours": ["Giờ phục vụ của bạn", "Tổng cộng: 1.002,5 giờ", "Năm nay: 0 giờ", "Nửa năm này (tháng 1–6): 0 giờ"],
-        "awards": ["🎉 Giấy chứng nhận thành tích phục vụ tình nguyện: đã đạt!",
-                   "Thẻ danh dự tình nguyện viên", "Đủ 3 năm vào 1 thg 6, 2026",
-                   "Giải thưởng đóng góp tình nguyện Đài Bắc", "Hạn nộp: 31 thg 5, 2026"],
+        "hours": [
+            "Giờ phục vụ của bạn",
+            "Tổng cộng: 1.002,5 giờ",
+            "Năm nay: 0 giờ",
+            "Nửa năm này (tháng 1–6): 0 giờ",
+        ],
+        "awards": [
+            "🎉 Giấy chứng nhận thành tích phục vụ tình nguyện: đã đạt!",
+            "Thẻ danh dự tình nguyện viên",
+            "Đủ 3 năm vào 1 thg 6, 2026",
+            "Giải thưởng đóng góp tình nguyện Đài Bắc",
+            "Hạn nộp: 31 thg 5, 2026",
+        ],
     },
     "id": {
-        "hours": ["Jam layanan Anda", "Total: 1.002,5 jam", "Tahun ini: 0 jam", "Setengah tahun ini (Januari–Juni): 0 jam"],
-        "awards": ["🎉 Sertifikat kinerja layanan relawan: tercapai!",
-                   "Kartu kehormatan relawan", "Masa kerja 3 tahun pada 1 Jun 2026",
-                   "Penghargaan kontribusi relawan Taipei", "Batas pengajuan: 31 Mei 2026"],
+        "hours": [
+            "Jam layanan Anda",
+            "Total: 1.002,5 jam",
+            "Tahun ini: 0 jam",
+            "Setengah tahun ini (Januari–Juni): 0 jam",
+        ],
+        "awards": [
+            "🎉 Sertifikat kinerja layanan relawan: tercapai!",
+            "Kartu kehormatan relawan",
+            "Masa kerja 3 tahun pada 1 Jun 2026",
+            "Penghargaan kontribusi relawan Taipei",
+            "Batas pengajuan: 31 Mei 2026",
+        ],
     },
     "th": {
         "hours": ["ชั่วโมงบริการของคุณ", "รวมทั้งหมด: 1,002.5 ชั่วโมง", "ปีนี้: 0 ชั่วโมง", "ครึ่งปีนี้ (ม.ค.–มิ.ย.): 0 ชั่วโมง"],
-        "awards": ["🎉 ใบรับรองผลงานการบริการอาสาสมัคร: ถึงเกณฑ์แล้ว!",
-                   "บัตรเกียรติยศอาสาสมัคร", "อายุงานครบ 3 ปี วันที่ 1 มิ.ย. 2026",
-                   "รางวัลผลงานอาสาสมัครไทเป", "ยื่นภายใน: 31 พ.ค. 2026"],
+        "awards": [
+            "🎉 ใบรับรองผลงานการบริการอาสาสมัคร: ถึงเกณฑ์แล้ว!",
+            "บัตรเกียรติยศอาสาสมัคร",
+            "อายุงานครบ 3 ปี วันที่ 1 มิ.ย. 2026",
+            "รางวัลผลงานอาสาสมัครไทเป",
+            "ยื่นภายใน: 31 พ.ค. 2026",
+        ],
     },
 }
 
@@ -292,7 +365,10 @@ async def test_a_line_user_whose_phone_speaks_vietnamese_gets_vietnamese_without
     assert "Chào mừng 王小明!" in (await harness.line_says("Uvi", f"link {code}"))[0]
     items = harness.line_api.sent("/reply")[-1].body["messages"][0]["quickReply"]["items"]
     assert [(i["action"]["label"], i["action"]["text"]) for i in items] == [
-        ("Điểm danh đến", "check in"), ("Điểm danh về", "check out"), ("Giờ của tôi", "hours")]
+        ("Điểm danh đến", "check in"),
+        ("Điểm danh về", "check out"),
+        ("Giờ của tôi", "hours"),
+    ]
     hours = (await harness.line_says("Uvi", "hours"))[0]
     awards = (await harness.line_says("Uvi", "獎勵"))[0]  # Chinese words work too
     assert_in_language("vi", hours, awards)
@@ -328,8 +404,12 @@ async def test_the_language_list_names_each_language_and_has_a_button_for_it(har
     assert "中文 (zh), English (en), Tiếng Việt (vi), Bahasa Indonesia (id), ไทย (th)" in answer
     items = harness.line_api.sent("/reply")[-1].body["messages"][0]["quickReply"]["items"]
     assert [(i["action"]["label"], i["action"]["text"]) for i in items] == [
-        ("中文", "language zh"), ("English", "language en"), ("Tiếng Việt", "language vi"),
-        ("Bahasa Indonesia", "language id"), ("ไทย", "language th")]
+        ("中文", "language zh"),
+        ("English", "language en"),
+        ("Tiếng Việt", "language vi"),
+        ("Bahasa Indonesia", "language id"),
+        ("ไทย", "language th"),
+    ]
     for item in items:
         found = recognise(item["action"]["text"])
         assert found[0].intent == "language" and CATALOGS.match(found[1]) is not None

@@ -35,15 +35,24 @@ PUBLIC_URL = "https://vbot.example.org"
 
 def line_env(database_url: str, line_api) -> dict[str, str]:
     return clean_env(
-        VBOT_DATABASE_URL=database_url, LINE_CHANNEL_SECRET=LINE_SECRET, LINE_CHANNEL_ACCESS_TOKEN=LINE_TOKEN,
-        LINE_API_BASE_URL=line_api.url, LINE_DATA_API_BASE_URL=line_api.data_url, VBOT_API_TIMEOUT_SECONDS="5",
+        VBOT_DATABASE_URL=database_url,
+        LINE_CHANNEL_SECRET=LINE_SECRET,
+        LINE_CHANNEL_ACCESS_TOKEN=LINE_TOKEN,
+        LINE_API_BASE_URL=line_api.url,
+        LINE_DATA_API_BASE_URL=line_api.data_url,
+        VBOT_API_TIMEOUT_SECONDS="5",
     )
 
 
 def telegram_env(database_url: str, telegram_api, **extra: str) -> dict[str, str]:
-    values = dict(VBOT_DATABASE_URL=database_url, TELEGRAM_BOT_TOKEN=TELEGRAM_TOKEN,
-                  TELEGRAM_WEBHOOK_SECRET=TELEGRAM_SECRET, TELEGRAM_API_BASE_URL=telegram_api.url,
-                  VBOT_PUBLIC_URL=PUBLIC_URL, VBOT_API_TIMEOUT_SECONDS="5")
+    values = dict(
+        VBOT_DATABASE_URL=database_url,
+        TELEGRAM_BOT_TOKEN=TELEGRAM_TOKEN,
+        TELEGRAM_WEBHOOK_SECRET=TELEGRAM_SECRET,
+        TELEGRAM_API_BASE_URL=telegram_api.url,
+        VBOT_PUBLIC_URL=PUBLIC_URL,
+        VBOT_API_TIMEOUT_SECONDS="5",
+    )
     return clean_env(**(values | extra))
 
 
@@ -53,7 +62,9 @@ async def run_vbot(tmp_path, *args: str, env: dict[str, str]):
 
 
 async def line_setup(tmp_path, database_url: str, line_api) -> dict:
-    return last_json(await run_vbot(tmp_path, "line", "setup", "--json", env=line_env(database_url, line_api)))
+    return last_json(
+        await run_vbot(tmp_path, "line", "setup", "--json", env=line_env(database_url, line_api))
+    )
 
 
 def one_line_error(done, code: int) -> str:
@@ -85,7 +96,9 @@ def stored(database_url: str, model) -> list:
 
 
 def menu_column(database_url: str) -> dict[str, str | None]:
-    return {a.platform_user_id: a.rich_menu for a in stored(database_url, ChatAccount) if a.platform == "line"}
+    return {
+        a.platform_user_id: a.rich_menu for a in stored(database_url, ChatAccount) if a.platform == "line"
+    }
 
 
 # --- the pictures --------------------------------------------------------------------------------------------
@@ -105,7 +118,10 @@ def test_every_menu_picture_is_a_png_of_its_size_under_one_megabyte():
 
 def test_without_a_font_for_the_language_the_picture_shows_the_icons(monkeypatch):
     monkeypatch.setattr(menu_image, "font_for", lambda language, texts: None)
-    tiles = [menu_image.Tile(icon, label) for icon, label, _ in buttons("coordinator", CATALOGS.translator("zh_TW"))]
+    tiles = [
+        menu_image.Tile(icon, label)
+        for icon, label, _ in buttons("coordinator", CATALOGS.translator("zh_TW"))
+    ]
     png, labelled = menu_image.draw_menu(2500, 1686, 3, 3, tiles, "zh")
     assert not labelled
     image = Image.open(io.BytesIO(png))
@@ -121,11 +137,14 @@ def test_without_a_font_for_the_language_the_picture_shows_the_icons(monkeypatch
 
 
 async def test_line_setup_makes_a_menu_per_audience_and_language_whose_buttons_send_chat_words(
-        tmp_path, database_url, line_api):
+    tmp_path, database_url, line_api
+):
     summary = await line_setup(tmp_path, database_url, line_api)
 
     menus = ours(line_api)
-    assert set(menus) == {(audience, locale) for audience in ("volunteer", "coordinator") for locale in LOCALES}
+    assert set(menus) == {
+        (audience, locale) for audience in ("volunteer", "coordinator") for locale in LOCALES
+    }
     assert {(m["audience"], m["locale"]) for m in summary["created"]} == set(menus)
     assert summary["deleted"] == [] and summary["users_linked"] == 0
     # The volunteer menu in VBOT_LOCALE (zh_TW by default) is everyone's default.
@@ -135,32 +154,63 @@ async def test_line_setup_makes_a_menu_per_audience_and_language_whose_buttons_s
         content_type, png = line_api.rich_menu_images[menu["richMenuId"]]
         image = Image.open(io.BytesIO(png))
         assert content_type == "image/png" and image.format == "PNG" and len(png) < 1024 * 1024
-        assert image.size == (menu["size"]["width"], menu["size"]["height"]) == (2500, 843 if audience ==
-                                                                                  "volunteer" else 1686)
+        assert (
+            image.size
+            == (menu["size"]["width"], menu["size"]["height"])
+            == (2500, 843 if audience == "volunteer" else 1686)
+        )
         # Each area sends a chat word of the menu's language, which the router takes for the intended intent.
         intents = [recognise(area["action"]["text"])[0].intent for area in menu["areas"]]
-        assert intents == (VOLUNTEER_INTENTS if audience == "volunteer" else COORDINATOR_INTENTS), (audience, locale)
+        assert intents == (VOLUNTEER_INTENTS if audience == "volunteer" else COORDINATOR_INTENTS), (
+            audience,
+            locale,
+        )
         assert all(area["action"]["type"] == "message" for area in menu["areas"])
         t = CATALOGS.translator(locale)
-        assert [area["action"]["text"] for area in menu["areas"]] == [text for _, _, text in buttons(audience, t)]
+        assert [area["action"]["text"] for area in menu["areas"]] == [
+            text for _, _, text in buttons(audience, t)
+        ]
 
     volunteer_zh = menus[("volunteer", "zh_TW")]["areas"]
-    assert [area["action"]["text"] for area in volunteer_zh] == ["簽到", "簽退", "時數", "獎勵", "班表", "說明"]
+    assert [area["action"]["text"] for area in volunteer_zh] == [
+        "簽到",
+        "簽退",
+        "時數",
+        "獎勵",
+        "班表",
+        "說明",
+    ]
     assert [area["action"]["label"] for area in volunteer_zh][:2] == ["簽到", "簽退"]
     volunteer_en = menus[("volunteer", "en")]["areas"]
-    assert [area["action"]["text"] for area in volunteer_en] == ["check in", "check out", "hours", "awards",
-                                                                 "shifts", "help"]
+    assert [area["action"]["text"] for area in volunteer_en] == [
+        "check in",
+        "check out",
+        "hours",
+        "awards",
+        "shifts",
+        "help",
+    ]
 
     rows = stored(database_url, LineRichMenu)
     assert {(r.audience, r.locale): r.line_id for r in rows} == {k: m["richMenuId"] for k, m in menus.items()}
 
 
 async def test_running_line_setup_again_replaces_its_menus_and_leaves_other_menus_alone(
-        tmp_path, database_url, line_api):
-    foreign = {"richMenuId": "richmenu-campaign", "size": {"width": 2500, "height": 843}, "selected": False,
-               "name": "spring campaign", "chatBarText": "Campaign",
-               "areas": [{"bounds": {"x": 0, "y": 0, "width": 2500, "height": 843},
-                          "action": {"type": "uri", "uri": "https://example.org"}}]}
+    tmp_path, database_url, line_api
+):
+    foreign = {
+        "richMenuId": "richmenu-campaign",
+        "size": {"width": 2500, "height": 843},
+        "selected": False,
+        "name": "spring campaign",
+        "chatBarText": "Campaign",
+        "areas": [
+            {
+                "bounds": {"x": 0, "y": 0, "width": 2500, "height": 843},
+                "action": {"type": "uri", "uri": "https://example.org"},
+            }
+        ],
+    }
     line_api.rich_menus[foreign["richMenuId"]] = foreign
     # A menu left over by a run that failed halfway, before the database knew of it.
     stray = dict(foreign, richMenuId="richmenu-stray", name="vbot:volunteer:zh_TW")
@@ -178,7 +228,8 @@ async def test_running_line_setup_again_replaces_its_menus_and_leaves_other_menu
 
 
 async def test_line_setup_errors_are_one_line_and_a_failed_run_is_cleaned_up_by_the_next(
-        tmp_path, database_url, line_api):
+    tmp_path, database_url, line_api
+):
     unconfigured = await run_vbot(tmp_path, "line", "setup", env=clean_env(VBOT_DATABASE_URL=database_url))
     assert "LINE" in one_line_error(unconfigured, 2)
 
@@ -205,14 +256,17 @@ async def says(harness, user: str, text: str, at: dt.datetime = T0) -> list[str]
 
 
 async def test_people_get_their_menu_at_setup_and_again_when_what_they_need_changes(
-        harness, tmp_path, database_url, line_api):
+    harness, tmp_path, database_url, line_api
+):
     unit = harness.add_unit()
     _, coordinator_code = harness.add_volunteer(unit, "陳組長", role="coordinator")
     _, volunteer_code = harness.add_volunteer(unit, "王小明")
     await says(harness, "Ucoord", f"綁定 {coordinator_code}")
     await says(harness, "Uvol", f"綁定 {volunteer_code}")
     await says(harness, "Uenglish", "language en")  # not linked yet, but has chosen English
-    assert not any("richmenu" in call.path for call in line_api.calls)  # before setup there is nothing to link
+    assert not any(
+        "richmenu" in call.path for call in line_api.calls
+    )  # before setup there is nothing to link
 
     summary = await line_setup(tmp_path, database_url, line_api)
     menus = {(m["audience"], m["locale"]): m["id"] for m in summary["created"]}
@@ -221,8 +275,11 @@ async def test_people_get_their_menu_at_setup_and_again_when_what_they_need_chan
     assert line_api.menu_of("Uvol") == menus[("volunteer", "zh_TW")] == line_api.default_rich_menu
     assert "Uvol" not in line_api.user_rich_menus
     assert summary["users_linked"] == 2
-    assert menu_column(database_url) == {"Ucoord": menus[("coordinator", "zh_TW")], "Uvol": None,
-                                         "Uenglish": menus[("volunteer", "en")]}
+    assert menu_column(database_url) == {
+        "Ucoord": menus[("coordinator", "zh_TW")],
+        "Uvol": None,
+        "Uenglish": menus[("volunteer", "en")],
+    }
 
     # A language chosen afterwards: the English menu is linked at that very message, and the answer comes.
     assert await says(harness, "Uvol", "language en")
@@ -252,7 +309,8 @@ async def test_people_get_their_menu_at_setup_and_again_when_what_they_need_chan
 
 
 async def test_a_link_that_fails_is_logged_and_tried_again_at_the_next_message(
-        harness, tmp_path, database_url, line_api, caplog):
+    harness, tmp_path, database_url, line_api, caplog
+):
     unit = harness.add_unit()
     _, code = harness.add_volunteer(unit)
     await says(harness, "Uvol", f"綁定 {code}")
@@ -264,7 +322,9 @@ async def test_a_link_that_fails_is_logged_and_tried_again_at_the_next_message(
         answer = await says(harness, "Uvol", "language en")
     assert answer  # the answer is not lost for it
     assert "Uvol" not in line_api.user_rich_menus and menu_column(database_url)["Uvol"] is None
-    assert any("not linked" in record.getMessage() and "Uvol" in record.getMessage() for record in caplog.records)
+    assert any(
+        "not linked" in record.getMessage() and "Uvol" in record.getMessage() for record in caplog.records
+    )
 
     await says(harness, "Uvol", "hours", at=T0 + dt.timedelta(minutes=1))
     assert line_api.user_rich_menus["Uvol"] == english
@@ -281,9 +341,18 @@ def seed_telegram_people(database_url: str) -> tuple[int, int]:
     now = dt.datetime.now(dt.UTC)
     with UnitOfWork(engine)() as session:
         unit = admin.add_unit(session, now, "test", name="臺北市立圖書館", category="culture", city="taipei")
-        coordinator, _ = admin.add_volunteer(session, now, "test", unit_id=unit.id, name="陳組長", invite_valid_for=dt.timedelta(days=30),
-                                             role="coordinator")
-        volunteer, _ = admin.add_volunteer(session, now, "test", unit_id=unit.id, name="王小明", invite_valid_for=dt.timedelta(days=30))
+        coordinator, _ = admin.add_volunteer(
+            session,
+            now,
+            "test",
+            unit_id=unit.id,
+            name="陳組長",
+            invite_valid_for=dt.timedelta(days=30),
+            role="coordinator",
+        )
+        volunteer, _ = admin.add_volunteer(
+            session, now, "test", unit_id=unit.id, name="王小明", invite_valid_for=dt.timedelta(days=30)
+        )
         session.add(ChatAccount(platform="telegram", platform_user_id="7001", volunteer_id=coordinator.id))
         session.add(ChatAccount(platform="telegram", platform_user_id="7002", volunteer_id=volunteer.id))
         session.commit()
@@ -293,18 +362,26 @@ def seed_telegram_people(database_url: str) -> tuple[int, int]:
 
 def slash_commands(coordinator: bool) -> set[str]:
     coordinating = {"live", "review", "eligible", "export", "report"}
-    return {word[1:] for route in ROUTES for word in route.words
-            if word.startswith("/") and word != "/start" and (coordinator or route.intent not in coordinating)}
+    return {
+        word[1:]
+        for route in ROUTES
+        for word in route.words
+        if word.startswith("/") and word != "/start" and (coordinator or route.intent not in coordinating)
+    }
 
 
 async def test_telegram_setup_registers_the_webhook_and_the_commands_in_every_language(
-        tmp_path, database_url, telegram_api):
+    tmp_path, database_url, telegram_api
+):
     coordinator, volunteer = seed_telegram_people(database_url)
     env = telegram_env(database_url, telegram_api)
     summary = last_json(await run_vbot(tmp_path, "telegram", "setup", "--json", env=env))
 
-    assert telegram_api.webhook == {"url": f"{PUBLIC_URL}/webhooks/telegram", "secret_token": TELEGRAM_SECRET,
-                                    "allowed_updates": ["message", "callback_query"]}
+    assert telegram_api.webhook == {
+        "url": f"{PUBLIC_URL}/webhooks/telegram",
+        "secret_token": TELEGRAM_SECRET,
+        "allowed_updates": ["message", "callback_query"],
+    }
     codes = ["zh" if locale == "zh_TW" else locale for locale in LOCALES]
     assert set(summary["commands"]) == {"", *codes} and summary["coordinator_chats"] == 1
 
@@ -314,7 +391,9 @@ async def test_telegram_setup_registers_the_webhook_and_the_commands_in_every_la
         listed = telegram_api.commands_for(code)
         assert {command for command, _ in listed} == everyone, code
         # The coordinator's chat lists theirs too; a volunteer's does not.
-        assert {command for command, _ in telegram_api.commands_for(code, coordinator)} == slash_commands(True)
+        assert {command for command, _ in telegram_api.commands_for(code, coordinator)} == slash_commands(
+            True
+        )
         assert telegram_api.commands_for(code, volunteer) == listed
     assert dict(telegram_api.commands_for("zh"))["checkin"] == "簽到"
     assert dict(telegram_api.commands_for(""))["hours"] == "我的時數"  # VBOT_LOCALE for any other language
@@ -329,12 +408,18 @@ async def test_telegram_setup_registers_the_webhook_and_the_commands_in_every_la
 
 
 async def test_telegram_setup_errors_are_one_line(tmp_path, database_url, telegram_api):
-    plain = await run_vbot(tmp_path, "telegram", "setup",
-                           env=telegram_env(database_url, telegram_api, VBOT_PUBLIC_URL="http://127.0.0.1:8080"))
+    plain = await run_vbot(
+        tmp_path,
+        "telegram",
+        "setup",
+        env=telegram_env(database_url, telegram_api, VBOT_PUBLIC_URL="http://127.0.0.1:8080"),
+    )
     assert "https" in one_line_error(plain, 2)
     assert not telegram_api.sent("/setWebhook")
 
-    unconfigured = await run_vbot(tmp_path, "telegram", "setup", env=clean_env(VBOT_DATABASE_URL=database_url))
+    unconfigured = await run_vbot(
+        tmp_path, "telegram", "setup", env=clean_env(VBOT_DATABASE_URL=database_url)
+    )
     assert "Telegram" in one_line_error(unconfigured, 2)
 
     telegram_api.fail_next("/setMyCommands", 500)
@@ -363,8 +448,11 @@ async def test_inline_keyboards_follow_the_same_next_steps_as_line_quick_replies
     await harness.line_says("Uvol", f"綁定 {line_code}")
     await harness.telegram_says(5550001, f"/start {telegram_code}")
 
-    for line_text, telegram_text, at in [("說明", "/help", T0), ("簽到", "/checkin", T0),
-                                         ("時數", "/hours", T0 + dt.timedelta(minutes=5))]:
+    for line_text, telegram_text, at in [
+        ("說明", "/help", T0),
+        ("簽到", "/checkin", T0),
+        ("時數", "/hours", T0 + dt.timedelta(minutes=5)),
+    ]:
         await harness.line_says("Uvol", line_text, at=at)
         await harness.telegram_says(5550001, telegram_text, at=at)
         assert line_buttons(harness) == telegram_buttons(harness), line_text

@@ -11,22 +11,55 @@ from tests.test_reminders import Town, local
 
 # (what a person types, the intent it must reach, the argument the handler gets)
 NEAR_WORDS = [
-    ("簽到", "checkin", ""), ("簽 到", "checkin", ""), ("簽到了", "checkin", ""), ("簽到！", "checkin", ""),
-    ("我要簽到", "checkin", ""), ("打卡", "checkin", ""), ("報到", "checkin", ""), ("我到了", "checkin", ""),
-    ("checkin", "checkin", ""), ("check-in", "checkin", ""), ("Check In", "checkin", ""),
-    ("CHECK  IN", "checkin", ""), ("ｃｈｅｃｋ ｉｎ", "checkin", ""), ("sign in", "checkin", ""),
-    ("/checkin", "checkin", ""), ("/checkin@vbot_test_bot", "checkin", ""),
-    ("簽到 A1B2C3", "checkin", "A1B2C3"), ("打卡 A1B2C3", "checkin", "A1B2C3"), ("簽到 Ａ１Ｂ２Ｃ３", "checkin", "A1B2C3"),
-    ("簽退", "checkout", ""), ("簽 退", "checkout", ""), ("簽退了", "checkout", ""), ("下班", "checkout", ""),
-    ("幫我簽退", "checkout", ""), ("check out", "checkout", ""), ("Check-Out", "checkout", ""),
-    ("時數", "hours", ""), ("時數呢？", "hours", ""), ("我的時數", "hours", ""), ("Hours?", "hours", ""),
-    ("獎勵", "awards", ""), ("我的獎勵", "awards", ""), ("班表", "shifts", ""), ("我的班表", "shifts", ""),
-    ("說明", "help", ""), ("？", "help", ""), ("幫助", "help", ""), ("選單", "help", ""), ("Help", "help", ""),
-    ("綁定 12345678", "link", "12345678"), ("綁定１２３４５６７８", "link", "12345678"),
-    ("綁定 １２３４ ５６７８", "link", "1234 5678"), ("/start 12345678", "link", "12345678"),
+    ("簽到", "checkin", ""),
+    ("簽 到", "checkin", ""),
+    ("簽到了", "checkin", ""),
+    ("簽到！", "checkin", ""),
+    ("我要簽到", "checkin", ""),
+    ("打卡", "checkin", ""),
+    ("報到", "checkin", ""),
+    ("我到了", "checkin", ""),
+    ("checkin", "checkin", ""),
+    ("check-in", "checkin", ""),
+    ("Check In", "checkin", ""),
+    ("CHECK  IN", "checkin", ""),
+    ("ｃｈｅｃｋ ｉｎ", "checkin", ""),
+    ("sign in", "checkin", ""),
+    ("/checkin", "checkin", ""),
+    ("/checkin@vbot_test_bot", "checkin", ""),
+    ("簽到 A1B2C3", "checkin", "A1B2C3"),
+    ("打卡 A1B2C3", "checkin", "A1B2C3"),
+    ("簽到 Ａ１Ｂ２Ｃ３", "checkin", "A1B2C3"),
+    ("簽退", "checkout", ""),
+    ("簽 退", "checkout", ""),
+    ("簽退了", "checkout", ""),
+    ("下班", "checkout", ""),
+    ("幫我簽退", "checkout", ""),
+    ("check out", "checkout", ""),
+    ("Check-Out", "checkout", ""),
+    ("時數", "hours", ""),
+    ("時數呢？", "hours", ""),
+    ("我的時數", "hours", ""),
+    ("Hours?", "hours", ""),
+    ("獎勵", "awards", ""),
+    ("我的獎勵", "awards", ""),
+    ("班表", "shifts", ""),
+    ("我的班表", "shifts", ""),
+    ("說明", "help", ""),
+    ("？", "help", ""),
+    ("幫助", "help", ""),
+    ("選單", "help", ""),
+    ("Help", "help", ""),
+    ("綁定 12345678", "link", "12345678"),
+    ("綁定１２３４５６７８", "link", "12345678"),
+    ("綁定 １２３４ ５６７８", "link", "1234 5678"),
+    ("/start 12345678", "link", "12345678"),
     # Words that start like a near-word keep their own meaning, and free text is left as typed.
-    ("請假 2026-12-01 看醫生", "leave", "2026-12-01 看醫生"), ("意見 廁所 沒有 衛生紙", "feedback", "廁所 沒有 衛生紙"),
-    ("代簽到 12", "check-in-for", "12"), ("我的紀錄", "my-records", ""), ("報表 2026H1", "report", "2026H1"),
+    ("請假 2026-12-01 看醫生", "leave", "2026-12-01 看醫生"),
+    ("意見 廁所 沒有 衛生紙", "feedback", "廁所 沒有 衛生紙"),
+    ("代簽到 12", "check-in-for", "12"),
+    ("我的紀錄", "my-records", ""),
+    ("報表 2026H1", "report", "2026H1"),
 ]
 
 
@@ -67,8 +100,21 @@ async def test_every_answer_fits_on_one_phone_screen_and_ends_with_buttons(harne
     await town.person(unit, line_user="Uboss", role="coordinator", name="林組長")
     await town.person(unit, line_user="Uamy", name="陳美玲")
     start, end = local(2026, 4, 1, 9), local(2026, 4, 1, 12)
-    volunteer_words = ["簽到", "簽退", "時數", "獎勵", "訓練", "班表", "說明", "我的資料", "我的紀錄", "提醒",
-                       "看不懂的話", "簽到了", "打卡"]
+    volunteer_words = [
+        "簽到",
+        "簽退",
+        "時數",
+        "獎勵",
+        "訓練",
+        "班表",
+        "說明",
+        "我的資料",
+        "我的紀錄",
+        "提醒",
+        "看不懂的話",
+        "簽到了",
+        "打卡",
+    ]
     coordinator_words = ["現場", "審核", "獎勵名單", "匯出", "報表", "說明"]
     said = [("Uamy", f"語言 {locale}"), ("Uboss", f"語言 {locale}")]
     said += [("Uamy", word) for word in volunteer_words] + [("Uboss", word) for word in coordinator_words]
@@ -76,7 +122,9 @@ async def test_every_answer_fits_on_one_phone_screen_and_ends_with_buttons(harne
     for user, word in said:
         at = start if word == "簽到" else end
         await harness.line_says(user, word, at=at, now=at)
-    answers = [call.body["messages"] for call in harness.line_api.calls[before:] if call.path.endswith("/reply")]
+    answers = [
+        call.body["messages"] for call in harness.line_api.calls[before:] if call.path.endswith("/reply")
+    ]
     assert len(answers) == len(said)
     for (_user, word), messages in zip(said, answers, strict=True):
         assert messages[-1].get("quickReply", {}).get("items"), f"{word}: no next step offered"

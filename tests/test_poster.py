@@ -70,11 +70,15 @@ def test_line_url_adds_a_missing_at_and_encodes_every_reserved_character():
 
 def test_telegram_url():
     assert TELEGRAM_URL == "https://t.me/VolunteerHelperBot?start=checkin_K7Q2"
-    assert telegram_start_url("@VolunteerHelperBot", "A-z_09") == "https://t.me/VolunteerHelperBot?start=A-z_09"
+    assert (
+        telegram_start_url("@VolunteerHelperBot", "A-z_09") == "https://t.me/VolunteerHelperBot?start=A-z_09"
+    )
     assert telegram_start_url("b", "x" * 64).endswith("=" + "x" * 64)
 
 
-@pytest.mark.parametrize("payload", ["", "x" * 65, "簽到", "a b", "a+b", "a=b", "a.b", "a/b", "a%20b", "ab\n"])
+@pytest.mark.parametrize(
+    "payload", ["", "x" * 65, "簽到", "a b", "a+b", "a=b", "a.b", "a/b", "a%20b", "ab\n"]
+)
 def test_telegram_payload_outside_the_rules_is_refused(payload):
     with pytest.raises(ValueError, match="payload"):
         telegram_start_url("VolunteerHelperBot", payload)
@@ -143,8 +147,10 @@ def test_long_texts_stay_inside_the_page_margins(chinese_font, monkeypatch):
     # Lines are broken with the PDF font's widths; "w" and "0" are wider in the PNG's fonts.
     title = "2026 福隆海水浴場淨灘活動暨海洋保育志工培訓 " + "w" * 40 + "0" * 40
     lines = ["集合地點：新北市貢寮區福隆街 40 號（福隆火車站前廣場）Fulong Station Square, Gongliao"]
-    codes = [("請用 LINE 相機掃描 Scan with the LINE camera app, then tap Send", LINE_URL),
-             ("Telegram: scan with your phone's camera and tap Start", TELEGRAM_URL)]
+    codes = [
+        ("請用 LINE 相機掃描 Scan with the LINE camera app, then tap Send", LINE_URL),
+        ("Telegram: scan with your phone's camera and tap Start", TELEGRAM_URL),
+    ]
     png, _ = make_poster(title, lines, codes)
     image = Image.open(io.BytesIO(png))
     assert set(decode(image)) == {LINE_URL, TELEGRAM_URL}

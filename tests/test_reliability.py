@@ -26,7 +26,9 @@ async def linked(harness, user="Uvol1", name="王小明"):
 
 def records(harness, volunteer_id) -> list[ServiceRecord]:
     with UnitOfWork(harness.vbot.engine)() as session:
-        return list(session.exec(select(ServiceRecord).where(ServiceRecord.volunteer_id == volunteer_id)).all())
+        return list(
+            session.exec(select(ServiceRecord).where(ServiceRecord.volunteer_id == volunteer_id)).all()
+        )
 
 
 async def test_a_redelivered_event_is_processed_once(harness):
@@ -165,13 +167,22 @@ async def test_several_processes_take_each_event_and_message_once(harness_factor
 
     processed = await asyncio.gather(work(first), work(second))
     assert sum(processed) == 30
-    sent = await asyncio.gather(first.vbot.pipeline.send_outbox_once(T0), second.vbot.pipeline.send_outbox_once(T0))
-    sent2 = await asyncio.gather(first.vbot.pipeline.send_outbox_once(T0), second.vbot.pipeline.send_outbox_once(T0))
+    sent = await asyncio.gather(
+        first.vbot.pipeline.send_outbox_once(T0), second.vbot.pipeline.send_outbox_once(T0)
+    )
+    sent2 = await asyncio.gather(
+        first.vbot.pipeline.send_outbox_once(T0), second.vbot.pipeline.send_outbox_once(T0)
+    )
     assert sum(sent) + sum(sent2) == 30
     assert len(line_api.sent("/reply")) == 30
     assert len({call.body["replyToken"] for call in line_api.sent("/reply")}) == 30
     with UnitOfWork(first.vbot.engine)() as session:
-        assert session.exec(select(sa.func.count()).select_from(InboxEvent).where(InboxEvent.processed_at.is_(None))).one() == 0
+        assert (
+            session.exec(
+                select(sa.func.count()).select_from(InboxEvent).where(InboxEvent.processed_at.is_(None))
+            ).one()
+            == 0
+        )
 
 
 async def test_old_delivered_rows_are_pruned_but_a_late_redelivery_is_still_recognised(harness):

@@ -35,8 +35,14 @@ class Town:
         self.h = harness
         self.uow = UnitOfWork(harness.vbot.engine)
 
-    async def person(self, unit_id: int, line_user: str | None = None, telegram_user: int | None = None,
-                     role="volunteer", name="王小明") -> int:
+    async def person(
+        self,
+        unit_id: int,
+        line_user: str | None = None,
+        telegram_user: int | None = None,
+        role="volunteer",
+        name="王小明",
+    ) -> int:
         volunteer_id, code = self.h.add_volunteer(unit_id, name, role)
         if line_user:
             await self.h.line_says(line_user, f"綁定 {code}", at=self.h.now, now=self.h.now)
@@ -44,21 +50,38 @@ class Town:
             await self.h.telegram_says(telegram_user, f"/start {code}", at=self.h.now, now=self.h.now)
         return volunteer_id
 
-    def training(self, unit_id: int, starts: dt.datetime, hours=3, title="在職訓練：長者陪伴", place="3樓會議室") -> int:
+    def training(
+        self, unit_id: int, starts: dt.datetime, hours=3, title="在職訓練：長者陪伴", place="3樓會議室"
+    ) -> int:
         with self.uow() as session:
-            row = admin.add_training_session(session, self.h.now, "test", unit_id=unit_id, title=title, kind="in-service", starts_at=starts,
-                                             ends_at=starts + dt.timedelta(hours=hours), place=place)
+            row = admin.add_training_session(
+                session,
+                self.h.now,
+                "test",
+                unit_id=unit_id,
+                title=title,
+                kind="in-service",
+                starts_at=starts,
+                ends_at=starts + dt.timedelta(hours=hours),
+                place=place,
+            )
             session.commit()
             return row.id
 
-    async def remind(self, now: dt.datetime) -> tuple[dict, dispatch_pass.DispatchResult, list[str], list[str]]:
+    async def remind(
+        self, now: dt.datetime
+    ) -> tuple[dict, dispatch_pass.DispatchResult, list[str], list[str]]:
         """One pass at `now`, delivered; returns what LINE and Telegram got during it."""
         line_before, telegram_before = len(self.h.line_api.calls), len(self.h.telegram_api.calls)
         self.h.now = now
         stored, result = await self.h.vbot.remind(now)
         await self.h.vbot.pipeline.deliver_due(now)
-        return stored, result, line_texts(self.h.line_api.calls[line_before:]), telegram_texts(
-            self.h.telegram_api.calls[telegram_before:])
+        return (
+            stored,
+            result,
+            line_texts(self.h.line_api.calls[line_before:]),
+            telegram_texts(self.h.telegram_api.calls[telegram_before:]),
+        )
 
     def notifications(self) -> list[Notification]:
         with self.uow() as session:
@@ -68,8 +91,12 @@ class Town:
 def line_texts(calls) -> list[str]:
     from tests.standins import message_text
 
-    return [message_text(m) for c in calls if c.status == 200 and c.path.endswith(("/push", "/multicast"))
-            for m in c.body["messages"]]
+    return [
+        message_text(m)
+        for c in calls
+        if c.status == 200 and c.path.endswith(("/push", "/multicast"))
+        for m in c.body["messages"]
+    ]
 
 
 def telegram_texts(calls) -> list[str]:
@@ -146,7 +173,10 @@ async def test_a_training_at_half_past_midnight_is_reminded_the_evening_before_i
     assert line == []
     _, result, line, _ = await town.remind(local(2026, 4, 2, 8, 0))
     assert line == [] and result.dropped == 1
-    assert {n.job: n.status for n in town.notifications()} == {"training-evening": "queued", "training-hour": "dropped"}
+    assert {n.job: n.status for n in town.notifications()} == {
+        "training-evening": "queued",
+        "training-hour": "dropped",
+    }
 
 
 async def test_after_downtime_what_is_still_useful_goes_late_and_the_rest_is_dropped(town):
@@ -224,7 +254,9 @@ async def test_a_session_open_8_hours_asks_whether_the_person_is_still_serving(t
     push = [c for c in town.h.line_api.calls if c.path.endswith("/push")][-1]
     labels = [item["action"]["text"] for item in push.body["messages"][-1]["quickReply"]["items"]]
     assert labels == ["簽退", "繼續服務"]
-    answer = await town.h.line_says("Uamy", "繼續服務", at=local(2026, 4, 1, 17, 5), now=local(2026, 4, 1, 17, 5))
+    answer = await town.h.line_says(
+        "Uamy", "繼續服務", at=local(2026, 4, 1, 17, 5), now=local(2026, 4, 1, 17, 5)
+    )
     assert "簽退" in answer[0]
     answer = await town.h.line_says("Uamy", "簽退", at=local(2026, 4, 1, 18, 0), now=local(2026, 4, 1, 18, 0))
     assert "9" in answer[0]  # 9 hours, counted to the tap
@@ -315,9 +347,21 @@ async def test_when_the_quota_runs_low_nudges_wait_reminders_go_and_coordinators
     now = local(2026, 4, 1, 18, 0)
     with town.uow() as session:  # a nudge due now, for Amy
         account = Recipient(amy, unit, "volunteer", "line", "Uamy", None)
-        session.add(Notification(**notifications.notice("award-nudge", "2026-04:honor-card", account,
-                                                    [Reply("還差 12 小時")], now, None, now,
-                                                    category="awards", priority=notifications.NUDGE)))
+        session.add(
+            Notification(
+                **notifications.notice(
+                    "award-nudge",
+                    "2026-04:honor-card",
+                    account,
+                    [Reply("還差 12 小時")],
+                    now,
+                    None,
+                    now,
+                    category="awards",
+                    priority=notifications.NUDGE,
+                )
+            )
+        )
         session.commit()
     town.h.line_api.usage = 170  # 30 of 200 left: below a fifth
 
@@ -356,17 +400,34 @@ def test_quiet_hours_span_midnight_or_not():
 # ---- coordinators' deadlines ------------------------------------------------------------------------------
 
 
-async def test_a_half_year_report_alerts_the_coordinators_14_3_1_days_before_and_on_the_day_with_the_figures(town):
+async def test_a_half_year_report_alerts_the_coordinators_14_3_1_days_before_and_on_the_day_with_the_figures(
+    town,
+):
     unit = town.h.add_unit()  # in Taipei: the half-year report goes to the Taipei platform
     await town.person(unit, line_user="Uboss", role="coordinator", name="林組長")
     amy = await town.person(unit, line_user="Uamy")
     with town.uow() as session:
         for day in (dt.date(2026, 2, 3), dt.date(2026, 5, 6)):
-            admin.add_hours(session, town.h.now, "test", volunteer_id=amy, unit_id=unit, day=day, hours=2.5, today=dt.date(2026, 7, 1))
+            admin.add_hours(
+                session,
+                town.h.now,
+                "test",
+                volunteer_id=amy,
+                unit_id=unit,
+                day=day,
+                hours=2.5,
+                today=dt.date(2026, 7, 1),
+            )
         session.commit()
 
-    days = [local(2026, 6, 25, 9), local(2026, 6, 26, 9), local(2026, 7, 7, 9), local(2026, 7, 9, 9),
-            local(2026, 7, 10, 9), local(2026, 7, 11, 9)]
+    days = [
+        local(2026, 6, 25, 9),
+        local(2026, 6, 26, 9),
+        local(2026, 7, 7, 9),
+        local(2026, 7, 9, 9),
+        local(2026, 7, 10, 9),
+        local(2026, 7, 11, 9),
+    ]
     got = {}
     for moment in days:
         *_, line, _ = await town.remind(moment)
@@ -406,11 +467,21 @@ async def test_an_award_deadline_lists_who_can_apply_and_what_each_still_lacks(t
     lacking = await town.person(unit, line_user="Ubob", name="李大同")
     with town.uow() as session:
         for person in (ready, lacking):
-            admin.add_hours(session, town.h.now, "test", volunteer_id=person, unit_id=unit, day=dt.date(2025, 1, 5), hours=1600)
+            admin.add_hours(
+                session,
+                town.h.now,
+                "test",
+                volunteer_id=person,
+                unit_id=unit,
+                day=dt.date(2025, 1, 5),
+                hours=1600,
+            )
             admin.set_volunteer(session, town.h.now, "test", person, {"trained_on": dt.date(2020, 1, 1)})
         admin.set_volunteer(session, town.h.now, "test", ready, {"record_book_no": "北市志字第1號"})
         session.commit()
-    *_, line, _ = await town.remind(local(2027, 3, 17, 9))  # 14 days before the MOHW welfare awards (31 March)
+    *_, line, _ = await town.remind(
+        local(2027, 3, 17, 9)
+    )  # 14 days before the MOHW welfare awards (31 March)
     alert = next(text for text in line if "衛生福利" in text)
     assert "陳美玲" in alert and "李大同" in alert
     lacking_line = next(row for row in alert.splitlines() if "李大同" in row)
@@ -421,10 +492,24 @@ async def test_a_units_own_deadline_alerts_on_its_days_and_yearly_ones_come_back
     unit = town.h.add_unit()
     await town.person(unit, line_user="Uboss", role="coordinator", name="林組長")
     with town.uow() as session:
-        admin.add_deadline(session, town.h.now, "test", unit_id=unit, title="志工聯繫會議", date=dt.date(2026, 12, 5), remind=(7, 0), yearly=True)
+        admin.add_deadline(
+            session,
+            town.h.now,
+            "test",
+            unit_id=unit,
+            title="志工聯繫會議",
+            date=dt.date(2026, 12, 5),
+            remind=(7, 0),
+            yearly=True,
+        )
         session.commit()
     texts = []
-    for moment in (local(2026, 11, 27, 9), local(2026, 11, 28, 9), local(2026, 12, 5, 9), local(2027, 11, 28, 9)):
+    for moment in (
+        local(2026, 11, 27, 9),
+        local(2026, 11, 28, 9),
+        local(2026, 12, 5, 9),
+        local(2027, 11, 28, 9),
+    ):
         *_, line, _ = await town.remind(moment)
         texts.append([t for t in line if "聯繫會議" in t])
     assert [len(t) for t in texts] == [0, 1, 1, 1]
@@ -441,9 +526,22 @@ async def test_once_a_month_people_near_an_award_hear_how_close_with_the_deadlin
     quiet = await town.person(unit, line_user="Ucat", name="張靜")
     with town.uow() as session:
         for person, hours in ((near, 590), (far, 100), (quiet, 590)):
-            admin.set_volunteer(session, town.h.now, "test", person, {"trained_on": dt.date(2020, 1, 1),
-                                                                     "record_book_no": f"北市志字第{person}號"})
-            admin.add_hours(session, town.h.now, "test", volunteer_id=person, unit_id=unit, day=dt.date(2025, 6, 1), hours=hours)
+            admin.set_volunteer(
+                session,
+                town.h.now,
+                "test",
+                person,
+                {"trained_on": dt.date(2020, 1, 1), "record_book_no": f"北市志字第{person}號"},
+            )
+            admin.add_hours(
+                session,
+                town.h.now,
+                "test",
+                volunteer_id=person,
+                unit_id=unit,
+                day=dt.date(2025, 6, 1),
+                hours=hours,
+            )
         session.commit()
     await town.h.line_says("Ucat", "提醒 關 獎勵", at=town.h.now, now=town.h.now)
 

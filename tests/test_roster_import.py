@@ -31,7 +31,9 @@ def store(database_url):
     migrate(engine)
     uow = UnitOfWork(engine)
     with uow() as session:
-        unit = admin.add_unit(session, NOW, "test", name="臺北市立聯合醫院", category="health", city="taipei").id
+        unit = admin.add_unit(
+            session, NOW, "test", name="臺北市立聯合醫院", category="health", city="taipei"
+        ).id
         session.commit()
     yield uow, unit
     engine.dispose()
@@ -39,7 +41,9 @@ def store(database_url):
 
 def run(uow, unit, data: bytes, name="roster.csv"):
     with uow() as session:
-        report = roster_import.import_roster(session, NOW, "test", unit, roster_import.read_rows(data, name), TODAY)
+        report = roster_import.import_roster(
+            session, NOW, "test", unit, roster_import.read_rows(data, name), TODAY
+        )
         session.commit()
     return report
 
@@ -54,18 +58,27 @@ def test_good_rows_are_taken_in_bad_ones_reported_and_a_second_import_changes_no
     uow, unit = store
     first = run(uow, unit, ROSTER.encode(encoding))
     assert (first.created, first.updated, first.unchanged) == (2, 1, 0)
-    assert [(e["line"], e["error"].split(":")[0]) for e in first.errors] == [(4, "birth_date"), (6, "balance_hours needs balance_date (the date of the balance)")]
+    assert [(e["line"], e["error"].split(":")[0]) for e in first.errors] == [
+        (4, "birth_date"),
+        (6, "balance_hours needs balance_date (the date of the balance)"),
+    ]
     # Line 5 shares Wang's phone: it is Wang, and his name changes to the roster's (audited), not a new person.
     found = people(uow)
     assert set(found) == {"重複", "李美玲"}
     wang = found["重複"]
-    assert (wang.record_book_no, wang.phone, wang.birth_date) == ("北市志字第1號", "0912345678", dt.date(1958, 3, 2))
+    assert (wang.record_book_no, wang.phone, wang.birth_date) == (
+        "北市志字第1號",
+        "0912345678",
+        dt.date(1958, 3, 2),
+    )
     assert wang.english_name == "WANG HSIAO-MING" and wang.insured_until == dt.date(2026, 12, 31)
     assert found["李美玲"].birth_date == dt.date(1974, 7, 1)  # ROC 63 = 1974
     with uow() as session:
         balance = session.exec(select(ServiceRecord).where(ServiceRecord.volunteer_id == wang.id)).all()
         trainings = session.exec(select(TrainingRecord).where(TrainingRecord.volunteer_id == wang.id)).all()
-    assert [(r.minutes, r.service_date, r.source) for r in balance] == [(74070, dt.date(2025, 12, 31), "manual")]
+    assert [(r.minutes, r.service_date, r.source) for r in balance] == [
+        (74070, dt.date(2025, 12, 31), "manual")
+    ]
     assert sorted((t.kind, t.category) for t in trainings) == [("basic", None), ("special", "health")]
     assert len(first.invites) == 2
 
@@ -112,17 +125,36 @@ def test_the_command_prints_the_report_and_writes_the_invite_codes(tmp_path):
     from tests.test_cli import clean_env, last_json, vbot
 
     env = clean_env(VBOT_DATABASE_URL=f"sqlite:///{tmp_path / 'v.db'}")
-    unit = str(last_json(vbot(tmp_path, "unit", "add", "--name", "臺北市立聯合醫院", "--json", env=env))["id"])
+    unit = str(
+        last_json(vbot(tmp_path, "unit", "add", "--name", "臺北市立聯合醫院", "--json", env=env))["id"]
+    )
     (tmp_path / "roster.csv").write_bytes(ROSTER.encode("cp950"))
-    report = last_json(vbot(tmp_path, "volunteer", "import", "roster.csv", "--unit", unit, "--invites", "codes.csv",
-                            "--json", env=env))
+    report = last_json(
+        vbot(
+            tmp_path,
+            "volunteer",
+            "import",
+            "roster.csv",
+            "--unit",
+            unit,
+            "--invites",
+            "codes.csv",
+            "--json",
+            env=env,
+        )
+    )
     assert (report["created"], report["updated"], report["unchanged"], len(report["errors"])) == (2, 1, 0, 2)
     codes = (tmp_path / "codes.csv").read_text(encoding="utf-8-sig").splitlines()
-    assert codes[0] == "id,name,invite_code" and len(codes) == 3 and all(len(line.split(",")[2]) == 8 for line in codes[1:])
+    assert (
+        codes[0] == "id,name,invite_code"
+        and len(codes) == 3
+        and all(len(line.split(",")[2]) == 8 for line in codes[1:])
+    )
 
 
-async def test_printable_invites_carry_each_new_volunteers_code_as_qr_codes_that_open_the_chats(tmp_path, line_api,
-                                                                                                 telegram_api):
+async def test_printable_invites_carry_each_new_volunteers_code_as_qr_codes_that_open_the_chats(
+    tmp_path, line_api, telegram_api
+):
     import asyncio
 
     import pypdf
@@ -132,10 +164,15 @@ async def test_printable_invites_carry_each_new_volunteers_code_as_qr_codes_that
     from tests.conftest import LINE_SECRET, LINE_TOKEN, TELEGRAM_SECRET, TELEGRAM_TOKEN
     from tests.test_cli import clean_env, last_json, vbot
 
-    env = clean_env(VBOT_DATABASE_URL=f"sqlite:///{tmp_path / 'v.db'}", LINE_CHANNEL_SECRET=LINE_SECRET,
-                    LINE_CHANNEL_ACCESS_TOKEN=LINE_TOKEN, LINE_API_BASE_URL=line_api.url,
-                    TELEGRAM_BOT_TOKEN=TELEGRAM_TOKEN, TELEGRAM_WEBHOOK_SECRET=TELEGRAM_SECRET,
-                    TELEGRAM_API_BASE_URL=telegram_api.url)
+    env = clean_env(
+        VBOT_DATABASE_URL=f"sqlite:///{tmp_path / 'v.db'}",
+        LINE_CHANNEL_SECRET=LINE_SECRET,
+        LINE_CHANNEL_ACCESS_TOKEN=LINE_TOKEN,
+        LINE_API_BASE_URL=line_api.url,
+        TELEGRAM_BOT_TOKEN=TELEGRAM_TOKEN,
+        TELEGRAM_WEBHOOK_SECRET=TELEGRAM_SECRET,
+        TELEGRAM_API_BASE_URL=telegram_api.url,
+    )
     run = lambda *args: asyncio.to_thread(lambda: last_json(vbot(tmp_path, *args, "--json", env=env)))  # noqa: E731
     unit = str((await run("unit", "add", "--name", "臺北市立聯合醫院"))["id"])
     names = [f"志工{n:02d}" for n in range(9)]  # nine: a second page
@@ -145,8 +182,12 @@ async def test_printable_invites_carry_each_new_volunteers_code_as_qr_codes_that
     with UnitOfWork(make_engine(env["VBOT_DATABASE_URL"]))() as session:
         from storage.models import InviteCode
 
-        codes = {person.name: invite.code for person, invite in session.exec(
-            select(Volunteer, InviteCode).join(InviteCode, InviteCode.volunteer_id == Volunteer.id)).all()}
+        codes = {
+            person.name: invite.code
+            for person, invite in session.exec(
+                select(Volunteer, InviteCode).join(InviteCode, InviteCode.volunteer_id == Volunteer.id)
+            ).all()
+        }
     data = (tmp_path / "cards.pdf").read_bytes()
     reader = pypdf.PdfReader(io.BytesIO(data))
     assert len(reader.pages) == 2
@@ -154,7 +195,11 @@ async def test_printable_invites_carry_each_new_volunteers_code_as_qr_codes_that
     assert all(name in text and f"綁定 {codes[name]}" in text for name in names)
     document = pypdfium2.PdfDocument(data)
     try:
-        found = {code.text for page in document for code in zxingcpp.read_barcodes(page.render(scale=200 / 72).to_pil())}
+        found = {
+            code.text
+            for page in document
+            for code in zxingcpp.read_barcodes(page.render(scale=200 / 72).to_pil())
+        }
     finally:
         document.close()
     for code in codes.values():  # each card's codes open the chat with its own invite code
@@ -166,11 +211,19 @@ async def test_printable_invites_carry_each_new_volunteers_code_as_qr_codes_that
 def test_printable_invites_need_the_platforms_to_answer_before_anything_is_imported(tmp_path):
     from tests.test_cli import clean_env, last_json, vbot
 
-    env = clean_env(VBOT_DATABASE_URL=f"sqlite:///{tmp_path / 'v.db'}", LINE_CHANNEL_SECRET="s",
-                    LINE_CHANNEL_ACCESS_TOKEN="t", LINE_API_BASE_URL="http://127.0.0.1:9")  # nothing listens
-    unit = str(last_json(vbot(tmp_path, "unit", "add", "--name", "臺北市立聯合醫院", "--json", env=env))["id"])
+    env = clean_env(
+        VBOT_DATABASE_URL=f"sqlite:///{tmp_path / 'v.db'}",
+        LINE_CHANNEL_SECRET="s",
+        LINE_CHANNEL_ACCESS_TOKEN="t",
+        LINE_API_BASE_URL="http://127.0.0.1:9",
+    )  # nothing listens
+    unit = str(
+        last_json(vbot(tmp_path, "unit", "add", "--name", "臺北市立聯合醫院", "--json", env=env))["id"]
+    )
     (tmp_path / "roster.csv").write_text("姓名\n王小明\n", encoding="utf-8")
-    done = vbot(tmp_path, "volunteer", "import", "roster.csv", "--unit", unit, "--invites", "cards.pdf", env=env)
+    done = vbot(
+        tmp_path, "volunteer", "import", "roster.csv", "--unit", unit, "--invites", "cards.pdf", env=env
+    )
     assert done.returncode != 0 and "LINE" in done.stderr and "Traceback" not in done.stderr
     assert not (tmp_path / "cards.pdf").exists()
     with UnitOfWork(make_engine(env["VBOT_DATABASE_URL"]))() as session:

@@ -24,7 +24,9 @@ def free_port() -> int:
 
 
 def vbot(env: dict, *args: str) -> dict:
-    done = subprocess.run([sys.executable, "-m", "bot", *args, "--json"], env=env, capture_output=True, text=True, check=True)
+    done = subprocess.run(
+        [sys.executable, "-m", "bot", *args, "--json"], env=env, capture_output=True, text=True, check=True
+    )
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
@@ -46,7 +48,13 @@ async def test_vbot_serve_links_a_line_user_end_to_end(tmp_path, line_api, split
         commands = [commands[0] + ["--no-workers"], ["work", "--no-scheduler"]]
     processes = [
         await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "bot", *command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+            sys.executable,
+            "-m",
+            "bot",
+            *command,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
         )
         for command in commands
     ]
@@ -61,13 +69,26 @@ async def test_vbot_serve_links_a_line_user_end_to_end(tmp_path, line_api, split
             health = await http.get("/healthz")
             assert health.status_code == 200 and health.json()["database"] == "ok"
 
-            body = json.dumps({"destination": "U0", "events": [{
-                "type": "message", "mode": "active", "timestamp": 1_790_000_000_000,
-                "source": {"type": "user", "userId": "Userve"}, "webhookEventId": "01SERVE",
-                "deliveryContext": {"isRedelivery": False}, "replyToken": "serve-token",
-                "message": {"id": "1", "type": "text", "text": f"綁定 {code}", "quoteToken": "q"},
-            }]}).encode()
-            forged = await http.post("/webhooks/line", content=body, headers={"X-Line-Signature": sign(body, "not-the-secret")})
+            body = json.dumps(
+                {
+                    "destination": "U0",
+                    "events": [
+                        {
+                            "type": "message",
+                            "mode": "active",
+                            "timestamp": 1_790_000_000_000,
+                            "source": {"type": "user", "userId": "Userve"},
+                            "webhookEventId": "01SERVE",
+                            "deliveryContext": {"isRedelivery": False},
+                            "replyToken": "serve-token",
+                            "message": {"id": "1", "type": "text", "text": f"綁定 {code}", "quoteToken": "q"},
+                        }
+                    ],
+                }
+            ).encode()
+            forged = await http.post(
+                "/webhooks/line", content=body, headers={"X-Line-Signature": sign(body, "not-the-secret")}
+            )
             assert forged.status_code == 401
             answer = await http.post("/webhooks/line", content=body, headers={"X-Line-Signature": sign(body)})
             assert answer.status_code == 200
@@ -82,27 +103,57 @@ async def test_vbot_serve_links_a_line_user_end_to_end(tmp_path, line_api, split
             assert await asyncio.wait_for(process.wait(), timeout=15) in (0, -signal.SIGTERM)
 
 
-async def test_vbot_remind_delivers_what_is_due_once_next_to_a_running_serve(tmp_path, line_api, telegram_api):
+async def test_vbot_remind_delivers_what_is_due_once_next_to_a_running_serve(
+    tmp_path, line_api, telegram_api
+):
     from tests.conftest import TELEGRAM_SECRET, TELEGRAM_TOKEN
 
     env = {k: v for k, v in os.environ.items() if not k.startswith(("VBOT_", "LINE_", "TELEGRAM_"))}
     env |= {
         "VBOT_DATABASE_URL": f"sqlite:///{tmp_path / 'serve.db'}",
-        "LINE_CHANNEL_SECRET": LINE_SECRET, "LINE_CHANNEL_ACCESS_TOKEN": LINE_TOKEN, "LINE_API_BASE_URL": line_api.url,
-        "TELEGRAM_BOT_TOKEN": TELEGRAM_TOKEN, "TELEGRAM_WEBHOOK_SECRET": TELEGRAM_SECRET,
+        "LINE_CHANNEL_SECRET": LINE_SECRET,
+        "LINE_CHANNEL_ACCESS_TOKEN": LINE_TOKEN,
+        "LINE_API_BASE_URL": line_api.url,
+        "TELEGRAM_BOT_TOKEN": TELEGRAM_TOKEN,
+        "TELEGRAM_WEBHOOK_SECRET": TELEGRAM_SECRET,
         "TELEGRAM_API_BASE_URL": telegram_api.url,
     }
     unit = str(vbot(env, "unit", "add", "--name", "臺北市立圖書館", "--city", "taipei")["id"])
     line_code = vbot(env, "volunteer", "add", "--unit", unit, "--name", "王小明")["invite_code"]
     telegram_code = vbot(env, "volunteer", "add", "--unit", unit, "--name", "林小華")["invite_code"]
     vbot(env, "volunteer", "add", "--unit", unit, "--name", "未綁定")  # no chat account: nothing to send
-    vbot(env, "training", "session", "add", "--unit", unit, "--title", "在職訓練", "--kind", "in-service",
-         "--start", "2026-12-01T09:30", "--end", "2026-12-01T12:00", "--place", "3樓")
+    vbot(
+        env,
+        "training",
+        "session",
+        "add",
+        "--unit",
+        unit,
+        "--title",
+        "在職訓練",
+        "--kind",
+        "in-service",
+        "--start",
+        "2026-12-01T09:30",
+        "--end",
+        "2026-12-01T12:00",
+        "--place",
+        "3樓",
+    )
 
     port = free_port()
     server = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "bot", "serve", "--port", str(port), "--no-scheduler", env=env,
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        sys.executable,
+        "-m",
+        "bot",
+        "serve",
+        "--port",
+        str(port),
+        "--no-scheduler",
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     try:
         async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=5) as http:
             for _ in range(200):
@@ -111,17 +162,41 @@ async def test_vbot_remind_delivers_what_is_due_once_next_to_a_running_serve(tmp
                         break
                 except httpx.TransportError:
                     await asyncio.sleep(0.05)
-            body = json.dumps({"destination": "U0", "events": [{
-                "type": "message", "mode": "active", "timestamp": 1_790_000_000_000,
-                "source": {"type": "user", "userId": "Uline"}, "webhookEventId": "01REMIND",
-                "deliveryContext": {"isRedelivery": False}, "replyToken": "remind-token",
-                "message": {"id": "1", "type": "text", "text": f"綁定 {line_code}", "quoteToken": "q"},
-            }]}).encode()
-            assert (await http.post("/webhooks/line", content=body, headers={"X-Line-Signature": sign(body)})).status_code == 200
-            update = {"update_id": 777, "message": {"message_id": 1, "date": 1_790_000_000,
-                                                    "chat": {"id": 4242, "type": "private"},
-                                                    "from": {"id": 4242, "is_bot": False, "first_name": "華"},
-                                                    "text": f"/start {telegram_code}"}}
+            body = json.dumps(
+                {
+                    "destination": "U0",
+                    "events": [
+                        {
+                            "type": "message",
+                            "mode": "active",
+                            "timestamp": 1_790_000_000_000,
+                            "source": {"type": "user", "userId": "Uline"},
+                            "webhookEventId": "01REMIND",
+                            "deliveryContext": {"isRedelivery": False},
+                            "replyToken": "remind-token",
+                            "message": {
+                                "id": "1",
+                                "type": "text",
+                                "text": f"綁定 {line_code}",
+                                "quoteToken": "q",
+                            },
+                        }
+                    ],
+                }
+            ).encode()
+            assert (
+                await http.post("/webhooks/line", content=body, headers={"X-Line-Signature": sign(body)})
+            ).status_code == 200
+            update = {
+                "update_id": 777,
+                "message": {
+                    "message_id": 1,
+                    "date": 1_790_000_000,
+                    "chat": {"id": 4242, "type": "private"},
+                    "from": {"id": 4242, "is_bot": False, "first_name": "華"},
+                    "text": f"/start {telegram_code}",
+                },
+            }
             headers = {"X-Telegram-Bot-Api-Secret-Token": TELEGRAM_SECRET}
             assert (await http.post("/webhooks/telegram", json=update, headers=headers)).status_code == 200
             for _ in range(300):  # both linked (their welcome answers arrived)

@@ -27,7 +27,18 @@ ORM_STATEMENTS = re.compile(
 # what lies before it here; the jobs read the features, the router composes them all.
 HANDLER_ROOMS = ("core", "awards", "service", "events", "people", "files", "jobs", "router")
 # bot/: what draws, then the channels, then the runtime that runs them, then the front ends.
-BOT_ROOMS = ("config", "printing", "channels", "pipeline", "web", "scheduler", "app", "serve", "commands", "main")
+BOT_ROOMS = (
+    "config",
+    "printing",
+    "channels",
+    "pipeline",
+    "web",
+    "scheduler",
+    "app",
+    "serve",
+    "commands",
+    "main",
+)
 
 
 def python_files(package: str) -> list[pathlib.Path]:
@@ -209,7 +220,9 @@ async def test_the_scheduler_only_registers_the_jobs_of_handlers(tmp_path):
     scheduler.start(paused=True)  # registers the jobs with their defaults, runs nothing
     jobs = {job.id: job for job in scheduler.get_jobs()}
     assert set(jobs) == {"close_overlong_sessions", "prune_delivered", "reminders"}
-    assert jobs["reminders"].func == vbot.remind  # the reminder pass: every job of handlers.jobs.schedule.REMINDER_JOBS
+    assert (
+        jobs["reminders"].func == vbot.remind
+    )  # the reminder pass: every job of handlers.jobs.schedule.REMINDER_JOBS
     assert jobs["reminders"].trigger.interval == dt.timedelta(minutes=1)
     assert jobs["close_overlong_sessions"].trigger.interval == dt.timedelta(minutes=5)
     assert jobs["prune_delivered"].trigger.interval == dt.timedelta(minutes=60)
@@ -244,7 +257,11 @@ def test_every_data_file_the_code_reads_is_packaged():
 
     config = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]
     packaged = config["package-data"]
-    for path in [*(ROOT / "locales").rglob("*.po"), *(ROOT / "storage").rglob("*.toml"), *(ROOT / "storage").rglob("*.mako")]:
+    for path in [
+        *(ROOT / "locales").rglob("*.po"),
+        *(ROOT / "storage").rglob("*.toml"),
+        *(ROOT / "storage").rglob("*.mako"),
+    ]:
         relative = path.relative_to(ROOT)
         owners = [p for p in config["packages"] if relative.parts[: len(p.split("."))] == tuple(p.split("."))]
         package = max(owners, key=len)

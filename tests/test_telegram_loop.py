@@ -41,10 +41,23 @@ def tap(user: int, data: str, update_id: int, query_id: str) -> dict:
     """A callback_query update: the person tapped an inline button under one of the bot's messages."""
     person = {"id": user, "is_bot": False, "first_name": "小明", "language_code": "zh-hant"}
     bot = {"id": 4242, "is_bot": True, "first_name": "志工小幫手", "username": "vbot_test_bot"}
-    message = {"message_id": 1, "date": int(T0.timestamp()), "chat": {"id": user, "type": "private"}, "from": bot,
-               "text": "…"}
-    return {"update_id": update_id, "callback_query": {"id": query_id, "from": person, "chat_instance": "1",
-                                                       "data": data, "message": message}}
+    message = {
+        "message_id": 1,
+        "date": int(T0.timestamp()),
+        "chat": {"id": user, "type": "private"},
+        "from": bot,
+        "text": "…",
+    }
+    return {
+        "update_id": update_id,
+        "callback_query": {
+            "id": query_id,
+            "from": person,
+            "chat_instance": "1",
+            "data": data,
+            "message": message,
+        },
+    }
 
 
 async def test_volunteer_links_checks_in_and_out_and_asks_hours(harness):
@@ -71,7 +84,11 @@ async def test_volunteer_links_checks_in_and_out_and_asks_hours(harness):
     out_at = T0 + dt.timedelta(hours=2, minutes=30)
     checked_out = await harness.telegram_says(USER, "/checkout", at=out_at)
     assert len(checked_out) == 1
-    assert "11:30" in checked_out[0] and "這次服務 2.5 小時" in checked_out[0] and "今天共 3.5 小時" in checked_out[0]
+    assert (
+        "11:30" in checked_out[0]
+        and "這次服務 2.5 小時" in checked_out[0]
+        and "今天共 3.5 小時" in checked_out[0]
+    )
     assert callback_data(harness.telegram_api.sent("/sendMessage")[-1]) == ["時數"]
 
     hours = await harness.telegram_says(USER, "/hours", at=out_at)
@@ -258,7 +275,9 @@ async def test_a_volunteer_of_two_units_checks_in_by_tapping_a_unit(harness):
     await harness.drain(harness.now)
     [answer] = harness.telegram_api.delivered_texts()[before:]
     assert "臺北市動物之家" in answer and "09:00" in answer
-    assert [call.body["callback_query_id"] for call in harness.telegram_api.sent("/answerCallbackQuery")] == ["q2"]
+    assert [call.body["callback_query_id"] for call in harness.telegram_api.sent("/answerCallbackQuery")] == [
+        "q2"
+    ]
 
 
 async def test_the_bot_answers_even_when_get_me_failed_at_start(harness_factory, telegram_api):
@@ -270,7 +289,9 @@ async def test_the_bot_answers_even_when_get_me_failed_at_start(harness_factory,
 async def test_an_unexpected_telegram_error_fails_that_message_and_the_others_still_go(harness):
     await linked(harness)
     delivered = len(harness.telegram_api.delivered_texts())
-    harness.telegram_api.fail_next("/sendMessage", 409)  # Conflict: PTB raises neither BadRequest nor NetworkError
+    harness.telegram_api.fail_next(
+        "/sendMessage", 409
+    )  # Conflict: PTB raises neither BadRequest nor NetworkError
     harness.now = T0
     for update_id in (70_001, 70_002):
         update = harness.telegram_update(USER, "/hours", T0)

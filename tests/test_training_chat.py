@@ -13,15 +13,35 @@ TAIPEI = dt.timezone(dt.timedelta(hours=8))
 
 def add_training(harness, volunteer_id: int, kind: str, minutes: int, category: str | None = None) -> None:
     with UnitOfWork(harness.vbot.engine)() as session:
-        session.add(TrainingRecord(volunteer_id=volunteer_id, kind=kind, category=category, date=dt.date(2025, 5, 1),
-                                   minutes=minutes, recorded_by="test", created_at=T0))
+        session.add(
+            TrainingRecord(
+                volunteer_id=volunteer_id,
+                kind=kind,
+                category=category,
+                date=dt.date(2025, 5, 1),
+                minutes=minutes,
+                recorded_by="test",
+                created_at=T0,
+            )
+        )
         session.commit()
 
 
-def add_session(harness, unit_id: int, title: str, starts_at: dt.datetime, hours: int = 3, place=None) -> None:
+def add_session(
+    harness, unit_id: int, title: str, starts_at: dt.datetime, hours: int = 3, place=None
+) -> None:
     with UnitOfWork(harness.vbot.engine)() as session:
-        session.add(TrainingSession(unit_id=unit_id, title=title, kind="special", starts_at=starts_at,
-                                    ends_at=starts_at + dt.timedelta(hours=hours), place=place, created_at=T0))
+        session.add(
+            TrainingSession(
+                unit_id=unit_id,
+                title=title,
+                kind="special",
+                starts_at=starts_at,
+                ends_at=starts_at + dt.timedelta(hours=hours),
+                place=place,
+                created_at=T0,
+            )
+        )
         session.commit()
 
 
@@ -45,7 +65,9 @@ async def test_nothing_recorded_says_what_is_missing(harness):
 async def test_both_trainings_done_and_no_book_says_apply_now(harness):
     _unit, volunteer_id = await linked(harness)
     add_training(harness, volunteer_id, "basic", 6 * 60)
-    add_training(harness, volunteer_id, "special", 90, category="health")  # another unit's category: not counted
+    add_training(
+        harness, volunteer_id, "special", 90, category="health"
+    )  # another unit's category: not counted
     [answer] = await harness.line_says("Uvol1", "training", at=T0)
     assert "✅ 基礎訓練" in answer and "6 小時" in answer
     assert "❌ 特殊訓練" in answer and "現在可以申請" not in answer
@@ -73,7 +95,9 @@ async def test_a_record_book_shows_its_number_and_roc_date_and_no_apply_hint(har
 async def test_upcoming_sessions_of_own_units_only_in_local_time(harness):
     unit, _volunteer = await linked(harness)
     other = harness.add_unit("臺中市立圖書館", city="taichung")
-    add_session(harness, unit, "特殊訓練：說故事", dt.datetime(2026, 4, 10, 9, 0, tzinfo=TAIPEI), place="三樓會議室")
+    add_session(
+        harness, unit, "特殊訓練：說故事", dt.datetime(2026, 4, 10, 9, 0, tzinfo=TAIPEI), place="三樓會議室"
+    )
     add_session(harness, unit, "去年的課", dt.datetime(2026, 3, 1, 9, 0, tzinfo=TAIPEI))
     add_session(harness, other, "別的單位的課", dt.datetime(2026, 4, 11, 9, 0, tzinfo=TAIPEI))
     # 23:30 in Taipei on 9 April is still 9 April there (15:30 UTC), ending the next day.

@@ -52,10 +52,16 @@ def link_in(text: str) -> str:
 
 def counted_minutes(town, unit_id: int, first: dt.date, last: dt.date) -> int:
     with town.uow() as session:
-        return session.execute(
-            sa.select(sa.func.sum(ServiceRecord.minutes)).where(
-                ServiceRecord.unit_id == unit_id, ServiceRecord.status == "counted",
-                ServiceRecord.service_date.between(first, last))).scalar() or 0
+        return (
+            session.execute(
+                sa.select(sa.func.sum(ServiceRecord.minutes)).where(
+                    ServiceRecord.unit_id == unit_id,
+                    ServiceRecord.status == "counted",
+                    ServiceRecord.service_date.between(first, last),
+                )
+            ).scalar()
+            or 0
+        )
 
 
 async def test_export_in_chat_sends_the_months_hours_as_a_file_that_sums_to_the_answer(ward):
@@ -64,7 +70,9 @@ async def test_export_in_chat_sends_the_months_hours_as_a_file_that_sums_to_the_
     answer = await h.line_says("Uboss", "匯出", at=at, now=at)
     minutes = counted_minutes(ward, ward.unit, dt.date(2026, 4, 1), dt.date(2026, 4, 30))
     assert minutes == 630  # 3.5 + 2.5 + 3.5 + 1 h
-    assert UNIT_NAME in answer[0] and "4 筆" in answer[0] and "10.5 小時" in answer[0]  # last month by default
+    assert (
+        UNIT_NAME in answer[0] and "4 筆" in answer[0] and "10.5 小時" in answer[0]
+    )  # last month by default
     h.now = at
     download = await h.http.get(link_in(answer[0]))
     assert download.status_code == 200 and download.headers["cache-control"] == "no-store"
@@ -89,9 +97,13 @@ async def test_download_links_are_refused_when_changed_expired_or_no_longer_the_
     query = {key: values[0] for key, values in parse_qs(url.query).items()}
     forged = [
         url.path.replace(f"/hours/{ward.unit}/", f"/hours/{ward.other}/") + "?" + url.query,  # another unit
-        url.path.replace("/hours/", "/report/").replace("2026-04", "2026H1") + "?" + url.query,  # another file
+        url.path.replace("/hours/", "/report/").replace("2026-04", "2026H1")
+        + "?"
+        + url.query,  # another file
         url.path + "?" + urlencode({**query, "by": str(ward.amy)}),  # another person
-        url.path + "?" + urlencode({**query, "expires": str(int(query["expires"]) + 86400)}),  # a later expiry
+        url.path
+        + "?"
+        + urlencode({**query, "expires": str(int(query["expires"]) + 86400)}),  # a later expiry
         url.path + "?" + urlencode({k: v for k, v in query.items() if k != "sig"}),  # no signature
     ]
     for forgery in forged:
@@ -136,7 +148,12 @@ async def test_a_coordinator_of_another_unit_gets_neither_files_nor_figures(ward
     at = local(2026, 5, 4, 9)
     with ward.uow() as session:
         audit_before = session.execute(sa.text("SELECT count(*) FROM auditentry")).scalar()
-    for text in (f"匯出 {ward.unit}", f"匯出 {ward.unit} 2026-04", f"報表 {ward.unit}", f"報表 {ward.unit} 2026H1"):
+    for text in (
+        f"匯出 {ward.unit}",
+        f"匯出 {ward.unit} 2026-04",
+        f"報表 {ward.unit}",
+        f"報表 {ward.unit} 2026H1",
+    ):
         answer = await h.line_says("Uother", text, at=at, now=at)
         assert len(answer) == 1 and "管理" in answer[0], text
         assert not any(word in answer[0] for word in (UNIT_NAME, "陳美玲", "李大同", "http")), answer[0]
@@ -150,8 +167,9 @@ async def test_a_city_administrator_sees_every_unit_of_the_city_and_no_other(war
     h = ward.h
     second = h.add_unit("臺北市立圖書館", city="taipei")
     with ward.uow() as session:
-        person, invite = admin.add_city_administrator(session, h.now, "operator", city="taipei", invite_valid_for=dt.timedelta(days=30),
-                                                      name="市府承辦")
+        person, invite = admin.add_city_administrator(
+            session, h.now, "operator", city="taipei", invite_valid_for=dt.timedelta(days=30), name="市府承辦"
+        )
         session.commit()
         admin_id = person.id
     at = local(2026, 5, 4, 9)
@@ -173,19 +191,34 @@ async def test_a_city_administrator_sees_every_unit_of_the_city_and_no_other(war
 
 def test_the_command_line_makes_a_city_administrator(tmp_path):
     env = clean_env(VBOT_DATABASE_URL=sqlite_url(tmp_path))
-    made = last_json(vbot(tmp_path, "admin", "add", "--city", "taipei", "--name", "市府承辦", "--json", env=env))
+    made = last_json(
+        vbot(tmp_path, "admin", "add", "--city", "taipei", "--name", "市府承辦", "--json", env=env)
+    )
     assert made["city"] == "taipei" and re.fullmatch(r"\d{8}", made["invite_code"])
-    again = last_json(vbot(tmp_path, "admin", "add", "--city", "taipei", "--volunteer", str(made["id"]), "--json",
-                           env=env))
+    again = last_json(
+        vbot(tmp_path, "admin", "add", "--city", "taipei", "--volunteer", str(made["id"]), "--json", env=env)
+    )
     assert again == {"id": made["id"], "city": "taipei", "invite_code": None}
-    for bad in (["--city", "taipei"], ["--city", "taipei", "--volunteer", "999"], ["--city", "kaohsiung", "--name", "x"]):
+    for bad in (
+        ["--city", "taipei"],
+        ["--city", "taipei", "--volunteer", "999"],
+        ["--city", "kaohsiung", "--name", "x"],
+    ):
         done = vbot(tmp_path, "admin", "add", *bad, env=env)
-        assert done.returncode != 0 and "Traceback" not in done.stderr and len(done.stderr.strip().splitlines()) == 1
+        assert (
+            done.returncode != 0
+            and "Traceback" not in done.stderr
+            and len(done.stderr.strip().splitlines()) == 1
+        )
     engine = sa.create_engine(sqlite_url(tmp_path))
     with engine.connect() as connection:
         assert connection.execute(sa.text("SELECT count(*) FROM cityadministrator")).scalar() == 1
-        assert connection.execute(sa.text(
-            "SELECT count(*) FROM auditentry WHERE action = 'city_administrator.add'")).scalar() == 1
+        assert (
+            connection.execute(
+                sa.text("SELECT count(*) FROM auditentry WHERE action = 'city_administrator.add'")
+            ).scalar()
+            == 1
+        )
     engine.dispose()
 
 
@@ -200,8 +233,11 @@ async def test_coordinators_get_their_units_figures_once_when_the_report_window_
     assert all("服務人次：4" in text and "時數：10.5" in text for text in ours)
     # New Taipei's calendar has no half-year report on the Taipei platform: its coordinator is not asked.
     assert not any("服務人次：" in text for text in h.line_api.texts_to("Uother"))
-    alert = next(call.body["messages"][-1] for call in h.line_api.calls
-                 if call.body.get("to") in ("Uboss", ["Uboss"]) and "半年成果報表" in str(call.body))
+    alert = next(
+        call.body["messages"][-1]
+        for call in h.line_api.calls
+        if call.body.get("to") in ("Uboss", ["Uboss"]) and "半年成果報表" in str(call.body)
+    )
     taps = [item["action"]["text"] for item in alert["quickReply"]["items"]]
     assert f"報表 {ward.unit} 2026H1" in taps  # the deadline alert links to the report
     assert any("服務人次：" in text for text in h.line_api.texts_to("Uboss"))

@@ -129,15 +129,25 @@ class LineChannel:
                 kind, text, location = "location", "", (event.message.latitude, event.message.longitude)
             else:
                 kind, text = "other", ""
-            return Incoming(Platform.LINE, user_id, kind, text, sent_at, reply_to, await self._language_of(user_id),
-                            location)
+            return Incoming(
+                Platform.LINE,
+                user_id,
+                kind,
+                text,
+                sent_at,
+                reply_to,
+                await self._language_of(user_id),
+                location,
+            )
         elif isinstance(event, PostbackEvent):
             kind, text = "text", event.postback.data or ""
         elif isinstance(event, FollowEvent):
             kind, text = "follow", ""
         else:
             return None  # unfollow, unsend, beacons …: nothing to say
-        return Incoming(Platform.LINE, user_id, kind, text, sent_at, reply_to, await self._language_of(user_id))
+        return Incoming(
+            Platform.LINE, user_id, kind, text, sent_at, reply_to, await self._language_of(user_id)
+        )
 
     async def _unknown_message(self, raw: dict, now: dt.datetime) -> Incoming | None:
         """A message of a kind the SDK does not know yet, from a person: still worth a short help answer."""
@@ -145,11 +155,18 @@ class LineChannel:
         user_id = source.get("userId") if isinstance(source, dict) and source.get("type") == "user" else None
         token = raw.get("replyToken")
         # Only with a reply token: answering costs nothing then, while a push for a malformed event would.
-        if raw.get("type") != "message" or not isinstance(user_id, str) or not user_id or not isinstance(token, str):
+        if (
+            raw.get("type") != "message"
+            or not isinstance(user_id, str)
+            or not user_id
+            or not isinstance(token, str)
+        ):
             return None
         reply_to = ReplyTo(user_id, token)
         sent_at = timestamp_or(raw.get("timestamp"), now)
-        return Incoming(Platform.LINE, user_id, "other", "", sent_at, reply_to, await self._language_of(user_id))
+        return Incoming(
+            Platform.LINE, user_id, "other", "", sent_at, reply_to, await self._language_of(user_id)
+        )
 
     async def _language_of(self, user_id: str) -> str | None:
         if user_id not in self._languages:
@@ -209,12 +226,16 @@ class LineChannel:
         for reply in replies_from_json(payload):
             quick = None
             if reply.buttons:
-                quick = QuickReply(items=[QuickReplyItem(action=quick_action(button)) for button in reply.buttons[:13]])
+                quick = QuickReply(
+                    items=[QuickReplyItem(action=quick_action(button)) for button in reply.buttons[:13]]
+                )
             if reply.cards:
                 alt_text = (reply.text.strip().splitlines() or ["…"])[0][:ALT_TEXT_LENGTH]
                 chunks = [reply.cards[i : i + MAX_BUBBLES] for i in range(0, len(reply.cards), MAX_BUBBLES)]
                 parts: list[Message] = [
-                    FlexMessage(alt_text=alt_text, contents=FlexCarousel(contents=[bubble(card) for card in chunk]))
+                    FlexMessage(
+                        alt_text=alt_text, contents=FlexCarousel(contents=[bubble(card) for card in chunk])
+                    )
                     for chunk in chunks
                 ]
             else:
@@ -275,10 +296,16 @@ def big_text(text: str, size: str = "lg", **style) -> FlexText:
 def progress_bar(fraction: float) -> FlexBox:
     """A grey track with a green box filling `fraction` of its width (LINE's flex percentages)."""
     percent = round(min(1.0, max(0.0, fraction)) * 100)
-    filled = FlexBox(layout="vertical", contents=[], width=f"{percent}%", height="14px", background_color=BAR_FILLED)
+    filled = FlexBox(
+        layout="vertical", contents=[], width=f"{percent}%", height="14px", background_color=BAR_FILLED
+    )
     return FlexBox(
-        layout="vertical", contents=[filled], height="14px", background_color=BAR_EMPTY,
-        corner_radius="7px", margin="sm",
+        layout="vertical",
+        contents=[filled],
+        height="14px",
+        background_color=BAR_EMPTY,
+        corner_radius="7px",
+        margin="sm",
     )
 
 
@@ -286,7 +313,11 @@ def bubble(card: Card) -> FlexBubble:
     contents: list = [big_text(card.title[:500], size="xl", weight="bold")]
     for bar in card.bars:
         contents.append(
-            FlexBox(layout="vertical", margin="lg", contents=[big_text(bar.label[:500]), progress_bar(bar.fraction)])
+            FlexBox(
+                layout="vertical",
+                margin="lg",
+                contents=[big_text(bar.label[:500]), progress_bar(bar.fraction)],
+            )
         )
     contents += [big_text(line[:500], margin="lg") for line in card.lines]
     return FlexBubble(size="mega", body=FlexBox(layout="vertical", spacing="md", contents=contents))

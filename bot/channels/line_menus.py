@@ -91,25 +91,38 @@ def plan_menu(audience: str, locale: str, t: Translator) -> MenuPlan:
 
     width, height, columns, rows = LAYOUTS[audience]
     areas = buttons(audience, t)
-    image, labelled = draw_menu(width, height, columns, rows, [Tile(icon, label) for icon, label, _ in areas],
-                                Locale.parse(locale).language)
+    image, labelled = draw_menu(
+        width,
+        height,
+        columns,
+        rows,
+        [Tile(icon, label) for icon, label, _ in areas],
+        Locale.parse(locale).language,
+    )
     request = RichMenuRequest(
         size=RichMenuSize(width=width, height=height),
         selected=True,  # shown open: a closed menu is one more thing to find
         name=f"{PREFIX}{audience}:{locale}",
         chat_bar_text=t("Menu")[:CHAT_BAR_TEXT_LENGTH],
         areas=[
-            RichMenuArea(bounds=RichMenuBounds(x=x, y=y, width=w, height=h),
-                         action=MessageAction(label=label[:ACTION_LABEL_LENGTH], text=text))
-            for (_icon, label, text), (x, y, w, h) in zip(areas, grid(width, height, columns, rows), strict=True)
+            RichMenuArea(
+                bounds=RichMenuBounds(x=x, y=y, width=w, height=h),
+                action=MessageAction(label=label[:ACTION_LABEL_LENGTH], text=text),
+            )
+            for (_icon, label, text), (x, y, w, h) in zip(
+                areas, grid(width, height, columns, rows), strict=True
+            )
         ],
     )
     return MenuPlan(audience, locale, request, image, labelled)
 
 
 def plan_menus(catalogs: Catalogs) -> list[MenuPlan]:
-    return [plan_menu(audience, locale, catalogs.translator(locale))
-            for audience in AUDIENCES for locale in catalogs.locales]
+    return [
+        plan_menu(audience, locale, catalogs.translator(locale))
+        for audience in AUDIENCES
+        for locale in catalogs.locales
+    ]
 
 
 # --- who should have which menu -------------------------------------------------------------------
@@ -119,8 +132,13 @@ def stored_menus(session: Session) -> dict[tuple[str, str], str]:
     return {(row.audience, row.locale): row.line_id for row in session.exec(select(LineRichMenu)).all()}
 
 
-def wanted_menu(session: Session, account: ChatAccount, menus: dict[tuple[str, str], str],
-                default_locale: str, platform_locale: str | None = None) -> str | None:
+def wanted_menu(
+    session: Session,
+    account: ChatAccount,
+    menus: dict[tuple[str, str], str],
+    default_locale: str,
+    platform_locale: str | None = None,
+) -> str | None:
     """The rich menu id this person should have linked; None = the channel's default menu.
     The language is the one the answers use: their choice, else their LINE app's (`platform_locale`, matched)."""
     if not menus:
@@ -192,8 +210,9 @@ class MenuFollower:
             menus = stored_menus(session)
             changes = {}
             for account in line_accounts(session, senders):
-                wanted = wanted_menu(session, account, menus, self._default_locale,
-                                     senders.get(account.platform_user_id))
+                wanted = wanted_menu(
+                    session, account, menus, self._default_locale, senders.get(account.platform_user_id)
+                )
                 if wanted != account.rich_menu:
                     changes[account.platform_user_id] = wanted
             return changes
@@ -202,21 +221,31 @@ class MenuFollower:
         while self._pending:
             batch, self._pending = self._pending, {}
             done = await asyncio.gather(*(self._link(user_id, menu_id) for user_id, menu_id in batch.items()))
-            linked = {user_id: menu_id for (user_id, menu_id), ok in zip(batch.items(), done, strict=True) if ok}
+            linked = {
+                user_id: menu_id for (user_id, menu_id), ok in zip(batch.items(), done, strict=True) if ok
+            }
             if linked:
                 try:
                     await asyncio.to_thread(self._record, linked)
                 except Exception:
-                    log.exception("rich menus linked on LINE but not recorded; checked again at the next message")
+                    log.exception(
+                        "rich menus linked on LINE but not recorded; checked again at the next message"
+                    )
 
     async def _link(self, user_id: str, menu_id: str | None) -> bool:
         try:
             await self._channel.link_rich_menu(user_id, menu_id)
             return True
-        except Exception as error:  # ApiException, a time-out, a lost connection … : all wait for the next message
+        except (
+            Exception
+        ) as error:  # ApiException, a time-out, a lost connection … : all wait for the next message
             reason = f"LINE answered {error.status}" if isinstance(error, ApiException) else repr(error)
-            log.warning("LINE rich menu %s not linked to %s (tried again at their next message): %s",
-                        menu_id or "(default)", user_id, reason)
+            log.warning(
+                "LINE rich menu %s not linked to %s (tried again at their next message): %s",
+                menu_id or "(default)",
+                user_id,
+                reason,
+            )
             return False
 
     def _record(self, linked: dict[str, str | None]) -> None:
@@ -242,15 +271,25 @@ class SetupReport:
     unlabelled: list[str] = field(default_factory=list)
 
     def as_json(self) -> dict:
-        return {"created": self.created, "deleted": self.deleted, "default": self.default,
-                "users_linked": self.linked, "users_unlinked": self.unlinked, "icons_only": self.unlabelled}
+        return {
+            "created": self.created,
+            "deleted": self.deleted,
+            "default": self.default,
+            "users_linked": self.linked,
+            "users_unlinked": self.unlinked,
+            "icons_only": self.unlabelled,
+        }
 
     def human(self) -> str:
-        lines = [f"{len(self.created)} rich menus created, {len(self.deleted)} old ones deleted; "
-                 f"default {self.default}; {self.linked} people linked to their menu, {self.unlinked} back to the default"]
+        lines = [
+            f"{len(self.created)} rich menus created, {len(self.deleted)} old ones deleted; "
+            f"default {self.default}; {self.linked} people linked to their menu, {self.unlinked} back to the default"
+        ]
         if self.unlabelled:
-            lines.append(f"no font for {', '.join(self.unlabelled)}: those menus show icons only "
-                         "(install fonts-noto-cjk and run again)")
+            lines.append(
+                f"no font for {', '.join(self.unlabelled)}: those menus show icons only "
+                "(install fonts-noto-cjk and run again)"
+            )
         return "\n".join(lines)
 
 
@@ -263,10 +302,19 @@ class LineMenuSetup:
     ones deleted — so people are never left without a menu, and a run that fails halfway leaves nothing a
     second run does not clean up (every menu it makes carries the PREFIX in its name)."""
 
-    def __init__(self, access_token: str, api_base_url: str, data_api_base_url: str, timeout: float,
-                 uow: UnitOfWork, default_locale: str):
-        self._configurations = (Configuration(access_token=access_token, host=api_base_url),
-                                Configuration(access_token=access_token, host=data_api_base_url))
+    def __init__(
+        self,
+        access_token: str,
+        api_base_url: str,
+        data_api_base_url: str,
+        timeout: float,
+        uow: UnitOfWork,
+        default_locale: str,
+    ):
+        self._configurations = (
+            Configuration(access_token=access_token, host=api_base_url),
+            Configuration(access_token=access_token, host=data_api_base_url),
+        )
         self._timeout = timeout
         self._uow = uow
         self._default_locale = default_locale
@@ -275,7 +323,9 @@ class LineMenuSetup:
         # The clients' aiohttp sessions belong to the running loop, so they are made here.
         api_client, data_client = (AsyncApiClient(configuration) for configuration in self._configurations)
         try:
-            return await self._run(AsyncMessagingApi(api_client), AsyncMessagingApiBlob(data_client), plans, now)
+            return await self._run(
+                AsyncMessagingApi(api_client), AsyncMessagingApiBlob(data_client), plans, now
+            )
         except ApiException as error:
             raise LineSetupError(f"LINE answered {error.status}: {_message(error)}") from None
         except (TimeoutError, aiohttp.ClientError) as error:
@@ -284,8 +334,9 @@ class LineMenuSetup:
             await api_client.close()
             await data_client.close()
 
-    async def _run(self, api: AsyncMessagingApi, blob: AsyncMessagingApiBlob, plans: list[MenuPlan],
-                   now: dt.datetime) -> SetupReport:
+    async def _run(
+        self, api: AsyncMessagingApi, blob: AsyncMessagingApiBlob, plans: list[MenuPlan], now: dt.datetime
+    ) -> SetupReport:
         report = SetupReport(unlabelled=sorted({plan.locale for plan in plans if not plan.labelled}))
         timeout = self._timeout
         listed = await api.get_rich_menu_list(_request_timeout=timeout)
@@ -296,8 +347,9 @@ class LineMenuSetup:
         for plan in plans:
             menu_id = (await api.create_rich_menu(plan.request, _request_timeout=timeout)).rich_menu_id
             made[(plan.audience, plan.locale)] = menu_id
-            await blob.set_rich_menu_image(menu_id, plan.image, _headers={"Content-Type": "image/png"},
-                                           _request_timeout=timeout)
+            await blob.set_rich_menu_image(
+                menu_id, plan.image, _headers={"Content-Type": "image/png"}, _request_timeout=timeout
+            )
             report.created.append({"audience": plan.audience, "locale": plan.locale, "id": menu_id})
         report.default = made[("volunteer", self._default_locale)]
         await api.set_default_rich_menu(report.default, _request_timeout=timeout)
@@ -309,14 +361,17 @@ class LineMenuSetup:
                 by_menu.setdefault(menu_id, []).append(user_id)
         for menu_id, user_ids in by_menu.items():
             for part in chunks(user_ids):
-                await api.link_rich_menu_id_to_users(RichMenuBulkLinkRequest(rich_menu_id=menu_id, user_ids=part),
-                                                     _request_timeout=timeout)
+                await api.link_rich_menu_id_to_users(
+                    RichMenuBulkLinkRequest(rich_menu_id=menu_id, user_ids=part), _request_timeout=timeout
+                )
                 report.linked += len(part)
         # Those who should see the default: their own link, if any, goes (deleting the old menus would do it
         # too, but a link to a menu that is not ours would stay).
         back_to_default = [user_id for user_id, menu_id in wanted.items() if menu_id is None]
         for part in chunks(back_to_default):
-            await api.unlink_rich_menu_id_from_users(RichMenuBulkUnlinkRequest(user_ids=part), _request_timeout=timeout)
+            await api.unlink_rich_menu_id_from_users(
+                RichMenuBulkUnlinkRequest(user_ids=part), _request_timeout=timeout
+            )
             report.unlinked += len(part)
         await asyncio.to_thread(self._record, wanted)
 
@@ -339,7 +394,9 @@ class LineMenuSetup:
         with self._uow() as session:
             rows = {(row.audience, row.locale): row for row in session.exec(select(LineRichMenu)).all()}
             for (audience, locale), menu_id in made.items():
-                row = rows.pop((audience, locale), None) or LineRichMenu(audience=audience, locale=locale, line_id="")
+                row = rows.pop((audience, locale), None) or LineRichMenu(
+                    audience=audience, locale=locale, line_id=""
+                )
                 row.line_id, row.created_at = menu_id, now
                 session.add(row)
             for row in rows.values():  # a language no longer shipped

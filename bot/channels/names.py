@@ -12,7 +12,9 @@ async def platform_names(settings: Settings) -> tuple[str | None, str | None]:
     if settings.line_enabled:
         from linebot.v3.messaging import AsyncApiClient, AsyncMessagingApi, Configuration
 
-        configuration = Configuration(access_token=settings.line_channel_access_token, host=settings.line_api_base_url)
+        configuration = Configuration(
+            access_token=settings.line_channel_access_token, host=settings.line_api_base_url
+        )
         async with AsyncApiClient(configuration) as client:
             info = await AsyncMessagingApi(client).get_bot_info(_request_timeout=settings.api_timeout_seconds)
             basic_id = info.basic_id

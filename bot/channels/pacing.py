@@ -30,8 +30,13 @@ class Pacer:
 
     MAX_CHATS = 10_000  # chat buckets kept; full ones are forgotten first
 
-    def __init__(self, per_second: float = 30, per_chat_per_second: float = 1, chat_burst: int = 3,
-                 clock: Callable[[], float] = time.monotonic):
+    def __init__(
+        self,
+        per_second: float = 30,
+        per_chat_per_second: float = 1,
+        chat_burst: int = 3,
+        clock: Callable[[], float] = time.monotonic,
+    ):
         self._clock = clock
         self._all = Bucket(per_second, per_second, clock())
         self._chat_rate, self._chat_burst = per_chat_per_second, chat_burst

@@ -104,9 +104,12 @@ class TelegramChannel:
     @staticmethod
     def fit(replies: list[Reply]) -> list[Reply]:
         """A file goes as a document up to DOCUMENT_LIMIT; a larger one stays out of the outbox, its link goes."""
-        return [replace(reply, document=None)
-                if reply.document is not None and document_size(reply.document) > DOCUMENT_LIMIT else reply
-                for reply in replies]
+        return [
+            replace(reply, document=None)
+            if reply.document is not None and document_size(reply.document) > DOCUMENT_LIMIT
+            else reply
+            for reply in replies
+        ]
 
     async def push_terms(self) -> PushTerms:
         """No monthly quota and no multicast: each person gets their own message."""
@@ -116,11 +119,19 @@ class TelegramChannel:
         return header is not None and hmac.compare_digest(header.encode(), self._secret)
 
     def event_keys(self, body: object) -> list[StoredEvent] | None:
-        if not isinstance(body, dict) or not isinstance(body.get("update_id"), int) or isinstance(body["update_id"], bool):
+        if (
+            not isinstance(body, dict)
+            or not isinstance(body.get("update_id"), int)
+            or isinstance(body["update_id"], bool)
+        ):
             return None
         # ASCII escapes keep what JSON allows but UTF-8 cannot store (a lone surrogate such as \ud800).
         sender = next(
-            (str(part["from"].get("id")) for part in body.values() if isinstance(part, dict) and isinstance(part.get("from"), dict)),
+            (
+                str(part["from"].get("id"))
+                for part in body.values()
+                if isinstance(part, dict) and isinstance(part.get("from"), dict)
+            ),
             "",
         )
         return [StoredEvent(str(body["update_id"]), sender, json.dumps(body))]
@@ -138,8 +149,13 @@ class TelegramChannel:
                 return None
             await self._answer_callback(query.id)
             return Incoming(
-                Platform.TELEGRAM, str(query.from_user.id), "text", storable(query.data or ""), now,
-                ReplyTo(str(chat.id)), query.from_user.language_code,
+                Platform.TELEGRAM,
+                str(query.from_user.id),
+                "text",
+                storable(query.data or ""),
+                now,
+                ReplyTo(str(chat.id)),
+                query.from_user.language_code,
             )
         message = update.message
         if message is None or message.from_user is None or message.chat.type != "private":
@@ -153,8 +169,14 @@ class TelegramChannel:
         else:
             kind, text = "other", ""
         return Incoming(
-            Platform.TELEGRAM, str(message.from_user.id), kind, text, message.date,
-            ReplyTo(str(message.chat.id)), message.from_user.language_code, location,
+            Platform.TELEGRAM,
+            str(message.from_user.id),
+            kind,
+            text,
+            message.date,
+            ReplyTo(str(message.chat.id)),
+            message.from_user.language_code,
+            location,
         )
 
     async def _answer_callback(self, query_id: str) -> None:
@@ -176,10 +198,14 @@ class TelegramChannel:
         markup = keyboard(buttons)
         await asyncio.sleep(self._pacer.wait_for(message.recipient))
         try:
-            if first is not None:  # the file, with the text as its caption (Telegram allows 1,024 characters there)
+            if (
+                first is not None
+            ):  # the file, with the text as its caption (Telegram allows 1,024 characters there)
                 document = replies[first].document
                 await self._bot.send_document(
-                    chat_id=int(message.recipient), caption=text[:1024], reply_markup=markup,
+                    chat_id=int(message.recipient),
+                    caption=text[:1024],
+                    reply_markup=markup,
                     document=InputFile(base64.b64decode(document.data), filename=document.name),
                 )
                 return SENT
@@ -187,7 +213,9 @@ class TelegramChannel:
             return SENT
         except RetryAfter as error:
             retry_after = error.retry_after
-            seconds = retry_after.total_seconds() if isinstance(retry_after, dt.timedelta) else float(retry_after)
+            seconds = (
+                retry_after.total_seconds() if isinstance(retry_after, dt.timedelta) else float(retry_after)
+            )
             return Delivery("retry", "Telegram answered 429", retry_after=seconds)
         except (BadRequest, Forbidden, InvalidToken) as error:
             return Delivery("failed", f"Telegram refused: {error}")

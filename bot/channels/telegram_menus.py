@@ -86,13 +86,19 @@ class TelegramSetupReport:
     coordinator_chats: int = 0
 
     def as_json(self) -> dict:
-        return {"webhook": self.webhook, "allowed_updates": list(ALLOWED_UPDATES),
-                "commands": self.commands, "coordinator_chats": self.coordinator_chats}
+        return {
+            "webhook": self.webhook,
+            "allowed_updates": list(ALLOWED_UPDATES),
+            "commands": self.commands,
+            "coordinator_chats": self.coordinator_chats,
+        }
 
     def human(self) -> str:
         languages = ", ".join(code or "default" for code in self.commands)
-        return (f"webhook set to {self.webhook}; commands set for {languages}; "
-                f"coordinator commands in {self.coordinator_chats} chats")
+        return (
+            f"webhook set to {self.webhook}; commands set for {languages}; "
+            f"coordinator commands in {self.coordinator_chats} chats"
+        )
 
 
 def webhook_url(public_url: str) -> str:
@@ -105,27 +111,36 @@ def webhook_url(public_url: str) -> str:
 def coordinator_chats(session: Session) -> list[tuple[int, str | None]]:
     """(chat id, chosen language) of every Telegram account of a person who coordinates."""
     accounts = session.exec(
-        select(ChatAccount).where(ChatAccount.platform == "telegram", ChatAccount.volunteer_id.is_not(None))
+        select(ChatAccount)
+        .where(ChatAccount.platform == "telegram", ChatAccount.volunteer_id.is_not(None))
         .order_by(ChatAccount.id)
     ).all()
     chats = []
     for account in accounts:
-        if account.platform_user_id.lstrip("-").isdigit() and people_store.coordinated_units(session, account.volunteer_id):
+        if account.platform_user_id.lstrip("-").isdigit() and people_store.coordinated_units(
+            session, account.volunteer_id
+        ):
             chats.append((int(account.platform_user_id), account.chosen_locale))
     return chats
 
 
-async def set_up(settings: Settings, catalogs: Catalogs, default_locale: str,
-                 coordinators: list[tuple[int, str | None]]) -> TelegramSetupReport:
+async def set_up(
+    settings: Settings, catalogs: Catalogs, default_locale: str, coordinators: list[tuple[int, str | None]]
+) -> TelegramSetupReport:
     url = webhook_url(settings.public_url)
     api, seconds = settings.telegram_api_base_url, settings.api_timeout_seconds
-    bot = Bot(settings.telegram_bot_token, base_url=f"{api}/bot", base_file_url=f"{api}/file/bot",
-              request=HTTPXRequest(connect_timeout=seconds, read_timeout=seconds, write_timeout=seconds))
+    bot = Bot(
+        settings.telegram_bot_token,
+        base_url=f"{api}/bot",
+        base_file_url=f"{api}/file/bot",
+        request=HTTPXRequest(connect_timeout=seconds, read_timeout=seconds, write_timeout=seconds),
+    )
     report = TelegramSetupReport(url)
     try:
         async with bot:  # asks getMe first: a wrong token fails here, in one line
-            await bot.set_webhook(url, secret_token=settings.telegram_webhook_secret,
-                                  allowed_updates=list(ALLOWED_UPDATES))
+            await bot.set_webhook(
+                url, secret_token=settings.telegram_webhook_secret, allowed_updates=list(ALLOWED_UPDATES)
+            )
             await bot.set_my_commands(commands(catalogs.translator(default_locale)))
             report.commands[""] = len(commands(catalogs.translator(default_locale)))
             for locale in catalogs.locales:
@@ -136,7 +151,10 @@ async def set_up(settings: Settings, catalogs: Catalogs, default_locale: str,
                 try:
                     await _coordinator_commands(bot, chat_id, chosen, catalogs, default_locale)
                     report.coordinator_chats += 1
-                except (BadRequest, Forbidden) as error:  # a chat gone or blocked: the others still get theirs
+                except (
+                    BadRequest,
+                    Forbidden,
+                ) as error:  # a chat gone or blocked: the others still get theirs
                     log.warning("coordinator commands not set in Telegram chat %s: %s", chat_id, error)
     except InvalidToken as error:
         raise TelegramSetupError(f"Telegram refused the bot token: {error}") from None
@@ -149,12 +167,16 @@ async def set_up(settings: Settings, catalogs: Catalogs, default_locale: str,
     return report
 
 
-async def _coordinator_commands(bot: Bot, chat_id: int, chosen: str | None, catalogs: Catalogs,
-                                default_locale: str) -> None:
+async def _coordinator_commands(
+    bot: Bot, chat_id: int, chosen: str | None, catalogs: Catalogs, default_locale: str
+) -> None:
     """A coordinator's chat: the volunteer commands and theirs, for each language Telegram may report;
     their own choice of language wins over Telegram's, as in the chat itself."""
     scope = BotCommandScopeChat(chat_id)
     await bot.set_my_commands(commands(catalogs.translator(chosen or default_locale), True), scope=scope)
     for locale in catalogs.locales:
-        await bot.set_my_commands(commands(catalogs.translator(chosen or locale), True), scope=scope,
-                                  language_code=language_code(locale))
+        await bot.set_my_commands(
+            commands(catalogs.translator(chosen or locale), True),
+            scope=scope,
+            language_code=language_code(locale),
+        )

@@ -56,16 +56,40 @@ def seed(engine, rules: Rules, catalogs: Catalogs) -> None:
     """A sample unit and volunteer with a record-book balance, already linked to this terminal."""
     now = dt.datetime.now(dt.UTC)
     with UnitOfWork(engine)() as session:
-        unit = admin.add_unit(session, now, "demo", name="臺北市立圖書館 (示範)", category="culture", city="taipei")
-        person, invite = admin.add_volunteer(session, now, "demo", unit_id=unit.id, name="王小明",
-                                             invite_valid_for=rules.invite_valid_for, trained_on=dt.date(2023, 9, 1))
-        admin.set_volunteer(session, now, "demo", person.id,
-                            {"record_book_no": "北市志字第000123號", "record_book_date": dt.date(2023, 9, 20)})
-        admin.add_hours(session, now, "demo", volunteer_id=person.id, unit_id=unit.id, day=dt.date(2025, 12, 31),
-                        hours=120, note="record-book balance")
+        unit = admin.add_unit(
+            session, now, "demo", name="臺北市立圖書館 (示範)", category="culture", city="taipei"
+        )
+        person, invite = admin.add_volunteer(
+            session,
+            now,
+            "demo",
+            unit_id=unit.id,
+            name="王小明",
+            invite_valid_for=rules.invite_valid_for,
+            trained_on=dt.date(2023, 9, 1),
+        )
+        admin.set_volunteer(
+            session,
+            now,
+            "demo",
+            person.id,
+            {"record_book_no": "北市志字第000123號", "record_book_date": dt.date(2023, 9, 20)},
+        )
+        admin.add_hours(
+            session,
+            now,
+            "demo",
+            volunteer_id=person.id,
+            unit_id=unit.id,
+            day=dt.date(2025, 12, 31),
+            hours=120,
+            note="record-book balance",
+        )
         session.commit()
     t = catalogs.translator(rules.default_locale)
-    incoming = Incoming(Platform.TERMINAL, DEMO_USER, "text", t("link") + " " + invite.code, now, ReplyTo(DEMO_USER))
+    incoming = Incoming(
+        Platform.TERMINAL, DEMO_USER, "text", t("link") + " " + invite.code, now, ReplyTo(DEMO_USER)
+    )
     with UnitOfWork(engine)() as session:
         replies = router.handle(session, incoming, now, rules, catalogs)
         session.commit()
@@ -74,8 +98,11 @@ def seed(engine, rules: Rules, catalogs: Catalogs) -> None:
 
 def demo(settings: Settings) -> int:
     catalogs = Catalogs()
-    rules = Rules(timezone=settings.zone, default_locale=catalogs.default_for(settings.locale),
-                  max_session=settings.max_session)
+    rules = Rules(
+        timezone=settings.zone,
+        default_locale=catalogs.default_for(settings.locale),
+        max_session=settings.max_session,
+    )
     if hasattr(sys.stdin, "reconfigure"):
         sys.stdin.reconfigure(errors="replace")  # a byte that is not UTF-8 is a typo, not a reason to crash
     t = catalogs.translator(rules.default_locale)

@@ -26,7 +26,9 @@ def add_parser(commands) -> None:
     awards_eligible.add_argument("--unit", type=a_positive_int, required=True)
     awards_eligible.add_argument("--award", type=a_text)
     awards_eligible.add_argument("--as-of", type=a_date)
-    awards_eligible.add_argument("--within", type=a_number, default=0, help="also those this many hours short")
+    awards_eligible.add_argument(
+        "--within", type=a_number, default=0, help="also those this many hours short"
+    )
     awards_eligible.add_argument("--json", action="store_true")
 
 
@@ -37,8 +39,15 @@ def run(args, session, settings: Settings) -> tuple[dict, str]:
     from handlers.awards.progress import rules_in_store
 
     known = {rule.code for rule in rules_in_store(session)}
-    grant = admin.grant_award(session, now, operator(), volunteer_id=args.volunteer, award_code=args.award,
-                              day=args.date, known_codes=known)
+    grant = admin.grant_award(
+        session,
+        now,
+        operator(),
+        volunteer_id=args.volunteer,
+        award_code=args.award,
+        day=args.date,
+        known_codes=known,
+    )
     session.commit()
     return {"id": grant.id}, f"{grant.award_code} granted to volunteer {grant.volunteer_id}"
 
@@ -57,9 +66,12 @@ def eligible(args, session, today: dt.date) -> tuple[dict, str]:
     if not 0 <= args.within <= 100_000:
         raise InputError(f"--within must be between 0 and 100000 hours, not {args.within:g}")
     rows = eligible_list(session, args.unit, args.as_of or today, args.award, args.within, rules)
-    human = "\n".join(
-        f"{r.volunteer_id}\t{r.name}\t{r.award}\t{'eligible' if r.eligible else 'reached' if r.reached else f'{r.hours_needed:g} h to go'}"
-        + (f"\tmissing: {', '.join(r.missing)}" if r.missing else "")
-        for r in rows
-    ) or "nobody"
+    human = (
+        "\n".join(
+            f"{r.volunteer_id}\t{r.name}\t{r.award}\t{'eligible' if r.eligible else 'reached' if r.reached else f'{r.hours_needed:g} h to go'}"
+            + (f"\tmissing: {', '.join(r.missing)}" if r.missing else "")
+            for r in rows
+        )
+        or "nobody"
+    )
     return {"volunteers": [r.as_json() for r in rows]}, human

@@ -22,11 +22,17 @@ def add_parser(commands) -> None:
     event_add.add_argument("--place", type=a_text)
     event_add.add_argument("--lat", type=a_number)
     event_add.add_argument("--lon", type=a_number)
-    event_add.add_argument("--radius", type=a_positive_int, help="metres: checking in needs a location within it")
-    event_add.add_argument("--rotating-code", action="store_true", help="the code changes every minute (kiosk page)")
+    event_add.add_argument(
+        "--radius", type=a_positive_int, help="metres: checking in needs a location within it"
+    )
+    event_add.add_argument(
+        "--rotating-code", action="store_true", help="the code changes every minute (kiosk page)"
+    )
     event_add.add_argument("--walk-ups", choices=("allow", "refuse"), default="allow")
     event_add.add_argument("--credit", choices=("actual", "capped", "lateness"), default="actual")
-    event_add.add_argument("--grace", type=int, default=0, help="minutes after the shift's end still credited")
+    event_add.add_argument(
+        "--grace", type=int, default=0, help="minutes after the shift's end still credited"
+    )
     event_add.add_argument("--json", action="store_true")
     event_poster = event.add_parser("poster", help="the check-in poster: PNG, or PDF when FILE ends in .pdf")
     event_poster.add_argument("--event", type=a_positive_int, required=True)
@@ -73,9 +79,19 @@ def run(args, session, settings: Settings) -> tuple[dict, str]:
                 raise InputError("--lat, --lon and --radius go together")
             location = (args.lat, args.lon, args.radius)
         event = event_admin.add_event(
-            session, now, operator(), unit_id=args.unit, title=args.title, starts_at=local_time(args.start, settings),
-            ends_at=local_time(args.end, settings), place=args.place, location=location,
-            rotating_code=args.rotating_code, walk_ups=args.walk_ups, credit=args.credit, grace_minutes=args.grace,
+            session,
+            now,
+            operator(),
+            unit_id=args.unit,
+            title=args.title,
+            starts_at=local_time(args.start, settings),
+            ends_at=local_time(args.end, settings),
+            place=args.place,
+            location=location,
+            rotating_code=args.rotating_code,
+            walk_ups=args.walk_ups,
+            credit=args.credit,
+            grace_minutes=args.grace,
         )
         session.commit()
         return {"id": event.id, "code": event.code}, f"event {event.id} added; check-in code {event.code}"
@@ -96,8 +112,14 @@ def run(args, session, settings: Settings) -> tuple[dict, str]:
         return {"file": path}, f"poster written to {path}"
     if args.command == "shift":
         shift = event_admin.add_shift(
-            session, now, operator(), event_id=args.event, starts_at=local_time(args.start, settings),
-            ends_at=local_time(args.end, settings), capacity=args.capacity, post=args.post,
+            session,
+            now,
+            operator(),
+            event_id=args.event,
+            starts_at=local_time(args.start, settings),
+            ends_at=local_time(args.end, settings),
+            capacity=args.capacity,
+            post=args.post,
         )
         session.commit()
         return {"id": shift.id}, f"shift {shift.id} added ({shift.capacity} places)"
@@ -108,5 +130,7 @@ def run(args, session, settings: Settings) -> tuple[dict, str]:
     data = read_file(args.file, 10 * 1024 * 1024)
     report = event_admin.import_roster(session, now, operator(), args.event, data)
     session.commit()
-    return report, (f"{report['added']} added, {report['unchanged']} already on, {len(report['errors'])} errors"
-                    + "".join(f"\nline {e['line']}: {e['error']}" for e in report["errors"]))
+    return report, (
+        f"{report['added']} added, {report['unchanged']} already on, {len(report['errors'])} errors"
+        + "".join(f"\nline {e['line']}: {e['error']}" for e in report["errors"])
+    )

@@ -34,8 +34,12 @@ def add_parser(commands) -> argparse.ArgumentParser:
     hours.add_argument("--unit", type=a_positive_int, required=True)
     hours.add_argument("--from", dest="date_from", type=a_date, required=True, metavar="YYYY-MM-DD")
     hours.add_argument("--to", dest="date_to", type=a_date, required=True, metavar="YYYY-MM-DD")
-    hours.add_argument("--format", dest="file_format", choices=FORMATS,
-                       help="csv or xlsx (default: from the file's suffix, else csv)")
+    hours.add_argument(
+        "--format",
+        dest="file_format",
+        choices=FORMATS,
+        help="csv or xlsx (default: from the file's suffix, else csv)",
+    )
     hours.add_argument("-o", "--output", dest="output", type=_path, required=True, metavar="FILE")
     hours.add_argument("--json", action="store_true")
     return hours
@@ -53,7 +57,9 @@ def run(args, session, settings) -> tuple[dict, str]:
     if output.is_dir():
         raise InputError(f"cannot write {output}: it is a directory")
     try:
-        result = export_hours(session, unit.id, args.date_from, args.date_to, output, file_format, settings.zone)
+        result = export_hours(
+            session, unit.id, args.date_from, args.date_to, output, file_format, settings.zone
+        )
     except OSError as error:
         raise InputError(f"cannot write {output}: {error.strerror or error}") from None
     hours = round(result.minutes / 60, 1)

@@ -27,8 +27,16 @@ def add_parser(commands) -> None:
 def run(args, session, settings: Settings) -> tuple[dict, str]:
     now, today = now_and_today(settings)
     record = admin.add_hours(
-        session, now, operator(), volunteer_id=args.volunteer, unit_id=args.unit, day=args.date, hours=args.hours,
-        kind=args.kind, note=args.note, today=today,
+        session,
+        now,
+        operator(),
+        volunteer_id=args.volunteer,
+        unit_id=args.unit,
+        day=args.date,
+        hours=args.hours,
+        kind=args.kind,
+        note=args.note,
+        today=today,
     )
     reached = []
     if record.kind == "service" and record.minutes > 0:
@@ -39,6 +47,8 @@ def run(args, session, settings: Settings) -> tuple[dict, str]:
         added = [(args.date, record.minutes, unit.category, unit.city)]
         reached = [step.code for step in newly_reached_awards(session, args.volunteer, today, added)]
     session.commit()
-    return ({"id": record.id, "reached": reached},
-            f"record {record.id}: {hours_from_minutes(record.minutes, 'en')} hours of {record.kind}"
-            + (f"; now within reach: {', '.join(reached)}" if reached else ""))
+    return (
+        {"id": record.id, "reached": reached},
+        f"record {record.id}: {hours_from_minutes(record.minutes, 'en')} hours of {record.kind}"
+        + (f"; now within reach: {', '.join(reached)}" if reached else ""),
+    )

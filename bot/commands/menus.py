@@ -17,12 +17,15 @@ COMMANDS = ("line", "telegram")
 
 
 def add_parser(commands) -> None:
-    line = commands.add_parser("line", help="LINE's own features").add_subparsers(dest="action", required=True)
+    line = commands.add_parser("line", help="LINE's own features").add_subparsers(
+        dest="action", required=True
+    )
     line.add_parser(
         "setup", help="create the rich menus (per audience and language), set the default, link each person's"
     ).add_argument("--json", action="store_true")
-    telegram = commands.add_parser("telegram", help="Telegram's own features").add_subparsers(dest="action",
-                                                                                               required=True)
+    telegram = commands.add_parser("telegram", help="Telegram's own features").add_subparsers(
+        dest="action", required=True
+    )
     telegram.add_parser(
         "setup", help="register the webhook and the command menu in every language"
     ).add_argument("--json", action="store_true")
@@ -49,8 +52,14 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
                 plans = plan_menus(catalogs)  # drawn before anything is asked of LINE
             except ValueError as error:
                 return fail(f"vbot: LINE rich menus not drawn: {error}", 1)
-            setup = LineMenuSetup(settings.line_channel_access_token, settings.line_api_base_url,
-                                  settings.line_data_api_base_url, settings.api_timeout_seconds, uow, default_locale)
+            setup = LineMenuSetup(
+                settings.line_channel_access_token,
+                settings.line_api_base_url,
+                settings.line_data_api_base_url,
+                settings.api_timeout_seconds,
+                uow,
+                default_locale,
+            )
             try:
                 report = asyncio.run(setup.run(plans, dt.datetime.now(dt.UTC)))
             except LineSetupError as error:

@@ -33,8 +33,9 @@ def _translator(settings: Settings):
     return catalogs.translator(catalogs.default_for(settings.locale))
 
 
-def invite_cards_pdf(settings: Settings, names: tuple[str | None, str | None], unit_name: str,
-                     invites: list[dict]) -> bytes:
+def invite_cards_pdf(
+    settings: Settings, names: tuple[str | None, str | None], unit_name: str, invites: list[dict]
+) -> bytes:
     """Printable invites of `roster_import` rows (name, invite_code): the codes, and QR codes of the platforms on."""
     basic_id, username = names
     t = _translator(settings)
@@ -45,7 +46,9 @@ def invite_cards_pdf(settings: Settings, names: tuple[str | None, str | None], u
         if basic_id:
             codes.append((t("Scan with LINE, then tap Send"), line_checkin_url(basic_id, typed)))
         if username:
-            codes.append((t("Scan for Telegram, then tap Start"), telegram_start_url(username, row["invite_code"])))
+            codes.append(
+                (t("Scan for Telegram, then tap Start"), telegram_start_url(username, row["invite_code"]))
+            )
         cards.append(InviteCard(row["name"], unit_name, typed, tuple(codes)))
     return make_invite_cards(t("Invitations: {unit}", unit=unit_name), cards)
 

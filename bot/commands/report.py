@@ -21,8 +21,12 @@ def add_parser(commands) -> None:
     scope.add_argument("--unit", type=a_positive_int, metavar="ID", help="one unit")
     scope.add_argument("--all", action="store_true", help="every unit")
     parser.add_argument("--period", required=True, help="2026H1, 2026H2 or 2026")
-    parser.add_argument("--format", choices=["json", "csv", "xlsx"], default="json",
-                        help="what -o writes (csv and xlsx need -o)")
+    parser.add_argument(
+        "--format",
+        choices=["json", "csv", "xlsx"],
+        default="json",
+        help="what -o writes (csv and xlsx need -o)",
+    )
     parser.add_argument("-o", "--output", metavar="FILE", help="write the report to FILE")
     parser.add_argument("--chart", metavar="FILE.png", help="a PNG bar chart of monthly hours per unit")
     parser.add_argument("--json", action="store_true", help="print JSON instead of a summary")
@@ -43,8 +47,11 @@ def run(args, session, settings) -> tuple[dict, str]:
     built = report.build_report(session, period, unit_id)
     result = report.to_dict(built)
     if output:
-        data = (json.dumps(result, ensure_ascii=False, indent=2) + "\n").encode() if fmt == "json" \
+        data = (
+            (json.dumps(result, ensure_ascii=False, indent=2) + "\n").encode()
+            if fmt == "json"
             else report.RENDERERS[fmt](built)
+        )
         write_file(output, data)
         result["output"] = {"file": output, "format": fmt, "bytes": len(data)}
     if chart:
@@ -66,8 +73,7 @@ def run(args, session, settings) -> tuple[dict, str]:
         f"in {s['teams']:,} teams",
         f"insured {s['insured']:,}, record books {s['record_book_holders']:,}, "
         f"honor cards {s['honor_card_holders']:,}",
-        f"65+ {s['seniors_65_plus']:,} (rate {share(s['senior_rate'])}), "
-        f"55-64 {s['middle_aged_55_64']:,}",
+        f"65+ {s['seniors_65_plus']:,} (rate {share(s['senior_rate'])}), 55-64 {s['middle_aged_55_64']:,}",
         f"vs {result['period']['year_before']}: served {pct(s['served_growth'])}, hours {pct(s['hours_growth'])}",
     ]
     if output:

@@ -12,14 +12,19 @@ COMMANDS = ("init", "serve", "work", "scheduler", "remind")
 
 
 def add_parser(commands) -> None:
-    commands.add_parser("init", help="create or upgrade the database").add_argument("--json", action="store_true")
+    commands.add_parser("init", help="create or upgrade the database").add_argument(
+        "--json", action="store_true"
+    )
 
     serve = commands.add_parser("serve", help="run the webhook server and the scheduled jobs")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=a_port, default=8080)
     serve.add_argument("--no-scheduler", action="store_true")
-    serve.add_argument("--no-workers", action="store_true",
-                       help="only answer webhooks; `vbot work` processes and sends, in another process")
+    serve.add_argument(
+        "--no-workers",
+        action="store_true",
+        help="only answer webhooks; `vbot work` processes and sends, in another process",
+    )
 
     work = commands.add_parser("work", help="process stored events and send answers, without a web server")
     work.add_argument("--no-scheduler", action="store_true")
@@ -35,7 +40,9 @@ def run(args, settings: Settings) -> int:
     if args.command == "serve":
         from bot.serve import serve
 
-        return serve(settings, args.host, args.port, scheduler=not args.no_scheduler, workers=not args.no_workers)
+        return serve(
+            settings, args.host, args.port, scheduler=not args.no_scheduler, workers=not args.no_workers
+        )
     if args.command == "work":
         from bot.serve import work
 
@@ -49,8 +56,11 @@ def run(args, settings: Settings) -> int:
 
         now = args.now if args.now.tzinfo else args.now.replace(tzinfo=settings.zone)
         stored, sent = remind_once(settings, now.astimezone(dt.UTC))
-        emit(args, {"queued": stored, "sent": sent},
-             "\n".join(f"{job}: {count} queued" for job, count in stored.items()) + f"\nsent: {sent}")
+        emit(
+            args,
+            {"queued": stored, "sent": sent},
+            "\n".join(f"{job}: {count} queued" for job, count in stored.items()) + f"\nsent: {sent}",
+        )
         return 0
     return init(args, settings)
 
@@ -61,8 +71,11 @@ def init(args, settings: Settings) -> int:
     engine = make_engine(settings.database_url)
     try:
         prepare(engine)
-        emit(args, {"database": engine.url.render_as_string(hide_password=True), "schema": "current"},
-             "database is ready")
+        emit(
+            args,
+            {"database": engine.url.render_as_string(hide_password=True), "schema": "current"},
+            "database is ready",
+        )
         return 0
     finally:
         engine.dispose()

@@ -23,7 +23,9 @@ class SchemaError(Exception):
 
 def one_line(text: str) -> str:
     """Error text as a single line: line breaks and other control characters are shown escaped."""
-    return "".join(c if c.isprintable() or c == " " else repr(c)[1:-1] for c in text.strip()) or "unknown error"
+    return (
+        "".join(c if c.isprintable() or c == " " else repr(c)[1:-1] for c in text.strip()) or "unknown error"
+    )
 
 
 def first_line(text: str) -> str:

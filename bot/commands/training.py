@@ -21,7 +21,9 @@ def add_parser(commands) -> None:
     training_add.add_argument("--hours", type=a_number, required=True)
     training_add.add_argument("--course", type=a_text)
     training_add.add_argument("--json", action="store_true")
-    session_add = training.add_parser("session").add_subparsers(dest="session_action", required=True).add_parser("add")
+    session_add = (
+        training.add_parser("session").add_subparsers(dest="session_action", required=True).add_parser("add")
+    )
     session_add.add_argument("--unit", type=a_positive_int, required=True)
     session_add.add_argument("--title", type=a_text, required=True)
     session_add.add_argument("--kind", choices=admin.SESSION_KINDS, required=True)
@@ -37,14 +39,28 @@ def run(args, session, settings: Settings) -> tuple[dict, str]:
         zone = settings.zone
         start, end = (t if t.tzinfo else t.replace(tzinfo=zone) for t in (args.start, args.end))
         row = admin.add_training_session(
-            session, now, operator(), unit_id=args.unit, title=args.title, kind=args.kind, starts_at=start,
-            ends_at=end, place=args.place,
+            session,
+            now,
+            operator(),
+            unit_id=args.unit,
+            title=args.title,
+            kind=args.kind,
+            starts_at=start,
+            ends_at=end,
+            place=args.place,
         )
         session.commit()
         return {"id": row.id}, f"training session {row.id} added: {row.title}"
     record = admin.add_training(
-        session, now, operator(), volunteer_id=args.volunteer, kind=args.kind, day=args.date, hours=args.hours,
-        category=args.category, course=args.course,
+        session,
+        now,
+        operator(),
+        volunteer_id=args.volunteer,
+        kind=args.kind,
+        day=args.date,
+        hours=args.hours,
+        category=args.category,
+        course=args.course,
     )
     session.commit()
     return {"id": record.id}, f"training {record.id} recorded"

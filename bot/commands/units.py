@@ -19,7 +19,9 @@ def add_parser(commands) -> None:
     unit_add.add_argument("--name", type=a_text, required=True)
     unit_add.add_argument("--category", choices=CATEGORIES, default="general")
     unit_add.add_argument("--city", choices=CITIES, default="other")
-    unit_add.add_argument("--quiet-hours", type=a_text, help="no reminders pushed then, e.g. 21:00-08:00 (the default)")
+    unit_add.add_argument(
+        "--quiet-hours", type=a_text, help="no reminders pushed then, e.g. 21:00-08:00 (the default)"
+    )
     unit_add.add_argument("--json", action="store_true")
     unit_set = unit.add_parser("set")
     unit_set.add_argument("id", type=a_positive_int)
@@ -39,16 +41,34 @@ def run(args, session, settings: Settings) -> tuple[dict, str]:
     if args.command == "unit" and args.action == "set":
         unit = admin.set_quiet_hours(session, now, operator(), args.id, args.quiet_hours)
         session.commit()
-        return {"id": unit.id, "quiet_hours": unit.quiet_hours}, f"unit {unit.id}: quiet hours {unit.quiet_hours}"
+        return {
+            "id": unit.id,
+            "quiet_hours": unit.quiet_hours,
+        }, f"unit {unit.id}: quiet hours {unit.quiet_hours}"
     if args.command == "unit":
-        unit = admin.add_unit(session, now, operator(), name=args.name, category=args.category, city=args.city,
-                              quiet_hours=args.quiet_hours)
+        unit = admin.add_unit(
+            session,
+            now,
+            operator(),
+            name=args.name,
+            category=args.category,
+            city=args.city,
+            quiet_hours=args.quiet_hours,
+        )
         session.commit()
         return {"id": unit.id}, f"unit {unit.id} added: {unit.name}"
-    person, invite = admin.add_city_administrator(session, now, operator(), city=args.city,
-                                                  invite_valid_for=dt.timedelta(days=30),
-                                                  volunteer_id=args.volunteer, name=args.name)
+    person, invite = admin.add_city_administrator(
+        session,
+        now,
+        operator(),
+        city=args.city,
+        invite_valid_for=dt.timedelta(days=30),
+        volunteer_id=args.volunteer,
+        name=args.name,
+    )
     session.commit()
     code = invite.code if invite else None
-    return ({"id": person.id, "city": args.city, "invite_code": code},
-            f"volunteer {person.id} administers {args.city}" + (f"; invite code {code}" if code else ""))
+    return (
+        {"id": person.id, "city": args.city, "invite_code": code},
+        f"volunteer {person.id} administers {args.city}" + (f"; invite code {code}" if code else ""),
+    )

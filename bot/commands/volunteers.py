@@ -28,7 +28,11 @@ def add_parser(commands) -> None:
     volunteer_import = volunteer.add_parser("import", help="a unit's roster: CSV (UTF-8 or Big5) or XLSX")
     volunteer_import.add_argument("file", type=a_text)
     volunteer_import.add_argument("--unit", type=a_positive_int, required=True)
-    volunteer_import.add_argument("--invites", type=a_text, help="write the new volunteers' invite codes to this CSV, or as printable QR invites to a .pdf")
+    volunteer_import.add_argument(
+        "--invites",
+        type=a_text,
+        help="write the new volunteers' invite codes to this CSV, or as printable QR invites to a .pdf",
+    )
     volunteer_import.add_argument("--json", action="store_true")
     volunteer_set = volunteer.add_parser("set")
     volunteer_set.add_argument("id", type=a_positive_int)
@@ -45,18 +49,32 @@ def run(args, session, settings: Settings) -> tuple[dict, str]:
     now, today = now_and_today(settings)
     if args.action == "add":
         person, invite = admin.add_volunteer(
-            session, now, operator(), unit_id=args.unit, name=args.name, invite_valid_for=dt.timedelta(days=30),
-            birth_date=args.birth_date, gender=args.gender, trained_on=args.trained_on, role=args.role, today=today,
+            session,
+            now,
+            operator(),
+            unit_id=args.unit,
+            name=args.name,
+            invite_valid_for=dt.timedelta(days=30),
+            birth_date=args.birth_date,
+            gender=args.gender,
+            trained_on=args.trained_on,
+            role=args.role,
+            today=today,
         )
         session.commit()
-        return ({"id": person.id, "invite_code": invite.code},
-                f"volunteer {person.id} added; invite code {invite.code} (valid 30 days, once)")
+        return (
+            {"id": person.id, "invite_code": invite.code},
+            f"volunteer {person.id} added; invite code {invite.code} (valid 30 days, once)",
+        )
     if args.action == "import":
         return import_roster(args, session, now, today, settings)
     fields = {f: getattr(args, f) for f in admin.VOLUNTEER_FIELDS if getattr(args, f) is not None}
     person = admin.set_volunteer(session, now, operator(), args.id, fields)
     session.commit()
-    return {"id": person.id, "changed": sorted(fields)}, f"volunteer {person.id}: {', '.join(sorted(fields))} set"
+    return {
+        "id": person.id,
+        "changed": sorted(fields),
+    }, f"volunteer {person.id}: {', '.join(sorted(fields))} set"
 
 
 def import_roster(args, session, now: dt.datetime, today: dt.date, settings: Settings) -> tuple[dict, str]:
@@ -70,13 +88,15 @@ def import_roster(args, session, now: dt.datetime, today: dt.date, settings: Set
 
         names = posters.asked_platform_names(settings)
         unit_name = unit_or_error(session, args.unit).name
-    report = roster_import.import_roster(session, now, operator(), args.unit, rows, today,
-                                         roster_import.rows_progress(sys.stderr))
+    report = roster_import.import_roster(
+        session, now, operator(), args.unit, rows, today, roster_import.rows_progress(sys.stderr)
+    )
     session.commit()
     if cards:  # after the commit: the codes on the cards are the ones stored
         write_file(args.invites, posters.invite_cards_pdf(settings, names, unit_name, report.invites))
     elif args.invites:
         write_file(args.invites, roster_import.invites_csv(report.invites))
-    return report.as_json(), (f"{report.created} created, {report.updated} updated, {report.unchanged} unchanged, "
-                              f"{len(report.errors)} errors"
-                              + "".join(f"\nline {e['line']}: {e['error']}" for e in report.errors))
+    return report.as_json(), (
+        f"{report.created} created, {report.updated} updated, {report.unchanged} unchanged, "
+        f"{len(report.errors)} errors" + "".join(f"\nline {e['line']}: {e['error']}" for e in report.errors)
+    )

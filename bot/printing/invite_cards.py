@@ -41,7 +41,7 @@ def make_invite_cards(title: str, cards: list[InviteCard]) -> bytes:
     pdf.setTitle(title)
     per_page = COLUMNS * ROWS
     for first in range(0, max(len(cards), 1), per_page):
-        for index, card in enumerate(cards[first:first + per_page]):
+        for index, card in enumerate(cards[first : first + per_page]):
             row, column = divmod(index, COLUMNS)
             _draw_card(pdf, card, _MARGIN + column * _CARD_W, _PAGE_H - _MARGIN - (row + 1) * _CARD_H)
         pdf.showPage()
@@ -59,7 +59,9 @@ def _draw_card(pdf: canvas.Canvas, card: InviteCard, left: float, bottom: float)
     pdf.setFont(PDF_FONT, _NAME_SIZE)
     pdf.drawString(left + _PAD, top - _NAME_SIZE, wrap_line(card.name, _NAME_SIZE, width)[0])
     pdf.setFont(PDF_FONT, _LINE_SIZE)
-    pdf.drawString(left + _PAD, top - _NAME_SIZE - _LINE_SIZE * 1.6, wrap_line(card.unit, _LINE_SIZE, width)[0])
+    pdf.drawString(
+        left + _PAD, top - _NAME_SIZE - _LINE_SIZE * 1.6, wrap_line(card.unit, _LINE_SIZE, width)[0]
+    )
     pdf.setFont(PDF_FONT, _CODE_SIZE)
     pdf.drawString(left + _PAD, bottom + _PAD, card.code_line)
 
@@ -73,4 +75,6 @@ def _draw_card(pdf: canvas.Canvas, card: InviteCard, left: float, bottom: float)
         x = left + _PAD + i * (side + _PAD)
         pdf.drawImage(ImageReader(qr_image(url, 600)), x, room_bottom, width=side, height=side)
         pdf.setFont(PDF_FONT, _CAPTION_SIZE)
-        pdf.drawCentredString(x + side / 2, room_bottom - _CAPTION_SIZE * 1.2, wrap_line(caption, _CAPTION_SIZE, side)[0])
+        pdf.drawCentredString(
+            x + side / 2, room_bottom - _CAPTION_SIZE * 1.2, wrap_line(caption, _CAPTION_SIZE, side)[0]
+        )

@@ -68,7 +68,10 @@ def _fontconfig_font(language: str) -> tuple[str, int] | None:
     try:
         out = subprocess.run(
             ["fc-match", "-f", "%{file}|%{index}|%{lang}", f":lang={language}"],
-            capture_output=True, text=True, timeout=10, check=True,
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=True,
         ).stdout
         path, index, langs = out.split("|", 2)
     except (OSError, subprocess.SubprocessError, ValueError):
@@ -106,7 +109,9 @@ def font_for(language: str, texts: list[str]) -> FontLoader | None:
             log.warning("rich menu: cannot load font %s", path)
             continue
         if _covers(probe, "".join(texts)):
-            return functools.cache(lambda size, path=path, index=index: ImageFont.truetype(path, size, index=index))
+            return functools.cache(
+                lambda size, path=path, index=index: ImageFont.truetype(path, size, index=index)
+            )
     default = ImageFont.load_default(48)
     if isinstance(default, ImageFont.FreeTypeFont) and _covers(default, "".join(texts)):
         return functools.cache(lambda size: ImageFont.load_default(size))
@@ -166,8 +171,12 @@ def _star(cx: float, cy: float, r: float) -> list[tuple[float, float]]:
 def icon_awards(draw, x, y, s):
     """A medal: a star on a disc, hanging from a ribbon."""
     w = s * 0.16
-    draw.polygon([(x - s * 0.3, y - s / 2), (x - s * 0.3 + w, y - s / 2), (x + w / 2, y), (x - w / 2, y)], fill=WHITE)
-    draw.polygon([(x + s * 0.3, y - s / 2), (x + s * 0.3 - w, y - s / 2), (x - w / 2, y), (x + w / 2, y)], fill=WHITE)
+    draw.polygon(
+        [(x - s * 0.3, y - s / 2), (x - s * 0.3 + w, y - s / 2), (x + w / 2, y), (x - w / 2, y)], fill=WHITE
+    )
+    draw.polygon(
+        [(x + s * 0.3, y - s / 2), (x + s * 0.3 - w, y - s / 2), (x - w / 2, y), (x + w / 2, y)], fill=WHITE
+    )
     r = s * 0.3
     cy = y + s * 0.2
     draw.ellipse([x - r, cy - r, x + r, cy + r], outline=WHITE, width=round(s * 0.06))
@@ -195,7 +204,9 @@ def icon_help(draw, x, y, s):
     r, w = s * 0.46, round(s * 0.07)
     draw.ellipse([x - r, y - r, x + r, y + r], outline=WHITE, width=w)
     font = ImageFont.load_default(round(s * 0.62))
-    draw.text((x, y), "?", font=font, fill=WHITE, anchor="mm", stroke_width=round(s * 0.015), stroke_fill=WHITE)
+    draw.text(
+        (x, y), "?", font=font, fill=WHITE, anchor="mm", stroke_width=round(s * 0.015), stroke_fill=WHITE
+    )
 
 
 def icon_live(draw, x, y, s):
@@ -216,8 +227,12 @@ def icon_review(draw, x, y, s):
     draw.rectangle([x - s * 0.15, top - s * 0.1, x + s * 0.15, top + s * 0.08], fill=WHITE)
     for row in range(3):
         cy = top + s * 0.28 + row * s * 0.22
-        draw.line([(left + s * 0.1, cy), (left + s * 0.16, cy + s * 0.06), (left + s * 0.28, cy - s * 0.07)],
-                  fill=WHITE, width=w, joint="curve")
+        draw.line(
+            [(left + s * 0.1, cy), (left + s * 0.16, cy + s * 0.06), (left + s * 0.28, cy - s * 0.07)],
+            fill=WHITE,
+            width=w,
+            joint="curve",
+        )
         draw.rectangle([left + s * 0.34, cy - s * 0.025, right - s * 0.1, cy + s * 0.025], fill=WHITE)
 
 
@@ -230,8 +245,14 @@ def icon_award_list(draw, x, y, s):
 
 
 ICONS: dict[str, Callable[[ImageDraw.ImageDraw, float, float, float], None]] = {
-    "checkin": icon_checkin, "checkout": icon_checkout, "hours": icon_hours, "awards": icon_awards,
-    "shifts": icon_shifts, "help": icon_help, "live": icon_live, "review": icon_review,
+    "checkin": icon_checkin,
+    "checkout": icon_checkout,
+    "hours": icon_hours,
+    "awards": icon_awards,
+    "shifts": icon_shifts,
+    "help": icon_help,
+    "live": icon_live,
+    "review": icon_review,
     "award_list": icon_award_list,
 }
 
@@ -239,14 +260,17 @@ ICONS: dict[str, Callable[[ImageDraw.ImageDraw, float, float, float], None]] = {
 # --- the menu -----------------------------------------------------------------------------------
 
 
-def _fit(font: FontLoader, label: str, width: float, height: float,
-         largest: int | None = None) -> tuple[ImageFont.FreeTypeFont, list[str]]:
+def _fit(
+    font: FontLoader, label: str, width: float, height: float, largest: int | None = None
+) -> tuple[ImageFont.FreeTypeFont, list[str]]:
     """The largest size (up to `largest`) at which the label fits the box on one line, or on two lines broken
     at a space when that is clearly larger; at worst shrunk to the width."""
     options = [[label]]
     words = label.split()
     if len(words) > 1:
-        cut = min(range(1, len(words)), key=lambda i: abs(len(" ".join(words[:i])) - len(" ".join(words[i:]))))
+        cut = min(
+            range(1, len(words)), key=lambda i: abs(len(" ".join(words[:i])) - len(" ".join(words[i:])))
+        )
         options.append([" ".join(words[:cut]), " ".join(words[cut:])])
     best: tuple[int, list[str]] | None = None
     for lines in options:
@@ -262,12 +286,17 @@ def _fit(font: FontLoader, label: str, width: float, height: float,
 LINE_SPACING = 1.15
 
 
-def draw_menu(width: int, height: int, columns: int, rows: int, tiles: list[Tile], language: str) -> tuple[bytes, bool]:
+def draw_menu(
+    width: int, height: int, columns: int, rows: int, tiles: list[Tile], language: str
+) -> tuple[bytes, bool]:
     """The menu as PNG bytes, and whether the labels could be written (no font for the language: icons only)."""
     image = Image.new("RGB", (width, height), BACKGROUND)
     draw = ImageDraw.Draw(image)
     font = font_for(language, [tile.label for tile in tiles])
-    cells = [(x + GAP / 2, y + GAP / 2, x + w - GAP / 2, y + h - GAP / 2) for x, y, w, h in grid(width, height, columns, rows)]
+    cells = [
+        (x + GAP / 2, y + GAP / 2, x + w - GAP / 2, y + h - GAP / 2)
+        for x, y, w, h in grid(width, height, columns, rows)
+    ]
 
     def label_box(left: float, top: float, right: float, bottom: float) -> tuple[float, float, float]:
         """(width, top, bottom) of the label's band: under the icon, above a small margin at the edge."""
@@ -277,11 +306,15 @@ def draw_menu(width: int, height: int, columns: int, rows: int, tiles: list[Tile
     # One size for every label of the menu (the size the longest allows): the tiles read as one set.
     common = None
     if font is not None:
-        fits = [_fit(font, tile.label, w, b - t)[0].size for tile, (w, t, b) in
-                zip(tiles, (label_box(*cell) for cell in cells), strict=True)]
+        fits = [
+            _fit(font, tile.label, w, b - t)[0].size
+            for tile, (w, t, b) in zip(tiles, (label_box(*cell) for cell in cells), strict=True)
+        ]
         common = min(fits)
     for tile, (left, top, right, bottom) in zip(tiles, cells, strict=True):
-        draw.rounded_rectangle([left, top, right, bottom], radius=round((bottom - top) * 0.08), fill=COLOURS[tile.icon])
+        draw.rounded_rectangle(
+            [left, top, right, bottom], radius=round((bottom - top) * 0.08), fill=COLOURS[tile.icon]
+        )
         cx = (left + right) / 2
         inner = bottom - top
         if font is None:

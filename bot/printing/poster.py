@@ -122,8 +122,10 @@ class _Layout:
         if self.qr_side < _MIN_QR_PT / 2:  # could not be scanned from where people stand
             raise ValueError("too much text or too many QR codes for one poster")
         if self.qr_side < _MIN_QR_PT:
-            log.warning("poster: QR codes are only %.1f cm wide; fewer lines or codes would help",
-                        self.qr_side / 72 * 2.54)
+            log.warning(
+                "poster: QR codes are only %.1f cm wide; fewer lines or codes would help",
+                self.qr_side / 72 * 2.54,
+            )
         # (url, left x, top y) of each code.
         self.qrs: list[tuple[str, float, float]] = []
         self.cell_w = cell_w = (width - (self.cols - 1) * _GAP) / self.cols
@@ -133,9 +135,13 @@ class _Layout:
             top = y + row * (self.qr_side + caption_h + _GAP)
             self.qrs.append((url, x, top))
             # A caption is one line under its code: shrink a long one rather than wrap it.
-            size = min(_CAPTION_SIZE, _CAPTION_SIZE * cell_w / max(
-                1.0, pdfmetrics.stringWidth(caption, PDF_FONT, _CAPTION_SIZE)))
-            self.captions.append((caption, size, x + self.qr_side / 2, top + self.qr_side + _CAPTION_SIZE * 1.1))
+            size = min(
+                _CAPTION_SIZE,
+                _CAPTION_SIZE * cell_w / max(1.0, pdfmetrics.stringWidth(caption, PDF_FONT, _CAPTION_SIZE)),
+            )
+            self.captions.append(
+                (caption, size, x + self.qr_side / 2, top + self.qr_side + _CAPTION_SIZE * 1.1)
+            )
 
 
 def _qr_matrix(url: str) -> list[list[bool]]:
@@ -179,7 +185,10 @@ def find_cjk_font() -> tuple[str, int] | None:
         try:
             out = subprocess.run(
                 ["fc-match", "-f", "%{file}|%{index}|%{lang}", ":lang=zh-tw"],
-                capture_output=True, text=True, timeout=10, check=True,
+                capture_output=True,
+                text=True,
+                timeout=10,
+                check=True,
             ).stdout
             path, index, langs = out.split("|", 2)
             # fc-match always answers, falling back to e.g. DejaVu: keep only a real match.
@@ -233,8 +242,10 @@ def _png(layout: _Layout) -> bytes:
     if not cjk:
         # Better a poster with working codes and the ASCII text (dates, codes) than none:
         # the words can be written on by hand.
-        log.warning("poster: no font with Chinese glyphs found (install fonts-noto-cjk); "
-                    "the PNG shows only the ASCII part of its texts")
+        log.warning(
+            "poster: no font with Chinese glyphs found (install fonts-noto-cjk); "
+            "the PNG shows only the ASCII part of its texts"
+        )
 
     def text(s: str, size: float, x_mid: float, baseline: float, width: float) -> None:
         s = s if cjk else _ascii_only(s)
@@ -274,8 +285,9 @@ def _pdf(layout: _Layout, title: str) -> bytes:
     for url, x, top in layout.qrs:
         # About 1000 px (over 20 px per module) stays sharp at any print size.
         qr = qr_image(url, 1000)
-        pdf.drawImage(ImageReader(qr), x, _PAGE_H - top - layout.qr_side,
-                      width=layout.qr_side, height=layout.qr_side)
+        pdf.drawImage(
+            ImageReader(qr), x, _PAGE_H - top - layout.qr_side, width=layout.qr_side, height=layout.qr_side
+        )
     pdf.showPage()
     pdf.save()
     return out.getvalue()

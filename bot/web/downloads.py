@@ -27,13 +27,20 @@ def download_routes(vbot: Runtime) -> list[Route]:
         path = request.url.path
         if not link_valid(vbot.rules.link_key, path, request.query_params, vbot.now()):
             return PlainTextResponse("this link is not valid (any more)", status_code=403, headers=NO_STORE)
-        kind, subject, span = request.path_params["kind"], request.path_params["subject"], request.path_params["span"]
+        kind, subject, span = (
+            request.path_params["kind"],
+            request.path_params["subject"],
+            request.path_params["span"],
+        )
 
         def read() -> DownloadFile | None:
             with UnitOfWork(vbot.engine)() as session:
                 if kind == "records" and not span:
-                    return DownloadFile(records_csv(session, subject, vbot.rules.timezone)[0], "my-records.csv",
-                                    "text/csv; charset=utf-8")
+                    return DownloadFile(
+                        records_csv(session, subject, vbot.rules.timezone)[0],
+                        "my-records.csv",
+                        "text/csv; charset=utf-8",
+                    )
                 by = request.query_params.get("by", "")
                 if not by.isdigit() or not may_download(session, int(by), subject):
                     return None
@@ -42,7 +49,10 @@ def download_routes(vbot: Runtime) -> list[Route]:
         made = await asyncio.to_thread(read)
         if made is None:
             return PlainTextResponse("you may not download this file", status_code=403, headers=NO_STORE)
-        return Response(made.data, media_type=made.media_type, headers={
-            **NO_STORE, "Content-Disposition": f'attachment; filename="{made.name}"'})
+        return Response(
+            made.data,
+            media_type=made.media_type,
+            headers={**NO_STORE, "Content-Disposition": f'attachment; filename="{made.name}"'},
+        )
 
     return [Route("/downloads/{kind:str}/{subject:int}{span:path}", download, methods=["GET"])]

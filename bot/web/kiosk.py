@@ -188,7 +188,9 @@ def kiosk_routes(vbot: Runtime) -> list[Route]:
             return event
         code = rotating_code(event.secret, now)
         svg = await asyncio.to_thread(qr_svg, await kiosk_qr_text(vbot, code))
-        return JSONResponse({"svg": svg, "code": code, "seconds_left": seconds_left_in_window(now)}, headers=PRIVATE)
+        return JSONResponse(
+            {"svg": svg, "code": code, "seconds_left": seconds_left_in_window(now)}, headers=PRIVATE
+        )
 
     return [
         Route("/events/{event_id:int}/kiosk", kiosk_page, methods=["GET"]),

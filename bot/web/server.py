@@ -134,7 +134,9 @@ def webhook_routes(vbot: Runtime) -> list[Route]:
 def health_routes(vbot: Runtime) -> list[Route]:
     async def healthz(_request: Request) -> JSONResponse:
         try:
-            answers = await asyncio.wait_for(asyncio.to_thread(database_answers, vbot.engine), HEALTH_TIMEOUT_SECONDS)
+            answers = await asyncio.wait_for(
+                asyncio.to_thread(database_answers, vbot.engine), HEALTH_TIMEOUT_SECONDS
+            )
         except TimeoutError:
             log.warning("database check took longer than %s s", HEALTH_TIMEOUT_SECONDS)
             answers = False

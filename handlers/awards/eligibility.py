@@ -57,8 +57,14 @@ class EligibleRow:
         return text_in(self.award_names, locale)
 
     def as_json(self) -> dict:
-        return {"id": self.volunteer_id, "name": self.name, "award": self.award, "eligible": self.eligible,
-                "hours_needed": self.hours_needed, "missing": list(self.missing)}
+        return {
+            "id": self.volunteer_id,
+            "name": self.name,
+            "award": self.award,
+            "eligible": self.eligible,
+            "hours_needed": self.hours_needed,
+            "missing": list(self.missing),
+        }
 
 
 def window_closes(rules: list[AwardRule], as_of: dt.date) -> list[dt.date]:
@@ -68,7 +74,9 @@ def window_closes(rules: list[AwardRule], as_of: dt.date) -> list[dt.date]:
     return sorted(day for day in closes if day < as_of)
 
 
-def unit_facts(session: Session, unit_id: int, rules: list[AwardRule], as_of: dt.date) -> list[tuple[int, str, VolunteerFacts]]:
+def unit_facts(
+    session: Session, unit_id: int, rules: list[AwardRule], as_of: dt.date
+) -> list[tuple[int, str, VolunteerFacts]]:
     """(id, name, facts) of every member of the unit, as handlers.awards.progress.facts_for builds them, in bulk."""
     members = award_store.members_with_facts(session, unit_id)
     if not members:
@@ -83,7 +91,9 @@ def unit_facts(session: Session, unit_id: int, rules: list[AwardRule], as_of: dt
     for volunteer_id, code, granted_on in award_store.member_grants(session, unit_id):
         grants[volunteer_id].append((code, granted_on))
     facts = {
-        m.volunteer_id: facts_from_rows(m, units[m.volunteer_id], trainings[m.volunteer_id], grants[m.volunteer_id])
+        m.volunteer_id: facts_from_rows(
+            m, units[m.volunteer_id], trainings[m.volunteer_id], grants[m.volunteer_id]
+        )
         for m in members
     }
 
@@ -110,14 +120,16 @@ def unit_facts(session: Session, unit_id: int, rules: list[AwardRule], as_of: dt
         records[volunteer_id].append(CountedMinutes(day, 0, category, city))
     for members_read, by_source in ((sorted(renewing), False), (sorted(before_training), True)):
         for first in range(0, len(members_read), DETAIL_CHUNK):
-            chunk = members_read[first:first + DETAIL_CHUNK]
+            chunk = members_read[first : first + DETAIL_CHUNK]
             for b in award_store.member_service_buckets(session, unit_id, [], as_of, chunk, by_source):
                 records[b.volunteer_id].append(
                     CountedMinutes(b.last_day, b.minutes, b.category, b.city, from_chat=b.from_chat)
                 )
 
-    return [(m.volunteer_id, m.name, replace(facts[m.volunteer_id], records=tuple(records[m.volunteer_id])))
-            for m in members]
+    return [
+        (m.volunteer_id, m.name, replace(facts[m.volunteer_id], records=tuple(records[m.volunteer_id])))
+        for m in members
+    ]
 
 
 def _served_before_training(facts: VolunteerFacts, bucket: award_store.ServiceBucket) -> bool:
@@ -127,7 +139,11 @@ def _served_before_training(facts: VolunteerFacts, bucket: award_store.ServiceBu
 
 
 def eligible_list(
-    session: Session, unit_id: int, as_of: dt.date, award: str | None = None, within_hours: float = 0,
+    session: Session,
+    unit_id: int,
+    as_of: dt.date,
+    award: str | None = None,
+    within_hours: float = 0,
     rules: list[AwardRule] | None = None,
 ) -> list[EligibleRow]:
     """Members of the unit who have reached an award they do not hold yet, or are within `within_hours` of it
@@ -139,7 +155,9 @@ def eligible_list(
     rules = rules if rules is not None else rules_in_store(session)
     if award is not None:
         ladders_wanted = {rule.ladder for rule in rules if rule.code == award}
-        rules = [rule for rule in rules if rule.ladder in ladders_wanted]  # the tiers below decide which one shows
+        rules = [
+            rule for rule in rules if rule.ladder in ladders_wanted
+        ]  # the tiers below decide which one shows
     within = max(0, round(within_hours * 60))
     ladders: dict[str, list[AwardRule]] = {}
     for rule in rules:
@@ -150,8 +168,19 @@ def eligible_list(
     for volunteer_id, name, facts in unit_facts(session, unit_id, rules, as_of):
         for step in near_steps(ladders, facts, as_of, within):
             if award is None or step.code == award:
-                rows.append(EligibleRow(volunteer_id, name, step.code, step.names, step.eligible, step.reached,
-                                        step.minutes_needed, step.missing, step.next_deadline))
+                rows.append(
+                    EligibleRow(
+                        volunteer_id,
+                        name,
+                        step.code,
+                        step.names,
+                        step.eligible,
+                        step.reached,
+                        step.minutes_needed,
+                        step.missing,
+                        step.next_deadline,
+                    )
+                )
     rows.sort(key=lambda r: (not r.eligible, not r.reached, r.minutes_needed, r.volunteer_id))
     return rows
 
@@ -161,7 +190,9 @@ def listed(step: AwardProgress, within_minutes: int) -> bool:
     old enough. An unknown birth date does not hide a member: the list says it is missing."""
     if step.granted_on is not None and not step.renewal:
         return False
-    years_done = step.years_needed == 0 or (step.years_met_on is not None and step.years_met_on <= step.counted_until)
+    years_done = step.years_needed == 0 or (
+        step.years_met_on is not None and step.years_met_on <= step.counted_until
+    )
     too_young = step.age_met_on is not None and step.age_met_on > step.counted_until
     return step.reached or (years_done and not too_young and step.minutes_needed <= within_minutes)
 
@@ -236,15 +267,24 @@ def eligible_chat(ctx: Context, _argument: str) -> list[Reply]:
     if not units:
         return [Reply(t("Only a unit's coordinator can see the award list."))]
     rules = rules_in_store(ctx.session)
-    return [Reply(_unit_list(ctx, unit, eligible_list(ctx.session, unit.id, ctx.today, None, CHAT_WITHIN_HOURS, rules)))
-            for unit in units]
+    return [
+        Reply(
+            _unit_list(
+                ctx, unit, eligible_list(ctx.session, unit.id, ctx.today, None, CHAT_WITHIN_HOURS, rules)
+            )
+        )
+        for unit in units
+    ]
 
 
 def _unit_list(ctx: Context, unit: Unit, rows: list[EligibleRow]) -> str:
     t = ctx.t
     if not rows:
-        return t("Nobody in {unit} has reached an award or is within {hours} hours of one.",
-                 unit=unit.name, hours=CHAT_WITHIN_HOURS)
+        return t(
+            "Nobody in {unit} has reached an award or is within {hours} hours of one.",
+            unit=unit.name,
+            hours=CHAT_WITHIN_HOURS,
+        )
     lines = [t("Award list: {unit}", unit=unit.name)]
     for row in rows[:CHAT_MAX_ROWS]:
         status = []

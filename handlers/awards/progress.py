@@ -43,7 +43,9 @@ def seed_award_rules(session: Session, now: dt.datetime) -> None:
 
 def rules_in_store(session: Session) -> list[AwardRule]:
     """The award table, nearest goals first (by the hours they need)."""
-    rules = parse_rules([json.loads(definition) for definition in award_store.award_rule_definitions(session)])
+    rules = parse_rules(
+        [json.loads(definition) for definition in award_store.award_rule_definitions(session)]
+    )
     return sorted(rules, key=lambda rule: (rule.hours, rule.years, rule.code))
 
 
@@ -52,11 +54,16 @@ def facts_for(session: Session, volunteer_id: int) -> VolunteerFacts:
     return facts_from_rows(
         people_store.volunteer(session, volunteer_id),
         [(unit.category, unit.city) for unit, _role in people_store.units_of(session, volunteer_id)],
-        [(training.kind, training.category, training.date) for training in award_store.trainings_of(session, volunteer_id)],
+        [
+            (training.kind, training.category, training.date)
+            for training in award_store.trainings_of(session, volunteer_id)
+        ],
         [(grant.award_code, grant.granted_on) for grant in award_store.grants_of(session, volunteer_id)],
         [
             CountedMinutes(day, minutes, category, city, from_chat=from_chat)
-            for day, minutes, category, city, from_chat in award_store.counted_service_by_day(session, volunteer_id)
+            for day, minutes, category, city, from_chat in award_store.counted_service_by_day(
+                session, volunteer_id
+            )
         ],
     )
 
@@ -90,7 +97,9 @@ def award_card(t: Translator, step: AwardProgress, today: dt.date) -> Card:
     counted = hours_from_minutes(step.counted_minutes, locale)
     if step.minutes_needed > 0:
         hours_label = t(
-            "{hours} h, {missing} h to go", hours=counted, missing=hours_from_minutes(step.minutes_needed, locale)
+            "{hours} h, {missing} h to go",
+            hours=counted,
+            missing=hours_from_minutes(step.minutes_needed, locale),
         )
     else:
         hours_label = t("{hours} h", hours=counted)
@@ -101,7 +110,9 @@ def award_card(t: Translator, step: AwardProgress, today: dt.date) -> Card:
         elif step.years_met_on <= today:
             bars.append(Bar(t("{years} years: done", years=step.years_needed), 1.0))
         else:
-            label = t("{years} years on {date}", years=step.years_needed, date=local_date(step.years_met_on, locale))
+            label = t(
+                "{years} years on {date}", years=step.years_needed, date=local_date(step.years_met_on, locale)
+            )
             bars.append(Bar(label, step.years_fraction))
     lines = []
     # A line, not a bar: the years since birth say nothing about how far along the volunteer is.
@@ -110,9 +121,13 @@ def award_card(t: Translator, step: AwardProgress, today: dt.date) -> Card:
         if step.age_met_on <= today:
             lines.append(t("{age} years old: done", age=step.age_needed))
         else:
-            lines.append(t("{age} years old on {date}", age=step.age_needed, date=local_date(step.age_met_on, locale)))
+            lines.append(
+                t("{age} years old on {date}", age=step.age_needed, date=local_date(step.age_met_on, locale))
+            )
     if step.missing:
-        lines.append(t("Still needed: {items}", items=t(", ").join(requirement_name(t, m) for m in step.missing)))
+        lines.append(
+            t("Still needed: {items}", items=t(", ").join(requirement_name(t, m) for m in step.missing))
+        )
     if step.next_deadline is not None:
         lines.append(t("Apply by {date}", date=local_date(step.next_deadline, locale)))
     return Card(head, tuple(bars), tuple(lines))
@@ -125,7 +140,9 @@ def card_text(card: Card) -> str:
 
 def my_awards(ctx: Context, _argument: str) -> list[Reply]:
     t = ctx.t
-    steps = progress_all(rules_in_store(ctx.session), facts_for(ctx.session, ctx.account.volunteer_id), ctx.today)
+    steps = progress_all(
+        rules_in_store(ctx.session), facts_for(ctx.session, ctx.account.volunteer_id), ctx.today
+    )
     if not steps:
         return [Reply(t("No awards apply to your units yet."))]
     cards = tuple(award_card(t, step, ctx.today) for step in steps)
@@ -135,7 +152,10 @@ def my_awards(ctx: Context, _argument: str) -> list[Reply]:
 
 
 def newly_reached_awards(
-    session: Session, volunteer_id: int, as_of: dt.date, added: list[tuple[dt.date, int, str, str]],
+    session: Session,
+    volunteer_id: int,
+    as_of: dt.date,
+    added: list[tuple[dt.date, int, str, str]],
     from_chat: bool = False,
 ) -> list[AwardProgress]:
     """The awards that the just-counted minutes (day, minutes, unit category, unit city) made reachable.
@@ -148,7 +168,12 @@ def newly_reached_awards(
     records = list(after.records)
     for day, minutes, category, city in added:  # take the new minutes out again for "before"
         for index, record in enumerate(records):
-            if (record.service_date, record.category, record.city, record.from_chat) == (day, category, city, from_chat):
+            if (record.service_date, record.category, record.city, record.from_chat) == (
+                day,
+                category,
+                city,
+                from_chat,
+            ):
                 records[index] = replace(record, minutes=record.minutes - minutes)
                 break
     before = replace(after, records=tuple(records))
@@ -162,9 +187,10 @@ def milestones(ctx: Context, volunteer_id: int, added: list[tuple[dt.date, int, 
     `added` are the check-out's minutes, recorded in chat."""
     t = ctx.t
     return [
-        t("🎉 You have reached the hours and years for {award}! {how}",
-          award=step.name(ctx.locale), how=text_in(step.how_to_apply, ctx.locale))
+        t(
+            "🎉 You have reached the hours and years for {award}! {how}",
+            award=step.name(ctx.locale),
+            how=text_in(step.how_to_apply, ctx.locale),
+        )
         for step in newly_reached_awards(ctx.session, volunteer_id, ctx.today, added, from_chat=True)
     ]
-
-

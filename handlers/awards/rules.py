@@ -285,7 +285,11 @@ class VolunteerFacts:
     def first_special_training(self, categories: Collection[str]) -> dt.date | None:
         """The first special training that counts for one of these categories."""
         return min(
-            (day for category, day in self.special_trainings.items() if category is None or category in categories),
+            (
+                day
+                for category, day in self.special_trainings.items()
+                if category is None or category in categories
+            ),
             default=None,
         )
 
@@ -371,7 +375,9 @@ def hours_count_from(facts: VolunteerFacts, category: str) -> dt.date | None:
     return facts.record_book_on or facts.trained_on
 
 
-def counted_records(rule: AwardRule, facts: VolunteerFacts, after: dt.date | None = None) -> list[CountedMinutes]:
+def counted_records(
+    rule: AwardRule, facts: VolunteerFacts, after: dt.date | None = None
+) -> list[CountedMinutes]:
     """The records whose minutes count towards `rule`: service, in its categories and cities, recorded in chat
     only from the training day (hours_count_from), and served after `after` (a renewal's last grant: hours
     are never counted twice)."""
@@ -379,7 +385,8 @@ def counted_records(rule: AwardRule, facts: VolunteerFacts, after: dt.date | Non
     starts = {c: hours_count_from(facts, c) for c in {r.category for r in facts.records if r.from_chat}}
     categories, cities = rule.categories, rule.count_cities
     return [
-        r for r in facts.records
+        r
+        for r in facts.records
         if r.kind == "service"
         and (categories is None or r.category in categories)
         and (cities is None or r.city in cities)
@@ -489,7 +496,11 @@ def progress(rule: AwardRule, facts: VolunteerFacts, as_of: dt.date) -> AwardPro
             start = max(start, min(here)) if here else None
     years_met_on = anniversary(start, need_years) if start is not None and need_years > 0 else None
     # An age limit needs the birth date: without it the volunteer is told it is missing.
-    needs = (*rule.requires, "birth_date") if rule.min_age and "birth_date" not in rule.requires else rule.requires
+    needs = (
+        (*rule.requires, "birth_date")
+        if rule.min_age and "birth_date" not in rule.requires
+        else rule.requires
+    )
     missing = tuple(requirement for requirement in needs if not _has(requirement, facts, rule))
 
     def at(window_end: dt.date, window_close: dt.date) -> AwardProgress:

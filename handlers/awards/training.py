@@ -32,7 +32,9 @@ def training_line(t: Translator, name: str, records: list[TrainingRecord], vouch
 def record_book_line(t: Translator, number: str | None, issued: dt.date | None) -> str:
     number = number.strip() if number else None
     if number and issued:
-        return t("📘 Record book {number}, issued on {date}", number=number, date=local_date(issued, t.locale))
+        return t(
+            "📘 Record book {number}, issued on {date}", number=number, date=local_date(issued, t.locale)
+        )
     if number:
         return t("📘 Record book {number}", number=number)
     if issued:
@@ -56,8 +58,13 @@ def session_lines(t: Translator, zone: ZoneInfo, row: TrainingSession, unit: Uni
     start = row.starts_at.astimezone(zone)
     end = row.ends_at.astimezone(zone)
     when = f"{local_date(start.date(), t.locale)} {start:%H:%M}–"
-    when += f"{end:%H:%M}" if end.date() == start.date() else f"{local_date(end.date(), t.locale)} {end:%H:%M}"
-    lines = ["📅 " + when, t("{unit}: {title} ({kind})", unit=unit.name, title=row.title, kind=session_kind(t, row.kind))]
+    when += (
+        f"{end:%H:%M}" if end.date() == start.date() else f"{local_date(end.date(), t.locale)} {end:%H:%M}"
+    )
+    lines = [
+        "📅 " + when,
+        t("{unit}: {title} ({kind})", unit=unit.name, title=row.title, kind=session_kind(t, row.kind)),
+    ]
     if row.place:
         lines.append("📍 " + row.place)
     return lines
@@ -75,7 +82,9 @@ def my_training(ctx: Context, _argument: str) -> list[Reply]:
     # Special training counts for the category of the volunteer's units (one recorded without a category counts).
     special = [r for r in records if r.kind == "special" and (r.category is None or r.category in categories)]
     vouched = person.trained_on is not None or person.record_book_date is not None
-    has_book = bool(person.record_book_no and person.record_book_no.strip()) or person.record_book_date is not None
+    has_book = (
+        bool(person.record_book_no and person.record_book_no.strip()) or person.record_book_date is not None
+    )
 
     lines = [
         t("Your training"),
@@ -92,12 +101,18 @@ def my_training(ctx: Context, _argument: str) -> list[Reply]:
         if missing:
             lines.append(t("For the record book you still need: {items}", items=t(", ").join(missing)))
         else:
-            lines.append(t("👉 Both trainings are done: you can apply for your record book now. Ask your unit."))
+            lines.append(
+                t("👉 Both trainings are done: you can apply for your record book now. Ask your unit.")
+            )
 
-    upcoming = award_store.upcoming_training_sessions(session, [unit.id for unit in units], ctx.now, UPCOMING_SHOWN)
+    upcoming = award_store.upcoming_training_sessions(
+        session, [unit.id for unit in units], ctx.now, UPCOMING_SHOWN
+    )
     parts = ["\n".join(lines)]
     if upcoming:
-        parts.append("\n\n".join("\n".join(session_lines(t, ctx.rules.timezone, row, unit)) for row, unit in upcoming))
+        parts.append(
+            "\n\n".join("\n".join(session_lines(t, ctx.rules.timezone, row, unit)) for row, unit in upcoming)
+        )
         parts[-1] = t("Upcoming training") + "\n" + parts[-1]
     else:
         parts.append(t("No training sessions planned at your units."))

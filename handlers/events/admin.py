@@ -25,9 +25,20 @@ def _aware(moment: dt.datetime, what: str) -> None:
 
 
 def add_event(
-    session: Session, now: dt.datetime, actor: str, *, unit_id: int, title: str, starts_at: dt.datetime,
-    ends_at: dt.datetime, place: str | None = None, location: tuple[float, float, int] | None = None,
-    rotating_code: bool = False, walk_ups: str = "allow", credit: str = "actual", grace_minutes: int = 0,
+    session: Session,
+    now: dt.datetime,
+    actor: str,
+    *,
+    unit_id: int,
+    title: str,
+    starts_at: dt.datetime,
+    ends_at: dt.datetime,
+    place: str | None = None,
+    location: tuple[float, float, int] | None = None,
+    rotating_code: bool = False,
+    walk_ups: str = "allow",
+    credit: str = "actual",
+    grace_minutes: int = 0,
 ) -> Event:
     unit_or_error(session, unit_id)
     title = clean_name(title, "event")
@@ -46,13 +57,32 @@ def add_event(
         if not (-90 <= latitude <= 90 and -180 <= longitude <= 180 and 1 <= radius <= MAX_RADIUS_M):
             raise InputError(f"--lat/--lon must be a place on Earth and --radius 1 to {MAX_RADIUS_M} metres")
     event = event_store.add_event(
-        session, unit_id=unit_id, title=title, place=place, latitude=latitude, longitude=longitude, radius_m=radius,
-        starts_at=starts_at.astimezone(dt.UTC), ends_at=ends_at.astimezone(dt.UTC), code=_unused_code(session),
-        secret=new_event_secret(), rotating_code=rotating_code, walk_ups=walk_ups, credit=credit,
-        grace_minutes=grace_minutes, created_at=now,
+        session,
+        unit_id=unit_id,
+        title=title,
+        place=place,
+        latitude=latitude,
+        longitude=longitude,
+        radius_m=radius,
+        starts_at=starts_at.astimezone(dt.UTC),
+        ends_at=ends_at.astimezone(dt.UTC),
+        code=_unused_code(session),
+        secret=new_event_secret(),
+        rotating_code=rotating_code,
+        walk_ups=walk_ups,
+        credit=credit,
+        grace_minutes=grace_minutes,
+        created_at=now,
     )
-    audit_store.record_audit(session, now, actor, "event.add", f"event:{event.id}", None,
-                      {"unit": unit_id, "title": title, "code": event.code})
+    audit_store.record_audit(
+        session,
+        now,
+        actor,
+        "event.add",
+        f"event:{event.id}",
+        None,
+        {"unit": unit_id, "title": title, "code": event.code},
+    )
     return event
 
 
@@ -72,8 +102,15 @@ def event_or_error(session: Session, event_id: int) -> Event:
 
 
 def add_shift(
-    session: Session, now: dt.datetime, actor: str, *, event_id: int, starts_at: dt.datetime,
-    ends_at: dt.datetime, capacity: int, post: str | None = None,
+    session: Session,
+    now: dt.datetime,
+    actor: str,
+    *,
+    event_id: int,
+    starts_at: dt.datetime,
+    ends_at: dt.datetime,
+    capacity: int,
+    post: str | None = None,
 ) -> Shift:
     event = event_or_error(session, event_id)
     for moment, what in ((starts_at, "start"), (ends_at, "end")):
@@ -82,15 +119,30 @@ def add_shift(
         raise InputError("the shift must end after it starts")
     if not 1 <= capacity <= MAX_CAPACITY:
         raise InputError(f"--capacity must be 1 to {MAX_CAPACITY}")
-    shift = event_store.add_shift(session, event_id=event.id, post=clean_name(post, "post") if post else None,
-                                  starts_at=starts_at.astimezone(dt.UTC), ends_at=ends_at.astimezone(dt.UTC),
-                                  capacity=capacity, created_at=now)
-    audit_store.record_audit(session, now, actor, "shift.add", f"shift:{shift.id}", None,
-                      {"event": event.id, "post": shift.post, "capacity": capacity})
+    shift = event_store.add_shift(
+        session,
+        event_id=event.id,
+        post=clean_name(post, "post") if post else None,
+        starts_at=starts_at.astimezone(dt.UTC),
+        ends_at=ends_at.astimezone(dt.UTC),
+        capacity=capacity,
+        created_at=now,
+    )
+    audit_store.record_audit(
+        session,
+        now,
+        actor,
+        "shift.add",
+        f"shift:{shift.id}",
+        None,
+        {"event": event.id, "post": shift.post, "capacity": capacity},
+    )
     return shift
 
 
-def add_to_roster(session: Session, now: dt.datetime, actor: str, shift_id: int, volunteer_id: int) -> tuple[RosterEntry, bool]:
+def add_to_roster(
+    session: Session, now: dt.datetime, actor: str, shift_id: int, volunteer_id: int
+) -> tuple[RosterEntry, bool]:
     """Puts the volunteer on the shift if a place is free; (entry, False) when they were on it already."""
     shift = event_store.shift(session, shift_id)
     if shift is None:
@@ -107,7 +159,9 @@ def add_to_roster(session: Session, now: dt.datetime, actor: str, shift_id: int,
         event_store.give_back_place(session, shift_id)
         return event_store.roster_entry(session, shift_id, volunteer_id), False
     entry = signed
-    audit_store.record_audit(session, now, actor, "roster.add", f"shift:{shift_id}", None, {"volunteer": volunteer_id})
+    audit_store.record_audit(
+        session, now, actor, "roster.add", f"shift:{shift_id}", None, {"volunteer": volunteer_id}
+    )
     return entry, True
 
 
@@ -116,8 +170,15 @@ def cancel_roster(session: Session, now: dt.datetime, actor: str, entry: RosterE
     cancelled = event_store.cancel_roster_entry(session, entry.id, now)
     if cancelled:
         event_store.give_back_place(session, entry.shift_id)
-        audit_store.record_audit(session, now, actor, "roster.cancel", f"shift:{entry.shift_id}", None,
-                          {"volunteer": entry.volunteer_id})
+        audit_store.record_audit(
+            session,
+            now,
+            actor,
+            "roster.cancel",
+            f"shift:{entry.shift_id}",
+            None,
+            {"volunteer": entry.volunteer_id},
+        )
     return cancelled
 
 

@@ -27,7 +27,9 @@ CODE_SHAPE = re.compile(r"[A-Z0-9]{4,12}")  # poster codes are 6 letters and dig
 def find_event(ctx: Context, code: str) -> tuple[Event | None, bool]:
     """The event of a poster code, or of a rotating code shown now; and whether it was the poster's code."""
     code = code.strip().upper()
-    if not CODE_SHAPE.fullmatch(code):  # anything else names no event (and a NUL byte must not reach the query)
+    if not CODE_SHAPE.fullmatch(
+        code
+    ):  # anything else names no event (and a NUL byte must not reach the query)
         return None, False
     event = event_store.event_by_code(ctx.session, code)
     if event is not None:
@@ -55,33 +57,58 @@ def check_in_with_code(ctx: Context, code: str, at: dt.datetime) -> list[Reply]:
     if event is None:
         return [Reply(t("I do not know the check-in code {code}.", code=code), retry)]
     if event.rotating_code and from_poster:
-        return [Reply(t("At {event} the code changes every minute: scan the code on the screen at the entrance.",
-                        event=event.title))]
+        return [
+            Reply(
+                t(
+                    "At {event} the code changes every minute: scan the code on the screen at the entrance.",
+                    event=event.title,
+                )
+            )
+        ]
     shifts = event_store.shifts_of(ctx.session, event.id)
     open_now = [s for s in shifts if s.starts_at - OPENS_BEFORE <= at <= s.ends_at]
     if not open_now:
         coming = [s for s in shifts if s.starts_at - OPENS_BEFORE > at]
         if coming:
-            return [Reply(t("Check-in for {event} opens an hour before your shift, at {time}.", event=event.title,
-                            time=local_moment(coming[0].starts_at - OPENS_BEFORE, ctx.rules.timezone, ctx.locale,
-                                              ctx.today)))]
+            return [
+                Reply(
+                    t(
+                        "Check-in for {event} opens an hour before your shift, at {time}.",
+                        event=event.title,
+                        time=local_moment(
+                            coming[0].starts_at - OPENS_BEFORE, ctx.rules.timezone, ctx.locale, ctx.today
+                        ),
+                    )
+                )
+            ]
         return [Reply(t("The shifts of {event} are over.", event=event.title))]
     mine = event_store.signed_shift_ids(ctx.session, volunteer_id, [s.id for s in open_now])
     shift = next((s for s in open_now if s.id in mine), None)
     if shift is None:
         flag_walk_up(ctx, event, open_now[0], refused=event.walk_ups == "refuse")
         if event.walk_ups == "refuse":
-            return [Reply(t("You are not on the roster of a shift at {event} now, so I cannot check you in. "
-                            "I have told the coordinator.", event=event.title))]
+            return [
+                Reply(
+                    t(
+                        "You are not on the roster of a shift at {event} now, so I cannot check you in. "
+                        "I have told the coordinator.",
+                        event=event.title,
+                    )
+                )
+            ]
     if event.radius_m is not None:
         return ask_for_location(ctx, event, shift or open_now[0], shift is None, at)
-    opened = checkin.open_session(ctx, volunteer_id, event.unit_id, at, shift_id=(shift or open_now[0]).id,
-                                  walk_up=shift is None)
+    opened = checkin.open_session(
+        ctx, volunteer_id, event.unit_id, at, shift_id=(shift or open_now[0]).id, walk_up=shift is None
+    )
     if isinstance(opened, Reply):
         return [opened]
     where = (shift or open_now[0]).post or event.title
-    text = t("Checked in at {time} at {unit}. Tap Check out when you leave.",
-             time=local_moment(at, ctx.rules.timezone, ctx.locale, ctx.today), unit=where)
+    text = t(
+        "Checked in at {time} at {unit}. Tap Check out when you leave.",
+        time=local_moment(at, ctx.rules.timezone, ctx.locale, ctx.today),
+        unit=where,
+    )
     if shift is None:
         text += "\n" + t("You are not on this shift's roster: the coordinator will see you as a walk-up.")
     return [Reply(text, (Button(t("Check out"), t("check out")),))]
@@ -91,13 +118,22 @@ def ask_for_location(ctx: Context, event: Event, shift: Shift, walk_up: bool, at
     """The event checks where people are: the check-in waits (it counts from the code's time) for a location."""
     t = ctx.t
     event_store.wait_for_location(
-        ctx.session, volunteer_id=ctx.account.volunteer_id, unit_id=event.unit_id, check_in=at,
+        ctx.session,
+        volunteer_id=ctx.account.volunteer_id,
+        unit_id=event.unit_id,
+        check_in=at,
         service_date=at.astimezone(ctx.rules.timezone).date(),
-        recorded_by=f"{ctx.incoming.platform}:{ctx.incoming.user_id}", created_at=ctx.now, shift_id=shift.id,
+        recorded_by=f"{ctx.incoming.platform}:{ctx.incoming.user_id}",
+        created_at=ctx.now,
+        shift_id=shift.id,
         walk_up=walk_up,
     )
-    return [Reply(t("Please share your location to check in at {event}: tap the button below.", event=event.title),
-                  (Button(t("Share my location"), t("check in"), kind="location"),))]
+    return [
+        Reply(
+            t("Please share your location to check in at {event}: tap the button below.", event=event.title),
+            (Button(t("Share my location"), t("check in"), kind="location"),),
+        )
+    ]
 
 
 def location_shared(ctx: Context) -> list[Reply]:
@@ -110,17 +146,29 @@ def location_shared(ctx: Context) -> list[Reply]:
     event = event_store.event(ctx.session, shift.event_id)
     metres = distance_m(ctx.incoming.location, (event.latitude, event.longitude))
     if metres > event.radius_m:
-        return [Reply(t("You are {distance} m from {event}; checking in needs to be within {radius} m. "
-                        "If you are there, ask the coordinator to check you in.", distance=round(metres),
-                        event=event.title, radius=event.radius_m),
-                      (Button(t("Share my location"), t("check in"), kind="location"),))]
-    if service_store.open_session_of(ctx.session, ctx.account.volunteer_id) is not None or \
-            not event_store.confirm_location(ctx.session, waiting.id):
+        return [
+            Reply(
+                t(
+                    "You are {distance} m from {event}; checking in needs to be within {radius} m. "
+                    "If you are there, ask the coordinator to check you in.",
+                    distance=round(metres),
+                    event=event.title,
+                    radius=event.radius_m,
+                ),
+                (Button(t("Share my location"), t("check in"), kind="location"),),
+            )
+        ]
+    if service_store.open_session_of(
+        ctx.session, ctx.account.volunteer_id
+    ) is not None or not event_store.confirm_location(ctx.session, waiting.id):
         return [Reply(t("You are already checked in."), (Button(t("Check out"), t("check out")),))]
     if waiting.walk_up:
         flag_walk_up(ctx, event, shift, refused=False)
-    text = t("Checked in at {time} at {unit}. Tap Check out when you leave.",
-             time=local_moment(waiting.check_in, ctx.rules.timezone, ctx.locale, ctx.today), unit=shift.post or event.title)
+    text = t(
+        "Checked in at {time} at {unit}. Tap Check out when you leave.",
+        time=local_moment(waiting.check_in, ctx.rules.timezone, ctx.locale, ctx.today),
+        unit=shift.post or event.title,
+    )
     return [Reply(text, (Button(t("Check out"), t("check out")),))]
 
 
@@ -137,10 +185,20 @@ def flag_walk_up(ctx: Context, event: Event, shift: Shift, refused: bool) -> Non
 
     def words(t) -> Reply:
         if refused:
-            return Reply(t("🚶 {name} tried to check in at {event} but is not on a shift's roster (refused).",
-                           name=person.name, event=event.title))
-        return Reply(t("🚶 {name} checked in at {event} as a walk-up (not on the roster).",
-                       name=person.name, event=event.title))
+            return Reply(
+                t(
+                    "🚶 {name} tried to check in at {event} but is not on a shift's roster (refused).",
+                    name=person.name,
+                    event=event.title,
+                )
+            )
+        return Reply(
+            t(
+                "🚶 {name} checked in at {event} as a walk-up (not on the roster).",
+                name=person.name,
+                event=event.title,
+            )
+        )
 
     tell_coordinators(ctx, [event.unit_id], "walk-up", f"{shift.id}:{person.id}", words, shift.ends_at)
 
@@ -158,8 +216,11 @@ def live(ctx: Context, _argument: str) -> list[Reply]:
     units = coordinated_units(ctx)
     if not units:
         return [Reply(t("Only a unit's coordinator can see who is on shift."))]
-    events = [e for e in event_store.events_of_units(ctx.session, [u.id for u in units], ctx.now)
-              if e.starts_at.astimezone(ctx.rules.timezone).date() <= ctx.today]
+    events = [
+        e
+        for e in event_store.events_of_units(ctx.session, [u.id for u in units], ctx.now)
+        if e.starts_at.astimezone(ctx.rules.timezone).date() <= ctx.today
+    ]
     if not events:
         return [Reply(t("No event of your units is on today."))]
     parts = []
@@ -181,9 +242,17 @@ def live(ctx: Context, _argument: str) -> list[Reply]:
             end = shift.ends_at.astimezone(ctx.rules.timezone)
             missing = [name for v, name in expected[shift.id].items() if v not in here[shift.id]]
             came = sum(v in here[shift.id] for v in expected[shift.id])
-            lines.append(t("{post} {start}–{end}: expected {expected}, checked in {here}, missing {missing}",
-                           post=shift.post or "", start=f"{start:%H:%M}", end=f"{end:%H:%M}",
-                           expected=len(expected[shift.id]), here=came, missing=len(missing)).strip())
+            lines.append(
+                t(
+                    "{post} {start}–{end}: expected {expected}, checked in {here}, missing {missing}",
+                    post=shift.post or "",
+                    start=f"{start:%H:%M}",
+                    end=f"{end:%H:%M}",
+                    expected=len(expected[shift.id]),
+                    here=came,
+                    missing=len(missing),
+                ).strip()
+            )
             if missing:
                 lines.append("  " + t("Missing: {names}", names="、".join(missing)))
             if walk_ups[shift.id]:
@@ -210,21 +279,44 @@ def check_in_for(ctx: Context, argument: str) -> list[Reply]:
     at = ctx.now
     if service_store.open_session_of(ctx.session, target) is not None:
         return [Reply(t("That volunteer is already checked in."))]
-    shifts = [(shift, event) for shift, event in event_store.open_shifts_for(ctx.session, target, at, 50)
-              if shift.starts_at - OPENS_BEFORE <= at <= shift.ends_at and event.unit_id in units]
+    shifts = [
+        (shift, event)
+        for shift, event in event_store.open_shifts_for(ctx.session, target, at, 50)
+        if shift.starts_at - OPENS_BEFORE <= at <= shift.ends_at and event.unit_id in units
+    ]
     signed = event_store.signed_shift_ids(ctx.session, target, [s.id for s, _ in shifts])
     shift, event = next(((s, e) for s, e in shifts if s.id in signed), shifts[0] if shifts else (None, None))
     unit_id = event.unit_id if event else units[0]
-    opened = checkin.open_session(ctx, target, unit_id, at, shift_id=shift.id if shift else None,
-                                  walk_up=bool(shift) and shift.id not in signed,
-                                  checked_in_by=f"volunteer:{ctx.account.volunteer_id}")
+    opened = checkin.open_session(
+        ctx,
+        target,
+        unit_id,
+        at,
+        shift_id=shift.id if shift else None,
+        walk_up=bool(shift) and shift.id not in signed,
+        checked_in_by=f"volunteer:{ctx.account.volunteer_id}",
+    )
     if isinstance(opened, Reply):
         return [Reply(t("That volunteer is already checked in."))]
     name = people_store.volunteer(ctx.session, target).name
-    audit_store.record_audit(ctx.session, ctx.now, f"volunteer:{ctx.account.volunteer_id}", "checkin.for",
-                      f"volunteer:{target}", None, {"record": opened.id, "shift": shift.id if shift else None})
-    return [Reply(t("{name} is checked in at {time}.", name=name,
-                    time=local_moment(at, ctx.rules.timezone, ctx.locale, ctx.today)))]
+    audit_store.record_audit(
+        ctx.session,
+        ctx.now,
+        f"volunteer:{ctx.account.volunteer_id}",
+        "checkin.for",
+        f"volunteer:{target}",
+        None,
+        {"record": opened.id, "shift": shift.id if shift else None},
+    )
+    return [
+        Reply(
+            t(
+                "{name} is checked in at {time}.",
+                name=name,
+                time=local_moment(at, ctx.rules.timezone, ctx.locale, ctx.today),
+            )
+        )
+    ]
 
 
 def check_out_for(ctx: Context, argument: str) -> list[Reply]:
@@ -237,7 +329,14 @@ def check_out_for(ctx: Context, argument: str) -> list[Reply]:
     if current is None:
         return [Reply(t("That volunteer is not checked in."))]
     replies = checkin.check_out_person(ctx, target, ctx.now)
-    audit_store.record_audit(ctx.session, ctx.now, f"volunteer:{ctx.account.volunteer_id}", "checkout.for",
-                      f"volunteer:{target}", None, {"record": current.id})
+    audit_store.record_audit(
+        ctx.session,
+        ctx.now,
+        f"volunteer:{ctx.account.volunteer_id}",
+        "checkout.for",
+        f"volunteer:{target}",
+        None,
+        {"record": current.id},
+    )
     name = people_store.volunteer(ctx.session, target).name
     return [Reply(f"{name}：{reply.text}") for reply in replies]

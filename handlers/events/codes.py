@@ -57,7 +57,9 @@ def seconds_left_in_window(moment: dt.datetime, window_seconds: int = ROTATING_W
 
 def _code_of_window(secret: str, window: int) -> str:
     # HOTP's dynamic truncation (RFC 4226) over HMAC-SHA256 of the window number.
-    digest = hmac.new(secret.encode(), b"rotating-code:" + window.to_bytes(8, "big", signed=True), hashlib.sha256).digest()
+    digest = hmac.new(
+        secret.encode(), b"rotating-code:" + window.to_bytes(8, "big", signed=True), hashlib.sha256
+    ).digest()
     offset = digest[-1] & 0x0F
     number = int.from_bytes(digest[offset : offset + 4], "big") & 0x7FFFFFFF
     return str(number % 10**ROTATING_CODE_DIGITS).zfill(ROTATING_CODE_DIGITS)
@@ -94,4 +96,3 @@ def kiosk_link_valid(secret: str, event_id: int, expires: int, sig: str, now: dt
     expected = kiosk_signature(secret, event_id, expires).encode()
     signed = hmac.compare_digest(sig.encode(), expected)
     return signed and _since_epoch(now) // dt.timedelta(seconds=1) < expires
-

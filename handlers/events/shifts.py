@@ -24,8 +24,14 @@ def shift_line(t: Translator, ctx: Context, shift: Shift, event: Event) -> str:
     when = f"{local_date(start.date(), ctx.locale)} {start:%H:%M}–{end:%H:%M}"
     free = shift.capacity - shift.taken
     post = f"｜{shift.post}" if shift.post else ""
-    return t("{event}{post}｜{when}｜{free} of {capacity} places free", event=event.title, post=post, when=when,
-             free=free, capacity=shift.capacity)
+    return t(
+        "{event}{post}｜{when}｜{free} of {capacity} places free",
+        event=event.title,
+        post=post,
+        when=when,
+        free=free,
+        capacity=shift.capacity,
+    )
 
 
 def my_shifts(ctx: Context, _argument: str) -> list[Reply]:
@@ -64,13 +70,17 @@ def sign_up(ctx: Context, argument: str) -> list[Reply]:
         return [Reply(t("I cannot find that shift. Here are the open ones."))] + my_shifts(ctx, "")
     shift, event = found
     try:
-        _entry, new = add_to_roster(ctx.session, ctx.now, f"volunteer:{ctx.account.volunteer_id}", shift.id,
-                                    ctx.account.volunteer_id)
+        _entry, new = add_to_roster(
+            ctx.session, ctx.now, f"volunteer:{ctx.account.volunteer_id}", shift.id, ctx.account.volunteer_id
+        )
     except InputError:
         return [Reply(t("Sorry, that shift is full."), (Button(t("Shifts"), t("shifts")),))]
     ctx.session.refresh(shift)
-    text = t("You are on the shift: {shift}", shift=shift_line(t, ctx, shift, event)) if new else \
-        t("You were already on this shift.")
+    text = (
+        t("You are on the shift: {shift}", shift=shift_line(t, ctx, shift, event))
+        if new
+        else t("You were already on this shift.")
+    )
     return [Reply(text, (Button(t("Shifts"), t("shifts")),))]
 
 
@@ -81,8 +91,10 @@ def cancel(ctx: Context, argument: str) -> list[Reply]:
     if entry is None or entry.status != "signed":
         return [Reply(t("You are not on that shift."), (Button(t("Shifts"), t("shifts")),))]
     shift, event = found
-    if cancel_roster(ctx.session, ctx.now, f"volunteer:{ctx.account.volunteer_id}", entry) and \
-            shift.starts_at - ctx.now < LATE_CANCELLATION:
+    if (
+        cancel_roster(ctx.session, ctx.now, f"volunteer:{ctx.account.volunteer_id}", entry)
+        and shift.starts_at - ctx.now < LATE_CANCELLATION
+    ):
         tell_coordinators_of_cancellation(ctx, shift, event)
     return [Reply(t("You are off the shift. Thank you for telling us."), (Button(t("Shifts"), t("shifts")),))]
 
@@ -91,8 +103,19 @@ def tell_coordinators_of_cancellation(ctx: Context, shift: Shift, event: Event) 
     person = people_store.volunteer(ctx.session, ctx.account.volunteer_id)
 
     def words(t: Translator) -> Reply:
-        return Reply(t("⚠️ {name} cancelled a shift that starts soon: {shift}", name=person.name,
-                       shift=shift_line(t, ctx, shift, event)))
+        return Reply(
+            t(
+                "⚠️ {name} cancelled a shift that starts soon: {shift}",
+                name=person.name,
+                shift=shift_line(t, ctx, shift, event),
+            )
+        )
 
-    tell_coordinators(ctx, [event.unit_id], "late-cancellation", f"{shift.id}:{person.id}:{ctx.now:%Y%m%d%H%M%S}",
-                      words, shift.ends_at)
+    tell_coordinators(
+        ctx,
+        [event.unit_id],
+        "late-cancellation",
+        f"{shift.id}:{person.id}:{ctx.now:%Y%m%d%H%M%S}",
+        words,
+        shift.ends_at,
+    )

@@ -59,8 +59,11 @@ def hours_file(unit_id: int, period: Period, data: bytes) -> DownloadFile:
 
 
 def report_file(unit_id: int, period: Period, report: Report) -> DownloadFile:
-    return DownloadFile(to_xlsx(report), f"report-unit{unit_id}-{period.label}.xlsx",
-                        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+    return DownloadFile(
+        to_xlsx(report),
+        f"report-unit{unit_id}-{period.label}.xlsx",
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    )
 
 
 def unit_file(session: Session, kind: str, unit_id: int, span: str, zone) -> DownloadFile | None:
@@ -85,7 +88,9 @@ def may_download(session: Session, volunteer_id: int, unit_id: int) -> bool:
 # ---- chat ---------------------------------------------------------------------------------------------
 
 
-def _unit_and_span(ctx: Context, argument: str, word: str, default: Period) -> tuple[Unit | None, Period | None, list[Reply]]:
+def _unit_and_span(
+    ctx: Context, argument: str, word: str, default: Period
+) -> tuple[Unit | None, Period | None, list[Reply]]:
     """Reads `[UNIT] [PERIOD]`; answers instead when the unit is not the person's or must be chosen."""
     t = ctx.t
     units = people_store.coordinated_units(ctx.session, ctx.account.volunteer_id)
@@ -99,8 +104,18 @@ def _unit_and_span(ctx: Context, argument: str, word: str, default: Period) -> t
         try:
             period = parse_span(part)
         except ValueError:
-            return None, None, [Reply(t("I could not read the period {text}. For example: 2026-10, 2026H1 or 2026.",
-                                        text=part[:20]))]
+            return (
+                None,
+                None,
+                [
+                    Reply(
+                        t(
+                            "I could not read the period {text}. For example: 2026-10, 2026H1 or 2026.",
+                            text=part[:20],
+                        )
+                    )
+                ],
+            )
     if unit_id is None and len(units) == 1:
         unit_id = units[0].id
     if unit_id is None:
@@ -112,13 +127,21 @@ def _unit_and_span(ctx: Context, argument: str, word: str, default: Period) -> t
     return unit, period, []
 
 
-def _with_file(ctx: Context, text: str, kind: str, unit: Unit, period: Period, buttons: tuple[Button, ...],
-               file: DownloadFile) -> list[Reply]:
+def _with_file(
+    ctx: Context,
+    text: str,
+    kind: str,
+    unit: Unit,
+    period: Period,
+    buttons: tuple[Button, ...],
+    file: DownloadFile,
+) -> list[Reply]:
     """The answer with its file and, where links can be signed, its download link: the channel sends one."""
     link = None
     if ctx.rules.link_key:
-        url = signed_link(ctx.rules, ctx.now, f"/downloads/{kind}/{unit.id}/{period.label}",
-                          by=ctx.account.volunteer_id)
+        url = signed_link(
+            ctx.rules, ctx.now, f"/downloads/{kind}/{unit.id}/{period.label}", by=ctx.account.volunteer_id
+        )
         link = ctx.t("Download (works for 24 hours): {link}", link=url)
     document = Document(file.name, base64.b64encode(file.data).decode())
     return [Reply(text, buttons, document=document, link=link)]
@@ -132,9 +155,14 @@ def export_chat(ctx: Context, argument: str) -> list[Reply]:
         return answer
     rows = export_store.counted_service_rows(ctx.session, unit.id, period.first, period.last)
     data, written = csv_bytes(rows, ctx.rules.timezone)  # one pass: the file and its totals
-    text = t("{unit}: hours from {first} to {last}. {count} records, {hours} h.", unit=unit.name,
-             first=local_date(period.first, ctx.locale), last=local_date(period.last, ctx.locale),
-             count=written.rows, hours=hours_from_minutes(written.minutes, ctx.locale))
+    text = t(
+        "{unit}: hours from {first} to {last}. {count} records, {hours} h.",
+        unit=unit.name,
+        first=local_date(period.first, ctx.locale),
+        last=local_date(period.last, ctx.locale),
+        count=written.rows,
+        hours=hours_from_minutes(written.minutes, ctx.locale),
+    )
     buttons = (Button(t("Report"), t("report") + f" {unit.id}"),)
     return _with_file(ctx, text, "hours", unit, period, buttons, hours_file(unit.id, period, data))
 
@@ -144,21 +172,45 @@ def _percent(value: float | None, locale: str) -> str:
 
 
 def summary_text(
-    t: Translator, unit_name: str, period: Period, *, served: int, person_times: int, minutes: int,
-    seniors: int | None = None, insured: int | None = None, growth: float | None = None,
+    t: Translator,
+    unit_name: str,
+    period: Period,
+    *,
+    served: int,
+    person_times: int,
+    minutes: int,
+    seniors: int | None = None,
+    insured: int | None = None,
+    growth: float | None = None,
 ) -> str:
-    lines = [t("{unit} · report {first} – {last}", unit=unit_name, first=local_date(period.first, t.locale),
-               last=local_date(period.last, t.locale)),
-             t("Volunteers who served: {served}", served=served),
-             t("Times served: {times} · hours: {hours}", times=person_times,
-               hours=hours_from_minutes(minutes, t.locale))]
+    lines = [
+        t(
+            "{unit} · report {first} – {last}",
+            unit=unit_name,
+            first=local_date(period.first, t.locale),
+            last=local_date(period.last, t.locale),
+        ),
+        t("Volunteers who served: {served}", served=served),
+        t(
+            "Times served: {times} · hours: {hours}",
+            times=person_times,
+            hours=hours_from_minutes(minutes, t.locale),
+        ),
+    ]
     if seniors is not None:
-        lines.append(t("Aged 65 or over: {seniors} ({rate})", seniors=seniors,
-                       rate=_percent(seniors / served if served else None, t.locale)))
+        lines.append(
+            t(
+                "Aged 65 or over: {seniors} ({rate})",
+                seniors=seniors,
+                rate=_percent(seniors / served if served else None, t.locale),
+            )
+        )
     if insured is not None:
         lines.append(t("Insured: {insured}", insured=insured))
     if growth is not None or seniors is not None:
-        lines.append(t("Hours against the same period last year: {growth}", growth=_percent(growth, t.locale)))
+        lines.append(
+            t("Hours against the same period last year: {growth}", growth=_percent(growth, t.locale))
+        )
     return "\n".join(lines)
 
 
@@ -171,8 +223,21 @@ def report_chat(ctx: Context, argument: str) -> list[Reply]:
     if _MONTH.fullmatch(period.label):
         return [Reply(t("Reports are for a half-year or a year, for example 2026H1 or 2026."))]
     report = build_report(ctx.session, period, unit.id)
-    growth = (report.minutes - report.previous_minutes) / report.previous_minutes if report.previous_minutes else None
-    text = summary_text(t, unit.name, period, served=report.served, person_times=report.person_times,
-                        minutes=report.minutes, seniors=report.seniors, insured=report.insured, growth=growth)
+    growth = (
+        (report.minutes - report.previous_minutes) / report.previous_minutes
+        if report.previous_minutes
+        else None
+    )
+    text = summary_text(
+        t,
+        unit.name,
+        period,
+        served=report.served,
+        person_times=report.person_times,
+        minutes=report.minutes,
+        seniors=report.seniors,
+        insured=report.insured,
+        growth=growth,
+    )
     buttons = (Button(t("Export hours"), t("export") + f" {unit.id} {period.label}"),)
     return _with_file(ctx, text, "report", unit, period, buttons, report_file(unit.id, period, report))

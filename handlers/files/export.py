@@ -173,7 +173,13 @@ def write_xlsx(path: Path, rows: Iterable[ExportRow], timezone: ZoneInfo) -> Exp
 
 
 def export_hours(
-    session: Session, unit_id: int, first: dt.date, last: dt.date, path: Path, file_format: str, timezone: ZoneInfo
+    session: Session,
+    unit_id: int,
+    first: dt.date,
+    last: dt.date,
+    path: Path,
+    file_format: str,
+    timezone: ZoneInfo,
 ) -> ExportResult:
     """Writes the file next to `path` and moves it into place at the end: a failed export leaves no half file.
 

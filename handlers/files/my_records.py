@@ -26,7 +26,8 @@ COUNTED = (RecordStatus.COUNTED,)
 def records_csv(session: Session, volunteer_id: int, zone) -> tuple[bytes, int, int]:
     """(CSV bytes, records, counted minutes) of the person's service, oldest first; UTF-8 with BOM for Excel."""
     rows = service_store.records_with_unit_names(
-        session, volunteer_id, (RecordStatus.COUNTED, RecordStatus.REVIEW, RecordStatus.VOID))
+        session, volunteer_id, (RecordStatus.COUNTED, RecordStatus.REVIEW, RecordStatus.VOID)
+    )
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
     # Column names of a file, like a spreadsheet's: data for the person's own records, the same in every language.
@@ -35,8 +36,18 @@ def records_csv(session: Session, volunteer_id: int, zone) -> tuple[bytes, int, 
     for record, unit_name in rows:
         start = record.check_in.astimezone(zone).strftime("%H:%M") if record.check_in else ""
         end = record.check_out.astimezone(zone).strftime("%H:%M") if record.check_out else ""
-        writer.writerow([record.service_date.isoformat(), unit_name, record.kind, start, end,
-                         f"{record.minutes / 60:.2f}", record.status, record.note or ""])
+        writer.writerow(
+            [
+                record.service_date.isoformat(),
+                unit_name,
+                record.kind,
+                start,
+                end,
+                f"{record.minutes / 60:.2f}",
+                record.status,
+                record.note or "",
+            ]
+        )
         if record.status in COUNTED and record.kind == RecordKind.SERVICE:
             minutes += record.minutes
     return ("\ufeff" + out.getvalue()).encode("utf-8"), len(rows), minutes
@@ -46,8 +57,11 @@ def my_records(ctx: Context, _argument: str) -> list[Reply]:
     t = ctx.t
     volunteer_id = ctx.account.volunteer_id
     data, count, minutes = records_csv(ctx.session, volunteer_id, ctx.rules.timezone)
-    text = t("Your service records: {count} entries, {hours} hours counted.", count=count,
-             hours=hours_from_minutes(minutes, ctx.locale))
+    text = t(
+        "Your service records: {count} entries, {hours} hours counted.",
+        count=count,
+        hours=hours_from_minutes(minutes, ctx.locale),
+    )
     buttons = (Button(t("My hours"), t("hours")),)
     link = None
     if ctx.rules.link_key:

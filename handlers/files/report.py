@@ -30,8 +30,11 @@ class Period:
     last: dt.date
 
     def year_before(self) -> Period:
-        return Period(f"{self.first.year - 1}{self.label[4:]}", self.first.replace(year=self.first.year - 1),
-                      self.last.replace(year=self.last.year - 1))
+        return Period(
+            f"{self.first.year - 1}{self.label[4:]}",
+            self.first.replace(year=self.first.year - 1),
+            self.last.replace(year=self.last.year - 1),
+        )
 
     def months(self) -> list[int]:
         return list(range(self.first.month, self.last.month + 1))
@@ -49,7 +52,9 @@ def parse_period(text: str) -> Period:
     cleaned = (text or "").strip().upper()
     match = _PERIOD.fullmatch(cleaned)
     if not match or not 1901 <= int(match.group(1)) <= 9999:
-        raise InputError(f"period must be a year with an optional half, e.g. 2026H1, 2026H2 or 2026; not {text!r}")
+        raise InputError(
+            f"period must be a year with an optional half, e.g. 2026H1, 2026H2 or 2026; not {text!r}"
+        )
     year, half = int(match.group(1)), match.group(2)
     if half == "H1":
         return Period(cleaned, dt.date(year, 1, 1), dt.date(year, 6, 30))
@@ -133,14 +138,18 @@ def build_report(session: Session, period: Period, unit_id: int | None) -> Repor
     previous = report_store.totals(session, before.first, before.last, unit_id)
     served_by = {(g.gender, g.band): g.served for g in groups}
     return Report(
-        period=period, unit_id=unit_id, served_by=served_by,
+        period=period,
+        unit_id=unit_id,
+        served_by=served_by,
         served=sum(served_by.values()),
         person_times=sum(line.person_times for line in lines.values()),
         minutes=sum(line.minutes for line in lines.values()),
         teams=sum(1 for line in lines.values() if line.person_times),
-        insured=sum(g.insured for g in groups), record_books=sum(g.record_books for g in groups),
+        insured=sum(g.insured for g in groups),
+        record_books=sum(g.record_books for g in groups),
         honor_cards=sum(g.honor_cards for g in groups),
-        previous_served=previous.served, previous_person_times=previous.person_times,
+        previous_served=previous.served,
+        previous_person_times=previous.person_times,
         previous_minutes=previous.minutes,
         units=sorted(lines.values(), key=lambda line: (-line.minutes, line.unit_id)),
     )
@@ -177,17 +186,29 @@ def month_label(period: Period, month: int) -> str:
 def to_dict(report: Report) -> dict:
     period = report.period
     return {
-        "period": {"label": period.label, "first": period.first.isoformat(), "last": period.last.isoformat(),
-                   "year_before": period.year_before().label},
+        "period": {
+            "label": period.label,
+            "first": period.first.isoformat(),
+            "last": period.last.isoformat(),
+            "year_before": period.year_before().label,
+        },
         "scope": "all" if report.unit_id is None else {"unit": report.unit_id},
         "summary": dict(summary_items(report)),
         "served_by_sex_and_age": {
-            gender: {band: report.served_by.get((gender, band), 0) for band in BAND_ORDER} for gender in GENDER_ORDER
+            gender: {band: report.served_by.get((gender, band), 0) for band in BAND_ORDER}
+            for gender in GENDER_ORDER
         },
         "units": [
-            {"id": line.unit_id, "name": line.name, "served": line.served, "person_times": line.person_times,
-             "hours": hours(line.minutes),
-             "monthly_hours": {month_label(period, m): hours(line.monthly_minutes.get(m, 0)) for m in period.months()}}
+            {
+                "id": line.unit_id,
+                "name": line.name,
+                "served": line.served,
+                "person_times": line.person_times,
+                "hours": hours(line.minutes),
+                "monthly_hours": {
+                    month_label(period, m): hours(line.monthly_minutes.get(m, 0)) for m in period.months()
+                },
+            }
             for line in report.units
         ],
     }
@@ -204,14 +225,25 @@ def _rows(report: Report):
         yield ("summary", "", "", key, "" if value is None else value)
     for gender in GENDER_ORDER:
         for band in BAND_ORDER:
-            yield ("served_by_sex_and_age", "", "", f"{gender}/{band}", report.served_by.get((gender, band), 0))
+            yield (
+                "served_by_sex_and_age",
+                "",
+                "",
+                f"{gender}/{band}",
+                report.served_by.get((gender, band), 0),
+            )
     for line in report.units:
         yield ("unit", line.unit_id, line.name, "served", line.served)
         yield ("unit", line.unit_id, line.name, "person_times", line.person_times)
         yield ("unit", line.unit_id, line.name, "hours", hours(line.minutes))
         for month in report.period.months():
-            yield ("unit_month", line.unit_id, line.name, month_label(report.period, month),
-                   hours(line.monthly_minutes.get(month, 0)))
+            yield (
+                "unit_month",
+                line.unit_id,
+                line.name,
+                month_label(report.period, month),
+                hours(line.monthly_minutes.get(month, 0)),
+            )
 
 
 def to_csv(report: Report) -> bytes:
@@ -240,11 +272,27 @@ def to_xlsx(report: Report) -> bytes:
         sex_age.append([gender, *counts, sum(counts)])
     units = book.create_sheet("Units")
     months = report.period.months()
-    units.append(["unit_id", "unit", "served", "person_times", "hours",
-                  *(month_label(report.period, m) for m in months)])
+    units.append(
+        [
+            "unit_id",
+            "unit",
+            "served",
+            "person_times",
+            "hours",
+            *(month_label(report.period, m) for m in months),
+        ]
+    )
     for line in report.units:
-        units.append([line.unit_id, line.name, line.served, line.person_times, hours(line.minutes),
-                      *(hours(line.monthly_minutes.get(m, 0)) for m in months)])
+        units.append(
+            [
+                line.unit_id,
+                line.name,
+                line.served,
+                line.person_times,
+                hours(line.minutes),
+                *(hours(line.monthly_minutes.get(m, 0)) for m in months),
+            ]
+        )
     out = io.BytesIO()
     book.save(out)
     return out.getvalue()
@@ -259,7 +307,18 @@ _CJK_FONTS = [
     ("/usr/share/fonts/truetype/arphic/uming.ttc", 1),
     ("/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc", 0),
 ]
-_COLOURS = ["#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f", "#edc948", "#b07aa1", "#ff9da7", "#9c755f", "#bab0ac"]
+_COLOURS = [
+    "#4e79a7",
+    "#f28e2b",
+    "#e15759",
+    "#76b7b2",
+    "#59a14f",
+    "#edc948",
+    "#b07aa1",
+    "#ff9da7",
+    "#9c755f",
+    "#bab0ac",
+]
 CHART_UNITS = 10
 
 
@@ -300,7 +359,9 @@ def to_png(report: Report) -> bytes:
             value = hours(line.monthly_minutes.get(month, 0))
             y = bottom - (bottom - top) * value / peak
             if value:
-                draw.rectangle((x0 + j * bar, y, x0 + (j + 1) * bar - 1, bottom), fill=_COLOURS[j % len(_COLOURS)])
+                draw.rectangle(
+                    (x0 + j * bar, y, x0 + (j + 1) * bar - 1, bottom), fill=_COLOURS[j % len(_COLOURS)]
+                )
         draw.text((left + i * slot + slot / 2 - 12, bottom + 5), f"{month:02d}", fill="black", font=font)
     legend_y = bottom + 28
     x = left

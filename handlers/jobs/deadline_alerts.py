@@ -34,7 +34,9 @@ from storage import reminder_store as store
 from storage.models import Unit
 
 MATERIAL_ROWS = 15  # names listed in an alert; the full list is `獎勵名單` or `vbot awards eligible`
-CATCH_UP = dt.timedelta(days=366)  # after any downtime, the latest reminder of each coming occurrence still goes
+CATCH_UP = dt.timedelta(
+    days=366
+)  # after any downtime, the latest reminder of each coming occurrence still goes
 
 
 @lru_cache(maxsize=1)
@@ -50,8 +52,13 @@ def deadlines_of(unit: Unit, own: list) -> list[DeadlineRule]:
     """The shipped rows for the unit's city, then the unit's own dates."""
     shipped = [rule for rule in shipped_calendar() if applies_to(rule, unit.city)]
     return shipped + [
-        unit_deadline(row.title, row.date, [int(d) for d in row.remind.split(",")], row.yearly,
-                      code=own_deadline_code(row.id))
+        unit_deadline(
+            row.title,
+            row.date,
+            [int(d) for d in row.remind.split(",")],
+            row.yearly,
+            code=own_deadline_code(row.id),
+        )
         for row in own
     ]
 
@@ -75,20 +82,33 @@ def deadline_alerts(session: Session, now: dt.datetime, rules: Rules, catalogs: 
 
     due = [
         (unit, rule, alert)
-        for unit in units for rule in deadlines_of(unit, own[unit.id])
+        for unit in units
+        for rule in deadlines_of(unit, own[unit.id])
         for alert in alerts_due(rule, today, done[unit.id, rule.code], today - CATCH_UP)
     ]
     coordinators = defaultdict(list)  # read only for the units with an alert: most minutes there is none
-    for person in store.recipients_in_units(session, sorted({unit.id for unit, _, _ in due}), "deadlines",
-                                            coordinators_only=True):
+    for person in store.recipients_in_units(
+        session, sorted({unit.id for unit, _, _ in due}), "deadlines", coordinators_only=True
+    ):
         coordinators[person.unit_id].append(person)
     found = []
     for unit, rule, alert in due:
         expires = local_moment_at(alert.occurrence + dt.timedelta(days=1), dt.time(0), rules)
         which = f"{unit.id}:{alert.code}:{alert.occurrence}:{alert.days_before}"
-        found += [Due("deadline", which, person, partial(words, unit, rule, alert.occurrence), now, expires,
-                      "deadlines", deadline=alert.code, occurrence=alert.occurrence)
-                  for person in coordinators[unit.id]]
+        found += [
+            Due(
+                "deadline",
+                which,
+                person,
+                partial(words, unit, rule, alert.occurrence),
+                now,
+                expires,
+                "deadlines",
+                deadline=alert.code,
+                occurrence=alert.occurrence,
+            )
+            for person in coordinators[unit.id]
+        ]
     return store_new(session, now, found, Translators(catalogs, rules))
 
 
@@ -101,7 +121,8 @@ class Material:
         self.figures = None
         if rule.awards:
             self.eligible = [
-                row for row in eligible_list(session, unit.id, today)
+                row
+                for row in eligible_list(session, unit.id, today)
                 if row.award in rule.awards and row.reached
             ]
         if self.period is not None:
@@ -112,31 +133,46 @@ class Material:
         if self.period is not None:
             people, times, minutes = self.figures
             first, last = (local_date(day, t.locale) for day in self.period)
-            lines.append(t("{first} – {last}: {people} volunteers served {times} times, {hours} hours in all.",
-                           first=first, last=last, people=people, times=times,
-                           hours=hours_from_minutes(minutes, t.locale)))
+            lines.append(
+                t(
+                    "{first} – {last}: {people} volunteers served {times} times, {hours} hours in all.",
+                    first=first,
+                    last=last,
+                    people=people,
+                    times=times,
+                    hours=hours_from_minutes(minutes, t.locale),
+                )
+            )
         if self.eligible:
             lines.append(t("Reached the hours and years:"))
             for row in self.eligible[:MATERIAL_ROWS]:
                 missing = ""
                 if row.missing:
-                    missing = "｜" + t("Still needed: {items}",
-                                      items=t(", ").join(requirement_name(t, m) for m in row.missing))
+                    missing = "｜" + t(
+                        "Still needed: {items}",
+                        items=t(", ").join(requirement_name(t, m) for m in row.missing),
+                    )
                 lines.append(f"• {row.name}｜{row.award_name(t.locale)}{missing}")
             if len(self.eligible) > MATERIAL_ROWS:
                 lines.append(t("…and {count} more.", count=len(self.eligible) - MATERIAL_ROWS))
         return lines
 
 
-def alert_reply(t: Translator, unit: Unit, rule: DeadlineRule, occurrence: dt.date, today: dt.date,
-                material: Material) -> Reply:
+def alert_reply(
+    t: Translator, unit: Unit, rule: DeadlineRule, occurrence: dt.date, today: dt.date, material: Material
+) -> Reply:
     days = (occurrence - today).days
     when = local_date(occurrence, t.locale)
     if days == 0:
         head = t("📅 Today is the deadline: {title} ({unit})", title=rule.title(t.locale), unit=unit.name)
     else:
-        head = t("📅 {title} ({unit}): due {date}, {days} days left",
-                 title=rule.title(t.locale), unit=unit.name, date=when, days=days)
+        head = t(
+            "📅 {title} ({unit}): due {date}, {days} days left",
+            title=rule.title(t.locale),
+            unit=unit.name,
+            date=when,
+            days=days,
+        )
     lines = [head]
     if rule.what_to_do(t.locale):
         lines.append(rule.what_to_do(t.locale))
@@ -167,7 +203,21 @@ def mark_done(ctx: Context, argument: str) -> list[Reply]:
     if rule is None:
         return [Reply(t("Only a coordinator of the unit can mark its deadlines done."))]
     store.mark_deadline_done(ctx.session, ctx.now, unit.id, code, occurrence, ctx.account.volunteer_id)
-    audit_store.record_audit(ctx.session, ctx.now, f"volunteer:{ctx.account.volunteer_id}", "deadline.done",
-                      f"unit:{unit.id}", None, {"deadline": code, "occurrence": occurrence.isoformat()})
-    return [Reply(t("✅ Marked done: {title}, {date}. No more alerts until the next one.",
-                    title=rule.title(ctx.locale), date=local_date(occurrence, ctx.locale)))]
+    audit_store.record_audit(
+        ctx.session,
+        ctx.now,
+        f"volunteer:{ctx.account.volunteer_id}",
+        "deadline.done",
+        f"unit:{unit.id}",
+        None,
+        {"deadline": code, "occurrence": occurrence.isoformat()},
+    )
+    return [
+        Reply(
+            t(
+                "✅ Marked done: {title}, {date}. No more alerts until the next one.",
+                title=rule.title(ctx.locale),
+                date=local_date(occurrence, ctx.locale),
+            )
+        )
+    ]

@@ -40,7 +40,10 @@ class DispatchResult:
 
 
 def dispatch(
-    session: Session, now: dt.datetime, rules: Rules, catalogs: Catalogs,
+    session: Session,
+    now: dt.datetime,
+    rules: Rules,
+    catalogs: Catalogs,
     terms: Mapping[str, PushTerms] | None = None,
 ) -> DispatchResult:
     """Turns the notifications due at `now` into outbox messages, in the caller's one transaction.
@@ -114,7 +117,7 @@ def queue_digests(
     for (platform, payload), recipients in groups.items():
         limit = terms[platform].multicast_limit
         for first in range(0, len(recipients), limit):
-            chunk = recipients[first:first + limit]
+            chunk = recipients[first : first + limit]
             if len(chunk) == 1:
                 queue_store.queue_message(session, now, platform, chunk[0], payload)
             else:
@@ -138,20 +141,26 @@ def obsolete_check(session: Session, due: list) -> Callable[[object], bool]:
     return lambda n: n.job == "still-serving" and n.subject not in still_open
 
 
-def warn_quota_low(session: Session, now: dt.datetime, rules: Rules, catalogs: Catalogs, quota: PushTerms) -> None:
+def warn_quota_low(
+    session: Session, now: dt.datetime, rules: Rules, catalogs: Catalogs, quota: PushTerms
+) -> None:
     """Once a month, every coordinator hears that the platform's pushes are running out."""
     month = f"{now.astimezone(rules.timezone):%Y-%m}"
     words = Translators(catalogs, rules)
-    coordinators = store.recipients_in_units(session, [u.id for u in people_store.all_units(session)], "deadlines",
-                                             coordinators_only=True)
+    coordinators = store.recipients_in_units(
+        session, [u.id for u in people_store.all_units(session)], "deadlines", coordinators_only=True
+    )
     rows, seen = [], set()
     for person in coordinators:
         if (person.platform, person.user_id) in seen:
             continue
         seen.add((person.platform, person.user_id))
         t = words(person.locale)
-        text = t("⚠️ Only {left} of this month's {limit} LINE pushes are left. Reminders about awards wait "
-                 "until next month; deadline and training reminders go first.", left=quota.quota_left,
-                 limit=quota.quota_limit)
+        text = t(
+            "⚠️ Only {left} of this month's {limit} LINE pushes are left. Reminders about awards wait "
+            "until next month; deadline and training reminders go first.",
+            left=quota.quota_left,
+            limit=quota.quota_limit,
+        )
         rows.append(notice("quota-low", month, person, [Reply(text)], now, None, now, category="deadlines"))
     store.add_notifications(session, rows)

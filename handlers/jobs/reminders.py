@@ -32,8 +32,6 @@ NUDGE_TIME = dt.time(10, 0)  # on the first of the month, local
 NUDGE_WITHIN_HOURS = 20
 
 
-
-
 # ---- the jobs -----------------------------------------------------------------------------------------
 
 
@@ -61,8 +59,10 @@ def training_reminders(session: Session, now: dt.datetime, rules: Rules, catalog
         for job, due, expires in plans:
             if due <= now < expires:
                 words = partial(training_reply, job, training, units[training.unit_id], rules)
-                found += [Due(job, str(training.id), person, words, due, expires, "training", subject=training.id)
-                          for person in members[training.unit_id]]
+                found += [
+                    Due(job, str(training.id), person, words, due, expires, "training", subject=training.id)
+                    for person in members[training.unit_id]
+                ]
     return store_new(session, now, found, Translators(catalogs, rules))
 
 
@@ -80,8 +80,11 @@ def still_serving_questions(session: Session, now: dt.datetime, rules: Rules, ca
     """
     today = now.astimezone(rules.timezone).date()
     # Sessions at an event shift are asked about after the shift's end (handlers/shift_reminders.py).
-    records = [r for r in store.sessions_open_since(session, now - rules.max_session, now - STILL_SERVING_AFTER)
-               if r.shift_id is None]
+    records = [
+        r
+        for r in store.sessions_open_since(session, now - rules.max_session, now - STILL_SERVING_AFTER)
+        if r.shift_id is None
+    ]
     accounts: dict[int, list[Recipient]] = defaultdict(list)
     for person in store.recipients_of(session, sorted({r.volunteer_id for r in records}), "checkout"):
         accounts[person.volunteer_id].append(person)
@@ -89,12 +92,23 @@ def still_serving_questions(session: Session, now: dt.datetime, rules: Rules, ca
     def question(check_in: dt.datetime, t: Translator) -> Reply:
         since = local_moment(check_in, rules.timezone, t.locale, today)
         text = t("You checked in at {since} and have not checked out. Are you still serving?", since=since)
-        return Reply(text, (Button(t("Check out now"), t("check out")), Button(t("Still serving"), t("still serving"))))
+        return Reply(
+            text, (Button(t("Check out now"), t("check out")), Button(t("Still serving"), t("still serving")))
+        )
 
     found = [
-        Due("still-serving", str(record.id), replace(person, unit_id=record.unit_id), partial(question, record.check_in),
-            record.check_in + STILL_SERVING_AFTER, record.check_in + rules.max_session, "checkout", subject=record.id)
-        for record in records for person in accounts[record.volunteer_id]
+        Due(
+            "still-serving",
+            str(record.id),
+            replace(person, unit_id=record.unit_id),
+            partial(question, record.check_in),
+            record.check_in + STILL_SERVING_AFTER,
+            record.check_in + rules.max_session,
+            "checkout",
+            subject=record.id,
+        )
+        for record in records
+        for person in accounts[record.volunteer_id]
     ]
     return store_new(session, now, found, Translators(catalogs, rules))
 
@@ -109,7 +123,9 @@ def award_nudges(session: Session, now: dt.datetime, rules: Rules, catalogs: Cat
     month = f"{local:%Y-%m}"
     if not store.claim_job_run(session, f"award-nudge:{month}", now):
         return 0
-    month_end = local_moment_at((local.replace(day=28) + dt.timedelta(days=4)).replace(day=1).date(), dt.time(0), rules)
+    month_end = local_moment_at(
+        (local.replace(day=28) + dt.timedelta(days=4)).replace(day=1).date(), dt.time(0), rules
+    )
     nearest = {}
     for unit in people_store.all_units(session):
         for row in eligible_list(session, unit.id, local.date(), within_hours=NUDGE_WITHIN_HOURS):
@@ -120,15 +136,26 @@ def award_nudges(session: Session, now: dt.datetime, rules: Rules, catalogs: Cat
                 nearest[row.volunteer_id] = row
 
     def nudge(row, t: Translator) -> Reply:
-        text = t("{hours} h to go for your {award}.", hours=hours_from_minutes(row.minutes_needed, t.locale),
-                 award=row.award_name(t.locale))
+        text = t(
+            "{hours} h to go for your {award}.",
+            hours=hours_from_minutes(row.minutes_needed, t.locale),
+            award=row.award_name(t.locale),
+        )
         if row.next_deadline is not None:
             text += " " + t("Apply by {date}", date=local_date(row.next_deadline, t.locale))
         return Reply(text, (Button(t("My awards"), t("awards")),))
 
     found = [
-        Due("award-nudge", f"{month}:{nearest[person.volunteer_id].award}", person,
-            partial(nudge, nearest[person.volunteer_id]), now, month_end, "awards", priority=NUDGE)
+        Due(
+            "award-nudge",
+            f"{month}:{nearest[person.volunteer_id].award}",
+            person,
+            partial(nudge, nearest[person.volunteer_id]),
+            now,
+            month_end,
+            "awards",
+            priority=NUDGE,
+        )
         for person in store.recipients_of(session, sorted(nearest), "awards")
     ]
     return store_new(session, now, found, Translators(catalogs, rules))

@@ -46,12 +46,28 @@ def report_summaries(session: Session, now: dt.datetime, rules: Rules, catalogs:
 
     def words(unit_id: int, t: Translator) -> Reply:
         line = lines.get(unit_id)
-        text = summary_text(t, names[unit_id], period, served=line.served if line else 0,
-                            person_times=line.person_times if line else 0, minutes=line.minutes if line else 0)
+        text = summary_text(
+            t,
+            names[unit_id],
+            period,
+            served=line.served if line else 0,
+            person_times=line.person_times if line else 0,
+            minutes=line.minutes if line else 0,
+        )
         return Reply(text, (Button(t("Full report"), t("report") + f" {unit_id} {period.label}"),))
 
     reporting = sorted(unit_id for unit_id, city in cities.items() if reports_half_yearly(city))
     coordinators = store.recipients_in_units(session, reporting, "deadlines", coordinators_only=True)
-    found = [Due("report-summary", f"{period.label}:{person.unit_id}", person, partial(words, person.unit_id),
-                 now, window_end, "deadlines") for person in coordinators]
+    found = [
+        Due(
+            "report-summary",
+            f"{period.label}:{person.unit_id}",
+            person,
+            partial(words, person.unit_id),
+            now,
+            window_end,
+            "deadlines",
+        )
+        for person in coordinators
+    ]
     return store_new(session, now, found, Translators(catalogs, rules))

@@ -29,7 +29,9 @@ def close_overlong_sessions(session: Session, now: dt.datetime, rules: Rules, ca
     for record in overdue:
         end = record.check_in + rules.max_session
         minutes = session_minutes(record.check_in, end)
-        if not service_store.finish_session(session, record.id, end, minutes, RecordStatus.REVIEW, note="not checked out"):
+        if not service_store.finish_session(
+            session, record.id, end, minutes, RecordStatus.REVIEW, note="not checked out"
+        ):
             continue
         closed += 1
         for account in people_store.linked_accounts(session, record.volunteer_id):
@@ -41,11 +43,15 @@ def close_overlong_sessions(session: Session, now: dt.datetime, rules: Rules, ca
                 "A coordinator will review this session before it counts.",
                 since=local_moment(record.check_in, rules.timezone, t.locale, today),
             )
-            queue_store.queue_message(session, now, account.platform, account.platform_user_id, replies_to_json([Reply(text)]))
+            queue_store.queue_message(
+                session, now, account.platform, account.platform_user_id, replies_to_json([Reply(text)])
+            )
     return closed
 
 
-INBOX_KEPT = dt.timedelta(days=7)  # longer than LINE's redelivery window, so a late redelivery is still recognised
+INBOX_KEPT = dt.timedelta(
+    days=7
+)  # longer than LINE's redelivery window, so a late redelivery is still recognised
 OUTBOX_KEPT = dt.timedelta(days=30)
 
 
@@ -57,7 +63,6 @@ def prune_delivered(session: Session, now: dt.datetime, rules: Rules, catalogs: 
 def job_name(job) -> str:
     """`training_reminders` → `training-reminders`: how the command line and the logs name a job."""
     return job.__name__.replace("_", "-")
-
 
 
 # The reminder pass runs these in order, then dispatches what they stored (bot/app.py VBot.remind).

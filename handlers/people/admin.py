@@ -34,7 +34,13 @@ from storage.vocabulary import CATEGORIES, CITIES, GENDERS, KINDS, ROLES, Record
 
 
 def add_unit(
-    session: Session, now: dt.datetime, actor: str, *, name: str, category: str, city: str,
+    session: Session,
+    now: dt.datetime,
+    actor: str,
+    *,
+    name: str,
+    category: str,
+    city: str,
     quiet_hours: str | None = None,
 ) -> Unit:
     name = clean_name(name, "unit")
@@ -42,10 +48,18 @@ def add_unit(
     one_of(city, CITIES, "the city")
     if quiet_hours is not None:
         quiet_hours = checked_quiet_hours(quiet_hours)
-    unit = people_store.add_unit(session, name=name, category=category, city=city, quiet_hours=quiet_hours,
-                                 created_at=now)
-    audit_store.record_audit(session, now, actor, "unit.add", f"unit:{unit.id}", None,
-                      {"name": unit.name, "quiet_hours": unit.quiet_hours})
+    unit = people_store.add_unit(
+        session, name=name, category=category, city=city, quiet_hours=quiet_hours, created_at=now
+    )
+    audit_store.record_audit(
+        session,
+        now,
+        actor,
+        "unit.add",
+        f"unit:{unit.id}",
+        None,
+        {"name": unit.name, "quiet_hours": unit.quiet_hours},
+    )
     return unit
 
 
@@ -60,8 +74,15 @@ def set_quiet_hours(session: Session, now: dt.datetime, actor: str, unit_id: int
     unit = unit_or_error(session, unit_id)
     before = unit.quiet_hours
     people_store.set_fields(session, unit, {"quiet_hours": checked_quiet_hours(quiet_hours)})
-    audit_store.record_audit(session, now, actor, "unit.quiet_hours", f"unit:{unit.id}", None,
-                      {"before": before, "after": unit.quiet_hours})
+    audit_store.record_audit(
+        session,
+        now,
+        actor,
+        "unit.quiet_hours",
+        f"unit:{unit.id}",
+        None,
+        {"before": before, "after": unit.quiet_hours},
+    )
     return unit
 
 
@@ -69,8 +90,15 @@ MAX_REMIND_DAYS = 366
 
 
 def add_deadline(
-    session: Session, now: dt.datetime, actor: str, *, unit_id: int, title: str, date: dt.date,
-    remind: tuple[int, ...], yearly: bool,
+    session: Session,
+    now: dt.datetime,
+    actor: str,
+    *,
+    unit_id: int,
+    title: str,
+    date: dt.date,
+    remind: tuple[int, ...],
+    yearly: bool,
 ) -> UnitDeadline:
     """A unit's own deadline or plan item, alerted to its coordinators `remind` days before (0 = on the day)."""
     unit_or_error(session, unit_id)
@@ -78,11 +106,20 @@ def add_deadline(
     if not remind or any(not 0 <= days <= MAX_REMIND_DAYS for days in remind):
         raise InputError(f"--remind takes days before the date, each 0 to {MAX_REMIND_DAYS}, e.g. 14,3,1")
     if not yearly and date < now.date() - dt.timedelta(days=1):
-        raise InputError(f"{date.isoformat()} has passed; a one-off deadline must be today or later (or --yearly)")
+        raise InputError(
+            f"{date.isoformat()} has passed; a one-off deadline must be today or later (or --yearly)"
+        )
     remind = tuple(sorted(set(remind), reverse=True))
     row = reminder_store.add_unit_deadline(session, now, unit_id, title, date, remind, yearly)
-    audit_store.record_audit(session, now, actor, "deadline.add", f"unit:{unit_id}", None,
-                      {"id": row.id, "title": title, "date": date.isoformat(), "remind": list(remind), "yearly": yearly})
+    audit_store.record_audit(
+        session,
+        now,
+        actor,
+        "deadline.add",
+        f"unit:{unit_id}",
+        None,
+        {"id": row.id, "title": title, "date": date.isoformat(), "remind": list(remind), "yearly": yearly},
+    )
     return row
 
 
@@ -111,8 +148,9 @@ def add_volunteer(
     check_date(trained_on, "training date", today)
     if birth_date and trained_on and trained_on < birth_date:
         raise InputError("the training date is before the birth date")
-    person = people_store.add_volunteer(session, name=name, birth_date=birth_date, gender=gender,
-                                        trained_on=trained_on, created_at=now)
+    person = people_store.add_volunteer(
+        session, name=name, birth_date=birth_date, gender=gender, trained_on=trained_on, created_at=now
+    )
     people_store.add_membership(session, person.id, unit_id, role)
     invite = new_invite(session, person.id, now + invite_valid_for)
     audit_store.record_audit(
@@ -122,8 +160,14 @@ def add_volunteer(
 
 
 def add_city_administrator(
-    session: Session, now: dt.datetime, actor: str, *, city: str, invite_valid_for: dt.timedelta,
-    volunteer_id: int | None = None, name: str | None = None,
+    session: Session,
+    now: dt.datetime,
+    actor: str,
+    *,
+    city: str,
+    invite_valid_for: dt.timedelta,
+    volunteer_id: int | None = None,
+    name: str | None = None,
 ) -> tuple[Volunteer, InviteCode | None]:
     """Makes a person (an existing one, or a new one by name, who then gets an invite code) the city's
     administrator: they see and change every unit of the city, as its coordinators do theirs."""
@@ -140,8 +184,9 @@ def add_city_administrator(
         invite = new_invite(session, person.id, now + invite_valid_for)
     if not people_store.is_city_administrator(session, person.id, city):
         people_store.add_city_administrator(session, person.id, city, now)
-        audit_store.record_audit(session, now, actor, "city_administrator.add", f"volunteer:{person.id}", None,
-                          {"city": city})
+        audit_store.record_audit(
+            session, now, actor, "city_administrator.add", f"volunteer:{person.id}", None, {"city": city}
+        )
     return person, invite
 
 
@@ -195,23 +240,48 @@ def add_hours(
                 f" (they have {round(counted / 60, 1):g})"
             )
     record = award_store.add_hand_entered_hours(
-        session, volunteer_id=volunteer_id, unit_id=unit_id, kind=kind, minutes=minutes, service_date=day,
-        recorded_by=actor, note=note, created_at=now,
+        session,
+        volunteer_id=volunteer_id,
+        unit_id=unit_id,
+        kind=kind,
+        minutes=minutes,
+        service_date=day,
+        recorded_by=actor,
+        note=note,
+        created_at=now,
     )
     audit_store.record_audit(
-        session, now, actor, "hours.add", f"service_record:{record.id}", note,
-        {"volunteer": volunteer_id, "unit": unit_id, "date": day.isoformat(), "minutes": record.minutes, "kind": kind},
+        session,
+        now,
+        actor,
+        "hours.add",
+        f"service_record:{record.id}",
+        note,
+        {
+            "volunteer": volunteer_id,
+            "unit": unit_id,
+            "date": day.isoformat(),
+            "minutes": record.minutes,
+            "kind": kind,
+        },
     )
     return record
 
 
 TRAINING_KINDS = ("basic", "special", "in-service", "observation")
 VOLUNTEER_FIELDS = (
-    "record_book_no", "record_book_date", "english_name", "first_service_date", "trained_on", "birth_date",
+    "record_book_no",
+    "record_book_date",
+    "english_name",
+    "first_service_date",
+    "trained_on",
+    "birth_date",
 )
 
 
-def set_volunteer(session: Session, now: dt.datetime, actor: str, volunteer_id: int, changes: dict) -> Volunteer:
+def set_volunteer(
+    session: Session, now: dt.datetime, actor: str, volunteer_id: int, changes: dict
+) -> Volunteer:
     """Sets record-book and training facts; the audit keeps what each field was before."""
     person = people_store.volunteer(session, volunteer_id)
     if person is None:
@@ -230,15 +300,28 @@ def set_volunteer(session: Session, now: dt.datetime, actor: str, volunteer_id: 
     before = {field: getattr(person, field) for field in changes}
     people_store.set_fields(session, person, changes)
     audit_store.record_audit(
-        session, now, actor, "volunteer.set", f"volunteer:{volunteer_id}", None,
+        session,
+        now,
+        actor,
+        "volunteer.set",
+        f"volunteer:{volunteer_id}",
+        None,
         {"before": before, "after": changes},
     )
     return person
 
 
 def add_training(
-    session: Session, now: dt.datetime, actor: str, *, volunteer_id: int, kind: str, day: dt.date, hours: float,
-    category: str | None = None, course: str | None = None,
+    session: Session,
+    now: dt.datetime,
+    actor: str,
+    *,
+    volunteer_id: int,
+    kind: str,
+    day: dt.date,
+    hours: float,
+    category: str | None = None,
+    course: str | None = None,
 ) -> TrainingRecord:
     if people_store.volunteer(session, volunteer_id) is None:
         raise InputError(f"there is no volunteer {volunteer_id}")
@@ -252,29 +335,62 @@ def add_training(
     if hours != hours or not 0 < minutes <= 200 * 60:
         raise InputError("training hours must be more than 0 and at most 200")
     record = award_store.add_training_record(
-        session, volunteer_id=volunteer_id, kind=kind, category=category,
-        course=course and clean_name(course, "course"), date=day, minutes=minutes, recorded_by=actor, created_at=now,
+        session,
+        volunteer_id=volunteer_id,
+        kind=kind,
+        category=category,
+        course=course and clean_name(course, "course"),
+        date=day,
+        minutes=minutes,
+        recorded_by=actor,
+        created_at=now,
     )
     audit_store.record_audit(
-        session, now, actor, "training.add", f"training:{record.id}", None,
-        {"volunteer": volunteer_id, "kind": kind, "category": category, "date": day.isoformat(), "minutes": minutes},
+        session,
+        now,
+        actor,
+        "training.add",
+        f"training:{record.id}",
+        None,
+        {
+            "volunteer": volunteer_id,
+            "kind": kind,
+            "category": category,
+            "date": day.isoformat(),
+            "minutes": minutes,
+        },
     )
     return record
 
 
 def grant_award(
-    session: Session, now: dt.datetime, actor: str, *, volunteer_id: int, award_code: str, day: dt.date, known_codes
+    session: Session,
+    now: dt.datetime,
+    actor: str,
+    *,
+    volunteer_id: int,
+    award_code: str,
+    day: dt.date,
+    known_codes,
 ) -> AwardGrant:
     if people_store.volunteer(session, volunteer_id) is None:
         raise InputError(f"there is no volunteer {volunteer_id}")
     if award_code not in known_codes:
         raise InputError(f"there is no award {award_code!r}; known: {', '.join(sorted(known_codes))}")
     check_date(day, "date", latest_local_date(now))
-    if any(g.award_code == award_code and g.granted_on == day for g in award_store.grants_of(session, volunteer_id)):
+    if any(
+        g.award_code == award_code and g.granted_on == day
+        for g in award_store.grants_of(session, volunteer_id)
+    ):
         raise InputError(f"volunteer {volunteer_id} already has {award_code} granted on {day.isoformat()}")
     grant = award_store.add_award_grant(session, volunteer_id, award_code, day, actor, now)
     audit_store.record_audit(
-        session, now, actor, "award.grant", f"award_grant:{grant.id}", None,
+        session,
+        now,
+        actor,
+        "award.grant",
+        f"award_grant:{grant.id}",
+        None,
         {"volunteer": volunteer_id, "award": award_code, "date": day.isoformat()},
     )
     return grant
@@ -286,8 +402,16 @@ AUDITED_TRAINING_SESSION = "training_session"  # its name in the audit trail's a
 
 
 def add_training_session(
-    session: Session, now: dt.datetime, actor: str, *, unit_id: int, title: str, kind: str,
-    starts_at: dt.datetime, ends_at: dt.datetime, place: str | None = None,
+    session: Session,
+    now: dt.datetime,
+    actor: str,
+    *,
+    unit_id: int,
+    title: str,
+    kind: str,
+    starts_at: dt.datetime,
+    ends_at: dt.datetime,
+    place: str | None = None,
 ) -> TrainingSession:
     """A training the unit will hold (or held). Times must carry their offset; they are stored as UTC."""
     unit_or_error(session, unit_id)
@@ -303,12 +427,29 @@ def add_training_session(
         raise InputError(f"the start {starts_at.isoformat()} is not a plausible time")
     place = clean_name(place, "place") if place is not None and place.strip() else None
     row = award_store.add_training_session(
-        session, unit_id=unit_id, title=title, kind=kind, starts_at=starts_at.astimezone(dt.UTC),
-        ends_at=ends_at.astimezone(dt.UTC), place=place, created_at=now,
+        session,
+        unit_id=unit_id,
+        title=title,
+        kind=kind,
+        starts_at=starts_at.astimezone(dt.UTC),
+        ends_at=ends_at.astimezone(dt.UTC),
+        place=place,
+        created_at=now,
     )
     audit_store.record_audit(
-        session, now, actor, f"{AUDITED_TRAINING_SESSION}.add", f"{AUDITED_TRAINING_SESSION}:{row.id}", None,
-        {"unit": unit_id, "title": title, "kind": kind, "start": row.starts_at.isoformat(),
-         "end": row.ends_at.isoformat(), "place": place},
+        session,
+        now,
+        actor,
+        f"{AUDITED_TRAINING_SESSION}.add",
+        f"{AUDITED_TRAINING_SESSION}:{row.id}",
+        None,
+        {
+            "unit": unit_id,
+            "title": title,
+            "kind": kind,
+            "start": row.starts_at.isoformat(),
+            "end": row.ends_at.isoformat(),
+            "place": place,
+        },
     )
     return row

@@ -32,22 +32,35 @@ def link(ctx: Context, argument: str) -> list[Reply]:
     incoming = ctx.incoming
     if ctx.account is not None and ctx.account.volunteer_id is not None:
         person = people_store.volunteer(session, ctx.account.volunteer_id)
-        return [Reply(t("This chat is already linked to {name}.", name=person.name if person else "?"), main_buttons(ctx))]
+        return [
+            Reply(
+                t("This chat is already linked to {name}.", name=person.name if person else "?"),
+                main_buttons(ctx),
+            )
+        ]
 
     code = clean_code(argument)
     account = people_store.ensure_account(session, incoming.platform, incoming.user_id)
-    window_open = account.wrong_codes_since is not None and ctx.now - account.wrong_codes_since < WRONG_CODE_WINDOW
+    window_open = (
+        account.wrong_codes_since is not None and ctx.now - account.wrong_codes_since < WRONG_CODE_WINDOW
+    )
     if window_open and account.wrong_codes >= MAX_WRONG_CODES:
         return [Reply(t("Too many wrong codes. Please try again in an hour, or ask your coordinator."))]
     invite = people_store.use_invite_code(session, code, account.id, ctx.now) if code else None
     if invite is None:
-        people_store.set_fields(session, account, {
-            "wrong_codes": account.wrong_codes + 1 if window_open else 1,
-            "wrong_codes_since": account.wrong_codes_since if window_open else ctx.now,
-        })
+        people_store.set_fields(
+            session,
+            account,
+            {
+                "wrong_codes": account.wrong_codes + 1 if window_open else 1,
+                "wrong_codes_since": account.wrong_codes_since if window_open else ctx.now,
+            },
+        )
         known = people_store.invite_code(session, code) if code else None
         if known is None:
-            text = t("I do not know the code {code}. Please check it with your coordinator.", code=code or "—")
+            text = t(
+                "I do not know the code {code}. Please check it with your coordinator.", code=code or "—"
+            )
         elif known.used_at is not None:
             text = t("The code {code} has already been used. Ask your coordinator for a new one.", code=code)
         else:
@@ -58,8 +71,13 @@ def link(ctx: Context, argument: str) -> list[Reply]:
     person = people_store.volunteer(session, invite.volunteer_id)
     units = ", ".join(unit.name for unit, _role in people_store.units_of(session, invite.volunteer_id))
     audit_store.record_audit(
-        session, ctx.now, f"{incoming.platform}:{incoming.user_id}", "link", f"volunteer:{invite.volunteer_id}",
-        None, {"code": code, "account": account.id},
+        session,
+        ctx.now,
+        f"{incoming.platform}:{incoming.user_id}",
+        "link",
+        f"volunteer:{invite.volunteer_id}",
+        None,
+        {"code": code, "account": account.id},
     )
     return [
         Reply(

@@ -61,8 +61,15 @@ def my_name(ctx: Context, argument: str) -> list[Reply]:
     person = people_store.volunteer(ctx.session, ctx.account.volunteer_id)
     before = person.name
     people_store.set_fields(ctx.session, person, {"name": name})
-    audit_store.record_audit(ctx.session, ctx.now, f"volunteer:{person.id}", "volunteer.name", f"volunteer:{person.id}",
-                      "corrected by the person", {"before": before, "after": name})
+    audit_store.record_audit(
+        ctx.session,
+        ctx.now,
+        f"volunteer:{person.id}",
+        "volunteer.name",
+        f"volunteer:{person.id}",
+        "corrected by the person",
+        {"before": before, "after": name},
+    )
     return [Reply(t("Your name is now {name}.", name=name))]
 
 
@@ -86,11 +93,19 @@ def leave(ctx: Context, argument: str) -> list[Reply]:
     reason = " ".join(reason.split())[:MAX_MESSAGE]
 
     def words(t: Translator) -> Reply:
-        return Reply(t("📝 {name} asks for leave on {date}: {reason}", name=name, date=local_date(day, t.locale),
-                       reason=reason or "—"))
+        return Reply(
+            t(
+                "📝 {name} asks for leave on {date}: {reason}",
+                name=name,
+                date=local_date(day, t.locale),
+                reason=reason or "—",
+            )
+        )
 
     _tell_coordinators(ctx, "leave", f"{ctx.account.volunteer_id}:{day}:{ctx.now:%Y%m%d%H%M%S%f}", words)
-    return [Reply(t("Your leave on {date} has been sent to your coordinator.", date=local_date(day, ctx.locale)))]
+    return [
+        Reply(t("Your leave on {date} has been sent to your coordinator.", date=local_date(day, ctx.locale)))
+    ]
 
 
 def feedback(ctx: Context, argument: str) -> list[Reply]:
@@ -113,13 +128,24 @@ def delete_request(ctx: Context, _argument: str) -> list[Reply]:
     person = people_store.volunteer(ctx.session, ctx.account.volunteer_id)
 
     def words(t: Translator) -> Reply:
-        return Reply(t("🗑 {name} (number {id}) asks to delete their data. Their hours stay as anonymous totals.",
-                       name=person.name, id=person.id),
-                     (Button(t("Confirm deletion"), t("confirm delete") + f" {person.id}"),))
+        return Reply(
+            t(
+                "🗑 {name} (number {id}) asks to delete their data. Their hours stay as anonymous totals.",
+                name=person.name,
+                id=person.id,
+            ),
+            (Button(t("Confirm deletion"), t("confirm delete") + f" {person.id}"),),
+        )
 
     _tell_coordinators(ctx, "delete-request", str(person.id), words)
-    return [Reply(t("Your request has been sent. A coordinator will confirm it; then your name and chat links "
-                    "are removed, and your hours stay only as anonymous totals of the unit."))]
+    return [
+        Reply(
+            t(
+                "Your request has been sent. A coordinator will confirm it; then your name and chat links "
+                "are removed, and your hours stay only as anonymous totals of the unit."
+            )
+        )
+    ]
 
 
 def confirm_delete(ctx: Context, argument: str) -> list[Reply]:
@@ -135,10 +161,32 @@ def confirm_delete(ctx: Context, argument: str) -> list[Reply]:
     person = people_store.volunteer(ctx.session, target)
     if person.name == ANONYMOUS:
         return [Reply(t("That person's data is already deleted."))]
-    erased = dict.fromkeys(("birth_date", "gender", "record_book_no", "record_book_date", "english_name", "phone",
-                            "insured_until", "trained_on", "first_service_date"))
+    erased = dict.fromkeys(
+        (
+            "birth_date",
+            "gender",
+            "record_book_no",
+            "record_book_date",
+            "english_name",
+            "phone",
+            "insured_until",
+            "trained_on",
+            "first_service_date",
+        )
+    )
     people_store.set_fields(ctx.session, person, erased | {"name": ANONYMOUS})
     people_store.unlink_chat_accounts(ctx.session, target, ctx.now)  # the codes' use stays, not who used them
-    audit_store.record_audit(ctx.session, ctx.now, f"volunteer:{ctx.account.volunteer_id}", "volunteer.delete",
-                      f"volunteer:{target}", "the person asked", {})
-    return [Reply(t("Done: the person's identity and chat links are removed; their hours stay as anonymous totals."))]
+    audit_store.record_audit(
+        ctx.session,
+        ctx.now,
+        f"volunteer:{ctx.account.volunteer_id}",
+        "volunteer.delete",
+        f"volunteer:{target}",
+        "the person asked",
+        {},
+    )
+    return [
+        Reply(
+            t("Done: the person's identity and chat links are removed; their hours stay as anonymous totals.")
+        )
+    ]

@@ -38,8 +38,14 @@ def reminder_settings(ctx: Context, argument: str) -> list[Reply]:
     if words:
         switch, rest = words[0], (words[1] if len(words) > 1 else "")
         if switch not in OFF_WORDS + ON_WORDS:
-            return [status(ctx, t("I did not understand that. Type 提醒 關 or 提醒 開, with a kind if you like."))]
-        chosen = [c for c, names in CATEGORY_WORDS.items() if rest.strip() in names] if rest else list(REMINDER_CATEGORIES)
+            return [
+                status(ctx, t("I did not understand that. Type 提醒 關 or 提醒 開, with a kind if you like."))
+            ]
+        chosen = (
+            [c for c, names in CATEGORY_WORDS.items() if rest.strip() in names]
+            if rest
+            else list(REMINDER_CATEGORIES)
+        )
         if not chosen:
             return [status(ctx, t("I do not know that kind of reminder."))]
         if switch in OFF_WORDS:
@@ -68,5 +74,13 @@ def still_serving(ctx: Context, _argument: str) -> list[Reply]:
     if service_store.open_session_of(ctx.session, ctx.account.volunteer_id) is None:
         return [Reply(t("You are not checked in."), (Button(t("Check in"), t("check in")),))]
     limit = int(ctx.rules.max_session.total_seconds() // 3600)
-    return [Reply(t("Thank you! Remember to check out when you finish. After {hours} hours a coordinator "
-                    "reviews the session.", hours=limit), (Button(t("Check out"), t("check out")),))]
+    return [
+        Reply(
+            t(
+                "Thank you! Remember to check out when you finish. After {hours} hours a coordinator "
+                "reviews the session.",
+                hours=limit,
+            ),
+            (Button(t("Check out"), t("check out")),),
+        )
+    ]

@@ -37,8 +37,16 @@ COLUMNS = {
     "english_name": ("english_name", "英文姓名"),
     "insured_until": ("insured_until", "保險到期日", "意外險到期日"),
 }
-GENDER_WORDS = {"男": Gender.MALE, "女": Gender.FEMALE, "其他": Gender.OTHER, "male": Gender.MALE,
-                "female": Gender.FEMALE, "other": Gender.OTHER, "m": Gender.MALE, "f": Gender.FEMALE}
+GENDER_WORDS = {
+    "男": Gender.MALE,
+    "女": Gender.FEMALE,
+    "其他": Gender.OTHER,
+    "male": Gender.MALE,
+    "female": Gender.FEMALE,
+    "other": Gender.OTHER,
+    "m": Gender.MALE,
+    "f": Gender.FEMALE,
+}
 TRAINING_HOURS = 6  # a training's hours when a roster gives only its date (domain.md: 6 h each)
 BALANCE_NOTE = "record-book balance (roster import)"
 MAX_ROWS = 100_000
@@ -53,7 +61,12 @@ class ImportReport:
     invites: list[dict] = field(default_factory=list)  # id, name, invite code of each new volunteer
 
     def as_json(self) -> dict:
-        return {"created": self.created, "updated": self.updated, "unchanged": self.unchanged, "errors": self.errors}
+        return {
+            "created": self.created,
+            "updated": self.updated,
+            "unchanged": self.unchanged,
+            "errors": self.errors,
+        }
 
 
 def read_rows(data: bytes, filename: str) -> list[dict[str, str]]:
@@ -117,7 +130,9 @@ def parse_date(text: str) -> dt.date | None:
     text = text.strip()
     if not text:
         return None
-    match = re.fullmatch(r"(\d{2,4})[-/.年](\d{1,2})[-/.月](\d{1,2})日?", text) or re.fullmatch(r"(\d{3})(\d{2})(\d{2})", text)
+    match = re.fullmatch(r"(\d{2,4})[-/.年](\d{1,2})[-/.月](\d{1,2})日?", text) or re.fullmatch(
+        r"(\d{3})(\d{2})(\d{2})", text
+    )
     if not match:
         raise ValueError(f"not a date: {text!r}")
     year, month, day = (int(part) for part in match.groups())
@@ -127,7 +142,12 @@ def parse_date(text: str) -> dt.date | None:
 
 
 def import_roster(
-    session: Session, now: dt.datetime, actor: str, unit_id: int, rows: list[dict[str, str]], today: dt.date,
+    session: Session,
+    now: dt.datetime,
+    actor: str,
+    unit_id: int,
+    rows: list[dict[str, str]],
+    today: dt.date,
     progress: Callable[[int, int], None] = lambda done, total: None,
 ) -> ImportReport:
     unit = unit_or_error(session, unit_id)
@@ -151,10 +171,17 @@ def _import_row(session, now, actor, unit: Unit, row: dict, today: dt.date, repo
     person = _match(session, values)
     changed = False
     if person is None:
-        person, invite = admin.add_volunteer(session, now, actor, unit_id=unit.id, name=values["name"],
-                                             invite_valid_for=dt.timedelta(days=30),
-                                             birth_date=values.get("birth_date"), gender=values.get("gender"),
-                                             today=today)
+        person, invite = admin.add_volunteer(
+            session,
+            now,
+            actor,
+            unit_id=unit.id,
+            name=values["name"],
+            invite_valid_for=dt.timedelta(days=30),
+            birth_date=values.get("birth_date"),
+            gender=values.get("gender"),
+            today=today,
+        )
         report.invites.append({"id": person.id, "name": person.name, "invite_code": invite.code})
         created = True
     else:
@@ -162,25 +189,63 @@ def _import_row(session, now, actor, unit: Unit, row: dict, today: dt.date, repo
         if not people_store.is_member(session, person.id, unit.id):
             people_store.add_membership(session, person.id, unit.id, Role.VOLUNTEER)
             changed = True
-    fields = {f: values[f] for f in ("name", "gender", "birth_date", "phone", "record_book_no", "record_book_date",
-                                     "english_name", "insured_until") if values.get(f) is not None}
+    fields = {
+        f: values[f]
+        for f in (
+            "name",
+            "gender",
+            "birth_date",
+            "phone",
+            "record_book_no",
+            "record_book_date",
+            "english_name",
+            "insured_until",
+        )
+        if values.get(f) is not None
+    }
     before = {f: getattr(person, f) for f in fields}
     updates = {f: v for f, v in fields.items() if before[f] != v}
     if updates:
         people_store.set_fields(session, person, updates)
         if not created:
-            audit_store.record_audit(session, now, actor, "volunteer.import", f"volunteer:{person.id}", None,
-                              {f: [str(before[f]), str(v)] for f, v in updates.items()})
+            audit_store.record_audit(
+                session,
+                now,
+                actor,
+                "volunteer.import",
+                f"volunteer:{person.id}",
+                None,
+                {f: [str(before[f]), str(v)] for f, v in updates.items()},
+            )
             changed = True
     for kind, key in (("basic", "basic_training_date"), ("special", "special_training_date")):
         day = values.get(key)
         if day and not _has_training(session, person.id, kind, day):
-            admin.add_training(session, now, actor, volunteer_id=person.id, kind=kind, day=day, hours=TRAINING_HOURS,
-                               category=unit.category if kind == "special" else None, course="roster import")
+            admin.add_training(
+                session,
+                now,
+                actor,
+                volunteer_id=person.id,
+                kind=kind,
+                day=day,
+                hours=TRAINING_HOURS,
+                category=unit.category if kind == "special" else None,
+                course="roster import",
+            )
             changed = True
     if values.get("balance_hours") and not _has_balance(session, person.id, unit.id, values):
-        admin.add_hours(session, now, actor, volunteer_id=person.id, unit_id=unit.id, day=values["balance_date"],
-                        hours=values["balance_hours"], kind=RecordKind.SERVICE, note=BALANCE_NOTE, today=today)
+        admin.add_hours(
+            session,
+            now,
+            actor,
+            volunteer_id=person.id,
+            unit_id=unit.id,
+            day=values["balance_date"],
+            hours=values["balance_hours"],
+            kind=RecordKind.SERVICE,
+            note=BALANCE_NOTE,
+            today=today,
+        )
         changed = True
     return "created" if created else "updated" if changed else "unchanged"
 
@@ -192,8 +257,14 @@ def _values(row: dict, today: dt.date) -> dict:
         if gender not in GENDER_WORDS:
             raise InputError(f"gender {row['gender']!r}: 男, 女 or 其他")
         values["gender"] = GENDER_WORDS[gender]
-    for f in ("birth_date", "record_book_date", "basic_training_date", "special_training_date", "balance_date",
-              "insured_until"):
+    for f in (
+        "birth_date",
+        "record_book_date",
+        "basic_training_date",
+        "special_training_date",
+        "balance_date",
+        "insured_until",
+    ):
         try:
             values[f] = parse_date(row.get(f, ""))
         except ValueError as error:
@@ -230,8 +301,14 @@ def _has_training(session: Session, volunteer_id: int, kind: str, day: dt.date) 
 
 
 def _has_balance(session: Session, volunteer_id: int, unit_id: int, values: dict) -> bool:
-    return award_store.has_hand_entered_hours(session, volunteer_id, unit_id, values["balance_date"],
-                                              round(values["balance_hours"] * 60), BALANCE_NOTE)
+    return award_store.has_hand_entered_hours(
+        session,
+        volunteer_id,
+        unit_id,
+        values["balance_date"],
+        round(values["balance_hours"] * 60),
+        BALANCE_NOTE,
+    )
 
 
 def invites_csv(invites: list[dict]) -> bytes:
@@ -257,4 +334,3 @@ def rows_progress(stream) -> Callable[[int, int], None]:
             stream.flush()
 
     return show
-

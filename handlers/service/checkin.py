@@ -25,7 +25,9 @@ def _unit_name(ctx: Context, unit_id: int) -> str:
 def send_to_review(ctx: Context, record: ServiceRecord, at) -> Reply | None:
     """Closes an over-long session for a coordinator to review; it adds no hours until approved."""
     minutes = session_minutes(record.check_in, at)
-    if not service_store.finish_session(ctx.session, record.id, at, minutes, RecordStatus.REVIEW, note="longer than the maximum"):
+    if not service_store.finish_session(
+        ctx.session, record.id, at, minutes, RecordStatus.REVIEW, note="longer than the maximum"
+    ):
         return None
     t = ctx.t
     return Reply(
@@ -75,7 +77,11 @@ def check_in(ctx: Context, argument: str) -> list[Reply]:
         return replies + [opened]
     return replies + [
         Reply(
-            t("Checked in at {time} at {unit}. Tap Check out when you leave.", time=_moment(ctx, at), unit=chosen.name),
+            t(
+                "Checked in at {time} at {unit}. Tap Check out when you leave.",
+                time=_moment(ctx, at),
+                unit=chosen.name,
+            ),
             (Button(t("Check out"), t("check out")),),
         )
     ]
@@ -89,9 +95,14 @@ def names_a_unit(argument: str) -> bool:
 def open_session(ctx: Context, volunteer_id: int, unit_id: int, at, **fields) -> ServiceRecord | Reply:
     """Opens the person's session; when another check-in got there first, the answer saying so."""
     record = service_store.open_visit(
-        ctx.session, volunteer_id=volunteer_id, unit_id=unit_id, check_in=at,
+        ctx.session,
+        volunteer_id=volunteer_id,
+        unit_id=unit_id,
+        check_in=at,
         service_date=at.astimezone(ctx.rules.timezone).date(),
-        recorded_by=f"{ctx.incoming.platform}:{ctx.incoming.user_id}", created_at=ctx.now, **fields,
+        recorded_by=f"{ctx.incoming.platform}:{ctx.incoming.user_id}",
+        created_at=ctx.now,
+        **fields,
     )
     if record is None:
         # Another check-in of the same person got there first (two taps at the same instant).
@@ -114,11 +125,15 @@ def _already_in(ctx: Context, current: ServiceRecord) -> Reply:
 
 def _not_checked_in(ctx: Context) -> Reply:
     t = ctx.t
-    return Reply(t("You are not checked in, so nothing was recorded."), (Button(t("Check in"), t("check in")),))
+    return Reply(
+        t("You are not checked in, so nothing was recorded."), (Button(t("Check in"), t("check in")),)
+    )
 
 
 def check_out(ctx: Context, argument: str) -> list[Reply]:
-    return check_out_person(ctx, ctx.account.volunteer_id, time_of_record(ctx.incoming.sent_at, ctx.now), argument)
+    return check_out_person(
+        ctx, ctx.account.volunteer_id, time_of_record(ctx.incoming.sent_at, ctx.now), argument
+    )
 
 
 def check_out_person(ctx: Context, volunteer_id: int, at, argument: str = "") -> list[Reply]:
@@ -137,20 +152,33 @@ def check_out_person(ctx: Context, volunteer_id: int, at, argument: str = "") ->
     parts = split_at_midnight(current.check_in, at, ctx.rules.timezone)
     first_end = parts[0][1]
     first_minutes = max(0, session_minutes(current.check_in, first_end) - late_minutes)
-    if not service_store.finish_session(ctx.session, current.id, first_end, first_minutes, RecordStatus.COUNTED):
+    if not service_store.finish_session(
+        ctx.session, current.id, first_end, first_minutes, RecordStatus.COUNTED
+    ):
         return [_not_checked_in(ctx)]  # a check-out at the same instant closed it first
     for start, end in parts[1:]:
         # A session past midnight counts on each day it covered: 31 Dec 23:30 – 1 Jan 00:30 is half an
         # hour in each year (and half-year).
-        service_store.add_visit_part(ctx.session, current, start, end, session_minutes(start, end),
-                                     start.astimezone(ctx.rules.timezone).date(), ctx.now)
+        service_store.add_visit_part(
+            ctx.session,
+            current,
+            start,
+            end,
+            session_minutes(start, end),
+            start.astimezone(ctx.rules.timezone).date(),
+            ctx.now,
+        )
     minutes = max(0, session_minutes(current.check_in, at) - late_minutes)
     last_day = at.astimezone(ctx.rules.timezone).date()
     today_minutes = service_store.counted_service_minutes_on(ctx.session, volunteer_id, last_day)
     unit = people_store.unit(ctx.session, current.unit_id)
     added = [
-        (start.astimezone(ctx.rules.timezone).date(), max(0, session_minutes(start, end) - (late_minutes if n == 0 else 0)),
-         unit.category, unit.city)
+        (
+            start.astimezone(ctx.rules.timezone).date(),
+            max(0, session_minutes(start, end) - (late_minutes if n == 0 else 0)),
+            unit.category,
+            unit.city,
+        )
         for n, (start, end) in enumerate(parts)
     ]
     reached = award_progress.milestones(ctx, volunteer_id, added)

@@ -49,10 +49,14 @@ def review_list(ctx: Context, _argument: str) -> list[Reply]:
     for record, person in rows[:SHOWN]:
         start = local_moment(record.check_in, ctx.rules.timezone, ctx.locale, ctx.today)
         end = local_moment(record.check_out, ctx.rules.timezone, ctx.locale, ctx.today)
-        lines.append(f"#{record.id} {person.name}｜{start}–{end}｜" +
-                     t("{hours} h", hours=hours_from_minutes(record.minutes, ctx.locale)))
-        buttons += [Button(t("Approve #{id}", id=record.id), t("approve") + f" #{record.id}"),
-                    Button(t("Void #{id}", id=record.id), t("void") + f" #{record.id}")]
+        lines.append(
+            f"#{record.id} {person.name}｜{start}–{end}｜"
+            + t("{hours} h", hours=hours_from_minutes(record.minutes, ctx.locale))
+        )
+        buttons += [
+            Button(t("Approve #{id}", id=record.id), t("approve") + f" #{record.id}"),
+            Button(t("Void #{id}", id=record.id), t("void") + f" #{record.id}"),
+        ]
     lines.append(t("To correct the hours, type: 更正 #number hours reason"))
     if len(rows) > SHOWN:
         lines.append(t("…and more: settle these first."))
@@ -77,11 +81,22 @@ def _settle(ctx: Context, argument: str, status: str) -> list[Reply]:
     if not service_store.settle_record(ctx.session, record.id, allowed, status):
         return [Reply(t("Session #{id} was already settled.", id=record.id))]
     _audit(ctx, f"record.{'approve' if counted else 'void'}", record, None, {"status": status})
-    _tell(ctx, record, lambda t: t("A coordinator approved your session of {date}: {hours} h count.",
-                                   date=local_date(record.service_date, t.locale),
-                                   hours=hours_from_minutes(record.minutes, t.locale))
-          if counted else t("A coordinator voided your session of {date}; it does not count.",
-                            date=local_date(record.service_date, t.locale)))
+    _tell(
+        ctx,
+        record,
+        lambda t: (
+            t(
+                "A coordinator approved your session of {date}: {hours} h count.",
+                date=local_date(record.service_date, t.locale),
+                hours=hours_from_minutes(record.minutes, t.locale),
+            )
+            if counted
+            else t(
+                "A coordinator voided your session of {date}; it does not count.",
+                date=local_date(record.service_date, t.locale),
+            )
+        ),
+    )
     done = t("Approved #{id}.", id=record.id) if counted else t("Voided #{id}.", id=record.id)
     return [Reply(done, (Button(t("Review"), t("review")),))]
 
@@ -92,26 +107,63 @@ def correct(ctx: Context, argument: str) -> list[Reply]:
     match = CORRECTION.fullmatch(argument.strip())
     record = _record_in_my_units(ctx, match[1]) if match else None
     if match is None or record is None or record.status not in (RecordStatus.REVIEW, RecordStatus.COUNTED):
-        return [Reply(t("Type: 更正 #number hours reason (a session of your units that counts or waits for review)."))]
+        return [
+            Reply(
+                t(
+                    "Type: 更正 #number hours reason (a session of your units that counts or waits for review)."
+                )
+            )
+        ]
     minutes = round(float(match[2]) * 60)
     reason = " ".join(match[3].split())[:200]
     if not 0 <= minutes <= 24 * 60:
         return [Reply(t("The hours must be between 0 and 24."))]
     if not service_store.settle_record(ctx.session, record.id, (record.status,), RecordStatus.VOID):
         return [Reply(t("Session #{id} was already settled.", id=record.id))]
-    fixed = service_store.add_correction(ctx.session, record, minutes, f"volunteer:{ctx.account.volunteer_id}",
-                                         f"correction of record {record.id}: {reason}", ctx.now)
-    _audit(ctx, "record.correct", record, reason, {"new_record": fixed.id, "minutes": [record.minutes, minutes]})
-    _tell(ctx, record, lambda t: t("A coordinator corrected your session of {date} to {hours} h: {reason}",
-                                   date=local_date(record.service_date, t.locale),
-                                   hours=hours_from_minutes(minutes, t.locale), reason=reason))
-    return [Reply(t("Corrected #{id}: {hours} h (new record #{new}).", id=record.id,
-                    hours=hours_from_minutes(minutes, ctx.locale), new=fixed.id), (Button(t("Review"), t("review")),))]
+    fixed = service_store.add_correction(
+        ctx.session,
+        record,
+        minutes,
+        f"volunteer:{ctx.account.volunteer_id}",
+        f"correction of record {record.id}: {reason}",
+        ctx.now,
+    )
+    _audit(
+        ctx, "record.correct", record, reason, {"new_record": fixed.id, "minutes": [record.minutes, minutes]}
+    )
+    _tell(
+        ctx,
+        record,
+        lambda t: t(
+            "A coordinator corrected your session of {date} to {hours} h: {reason}",
+            date=local_date(record.service_date, t.locale),
+            hours=hours_from_minutes(minutes, t.locale),
+            reason=reason,
+        ),
+    )
+    return [
+        Reply(
+            t(
+                "Corrected #{id}: {hours} h (new record #{new}).",
+                id=record.id,
+                hours=hours_from_minutes(minutes, ctx.locale),
+                new=fixed.id,
+            ),
+            (Button(t("Review"), t("review")),),
+        )
+    ]
 
 
 def _audit(ctx: Context, action: str, record: ServiceRecord, reason: str | None, details: dict) -> None:
-    audit_store.record_audit(ctx.session, ctx.now, f"volunteer:{ctx.account.volunteer_id}", action, f"record:{record.id}",
-                      reason, details)
+    audit_store.record_audit(
+        ctx.session,
+        ctx.now,
+        f"volunteer:{ctx.account.volunteer_id}",
+        action,
+        f"record:{record.id}",
+        reason,
+        details,
+    )
 
 
 def _tell(ctx: Context, record: ServiceRecord, words) -> None:
@@ -120,6 +172,8 @@ def _tell(ctx: Context, record: ServiceRecord, words) -> None:
     def reply(t: Translator) -> Reply:
         return Reply(words(t), (Button(t("My hours"), t("hours")),))
 
-    found = [Due("correction", f"{record.id}:{ctx.now:%Y%m%d%H%M%S%f}", person, reply, ctx.now, None, "checkout")
-             for person in people]
+    found = [
+        Due("correction", f"{record.id}:{ctx.now:%Y%m%d%H%M%S%f}", person, reply, ctx.now, None, "checkout")
+        for person in people
+    ]
     store_new(ctx.session, ctx.now, found, Translators(ctx.catalogs, ctx.rules))

@@ -21,7 +21,9 @@ def session_minutes(check_in: dt.datetime, check_out: dt.datetime) -> int:
     return max(0, int((check_out - check_in).total_seconds() // 60))
 
 
-def split_at_midnight(start: dt.datetime, end: dt.datetime, timezone: ZoneInfo) -> list[tuple[dt.datetime, dt.datetime]]:
+def split_at_midnight(
+    start: dt.datetime, end: dt.datetime, timezone: ZoneInfo
+) -> list[tuple[dt.datetime, dt.datetime]]:
     """The stretches of [start, end] that fall on one local day each."""
     parts = []
     while True:

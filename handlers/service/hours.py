@@ -25,7 +25,11 @@ def my_hours(ctx: Context, _argument: str) -> list[Reply]:
         t("Your service hours"),
         t("Total: {hours} hours", hours=h(sum(u.total for u in per_unit))),
         t("This year: {hours} hours", hours=h(sum(u.since_year_start for u in per_unit))),
-        t("This half-year ({half}): {hours} hours", half=half, hours=h(sum(u.since_half_start for u in per_unit))),
+        t(
+            "This half-year ({half}): {hours} hours",
+            half=half,
+            hours=h(sum(u.since_half_start for u in per_unit)),
+        ),
     ]
     if len(per_unit) > 1:
         lines += [t("{unit}: {hours} hours", unit=u.unit_name, hours=h(u.total)) for u in per_unit]
