@@ -36,7 +36,7 @@ def clean_name(name: str, what: str) -> str:
     return name
 
 
-def one_of(value, allowed: tuple[str, ...], what: str) -> None:
+def one_of(value: object, allowed: tuple[str, ...], what: str) -> None:
     if value not in allowed:
         raise InputError(f"{what} must be one of {', '.join(allowed)}, not {value!r}")
 

@@ -7,9 +7,10 @@ dates with `unit_deadline`. Pure: rules and dates in, alerts out; no database, n
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Collection, Iterable
+from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from handlers.awards.rules import load_rules, on_day
 from handlers.seed_tables import SeedRow, read_tables, text_in
@@ -160,7 +161,7 @@ def alerts_due_all(
 # ---- a unit's own dates -----------------------------------------------------------------------------
 
 
-def _check_remind(value: object, bad) -> tuple[int, ...]:
+def _check_remind(value: object, bad: Callable[[str, str], ValueError]) -> tuple[int, ...]:
     if (
         not isinstance(value, list | tuple)
         or not value
@@ -269,12 +270,12 @@ class _DeadlineRow(SeedRow):
         )
 
 
-def read_deadline_rows(path: Path | str = DEFAULT_DEADLINES) -> list[dict]:
+def read_deadline_rows(path: Path | str = DEFAULT_DEADLINES) -> list[dict[str, Any]]:
     """The raw [[deadline]] rows of a TOML file; `parse_deadlines` checks them."""
     return read_tables(path, "deadline")
 
 
-def parse_deadlines(rows: list, award_codes: Collection[str]) -> list[DeadlineRule]:
+def parse_deadlines(rows: Sequence[object], award_codes: Collection[str]) -> list[DeadlineRule]:
     """Deadline rules from raw rows, checked as a whole; award_codes: the award table the material names."""
     rules = [_DeadlineRow(raw, number).rule(award_codes) for number, raw in enumerate(rows, 1)]
     seen = set()

@@ -9,10 +9,10 @@ from __future__ import annotations
 import calendar
 import datetime as dt
 import re
-from collections.abc import Collection, Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 from handlers.seed_tables import SeedRow, read_tables, text_in
 from storage import SEEDS_DIR
@@ -186,7 +186,7 @@ class _AwardRow(SeedRow):
         return rule
 
 
-def read_rule_rows(path: Path | str = DEFAULT_RULES) -> list[dict]:
+def read_rule_rows(path: Path | str = DEFAULT_RULES) -> list[dict[str, Any]]:
     """The raw [[award]] rows of a TOML file; `parse_rules` checks them."""
     return read_tables(path, "award")
 
@@ -196,7 +196,7 @@ def load_rules(path: Path | str = DEFAULT_RULES) -> list[AwardRule]:
     return parse_rules(read_rule_rows(path))
 
 
-def parse_rules(rows: list) -> list[AwardRule]:
+def parse_rules(rows: Sequence[object]) -> list[AwardRule]:
     """Award rules from raw rows (from the TOML file or from the store), checked as a whole."""
     rules = [_AwardRow(raw, number).rule() for number, raw in enumerate(rows, 1)]
 
@@ -540,8 +540,16 @@ def progress(rule: AwardRule, facts: VolunteerFacts, as_of: dt.date) -> AwardPro
         )
 
     if last_grant is not None and rule.once:
-        done = dict(reached=True, eligible=False, minutes_needed=0, missing=(), next_deadline=None)
-        return replace(at(as_of, as_of), **done, hours_fraction=1.0, years_fraction=1.0)
+        return replace(
+            at(as_of, as_of),
+            reached=True,
+            eligible=False,
+            minutes_needed=0,
+            missing=(),
+            next_deadline=None,
+            hours_fraction=1.0,
+            years_fraction=1.0,
+        )
     if rule.count_until is None:
         return at(as_of, as_of)
     close = on_day(as_of.year, *rule.count_until)

@@ -25,7 +25,7 @@ def split_at_midnight(
     start: dt.datetime, end: dt.datetime, timezone: ZoneInfo
 ) -> list[tuple[dt.datetime, dt.datetime]]:
     """The stretches of [start, end] that fall on one local day each."""
-    parts = []
+    parts: list[tuple[dt.datetime, dt.datetime]] = []
     while True:
         next_midnight = dt.datetime.combine(
             start.astimezone(timezone).date() + dt.timedelta(days=1), dt.time(0), tzinfo=timezone
