@@ -388,6 +388,20 @@ async def test_with_no_pushes_left_only_what_fits_is_sent_and_the_rest_waits(tow
     assert sum(len(town.h.line_api.texts_to(u)) for u in ("Uamy", "Ubob", "Ucat")) == 2
 
 
+async def test_a_line_plan_without_a_monthly_limit_sends_everything_and_warns_no_one(town):
+    """LINE answers {"type": "none"} on plans without a limit: no quota to keep, nothing waits for it."""
+    unit = town.h.add_unit()
+    await town.person(unit, line_user="Uboss", role="coordinator")
+    for user in ("Uamy", "Ubob", "Ucat"):
+        await town.person(unit, line_user=user)
+    town.training(unit, local(2026, 4, 2, 9, 30))
+    town.h.line_api.quota_limit, town.h.line_api.usage = None, 100_000
+    _, result, line, _ = await town.remind(local(2026, 4, 1, 18, 0))
+    assert result.waiting == 0
+    assert all(len(town.h.line_api.texts_to(u)) == 1 for u in ("Uamy", "Ubob", "Ucat"))
+    assert not any("推播" in text for text in line)  # no warning that pushes run out
+
+
 def test_quiet_hours_span_midnight_or_not():
     rules = Rules(timezone=TAIPEI)
     assert notifications.in_quiet_hours(local(2026, 4, 1, 23, 0), "21:00-08:00", rules)
