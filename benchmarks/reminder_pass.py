@@ -32,7 +32,7 @@ TAIPEI = ZoneInfo("Asia/Taipei")
 
 
 def fill(engine: sa.Engine, volunteers: int, due: int, now: dt.datetime, start: dt.datetime) -> float:
-    from storage.models import ChatAccount, Membership, TrainingSession, Unit, Volunteer
+    from storage.models import ChatAccount, Membership, TrainingClass, Unit, Volunteer
 
     began = time.perf_counter()
     units = max(1, volunteers // UNIT_SIZE)
@@ -88,7 +88,7 @@ def fill(engine: sa.Engine, volunteers: int, due: int, now: dt.datetime, start: 
             c.execute(sa.insert(ChatAccount.__table__), accounts[first : first + BATCH])
         with_training = unit_ids[: max(1, due // UNIT_SIZE)]
         c.execute(
-            sa.insert(TrainingSession.__table__),
+            sa.insert(TrainingClass.__table__),
             [
                 {
                     "unit_id": u,

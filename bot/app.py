@@ -32,7 +32,7 @@ class VBot:
         self.rules = Rules(
             timezone=settings.zone,
             default_locale=self.catalogs.default_for(settings.locale),
-            max_session=settings.max_session,
+            max_visit=settings.max_visit,
             public_url=settings.public_url,
             link_key=hashlib.sha256(b"vbot download links:" + settings.line_channel_secret.encode()).digest()
             if settings.line_enabled

@@ -35,7 +35,7 @@ class Settings:
     telegram_bot_token: str | None = None
     telegram_webhook_secret: str | None = None
     telegram_api_base_url: str = "https://api.telegram.org"
-    max_session_hours: float = 12
+    max_visit_hours: float = 12
     api_timeout_seconds: float = 10
 
     @property
@@ -51,8 +51,8 @@ class Settings:
         return ZoneInfo(self.timezone)
 
     @property
-    def max_session(self) -> dt.timedelta:
-        return dt.timedelta(hours=self.max_session_hours)
+    def max_visit(self) -> dt.timedelta:
+        return dt.timedelta(hours=self.max_visit_hours)
 
     @classmethod
     def from_environment(
@@ -97,7 +97,7 @@ class Settings:
             telegram_bot_token=get("TELEGRAM_BOT_TOKEN", None),
             telegram_webhook_secret=get("TELEGRAM_WEBHOOK_SECRET", None),
             telegram_api_base_url=get("TELEGRAM_API_BASE_URL", cls.telegram_api_base_url).rstrip("/"),
-            max_session_hours=positive("VBOT_MAX_SESSION_HOURS", cls.max_session_hours),
+            max_visit_hours=positive("VBOT_MAX_SESSION_HOURS", cls.max_visit_hours),
             api_timeout_seconds=positive("VBOT_API_TIMEOUT_SECONDS", cls.api_timeout_seconds),
         )
         settings.check()

@@ -17,7 +17,7 @@ from storage.models import ChatAccount
 class Rules:
     timezone: ZoneInfo
     default_locale: str = "zh_TW"
-    max_session: dt.timedelta = dt.timedelta(hours=12)
+    max_visit: dt.timedelta = dt.timedelta(hours=12)
     invite_valid_for: dt.timedelta = dt.timedelta(days=30)
     public_url: str = "http://127.0.0.1:8080"  # base of the download links the bot sends
     link_key: bytes = b""  # signs them (from the LINE channel secret: the same in every process)

@@ -13,8 +13,8 @@ from storage.models import (
     AwardRule,
     Membership,
     ServiceRecord,
+    TrainingClass,
     TrainingRecord,
-    TrainingSession,
     Unit,
     Volunteer,
 )
@@ -265,17 +265,17 @@ def member_service_buckets(
     return found
 
 
-def upcoming_training_sessions(
+def upcoming_training_classes(
     session: Session, unit_ids: list[int], now: dt.datetime, limit: int
 ) -> list[tuple]:
-    """The units' training sessions (TrainingSession, Unit) starting at `now` or later, soonest first."""
+    """The units' training sessions (TrainingClass, Unit) starting at `now` or later, soonest first."""
     if not unit_ids:
         return []
     rows = session.exec(
-        select(TrainingSession, Unit)
-        .join(Unit, Unit.id == TrainingSession.unit_id)
-        .where(TrainingSession.unit_id.in_(unit_ids), TrainingSession.starts_at >= now)
-        .order_by(TrainingSession.starts_at, TrainingSession.id)
+        select(TrainingClass, Unit)
+        .join(Unit, Unit.id == TrainingClass.unit_id)
+        .where(TrainingClass.unit_id.in_(unit_ids), TrainingClass.starts_at >= now)
+        .order_by(TrainingClass.starts_at, TrainingClass.id)
         .limit(limit)
     ).all()
     return [(row, unit) for row, unit in rows]
@@ -407,7 +407,7 @@ def add_award_grant(
     return grant
 
 
-def add_training_session(
+def add_training_class(
     session: Session,
     *,
     unit_id: int,
@@ -417,9 +417,9 @@ def add_training_session(
     ends_at: dt.datetime,
     place: str | None,
     created_at: dt.datetime,
-) -> TrainingSession:
+) -> TrainingClass:
     """A training the unit will hold, flushed so that it has its id."""
-    row = TrainingSession(
+    row = TrainingClass(
         unit_id=unit_id,
         title=title,
         kind=kind,

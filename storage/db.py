@@ -9,8 +9,6 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import sqlalchemy as sa
-from alembic import command
-from alembic.config import Config
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session
 
@@ -48,6 +46,10 @@ def make_engine(url: str) -> sa.Engine:
 
 def migrate(engine: sa.Engine) -> None:
     """Create or upgrade the schema to the newest migration; safe to run again."""
+    # Alembic (with Mako and Pygments) is a fifth of a second to import: only `vbot init` and start-up need it.
+    from alembic import command
+    from alembic.config import Config
+
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
     with engine.begin() as connection:

@@ -70,8 +70,10 @@ class TrainingRecord(SQLModel, table=True):
     created_at: dt.datetime = utc_field()
 
 
-class TrainingSession(SQLModel, table=True):
+class TrainingClass(SQLModel, table=True):
     """A training a unit will hold, shown to its volunteers (and reminded of, later)."""
+
+    __tablename__ = "trainingsession"  # its name before "session" came to mean the database's only
 
     id: int | None = Field(default=None, primary_key=True)
     unit_id: int = Field(foreign_key="unit.id", index=True)

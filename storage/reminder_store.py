@@ -21,7 +21,7 @@ from storage.models import (
     Notification,
     ReminderOptOut,
     ServiceRecord,
-    TrainingSession,
+    TrainingClass,
     Unit,
     UnitDeadline,
 )
@@ -175,14 +175,14 @@ def claim_job_run(session: Session, key: str, now: dt.datetime) -> bool:
 # --- what the jobs look at ----------------------------------------------------------------------
 
 
-def training_sessions_starting(
+def training_classes_starting(
     session: Session, after: dt.datetime, until: dt.datetime
-) -> list[TrainingSession]:
+) -> list[TrainingClass]:
     return list(
         session.exec(
-            select(TrainingSession)
-            .where(TrainingSession.starts_at > after, TrainingSession.starts_at <= until)
-            .order_by(TrainingSession.starts_at, TrainingSession.id)
+            select(TrainingClass)
+            .where(TrainingClass.starts_at > after, TrainingClass.starts_at <= until)
+            .order_by(TrainingClass.starts_at, TrainingClass.id)
         ).all()
     )
 
@@ -193,7 +193,7 @@ def units_by_id(session: Session, unit_ids: set[int]) -> dict[int, Unit]:
     return {unit.id: unit for unit in session.exec(select(Unit).where(Unit.id.in_(unit_ids))).all()}
 
 
-def sessions_open_since(session: Session, earliest: dt.datetime, latest: dt.datetime) -> list[ServiceRecord]:
+def visits_open_since(session: Session, earliest: dt.datetime, latest: dt.datetime) -> list[ServiceRecord]:
     """Open sessions that began between the two moments."""
     return list(
         session.exec(

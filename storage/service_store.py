@@ -81,7 +81,7 @@ def add_visit_part(
     return part
 
 
-def open_session_of(session: Session, volunteer_id: int) -> ServiceRecord | None:
+def open_visit_of(session: Session, volunteer_id: int) -> ServiceRecord | None:
     return session.exec(
         select(ServiceRecord).where(
             ServiceRecord.volunteer_id == volunteer_id, ServiceRecord.status == RecordStatus.OPEN
@@ -89,7 +89,7 @@ def open_session_of(session: Session, volunteer_id: int) -> ServiceRecord | None
     ).first()
 
 
-def open_sessions_begun_before(session: Session, moment: dt.datetime) -> list[ServiceRecord]:
+def open_visits_begun_before(session: Session, moment: dt.datetime) -> list[ServiceRecord]:
     """Open sessions checked in before `moment`."""
     return list(
         session.exec(
@@ -100,7 +100,7 @@ def open_sessions_begun_before(session: Session, moment: dt.datetime) -> list[Se
     )
 
 
-def finish_session(
+def finish_visit(
     session: Session,
     record_id: int,
     check_out: dt.datetime,
@@ -189,7 +189,7 @@ def records_with_unit_names(
     return [(row, unit_name) for row, unit_name in rows]
 
 
-def open_session_ids(session: Session, record_ids: list[int]) -> set[int]:
+def open_visit_ids(session: Session, record_ids: list[int]) -> set[int]:
     """Which of these service records are still open sessions."""
     return set(
         session.exec(

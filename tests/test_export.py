@@ -56,7 +56,7 @@ def local(day: int, hour: int, minute: int = 0) -> dt.datetime:
     return dt.datetime(2026, 3, day, hour, minute, tzinfo=TAIPEI).astimezone(dt.UTC)
 
 
-def session_record(
+def visit_record(
     volunteer_id, unit_id, start, end, status="counted", shift_id=None, note=None
 ) -> ServiceRecord:
     return ServiceRecord(
@@ -128,30 +128,30 @@ def world(database_url):
         s.flush()
 
         # Counted, in the unit, in the period: exported.
-        s.add(session_record(wang.id, unit.id, local(5, 9), local(5, 11, 30)))
-        s.add(session_record(lee.id, unit.id, local(5, 9), local(5, 12)))
+        s.add(visit_record(wang.id, unit.id, local(5, 9), local(5, 11, 30)))
+        s.add(visit_record(lee.id, unit.id, local(5, 9), local(5, 12)))
         # 23:00 on the 10th to 01:00 on the 11th, stored as check-out stores it: one record per local day.
         midnight = local(11, 0)
-        first = session_record(wang.id, unit.id, local(10, 23), midnight)
+        first = visit_record(wang.id, unit.id, local(10, 23), midnight)
         s.add(first)
         s.flush()
         s.add(
-            session_record(
+            visit_record(
                 wang.id, unit.id, midnight, local(11, 1), note=f"continues service record {first.id}"
             )
         )
         admin.add_hours(
             s, NOW, "test", volunteer_id=lee.id, unit_id=unit.id, day=dt.date(2026, 3, 12), hours=2.5
         )
-        s.add(session_record(chen.id, unit.id, local(15, 10), local(15, 12), shift_id=guide.id))
-        s.add(session_record(chen.id, unit.id, local(16, 14), local(16, 15), shift_id=plain.id))
+        s.add(visit_record(chen.id, unit.id, local(15, 10), local(15, 12), shift_id=guide.id))
+        s.add(visit_record(chen.id, unit.id, local(16, 14), local(16, 15), shift_id=plain.id))
         admin.add_hours(s, NOW, "test", volunteer_id=lee.id, unit_id=unit.id, day=FIRST, hours=1)
         admin.add_hours(s, NOW, "test", volunteer_id=lee.id, unit_id=unit.id, day=LAST, hours=0.5)
 
         # Left out: void, review, open, training, meeting, another unit, before and after the period.
-        s.add(session_record(wang.id, unit.id, local(6, 9), local(6, 10), status="void"))
-        s.add(session_record(lee.id, unit.id, local(7, 9), local(7, 23), status="review"))
-        s.add(session_record(wang.id, unit.id, local(20, 9), None, status="open"))
+        s.add(visit_record(wang.id, unit.id, local(6, 9), local(6, 10), status="void"))
+        s.add(visit_record(lee.id, unit.id, local(7, 9), local(7, 23), status="review"))
+        s.add(visit_record(wang.id, unit.id, local(20, 9), None, status="open"))
         admin.add_hours(
             s,
             NOW,

@@ -54,7 +54,7 @@ class Town:
         self, unit_id: int, starts: dt.datetime, hours=3, title="在職訓練：長者陪伴", place="3樓會議室"
     ) -> int:
         with self.uow() as session:
-            row = admin.add_training_session(
+            row = admin.add_training_class(
                 session,
                 self.h.now,
                 "test",

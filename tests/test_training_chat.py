@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 from storage.db import UnitOfWork
-from storage.models import TrainingRecord, TrainingSession, Volunteer
+from storage.models import TrainingClass, TrainingRecord, Volunteer
 from tests.conftest import T0
 
 TAIPEI = dt.timezone(dt.timedelta(hours=8))
@@ -27,12 +27,12 @@ def add_training(harness, volunteer_id: int, kind: str, minutes: int, category: 
         session.commit()
 
 
-def add_session(
+def add_training_class_row(
     harness, unit_id: int, title: str, starts_at: dt.datetime, hours: int = 3, place=None
 ) -> None:
     with UnitOfWork(harness.vbot.engine)() as session:
         session.add(
-            TrainingSession(
+            TrainingClass(
                 unit_id=unit_id,
                 title=title,
                 kind="special",
@@ -95,15 +95,17 @@ async def test_a_record_book_shows_its_number_and_roc_date_and_no_apply_hint(har
 async def test_upcoming_sessions_of_own_units_only_in_local_time(harness):
     unit, _volunteer = await linked(harness)
     other = harness.add_unit("臺中市立圖書館", city="taichung")
-    add_session(
+    add_training_class_row(
         harness, unit, "特殊訓練：說故事", dt.datetime(2026, 4, 10, 9, 0, tzinfo=TAIPEI), place="三樓會議室"
     )
-    add_session(harness, unit, "去年的課", dt.datetime(2026, 3, 1, 9, 0, tzinfo=TAIPEI))
-    add_session(harness, other, "別的單位的課", dt.datetime(2026, 4, 11, 9, 0, tzinfo=TAIPEI))
+    add_training_class_row(harness, unit, "去年的課", dt.datetime(2026, 3, 1, 9, 0, tzinfo=TAIPEI))
+    add_training_class_row(harness, other, "別的單位的課", dt.datetime(2026, 4, 11, 9, 0, tzinfo=TAIPEI))
     # 23:30 in Taipei on 9 April is still 9 April there (15:30 UTC), ending the next day.
-    add_session(harness, unit, "夜間觀星", dt.datetime(2026, 4, 9, 23, 30, tzinfo=TAIPEI), hours=2)
+    add_training_class_row(harness, unit, "夜間觀星", dt.datetime(2026, 4, 9, 23, 30, tzinfo=TAIPEI), hours=2)
     for day in range(12, 17):
-        add_session(harness, unit, f"第{day}日課程", dt.datetime(2026, 4, day, 14, 0, tzinfo=TAIPEI))
+        add_training_class_row(
+            harness, unit, f"第{day}日課程", dt.datetime(2026, 4, day, 14, 0, tzinfo=TAIPEI)
+        )
 
     [answer] = await harness.line_says("Uvol1", "訓練", at=T0)
     assert "115年4月10日 09:00–12:00" in answer

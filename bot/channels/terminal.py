@@ -101,7 +101,7 @@ def demo(settings: Settings) -> int:
     rules = Rules(
         timezone=settings.zone,
         default_locale=catalogs.default_for(settings.locale),
-        max_session=settings.max_session,
+        max_visit=settings.max_visit,
     )
     if hasattr(sys.stdin, "reconfigure"):
         sys.stdin.reconfigure(errors="replace")  # a byte that is not UTF-8 is a typo, not a reason to crash

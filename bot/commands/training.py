@@ -21,16 +21,16 @@ def add_parser(commands) -> None:
     training_add.add_argument("--hours", type=a_number, required=True)
     training_add.add_argument("--course", type=a_text)
     training_add.add_argument("--json", action="store_true")
-    session_add = (
+    class_add = (
         training.add_parser("session").add_subparsers(dest="session_action", required=True).add_parser("add")
     )
-    session_add.add_argument("--unit", type=a_positive_int, required=True)
-    session_add.add_argument("--title", type=a_text, required=True)
-    session_add.add_argument("--kind", choices=admin.SESSION_KINDS, required=True)
-    session_add.add_argument("--start", type=a_time, required=True)
-    session_add.add_argument("--end", type=a_time, required=True)
-    session_add.add_argument("--place", type=a_text)
-    session_add.add_argument("--json", action="store_true")
+    class_add.add_argument("--unit", type=a_positive_int, required=True)
+    class_add.add_argument("--title", type=a_text, required=True)
+    class_add.add_argument("--kind", choices=admin.CLASS_KINDS, required=True)
+    class_add.add_argument("--start", type=a_time, required=True)
+    class_add.add_argument("--end", type=a_time, required=True)
+    class_add.add_argument("--place", type=a_text)
+    class_add.add_argument("--json", action="store_true")
 
 
 def run(args, session, settings: Settings) -> tuple[dict, str]:
@@ -38,7 +38,7 @@ def run(args, session, settings: Settings) -> tuple[dict, str]:
     if args.action == "session":
         zone = settings.zone
         start, end = (t if t.tzinfo else t.replace(tzinfo=zone) for t in (args.start, args.end))
-        row = admin.add_training_session(
+        row = admin.add_training_class(
             session,
             now,
             operator(),

@@ -15,7 +15,7 @@ from handlers.formatting import hours_from_minutes, local_date
 from handlers.i18n import Translator
 from handlers.types import Button, Reply
 from storage import award_store, people_store
-from storage.models import TrainingRecord, TrainingSession, Unit
+from storage.models import TrainingClass, TrainingRecord, Unit
 
 UPCOMING_SHOWN = 5
 
@@ -42,7 +42,7 @@ def record_book_line(t: Translator, number: str | None, issued: dt.date | None) 
     return t("📘 Record book: not yet")
 
 
-def session_kind(t: Translator, kind: str) -> str:
+def class_kind(t: Translator, kind: str) -> str:
     if kind in ("basic", "special"):
         return requirement_name(t, f"{kind}_training")  # the names the award answers use
     names = {
@@ -53,7 +53,7 @@ def session_kind(t: Translator, kind: str) -> str:
     return names.get(kind, kind)
 
 
-def session_lines(t: Translator, zone: ZoneInfo, row: TrainingSession, unit: Unit) -> list[str]:
+def class_lines(t: Translator, zone: ZoneInfo, row: TrainingClass, unit: Unit) -> list[str]:
     """`115年4月10日 09:00–12:00`, then unit, title and kind, then the place (also the reminders' words)."""
     start = row.starts_at.astimezone(zone)
     end = row.ends_at.astimezone(zone)
@@ -63,7 +63,7 @@ def session_lines(t: Translator, zone: ZoneInfo, row: TrainingSession, unit: Uni
     )
     lines = [
         "📅 " + when,
-        t("{unit}: {title} ({kind})", unit=unit.name, title=row.title, kind=session_kind(t, row.kind)),
+        t("{unit}: {title} ({kind})", unit=unit.name, title=row.title, kind=class_kind(t, row.kind)),
     ]
     if row.place:
         lines.append("📍 " + row.place)
@@ -105,13 +105,13 @@ def my_training(ctx: Context, _argument: str) -> list[Reply]:
                 t("👉 Both trainings are done: you can apply for your record book now. Ask your unit.")
             )
 
-    upcoming = award_store.upcoming_training_sessions(
+    upcoming = award_store.upcoming_training_classes(
         session, [unit.id for unit in units], ctx.now, UPCOMING_SHOWN
     )
     parts = ["\n".join(lines)]
     if upcoming:
         parts.append(
-            "\n\n".join("\n".join(session_lines(t, ctx.rules.timezone, row, unit)) for row, unit in upcoming)
+            "\n\n".join("\n".join(class_lines(t, ctx.rules.timezone, row, unit)) for row, unit in upcoming)
         )
         parts[-1] = t("Upcoming training") + "\n" + parts[-1]
     else:

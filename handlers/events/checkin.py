@@ -98,7 +98,7 @@ def check_in_with_code(ctx: Context, code: str, at: dt.datetime) -> list[Reply]:
             ]
     if event.radius_m is not None:
         return ask_for_location(ctx, event, shift or open_now[0], shift is None, at)
-    opened = checkin.open_session(
+    opened = checkin.start_visit(
         ctx, volunteer_id, event.unit_id, at, shift_id=(shift or open_now[0]).id, walk_up=shift is None
     )
     if isinstance(opened, Reply):
@@ -158,7 +158,7 @@ def location_shared(ctx: Context) -> list[Reply]:
                 (Button(t("Share my location"), t("check in"), kind="location"),),
             )
         ]
-    if service_store.open_session_of(
+    if service_store.open_visit_of(
         ctx.session, ctx.account.volunteer_id
     ) is not None or not event_store.confirm_location(ctx.session, waiting.id):
         return [Reply(t("You are already checked in."), (Button(t("Check out"), t("check out")),))]
@@ -277,7 +277,7 @@ def check_in_for(ctx: Context, argument: str) -> list[Reply]:
     if target is None:
         return [Reply(t("Type 代簽到 and the volunteer's number; only their unit's coordinator can do it."))]
     at = ctx.now
-    if service_store.open_session_of(ctx.session, target) is not None:
+    if service_store.open_visit_of(ctx.session, target) is not None:
         return [Reply(t("That volunteer is already checked in."))]
     shifts = [
         (shift, event)
@@ -287,7 +287,7 @@ def check_in_for(ctx: Context, argument: str) -> list[Reply]:
     signed = event_store.signed_shift_ids(ctx.session, target, [s.id for s, _ in shifts])
     shift, event = next(((s, e) for s, e in shifts if s.id in signed), shifts[0] if shifts else (None, None))
     unit_id = event.unit_id if event else units[0]
-    opened = checkin.open_session(
+    opened = checkin.start_visit(
         ctx,
         target,
         unit_id,
@@ -325,7 +325,7 @@ def check_out_for(ctx: Context, argument: str) -> list[Reply]:
     target, _units = my_member(ctx, argument)
     if target is None:
         return [Reply(t("Type 代簽退 and the volunteer's number; only their unit's coordinator can do it."))]
-    current = service_store.open_session_of(ctx.session, target)
+    current = service_store.open_visit_of(ctx.session, target)
     if current is None:
         return [Reply(t("That volunteer is not checked in."))]
     replies = checkin.check_out_person(ctx, target, ctx.now)

@@ -137,7 +137,7 @@ def digest(payloads: list[str]) -> str:
 def obsolete_check(session: Session, due: list) -> Callable[[object], bool]:
     """Whether a due notification has lost its point: a still-serving question about a closed session."""
     asked = [n.subject for n in due if n.job == "still-serving" and n.subject is not None]
-    still_open = service_store.open_session_ids(session, asked) if asked else set()
+    still_open = service_store.open_visit_ids(session, asked) if asked else set()
     return lambda n: n.job == "still-serving" and n.subject not in still_open
 
 

@@ -15,7 +15,7 @@ from functools import partial
 
 from sqlmodel import Session
 
-from handlers.awards.training import session_lines
+from handlers.awards.training import class_lines
 from handlers.context import Rules
 from handlers.formatting import hours_from_minutes, local_date, local_moment
 from handlers.i18n import Catalogs, Translator
@@ -41,7 +41,7 @@ def training_reminders(session: Session, now: dt.datetime, rules: Rules, catalog
     The evening reminder says "tomorrow", so it is useful only until midnight before the day (and not once
     the hour-before one is due); the hour-before one only until the start. Late is fine; pointless is dropped.
     """
-    soon = store.training_sessions_starting(session, now, now + dt.timedelta(hours=31))
+    soon = store.training_classes_starting(session, now, now + dt.timedelta(hours=31))
     units = store.units_by_id(session, {row.unit_id for row in soon})
     members = defaultdict(list)
     for person in store.recipients_in_units(session, sorted(units), "training"):
@@ -68,7 +68,7 @@ def training_reminders(session: Session, now: dt.datetime, rules: Rules, catalog
 
 def training_reply(job: str, training, unit, rules: Rules, t: Translator) -> Reply:
     head = t("🔔 Training tomorrow") if job == "training-evening" else t("🔔 Training in one hour")
-    text = "\n".join([head, *session_lines(t, rules.timezone, training, unit)])
+    text = "\n".join([head, *class_lines(t, rules.timezone, training, unit)])
     return Reply(text, (Button(t("My training"), t("training")),))
 
 
@@ -82,7 +82,7 @@ def still_serving_questions(session: Session, now: dt.datetime, rules: Rules, ca
     # Sessions at an event shift are asked about after the shift's end (handlers/shift_reminders.py).
     records = [
         r
-        for r in store.sessions_open_since(session, now - rules.max_session, now - STILL_SERVING_AFTER)
+        for r in store.visits_open_since(session, now - rules.max_visit, now - STILL_SERVING_AFTER)
         if r.shift_id is None
     ]
     accounts: dict[int, list[Recipient]] = defaultdict(list)
@@ -103,7 +103,7 @@ def still_serving_questions(session: Session, now: dt.datetime, rules: Rules, ca
             replace(person, unit_id=record.unit_id),
             partial(question, record.check_in),
             record.check_in + STILL_SERVING_AFTER,
-            record.check_in + rules.max_session,
+            record.check_in + rules.max_visit,
             "checkout",
             subject=record.id,
         )

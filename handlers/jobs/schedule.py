@@ -10,7 +10,7 @@ from handlers.context import Rules
 from handlers.formatting import local_moment
 from handlers.i18n import Catalogs
 from handlers.jobs import deadline_alerts, reminders, report_summaries, shift_reminders
-from handlers.service.counting import session_minutes
+from handlers.service.counting import visit_minutes
 from handlers.types import Reply, replies_to_json
 from storage import people_store, queue_store, service_store
 from storage.reminder_store import PUSH_PLATFORMS
@@ -23,13 +23,13 @@ def close_overlong_sessions(session: Session, now: dt.datetime, rules: Rules, ca
     The session is closed at the moment the maximum ran out, never later: a forgotten check-out
     must not invent hours. Returns how many sessions were closed.
     """
-    overdue = service_store.open_sessions_begun_before(session, now - rules.max_session)
+    overdue = service_store.open_visits_begun_before(session, now - rules.max_visit)
     closed = 0
     today = now.astimezone(rules.timezone).date()
     for record in overdue:
-        end = record.check_in + rules.max_session
-        minutes = session_minutes(record.check_in, end)
-        if not service_store.finish_session(
+        end = record.check_in + rules.max_visit
+        minutes = visit_minutes(record.check_in, end)
+        if not service_store.finish_visit(
             session, record.id, end, minutes, RecordStatus.REVIEW, note="not checked out"
         ):
             continue

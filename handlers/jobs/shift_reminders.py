@@ -139,7 +139,7 @@ def missing_volunteers(session: Session, now: dt.datetime, rules: Rules, catalog
 def shift_checkout_questions(session: Session, now: dt.datetime, rules: Rules, catalogs: Catalogs) -> int:
     """A session at a shift still open 30 minutes after the shift's end: still serving, or check out then?"""
     records = [
-        r for r in store.sessions_open_since(session, now - rules.max_session, now) if r.shift_id is not None
+        r for r in store.visits_open_since(session, now - rules.max_visit, now) if r.shift_id is not None
     ]
     shifts = {r.shift_id: event_store.shift(session, r.shift_id) for r in records}
     asked = [r for r in records if shifts[r.shift_id].ends_at + ASK_AFTER_END <= now]
@@ -167,7 +167,7 @@ def shift_checkout_questions(session: Session, now: dt.datetime, rules: Rules, c
             replace_unit(person, r.unit_id),
             partial(words, shifts[r.shift_id]),
             shifts[r.shift_id].ends_at + ASK_AFTER_END,
-            r.check_in + rules.max_session,
+            r.check_in + rules.max_visit,
             "checkout",
             subject=r.id,
         )

@@ -22,8 +22,8 @@ from storage.models import (
     AwardGrant,
     InviteCode,
     ServiceRecord,
+    TrainingClass,
     TrainingRecord,
-    TrainingSession,
     Unit,
     UnitDeadline,
     Volunteer,
@@ -396,12 +396,12 @@ def grant_award(
     return grant
 
 
-SESSION_KINDS = ("basic", "special", "in-service", "observation", "meeting")
-MAX_SESSION = dt.timedelta(days=31)
+CLASS_KINDS = ("basic", "special", "in-service", "observation", "meeting")
+MAX_CLASS_LENGTH = dt.timedelta(days=31)
 AUDITED_TRAINING_SESSION = "training_session"  # its name in the audit trail's actions and targets
 
 
-def add_training_session(
+def add_training_class(
     session: Session,
     now: dt.datetime,
     actor: str,
@@ -412,21 +412,21 @@ def add_training_session(
     starts_at: dt.datetime,
     ends_at: dt.datetime,
     place: str | None = None,
-) -> TrainingSession:
+) -> TrainingClass:
     """A training the unit will hold (or held). Times must carry their offset; they are stored as UTC."""
     unit_or_error(session, unit_id)
     title = clean_name(title, "training session")
-    one_of(kind, SESSION_KINDS, "the kind")
+    one_of(kind, CLASS_KINDS, "the kind")
     if starts_at.tzinfo is None or ends_at.tzinfo is None:
         raise InputError("the start and end need a time zone")
     if ends_at <= starts_at:
         raise InputError(f"the end {ends_at.isoformat()} is not after the start {starts_at.isoformat()}")
-    if ends_at - starts_at > MAX_SESSION:
-        raise InputError(f"a training session lasts at most {MAX_SESSION.days} days")
+    if ends_at - starts_at > MAX_CLASS_LENGTH:
+        raise InputError(f"a training session lasts at most {MAX_CLASS_LENGTH.days} days")
     if starts_at.year < EARLIEST.year or ends_at.year > 9000:
         raise InputError(f"the start {starts_at.isoformat()} is not a plausible time")
     place = clean_name(place, "place") if place is not None and place.strip() else None
-    row = award_store.add_training_session(
+    row = award_store.add_training_class(
         session,
         unit_id=unit_id,
         title=title,

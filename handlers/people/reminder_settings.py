@@ -71,9 +71,9 @@ def status(ctx: Context, note: str | None) -> Reply:
 def still_serving(ctx: Context, _argument: str) -> list[Reply]:
     """The answer to "are you still serving?": the session stays open; it goes to review at the maximum."""
     t = ctx.t
-    if service_store.open_session_of(ctx.session, ctx.account.volunteer_id) is None:
+    if service_store.open_visit_of(ctx.session, ctx.account.volunteer_id) is None:
         return [Reply(t("You are not checked in."), (Button(t("Check in"), t("check in")),))]
-    limit = int(ctx.rules.max_session.total_seconds() // 3600)
+    limit = int(ctx.rules.max_visit.total_seconds() // 3600)
     return [
         Reply(
             t(

@@ -1,11 +1,11 @@
-"""Check-in and check-out: one open session per volunteer, timed by the platform's own timestamp."""
+"""Check-in and check-out: one open visit per volunteer, timed by the platform's own timestamp."""
 
 from __future__ import annotations
 
 from handlers.awards import progress as award_progress
 from handlers.context import Context
 from handlers.formatting import hours_from_minutes, local_moment
-from handlers.service.counting import session_minutes, split_at_midnight, time_of_record
+from handlers.service.counting import split_at_midnight, time_of_record, visit_minutes
 from handlers.service.crediting import credited_end, shift_end
 from handlers.types import Button, Reply
 from storage import people_store, service_store
@@ -23,9 +23,9 @@ def _unit_name(ctx: Context, unit_id: int) -> str:
 
 
 def send_to_review(ctx: Context, record: ServiceRecord, at) -> Reply | None:
-    """Closes an over-long session for a coordinator to review; it adds no hours until approved."""
-    minutes = session_minutes(record.check_in, at)
-    if not service_store.finish_session(
+    """Closes an over-long visit for a coordinator to review; it adds no hours until approved."""
+    minutes = visit_minutes(record.check_in, at)
+    if not service_store.finish_visit(
         ctx.session, record.id, at, minutes, RecordStatus.REVIEW, note="longer than the maximum"
     ):
         return None
@@ -34,7 +34,7 @@ def send_to_review(ctx: Context, record: ServiceRecord, at) -> Reply | None:
         t(
             "You were checked in for more than {limit} hours (since {since}). "
             "A coordinator will review this session before it counts.",
-            limit=int(ctx.rules.max_session.total_seconds() // 3600),
+            limit=int(ctx.rules.max_visit.total_seconds() // 3600),
             since=_moment(ctx, record.check_in),
         )
     )
@@ -47,8 +47,8 @@ def clear_to_check_in(ctx: Context, volunteer_id: int, at) -> tuple[list[Reply],
     if not people_store.units_of(ctx.session, volunteer_id):
         return [], Reply(t("You are not in any unit yet. Please ask your coordinator to add you."))
     notices: list[Reply] = []
-    current = service_store.open_session_of(ctx.session, volunteer_id)
-    if current is not None and at - current.check_in > ctx.rules.max_session:
+    current = service_store.open_visit_of(ctx.session, volunteer_id)
+    if current is not None and at - current.check_in > ctx.rules.max_visit:
         review = send_to_review(ctx, current, at)
         notices += [review] if review else []
         current = None
@@ -72,7 +72,7 @@ def check_in(ctx: Context, argument: str) -> list[Reply]:
     if chosen is None:
         buttons = tuple(Button(unit.name, f"{t('check in')} #{unit.id}") for unit, _role in units)
         return replies + [Reply(t("Which unit are you serving at today?"), buttons)]
-    opened = open_session(ctx, volunteer_id, chosen.id, at)
+    opened = start_visit(ctx, volunteer_id, chosen.id, at)
     if isinstance(opened, Reply):
         return replies + [opened]
     return replies + [
@@ -92,8 +92,8 @@ def names_a_unit(argument: str) -> bool:
     return argument.startswith("#") and argument[1:].isdigit()
 
 
-def open_session(ctx: Context, volunteer_id: int, unit_id: int, at, **fields) -> ServiceRecord | Reply:
-    """Opens the person's session; when another check-in got there first, the answer saying so."""
+def start_visit(ctx: Context, volunteer_id: int, unit_id: int, at, **fields) -> ServiceRecord | Reply:
+    """Opens the person's visit; when another check-in got there first, the answer saying so."""
     record = service_store.open_visit(
         ctx.session,
         volunteer_id=volunteer_id,
@@ -106,7 +106,7 @@ def open_session(ctx: Context, volunteer_id: int, unit_id: int, at, **fields) ->
     )
     if record is None:
         # Another check-in of the same person got there first (two taps at the same instant).
-        current = service_store.open_session_of(ctx.session, volunteer_id)
+        current = service_store.open_visit_of(ctx.session, volunteer_id)
         return _already_in(ctx, current) if current else _not_checked_in(ctx)
     return record
 
@@ -137,13 +137,13 @@ def check_out(ctx: Context, argument: str) -> list[Reply]:
 
 
 def check_out_person(ctx: Context, volunteer_id: int, at, argument: str = "") -> list[Reply]:
-    """Closes the person's open session at `at` (the person, or a coordinator on their behalf)."""
+    """Closes the person's open visit at `at` (the person, or a coordinator on their behalf)."""
     t = ctx.t
-    current = service_store.open_session_of(ctx.session, volunteer_id)
+    current = service_store.open_visit_of(ctx.session, volunteer_id)
     if current is None:
         return [_not_checked_in(ctx)]
     at = max(at, current.check_in)
-    if at - current.check_in > ctx.rules.max_session:
+    if at - current.check_in > ctx.rules.max_visit:
         review = send_to_review(ctx, current, at)
         return [review or _not_checked_in(ctx)]
     if argument.strip().casefold() in ("shift end", "班末") and current.shift_id:  # the question's button
@@ -151,31 +151,31 @@ def check_out_person(ctx: Context, volunteer_id: int, at, argument: str = "") ->
     at, late_minutes = credited_end(ctx.session, current, at)
     parts = split_at_midnight(current.check_in, at, ctx.rules.timezone)
     first_end = parts[0][1]
-    first_minutes = max(0, session_minutes(current.check_in, first_end) - late_minutes)
-    if not service_store.finish_session(
+    first_minutes = max(0, visit_minutes(current.check_in, first_end) - late_minutes)
+    if not service_store.finish_visit(
         ctx.session, current.id, first_end, first_minutes, RecordStatus.COUNTED
     ):
         return [_not_checked_in(ctx)]  # a check-out at the same instant closed it first
     for start, end in parts[1:]:
-        # A session past midnight counts on each day it covered: 31 Dec 23:30 – 1 Jan 00:30 is half an
+        # A visit past midnight counts on each day it covered: 31 Dec 23:30 – 1 Jan 00:30 is half an
         # hour in each year (and half-year).
         service_store.add_visit_part(
             ctx.session,
             current,
             start,
             end,
-            session_minutes(start, end),
+            visit_minutes(start, end),
             start.astimezone(ctx.rules.timezone).date(),
             ctx.now,
         )
-    minutes = max(0, session_minutes(current.check_in, at) - late_minutes)
+    minutes = max(0, visit_minutes(current.check_in, at) - late_minutes)
     last_day = at.astimezone(ctx.rules.timezone).date()
     today_minutes = service_store.counted_service_minutes_on(ctx.session, volunteer_id, last_day)
     unit = people_store.unit(ctx.session, current.unit_id)
     added = [
         (
             start.astimezone(ctx.rules.timezone).date(),
-            max(0, session_minutes(start, end) - (late_minutes if n == 0 else 0)),
+            max(0, visit_minutes(start, end) - (late_minutes if n == 0 else 0)),
             unit.category,
             unit.city,
         )

@@ -16,7 +16,7 @@ def time_of_record(sent_at: dt.datetime, now: dt.datetime) -> dt.datetime:
     return now
 
 
-def session_minutes(check_in: dt.datetime, check_out: dt.datetime) -> int:
+def visit_minutes(check_in: dt.datetime, check_out: dt.datetime) -> int:
     """Whole minutes served; exact minutes, never negative (a check-out stamped before its check-in is 0)."""
     return max(0, int((check_out - check_in).total_seconds() // 60))
 

@@ -34,7 +34,7 @@ def my_hours(ctx: Context, _argument: str) -> list[Reply]:
     if len(per_unit) > 1:
         lines += [t("{unit}: {hours} hours", unit=u.unit_name, hours=h(u.total)) for u in per_unit]
 
-    current = service_store.open_session_of(ctx.session, volunteer_id)
+    current = service_store.open_visit_of(ctx.session, volunteer_id)
     if current is not None:
         since = local_moment(current.check_in, ctx.rules.timezone, ctx.locale, today)
         lines.append(t("Checked in now since {time}.", time=since))
