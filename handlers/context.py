@@ -34,6 +34,17 @@ class Context:
     t: Translator
 
     @property
+    def linked(self) -> bool:
+        return self.account is not None and self.account.volunteer_id is not None
+
+    @property
+    def volunteer_id(self) -> int:
+        """The linked person's volunteer id: the router runs a handler that needs it only for linked people."""
+        if self.account is None or self.account.volunteer_id is None:
+            raise LookupError("a handler for linked people ran for someone not linked")
+        return self.account.volunteer_id
+
+    @property
     def today(self) -> dt.date:
         return self.now.astimezone(self.rules.timezone).date()
 

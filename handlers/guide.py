@@ -36,8 +36,7 @@ def help_answer(ctx: Context, _argument: str) -> list[Reply]:
 
 
 def _coordinates(ctx: Context) -> bool:
-    linked = ctx.account is not None and ctx.account.volunteer_id is not None
-    return linked and bool(people_store.coordinated_units(ctx.session, ctx.account.volunteer_id))
+    return ctx.linked and bool(people_store.coordinated_units(ctx.session, ctx.volunteer_id))
 
 
 def coordinator_help(ctx: Context) -> str:

@@ -133,7 +133,7 @@ def tell_coordinators(
     coordinators = [
         c
         for c in store.recipients_in_units(ctx.session, unit_ids, "deadlines", coordinators_only=True)
-        if c.volunteer_id != ctx.account.volunteer_id
+        if c.volunteer_id != ctx.volunteer_id
     ]
     found = [Due(job, which, c, words, ctx.now, expires_at, "deadlines") for c in coordinators]
     return store_new(ctx.session, ctx.now, found, Translators(ctx.catalogs, ctx.rules))

@@ -196,7 +196,7 @@ def handle(
         or rules.default_locale
     )
     ctx = Context(session, now, rules, catalogs, incoming, account, catalogs.translator(locale))
-    linked = account is not None and account.volunteer_id is not None
+    linked = ctx.linked
 
     if incoming.kind == "follow":
         return guide.help_answer(ctx, "") if linked else guide.how_to_link(ctx)

@@ -10,6 +10,7 @@ import sqlalchemy as sa
 from sqlmodel import Session
 
 from storage.models import Event, ServiceRecord, Shift, Unit, Volunteer
+from storage.vocabulary import RecordKind, RecordStatus
 
 BATCH = 1000  # rows fetched from the database at a time
 
@@ -57,8 +58,8 @@ def counted_service_rows(
         .outerjoin(Event, Event.id == Shift.event_id)
         .where(
             ServiceRecord.unit_id == unit_id,
-            ServiceRecord.status == "counted",
-            ServiceRecord.kind == "service",
+            ServiceRecord.status == RecordStatus.COUNTED,
+            ServiceRecord.kind == RecordKind.SERVICE,
             ServiceRecord.service_date >= first,
             ServiceRecord.service_date <= last,
         )

@@ -150,14 +150,6 @@ def settle_notifications(session: Session, ids: list[int], status: str, now: dt.
         )
 
 
-def notification_for(session: Session, notification_id: int) -> Notification | None:
-    return session.get(Notification, notification_id)
-
-
-def pending_notification_count(session: Session) -> int:
-    return session.exec(select(sa.func.count()).where(Notification.status == "pending")).one()
-
-
 def quiet_hours_of(session: Session, unit_ids: set[int]) -> dict[int, str]:
     if not unit_ids:
         return {}

@@ -15,6 +15,7 @@ import sqlalchemy as sa
 from sqlmodel import Session
 
 from storage.models import AwardGrant, ServiceRecord, Unit, Volunteer
+from storage.vocabulary import RecordKind, RecordStatus
 
 # (label, lowest age in the band), oldest first; "unknown" when there is no birth date.
 AGE_BANDS = (
@@ -46,7 +47,11 @@ def years_before(day: dt.date, years: int) -> dt.date:
 
 
 def _counted(first: dt.date, last: dt.date, unit_id: int | None):
-    conditions = [_sr.c.status == "counted", _sr.c.kind == "service", _sr.c.service_date.between(first, last)]
+    conditions = [
+        _sr.c.status == RecordStatus.COUNTED,
+        _sr.c.kind == RecordKind.SERVICE,
+        _sr.c.service_date.between(first, last),
+    ]
     if unit_id is not None:
         conditions.append(_sr.c.unit_id == unit_id)
     return sa.and_(*conditions)

@@ -267,3 +267,28 @@ def test_every_data_file_the_code_reads_is_packaged():
         package = max(owners, key=len)
         inside = str(relative.relative_to(*package.split(".")))
         assert any(fnmatch.fnmatch(inside, pattern) for pattern in packaged.get(package, [])), relative
+
+
+def test_the_layout_picture_names_every_room_and_only_rooms_that_exist():
+    """CONTRIBUTING.md's picture of the layout: each package and module at the top of bot/, handlers/ and
+    storage/ stands in it, and each name in it is there."""
+    picture = (ROOT / "CONTRIBUTING.md").read_text().split("```")[1]
+    named: set[str] = set()
+    layer = None
+    for line in picture.splitlines():
+        if match := re.match(r"(bot|handlers|storage|locales|tests|benchmarks)/", line):
+            layer = match[1]
+            continue
+        if layer in ("bot", "handlers"):
+            # only the first column: the description may name other things
+            named |= {
+                f"{layer}/{name}" for name in re.findall(r"\b([a-z0-9_]+(?:\.py|/))", line.split("   ")[0])
+            }
+    top = {
+        f"{layer}/{path.name}" + ("/" if path.is_dir() else "")
+        for layer in ("bot", "handlers")
+        for path in (ROOT / layer).iterdir()
+        if (path.is_dir() and (path / "__init__.py").exists())
+        or (path.suffix == ".py" and not path.name.startswith("__"))
+    }
+    assert named == top

@@ -263,7 +263,7 @@ def _tier_steps(visible: list[AwardRule], facts: VolunteerFacts, as_of: dt.date,
 def eligible_chat(ctx: Context, _argument: str) -> list[Reply]:
     """獎勵名單 for a coordinator: their own units' members who can apply, or nearly."""
     t = ctx.t
-    units = people_store.coordinated_units(ctx.session, ctx.account.volunteer_id)
+    units = people_store.coordinated_units(ctx.session, ctx.volunteer_id)
     if not units:
         return [Reply(t("Only a unit's coordinator can see the award list."))]
     rules = rules_in_store(ctx.session)

@@ -140,9 +140,7 @@ def card_text(card: Card) -> str:
 
 def my_awards(ctx: Context, _argument: str) -> list[Reply]:
     t = ctx.t
-    steps = progress_all(
-        rules_in_store(ctx.session), facts_for(ctx.session, ctx.account.volunteer_id), ctx.today
-    )
+    steps = progress_all(rules_in_store(ctx.session), facts_for(ctx.session, ctx.volunteer_id), ctx.today)
     if not steps:
         return [Reply(t("No awards apply to your units yet."))]
     cards = tuple(award_card(t, step, ctx.today) for step in steps)

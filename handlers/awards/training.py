@@ -73,7 +73,7 @@ def class_lines(t: Translator, zone: ZoneInfo, row: TrainingClass, unit: Unit) -
 def my_training(ctx: Context, _argument: str) -> list[Reply]:
     t = ctx.t
     session = ctx.session
-    volunteer_id = ctx.account.volunteer_id
+    volunteer_id = ctx.volunteer_id
     person = people_store.volunteer(session, volunteer_id)
     units = [unit for unit, _role in people_store.units_of(session, volunteer_id)]
     categories = {unit.category for unit in units}

@@ -43,7 +43,7 @@ def find_event(ctx: Context, code: str) -> tuple[Event | None, bool]:
 def check_in_at_event(ctx: Context, code: str) -> list[Reply]:
     """簽到 CODE: the same checks as any check-in, then the event's."""
     at = time_of_record(ctx.incoming.sent_at, ctx.now)
-    notices, stop = checkin.clear_to_check_in(ctx, ctx.account.volunteer_id, at)
+    notices, stop = checkin.clear_to_check_in(ctx, ctx.volunteer_id, at)
     if stop is not None:
         return [*notices, stop]
     return notices + check_in_with_code(ctx, code, at)
@@ -51,7 +51,7 @@ def check_in_at_event(ctx: Context, code: str) -> list[Reply]:
 
 def check_in_with_code(ctx: Context, code: str, at: dt.datetime) -> list[Reply]:
     t = ctx.t
-    volunteer_id = ctx.account.volunteer_id
+    volunteer_id = ctx.volunteer_id
     event, from_poster = find_event(ctx, code)
     retry = (Button(t("Check in"), t("check in")),)
     if event is None:
@@ -119,7 +119,7 @@ def ask_for_location(ctx: Context, event: Event, shift: Shift, walk_up: bool, at
     t = ctx.t
     event_store.wait_for_location(
         ctx.session,
-        volunteer_id=ctx.account.volunteer_id,
+        volunteer_id=ctx.volunteer_id,
         unit_id=event.unit_id,
         check_in=at,
         service_date=at.astimezone(ctx.rules.timezone).date(),
@@ -139,7 +139,7 @@ def ask_for_location(ctx: Context, event: Event, shift: Shift, walk_up: bool, at
 def location_shared(ctx: Context) -> list[Reply]:
     """A shared location completes the check-in waiting for it, if it is within the event's radius."""
     t = ctx.t
-    waiting = event_store.awaiting_location(ctx.session, ctx.account.volunteer_id, ctx.now - LOCATION_WAIT)
+    waiting = event_store.awaiting_location(ctx.session, ctx.volunteer_id, ctx.now - LOCATION_WAIT)
     if waiting is None:  # a location shared for no check-in: as any message the bot does not understand
         return guide.not_understood(ctx)
     shift = event_store.shift(ctx.session, waiting.shift_id)
@@ -159,7 +159,7 @@ def location_shared(ctx: Context) -> list[Reply]:
             )
         ]
     if service_store.open_visit_of(
-        ctx.session, ctx.account.volunteer_id
+        ctx.session, ctx.volunteer_id
     ) is not None or not event_store.confirm_location(ctx.session, waiting.id):
         return [Reply(t("You are already checked in."), (Button(t("Check out"), t("check out")),))]
     if waiting.walk_up:
@@ -181,7 +181,7 @@ def distance_m(a: tuple[float, float], b: tuple[float, float]) -> float:
 
 def flag_walk_up(ctx: Context, event: Event, shift: Shift, refused: bool) -> None:
     """The event's coordinators hear of a walk-up (through the reminder pass, so quiet hours hold)."""
-    person = people_store.volunteer(ctx.session, ctx.account.volunteer_id)
+    person = people_store.volunteer(ctx.session, ctx.volunteer_id)
 
     def words(t) -> Reply:
         if refused:
@@ -207,7 +207,7 @@ def flag_walk_up(ctx: Context, event: Event, shift: Shift, refused: bool) -> Non
 
 
 def coordinated_units(ctx: Context) -> list:
-    return people_store.coordinated_units(ctx.session, ctx.account.volunteer_id)
+    return people_store.coordinated_units(ctx.session, ctx.volunteer_id)
 
 
 def live(ctx: Context, _argument: str) -> list[Reply]:
@@ -294,7 +294,7 @@ def check_in_for(ctx: Context, argument: str) -> list[Reply]:
         at,
         shift_id=shift.id if shift else None,
         walk_up=bool(shift) and shift.id not in signed,
-        checked_in_by=f"volunteer:{ctx.account.volunteer_id}",
+        checked_in_by=f"volunteer:{ctx.volunteer_id}",
     )
     if isinstance(opened, Reply):
         return [Reply(t("That volunteer is already checked in."))]
@@ -302,7 +302,7 @@ def check_in_for(ctx: Context, argument: str) -> list[Reply]:
     audit_store.record_audit(
         ctx.session,
         ctx.now,
-        f"volunteer:{ctx.account.volunteer_id}",
+        f"volunteer:{ctx.volunteer_id}",
         "checkin.for",
         f"volunteer:{target}",
         None,
@@ -332,7 +332,7 @@ def check_out_for(ctx: Context, argument: str) -> list[Reply]:
     audit_store.record_audit(
         ctx.session,
         ctx.now,
-        f"volunteer:{ctx.account.volunteer_id}",
+        f"volunteer:{ctx.volunteer_id}",
         "checkout.for",
         f"volunteer:{target}",
         None,

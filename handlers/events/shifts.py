@@ -36,7 +36,7 @@ def shift_line(t: Translator, ctx: Context, shift: Shift, event: Event) -> str:
 
 def my_shifts(ctx: Context, _argument: str) -> list[Reply]:
     t = ctx.t
-    volunteer_id = ctx.account.volunteer_id
+    volunteer_id = ctx.volunteer_id
     rows = event_store.open_shifts_for(ctx.session, volunteer_id, ctx.now, SHOWN)
     if not rows:
         return [Reply(t("No shifts are open at your units now."))]
@@ -57,7 +57,7 @@ def _shift_of(ctx: Context, argument: str) -> tuple[Shift, Event] | None:
     text = argument.strip().lstrip("#")
     if not text.isdigit():
         return None
-    for shift, event in event_store.open_shifts_for(ctx.session, ctx.account.volunteer_id, ctx.now, 500):
+    for shift, event in event_store.open_shifts_for(ctx.session, ctx.volunteer_id, ctx.now, 500):
         if shift.id == int(text):
             return shift, event
     return None
@@ -71,7 +71,7 @@ def sign_up(ctx: Context, argument: str) -> list[Reply]:
     shift, event = found
     try:
         _entry, new = add_to_roster(
-            ctx.session, ctx.now, f"volunteer:{ctx.account.volunteer_id}", shift.id, ctx.account.volunteer_id
+            ctx.session, ctx.now, f"volunteer:{ctx.volunteer_id}", shift.id, ctx.volunteer_id
         )
     except InputError:
         return [Reply(t("Sorry, that shift is full."), (Button(t("Shifts"), t("shifts")),))]
@@ -87,12 +87,12 @@ def sign_up(ctx: Context, argument: str) -> list[Reply]:
 def cancel(ctx: Context, argument: str) -> list[Reply]:
     t = ctx.t
     found = _shift_of(ctx, argument)
-    entry = event_store.roster_entry(ctx.session, found[0].id, ctx.account.volunteer_id) if found else None
+    entry = event_store.roster_entry(ctx.session, found[0].id, ctx.volunteer_id) if found else None
     if entry is None or entry.status != "signed":
         return [Reply(t("You are not on that shift."), (Button(t("Shifts"), t("shifts")),))]
     shift, event = found
     if (
-        cancel_roster(ctx.session, ctx.now, f"volunteer:{ctx.account.volunteer_id}", entry)
+        cancel_roster(ctx.session, ctx.now, f"volunteer:{ctx.volunteer_id}", entry)
         and shift.starts_at - ctx.now < LATE_CANCELLATION
     ):
         tell_coordinators_of_cancellation(ctx, shift, event)
@@ -100,7 +100,7 @@ def cancel(ctx: Context, argument: str) -> list[Reply]:
 
 
 def tell_coordinators_of_cancellation(ctx: Context, shift: Shift, event: Event) -> None:
-    person = people_store.volunteer(ctx.session, ctx.account.volunteer_id)
+    person = people_store.volunteer(ctx.session, ctx.volunteer_id)
 
     def words(t: Translator) -> Reply:
         return Reply(

@@ -93,7 +93,7 @@ def _unit_and_span(
 ) -> tuple[Unit | None, Period | None, list[Reply]]:
     """Reads `[UNIT] [PERIOD]`; answers instead when the unit is not the person's or must be chosen."""
     t = ctx.t
-    units = people_store.coordinated_units(ctx.session, ctx.account.volunteer_id)
+    units = people_store.coordinated_units(ctx.session, ctx.volunteer_id)
     if not units:
         return None, None, [Reply(t("Only a unit's coordinator can get the unit's files."))]
     unit_id, period = None, default
@@ -140,7 +140,7 @@ def _with_file(
     link = None
     if ctx.rules.link_key:
         url = signed_link(
-            ctx.rules, ctx.now, f"/downloads/{kind}/{unit.id}/{period.label}", by=ctx.account.volunteer_id
+            ctx.rules, ctx.now, f"/downloads/{kind}/{unit.id}/{period.label}", by=ctx.volunteer_id
         )
         link = ctx.t("Download (works for 24 hours): {link}", link=url)
     document = Document(file.name, base64.b64encode(file.data).decode())

@@ -55,7 +55,7 @@ def records_csv(session: Session, volunteer_id: int, zone) -> tuple[bytes, int, 
 
 def my_records(ctx: Context, _argument: str) -> list[Reply]:
     t = ctx.t
-    volunteer_id = ctx.account.volunteer_id
+    volunteer_id = ctx.volunteer_id
     data, count, minutes = records_csv(ctx.session, volunteer_id, ctx.rules.timezone)
     text = t(
         "Your service records: {count} entries, {hours} hours counted.",

@@ -194,7 +194,7 @@ def mark_done(ctx: Context, argument: str) -> list[Reply]:
         unit_id, code, occurrence = int(parts[0]), parts[1], dt.date.fromisoformat(parts[2])
     except (IndexError, ValueError):
         return [Reply(t("Tap the ✅ Done button under a deadline alert to mark it done."))]
-    units = {unit.id: unit for unit in people_store.coordinated_units(ctx.session, ctx.account.volunteer_id)}
+    units = {unit.id: unit for unit in people_store.coordinated_units(ctx.session, ctx.volunteer_id)}
     unit = units.get(unit_id)
     rule = None
     if unit is not None:
@@ -202,11 +202,11 @@ def mark_done(ctx: Context, argument: str) -> list[Reply]:
         rule = next((r for r in deadlines_of(unit, own) if r.code == code), None)
     if rule is None:
         return [Reply(t("Only a coordinator of the unit can mark its deadlines done."))]
-    store.mark_deadline_done(ctx.session, ctx.now, unit.id, code, occurrence, ctx.account.volunteer_id)
+    store.mark_deadline_done(ctx.session, ctx.now, unit.id, code, occurrence, ctx.volunteer_id)
     audit_store.record_audit(
         ctx.session,
         ctx.now,
-        f"volunteer:{ctx.account.volunteer_id}",
+        f"volunteer:{ctx.volunteer_id}",
         "deadline.done",
         f"unit:{unit.id}",
         None,

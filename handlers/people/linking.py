@@ -30,8 +30,8 @@ def link(ctx: Context, argument: str) -> list[Reply]:
     t = ctx.t
     session = ctx.session
     incoming = ctx.incoming
-    if ctx.account is not None and ctx.account.volunteer_id is not None:
-        person = people_store.volunteer(session, ctx.account.volunteer_id)
+    if ctx.linked:
+        person = people_store.volunteer(session, ctx.volunteer_id)
         return [
             Reply(
                 t("This chat is already linked to {name}.", name=person.name if person else "?"),

@@ -25,7 +25,7 @@ MAX_MESSAGE = 300
 
 def my_data(ctx: Context, _argument: str) -> list[Reply]:
     t = ctx.t
-    person = people_store.volunteer(ctx.session, ctx.account.volunteer_id)
+    person = people_store.volunteer(ctx.session, ctx.volunteer_id)
     unknown = t("not recorded")
 
     def shown(value) -> str:
@@ -58,7 +58,7 @@ def my_name(ctx: Context, argument: str) -> list[Reply]:
         name = clean_name(argument, "volunteer")
     except InputError:
         return [Reply(t("Type 我的姓名 and your name, e.g. 我的姓名 王小明."))]
-    person = people_store.volunteer(ctx.session, ctx.account.volunteer_id)
+    person = people_store.volunteer(ctx.session, ctx.volunteer_id)
     before = person.name
     people_store.set_fields(ctx.session, person, {"name": name})
     audit_store.record_audit(
@@ -75,7 +75,7 @@ def my_name(ctx: Context, argument: str) -> list[Reply]:
 
 def _tell_coordinators(ctx: Context, job: str, which: str, words) -> int:
     """The coordinators of all the person's units."""
-    units = [unit.id for unit, _role in people_store.units_of(ctx.session, ctx.account.volunteer_id)]
+    units = [unit.id for unit, _role in people_store.units_of(ctx.session, ctx.volunteer_id)]
     return tell_coordinators(ctx, units, job, which, words)
 
 
@@ -89,7 +89,7 @@ def leave(ctx: Context, argument: str) -> list[Reply]:
         day = None
     if day is None or day < ctx.today:
         return [Reply(t("Type 請假, the date and the reason, e.g. 請假 2026-04-02 看醫生."))]
-    name = people_store.volunteer(ctx.session, ctx.account.volunteer_id).name
+    name = people_store.volunteer(ctx.session, ctx.volunteer_id).name
     reason = " ".join(reason.split())[:MAX_MESSAGE]
 
     def words(t: Translator) -> Reply:
@@ -102,7 +102,7 @@ def leave(ctx: Context, argument: str) -> list[Reply]:
             )
         )
 
-    _tell_coordinators(ctx, "leave", f"{ctx.account.volunteer_id}:{day}:{ctx.now:%Y%m%d%H%M%S%f}", words)
+    _tell_coordinators(ctx, "leave", f"{ctx.volunteer_id}:{day}:{ctx.now:%Y%m%d%H%M%S%f}", words)
     return [
         Reply(t("Your leave on {date} has been sent to your coordinator.", date=local_date(day, ctx.locale)))
     ]
@@ -113,19 +113,19 @@ def feedback(ctx: Context, argument: str) -> list[Reply]:
     text = " ".join(argument.split())[:MAX_MESSAGE]
     if not text:
         return [Reply(t("Type 意見 and your message, e.g. 意見 希望增加週末班表."))]
-    name = people_store.volunteer(ctx.session, ctx.account.volunteer_id).name
+    name = people_store.volunteer(ctx.session, ctx.volunteer_id).name
 
     def words(t: Translator) -> Reply:
         return Reply(t("💬 {name} writes: {text}", name=name, text=text))
 
-    _tell_coordinators(ctx, "feedback", f"{ctx.account.volunteer_id}:{ctx.now:%Y%m%d%H%M%S%f}", words)
+    _tell_coordinators(ctx, "feedback", f"{ctx.volunteer_id}:{ctx.now:%Y%m%d%H%M%S%f}", words)
     return [Reply(t("Thank you! Your message has been sent to your coordinator."))]
 
 
 def delete_request(ctx: Context, _argument: str) -> list[Reply]:
     """The person asks; a coordinator of one of their units confirms with the button it gets."""
     t = ctx.t
-    person = people_store.volunteer(ctx.session, ctx.account.volunteer_id)
+    person = people_store.volunteer(ctx.session, ctx.volunteer_id)
 
     def words(t: Translator) -> Reply:
         return Reply(
@@ -151,7 +151,7 @@ def delete_request(ctx: Context, _argument: str) -> list[Reply]:
 def confirm_delete(ctx: Context, argument: str) -> list[Reply]:
     """確認刪除 N: a coordinator of one of the person's units removes their identity; hours stay anonymous."""
     t = ctx.t
-    mine = {unit.id for unit in people_store.coordinated_units(ctx.session, ctx.account.volunteer_id)}
+    mine = {unit.id for unit in people_store.coordinated_units(ctx.session, ctx.volunteer_id)}
     target = int(argument) if argument.strip().isdigit() and len(argument.strip()) < 10 else None
     theirs = {unit.id for unit, _role in people_store.units_of(ctx.session, target)} if target else set()
     if not mine & theirs:
@@ -179,7 +179,7 @@ def confirm_delete(ctx: Context, argument: str) -> list[Reply]:
     audit_store.record_audit(
         ctx.session,
         ctx.now,
-        f"volunteer:{ctx.account.volunteer_id}",
+        f"volunteer:{ctx.volunteer_id}",
         "volunteer.delete",
         f"volunteer:{target}",
         "the person asked",

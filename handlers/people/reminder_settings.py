@@ -33,7 +33,7 @@ def category_name(t: Translator, category: str) -> str:
 def reminder_settings(ctx: Context, argument: str) -> list[Reply]:
     """`提醒` shows what is on; `提醒 關` turns all off; `提醒 關 獎勵` one category; `開` turns back on."""
     t = ctx.t
-    volunteer_id = ctx.account.volunteer_id
+    volunteer_id = ctx.volunteer_id
     words = argument.casefold().split(maxsplit=1)
     if words:
         switch, rest = words[0], (words[1] if len(words) > 1 else "")
@@ -57,7 +57,7 @@ def reminder_settings(ctx: Context, argument: str) -> list[Reply]:
 
 def status(ctx: Context, note: str | None) -> Reply:
     t = ctx.t
-    off = store.turned_off(ctx.session, ctx.account.volunteer_id)
+    off = store.turned_off(ctx.session, ctx.volunteer_id)
     lines = [note] if note else []
     lines.append(t("Your reminders:"))
     lines += [("🔕 " if c in off else "🔔 ") + category_name(t, c) for c in REMINDER_CATEGORIES]
@@ -71,7 +71,7 @@ def status(ctx: Context, note: str | None) -> Reply:
 def still_serving(ctx: Context, _argument: str) -> list[Reply]:
     """The answer to "are you still serving?": the session stays open; it goes to review at the maximum."""
     t = ctx.t
-    if service_store.open_visit_of(ctx.session, ctx.account.volunteer_id) is None:
+    if service_store.open_visit_of(ctx.session, ctx.volunteer_id) is None:
         return [Reply(t("You are not checked in."), (Button(t("Check in"), t("check in")),))]
     limit = int(ctx.rules.max_visit.total_seconds() // 3600)
     return [

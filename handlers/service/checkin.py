@@ -58,7 +58,7 @@ def clear_to_check_in(ctx: Context, volunteer_id: int, at) -> tuple[list[Reply],
 def check_in(ctx: Context, argument: str) -> list[Reply]:
     """簽到, or 簽到 #UNIT (a button that names the unit); 簽到 CODE is handlers/events/checkin.py's."""
     t = ctx.t
-    volunteer_id = ctx.account.volunteer_id
+    volunteer_id = ctx.volunteer_id
     at = time_of_record(ctx.incoming.sent_at, ctx.now)
     replies, stop = clear_to_check_in(ctx, volunteer_id, at)
     if stop is not None:
@@ -131,9 +131,7 @@ def _not_checked_in(ctx: Context) -> Reply:
 
 
 def check_out(ctx: Context, argument: str) -> list[Reply]:
-    return check_out_person(
-        ctx, ctx.account.volunteer_id, time_of_record(ctx.incoming.sent_at, ctx.now), argument
-    )
+    return check_out_person(ctx, ctx.volunteer_id, time_of_record(ctx.incoming.sent_at, ctx.now), argument)
 
 
 def check_out_person(ctx: Context, volunteer_id: int, at, argument: str = "") -> list[Reply]:

@@ -25,7 +25,7 @@ CORRECTION = re.compile(r"#?(\d{1,9})\s+(\d{1,3}(?:\.\d{1,2})?)\s+(.+)", re.DOTA
 
 
 def _my_units(ctx: Context) -> list[int]:
-    return [unit.id for unit in people_store.coordinated_units(ctx.session, ctx.account.volunteer_id)]
+    return [unit.id for unit in people_store.coordinated_units(ctx.session, ctx.volunteer_id)]
 
 
 def _record_in_my_units(ctx: Context, text: str) -> ServiceRecord | None:
@@ -124,7 +124,7 @@ def correct(ctx: Context, argument: str) -> list[Reply]:
         ctx.session,
         record,
         minutes,
-        f"volunteer:{ctx.account.volunteer_id}",
+        f"volunteer:{ctx.volunteer_id}",
         f"correction of record {record.id}: {reason}",
         ctx.now,
     )
@@ -158,7 +158,7 @@ def _audit(ctx: Context, action: str, record: ServiceRecord, reason: str | None,
     audit_store.record_audit(
         ctx.session,
         ctx.now,
-        f"volunteer:{ctx.account.volunteer_id}",
+        f"volunteer:{ctx.volunteer_id}",
         action,
         f"record:{record.id}",
         reason,

@@ -12,7 +12,7 @@ from storage import service_store
 def my_hours(ctx: Context, _argument: str) -> list[Reply]:
     t = ctx.t
     today = ctx.today
-    volunteer_id = ctx.account.volunteer_id
+    volunteer_id = ctx.volunteer_id
     per_unit = service_store.counted_service_minutes(
         ctx.session, volunteer_id, year_start(today), half_year_start(today)
     )
