@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
+from collections.abc import Iterable
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
@@ -39,3 +41,20 @@ def local_moment(moment: dt.datetime, timezone: ZoneInfo, locale: str, today: dt
     if local.date() == today:
         return local.strftime("%H:%M")
     return f"{local_date(local.date(), locale)} {local.strftime('%H:%M')}"
+
+
+# A cell that starts with one of these is run as a formula by spreadsheet programs (CSV injection): a name
+# `=HYPERLINK(…)` would become a live link in a coordinator's export. Numbers (a negative correction) stay.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+_NUMBER = re.compile(r"[+-]?\d+(\.\d+)?")
+
+
+def spreadsheet_safe(value: object) -> object:
+    """A text a spreadsheet would read as a formula gets a leading apostrophe, which makes it plain text."""
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS) and not _NUMBER.fullmatch(value):
+        return "'" + value
+    return value
+
+
+def spreadsheet_row(values: Iterable[object]) -> list[object]:
+    return [spreadsheet_safe(value) for value in values]

@@ -50,12 +50,18 @@ async def test_an_invite_code_works_once(harness):
     assert "綁定" in (await harness.line_says("Usecond", "時數"))[0]  # still not linked
 
 
-async def test_unknown_and_expired_codes_get_a_clear_answer(harness):
+async def test_unknown_used_and_expired_codes_get_one_clear_answer(harness):
+    """A guesser cannot tell a code that exists from one that does not."""
     unit = harness.add_unit()
     _, code = harness.add_volunteer(unit)
-    assert "找不到代碼 00000000" in (await harness.line_says("Ua", "綁定 00000000"))[0]
+    _, used = harness.add_volunteer(unit)
+    await harness.line_says("Uother", f"綁定 {used}")
+    unknown = (await harness.line_says("Ua", "綁定 00000000"))[0]
+    assert "00000000" in unknown and "過期" in unknown and "已經用過" in unknown
     late = T0 + dt.timedelta(days=31)
-    assert "過期" in (await harness.line_says("Ua", f"綁定 {code}", at=late))[0]
+    expired = (await harness.line_says("Ub", f"綁定 {code}", at=late))[0]
+    taken = (await harness.line_says("Uc", f"綁定 {used}"))[0]
+    assert expired == unknown.replace("00000000", code) and taken == unknown.replace("00000000", used)
     with UnitOfWork(harness.vbot.engine)() as session:
         assert session.get(InviteCode, code).used_at is None
 
@@ -165,7 +171,7 @@ async def test_guessing_invite_codes_is_stopped_after_five_wrong_ones(harness):
     unit = harness.add_unit()
     _, code = harness.add_volunteer(unit)
     for guess in range(5):
-        assert "找不到代碼" in (await harness.line_says("Uguess", f"綁定 1000000{guess}"))[0]
+        assert "無法使用" in (await harness.line_says("Uguess", f"綁定 1000000{guess}"))[0]
     blocked = await harness.line_says("Uguess", f"綁定 {code}")  # even the right code, within the hour
     assert "太多次" in blocked[0]
     later = T0 + dt.timedelta(hours=1, minutes=1)

@@ -143,6 +143,17 @@ async def test_the_report_in_chat_matches_a_direct_count_and_comes_with_the_spre
     assert "2026H1" in bad[0]
 
 
+async def test_a_year_after_the_unit_is_the_period_not_another_unit(ward):
+    h = ward.h
+    at = local(2027, 1, 5, 10)
+    for word in ("匯出", "報表"):
+        answer = (await h.line_says("Uboss", f"{word} {ward.unit} 2026", at=at, now=at))[0]
+        assert "115年1月1日" in answer and "115年12月31日" in answer, answer
+    alone = (await h.line_says("Uboss", "報表 2026", at=at, now=at))[0]
+    assert "115年1月1日" in alone and "115年12月31日" in alone
+    assert "只能" not in alone  # not read as unit 2026
+
+
 async def test_a_coordinator_of_another_unit_gets_neither_files_nor_figures(ward):
     h = ward.h
     at = local(2026, 5, 4, 9)

@@ -32,6 +32,7 @@ from storage import export_store, people_store
 from storage.models import Unit
 
 _MONTH = re.compile(r"(\d{4})-(\d{1,2})")
+_YEAR = re.compile(r"(19|20|21)\d\d")
 
 
 def parse_span(text: str) -> Period:
@@ -88,6 +89,14 @@ def may_download(session: Session, volunteer_id: int, unit_id: int) -> bool:
 # ---- chat ---------------------------------------------------------------------------------------------
 
 
+def _names_a_unit(part: str, *, later: bool, mine: set[int]) -> bool:
+    """`匯出 12 2026`: the first number is the unit. Alone, `2026` is a year unless it is one of the
+    person's units (`匯出 12` is unit 12)."""
+    if not part.isdigit() or len(part) >= 10:
+        return False
+    return later or int(part) in mine or not _YEAR.fullmatch(part)
+
+
 def _unit_and_span(
     ctx: Context, argument: str, word: str, default: Period
 ) -> tuple[Unit | None, Period | None, list[Reply]]:
@@ -97,10 +106,10 @@ def _unit_and_span(
     if not units:
         return None, None, [Reply(t("Only a unit's coordinator can get the unit's files."))]
     unit_id, period = None, default
-    for part in argument.split():
-        if part.isdigit() and len(part) < 10:
-            unit_id = int(part)
-            continue
+    parts = argument.split()
+    if parts and _names_a_unit(parts[0], later=len(parts) > 1, mine={u.id for u in units}):
+        unit_id = int(parts.pop(0))
+    for part in parts:
         try:
             period = parse_span(part)
         except ValueError:

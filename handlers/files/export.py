@@ -5,7 +5,6 @@ service date in the period; void, review and open sessions, trainings and meetin
 totals line: an import would read it as one more record. The writers return the total minutes instead.
 
 Columns. The brief asked for the layout of the MOHW 志願服務資訊整合系統 (https://vol.mohw.gov.tw/) batch
-from storage.vocabulary import CATEGORIES
 import of service hours (志工服務時數批次匯入) and of the Taipei 臺北市志工管理整合平臺
 (https://newcv101.gov.taipei/) hours import. Their example files sit behind the operators' logins: a search
 of public pages (2026-11) found neither template, so the columns are the list of the issue, in its order,
@@ -43,6 +42,7 @@ from zoneinfo import ZoneInfo
 
 from sqlmodel import Session
 
+from handlers.formatting import spreadsheet_row
 from storage import export_store
 from storage.export_store import ExportRow
 
@@ -50,7 +50,7 @@ from storage.export_store import ExportRow
 # in the babel catalogs (locales/) and must not be translated — the import matches them byte for byte.
 HEADERS = ("姓名", "紀錄冊編號", "服務日期", "開始時間", "結束時間", "服務時數", "服務項目", "服務單位")
 
-# The service categories of 志願服務法 as the record book and the platforms name them (handlers.people.CATEGORIES).
+# The service categories of 志願服務法 as the record book and the platforms name them (storage.vocabulary.Category).
 CATEGORY_NAMES = {
     "social-welfare": "社會福利",
     "health": "衛生保健",
@@ -146,7 +146,7 @@ def _write_csv_rows(file, rows: Iterable[ExportRow], timezone: ZoneInfo) -> Expo
     writer.writerow(HEADERS)
     for row in tally:
         values = cells(row, timezone)
-        writer.writerow((*values[:5], f"{values[5]:.1f}", *values[6:]))
+        writer.writerow(spreadsheet_row((*values[:5], f"{values[5]:.1f}", *values[6:])))
     return ExportResult(tally.count, tally.minutes)
 
 

@@ -15,7 +15,7 @@ from sqlmodel import Session
 
 from handlers.context import Context
 from handlers.files.links import signed_link
-from handlers.formatting import hours_from_minutes
+from handlers.formatting import hours_from_minutes, spreadsheet_row
 from handlers.types import Button, Document, Reply
 from storage import service_store
 from storage.vocabulary import RecordKind, RecordStatus
@@ -37,16 +37,18 @@ def records_csv(session: Session, volunteer_id: int, zone) -> tuple[bytes, int, 
         start = record.check_in.astimezone(zone).strftime("%H:%M") if record.check_in else ""
         end = record.check_out.astimezone(zone).strftime("%H:%M") if record.check_out else ""
         writer.writerow(
-            [
-                record.service_date.isoformat(),
-                unit_name,
-                record.kind,
-                start,
-                end,
-                f"{record.minutes / 60:.2f}",
-                record.status,
-                record.note or "",
-            ]
+            spreadsheet_row(
+                [
+                    record.service_date.isoformat(),
+                    unit_name,
+                    record.kind,
+                    start,
+                    end,
+                    f"{record.minutes / 60:.2f}",
+                    record.status,
+                    record.note or "",
+                ]
+            )
         )
         if record.status in COUNTED and record.kind == RecordKind.SERVICE:
             minutes += record.minutes

@@ -16,6 +16,7 @@ from pathlib import Path
 from PIL import Image, ImageDraw, ImageFont
 from sqlmodel import Session
 
+from handlers.formatting import spreadsheet_row, spreadsheet_safe
 from handlers.validation import InputError
 from storage import report_store
 from storage.report_store import BAND_ORDER, GENDER_ORDER
@@ -251,7 +252,7 @@ def to_csv(report: Report) -> bytes:
     text = io.StringIO()
     writer = csv.writer(text, lineterminator="\r\n")
     writer.writerow(CSV_HEADER)
-    writer.writerows(_rows(report))
+    writer.writerows(spreadsheet_row(row) for row in _rows(report))
     return "\ufeff".encode() + text.getvalue().encode("utf-8")
 
 
@@ -286,7 +287,7 @@ def to_xlsx(report: Report) -> bytes:
         units.append(
             [
                 line.unit_id,
-                line.name,
+                spreadsheet_safe(line.name),
                 line.served,
                 line.person_times,
                 hours(line.minutes),

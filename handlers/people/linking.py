@@ -56,15 +56,12 @@ def link(ctx: Context, argument: str) -> list[Reply]:
                 "wrong_codes_since": account.wrong_codes_since if window_open else ctx.now,
             },
         )
-        known = people_store.invite_code(session, code) if code else None
-        if known is None:
-            text = t(
-                "I do not know the code {code}. Please check it with your coordinator.", code=code or "—"
-            )
-        elif known.used_at is not None:
-            text = t("The code {code} has already been used. Ask your coordinator for a new one.", code=code)
-        else:
-            text = t("The code {code} has expired. Ask your coordinator for a new one.", code=code)
+        # One answer for a code that is unknown, used or expired: a guesser learns nothing of which codes exist.
+        text = t(
+            "The code {code} does not work: it may be mistyped, already used or expired. "
+            "Please check it with your coordinator, or ask for a new one.",
+            code=code or "—",
+        )
         return [Reply(text)]
 
     people_store.link_account(session, account, invite.volunteer_id, ctx.now)

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 
 from sqlmodel import Session
 
+from handlers.formatting import spreadsheet_row
 from handlers.people import admin
 from handlers.validation import InputError, check_date, clean_name, unit_or_error
 from storage import audit_store, award_store, people_store
@@ -316,7 +317,7 @@ def invites_csv(invites: list[dict]) -> bytes:
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow(["id", "name", "invite_code"])
-    writer.writerows([row["id"], row["name"], row["invite_code"]] for row in invites)
+    writer.writerows(spreadsheet_row([row["id"], row["name"], row["invite_code"]]) for row in invites)
     return ("\ufeff" + out.getvalue()).encode("utf-8")
 
 
