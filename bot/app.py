@@ -9,6 +9,7 @@ import gc
 import hashlib
 import logging
 
+from bot import redaction
 from bot.channels.base import Channel
 from bot.config import Settings
 from bot.database import prepare_database
@@ -26,6 +27,7 @@ log = logging.getLogger(__name__)
 class VBot:
     def __init__(self, settings: Settings, *, workers: bool = True, scheduler: bool = True, clock=utcnow):
         self.settings = settings
+        redaction.protect(*settings.secrets())
         self.now = clock
         self.engine = make_engine(settings.database_url)
         self.catalogs = Catalogs()

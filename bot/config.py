@@ -38,6 +38,15 @@ class Settings:
     max_visit_hours: float = 12
     api_timeout_seconds: float = 10
 
+    def secrets(self) -> tuple[str | None, ...]:
+        """What must never reach a log: the platforms' tokens and secrets (bot/redaction.py)."""
+        return (
+            self.line_channel_secret,
+            self.line_channel_access_token,
+            self.telegram_bot_token,
+            self.telegram_webhook_secret,
+        )
+
     @property
     def line_enabled(self) -> bool:
         return bool(self.line_channel_secret and self.line_channel_access_token)

@@ -10,6 +10,7 @@ import hashlib
 import hmac
 import itertools
 import json
+import logging
 import os
 import uuid
 from contextlib import contextmanager
@@ -78,6 +79,36 @@ async def telegram_api():
     await standin.start()
     yield standin
     await standin.stop()
+
+
+# Every log line of the whole suite, at every level and from every library, is kept and searched for the
+# test secrets when the run ends (tests/test_log_secrets.py says why): one leak fails the run.
+SECRETS = (LINE_SECRET, LINE_TOKEN, TELEGRAM_TOKEN, TELEGRAM_SECRET)
+SUITE_LOG: list[str] = []
+
+
+class EveryLogLine(logging.Handler):
+    def emit(self, record: logging.LogRecord) -> None:
+        SUITE_LOG.append(self.format(record))
+
+
+def pytest_configure(config):
+    handler = EveryLogLine(level=logging.DEBUG)
+    handler.setFormatter(logging.Formatter("%(name)s %(levelname)s %(message)s"))
+    root = logging.getLogger()
+    root.addHandler(handler)
+    root.setLevel(logging.DEBUG)
+
+
+def pytest_sessionfinish(session, exitstatus):
+    leaked = [line for line in SUITE_LOG if any(secret in line for secret in SECRETS)]
+    if leaked:
+        reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+        if reporter is not None:
+            reporter.write_line(
+                f"{len(leaked)} log lines hold a test secret, the first: {leaked[0][:300]}", red=True
+            )
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
 
 def sign(body: bytes, secret: str = LINE_SECRET) -> str:

@@ -122,7 +122,7 @@ def handler_room(module: str) -> str:
 def bot_room(module: str) -> str:
     parts = module.split(".")
     name = parts[1]
-    if name in ("config", "database"):
+    if name in ("config", "database", "redaction"):
         return "config"
     return "main" if name == "__main__" else name
 

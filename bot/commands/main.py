@@ -14,6 +14,7 @@ import sys
 
 import sqlalchemy as sa
 
+from bot import redaction
 from bot.commands import (
     awards,
     deadlines,
@@ -87,6 +88,7 @@ def main(argv: list[str] | None = None) -> int:
         args = parser().parse_args(argv)
         configure_logging(args.command)
         settings = Settings.from_environment()
+        redaction.protect(*settings.secrets())
         return run(args, settings)
     except UsageError as error:
         return fail(str(error), 2)
