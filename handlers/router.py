@@ -26,7 +26,6 @@ from handlers.service import checkin, corrections, hours
 from handlers.types import Incoming, Reply
 from storage import people_store
 
-MAX_COMMAND_LENGTH = 200
 EVENT_START_PREFIX = "ci_"  # Telegram deep links carry only [A-Za-z0-9_-]: `/start ci_CODE` checks in
 
 
@@ -97,7 +96,7 @@ KNOWN_WORDS = frozenset(word for route in ROUTES for word in route.words)
 
 def normalise(text: str) -> str:
     """Full-width letters and digits to plain ones, spaces collapsed, Telegram's `/cmd@botname` reduced."""
-    text = unicodedata.normalize("NFKC", text)[:MAX_COMMAND_LENGTH]
+    text = unicodedata.normalize("NFKC", text)
     text = " ".join(text.split())
     if text.startswith("/"):
         head, _, rest = text.partition(" ")

@@ -6,6 +6,7 @@ Every front end (chat, CLI, console) raises and shows `InputError` the same way.
 from __future__ import annotations
 
 import datetime as dt
+import unicodedata
 
 from sqlmodel import Session
 
@@ -31,7 +32,10 @@ def clean_name(name: str, what: str) -> str:
         raise InputError(f"the {what} needs a name")
     if len(name) > MAX_NAME:
         raise InputError(f"the {what}'s name is longer than {MAX_NAME} characters")
-    if not name.isprintable():
+    # Control characters are refused; the invisible marks that real names carry (the joiners of an emoji
+    # or an Indic script, a right-to-left mark) and private-use characters (rare Chinese characters in
+    # government systems) are not.
+    if any(unicodedata.category(ch) in ("Cc", "Cs", "Cn") for ch in name):
         raise InputError(f"the {what}'s name contains control characters")
     return name
 

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import datetime as dt
 
+import pytest
 from sqlmodel import select
 
 from handlers.people import admin
+from handlers.validation import InputError
 from storage.db import UnitOfWork
-from storage.models import InviteCode, OutboxMessage, ServiceRecord
+from storage.models import InviteCode, OutboxMessage, ServiceRecord, Volunteer
 from tests.conftest import T0
 
 HOUR = dt.timedelta(hours=1)
@@ -176,3 +178,36 @@ async def test_guessing_invite_codes_is_stopped_after_five_wrong_ones(harness):
     assert "太多次" in blocked[0]
     later = T0 + dt.timedelta(hours=1, minutes=1)
     assert "歡迎" in (await harness.line_says("Uguess", f"綁定 {code}", at=later))[0]
+
+
+def name_of(harness, volunteer_id):
+    with UnitOfWork(harness.vbot.engine)() as session:
+        return session.get(Volunteer, volunteer_id).name
+
+
+async def test_my_name_says_when_a_name_is_too_long_instead_of_cutting_it(harness):
+    _, volunteer_id = await linked(harness)
+    before = name_of(harness, volunteer_id)
+    answer = await harness.line_says("Uvol1", "我的姓名 " + "林" * 250)
+    assert "200" in answer[0]
+    assert name_of(harness, volunteer_id) == before  # nothing cut, nothing changed
+    longest = "林" * 200
+    await harness.line_says("Uvol1", f"我的姓名 {longest}")
+    assert name_of(harness, volunteer_id) == longest
+
+
+async def test_names_with_emoji_joiners_and_right_to_left_marks_are_names(harness):
+    _, volunteer_id = await linked(harness)
+    for name in ("Nguyễn Thị 👩\u200d👩\u200d👧", "\u200fأحمد حسن", "ශ්\u200dරී ලංකා"):
+        await harness.line_says("Uvol1", f"我的姓名 {name}")
+        assert name_of(harness, volunteer_id) == name
+    unit = harness.add_unit()
+    with UnitOfWork(harness.vbot.engine)() as session:
+        person, _ = admin.add_volunteer(
+            session, T0, "test", unit_id=unit, name="Kim 👨\u200d🌾", invite_valid_for=dt.timedelta(days=30)
+        )
+        assert person.name == "Kim 👨\u200d🌾"
+        with pytest.raises(InputError):
+            admin.add_volunteer(
+                session, T0, "test", unit_id=unit, name="bell\x07", invite_valid_for=dt.timedelta(days=30)
+            )

@@ -105,6 +105,8 @@ async def test_download_links_are_refused_when_changed_expired_or_no_longer_the_
         + "?"
         + urlencode({**query, "expires": str(int(query["expires"]) + 86400)}),  # a later expiry
         url.path + "?" + urlencode({k: v for k, v in query.items() if k != "sig"}),  # no signature
+        url.path + "?" + urlencode({**query, "sig": "簽名ä" + query["sig"][3:]}),  # not even ASCII
+        url.path + "?" + urlencode({**query, "sig": query["sig"] + "%00"}),
     ]
     for forgery in forged:
         refused = await h.http.get(forgery)

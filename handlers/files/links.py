@@ -49,4 +49,5 @@ def link_valid(key: bytes, path: str, query: Mapping[str, str], now: dt.datetime
         return False
     if not key or now.timestamp() >= expires:
         return False
-    return hmac.compare_digest(_signature(key, path, fields), query.get("sig", ""))
+    # bytes, not str: compare_digest refuses a str with non-ASCII letters (a tampered link must be a 403)
+    return hmac.compare_digest(_signature(key, path, fields).encode(), query.get("sig", "").encode())

@@ -16,7 +16,7 @@ from handlers.i18n import Translator, native_name
 from handlers.notifications import tell_coordinators
 from handlers.people.roster_import import parse_date
 from handlers.types import Button, Reply
-from handlers.validation import InputError, clean_name
+from handlers.validation import MAX_NAME, InputError, clean_name
 from storage import audit_store, people_store
 
 ANONYMOUS = "（已刪除）"  # the name left on a deleted person's record: stored data, shown where the name was
@@ -54,6 +54,8 @@ def my_data(ctx: Context, _argument: str) -> list[Reply]:
 
 def my_name(ctx: Context, argument: str) -> list[Reply]:
     t = ctx.t
+    if len(" ".join(argument.split())) > MAX_NAME:  # said, not silently cut
+        return [Reply(t("A name can have at most {max} characters.", max=MAX_NAME))]
     try:
         name = clean_name(argument, "volunteer")
     except InputError:
