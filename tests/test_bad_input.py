@@ -19,7 +19,7 @@ from sqlmodel import Session, select
 
 from bot.app import build_app
 from bot.web import server as web
-from storage.models import InboxEvent, ServiceRecord
+from storage.models import InboxEvent, OutboxMessage, ServiceRecord
 from tests.conftest import (
     POSTGRES_URL,
     T0,
@@ -701,3 +701,18 @@ async def test_healthz_is_503_when_the_database_hangs(line_api, telegram_api, mo
         silent.close()
         await silent.wait_closed()
         await stop_server(server, task)
+
+
+async def test_a_telegram_update_with_a_chat_id_that_is_no_number_is_done_once_and_answered_nowhere(harness):
+    update = harness.telegram_update(4711, "/start")
+    update["message"]["chat"]["id"] = "abc"
+    update["message"]["from"]["id"] = "abc"
+    before = len(harness.telegram_api.sent("/sendMessage"))
+    response = await post_telegram_raw(harness, json.dumps(update).encode())
+    assert response.status_code in (200, 400)
+    await harness.drain(harness.now)
+    assert len(harness.telegram_api.sent("/sendMessage")) == before  # no answer to a chat that cannot exist
+    assert all(event.processed_at is not None for event in inbox(harness))  # done once, not retried
+    with Session(harness.vbot.engine) as session:
+        assert session.exec(select(OutboxMessage).where(OutboxMessage.status == "pending")).all() == []
+    await telegram_still_serves(harness)

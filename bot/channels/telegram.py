@@ -16,6 +16,7 @@ from dataclasses import replace
 
 from telegram import (
     Bot,
+    CallbackQuery,
     InlineKeyboardButton,
     InlineKeyboardMarkup,
     InputFile,
@@ -48,6 +49,24 @@ log = logging.getLogger(__name__)
 os.environ.setdefault("PTB_TIMEDELTA", "true")
 
 DOCUMENT_LIMIT = 5 * 1024 * 1024  # larger files go as their link: they would weigh on the outbox
+
+
+def _real_ids(update: Update) -> bool:
+    """Whether every chat and user id the update names is a number (a forged update may say "abc")."""
+    for part in (update.callback_query, update.message):
+        if part is None:
+            continue
+        chat = (
+            part.message.chat
+            if isinstance(part, CallbackQuery) and part.message
+            else getattr(part, "chat", None)
+        )
+        people = (part.from_user, chat)
+        if any(
+            who is not None and (not isinstance(who.id, int) or isinstance(who.id, bool)) for who in people
+        ):
+            return False
+    return True
 
 
 def keyboard(buttons: list[Button]):
@@ -141,6 +160,9 @@ class TelegramChannel:
             update = Update.de_json(raw, self._bot)
         except Exception as error:  # malformed update: nothing sensible to answer
             log.info("Telegram update not understood: %s", error)
+            return None
+        if not _real_ids(update):  # Telegram's ids are numbers: anything else names no chat to answer
+            log.info("Telegram update %s names no numeric chat", update.update_id)
             return None
         if update.callback_query is not None:
             query = update.callback_query
