@@ -31,9 +31,8 @@ class Incoming:
     sent_at: dt.datetime
     reply_to: ReplyTo
     platform_locale: str | None = None
-    location: tuple[float, float] | None = (
-        None  # (latitude, longitude) of a shared location (kind `location`)
-    )
+    # (latitude, longitude) of a shared location (kind `location`)
+    location: tuple[float, float] | None = None
 
 
 @dataclass(frozen=True)

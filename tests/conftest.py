@@ -92,12 +92,27 @@ class EveryLogLine(logging.Handler):
         SUITE_LOG.append(self.format(record))
 
 
+# The loggers that see requests, tokens and links, kept at DEBUG for the check; the root keeps its level, so
+# that tests which read caplog see what they saw before.
+SPEAKING_LOGGERS = (
+    "httpx",
+    "httpcore",
+    "telegram",
+    "linebot",
+    "aiohttp",
+    "uvicorn",
+    "bot",
+    "handlers",
+    "storage",
+)
+
+
 def pytest_configure(config):
     handler = EveryLogLine(level=logging.DEBUG)
     handler.setFormatter(logging.Formatter("%(name)s %(levelname)s %(message)s"))
-    root = logging.getLogger()
-    root.addHandler(handler)
-    root.setLevel(logging.DEBUG)
+    logging.getLogger().addHandler(handler)
+    for name in SPEAKING_LOGGERS:
+        logging.getLogger(name).setLevel(logging.DEBUG)
 
 
 def pytest_sessionfinish(session, exitstatus):

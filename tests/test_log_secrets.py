@@ -39,10 +39,10 @@ async def test_the_http_clients_request_lines_hold_no_token(harness):
 
 def test_a_secret_logged_by_anyone_is_cleaned_even_in_a_traceback(harness):
     start = len(SUITE_LOG)
-    logging.getLogger("somelibrary").debug(
+    logging.getLogger("httpcore.connection").debug(
         "calling https://x/bot%s/getMe with %s", TELEGRAM_TOKEN, LINE_TOKEN
     )
-    logging.getLogger("somelibrary").info("another bot's URL: https://x/bot987654:AAH-other_Token/getMe")
+    logging.getLogger("httpx").info("another bot's URL: https://x/bot987654:AAH-other_Token/getMe")
     try:
         raise RuntimeError(f"refused: secret {TELEGRAM_SECRET} and {LINE_SECRET}")
     except RuntimeError:

@@ -292,3 +292,17 @@ def test_the_layout_picture_names_every_room_and_only_rooms_that_exist():
         or (path.suffix == ".py" and not path.name.startswith("__"))
     }
     assert named == top
+
+
+def test_every_package_is_installed():
+    """`pip install .` takes only the packages pyproject.toml lists: a new room must be listed there."""
+    import tomllib
+
+    listed = set(tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"])
+    found = {
+        ".".join(module.parent.relative_to(ROOT).parts)
+        for layer in ("bot", "handlers", "storage", "locales")
+        for module in (ROOT / layer).rglob("*.py")
+        if "__pycache__" not in module.parts
+    }
+    assert found == listed
