@@ -15,8 +15,10 @@ from handlers.events import admin as event_admin
 from handlers.events.codes import rotating_code
 from handlers.people import admin
 from handlers.validation import InputError
+from storage import people_store
 from storage.db import UnitOfWork, make_engine, migrate
 from storage.models import Event, Notification, ServiceRecord, Shift, Volunteer
+from storage.vocabulary import Role
 from tests.test_reminders import Town, local
 
 
@@ -607,6 +609,23 @@ async def test_people_see_and_correct_their_data_ask_for_leave_and_have_their_id
     assert record.volunteer_id == fair.amy and record.minutes == 60  # the unit's hours stay
     after = await h.line_says("Uamy", "時數", at=at, now=at)
     assert "綁定" in after[0]  # the chat link is gone: she is a stranger now
+
+
+async def test_a_coordinator_cannot_check_out_a_shared_member_serving_at_another_unit(fair):
+    h = fair.h
+    other = h.add_unit("新北市立圖書館", city="other")
+    with fair.uow() as session:
+        people_store.add_membership(session, fair.amy, other, Role.VOLUNTEER)
+        session.commit()
+    at = local(2026, 4, 1, 9)
+    await h.line_says("Uamy", f"簽到 #{other}", at=at, now=at)
+    [visit] = records(fair)
+    assert visit.unit_id == other and visit.status == "open"
+    later = local(2026, 4, 1, 10)
+    answer = await h.line_says("Uboss", f"代簽退 {fair.amy}", at=later, now=later)
+    assert "管理者" in answer[0] and "新北市立圖書館" not in answer[0]
+    [visit] = records(fair)
+    assert visit.status == "open" and visit.check_out is None  # still hers to close, or unit B's
 
 
 async def test_a_coordinator_of_another_unit_is_refused_everything_on_this_units_people(fair):

@@ -322,12 +322,14 @@ def check_in_for(ctx: Context, argument: str) -> list[Reply]:
 def check_out_for(ctx: Context, argument: str) -> list[Reply]:
     """代簽退 VOLUNTEER_ID: a coordinator checks a member of their unit out now."""
     t = ctx.t
-    target, _units = my_member(ctx, argument)
+    target, units = my_member(ctx, argument)
     if target is None:
         return [Reply(t("Type 代簽退 and the volunteer's number; only their unit's coordinator can do it."))]
     current = service_store.open_visit_of(ctx.session, target)
     if current is None:
         return [Reply(t("That volunteer is not checked in."))]
+    if current.unit_id not in units:  # a shared member serving at another unit: that unit's to close
+        return [Reply(t("Type 代簽退 and the volunteer's number; only their unit's coordinator can do it."))]
     replies = checkin.check_out_person(ctx, target, ctx.now)
     audit_store.record_audit(
         ctx.session,
