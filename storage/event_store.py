@@ -8,7 +8,8 @@ import sqlalchemy as sa
 from sqlmodel import Session, select
 
 from storage.models import Event, Membership, RosterEntry, ServiceRecord, Shift, Volunteer
-from storage.vocabulary import RecordKind, RecordSource, RecordStatus
+from storage.service_store import chat_visit
+from storage.vocabulary import RecordStatus
 
 
 def event(session: Session, event_id: int) -> Event | None:
@@ -209,12 +210,10 @@ def wait_for_location(
 ) -> ServiceRecord:
     """A check-in at an event that waits for the person's location (`fields`: shift_id, walk_up); it counts
     nothing until confirm_location makes it an open session."""
-    record = ServiceRecord(
+    record = chat_visit(
+        RecordStatus.AWAITING_LOCATION,
         volunteer_id=volunteer_id,
         unit_id=unit_id,
-        kind=RecordKind.SERVICE,
-        source=RecordSource.CHAT,
-        status=RecordStatus.AWAITING_LOCATION,
         check_in=check_in,
         service_date=service_date,
         recorded_by=recorded_by,

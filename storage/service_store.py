@@ -20,6 +20,11 @@ def record(session: Session, record_id: int) -> ServiceRecord | None:
     return session.get(ServiceRecord, record_id)
 
 
+def chat_visit(status: RecordStatus, **columns) -> ServiceRecord:
+    """A visit recorded from the chat, not yet added: service hours, in `status`."""
+    return ServiceRecord(kind=RecordKind.SERVICE, source=RecordSource.CHAT, status=status, **columns)
+
+
 def open_visit(
     session: Session,
     *,
@@ -33,12 +38,10 @@ def open_visit(
 ) -> ServiceRecord | None:
     """Opens a chat-recorded service session (`fields`: shift_id, walk_up, checked_in_by); None when the unique
     index says the person is already checked in (two check-ins at the same instant: the other got there first)."""
-    visit = ServiceRecord(
+    visit = chat_visit(
+        RecordStatus.OPEN,
         volunteer_id=volunteer_id,
         unit_id=unit_id,
-        kind=RecordKind.SERVICE,
-        source=RecordSource.CHAT,
-        status=RecordStatus.OPEN,
         check_in=check_in,
         service_date=service_date,
         recorded_by=recorded_by,
