@@ -23,6 +23,7 @@ from bot.commands import (
     export,
     hours,
     menus,
+    operations,
     report,
     runtime,
     training,
@@ -44,8 +45,22 @@ from handlers.validation import InputError
 log = logging.getLogger("vbot")
 
 # In the order `vbot --help` lists their commands.
-GROUPS = (runtime, deadlines, events, export, report, menus, demo, units, volunteers, training, awards, hours)
-ON_THEIR_OWN = (runtime, menus, demo)
+GROUPS = (
+    runtime,
+    operations,
+    deadlines,
+    events,
+    export,
+    report,
+    menus,
+    demo,
+    units,
+    volunteers,
+    training,
+    awards,
+    hours,
+)
+ON_THEIR_OWN = (runtime, operations, menus, demo)
 GROUP_OF = {command: group for group in GROUPS for command in group.COMMANDS}
 
 
@@ -60,10 +75,22 @@ class OneLineParser(argparse.ArgumentParser):
 
 def parser() -> argparse.ArgumentParser:
     top = OneLineParser(prog="vbot", description="志工小幫手 — the volunteer assistant bot")
+    top.add_argument("--version", action="version", version=f"vbot {version()}")
     commands = top.add_subparsers(dest="command", required=True)
     for group in GROUPS:
         group.add_parser(commands)
     return top
+
+
+def version() -> str:
+    """The installed package's version (pyproject.toml), which the README's changelog follows."""
+    from importlib.metadata import PackageNotFoundError
+    from importlib.metadata import version as installed
+
+    try:
+        return installed("vbot")
+    except PackageNotFoundError:
+        return "unknown (not installed)"
 
 
 def run(args, settings: Settings) -> int:
