@@ -37,6 +37,7 @@ class Settings:
     telegram_api_base_url: str = "https://api.telegram.org"
     max_visit_hours: float = 12
     api_timeout_seconds: float = 10
+    log_format: str = "text"  # or "json": one JSON object a line
 
     def secrets(self) -> tuple[str | None, ...]:
         """What must never reach a log: the platforms' tokens and secrets (bot/redaction.py)."""
@@ -108,6 +109,7 @@ class Settings:
             telegram_api_base_url=get("TELEGRAM_API_BASE_URL", cls.telegram_api_base_url).rstrip("/"),
             max_visit_hours=positive("VBOT_MAX_SESSION_HOURS", cls.max_visit_hours),
             api_timeout_seconds=positive("VBOT_API_TIMEOUT_SECONDS", cls.api_timeout_seconds),
+            log_format=get("VBOT_LOG_FORMAT", cls.log_format).lower(),
         )
         settings.check()
         return settings
@@ -146,6 +148,8 @@ class Settings:
             parts = urlsplit(value)
             if parts.scheme not in ("http", "https") or not parts.netloc:
                 raise ConfigError(f"{name} must be an http(s) URL, not {value!r}")
+        if self.log_format not in ("text", "json"):
+            raise ConfigError(f"VBOT_LOG_FORMAT must be text or json, not {self.log_format!r}")
         if bool(self.line_channel_secret) != bool(self.line_channel_access_token):
             raise ConfigError("LINE_CHANNEL_SECRET and LINE_CHANNEL_ACCESS_TOKEN are needed together")
         if self.telegram_enabled and not self.telegram_webhook_secret:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import logging
 import signal
 
 import uvicorn
@@ -12,8 +13,20 @@ import uvicorn
 from bot.app import build_app
 from bot.config import Settings
 
+log = logging.getLogger("vbot")
+
+
+def warn_without_platforms(settings: Settings) -> None:
+    """Said once at start: with no platform nothing reaches anyone, which a quiet start would hide."""
+    if not (settings.line_enabled or settings.telegram_enabled):
+        log.warning(
+            "no chat platform is configured: nothing will be received or sent. Set LINE_CHANNEL_SECRET and "
+            "LINE_CHANNEL_ACCESS_TOKEN, or TELEGRAM_BOT_TOKEN and TELEGRAM_WEBHOOK_SECRET (see .env.example)"
+        )
+
 
 def serve(settings: Settings, host: str, port: int, scheduler: bool = True, workers: bool = True) -> int:
+    warn_without_platforms(settings)
     vbot = build_app(settings, scheduler=scheduler, workers=workers)
     vbot.migrate()
     uvicorn.run(vbot.asgi, host=host, port=port, log_level="info", access_log=False)
@@ -22,6 +35,7 @@ def serve(settings: Settings, host: str, port: int, scheduler: bool = True, work
 
 def work(settings: Settings, scheduler: bool = True, workers: bool = True) -> int:
     """Without workers (`vbot scheduler`): the scheduled jobs and the sender of what they queue."""
+    warn_without_platforms(settings)
     vbot = build_app(settings, scheduler=scheduler, workers=workers)
     vbot.migrate()
 
@@ -43,6 +57,7 @@ def work(settings: Settings, scheduler: bool = True, workers: bool = True) -> in
 def remind_once(settings: Settings, now: dt.datetime) -> tuple[dict[str, int], int]:
     """`vbot remind --now T`: one reminder pass at `now`, then delivery of everything due; returns the
     notifications each job stored and how many messages were sent."""
+    warn_without_platforms(settings)
     vbot = build_app(settings, workers=False, scheduler=False)
     vbot.migrate()
 

@@ -106,3 +106,31 @@ def test_backup_never_overwrites_and_restore_reads_only_backups(tmp_path):
     empty = f"sqlite:///{tmp_path / 'empty.db'}"
     done = vbot(tmp_path, "restore", "taken.backup", env=clean_env(VBOT_DATABASE_URL=empty))
     assert done.returncode == 2 and "not a vbot backup" in done.stderr
+
+
+def test_remind_without_any_platform_says_so_once(tmp_path):
+    url = f"sqlite:///{tmp_path / 'live.db'}"
+    done = vbot(
+        tmp_path, "remind", "--now", "2026-12-04T18:00", "--json", env=clean_env(VBOT_DATABASE_URL=url)
+    )
+    assert done.returncode == 0
+    assert json.loads(done.stdout.splitlines()[-1])["sent"] == 0
+    warnings = [line for line in done.stderr.splitlines() if "no chat platform is configured" in line]
+    assert (
+        len(warnings) == 1
+        and "LINE_CHANNEL_ACCESS_TOKEN" in warnings[0]
+        and "TELEGRAM_BOT_TOKEN" in warnings[0]
+    )
+
+
+def test_json_logs_are_one_object_a_line(tmp_path):
+    url = f"sqlite:///{tmp_path / 'live.db'}"
+    env = clean_env(VBOT_DATABASE_URL=url, VBOT_LOG_FORMAT="json")
+    done = vbot(tmp_path, "remind", "--now", "2026-12-04T18:00", env=env)
+    assert done.returncode == 0
+    entries = [json.loads(line) for line in done.stderr.splitlines()]
+    assert entries and all({"time", "level", "logger", "message"} <= entry.keys() for entry in entries)
+    assert any("no chat platform" in entry["message"] for entry in entries)
+
+    done = vbot(tmp_path, "init", env=clean_env(VBOT_DATABASE_URL=url, VBOT_LOG_FORMAT="xml"))
+    assert done.returncode == 2 and "VBOT_LOG_FORMAT" in done.stderr

@@ -113,8 +113,8 @@ def run(args, settings: Settings) -> int:
 def main(argv: list[str] | None = None) -> int:
     try:
         args = parser().parse_args(argv)
-        configure_logging(args.command)
         settings = Settings.from_environment()
+        configure_logging(args.command, settings.log_format)
         redaction.protect(*settings.secrets())
         return run(args, settings)
     except UsageError as error:

@@ -65,13 +65,34 @@ def prepare(engine: sa.Engine) -> None:
         raise SchemaError(str(error)) from None
 
 
-def configure_logging(command: str | None) -> None:
+class JsonLines(logging.Formatter):
+    """VBOT_LOG_FORMAT=json: one JSON object a line, for a log collector. The record is already cleaned of
+    secrets (bot/redaction.py); what the bot logs holds ids and outcomes, never message text."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        entry = {
+            "time": dt.datetime.fromtimestamp(record.created, dt.UTC).isoformat(timespec="milliseconds"),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        if record.exc_info:
+            entry["exception"] = self.formatException(record.exc_info)
+        return json.dumps(entry, ensure_ascii=False)
+
+
+def configure_logging(command: str | None, log_format: str = "text") -> None:
     """`serve` is a long-running service and logs what it does; the other commands only warn.
 
     (alembic logs every migration step at INFO, which would clutter a command's output
     and break its promise of exactly one line on stderr for an error.)
     """
-    if command in ("serve", "work", "scheduler"):
+    service = command in ("serve", "work", "scheduler")
+    if log_format == "json":
+        handler = logging.StreamHandler()
+        handler.setFormatter(JsonLines())
+        logging.basicConfig(level=logging.INFO if service else logging.WARNING, handlers=[handler])
+    elif service:
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     else:
         logging.basicConfig(level=logging.WARNING, format="vbot: %(levelname)s: %(name)s: %(message)s")
