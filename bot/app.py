@@ -8,12 +8,14 @@ import datetime as dt
 import gc
 import hashlib
 import logging
+import time
 
 from bot import redaction
 from bot.channels.base import Channel
 from bot.config import Settings
 from bot.database import prepare_database
 from bot.pipeline import Pipeline, utcnow
+from bot.web.metrics import Metrics
 from bot.web.server import build_web
 from handlers.context import Rules
 from handlers.i18n import Catalogs
@@ -60,6 +62,8 @@ class VBot:
                 settings.api_timeout_seconds,
             )
         self.pipeline = Pipeline(self.engine, self.rules, self.catalogs, self.channels)
+        self.metrics = Metrics(settings.metrics_allow, settings.metrics_token)
+        self.metrics.watch_queues(self.engine, lambda: self.now())
         self.run_workers = workers
         self.run_scheduler = scheduler
         self._tasks: list[asyncio.Task] = []
@@ -133,6 +137,7 @@ class VBot:
         halfway keeps what it stored), then one transaction turns the due notifications into messages.
         Returns the notifications each job stored, and what the dispatch did."""
         now = now or self.now()
+        started = time.perf_counter()
         # What each platform allows pushes (its monthly quota, its multicast limit), as its channel says.
         terms = {platform: await channel.push_terms() for platform, channel in self.channels.items()}
         uow = UnitOfWork(self.engine)
@@ -150,6 +155,7 @@ class VBot:
 
         stored, result = await asyncio.to_thread(work)
         self.pipeline.outbox_waiting.set()
+        self.metrics.observe_pass(time.perf_counter() - started, terms)
         if result.messages or result.dropped:
             log.info("reminder pass at %s: stored %s, %s", now.isoformat(), stored, result)
         return stored, result

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import ipaddress
 import math
 import os
 import re
@@ -38,6 +39,8 @@ class Settings:
     max_visit_hours: float = 12
     api_timeout_seconds: float = 10
     log_format: str = "text"  # or "json": one JSON object a line
+    metrics_allow: tuple[str, ...] = ()  # addresses and networks that may read /metrics
+    metrics_token: str | None = None  # or a request with `Authorization: Bearer TOKEN`
 
     def secrets(self) -> tuple[str | None, ...]:
         """What must never reach a log: the platforms' tokens and secrets (bot/redaction.py)."""
@@ -46,6 +49,7 @@ class Settings:
             self.line_channel_access_token,
             self.telegram_bot_token,
             self.telegram_webhook_secret,
+            self.metrics_token,
         )
 
     @property
@@ -110,6 +114,10 @@ class Settings:
             max_visit_hours=positive("VBOT_MAX_SESSION_HOURS", cls.max_visit_hours),
             api_timeout_seconds=positive("VBOT_API_TIMEOUT_SECONDS", cls.api_timeout_seconds),
             log_format=get("VBOT_LOG_FORMAT", cls.log_format).lower(),
+            metrics_allow=tuple(
+                part.strip() for part in get("VBOT_METRICS_ALLOW", "").split(",") if part.strip()
+            ),
+            metrics_token=get("VBOT_METRICS_TOKEN", None),
         )
         settings.check()
         return settings
@@ -148,8 +156,7 @@ class Settings:
             parts = urlsplit(value)
             if parts.scheme not in ("http", "https") or not parts.netloc:
                 raise ConfigError(f"{name} must be an http(s) URL, not {value!r}")
-        if self.log_format not in ("text", "json"):
-            raise ConfigError(f"VBOT_LOG_FORMAT must be text or json, not {self.log_format!r}")
+        self._check_operations()
         if bool(self.line_channel_secret) != bool(self.line_channel_access_token):
             raise ConfigError("LINE_CHANNEL_SECRET and LINE_CHANNEL_ACCESS_TOKEN are needed together")
         if self.telegram_enabled and not self.telegram_webhook_secret:
@@ -159,3 +166,15 @@ class Settings:
         ):
             # Telegram's setWebhook accepts only these characters, so any other secret could never match.
             raise ConfigError("TELEGRAM_WEBHOOK_SECRET must be 1-256 characters of A-Z, a-z, 0-9, _ and -")
+
+    def _check_operations(self) -> None:
+        """The settings an operator's tools read: the log format and who may read /metrics."""
+        for network in self.metrics_allow:
+            try:
+                ipaddress.ip_network(network, strict=False)
+            except ValueError:
+                raise ConfigError(
+                    f"VBOT_METRICS_ALLOW must list addresses or networks (127.0.0.1, 10.0.0.0/8), not {network!r}"
+                ) from None
+        if self.log_format not in ("text", "json"):
+            raise ConfigError(f"VBOT_LOG_FORMAT must be text or json, not {self.log_format!r}")

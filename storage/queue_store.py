@@ -7,7 +7,7 @@ import json
 import uuid
 
 import sqlalchemy as sa
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from storage.db import insert_ignoring_duplicates
 from storage.models import (
@@ -195,3 +195,19 @@ def prune_delivered(session: Session, inbox_before: dt.datetime, outbox_before: 
         )
     ).rowcount
     return removed
+
+
+def queue_figures(session: Session) -> tuple[int, dt.datetime | None, list[tuple[str, str, int]]]:
+    """For /metrics: events not yet processed, when the oldest of them arrived, and the outbox's messages
+    counted by platform and status (pending, sent, failed)."""
+    waiting, oldest = session.exec(
+        select(sa.func.count(), sa.func.min(InboxEvent.received_at)).where(
+            col(InboxEvent.processed_at).is_(None)
+        )
+    ).one()
+    by_status = session.exec(
+        select(OutboxMessage.platform, OutboxMessage.status, sa.func.count()).group_by(
+            OutboxMessage.platform, OutboxMessage.status
+        )
+    ).all()
+    return waiting, oldest, [(platform, status, count) for platform, status, count in by_status]

@@ -11,6 +11,7 @@ if TYPE_CHECKING:
 
     from bot.channels.base import Channel
     from bot.pipeline import Pipeline
+    from bot.web.metrics import Metrics
     from handlers.context import Rules
     from handlers.i18n import Catalogs
 
@@ -31,6 +32,10 @@ class Runtime(Protocol):
     @property
     def pipeline(self) -> Pipeline:
         """Where the webhooks store the events they accept."""
+
+    @property
+    def metrics(self) -> Metrics:
+        """What /metrics reports, and who may read it."""
 
     def now(self) -> dt.datetime:
         """The current UTC time (tests move it)."""

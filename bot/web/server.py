@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import time
 
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -15,6 +16,7 @@ from starlette.routing import Route
 
 from bot.web.downloads import download_routes
 from bot.web.kiosk import kiosk_routes
+from bot.web.metrics import metrics_routes
 from bot.web.runtime import Runtime
 from storage.db import database_answers
 
@@ -77,7 +79,13 @@ def problem(status: int, detail: str) -> JSONResponse:
 
 def build_web(vbot: Runtime, lifespan=None) -> Starlette:
     return Starlette(
-        routes=[*webhook_routes(vbot), *health_routes(vbot), *download_routes(vbot), *kiosk_routes(vbot)],
+        routes=[
+            *webhook_routes(vbot),
+            *health_routes(vbot),
+            *download_routes(vbot),
+            *kiosk_routes(vbot),
+            *metrics_routes(vbot.metrics),
+        ],
         lifespan=lifespan,
     )
 
@@ -99,7 +107,23 @@ async def accept(vbot: Runtime, platform: str, channel, body: bytes) -> JSONResp
 
 
 def webhook_routes(vbot: Runtime) -> list[Route]:
+    latency = vbot.metrics.webhook_seconds
+
     async def line_webhook(request: Request) -> JSONResponse:
+        started = time.perf_counter()
+        try:
+            return await answer_line(request)
+        finally:
+            latency.labels("line").observe(time.perf_counter() - started)
+
+    async def telegram_webhook(request: Request) -> JSONResponse:
+        started = time.perf_counter()
+        try:
+            return await answer_telegram(request)
+        finally:
+            latency.labels("telegram").observe(time.perf_counter() - started)
+
+    async def answer_line(request: Request) -> JSONResponse:
         channel = vbot.channels.get("line")
         if channel is None:
             return problem(404, "LINE is not configured")
@@ -112,7 +136,7 @@ def webhook_routes(vbot: Runtime) -> list[Route]:
             return problem(401, "bad signature")
         return await accept(vbot, "line", channel, body)
 
-    async def telegram_webhook(request: Request) -> JSONResponse:
+    async def answer_telegram(request: Request) -> JSONResponse:
         channel = vbot.channels.get("telegram")
         if channel is None:
             return problem(404, "Telegram is not configured")
