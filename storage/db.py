@@ -57,6 +57,20 @@ def migrate(engine: sa.Engine) -> None:
         command.upgrade(config, "head")
 
 
+def schema_revisions(engine: sa.Engine) -> tuple[str | None, str]:
+    """(the database's migration revision, or None before `vbot init`; the newest this version knows)."""
+    from alembic.config import Config
+    from alembic.runtime.migration import MigrationContext
+    from alembic.script import ScriptDirectory
+
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    head = ScriptDirectory.from_config(config).get_current_head() or ""
+    with engine.connect() as connection:
+        current = MigrationContext.configure(connection).get_current_revision()
+    return current, head
+
+
 # One writer at a time per SQLite file within this process. SQLite allows one writer anyway; waiting here
 # costs microseconds, while a thread that loses BEGIN IMMEDIATE to another sleeps in SQLite's busy
 # handler for up to 100 ms even when the lock frees at once (measured: p99 208 → 85 ms under load).

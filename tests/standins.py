@@ -97,6 +97,8 @@ class LineStandIn(StandIn):
         self._menu_numbers = itertools.count(1)
         self.data_url = ""
         self._data_runner: web.AppRunner | None = None
+        # GET /v2/bot/channel/webhook/endpoint: what the channel's console has on record (none at first).
+        self.webhook_endpoint: dict = {"endpoint": "", "active": False}
 
     async def handle(self, request: web.Request) -> web.Response:
         body = await _body(request)
@@ -116,6 +118,11 @@ class LineStandIn(StandIn):
             if user_id in self.languages:
                 profile["language"] = self.languages[user_id]
             return web.json_response(profile)
+        if path.endswith("/v2/bot/channel/webhook/endpoint"):
+            if request.method == "PUT":
+                self.webhook_endpoint = {"endpoint": body.get("endpoint", ""), "active": True}
+                return web.json_response({})
+            return web.json_response(self.webhook_endpoint)
         if path.endswith("/v2/bot/info"):
             return web.json_response(
                 {
@@ -184,6 +191,8 @@ class LineStandIn(StandIn):
         app.router.add_post("/v2/bot/message/multicast", self.handle)
         app.router.add_get("/v2/bot/message/quota", self.handle)
         app.router.add_get("/v2/bot/info", self.handle)
+        app.router.add_get("/v2/bot/channel/webhook/endpoint", self.handle)
+        app.router.add_put("/v2/bot/channel/webhook/endpoint", self.handle)
         app.router.add_get("/v2/bot/message/quota/consumption", self.handle)
         app.router.add_get("/v2/bot/profile/{user}", self.handle)
         menus = self._rich_menu_endpoint

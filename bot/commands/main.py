@@ -19,6 +19,7 @@ from bot.commands import (
     awards,
     deadlines,
     demo,
+    doctor,
     events,
     export,
     hours,
@@ -48,6 +49,7 @@ log = logging.getLogger("vbot")
 GROUPS = (
     runtime,
     operations,
+    doctor,
     deadlines,
     events,
     export,
@@ -60,7 +62,7 @@ GROUPS = (
     awards,
     hours,
 )
-ON_THEIR_OWN = (runtime, operations, menus, demo)
+ON_THEIR_OWN = (runtime, operations, doctor, menus, demo)
 GROUP_OF = {command: group for group in GROUPS for command in group.COMMANDS}
 
 

@@ -1,0 +1,126 @@
+"""`vbot doctor`: one line per check, ✓ or ✗, and for each ✗ what to do. Changes nothing (not even the
+schema: a database that needs `vbot init` is reported, not upgraded)."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import json
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from bot.channels.diagnosis import Finding, line_findings, telegram_findings
+from bot.config import Settings
+
+COMMANDS = ("doctor",)
+
+# One word in each script the bot prints: the rich-menu pictures need a font for every one of them.
+SCRIPTS = {"zh": "簽到", "th": "ลงเวลาเข้า", "vi": "Điểm danh"}
+
+
+def add_parser(commands) -> None:
+    doctor = commands.add_parser(
+        "doctor",
+        help="check the database, the platforms, the fonts, the public URL and the clock",
+        description="Prints one line per check (✓ or ✗ with what to do) and exits 1 when any check fails. "
+        "Changes nothing.",
+    )
+    doctor.add_argument(
+        "--json", action="store_true", help='print {"ok": …, "checks": [{"name", "ok", "detail"}]}'
+    )
+
+
+def run(args, settings: Settings) -> int:
+    now = dt.datetime.now(dt.UTC)
+    findings = [database_finding(settings), *platform_findings(settings, now), public_url_finding(settings)]
+    findings += font_findings()
+    ok = all(finding.ok for finding in findings)
+    if args.json:
+        checks = [{"name": f.name, "ok": f.ok, "detail": f.detail} for f in findings]
+        print(json.dumps({"ok": ok, "checks": checks}, ensure_ascii=False))
+    else:
+        for finding in findings:
+            print(f"{'✓' if finding.ok else '✗'} {finding.name}: {finding.detail}")
+    return 0 if ok else 1
+
+
+def database_finding(settings: Settings) -> Finding:
+    import sqlalchemy as sa
+
+    from storage.db import make_engine, schema_revisions
+
+    url = sa.engine.make_url(settings.database_url)
+    shown = url.render_as_string(hide_password=True)
+    if url.get_backend_name() == "sqlite" and not (url.database and Path(url.database).is_file()):
+        return Finding("database", False, f"there is no database file at {url.database}: run `vbot init`")
+    engine = make_engine(settings.database_url)
+    try:
+        current, head = schema_revisions(engine)
+    except sa.exc.SQLAlchemyError as error:
+        reason = str(getattr(error, "orig", None) or error).strip().splitlines()[0]
+        return Finding("database", False, f"{shown} cannot be opened ({reason}): check VBOT_DATABASE_URL")
+    finally:
+        engine.dispose()
+    if current == head:
+        return Finding("database", True, f"{shown}, schema current ({head})")
+    if current is None:
+        return Finding("database", False, f"{shown} has no vbot schema: run `vbot init`")
+    return Finding(
+        "database", False, f"{shown} is at schema {current}, this version needs {head}: run `vbot init`"
+    )
+
+
+def platform_findings(settings: Settings, now: dt.datetime) -> list[Finding]:
+    if not (settings.line_enabled or settings.telegram_enabled):
+        return [
+            Finding(
+                "platforms",
+                False,
+                "neither LINE nor Telegram is configured: set LINE_CHANNEL_SECRET and LINE_CHANNEL_ACCESS_TOKEN, "
+                "or TELEGRAM_BOT_TOKEN and TELEGRAM_WEBHOOK_SECRET (.env.example)",
+            )
+        ]
+
+    async def ask() -> list[Finding]:
+        found: list[Finding] = []
+        if settings.line_enabled:
+            found += await line_findings(settings, now)
+        else:
+            found.append(
+                Finding("LINE", True, "not configured (LINE_CHANNEL_SECRET, LINE_CHANNEL_ACCESS_TOKEN)")
+            )
+        if settings.telegram_enabled:
+            found += await telegram_findings(settings, now)
+        else:
+            found.append(Finding("Telegram", True, "not configured (TELEGRAM_BOT_TOKEN)"))
+        return found
+
+    return asyncio.run(ask())
+
+
+def public_url_finding(settings: Settings) -> Finding:
+    parts = urlsplit(settings.public_url)
+    if parts.scheme == "https":
+        return Finding("public URL", True, settings.public_url)
+    return Finding(
+        "public URL",
+        False,
+        f"{settings.public_url} is not https: LINE and Telegram send webhooks only to https, and links in chats "
+        "should be safe; set VBOT_PUBLIC_URL to the HTTPS address of the reverse proxy",
+    )
+
+
+def font_findings() -> list[Finding]:
+    from bot.printing.menu_image import font_for
+
+    missing = [script for script, word in SCRIPTS.items() if font_for(script, [word]) is None]
+    if not missing:
+        return [Finding("fonts", True, "Chinese, Thai and Vietnamese can be drawn")]
+    return [
+        Finding(
+            "fonts",
+            False,
+            f"no font for {', '.join(missing)}: menus would show icons without words; "
+            "apt-get install fonts-noto-cjk fonts-thai-tlwg",
+        )
+    ]
