@@ -90,7 +90,7 @@ async def telegram_findings(settings: Settings, now: dt.datetime) -> list[Findin
     from telegram.error import InvalidToken, NetworkError, TelegramError
 
     expected = f"{settings.public_url}/webhooks/telegram"
-    bot = Bot(settings.telegram_bot_token, base_url=f"{settings.telegram_api_base_url}/bot")
+    bot = Bot(settings.telegram_bot_token or "", base_url=f"{settings.telegram_api_base_url}/bot")
     try:
         async with bot:
             info = await bot.get_webhook_info(read_timeout=settings.api_timeout_seconds)
