@@ -286,6 +286,18 @@ def test_demo_chats_on_its_own_database_and_ends_with_the_input(tmp_path):
     assert list(tmp_path.iterdir()) == []
 
 
+def test_demo_as_a_coordinator_shows_a_day_under_way(tmp_path):
+    done = vbot(tmp_path, "demo", "--coordinator", stdin="現場\n審核\n獎勵名單\n匯出\n報表\n")
+    succeeded(done)
+    live, review, eligible, export, report = done.stdout.split("\n> ")[1:6]
+    assert "已到 1" in live and "未到：張淑芬" in live
+    assert "林志明" in review and "13." in review and "核准 #" in review
+    assert "張淑芬" in eligible and "銅牌" in eligible
+    assert "共 2 筆、7 小時" in export
+    assert "服務志工：2 人" in report
+    assert list(tmp_path.iterdir()) == []
+
+
 # --- bad input: one line on stderr, non-zero exit, no traceback, nothing changed ------------------------------
 
 BOTH = ("sqlite", "postgresql")

@@ -12,6 +12,7 @@ from bot.config import Settings
 from bot.database import prepare_database
 from handlers import router
 from handlers.context import Rules
+from handlers.events import admin as event_admin
 from handlers.i18n import Catalogs
 from handlers.people import admin
 from handlers.types import Incoming, Reply, ReplyTo
@@ -30,6 +31,17 @@ def render(replies: list[Reply]) -> tuple[str, list[str]]:
             choices.append(button.text)
             lines.append(f"  [{len(choices)}] {button.label}")
     return "\n".join(lines), choices
+
+
+def say(engine, rules: Rules, catalogs: Catalogs, user: str, text: str, at: dt.datetime) -> list[Reply]:
+    """`user` types `text` at `at` (the platform's timestamp); the bot answers now."""
+    now = dt.datetime.now(dt.UTC)
+    with UnitOfWork(engine)() as session:
+        replies = router.handle(
+            session, Incoming(Platform.TERMINAL, user, "text", text, at, ReplyTo(user)), now, rules, catalogs
+        )
+        session.commit()
+    return replies
 
 
 def chat(engine, rules: Rules, catalogs: Catalogs, lines, out) -> None:
@@ -87,16 +99,100 @@ def seed(engine, rules: Rules, catalogs: Catalogs) -> None:
         )
         session.commit()
     t = catalogs.translator(rules.default_locale)
-    incoming = Incoming(
-        Platform.TERMINAL, DEMO_USER, "text", t("link") + " " + invite.code, now, ReplyTo(DEMO_USER)
-    )
+    print(render(say(engine, rules, catalogs, DEMO_USER, t("link") + " " + invite.code, now))[0])
+
+
+def seed_coordinator(engine, rules: Rules, catalogs: Catalogs) -> None:
+    """The sample unit with a day under way, and this terminal linked to its coordinator: a volunteer serving
+    at today's event, one missing from its shift, a visit of 13 hours waiting for review, and a volunteer a
+    few hours short of the national bronze medal. Everything is done through the same words and operations
+    as in real life (the volunteers' chats are other terminal users)."""
+    now = dt.datetime.now(dt.UTC)
+    link = catalogs.translator(rules.default_locale)("link")
     with UnitOfWork(engine)() as session:
-        replies = router.handle(session, incoming, now, rules, catalogs)
+        unit = admin.add_unit(
+            session, now, "demo", name="臺北市立圖書館 (示範)", category="culture", city="taipei"
+        )
+        people = {}
+        for name, role in (
+            ("李督導", "coordinator"),
+            ("陳美玲", "volunteer"),
+            ("林志明", "volunteer"),
+            ("張淑芬", "volunteer"),
+        ):
+            person, invite = admin.add_volunteer(
+                session,
+                now,
+                "demo",
+                unit_id=unit.id,
+                name=name,
+                invite_valid_for=rules.invite_valid_for,
+                trained_on=dt.date(2015, 3, 1),
+                role=role,
+            )
+            people[name] = (person.id, invite.code)
+        veteran = people["張淑芬"][0]
+        admin.set_volunteer(
+            session,
+            now,
+            "demo",
+            veteran,
+            {
+                "record_book_no": "北市志字第000456號",
+                "record_book_date": dt.date(2015, 3, 20),
+                "english_name": "Shu-Fen Chang",
+            },
+        )
+        admin.add_hours(
+            session,
+            now,
+            "demo",
+            volunteer_id=veteran,
+            unit_id=unit.id,
+            day=dt.date(2025, 12, 31),
+            hours=2990,
+            note="record-book balance",
+        )
+        # Served last month and in the half-year just ended, so that 匯出 and 報表 have something to show.
+        today = now.astimezone(rules.timezone).date()
+        last_month = (today.replace(day=1) - dt.timedelta(days=1)).replace(day=10)
+        last_half = dt.date(today.year, 1, 10) if today.month >= 7 else dt.date(today.year - 1, 7, 10)
+        for day, hours in ((last_month, 3.5), (last_half, 4)):
+            for name in ("陳美玲", "林志明"):
+                admin.add_hours(
+                    session, now, "demo", volunteer_id=people[name][0], unit_id=unit.id, day=day, hours=hours
+                )
+        event = event_admin.add_event(
+            session,
+            now,
+            "demo",
+            unit_id=unit.id,
+            title="親子說故事活動",
+            starts_at=now - dt.timedelta(hours=1),
+            ends_at=now + dt.timedelta(hours=3),
+            place="總館 B1",
+        )
+        shift = event_admin.add_shift(
+            session,
+            now,
+            "demo",
+            event_id=event.id,
+            starts_at=now - dt.timedelta(hours=1),
+            ends_at=now + dt.timedelta(hours=3),
+            capacity=5,
+        )
+        for name in ("陳美玲", "張淑芬"):
+            event_admin.add_to_roster(session, now, "demo", shift.id, people[name][0])
         session.commit()
-    print(render(replies)[0])
+    for number, name in enumerate(("陳美玲", "林志明", "張淑芬"), start=2):
+        say(engine, rules, catalogs, f"demo-{number}", f"{link} {people[name][1]}", now)
+    say(engine, rules, catalogs, "demo-2", f"簽到 {event.code}", now - dt.timedelta(minutes=50))
+    say(engine, rules, catalogs, "demo-3", "簽到", now - dt.timedelta(hours=13, minutes=30))
+    say(engine, rules, catalogs, "demo-3", "簽退", now - dt.timedelta(minutes=20))
+    print(render(say(engine, rules, catalogs, DEMO_USER, f"{link} {people['李督導'][1]}", now))[0])
 
 
-def demo(settings: Settings) -> int:
+def demo(settings: Settings, coordinator: bool = False) -> int:
     catalogs = Catalogs()
     rules = Rules(
         timezone=settings.zone,
@@ -110,8 +206,17 @@ def demo(settings: Settings) -> int:
         engine = make_engine(f"sqlite:///{Path(folder) / 'demo.db'}")
         try:
             prepare_database(engine)
-            print(t("Demo: you are the sample volunteer. Type a word or a button's number; Ctrl-D ends."))
-            seed(engine, rules, catalogs)
+            if coordinator:
+                print(
+                    t(
+                        "Demo: you are the coordinator of a sample unit. Try 現場, 審核, 獎勵名單, 匯出 and 報表; "
+                        "Ctrl-D ends."
+                    )
+                )
+                seed_coordinator(engine, rules, catalogs)
+            else:
+                print(t("Demo: you are the sample volunteer. Type a word or a button's number; Ctrl-D ends."))
+                seed(engine, rules, catalogs)
             chat(engine, rules, catalogs, sys.stdin, sys.stdout)
         finally:
             engine.dispose()
