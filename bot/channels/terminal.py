@@ -102,6 +102,12 @@ def seed(engine, rules: Rules, catalogs: Catalogs) -> None:
     print(render(say(engine, rules, catalogs, DEMO_USER, t("link") + " " + invite.code, now))[0])
 
 
+def stored(row_id: int | None) -> int:
+    """The id of a row the operation has already flushed (SQLModel types every id as optional)."""
+    assert row_id is not None
+    return row_id
+
+
 def seed_coordinator(engine, rules: Rules, catalogs: Catalogs) -> None:
     """The sample unit with a day under way, and this terminal linked to its coordinator: a volunteer serving
     at today's event, one missing from its shift, a visit of 13 hours waiting for review, and a volunteer a
@@ -113,6 +119,7 @@ def seed_coordinator(engine, rules: Rules, catalogs: Catalogs) -> None:
         unit = admin.add_unit(
             session, now, "demo", name="臺北市立圖書館 (示範)", category="culture", city="taipei"
         )
+        unit_id = stored(unit.id)
         people = {}
         for name, role in (
             ("李督導", "coordinator"),
@@ -124,13 +131,13 @@ def seed_coordinator(engine, rules: Rules, catalogs: Catalogs) -> None:
                 session,
                 now,
                 "demo",
-                unit_id=unit.id,
+                unit_id=unit_id,
                 name=name,
                 invite_valid_for=rules.invite_valid_for,
                 trained_on=dt.date(2015, 3, 1),
                 role=role,
             )
-            people[name] = (person.id, invite.code)
+            people[name] = (stored(person.id), invite.code)
         veteran = people["張淑芬"][0]
         admin.set_volunteer(
             session,
@@ -148,7 +155,7 @@ def seed_coordinator(engine, rules: Rules, catalogs: Catalogs) -> None:
             now,
             "demo",
             volunteer_id=veteran,
-            unit_id=unit.id,
+            unit_id=unit_id,
             day=dt.date(2025, 12, 31),
             hours=2990,
             note="record-book balance",
@@ -160,29 +167,30 @@ def seed_coordinator(engine, rules: Rules, catalogs: Catalogs) -> None:
         for day, hours in ((last_month, 3.5), (last_half, 4)):
             for name in ("陳美玲", "林志明"):
                 admin.add_hours(
-                    session, now, "demo", volunteer_id=people[name][0], unit_id=unit.id, day=day, hours=hours
+                    session, now, "demo", volunteer_id=people[name][0], unit_id=unit_id, day=day, hours=hours
                 )
         event = event_admin.add_event(
             session,
             now,
             "demo",
-            unit_id=unit.id,
+            unit_id=unit_id,
             title="親子說故事活動",
             starts_at=now - dt.timedelta(hours=1),
             ends_at=now + dt.timedelta(hours=3),
             place="總館 B1",
         )
+        event_id = stored(event.id)
         shift = event_admin.add_shift(
             session,
             now,
             "demo",
-            event_id=event.id,
+            event_id=event_id,
             starts_at=now - dt.timedelta(hours=1),
             ends_at=now + dt.timedelta(hours=3),
             capacity=5,
         )
         for name in ("陳美玲", "張淑芬"):
-            event_admin.add_to_roster(session, now, "demo", shift.id, people[name][0])
+            event_admin.add_to_roster(session, now, "demo", stored(shift.id), people[name][0])
         session.commit()
     for number, name in enumerate(("陳美玲", "林志明", "張淑芬"), start=2):
         say(engine, rules, catalogs, f"demo-{number}", f"{link} {people[name][1]}", now)
