@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
 import unicodedata
 from collections.abc import Callable
@@ -22,7 +23,7 @@ from handlers.i18n import Catalogs
 from handlers.jobs import deadline_alerts
 from handlers.people import language, linking, my_data
 from handlers.people import reminder_settings as reminder_chat
-from handlers.service import checkin, corrections, hours
+from handlers.service import checkin, corrections, hours, status
 from handlers.types import Incoming, Reply
 from storage import people_store
 
@@ -88,7 +89,43 @@ ROUTES = (
     Route("deadline-done", ("完成", "done"), deadline_alerts.mark_done, needs_link=True),
     Route("language", ("語言", "language", "/language"), language.choose, needs_link=False),
     Route("help", ("說明", "help", "/help"), guide.help_answer, needs_link=False),
+    Route("status", ("狀態", "status"), status.my_status, needs_link=True),
 )
+ROUTE_OF_INTENT = {route.intent: route for route in ROUTES}
+
+# Button labels that are not chat words themselves, and the word each button sends: a person who types what
+# a button or a menu shows (in any shipped language) means what tapping it means.
+LABELS = {
+    "Check in": "check in",
+    "Check out": "check out",
+    "Check out now": "check out",
+    "My hours": "hours",
+    "Your service hours": "hours",
+    "My awards": "awards",
+    "Your awards": "awards",
+    "My training": "training",
+    "Upcoming training": "training",
+    "Shifts": "shifts",
+    "Open shifts": "shifts",
+    "Help": "help",
+    "Menu": "help",
+    "Language": "language",
+    "Live": "live",
+    "Review": "review",
+    "Award list": "eligible",
+    "Export hours": "export",
+    "Report": "report",
+    "Full report": "report",
+    "My data": "my data",
+    "My records": "my records",
+    "Reminders": "reminders",
+    "Turn all off": "reminders off",
+    "Turn all on": "reminders on",
+    "Delete my data": "delete my data",
+    "Still serving": "still serving",
+}
+# Chat words that take a fixed second word; typed in a person's language they mean the English ones.
+COMPOUND_WORDS = ("reminders off", "reminders on", "shift end")
 
 
 KNOWN_WORDS = frozenset(word for route in ROUTES for word in route.words)
@@ -138,6 +175,152 @@ _CJK = re.compile(r"[\u3400-\u9fff]")
 _CJK_SPACE = re.compile(r"(?<=[\u3400-\u9fff])\s+(?=[\u3400-\u9fff])")
 
 
+def folded(text: str) -> str:
+    """Lower case, without accents (`Điểm danh` = `diem danh`), single spaces: how typed words are compared."""
+    text = unicodedata.normalize("NFKD", text.casefold()).replace("đ", "d")
+    return " ".join("".join(c for c in text if not unicodedata.combining(c)).split())
+
+
+@functools.cache
+def native_words(catalogs: Catalogs) -> dict[str, str]:
+    """Every chat word and button label in every shipped language (folded), and the English word it means.
+
+    The words are the catalogs' own: `check in` is `điểm danh đến` in Vietnamese, `absen masuk` in Indonesian;
+    `more words: check in` lists a language's other natural verbs for it (`điểm danh`, `absen`, `ลงเวลา`).
+    """
+    english = {
+        word for route in ROUTES for word in route.words if word.isascii() and not word.startswith("/")
+    }
+    meaning = {word: word for word in (*english, *COMPOUND_WORDS)} | LABELS
+    found: dict[str, str] = {}
+    for locale in catalogs.locales:
+        t = catalogs.translator(locale)
+        for msgid, word in meaning.items():
+            found.setdefault(folded(t(msgid)), word)
+            if msgid in english or msgid in COMPOUND_WORDS:
+                for more in t(f"more words: {msgid}").split("|"):
+                    if more.strip() and not more.startswith("more words:"):
+                        found.setdefault(folded(more), word)
+    found.pop("", None)
+    return found
+
+
+def after_prefix(text: str, prefix: str) -> str | None:
+    """The rest of `text` when its folded beginning is `prefix` (already folded), else None."""
+    for end in range(len(prefix), min(len(text), 2 * len(prefix) + 2) + 1):
+        if folded(text[:end]) == prefix:
+            while end < len(text) and unicodedata.combining(text[end]):
+                end += 1  # a Thai tone mark or a Vietnamese accent belongs to the word before it
+            rest = text[end:]
+            # Latin words end at a space ("linkage" is not "link"); Chinese and Thai need none.
+            if rest and prefix[-1].isascii() and prefix[-1].isalnum() and not rest[0].isspace():
+                return None
+            return rest
+    return None
+
+
+def in_english_words(text: str, native: dict[str, str]) -> str:
+    """A text that starts with a word of any language, with that word replaced by its English chat word."""
+    for word in sorted(native, key=len, reverse=True):
+        rest = after_prefix(text, word)
+        if rest is not None:
+            # A second word of the same language (`tắt nhắc nhở khen thưởng`: reminders off awards).
+            rest = native.get(folded(rest), rest.strip()) if rest.strip() else ""
+            return f"{native[word]} {rest}".strip()
+    return text
+
+
+# A question about a state, in each language: answered with the state, never acted on (issue: questions are
+# not orders). Endings and openings are grammar, not words shown to anyone.
+QUESTION_ENDINGS = (
+    "?",
+    "？",
+    "了嗎",
+    "了吗",
+    "了沒有",
+    "了沒",
+    "了没",
+    "沒有",
+    "嗎",
+    "吗",
+    "呢",
+    "沒",
+    "没",
+    " chưa",
+    " không",
+    " belum",
+    " tidak",
+    "หรือยัง",
+    "แล้วหรือยัง",
+    "หรือเปล่า",
+    "ไหม",
+    "มั้ย",
+    "แล้วยัง",
+)
+QUESTION_OPENINGS = (
+    "我有沒有",
+    "有沒有",
+    "我有",
+    "有",
+    "我",
+    "did i ",
+    "have i ",
+    "am i ",
+    "was i ",
+    "are we ",
+    "did we ",
+    "tôi đã ",
+    "tôi có ",
+    "tôi ",
+    "đã ",
+    "apakah saya sudah ",
+    "apakah saya ",
+    "apakah ",
+    "saya sudah ",
+    "sudah ",
+    "saya ",
+    "ฉัน",
+    "ผม",
+    "ได้",
+)
+# Orders that change a record, and what their question reads instead.
+ASKED_INSTEAD = {
+    "checkin": "status",
+    "checkout": "status",
+    "sign-up": "shifts",
+    "cancel": "shifts",
+    "delete-my-data": "my-data",
+}
+_ENGLISH_PAST = {"checked in": "check in", "checked out": "check out", "signed up": "sign up"}
+
+
+def asked(cleaned: str) -> str | None:
+    """The text without its question words, when it is a question; None for anything else."""
+    text, was_asked = cleaned.rstrip(" .!！~～。"), False
+    stripping = True
+    while stripping:
+        stripping = False
+        for ending in sorted(QUESTION_ENDINGS, key=len, reverse=True):
+            if folded(text).endswith(folded(ending).strip() if ending.startswith(" ") else folded(ending)):
+                cut = len(ending.strip()) if ending.startswith(" ") else len(ending)
+                if len(text) > cut:
+                    text, was_asked, stripping = text[:-cut].rstrip(" 了"), True, True
+                    break
+    if not was_asked:
+        return None
+    for opening in sorted(QUESTION_OPENINGS, key=len, reverse=True):
+        if folded(text).startswith(folded(opening).strip()) and len(text) > len(opening.strip()):
+            rest = after_prefix(text, folded(opening).strip())
+            if rest is not None:
+                text = rest.strip()
+                break
+    lowered = text.casefold()
+    for past, word in _ENGLISH_PAST.items():
+        if lowered.startswith(past):
+            text = word + text[len(past) :]
+    return text
+
+
 def plain_words(cleaned: str) -> str:
     """`簽 到` → `簽到`, `我要簽到` → `簽到`, `打卡 A1B2` → `簽到 A1B2`; used only for texts no word starts."""
     text = _CJK_SPACE.sub("", cleaned)
@@ -173,16 +356,35 @@ def _route_of(cleaned: str) -> tuple[Route, str] | None:
             # except that a code is never Chinese: "簽到表在哪" asks where the sheet is, it is no check-in.
             if rest and word.isascii() and not rest.startswith(" "):
                 continue
-            if route.intent in CODE_ROUTES and _CJK.match(rest):
+            if route.intent in CODE_ROUTES and _CJK.match(rest.lstrip()):
                 continue
             return route, rest.strip()
     return None
 
 
-def recognise(text: str) -> tuple[Route, str] | None:
-    """The route whose word starts the text, and the rest as its argument; near-words when no word does."""
-    cleaned = bare_word(normalise(text))
-    return _route_of(cleaned) or _route_of(plain_words(cleaned))
+def recognise(text: str, native: dict[str, str] | None = None) -> tuple[Route, str] | None:
+    """The route whose word starts the text, and the rest as its argument; near-words when no word does.
+
+    `native`: every language's words (native_words); a question about a state reads the state instead."""
+    normalised = normalise(text)
+    question = asked(normalised)
+    if question is not None:
+        found = _recognise_order(question, native or {})
+        # Only a bare order asked about (`簽到了嗎`): `簽到 K7Q2MX?` still checks in with the code, and the text
+        # of `意見 …？` keeps its question mark.
+        if found is not None and found[0].intent in ASKED_INSTEAD and not found[1]:
+            return ROUTE_OF_INTENT[ASKED_INSTEAD[found[0].intent]], ""
+    return _recognise_order(normalised, native or {})
+
+
+def _recognise_order(normalised: str, native: dict[str, str]) -> tuple[Route, str] | None:
+    cleaned = bare_word(normalised)
+    found = _route_of(cleaned) or _route_of(plain_words(cleaned))
+    if found is None and native:
+        english = in_english_words(cleaned, native)
+        if english != cleaned:
+            found = _route_of(english)
+    return found
 
 
 def handle(
@@ -201,7 +403,11 @@ def handle(
         return guide.help_answer(ctx, "") if linked else guide.how_to_link(ctx)
     if incoming.kind == "location" and incoming.location is not None:
         return event_checkin.location_shared(ctx) if linked else guide.how_to_link(ctx)
-    found = recognise(incoming.text) if incoming.kind == "text" else None
+    if incoming.kind == "other":  # a sticker, a picture, a voice message, a file
+        return guide.friendly(ctx, "") if linked else guide.how_to_link(ctx)
+    found = recognise(incoming.text, native_words(catalogs)) if incoming.kind == "text" else None
+    if found is None and linked and guide.is_small_talk(ctx, incoming.text):
+        return guide.friendly(ctx, incoming.text)
     if found is None:
         return guide.not_understood(ctx) if linked else guide.how_to_link(ctx)
     route, argument = found

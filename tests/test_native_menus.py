@@ -20,7 +20,7 @@ from bot.channels.line_menus import buttons, plan_menus
 from bot.printing import menu_image
 from handlers.i18n import Catalogs
 from handlers.people import admin
-from handlers.router import ROUTES, recognise
+from handlers.router import ROUTES, native_words, recognise
 from storage.db import UnitOfWork, make_engine, migrate
 from storage.models import ChatAccount, LineRichMenu
 from tests.conftest import LINE_SECRET, LINE_TOKEN, T0, TELEGRAM_SECRET, TELEGRAM_TOKEN
@@ -160,7 +160,9 @@ async def test_line_setup_makes_a_menu_per_audience_and_language_whose_buttons_s
             == (2500, 843 if audience == "volunteer" else 1686)
         )
         # Each area sends a chat word of the menu's language, which the router takes for the intended intent.
-        intents = [recognise(area["action"]["text"])[0].intent for area in menu["areas"]]
+        intents = [
+            recognise(area["action"]["text"], native_words(CATALOGS))[0].intent for area in menu["areas"]
+        ]
         assert intents == (VOLUNTEER_INTENTS if audience == "volunteer" else COORDINATOR_INTENTS), (
             audience,
             locale,

@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import pytest
 
-from handlers.i18n import SHIPPED
-from handlers.router import recognise
+from handlers.i18n import SHIPPED, Catalogs
+from handlers.router import native_words, recognise
 from tests.test_reminders import Town, local
 
 # (what a person types, the intent it must reach, the argument the handler gets)
+NATIVE = native_words(Catalogs())  # every language's chat words, as the router reads them
+
 NEAR_WORDS = [
     ("簽到", "checkin", ""),
     ("簽 到", "checkin", ""),
@@ -65,7 +67,7 @@ NEAR_WORDS = [
 
 @pytest.mark.parametrize(("typed", "intent", "argument"), NEAR_WORDS)
 def test_near_words_and_full_width_input_reach_the_right_handler(typed, intent, argument):
-    found = recognise(typed)
+    found = recognise(typed, NATIVE)
     assert found is not None, typed
     route, rest = found
     assert (route.intent, rest) == (intent, argument)
@@ -73,7 +75,7 @@ def test_near_words_and_full_width_input_reach_the_right_handler(typed, intent, 
 
 @pytest.mark.parametrize("typed", ["signing", "打卡機壞了嗎", "簽到表在哪", "hello"])
 def test_other_texts_are_not_taken_for_a_command_they_only_resemble(typed):
-    found = recognise(typed)
+    found = recognise(typed, NATIVE)
     assert found is None or found[0].intent not in ("checkin", "checkout"), typed
 
 
