@@ -55,9 +55,9 @@ def test_every_msgid_of_the_pot_is_translated_with_its_placeholders_and_lines(lo
 def test_the_new_languages_are_shipped_and_really_translated():
     assert set(NEW) <= set(SHIPPED)
     for locale, phrase in (
-        ("vi", "Giờ phục vụ của bạn"),
-        ("id", "Jam layanan Anda"),
-        ("th", "ชั่วโมงบริการของคุณ"),
+        ("vi", "Số giờ tình nguyện của bạn"),
+        ("id", "Jam relawan Anda"),
+        ("th", "ชั่วโมงจิตอาสาของคุณ"),
     ):
         assert CATALOGS.translator(locale)("Your service hours") == phrase
 
@@ -299,36 +299,36 @@ CJK = re.compile(r"[\u4e00-\u9fff]")
 EXPECTED = {
     "vi": {
         "hours": [
-            "Giờ phục vụ của bạn",
+            "Số giờ tình nguyện của bạn",
             "Tổng cộng: 1.002,5 giờ",
             "Năm nay: 0 giờ",
-            "Nửa năm này (tháng 1–6): 0 giờ",
+            "Trong tháng 1–6: 0 giờ",
         ],
         "awards": [
             "🎉 Giấy chứng nhận thành tích phục vụ tình nguyện: đã đạt!",
             "Thẻ danh dự tình nguyện viên",
-            "Đủ 3 năm vào 1 thg 6, 2026",
+            "Đủ 3 năm vào ngày 1 thg 6, 2026",
             "Giải thưởng đóng góp tình nguyện Đài Bắc",
             "Hạn nộp: 31 thg 5, 2026",
         ],
     },
     "id": {
         "hours": [
-            "Jam layanan Anda",
+            "Jam relawan Anda",
             "Total: 1.002,5 jam",
             "Tahun ini: 0 jam",
-            "Setengah tahun ini (Januari–Juni): 0 jam",
+            "Semester ini (Januari–Juni): 0 jam",
         ],
         "awards": [
             "🎉 Sertifikat kinerja layanan relawan: tercapai!",
             "Kartu kehormatan relawan",
-            "Masa kerja 3 tahun pada 1 Jun 2026",
+            "Masa bakti 3 tahun pada 1 Jun 2026",
             "Penghargaan kontribusi relawan Taipei",
             "Batas pengajuan: 31 Mei 2026",
         ],
     },
     "th": {
-        "hours": ["ชั่วโมงบริการของคุณ", "รวมทั้งหมด: 1,002.5 ชั่วโมง", "ปีนี้: 0 ชั่วโมง", "ครึ่งปีนี้ (ม.ค.–มิ.ย.): 0 ชั่วโมง"],
+        "hours": ["ชั่วโมงจิตอาสาของคุณ", "รวมทั้งหมด: 1,002.5 ชั่วโมง", "ปีนี้: 0 ชั่วโมง", "ครึ่งปีนี้ (ม.ค.–มิ.ย.): 0 ชั่วโมง"],
         "awards": [
             "🎉 ใบรับรองผลงานการบริการอาสาสมัคร: ถึงเกณฑ์แล้ว!",
             "บัตรเกียรติยศอาสาสมัคร",
@@ -371,10 +371,12 @@ async def test_a_line_user_whose_phone_speaks_vietnamese_gets_vietnamese_without
     # The buttons fit the moment (not checked in: 簽到) and send Vietnamese words, which are understood.
     assert [(i["action"]["label"], i["action"]["text"]) for i in items] == [
         ("Điểm danh đến", "điểm danh đến"),
-        ("Giờ của tôi", "số giờ"),
+        ("Số giờ của tôi", "số giờ"),
         ("Hướng dẫn", "hướng dẫn"),
     ]
-    assert (await harness.line_says("Uvi", "Giờ của tôi"))[0] == (await harness.line_says("Uvi", "số giờ"))[0]
+    assert (await harness.line_says("Uvi", "Số giờ của tôi"))[0] == (
+        await harness.line_says("Uvi", "số giờ")
+    )[0]
     hours = (await harness.line_says("Uvi", "hours"))[0]
     awards = (await harness.line_says("Uvi", "獎勵"))[0]  # Chinese words work too
     assert_in_language("vi", hours, awards)
