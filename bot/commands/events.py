@@ -13,55 +13,101 @@ COMMANDS = ("event", "shift", "roster")
 
 
 def add_parser(commands) -> None:
-    event = commands.add_parser("event").add_subparsers(dest="action", required=True)
-    event_add = event.add_parser("add")
-    event_add.add_argument("--unit", type=a_positive_int, required=True)
-    event_add.add_argument("--title", type=a_text, required=True)
-    event_add.add_argument("--start", type=a_time, required=True)
-    event_add.add_argument("--end", type=a_time, required=True)
-    event_add.add_argument("--place", type=a_text)
-    event_add.add_argument("--lat", type=a_number)
-    event_add.add_argument("--lon", type=a_number)
+    event = commands.add_parser(
+        "event", help="events with shifts and a check-in code: add, poster, kiosk link"
+    ).add_subparsers(dest="action", required=True)
+    event_add = event.add_parser(
+        "add",
+        help="add an event; prints its id and check-in code",
+        description="Example: vbot event add --unit 1 --title 臺北燈節 --start 2026-02-14T16:00 "
+        "--end 2026-02-14T22:00 --place 中正紀念堂",
+    )
+    event_add.add_argument("--unit", type=a_positive_int, required=True, help="the unit's id")
+    event_add.add_argument("--title", type=a_text, required=True, help="what volunteers see")
+    event_add.add_argument(
+        "--start", type=a_time, required=True, help="ISO 8601, e.g. 2026-02-14T16:00 (local)"
+    )
+    event_add.add_argument(
+        "--end", type=a_time, required=True, help="ISO 8601, e.g. 2026-02-14T22:00 (local)"
+    )
+    event_add.add_argument("--place", type=a_text, help="where, as volunteers know it")
+    event_add.add_argument(
+        "--lat", type=a_number, help="latitude of the place, e.g. 25.0355 (with --lon, --radius)"
+    )
+    event_add.add_argument("--lon", type=a_number, help="longitude of the place, e.g. 121.5219")
     event_add.add_argument(
         "--radius", type=a_positive_int, help="metres: checking in needs a location within it"
     )
     event_add.add_argument(
         "--rotating-code", action="store_true", help="the code changes every minute (kiosk page)"
     )
-    event_add.add_argument("--walk-ups", choices=("allow", "refuse"), default="allow")
-    event_add.add_argument("--credit", choices=("actual", "capped", "lateness"), default="actual")
+    event_add.add_argument(
+        "--walk-ups",
+        choices=("allow", "refuse"),
+        default="allow",
+        help="people not on a roster: checked in and flagged (allow, the default) or refused",
+    )
+    event_add.add_argument(
+        "--credit",
+        choices=("actual", "capped", "lateness"),
+        default="actual",
+        help="hours credited: as served (actual), up to the shift's end (capped), or less for lateness",
+    )
     event_add.add_argument(
         "--grace", type=int, default=0, help="minutes after the shift's end still credited"
     )
-    event_add.add_argument("--json", action="store_true")
-    event_poster = event.add_parser("poster", help="the check-in poster: PNG, or PDF when FILE ends in .pdf")
-    event_poster.add_argument("--event", type=a_positive_int, required=True)
-    event_poster.add_argument("-o", "--output", type=a_text, required=True)
-    event_poster.add_argument("--json", action="store_true")
+    event_add.add_argument("--json", action="store_true", help="print one JSON object")
+    event_poster = event.add_parser(
+        "poster",
+        help="the check-in poster: PNG, or PDF when FILE ends in .pdf",
+        description="Example: vbot event poster --event 1 -o poster.pdf",
+    )
+    event_poster.add_argument("--event", type=a_positive_int, required=True, help="the event's id")
+    event_poster.add_argument(
+        "-o", "--output", type=a_text, required=True, help="the file to write (.pdf or .png)"
+    )
+    event_poster.add_argument("--json", action="store_true", help="print one JSON object")
 
     event_kiosk = event.add_parser("kiosk", help="a signed link to the page showing an event's rotating code")
-    event_kiosk.add_argument("--event", type=a_positive_int, required=True)
+    event_kiosk.add_argument("--event", type=a_positive_int, required=True, help="the event's id")
     event_kiosk.add_argument("--hours", type=a_positive_int, default=24, help="how long the link works")
-    event_kiosk.add_argument("--json", action="store_true")
+    event_kiosk.add_argument("--json", action="store_true", help="print one JSON object")
 
-    shift = commands.add_parser("shift").add_subparsers(dest="action", required=True)
-    shift_add = shift.add_parser("add")
-    shift_add.add_argument("--event", type=a_positive_int, required=True)
-    shift_add.add_argument("--start", type=a_time, required=True)
-    shift_add.add_argument("--end", type=a_time, required=True)
-    shift_add.add_argument("--capacity", type=a_positive_int, required=True)
-    shift_add.add_argument("--post", type=a_text)
-    shift_add.add_argument("--json", action="store_true")
+    shift = commands.add_parser("shift", help="shifts of an event").add_subparsers(
+        dest="action", required=True
+    )
+    shift_add = shift.add_parser(
+        "add",
+        help="add a shift to an event; prints its id",
+        description="Example: vbot shift add --event 1 --start 2026-02-14T16:00 --end 2026-02-14T19:00 "
+        "--capacity 20 --post 服務台",
+    )
+    shift_add.add_argument("--event", type=a_positive_int, required=True, help="the event's id")
+    shift_add.add_argument(
+        "--start", type=a_time, required=True, help="ISO 8601, e.g. 2026-02-14T16:00 (local)"
+    )
+    shift_add.add_argument(
+        "--end", type=a_time, required=True, help="ISO 8601, e.g. 2026-02-14T19:00 (local)"
+    )
+    shift_add.add_argument("--capacity", type=a_positive_int, required=True, help="how many people it takes")
+    shift_add.add_argument("--post", type=a_text, help="where on the site, e.g. 服務台")
+    shift_add.add_argument("--json", action="store_true", help="print one JSON object")
 
-    roster = commands.add_parser("roster").add_subparsers(dest="action", required=True)
-    roster_add = roster.add_parser("add")
-    roster_add.add_argument("--shift", type=a_positive_int, required=True)
-    roster_add.add_argument("--volunteer", type=a_positive_int, required=True)
-    roster_add.add_argument("--json", action="store_true")
+    roster = commands.add_parser("roster", help="who is on a shift").add_subparsers(
+        dest="action", required=True
+    )
+    roster_add = roster.add_parser(
+        "add",
+        help="put a volunteer on a shift",
+        description="Example: vbot roster add --shift 1 --volunteer 7",
+    )
+    roster_add.add_argument("--shift", type=a_positive_int, required=True, help="the shift's id")
+    roster_add.add_argument("--volunteer", type=a_positive_int, required=True, help="the volunteer's id")
+    roster_add.add_argument("--json", action="store_true", help="print one JSON object")
     roster_import = roster.add_parser("import", help="a CSV with the columns shift and volunteer (ids)")
-    roster_import.add_argument("file", type=a_text)
-    roster_import.add_argument("--event", type=a_positive_int, required=True)
-    roster_import.add_argument("--json", action="store_true")
+    roster_import.add_argument("file", type=a_text, help="the CSV file, e.g. roster.csv")
+    roster_import.add_argument("--event", type=a_positive_int, required=True, help="the event's id")
+    roster_import.add_argument("--json", action="store_true", help="print one JSON object")
 
 
 def local_time(moment: dt.datetime, settings: Settings) -> dt.datetime:

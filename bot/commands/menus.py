@@ -22,13 +22,13 @@ def add_parser(commands) -> None:
     )
     line.add_parser(
         "setup", help="create the rich menus (per audience and language), set the default, link each person's"
-    ).add_argument("--json", action="store_true")
+    ).add_argument("--json", action="store_true", help="print one JSON object")
     telegram = commands.add_parser("telegram", help="Telegram's own features").add_subparsers(
         dest="action", required=True
     )
     telegram.add_parser(
         "setup", help="register the webhook and the command menu in every language"
-    ).add_argument("--json", action="store_true")
+    ).add_argument("--json", action="store_true", help="print one JSON object")
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:

@@ -12,28 +12,47 @@ COMMANDS = ("init", "serve", "work", "scheduler", "remind")
 
 
 def add_parser(commands) -> None:
-    commands.add_parser("init", help="create or upgrade the database").add_argument(
-        "--json", action="store_true"
-    )
+    commands.add_parser(
+        "init",
+        help="create or upgrade the database (safe to run again)",
+        description="Creates the schema in VBOT_DATABASE_URL, or brings it up to this version. Example: vbot init",
+    ).add_argument("--json", action="store_true", help="print one JSON object")
 
-    serve = commands.add_parser("serve", help="run the webhook server and the scheduled jobs")
-    serve.add_argument("--host", default="127.0.0.1")
-    serve.add_argument("--port", type=a_port, default=8080)
-    serve.add_argument("--no-scheduler", action="store_true")
+    serve = commands.add_parser(
+        "serve",
+        help="run the web server (webhooks, console, downloads), the inbox worker, the sender and the jobs",
+        description="Example: vbot serve --host 127.0.0.1 --port 8080. For webhooks alone, with `vbot work` "
+        "doing the rest in another process: vbot serve --no-workers --no-scheduler",
+    )
+    serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    serve.add_argument("--port", type=a_port, default=8080, help="port to listen on (default 8080)")
+    serve.add_argument(
+        "--no-scheduler", action="store_true", help="no reminder jobs here (another process runs them)"
+    )
     serve.add_argument(
         "--no-workers",
         action="store_true",
-        help="only answer webhooks; `vbot work` processes and sends, in another process",
+        help="no inbox worker here: `vbot work` processes the events in another process (the reminder jobs "
+        "and the sender of what they queue still run here unless --no-scheduler)",
     )
 
-    work = commands.add_parser("work", help="process stored events and send answers, without a web server")
-    work.add_argument("--no-scheduler", action="store_true")
+    work = commands.add_parser(
+        "work",
+        help="process stored events, send answers and run the reminder jobs, without a web server",
+        description="Example: vbot work. On PostgreSQL several may run at once and share the work.",
+    )
+    work.add_argument("--no-scheduler", action="store_true", help="no reminder jobs here")
 
     commands.add_parser("scheduler", help="run the scheduled jobs (and send what they queue), no web server")
 
-    remind = commands.add_parser("remind", help="run one reminder pass as if at --now, deliver, and report")
-    remind.add_argument("--now", type=a_time, required=True)
-    remind.add_argument("--json", action="store_true")
+    remind = commands.add_parser(
+        "remind",
+        help="run one reminder pass as if at --now, deliver, and report",
+        description="Example: vbot remind --now 2026-12-04T18:00 (local time, VBOT_TIMEZONE, unless an offset "
+        "is given)",
+    )
+    remind.add_argument("--now", type=a_time, required=True, help="the moment of the pass, ISO 8601")
+    remind.add_argument("--json", action="store_true", help="print one JSON object")
 
 
 def run(args, settings: Settings) -> int:

@@ -12,25 +12,45 @@ COMMANDS = ("training",)
 
 
 def add_parser(commands) -> None:
-    training = commands.add_parser("training").add_subparsers(dest="action", required=True)
-    training_add = training.add_parser("add")
-    training_add.add_argument("--volunteer", type=a_positive_int, required=True)
-    training_add.add_argument("--kind", choices=admin.TRAINING_KINDS, required=True)
-    training_add.add_argument("--category", choices=CATEGORIES)
-    training_add.add_argument("--date", type=a_date, required=True)
-    training_add.add_argument("--hours", type=a_number, required=True)
-    training_add.add_argument("--course", type=a_text)
-    training_add.add_argument("--json", action="store_true")
-    class_add = (
-        training.add_parser("session").add_subparsers(dest="session_action", required=True).add_parser("add")
+    training = commands.add_parser(
+        "training", help="a volunteer's completed training, and the unit's planned classes"
+    ).add_subparsers(dest="action", required=True)
+    training_add = training.add_parser(
+        "add",
+        help="record a training a volunteer completed",
+        description="Example: vbot training add --volunteer 1 --kind special --category culture "
+        "--date 2023-09-01 --hours 6",
     )
-    class_add.add_argument("--unit", type=a_positive_int, required=True)
-    class_add.add_argument("--title", type=a_text, required=True)
-    class_add.add_argument("--kind", choices=admin.CLASS_KINDS, required=True)
-    class_add.add_argument("--start", type=a_time, required=True)
-    class_add.add_argument("--end", type=a_time, required=True)
-    class_add.add_argument("--place", type=a_text)
-    class_add.add_argument("--json", action="store_true")
+    training_add.add_argument("--volunteer", type=a_positive_int, required=True, help="the volunteer's id")
+    training_add.add_argument("--kind", choices=admin.TRAINING_KINDS, required=True, help="which training")
+    training_add.add_argument(
+        "--category", choices=CATEGORIES, help="the service category of a special training"
+    )
+    training_add.add_argument("--date", type=a_date, required=True, help="completed on, YYYY-MM-DD")
+    training_add.add_argument("--hours", type=a_number, required=True, help="its length in hours, e.g. 6")
+    training_add.add_argument("--course", type=a_text, help="the course's name")
+    training_add.add_argument("--json", action="store_true", help="print one JSON object")
+    class_add = (
+        training.add_parser("session", help="planned training classes and meetings (members get reminders)")
+        .add_subparsers(dest="session_action", required=True)
+        .add_parser(
+            "add",
+            help="plan a class or meeting",
+            description="Example: vbot training session add --unit 1 --title 在職訓練 --kind in-service "
+            "--start 2026-04-01T09:00 --end 2026-04-01T12:00 --place 3樓會議室",
+        )
+    )
+    class_add.add_argument("--unit", type=a_positive_int, required=True, help="the unit's id")
+    class_add.add_argument("--title", type=a_text, required=True, help="what members see")
+    class_add.add_argument("--kind", choices=admin.CLASS_KINDS, required=True, help="what kind of class")
+    class_add.add_argument(
+        "--start", type=a_time, required=True, help="ISO 8601, e.g. 2026-04-01T09:00 (local)"
+    )
+    class_add.add_argument(
+        "--end", type=a_time, required=True, help="ISO 8601, e.g. 2026-04-01T12:00 (local)"
+    )
+    class_add.add_argument("--place", type=a_text, help="where")
+    class_add.add_argument("--json", action="store_true", help="print one JSON object")
 
 
 def run(args, session, settings: Settings) -> tuple[dict, str]:

@@ -14,26 +14,46 @@ COMMANDS = ("unit", "admin")
 
 
 def add_parser(commands) -> None:
-    unit = commands.add_parser("unit").add_subparsers(dest="action", required=True)
-    unit_add = unit.add_parser("add")
-    unit_add.add_argument("--name", type=a_text, required=True)
-    unit_add.add_argument("--category", choices=CATEGORIES, default="general")
-    unit_add.add_argument("--city", choices=CITIES, default="other")
+    unit = commands.add_parser("unit", help="units (運用單位): add one, set its quiet hours").add_subparsers(
+        dest="action", required=True
+    )
+    unit_add = unit.add_parser(
+        "add",
+        help="add a unit; prints its id",
+        description="Example: vbot unit add --name 臺北市立圖書館 --category culture --city taipei",
+    )
+    unit_add.add_argument("--name", type=a_text, required=True, help="the unit's name, as volunteers know it")
+    unit_add.add_argument(
+        "--category", choices=CATEGORIES, default="general", help="its service category (default general)"
+    )
+    unit_add.add_argument(
+        "--city", choices=CITIES, default="other", help="its city, whose awards and deadlines apply"
+    )
     unit_add.add_argument(
         "--quiet-hours", type=a_text, help="no reminders pushed then, e.g. 21:00-08:00 (the default)"
     )
-    unit_add.add_argument("--json", action="store_true")
-    unit_set = unit.add_parser("set")
-    unit_set.add_argument("id", type=a_positive_int)
-    unit_set.add_argument("--quiet-hours", type=a_text, required=True)
-    unit_set.add_argument("--json", action="store_true")
+    unit_add.add_argument("--json", action="store_true", help="print one JSON object")
+    unit_set = unit.add_parser(
+        "set",
+        help="change a unit's quiet hours",
+        description="Example: vbot unit set 1 --quiet-hours 22:00-07:00",
+    )
+    unit_set.add_argument("id", type=a_positive_int, help="the unit's id")
+    unit_set.add_argument(
+        "--quiet-hours", type=a_text, required=True, help="no reminders pushed then, HH:MM-HH:MM"
+    )
+    unit_set.add_argument("--json", action="store_true", help="print one JSON object")
 
     administrator = commands.add_parser("admin", help="city administrators: every unit of their city")
-    administrator_add = administrator.add_subparsers(dest="action", required=True).add_parser("add")
-    administrator_add.add_argument("--city", choices=CITIES, required=True)
+    administrator_add = administrator.add_subparsers(dest="action", required=True).add_parser(
+        "add",
+        help="make a person the administrator of a city's units",
+        description="Example: vbot admin add --city taipei --name 市府承辦",
+    )
+    administrator_add.add_argument("--city", choices=CITIES, required=True, help="the city")
     administrator_add.add_argument("--volunteer", type=a_positive_int, help="an existing person")
     administrator_add.add_argument("--name", type=a_text, help="a new person, who gets an invite code")
-    administrator_add.add_argument("--json", action="store_true")
+    administrator_add.add_argument("--json", action="store_true", help="print one JSON object")
 
 
 def run(args, session, settings: Settings) -> tuple[dict, str]:
