@@ -112,12 +112,12 @@ async def test_the_units_command_lines_answer_a_webhook(tmp_path, line_api):
     ]
     try:
         async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=5) as http:
-            for _ in range(200):  # wait until the server listens (bounded)
+            for _ in range(600):  # wait until the server listens (bounded: a minute on a loaded machine)
                 try:
                     if (await http.get("/healthz")).status_code == 200:
                         break
                 except httpx.TransportError:
-                    await asyncio.sleep(0.05)
+                    await asyncio.sleep(0.1)
             event = {
                 "type": "message",
                 "mode": "active",
