@@ -17,6 +17,7 @@ from storage.models import (
     Notification,
     Unit,
     Volunteer,
+    WrongCodeAttempt,
 )
 from storage.vocabulary import Role
 
@@ -239,3 +240,18 @@ def unlink_chat_accounts(session: Session, volunteer_id: int, now: dt.datetime) 
         .where(InviteCode.volunteer_id == volunteer_id, InviteCode.used_at.is_(None))
         .values(expires_at=now)
     )
+
+
+def add_wrong_code(session: Session, platform: str, now: dt.datetime) -> None:
+    session.add(WrongCodeAttempt(at=now, platform=platform))
+
+
+def wrong_codes_since(session: Session, since: dt.datetime) -> int:
+    """Wrong invite codes typed on any chat account since the instant."""
+    return session.exec(
+        select(sa.func.count()).select_from(WrongCodeAttempt).where(WrongCodeAttempt.at >= since)
+    ).one()
+
+
+def prune_wrong_codes(session: Session, before: dt.datetime) -> int:
+    return session.execute(sa.delete(WrongCodeAttempt).where(WrongCodeAttempt.at < before)).rowcount

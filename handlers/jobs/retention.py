@@ -19,12 +19,15 @@ from sqlmodel import Session
 
 from handlers.context import Rules
 from handlers.i18n import Catalogs
-from storage import privacy_store
+from storage import people_store, privacy_store
 from storage.reminder_store import claim_job_run
 
 NOTIFICATIONS_KEPT = dt.timedelta(days=90)
 AUDIT_TEXTS_KEPT = dt.timedelta(days=5 * 365 + 1)
 KEPT_UNTIL_DONE = ("delete-request",)
+WRONG_CODES_KEPT = dt.timedelta(
+    days=1
+)  # only their times, for the overall limit of handlers/people/linking.py
 
 
 def retention(session: Session, now: dt.datetime, rules: Rules, catalogs: Catalogs) -> int:
@@ -32,4 +35,5 @@ def retention(session: Session, now: dt.datetime, rules: Rules, catalogs: Catalo
     if not claim_job_run(session, f"retention:{now.astimezone(rules.timezone).date()}", now):
         return 0
     removed = privacy_store.prune_notifications(session, now - NOTIFICATIONS_KEPT, KEPT_UNTIL_DONE)
+    removed += people_store.prune_wrong_codes(session, now - WRONG_CODES_KEPT)
     return removed + privacy_store.clear_old_audit_texts(session, now - AUDIT_TEXTS_KEPT)
