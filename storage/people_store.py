@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import datetime as dt
 from contextlib import AbstractContextManager
+from typing import cast
 
 import sqlalchemy as sa
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from storage.db import insert_ignoring_duplicates
 from storage.models import (
@@ -248,10 +249,13 @@ def add_wrong_code(session: Session, platform: str, now: dt.datetime) -> None:
 
 def wrong_codes_since(session: Session, since: dt.datetime) -> int:
     """Wrong invite codes typed on any chat account since the instant."""
-    return session.exec(
-        select(sa.func.count()).select_from(WrongCodeAttempt).where(WrongCodeAttempt.at >= since)
-    ).one()
+    return int(
+        session.execute(
+            sa.select(sa.func.count()).select_from(WrongCodeAttempt).where(col(WrongCodeAttempt.at) >= since)
+        ).scalar_one()
+    )
 
 
 def prune_wrong_codes(session: Session, before: dt.datetime) -> int:
-    return session.execute(sa.delete(WrongCodeAttempt).where(WrongCodeAttempt.at < before)).rowcount
+    pruned = session.execute(sa.delete(WrongCodeAttempt).where(col(WrongCodeAttempt.at) < before))
+    return int(cast(sa.CursorResult, pruned).rowcount)
