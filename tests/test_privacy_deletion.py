@@ -143,7 +143,9 @@ async def test_a_deleted_person_leaves_no_value_in_any_column_of_any_table(fair,
         second = admin.new_invite(session, me, h.now + dt.timedelta(days=30))
         session.commit()
         telegram_code = second.code
-    await h.line_says(LINE_ID, f"綁定 {invite['invite_code']}", at=h.now, now=h.now)
+    [welcome] = await h.line_says(LINE_ID, f"綁定 {invite['invite_code']}", at=h.now, now=h.now)
+    # The privacy notice says what is kept, for how long, and what a deletion removes.
+    assert all(words in welcome for words in ("個資說明", "30天", "90天", "5年", "刪除我的資料", "不具名"))
     await h.telegram_says(TELEGRAM_ID, f"/start {telegram_code}", at=h.now, now=h.now)
 
     async def says(text: str, at: dt.datetime, who: str = LINE_ID) -> list[str]:
