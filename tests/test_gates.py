@@ -88,15 +88,21 @@ def snapshot(town) -> list[tuple]:
         "現場",
         "審核",
         "代簽退 {amy}",
+        "代簽到 {bboss}",
+        "代簽退 {bboss}",
+        "確認刪除 {bboss}",
     ],
 )
 async def test_unit_a_coordinator_cannot_touch_a_shared_members_unit_b_things(shared, word):
     h = shared.h
     before = snapshot(shared)
-    text = word.format(review=shared.review, counted=shared.counted, b=shared.b, amy=shared.amy)
+    text = word.format(
+        review=shared.review, counted=shared.counted, b=shared.b, amy=shared.amy, bboss=shared.b_boss
+    )
     at = local(2026, 4, 3, 11)
     answer = await h.line_says("Uboss", text, at=at, now=at)
-    assert answer and not any(B_NAME in a or "B市集" in a for a in answer), (text, answer)
+    leaks = (B_NAME, "B市集", "外單位組長")
+    assert answer and not any(name in a for a in answer for name in leaks), (text, answer)
     assert not any("/downloads/" in a for a in answer), (text, answer)
     assert f"#{shared.review}" not in "".join(answer) or "找不到" in answer[0], (text, answer)
     assert snapshot(shared) == before, text  # nothing changed, nothing audited
