@@ -143,6 +143,15 @@ class ChatAccount(SQLModel, table=True):
     rich_menu: str | None = None
 
 
+class WrongCodeAttempt(SQLModel, table=True):
+    """A wrong invite code, whoever typed it: guessing is limited over all chat accounts, not only per account.
+    Nothing of the code or the account is kept; rows older than a day are pruned."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    at: dt.datetime = utc_field(index=True)
+    platform: str
+
+
 class InviteCode(SQLModel, table=True):
     code: str = Field(primary_key=True)
     volunteer_id: int = Field(foreign_key="volunteer.id", index=True)

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import datetime as dt
 from contextlib import AbstractContextManager
+from typing import cast
 
 import sqlalchemy as sa
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from storage.db import insert_ignoring_duplicates
 from storage.models import (
@@ -17,6 +18,7 @@ from storage.models import (
     Notification,
     Unit,
     Volunteer,
+    WrongCodeAttempt,
 )
 from storage.vocabulary import Role
 
@@ -239,3 +241,21 @@ def unlink_chat_accounts(session: Session, volunteer_id: int, now: dt.datetime) 
         .where(InviteCode.volunteer_id == volunteer_id, InviteCode.used_at.is_(None))
         .values(expires_at=now)
     )
+
+
+def add_wrong_code(session: Session, platform: str, now: dt.datetime) -> None:
+    session.add(WrongCodeAttempt(at=now, platform=platform))
+
+
+def wrong_codes_since(session: Session, since: dt.datetime) -> int:
+    """Wrong invite codes typed on any chat account since the instant."""
+    return int(
+        session.execute(
+            sa.select(sa.func.count()).select_from(WrongCodeAttempt).where(col(WrongCodeAttempt.at) >= since)
+        ).scalar_one()
+    )
+
+
+def prune_wrong_codes(session: Session, before: dt.datetime) -> int:
+    pruned = session.execute(sa.delete(WrongCodeAttempt).where(col(WrongCodeAttempt.at) < before))
+    return int(cast(sa.CursorResult, pruned).rowcount)

@@ -9,7 +9,7 @@ from sqlmodel import Session
 from handlers.context import Rules
 from handlers.formatting import local_moment
 from handlers.i18n import Catalogs
-from handlers.jobs import deadline_alerts, reminders, report_summaries, shift_reminders
+from handlers.jobs import deadline_alerts, reminders, report_summaries, retention, shift_reminders
 from handlers.service.counting import visit_minutes
 from handlers.types import Reply, replies_to_json
 from storage import people_store, queue_store, service_store
@@ -75,4 +75,5 @@ REMINDER_JOBS = (
     reminders.award_nudges,
     deadline_alerts.deadline_alerts,
     report_summaries.report_summaries,
+    retention.retention,  # once a day: what is personal is kept no longer than handlers/jobs/retention.py says
 )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import secrets
 import unicodedata
 
@@ -11,9 +12,15 @@ from handlers.guide import main_buttons
 from handlers.types import Reply
 from storage import audit_store, people_store
 
+log = logging.getLogger(__name__)
+
 CODE_DIGITS = 8
 MAX_WRONG_CODES = 5
 WRONG_CODE_WINDOW = dt.timedelta(hours=1)
+# Over all chat accounts: a guesser with many accounts gets no more than this many guesses an hour. Past it,
+# linking pauses for everyone until the last hour's wrong codes fall below it again (at most an hour after
+# the guessing stops). A real volunteer's typo costs one; a training day's hundred linkings stay well below.
+MAX_WRONG_CODES_OVERALL = 50
 
 
 def new_invite_code() -> str:
@@ -46,8 +53,19 @@ def link(ctx: Context, argument: str) -> list[Reply]:
     )
     if window_open and account.wrong_codes >= MAX_WRONG_CODES:
         return [Reply(t("Too many wrong codes. Please try again in an hour, or ask your coordinator."))]
+    if people_store.wrong_codes_since(session, ctx.now - WRONG_CODE_WINDOW) >= MAX_WRONG_CODES_OVERALL:
+        log.warning("linking paused: %d wrong invite codes within the hour", MAX_WRONG_CODES_OVERALL)
+        return [
+            Reply(
+                t(
+                    "Linking is paused for a while because many wrong codes were typed. "
+                    "Please try again in an hour; your code stays valid."
+                )
+            )
+        ]
     invite = people_store.use_invite_code(session, code, account.id, ctx.now) if code else None
     if invite is None:
+        people_store.add_wrong_code(session, incoming.platform, ctx.now)
         people_store.set_fields(
             session,
             account,
@@ -81,8 +99,12 @@ def link(ctx: Context, argument: str) -> list[Reply]:
             t("Welcome, {name}! This chat is now linked to {units}.", name=person.name, units=units or "—")
             + "\n"
             + t(
-                "Privacy: your unit keeps your name, this chat ID and your check-in times "
-                "only to record your volunteer hours. Type help to see what you can do."
+                "Privacy: your unit keeps your name, the details it entered (birth date, phone, record book), "
+                "this chat ID, your check-in times and what you send here, only to record your volunteer hours "
+                "and pass your messages on. What you type and our answers are kept 30 days at most, messages "
+                "to your coordinator 90 days, the change log's details 5 years. Type delete my data: once a "
+                "coordinator confirms, your name, details, chat IDs and messages are removed everywhere, and "
+                "your hours stay only as anonymous figures. Type help to see what you can do."
             ),
             main_buttons(ctx),
         )

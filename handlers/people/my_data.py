@@ -14,12 +14,12 @@ from handlers.context import Context
 from handlers.formatting import local_date
 from handlers.i18n import Translator, native_name
 from handlers.notifications import tell_coordinators
+from handlers.people.erasure import ANONYMOUS, erase_person
 from handlers.people.roster_import import parse_date
 from handlers.types import Button, Reply
 from handlers.validation import MAX_NAME, InputError, clean_name
 from storage import audit_store, people_store
 
-ANONYMOUS = "（已刪除）"  # the name left on a deleted person's record: stored data, shown where the name was
 MAX_MESSAGE = 300
 
 
@@ -158,26 +158,11 @@ def confirm_delete(ctx: Context, argument: str) -> list[Reply]:
     theirs = {unit.id for unit, _role in people_store.units_of(ctx.session, target)} if target else set()
     if not mine & theirs:
         return [Reply(t("Only a coordinator of the person's unit can confirm a deletion."))]
+    if people_store.volunteer(ctx.session, target).name == ANONYMOUS:
+        return [Reply(t("That person's data is already deleted."))]
     if not people_store.deletion_requested(ctx.session, target):
         return [Reply(t("That person has not asked to delete their data."))]
-    person = people_store.volunteer(ctx.session, target)
-    if person.name == ANONYMOUS:
-        return [Reply(t("That person's data is already deleted."))]
-    erased = dict.fromkeys(
-        (
-            "birth_date",
-            "gender",
-            "record_book_no",
-            "record_book_date",
-            "english_name",
-            "phone",
-            "insured_until",
-            "trained_on",
-            "first_service_date",
-        )
-    )
-    people_store.set_fields(ctx.session, person, erased | {"name": ANONYMOUS})
-    people_store.unlink_chat_accounts(ctx.session, target, ctx.now)  # the codes' use stays, not who used them
+    erase_person(ctx.session, ctx.now, target)
     audit_store.record_audit(
         ctx.session,
         ctx.now,

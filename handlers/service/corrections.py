@@ -37,6 +37,12 @@ def _record_in_my_units(ctx: Context, text: str) -> ServiceRecord | None:
     return record if record is not None and record.unit_id in _my_units(ctx) else None
 
 
+def _own_session(t) -> Reply:
+    """Four eyes: a coordinator's own hours are approved or corrected by another coordinator of the unit or
+    the city's administrator (voiding one's own session only takes hours away, so it is allowed)."""
+    return Reply(t("Another coordinator of the unit must approve or correct your own session."))
+
+
 def review_list(ctx: Context, _argument: str) -> list[Reply]:
     t = ctx.t
     units = _my_units(ctx)
@@ -77,6 +83,8 @@ def _settle(ctx: Context, argument: str, status: str) -> list[Reply]:
     if record is None:
         return [Reply(t("I cannot find that session among your units' records."))]
     counted = status == RecordStatus.COUNTED
+    if counted and record.volunteer_id == ctx.volunteer_id:
+        return [_own_session(t)]
     allowed = (RecordStatus.REVIEW,) if counted else (RecordStatus.REVIEW, RecordStatus.COUNTED)
     if not service_store.settle_record(ctx.session, record.id, allowed, status):
         return [Reply(t("Session #{id} was already settled.", id=record.id))]
@@ -114,6 +122,8 @@ def correct(ctx: Context, argument: str) -> list[Reply]:
                 )
             )
         ]
+    if record.volunteer_id == ctx.volunteer_id:
+        return [_own_session(t)]
     minutes = round(float(match[2]) * 60)
     reason = " ".join(match[3].split())[:200]
     if not 0 <= minutes <= 24 * 60:
