@@ -78,7 +78,26 @@ def pdfium_text(pdf: bytes, _tmp_path) -> str:
         document.close()
 
 
-ENGINES = [poppler_text, mupdf_text, pdfium_text]
+def ghostscript_text(pdf: bytes, tmp_path) -> str:
+    (tmp_path / "f.pdf").write_bytes(pdf)
+    return subprocess.run(
+        [
+            "gs",
+            "-q",
+            "-dNOPAUSE",
+            "-dBATCH",
+            "-dSAFER",
+            "-sDEVICE=txtwrite",
+            "-sOutputFile=-",
+            str(tmp_path / "f.pdf"),
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+
+
+ENGINES = [poppler_text, mupdf_text, pdfium_text, ghostscript_text]
 
 
 def words_of(text: str) -> str:
@@ -189,8 +208,19 @@ def check_fonts_embedded(pdf: bytes, tmp_path) -> None:
         assert (emb, sub, uni) == ("yes", "yes", "yes"), row  # embedded, subset, with a Unicode map
 
 
-def test_the_poster_reads_the_same_in_poppler_mupdf_and_pdfium_with_its_fonts_embedded(tmp_path):
-    _, pdf = make_poster(WORDS, SHORT_LINK)
+@pytest.fixture(scope="module")
+def the_poster() -> tuple[bytes, bytes]:
+    """(PNG, PDF), made once for the tests that only read it."""
+    return make_poster(WORDS, SHORT_LINK)
+
+
+@pytest.fixture(scope="module")
+def the_cards() -> bytes:
+    return make_invite_cards("邀請卡", [card(name, f"1234567{i}") for i, name in enumerate(NAMES)])
+
+
+def test_the_poster_reads_the_same_in_poppler_mupdf_and_pdfium_with_its_fonts_embedded(tmp_path, the_poster):
+    _, pdf = the_poster
     check_fonts_embedded(pdf, tmp_path)
     for engine in ENGINES:
         text = words_of(engine(pdf, tmp_path))
@@ -198,8 +228,8 @@ def test_the_poster_reads_the_same_in_poppler_mupdf_and_pdfium_with_its_fonts_em
             assert words in text, (engine.__name__, words)
 
 
-def test_the_poster_has_one_qr_code_of_the_short_link_at_least_15_cm_wide(tmp_path):
-    png, pdf = make_poster(WORDS, SHORT_LINK)
+def test_the_poster_has_one_qr_code_of_the_short_link_at_least_15_cm_wide(tmp_path, the_poster):
+    png, pdf = the_poster
     (page,) = rendered_pages(pdf, tmp_path)
     assert abs(cm(page.width) - 21.0) < 0.1 and abs(cm(page.height) - 29.7) < 0.1  # A4 portrait
     codes = decode(page)
@@ -211,7 +241,8 @@ def test_the_poster_has_one_qr_code_of_the_short_link_at_least_15_cm_wide(tmp_pa
     quiet = round(4 * (right - left) / modules) - 2
     outer = (left - quiet, top - quiet, right + quiet, bottom + quiet)
     assert min(outer) >= 0 and outer[2] <= page.width and outer[3] <= page.height
-    assert ink(page, outer) == ink(page, (left, top, right, bottom))
+    inner = (left - 2, top - 2, right + 2, bottom + 2)  # zxing's corners may sit a pixel inside the modules
+    assert ink(page, outer) == ink(page, inner)
 
     image = Image.open(io.BytesIO(png))  # the PNG: the same code, the same size
     assert len(png) < 2 * 1024 * 1024
@@ -252,9 +283,10 @@ def card(name: str, code: str, platforms: int = 2, how: str = "") -> InviteCard:
     return InviteCard(name, "臺北市立聯合醫院忠孝院區志工隊", f"綁定 {code}", tuple(codes[:platforms]), how)
 
 
-def test_invite_cards_read_the_same_in_every_engine_for_chinese_thai_and_vietnamese_names(tmp_path):
-    cards = [card(name, f"1234567{i}") for i, name in enumerate(NAMES)]
-    pdf = make_invite_cards("邀請卡", cards)
+def test_invite_cards_read_the_same_in_every_engine_for_chinese_thai_and_vietnamese_names(
+    tmp_path, the_cards
+):
+    pdf = the_cards
     check_fonts_embedded(pdf, tmp_path)
     for engine in ENGINES:
         text = engine(pdf, tmp_path)
@@ -264,14 +296,15 @@ def test_invite_cards_read_the_same_in_every_engine_for_chinese_thai_and_vietnam
         for i, name in enumerate(NAMES):  # long ones wrap, but every word is there
             assert unwrapped(name) in unwrapped(text), (engine.__name__, name)
             assert f"綁定 1234567{i}" in flat, engine.__name__
+        if engine is ghostscript_text:
+            continue  # it lays lines out side by side, as on the page: the two captions' lines interleave
         # Every caption whole, on every card (it may wrap over lines).
         assert unwrapped(text).count(unwrapped(LINE_CAPTION)) == len(NAMES), engine.__name__
         assert unwrapped(text).count(unwrapped(TELEGRAM_CAPTION)) == len(NAMES), engine.__name__
 
 
-def test_each_card_s_qr_codes_scan_to_its_own_links(tmp_path):
-    cards = [card(name, f"1234567{i}") for i, name in enumerate(NAMES)]
-    pages = rendered_pages(make_invite_cards("邀請卡", cards), tmp_path, dpi=200)
+def test_each_card_s_qr_codes_scan_to_its_own_links(tmp_path, the_cards):
+    pages = rendered_pages(the_cards, tmp_path, dpi=200)
     assert len(pages) == 1  # six to a page
     found = {text: code for page in pages for text, code in decode(page).items()}
     for i in range(len(NAMES)):
