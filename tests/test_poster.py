@@ -336,3 +336,16 @@ def test_a_missing_font_is_an_error_that_names_the_package(monkeypatch):
             make_poster(WORDS, SHORT_LINK)
     finally:
         fonts.pdf_fonts.cache_clear()
+
+
+def test_names_of_any_length_stay_on_their_card(tmp_path):
+    names = ["王" * 200, "A" * 120, "Nguyễn " * 25, "สมชาย ใจดี ศรีสุวรรณวงศ์ ณ อยุธยา"]
+    pdf = make_invite_cards("邀請卡", [card(name, f"1234567{i}") for i, name in enumerate(names)])
+    (page,) = rendered_pages(pdf, tmp_path)
+    edge = round(150 * 27 / 72)  # the cut lines are 28 pt from the paper's edges: nothing beyond them
+    assert ink(page, (page.width - edge, 0, page.width, page.height)) == 0
+    assert ink(page, (0, 0, edge, page.height)) == 0
+    text = words_of(poppler_text(pdf, tmp_path))
+    assert all(f"綁定 1234567{i}" in text for i in range(len(names)))
+    assert unwrapped(names[3]) in unwrapped(text)
+    assert len(decode(page)) == 2 * len(names)  # every code still there and readable

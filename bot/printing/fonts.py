@@ -169,12 +169,15 @@ def _wrap_paragraph(pdf: FPDF, text: str, width: float) -> list[str]:
     current = ""
     for token in _tokens(text):
         candidate = current + token
-        if not current or pdf.get_string_width(candidate.rstrip()) <= width:
+        if pdf.get_string_width(candidate.rstrip()) <= width:
             current = candidate
             continue
-        lines.append(current.rstrip())
+        if current:
+            lines.append(current.rstrip())
         current = token.lstrip()
-        while pdf.get_string_width(current) > width and len(current) > 1:  # a word longer than the line
+        while (
+            pdf.get_string_width(current.rstrip()) > width and len(current) > 1
+        ):  # a word longer than the line
             cut = _longest_prefix(pdf, current, width)
             lines.append(current[:cut])
             current = current[cut:]

@@ -24,7 +24,7 @@ _CARD_W = (_PAGE_W - 2 * _MARGIN) / COLUMNS
 _CARD_H = (_PAGE_H - 2 * _MARGIN) / ROWS
 _PAD = 12.0
 _GAP = 10.0
-NAME_SIZE, NAME_SMALLEST = 22.0, 14.0
+NAME_SIZE = 22.0
 TEXT_SIZE = 12.0  # the unit, the captions and the how-to line: nothing on a card is smaller
 CODE_SIZE, CODE_SMALLEST = 24.0, 16.0
 _LEADING = 1.25
@@ -52,14 +52,17 @@ def make_invite_cards(title: str, cards: list[InviteCard]) -> bytes:
 
 
 def _name_lines(pdf: FPDF, name: str, width: float) -> tuple[float, list[str]]:
-    """The name on at most two lines, as large as that allows (14 pt at least, then as many lines as needed)."""
-    size = NAME_SIZE
-    while True:
+    """The name as large as it fits: one line from 22 pt, two from 18 pt, three from 14 pt; a name longer
+    than four lines at 12 pt (names may have 200 characters) ends in "…" on the fourth."""
+    lines: list[str] = []
+    for size in range(int(NAME_SIZE), int(TEXT_SIZE) - 1, -1):
         pdf.set_font(FAMILY, BOLD, size)
         lines = wrap(pdf, name, width)
-        if len(lines) <= (1 if size > NAME_SIZE - 4 else 2) or size <= NAME_SMALLEST:
+        if len(lines) <= (1 if size > 18 else 2 if size > 14 else 3):
             return size, lines
-        size -= 1
+    if len(lines) > 4:
+        lines = [*lines[:3], lines[3][:-1] + "…"]
+    return TEXT_SIZE, lines
 
 
 def _draw_card(pdf: FPDF, card: InviteCard, left: float, top: float) -> None:
