@@ -114,6 +114,11 @@ class TelegramChannel:
         except TelegramError as error:
             log.warning("Telegram getMe failed, will try again: %s", error)
 
+    async def username(self) -> str | None:
+        """The bot's user name (from getMe, asked once), or None when Telegram does not answer."""
+        await self._ensure_ready()
+        return self._bot.username if self._ready else None
+
     async def close(self) -> None:
         try:
             await self._bot.shutdown()

@@ -10,11 +10,11 @@ import asyncio
 from bot.channels.names import platform_names
 from bot.commands.arguments import write_file
 from bot.config import Settings
+from bot.printing.fonts import MissingFont
 from bot.printing.invite_cards import InviteCard, make_invite_cards
-from bot.printing.poster import line_checkin_url, make_poster, telegram_start_url
+from bot.printing.poster import PosterWords, line_checkin_url, make_poster, telegram_start_url
 from handlers.formatting import local_date
 from handlers.i18n import Catalogs
-from handlers.router import EVENT_START_PREFIX
 from handlers.validation import InputError
 from storage import event_store
 from storage.models import Event
@@ -33,6 +33,13 @@ def _translator(settings: Settings):
     return catalogs.translator(catalogs.default_for(settings.locale))
 
 
+def _poster_translators(settings: Settings) -> list:
+    """The bot's language first, then Traditional Chinese and English: the poster speaks two of them."""
+    catalogs = Catalogs()
+    locales = dict.fromkeys([catalogs.default_for(settings.locale), "zh_TW", "en"])
+    return [catalogs.translator(locale) for locale in list(locales)[:2]]
+
+
 def invite_cards_pdf(
     settings: Settings, names: tuple[str | None, str | None], unit_name: str, invites: list[dict]
 ) -> bytes:
@@ -49,15 +56,22 @@ def invite_cards_pdf(
             codes.append(
                 (t("Scan for Telegram, then tap Start"), telegram_start_url(username, row["invite_code"]))
             )
-        cards.append(InviteCard(row["name"], unit_name, typed, tuple(codes)))
-    return make_invite_cards(t("Invitations: {unit}", unit=unit_name), cards)
+        how_to_type = ""
+        if not codes:
+            how_to_type = t("Open the chat with the bot in LINE or Telegram and send:")
+        elif len(codes) == 1:
+            how_to_type = t("Or open the chat with the bot and send:")
+        cards.append(InviteCard(row["name"], unit_name, typed, tuple(codes), how_to_type))
+    try:
+        return make_invite_cards(t("Invitations: {unit}", unit=unit_name), cards)
+    except MissingFont as error:
+        raise InputError(str(error)) from None
 
 
-def write_poster(settings: Settings, session, event: Event, output: str) -> str:
-    if not (settings.line_enabled or settings.telegram_enabled):
-        raise InputError("the poster's QR codes open LINE or Telegram: configure at least one of them first")
-    basic_id, username = asked_platform_names(settings)
-    t = _translator(settings)
+def poster_words(settings: Settings, session, event: Event) -> PosterWords:
+    """The poster's words in two languages: the title and how to scan in each, the date in the first."""
+    translators = _poster_translators(settings)
+    t = translators[0]
     zone = settings.zone
     start, end = event.starts_at.astimezone(zone), event.ends_at.astimezone(zone)
     lines = [f"{local_date(start.date(), t.locale)} {start:%H:%M}–{end:%H:%M}"]
@@ -66,19 +80,29 @@ def write_poster(settings: Settings, session, event: Event, output: str) -> str:
     posts = sorted({shift.post for shift in event_store.shifts_of(session, event.id) if shift.post})
     if posts:
         lines.append("、".join(posts))
+    titles = list(dict.fromkeys(tr("{event}: check in here", event=event.title) for tr in translators))
     if event.rotating_code:
-        lines.append(t("The check-in code is on the screen at the entrance."))
-    # With a rotating code the poster only opens the chat: the code itself is on the kiosk screen.
-    typed = t("check in") + ("" if event.rotating_code else " " + event.code)
-    codes = []
-    if basic_id:
-        codes.append((t("Scan with LINE, then tap Send"), line_checkin_url(basic_id, typed)))
-    if username:
-        start = EVENT_START_PREFIX + ("" if event.rotating_code else event.code)
-        codes.append((t("Scan for Telegram, then tap Start"), telegram_start_url(username, start)))
+        # The code changes every minute: the kiosk's screen shows it as a QR that opens the chat with it typed
+        # in, so one tap on Send checks in there; this poster only points at it.
+        steps = [
+            tr("Scan the QR code on the screen at the entrance with LINE, then tap Send.")
+            for tr in translators
+        ]
+        code_line = t("The check-in code is on the screen at the entrance.")
+    else:
+        steps = [tr("Scan with your phone's camera or LINE, then tap Send.") for tr in translators]
+        code_line = t("check in") + " " + event.code
+    return PosterWords(titles, lines, code_line, list(dict.fromkeys(steps)))
+
+
+def write_poster(settings: Settings, session, event: Event, output: str) -> str:
+    """The poster: one large QR of the bot's short link VBOT_PUBLIC_URL/e/CODE, and the code as text."""
+    if not (settings.line_enabled or settings.telegram_enabled):
+        raise InputError("the poster's QR codes open LINE or Telegram: configure at least one of them first")
+    url = f"{settings.public_url.rstrip('/')}/e/{event.code}"
     try:
-        png, pdf = make_poster(t("{event}: check in here", event=event.title), lines, codes)
-    except ValueError as error:  # e.g. a title so long that the codes would not fit
+        png, pdf = make_poster(poster_words(settings, session, event), url)
+    except (ValueError, MissingFont) as error:  # e.g. a title so long that the words do not fit
         raise InputError(f"cannot make the poster: {error}") from None
     write_file(output, pdf if output.lower().endswith(".pdf") else png)
     return output

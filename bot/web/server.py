@@ -18,6 +18,7 @@ from bot.web.downloads import download_routes
 from bot.web.kiosk import kiosk_routes
 from bot.web.metrics import metrics_routes
 from bot.web.runtime import Runtime
+from bot.web.short_links import short_link_routes
 from storage.db import database_answers
 
 log = logging.getLogger(__name__)
@@ -85,6 +86,7 @@ def build_web(vbot: Runtime, lifespan=None) -> Starlette:
             *download_routes(vbot),
             *kiosk_routes(vbot),
             *metrics_routes(vbot.metrics),
+            *short_link_routes(vbot),
         ],
         lifespan=lifespan,
     )
