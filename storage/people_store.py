@@ -6,7 +6,7 @@ import datetime as dt
 from contextlib import AbstractContextManager
 
 import sqlalchemy as sa
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from storage.db import insert_ignoring_duplicates
 from storage.models import (
@@ -238,4 +238,16 @@ def unlink_chat_accounts(session: Session, volunteer_id: int, now: dt.datetime) 
         sa.update(InviteCode)
         .where(InviteCode.volunteer_id == volunteer_id, InviteCode.used_at.is_(None))
         .values(expires_at=now)
+    )
+
+
+def unit_members_named(session: Session, unit_id: int | None, name: str) -> list[Volunteer]:
+    """The unit's members (any role) of exactly this name, by id: who a new person might already be."""
+    members = select(Membership.volunteer_id).where(Membership.unit_id == unit_id)
+    return list(
+        session.exec(
+            select(Volunteer)
+            .where(col(Volunteer.id).in_(members), Volunteer.name == name)
+            .order_by(col(Volunteer.id))
+        ).all()
     )

@@ -83,6 +83,7 @@ def seed(engine, rules: Rules, catalogs: Catalogs) -> None:
             unit_id=unit.id,
             day=dt.date(2025, 12, 31),
             hours=120,
+            kind=admin.BALANCE,
             note="record-book balance",
         )
         session.commit()
