@@ -144,12 +144,13 @@ def add_correction(
     note: str,
     created_at: dt.datetime,
 ) -> ServiceRecord:
-    """The counted record that replaces `original` with these minutes, flushed so that it has its id."""
+    """The counted record that replaces `original` with these minutes, flushed so that it has its id. A corrected
+    balance stays a balance (no period's service); any other correction is entered by hand."""
     fixed = ServiceRecord(
         volunteer_id=original.volunteer_id,
         unit_id=original.unit_id,
         kind=original.kind,
-        source=RecordSource.MANUAL,
+        source=RecordSource.BALANCE if original.source == RecordSource.BALANCE else RecordSource.MANUAL,
         status=RecordStatus.COUNTED,
         check_in=original.check_in,
         check_out=original.check_out,

@@ -212,6 +212,32 @@ def test_a_unit_of_a_new_category_counts_only_after_its_special_training(world):
         standing = hours_standing(s, ids["person"], TODAY)
     assert standing.without_special == {"臺北市立美術館": 240}
     assert standing.counted == 60_120
+    args = argparse.Namespace(
+        volunteer=ids["person"],
+        unit=culture.id,
+        date=dt.date(2026, 6, 2),
+        hours=1.0,
+        kind="service",
+        note=None,
+    )
+    with uow() as s:
+        as_json, _ = hours_cli.run(args, s, Settings())
+    assert "no special training for unit" in as_json["warning"]
+
+
+def test_a_corrected_balance_stays_a_balance(world):
+    """A correction is a new entry (domain.md); of a balance, it must not turn into service of the half-year."""
+    from storage import service_store
+
+    uow, ids = world
+    with uow() as s:
+        original = service_store.record(s, ids["balance"])
+        fixed = service_store.add_correction(s, original, 59_000, "test", "typo in the record book", NOW)
+        service_store.settle_record(s, original.id, ("counted",), "void")
+        s.commit()
+        assert fixed.source == "balance"
+        built = report.build_report(s, report.parse_period("2026H1"), ids["unit"])
+    assert built.minutes == 120 and built.left_out.balance_minutes == 59_000
 
 
 @pytest.mark.parametrize(
