@@ -310,3 +310,47 @@ async def test_the_hours_answer_says_what_counts_and_apart_what_does_not_yet(har
     answer = (await harness.line_says("Uvol1", "時數" if locale == "zh_TW" else "hours"))[0]
     for line in expected:
         assert line in answer.splitlines(), (line, answer)
+
+
+def test_the_migration_turns_earlier_balances_into_balances_and_gives_phones_their_zero(database_url):
+    """Stores made before: the roster's balances were `manual`, an Excel phone lost its 0."""
+    from alembic import command
+    from alembic.config import Config
+    from sqlalchemy import text
+
+    from storage.db import MIGRATIONS
+
+    engine = make_engine(database_url)
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, "0007")
+    with engine.begin() as c:
+        c.execute(
+            text(
+                "INSERT INTO unit (id, name, category, city, created_at) VALUES (1, 'u', 'culture', 'taipei', :t)"
+            ),
+            {"t": NOW},
+        )
+        for id_, phone in ((1, "912345678"), (2, "0922333444"), (3, None)):
+            c.execute(
+                text("INSERT INTO volunteer (id, name, phone, created_at) VALUES (:id, 'v', :phone, :t)"),
+                {"id": id_, "phone": phone, "t": NOW},
+            )
+        for id_, note in ((1, "record-book balance (roster import)"), (2, "a coordinator's entry")):
+            c.execute(
+                text(
+                    "INSERT INTO servicerecord (id, volunteer_id, unit_id, kind, source, status, minutes,"
+                    " service_date, recorded_by, note, created_at)"
+                    " VALUES (:id, 1, 1, 'service', 'manual', 'counted', 600, :d, 'test', :note, :t)"
+                ),
+                {"id": id_, "d": BALANCE_DAY, "note": note, "t": NOW},
+            )
+    migrate(engine)
+    with engine.connect() as c:
+        sources = dict(c.execute(text("SELECT id, source FROM servicerecord")).all())
+        phones = dict(c.execute(text("SELECT id, phone FROM volunteer")).all())
+    engine.dispose()
+    assert sources == {1: "balance", 2: "manual"}
+    assert phones == {1: "0912345678", 2: "0922333444", 3: None}
