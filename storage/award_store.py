@@ -41,9 +41,9 @@ def award_rule_definitions(session: Session) -> list[str]:
 
 
 def counted_service_by_day(session: Session, volunteer_id: int) -> list[tuple[dt.date, int, str, str, bool]]:
-    """(service date, minutes, unit category, unit city, recorded in chat) of counted service, summed per day,
-    kind of unit and source: hours recorded at a check-out count only from the training day, hand-entered ones
-    always."""
+    """(service date, minutes, unit category, unit city, served) of counted service, summed per day, kind of
+    unit and source. `served` (the engine's from_chat): service recorded at a check-out or entered by hand, which
+    counts only from the training day; False for a record-book balance, which always counts (domain.md)."""
     rows = session.execute(
         select(
             ServiceRecord.service_date,
@@ -61,7 +61,7 @@ def counted_service_by_day(session: Session, volunteer_id: int) -> list[tuple[dt
         .group_by(ServiceRecord.service_date, Unit.category, Unit.city, ServiceRecord.source)
     ).all()
     return [
-        (day, int(minutes), category, city, source == RecordSource.CHAT)
+        (day, int(minutes), category, city, source != RecordSource.BALANCE)
         for day, minutes, category, city, source in rows
     ]
 
@@ -209,7 +209,9 @@ def member_service_buckets(
                 ServiceRecord.unit_id,
                 day.label("first"),
                 day.label("last"),
-                (ServiceRecord.source == RecordSource.CHAT if by_source else sa.false()).label("from_chat"),
+                (ServiceRecord.source != RecordSource.BALANCE if by_source else sa.false()).label(
+                    "from_chat"
+                ),
                 sa.func.sum(minutes).label("m0"),
             )
             .where(ServiceRecord.volunteer_id.in_(volunteer_ids), *counted)
@@ -307,13 +309,15 @@ def add_hand_entered_hours(
     recorded_by: str,
     note: str | None,
     created_at: dt.datetime,
+    source: str = RecordSource.MANUAL,
 ) -> ServiceRecord:
-    """Counted minutes entered by hand (a balance or a correction), flushed so that the record has its id."""
+    """Counted minutes entered by hand (source manual, or balance for a record book's balance), flushed so that
+    the record has its id."""
     record = ServiceRecord(
         volunteer_id=volunteer_id,
         unit_id=unit_id,
         kind=kind,
-        source=RecordSource.MANUAL,
+        source=source,
         status=RecordStatus.COUNTED,
         minutes=minutes,
         service_date=service_date,

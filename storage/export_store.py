@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from sqlmodel import Session
 
 from storage.models import Event, ServiceRecord, Shift, Unit, Volunteer
-from storage.vocabulary import RecordKind, RecordStatus
+from storage.vocabulary import RecordKind, RecordSource, RecordStatus
 
 BATCH = 1000  # rows fetched from the database at a time
 
@@ -33,7 +33,9 @@ class ExportRow:
 def counted_service_rows(
     session: Session, unit_id: int, first: dt.date, last: dt.date
 ) -> Iterator[ExportRow]:
-    """Counted service records of a unit with service_date in [first, last], by date, then name.
+    """Counted service records of a unit with service_date in [first, last], by date, then name. A record-book
+    balance is left out: it is no service of its date, and the platforms hold it already (report_store.left_out
+    counts what was left out).
 
     Streamed: rows come BATCH at a time (a server-side cursor on PostgreSQL), so a unit with a million
     records is never in memory at once. The caller must consume the iterator while `session` is open.
@@ -60,6 +62,7 @@ def counted_service_rows(
             ServiceRecord.unit_id == unit_id,
             ServiceRecord.status == RecordStatus.COUNTED,
             ServiceRecord.kind == RecordKind.SERVICE,
+            ServiceRecord.source != RecordSource.BALANCE,
             ServiceRecord.service_date >= first,
             ServiceRecord.service_date <= last,
         )

@@ -1,7 +1,10 @@
 """The half-year and yearly report's reads: every figure is a grouped query, none per volunteer.
 
-Scope: one unit (`unit_id`) or every unit (`unit_id=None`). Only `counted` records of kind `service`
-count; a volunteer is "served" in a period when such a record falls on a service date in [first, last].
+Scope: one unit (`unit_id`) or every unit (`unit_id=None`). Only `counted` records of kind `service` that were
+served count: a record-book balance (source `balance`) counts toward a person's totals and awards but is no
+service of the period it is dated in (uploaded, it would be filed twice), so the reports leave it out and
+`left_out` says how much they left out. A volunteer is "served" in a period when a counted record falls on a
+service date in [first, last].
 Results are small (a row per sex and age band, per unit, per unit and month): memory stays flat however
 many records there are.
 """
@@ -15,7 +18,7 @@ import sqlalchemy as sa
 from sqlmodel import Session
 
 from storage.models import AwardGrant, ServiceRecord, Unit, Volunteer
-from storage.vocabulary import RecordKind, RecordStatus
+from storage.vocabulary import RecordKind, RecordSource, RecordStatus
 
 # (label, lowest age in the band), oldest first; "unknown" when there is no birth date.
 AGE_BANDS = (
@@ -50,6 +53,7 @@ def _counted(first: dt.date, last: dt.date, unit_id: int | None):
     conditions = [
         _sr.c.status == RecordStatus.COUNTED,
         _sr.c.kind == RecordKind.SERVICE,
+        _sr.c.source != RecordSource.BALANCE,
         _sr.c.service_date.between(first, last),
     ]
     if unit_id is not None:
@@ -183,3 +187,35 @@ def unit_names(session: Session, unit_ids: list[int] | None = None) -> dict[int,
 
 def unit_exists(session: Session, unit_id: int) -> bool:
     return session.execute(sa.select(_unit.c.id).where(_unit.c.id == unit_id)).first() is not None
+
+
+@dataclass(frozen=True)
+class LeftOut:
+    """Service records dated in the period that a report or an export leaves out, by reason."""
+
+    balance_records: int = 0  # record-book balances brought in: counted in totals, no service of the period
+    balance_minutes: int = 0
+    review_records: int = 0  # waiting for a coordinator's review: they count once approved
+    review_minutes: int = 0
+
+
+def left_out(session: Session, first: dt.date, last: dt.date, unit_id: int | None) -> LeftOut:
+    """Balances and records waiting for review dated in [first, last]: one grouped query."""
+    balance = sa.and_(_sr.c.status == RecordStatus.COUNTED, _sr.c.source == RecordSource.BALANCE)
+    review = _sr.c.status == RecordStatus.REVIEW
+    conditions = [
+        _sr.c.kind == RecordKind.SERVICE,
+        _sr.c.service_date.between(first, last),
+        sa.or_(balance, review),
+    ]
+    if unit_id is not None:
+        conditions.append(_sr.c.unit_id == unit_id)
+
+    def count_and_sum(condition):
+        return (
+            sa.func.coalesce(sa.func.sum(sa.case((condition, 1), else_=0)), 0),
+            sa.func.coalesce(sa.func.sum(sa.case((condition, _sr.c.minutes), else_=0)), 0),
+        )
+
+    row = session.execute(sa.select(*count_and_sum(balance), *count_and_sum(review)).where(*conditions)).one()
+    return LeftOut(*(int(value) for value in row))

@@ -144,12 +144,13 @@ def add_correction(
     note: str,
     created_at: dt.datetime,
 ) -> ServiceRecord:
-    """The counted record that replaces `original` with these minutes, flushed so that it has its id."""
+    """The counted record that replaces `original` with these minutes, flushed so that it has its id. A corrected
+    balance stays a balance (no period's service); any other correction is entered by hand."""
     fixed = ServiceRecord(
         volunteer_id=original.volunteer_id,
         unit_id=original.unit_id,
         kind=original.kind,
-        source=RecordSource.MANUAL,
+        source=RecordSource.BALANCE if original.source == RecordSource.BALANCE else RecordSource.MANUAL,
         status=RecordStatus.COUNTED,
         check_in=original.check_in,
         check_out=original.check_out,
@@ -253,3 +254,36 @@ def counted_service_minutes_on(session: Session, volunteer_id: int, day: dt.date
             ServiceRecord.service_date == day,
         )
     ).one()
+
+
+@dataclass(frozen=True)
+class ServiceDay:
+    """A volunteer's service minutes of one day in one unit, of one status, a balance or served."""
+
+    unit_id: int
+    unit_name: str
+    category: str
+    status: str
+    balance: bool  # a record-book balance brought in (source balance), not service of its day
+    service_date: dt.date
+    minutes: int
+
+
+def service_days(session: Session, volunteer_id: int) -> list[ServiceDay]:
+    """Service minutes per unit, day, status (counted, or waiting for review) and balance-or-served: what 時數
+    sorts into what counts and what does not yet (a person has a few thousand days at most)."""
+    record, unit = ServiceRecord.__table__.c, Unit.__table__.c  # type: ignore[attr-defined]
+    balance = record.source == RecordSource.BALANCE
+    keys = (record.unit_id, unit.name, unit.category, record.status, balance, record.service_date)
+    rows = session.execute(
+        sa.select(*keys, sa.func.coalesce(sa.func.sum(record.minutes), 0))
+        .join_from(ServiceRecord.__table__, Unit.__table__, unit.id == record.unit_id)  # type: ignore[attr-defined]
+        .where(
+            record.volunteer_id == volunteer_id,
+            record.kind == RecordKind.SERVICE,
+            record.status.in_((RecordStatus.COUNTED, RecordStatus.REVIEW)),
+        )
+        .group_by(*keys)
+        .order_by(record.unit_id, record.service_date)
+    ).all()
+    return [ServiceDay(u, n, c, s, bool(b), d, int(m)) for u, n, c, s, b, d, m in rows]

@@ -60,8 +60,12 @@ class RecordStatus(StrEnum):
 
 
 class RecordSource(StrEnum):
+    """Who recorded it: the bot at a check-out, a person by hand, or a record-book balance brought in (hours
+    served before the bot: they count toward totals and awards, but are no period's service in a report)."""
+
     CHAT = "chat"
     MANUAL = "manual"
+    BALANCE = "balance"
 
 
 class Platform(StrEnum):

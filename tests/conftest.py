@@ -166,6 +166,7 @@ class Harness:
                 name=name,
                 invite_valid_for=dt.timedelta(days=30),
                 role=role,
+                allow_duplicate=True,  # the harness's people are different persons who may share the placeholder name
             )
             session.commit()
             return person.id, invite.code

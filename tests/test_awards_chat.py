@@ -35,6 +35,7 @@ def prepare(
             unit_id=unit,
             day=dt.date(2025, 12, 31),
             hours=balance_hours,
+            kind="balance",  # a record book's balance: counts whatever the training day
             note="record-book balance",
         )
         session.commit()

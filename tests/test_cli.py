@@ -200,8 +200,8 @@ def test_json_output_audit_and_only_service_hours_count(tmp_path, target):
         vbot(tmp_path, *common, "--hours", "4", "--kind", "training", "--note", "基礎訓練", "--json", env=env)
     )
     assert (
-        set(service) == {"id", "reached"}
-        and set(training) == {"id", "reached"}
+        set(service) == set(training) == {"id", "kind", "reached", "warning"}
+        and service["warning"] is None
         and service["id"] != training["id"]
     )
 

@@ -47,6 +47,7 @@ def person(
     role="volunteer",
     on=LAST_MONTH,
     born=None,
+    kind="service",
 ):
     """A volunteer whose basic and special training (the unit's category) ended on `trained`."""
     volunteer, _ = admin.add_volunteer(
@@ -84,7 +85,9 @@ def person(
             session, NOW, "test", volunteer.id, {"record_book_no": f"北市志字第{volunteer.id}號"}
         )
     if hours:
-        admin.add_hours(session, NOW, "test", volunteer_id=volunteer.id, unit_id=unit_id, day=on, hours=hours)
+        admin.add_hours(
+            session, NOW, "test", volunteer_id=volunteer.id, unit_id=unit_id, day=on, hours=hours, kind=kind
+        )
     return volunteer.id
 
 
@@ -174,7 +177,7 @@ def test_hours_recorded_in_chat_before_the_training_do_not_put_a_member_on_the_l
         ).id
         early = person(session, unit, "訓前打卡", 0)
         chat_hours(session, early, unit, before_training, 150)
-        person(session, unit, "帶來時數", 150, on=before_training)  # a record book's balance, entered by hand
+        person(session, unit, "帶來時數", 150, on=before_training, kind="balance")  # a record book's balance
         after = person(session, unit, "訓後打卡", 0)
         chat_hours(session, after, unit, YEAR_AGO, 150)  # on the training day itself
         both = person(session, unit, "前後都有", 0)

@@ -16,6 +16,7 @@ from sqlmodel import select
 
 from handlers.files.report import build_report, parse_period
 from handlers.people import admin
+from storage.db import UnitOfWork
 from storage.models import AuditEntry, CityAdministrator, Membership, ServiceRecord
 from tests.test_cli import clean_env, last_json, sqlite_url, vbot
 from tests.test_reminders import Town, local
@@ -260,3 +261,26 @@ async def test_coordinators_get_their_units_figures_once_when_the_report_window_
     with ward.uow() as session:
         report = build_report(session, parse_period("2026H1"), ward.unit)
     assert report.person_times == 4 and report.minutes == 630
+
+
+async def test_export_and_report_in_chat_leave_a_balance_out_and_say_so(ward):
+    """domain.md: a record-book balance is no service of the period it is dated in (issue 14)."""
+    h = ward.h
+    with UnitOfWork(h.vbot.engine)() as session:
+        admin.add_hours(
+            session,
+            local(2026, 5, 1, 9),
+            "test",
+            volunteer_id=ward.amy,
+            unit_id=ward.unit,
+            day=dt.date(2026, 4, 15),
+            hours=100,
+            kind="balance",
+        )
+        session.commit()
+    at = local(2026, 7, 2, 9)
+    export = (await h.line_says("Uboss", "匯出 2026-04", at=at, now=at))[0]
+    assert "4 筆" in export and "10.5 小時" in export  # the balance is no record of April's service
+    assert "未列入：1 筆紀錄冊時數結餘（100 小時）。結餘計入累計時數與獎勵，但不是本期間的服務。" in export
+    report = (await h.line_says("Uboss", "報表 2026H1", at=at, now=at))[0]
+    assert "服務人次：4　時數：10.5" in report and "未列入：1 筆紀錄冊時數結餘（100 小時）" in report

@@ -95,6 +95,7 @@ def seed(engine, rules: Rules, catalogs: Catalogs) -> None:
             unit_id=unit.id,
             day=dt.date(2025, 12, 31),
             hours=120,
+            kind=admin.BALANCE,
             note="record-book balance",
         )
         session.commit()
@@ -158,6 +159,7 @@ def seed_coordinator(engine, rules: Rules, catalogs: Catalogs) -> None:
             unit_id=unit_id,
             day=dt.date(2025, 12, 31),
             hours=2990,
+            kind=admin.BALANCE,
             note="record-book balance",
         )
         # Served last month and in the half-year just ended, so that 匯出 and 報表 have something to show.

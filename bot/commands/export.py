@@ -68,4 +68,13 @@ def run(args, session, settings) -> tuple[dict, str]:
         f"{args.date_from.isoformat()} to {args.date_to.isoformat()}, "
         f"{hours_from_minutes(result.minutes, 'en')} hours"
     )
-    return {"file": str(output), "rows": result.rows, "hours": hours}, human
+    from bot.commands.report import left_out_lines
+    from handlers.files.report import left_out_dict
+
+    human = "\n".join([human, *left_out_lines(result.left_out)])
+    return {
+        "file": str(output),
+        "rows": result.rows,
+        "hours": hours,
+        "left_out": left_out_dict(result.left_out),
+    }, human

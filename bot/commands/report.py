@@ -76,8 +76,24 @@ def run(args, session, settings) -> tuple[dict, str]:
         f"65+ {s['seniors_65_plus']:,} (rate {share(s['senior_rate'])}), 55-64 {s['middle_aged_55_64']:,}",
         f"vs {result['period']['year_before']}: served {pct(s['served_growth'])}, hours {pct(s['hours_growth'])}",
     ]
+    lines += left_out_lines(built.left_out)
     if output:
         lines.append(f"wrote {output} ({fmt})")
     if chart:
         lines.append(f"wrote {chart}")
     return result, "\n".join(lines)
+
+
+def left_out_lines(left_out) -> list[str]:
+    """What the report or export left out, for an operator (empty when nothing)."""
+    lines = []
+    if left_out.balance_records:
+        lines.append(
+            f"left out: {left_out.balance_records:,} record-book balances dated in the period"
+            f" ({left_out.balance_minutes / 60:,.2f} hours; counted in totals and awards, not service of the period)"
+        )
+    if left_out.review_records:
+        lines.append(
+            f"left out: {left_out.review_records:,} records waiting for review ({left_out.review_minutes / 60:,.2f} hours)"
+        )
+    return lines

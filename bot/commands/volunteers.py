@@ -23,6 +23,11 @@ def add_parser(commands) -> None:
     volunteer_add.add_argument("--gender", choices=GENDERS)
     volunteer_add.add_argument("--trained-on", type=a_date)
     volunteer_add.add_argument("--role", choices=ROLES, default="volunteer")
+    volunteer_add.add_argument(
+        "--allow-duplicate",
+        action="store_true",
+        help="add even though a member of the unit has the same name and birth date (another person)",
+    )
     volunteer_add.add_argument("--json", action="store_true")
 
     volunteer_import = volunteer.add_parser("import", help="a unit's roster: CSV (UTF-8 or Big5) or XLSX")
@@ -60,6 +65,7 @@ def run(args, session, settings: Settings) -> tuple[dict, str]:
             trained_on=args.trained_on,
             role=args.role,
             today=today,
+            allow_duplicate=args.allow_duplicate,
         )
         session.commit()
         return (

@@ -28,8 +28,9 @@ from handlers.files.report import Period, Report, build_report, parse_period, to
 from handlers.formatting import babel_locale, hours_from_minutes, local_date
 from handlers.i18n import Translator
 from handlers.types import Button, Document, Reply
-from storage import export_store, people_store
+from storage import export_store, people_store, report_store
 from storage.models import Unit
+from storage.report_store import LeftOut
 
 _MONTH = re.compile(r"(\d{4})-(\d{1,2})")
 _YEAR = re.compile(r"(19|20|21)\d\d")
@@ -160,7 +161,7 @@ def export_chat(ctx: Context, argument: str) -> list[Reply]:
     """匯出: the unit's counted hours for the platforms' import."""
     t = ctx.t
     unit, period, answer = _unit_and_span(ctx, argument, t("export"), last_month(ctx.today))
-    if unit is None:
+    if unit is None or period is None:
         return answer
     rows = export_store.counted_service_rows(ctx.session, unit.id, period.first, period.last)
     data, written = csv_bytes(rows, ctx.rules.timezone)  # one pass: the file and its totals
@@ -172,8 +173,33 @@ def export_chat(ctx: Context, argument: str) -> list[Reply]:
         count=written.rows,
         hours=hours_from_minutes(written.minutes, ctx.locale),
     )
+    left_out = report_store.left_out(ctx.session, period.first, period.last, unit.id)
+    text = "\n".join([text, *left_out_lines(t, left_out)])
     buttons = (Button(t("Report"), t("report") + f" {unit.id}"),)
     return _with_file(ctx, text, "hours", unit, period, buttons, hours_file(unit.id, period, data))
+
+
+def left_out_lines(t: Translator, left_out: LeftOut) -> list[str]:
+    """What the export or report left out, and why (nothing when nothing was)."""
+    lines = []
+    if left_out.balance_records:
+        lines.append(
+            t(
+                "Left out: {count} record-book balances ({hours} h). They count in totals and awards,"
+                " but are not service of this period.",
+                count=left_out.balance_records,
+                hours=hours_from_minutes(left_out.balance_minutes, t.locale),
+            )
+        )
+    if left_out.review_records:
+        lines.append(
+            t(
+                "Left out: {count} sessions waiting for review ({hours} h).",
+                count=left_out.review_records,
+                hours=hours_from_minutes(left_out.review_minutes, t.locale),
+            )
+        )
+    return lines
 
 
 def _percent(value: float | None, locale: str) -> str:
@@ -248,5 +274,6 @@ def report_chat(ctx: Context, argument: str) -> list[Reply]:
         insured=report.insured,
         growth=growth,
     )
+    text = "\n".join([text, *left_out_lines(t, report.left_out)])
     buttons = (Button(t("Export hours"), t("export") + f" {unit.id} {period.label}"),)
     return _with_file(ctx, text, "report", unit, period, buttons, report_file(unit.id, period, report))

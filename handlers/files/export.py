@@ -1,7 +1,9 @@
 """The hours export: a unit's counted service records for a period, as the government platforms import them.
 
 What the file holds: one row per counted service record (status `counted`, kind `service`) of the unit with a
-service date in the period; void, review and open sessions, trainings and meetings are left out. There is no
+service date in the period; void, review and open sessions, trainings and meetings are left out, and so are
+record-book balances (hours served before the bot: the platforms hold them already, uploaded they would be
+filed twice). ExportResult.left_out says how many balances and reviews dated in the period were left out. There is no
 totals line: an import would read it as one more record. The writers return the total minutes instead.
 
 Columns. The brief asked for the layout of the MOHW 志願服務資訊整合系統 (https://vol.mohw.gov.tw/) batch
@@ -35,7 +37,7 @@ import datetime as dt
 import io
 import os
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -43,8 +45,9 @@ from zoneinfo import ZoneInfo
 from sqlmodel import Session
 
 from handlers.formatting import spreadsheet_row
-from storage import export_store
+from storage import export_store, report_store
 from storage.export_store import ExportRow
+from storage.report_store import LeftOut
 
 # Column headers and category names are data for a government system, not words of the chat: they are not
 # in the babel catalogs (locales/) and must not be translated — the import matches them byte for byte.
@@ -71,6 +74,7 @@ ONE_DECIMAL = Decimal("0.1")
 class ExportResult:
     rows: int
     minutes: int
+    left_out: LeftOut = LeftOut()
 
 
 def roc_date(day: dt.date) -> str:
@@ -195,4 +199,4 @@ def export_hours(
         os.replace(partial, path)
     finally:
         partial.unlink(missing_ok=True)
-    return result
+    return replace(result, left_out=report_store.left_out(session, first, last, unit_id))

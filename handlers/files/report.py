@@ -2,6 +2,10 @@
 
 Hours are kept as minutes and shown as hours with two decimals; rates and growth are fractions (0.08 = 8 %),
 None when there is nothing to divide by.
+
+A report counts what the authority counts: service served in the period. Record-book balances dated in it
+(hours served before the bot, counted in a person's totals and awards) and records waiting for review are left
+out, and every format says how many records and hours it left out (`left_out`).
 """
 
 from __future__ import annotations
@@ -19,7 +23,7 @@ from sqlmodel import Session
 from handlers.formatting import spreadsheet_row, spreadsheet_safe
 from handlers.validation import InputError
 from storage import report_store
-from storage.report_store import BAND_ORDER, GENDER_ORDER
+from storage.report_store import BAND_ORDER, GENDER_ORDER, LeftOut
 
 _PERIOD = re.compile(r"(\d{4})(H[12])?")
 
@@ -90,6 +94,7 @@ class Report:
     previous_person_times: int
     previous_minutes: int
     units: list[UnitLine]  # units with service (and the unit asked for), most hours first
+    left_out: LeftOut = field(default_factory=LeftOut)  # dated in the period, not counted: balances, reviews
 
     @property
     def seniors(self) -> int:
@@ -153,6 +158,7 @@ def build_report(session: Session, period: Period, unit_id: int | None) -> Repor
         previous_person_times=previous.person_times,
         previous_minutes=previous.minutes,
         units=sorted(lines.values(), key=lambda line: (-line.minutes, line.unit_id)),
+        left_out=report_store.left_out(session, first, last, unit_id),
     )
 
 
@@ -180,6 +186,31 @@ def summary_items(report: Report) -> list[tuple[str, object]]:
     ]
 
 
+def left_out_items(left_out: LeftOut) -> list[tuple[str, object]]:
+    """What a report or an export left out, in the order every format shows it."""
+    return [
+        ("left_out_record_book_balances", left_out.balance_records),
+        ("left_out_record_book_balance_hours", hours(left_out.balance_minutes)),
+        ("left_out_waiting_for_review", left_out.review_records),
+        ("left_out_waiting_for_review_hours", hours(left_out.review_minutes)),
+    ]
+
+
+def left_out_dict(left_out: LeftOut) -> dict:
+    return {
+        "record_book_balances": {
+            "records": left_out.balance_records,
+            "hours": hours(left_out.balance_minutes),
+            "why": "hours served before the bot, counted in totals and awards, not service of this period",
+        },
+        "waiting_for_review": {
+            "records": left_out.review_records,
+            "hours": hours(left_out.review_minutes),
+            "why": "sessions a coordinator has not approved yet",
+        },
+    }
+
+
 def month_label(period: Period, month: int) -> str:
     return f"{period.first.year}-{month:02d}"
 
@@ -195,6 +226,7 @@ def to_dict(report: Report) -> dict:
         },
         "scope": "all" if report.unit_id is None else {"unit": report.unit_id},
         "summary": dict(summary_items(report)),
+        "left_out": left_out_dict(report.left_out),
         "served_by_sex_and_age": {
             gender: {band: report.served_by.get((gender, band), 0) for band in BAND_ORDER}
             for gender in GENDER_ORDER
@@ -224,6 +256,8 @@ def _rows(report: Report):
     """One long table: summary, sex × age band, then per unit its totals and its months."""
     for key, value in summary_items(report):
         yield ("summary", "", "", key, "" if value is None else value)
+    for key, value in left_out_items(report.left_out):
+        yield ("left_out", "", "", key, value)
     for gender in GENDER_ORDER:
         for band in BAND_ORDER:
             yield (
@@ -265,6 +299,8 @@ def to_xlsx(report: Report) -> bytes:
     summary.append(["period", report.period.label])
     summary.append(["scope", "all" if report.unit_id is None else f"unit {report.unit_id}"])
     for key, value in summary_items(report):
+        summary.append([key, value])
+    for key, value in left_out_items(report.left_out):
         summary.append([key, value])
     sex_age = book.create_sheet("SexAge")
     sex_age.append(["sex", *BAND_ORDER, "total"])

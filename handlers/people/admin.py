@@ -28,7 +28,10 @@ from storage.models import (
     UnitDeadline,
     Volunteer,
 )
-from storage.vocabulary import CATEGORIES, CITIES, GENDERS, KINDS, ROLES, RecordKind, Role
+from storage.vocabulary import CATEGORIES, CITIES, GENDERS, KINDS, ROLES, RecordKind, RecordSource, Role
+
+BALANCE = "balance"  # `hours add --kind balance`: a record book's balance, service hours of source balance
+HOUR_KINDS = (*KINDS, BALANCE)
 
 # Past `session, now, actor`, the functions that take many values take them by name (pyproject: max-args).
 
@@ -136,8 +139,11 @@ def add_volunteer(
     trained_on: dt.date | None = None,
     role: str = Role.VOLUNTEER,
     today: dt.date | None = None,
+    allow_duplicate: bool = False,
 ) -> tuple[Volunteer, InviteCode]:
-    """`today` is the local date (VBOT_TIMEZONE); dates after it are refused."""
+    """`today` is the local date (VBOT_TIMEZONE); dates after it are refused. A member of the unit with the
+    same name and the same birth date (or no birth date on one side, so nothing tells them apart) is refused
+    with their id, unless `allow_duplicate` (another person of the same name)."""
     today = today or latest_local_date(now)
     unit_or_error(session, unit_id)
     name = clean_name(name, "volunteer")
@@ -148,6 +154,8 @@ def add_volunteer(
     check_date(trained_on, "training date", today)
     if birth_date and trained_on and trained_on < birth_date:
         raise InputError("the training date is before the birth date")
+    if not allow_duplicate:
+        refuse_duplicate(session, unit_id, name, birth_date)
     person = people_store.add_volunteer(
         session, name=name, birth_date=birth_date, gender=gender, trained_on=trained_on, created_at=now
     )
@@ -157,6 +165,18 @@ def add_volunteer(
         session, now, actor, "volunteer.add", f"volunteer:{person.id}", None, {"unit": unit_id, "role": role}
     )
     return person, invite
+
+
+def refuse_duplicate(session: Session, unit_id: int, name: str, birth_date: dt.date | None) -> None:
+    """InputError naming the member of the unit that a new person of this name and birth date may already be."""
+    for person in people_store.unit_members_named(session, unit_id, name):
+        if birth_date is None or person.birth_date is None or person.birth_date == birth_date:
+            born = f", born {person.birth_date.isoformat()}" if person.birth_date else ""
+            raise InputError(
+                f"{name} is already in unit {unit_id}: volunteer {person.id} ({person.name}{born}); nothing added."
+                " If this is another person of the same name, add --allow-duplicate"
+                + ("" if birth_date else " (or give --birth-date to tell them apart)")
+            )
 
 
 def add_city_administrator(
@@ -210,7 +230,9 @@ def add_hours(
     note: str | None = None,
     today: dt.date | None = None,
 ) -> ServiceRecord:
-    """Hours entered by hand: a record-book balance, or a correction (negative, with a reason).
+    """Hours entered by hand: service, a record-book balance (kind `balance`: service hours that count toward
+    totals and awards but are no service of the period they are dated in), training or meeting hours, or a
+    correction (negative, with a reason).
 
     Refused: a volunteer or unit that does not exist, a volunteer who is not in the unit, a date in the future
     (`today` is the local date; without it, the latest date anywhere), an amount that rounds to no minutes,
@@ -222,7 +244,9 @@ def add_hours(
     unit_or_error(session, unit_id)
     if not people_store.is_member(session, volunteer_id, unit_id):
         raise InputError(f"volunteer {volunteer_id} is not in unit {unit_id}")
-    one_of(kind, KINDS, "the kind")
+    one_of(kind, HOUR_KINDS, "the kind")
+    source = RecordSource.BALANCE if kind == BALANCE else RecordSource.MANUAL
+    kind = RecordKind.SERVICE if kind == BALANCE else kind
     check_date(day, "date", today)
     note = note.strip() if note and note.strip() else None
     if hours != hours or hours == 0 or abs(hours) > 100_000:
@@ -249,6 +273,7 @@ def add_hours(
         recorded_by=actor,
         note=note,
         created_at=now,
+        source=source,
     )
     audit_store.record_audit(
         session,
@@ -263,6 +288,7 @@ def add_hours(
             "date": day.isoformat(),
             "minutes": record.minutes,
             "kind": kind,
+            "source": source,
         },
     )
     return record

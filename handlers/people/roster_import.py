@@ -1,7 +1,11 @@
 """`vbot volunteer import FILE --unit ID`: a unit's roster (CSV or XLSX) into the store, row by row.
 
-Each row is matched to a volunteer by record-book number, else by phone; a new person gets an invite code.
-A bad row is reported with its line and changes nothing; importing the same file again changes nothing.
+Each row is matched to a volunteer by record-book number, else by phone, else (among the unit's members) by
+name and birth date; a new person gets an invite code. A row whose facts point at two people, or that cannot
+tell a new person from a member of the same name, is reported, not guessed. A bad row is reported with its
+line and the file's own column header, and changes nothing; importing the same file again changes nothing.
+A record book's balance (時數結餘 with 結餘日期) is stored as a balance: it counts toward totals and awards, not
+as service of the half-year it is dated in.
 Headers may be the ones units keep in Chinese or plain English (COLUMNS).
 """
 
@@ -21,7 +25,7 @@ from handlers.people import admin
 from handlers.validation import InputError, check_date, clean_name, unit_or_error
 from storage import audit_store, award_store, people_store
 from storage.models import Unit, Volunteer
-from storage.vocabulary import Gender, RecordKind, Role
+from storage.vocabulary import Gender, Role
 
 # Field → the headers it may have (the first is the English one the README documents).
 COLUMNS = {
@@ -70,27 +74,104 @@ class ImportReport:
         }
 
 
-def read_rows(data: bytes, filename: str) -> list[dict[str, str]]:
-    """The rows of a CSV (UTF-8 with or without BOM, or Big5 from old Excel) or of an XLSX's first sheet,
-    as {field: text}; InputError for a file that is neither or lacks the name column."""
+@dataclass(frozen=True)
+class RosterRow:
+    line: int  # the file's own line (CSV) or row (XLSX) number where the row starts
+    values: dict[str, str]  # field → text
+    error: str | None = None  # a row the file itself spoils (an unclosed quote, too many cells)
+
+
+@dataclass(frozen=True)
+class Roster:
+    """The rows of a roster file and the file's own header of each field (errors name them as the file does)."""
+
+    rows: list[RosterRow]
+    headers: dict[str, str]
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def label(self, name: str) -> str:
+        """The file's header of a field; for a column the file lacks, its name in the file's language."""
+        if name in self.headers:
+            return self.headers[name]
+        english = self.headers.get("name", "name") == "name"
+        return COLUMNS[name][0 if english else 1]
+
+
+MAX_JOINED_LINES = 5  # a quoted cell may hold line breaks (Alt+Enter in Excel); more is an unclosed quote
+
+
+def read_rows(data: bytes, filename: str) -> Roster:
+    """The rows of a CSV (UTF-8 with or without BOM, or Big5 from old Excel) or of an XLSX's first sheet;
+    InputError for a file that is neither or lacks the name column. A CSV row with an unclosed quote is a bad
+    row of its own line, never glued to the rows after it."""
+    table: list[tuple[int, list | None, str | None]]
     if filename.lower().endswith(".xlsx"):
-        table = _xlsx_table(data)
+        table = [(number, row, None) for number, row in enumerate(_xlsx_table(data), start=1)]
     else:
-        table = list(csv.reader(io.StringIO(_decode(data))))
+        table = _csv_table(_decode(data))
     if not table:
         raise InputError("the roster file is empty")
-    headers = [str(h or "").strip().casefold() for h in table[0]]
-    fields = {}
+    if table[0][2] is not None:
+        raise InputError(f"the roster file's header line: {table[0][2]}")
+    header_cells = [str(h or "").strip() for h in table[0][1] or []]
+    headers = [h.casefold() for h in header_cells]
+    fields, shown = {}, {}
     for name, aliases in COLUMNS.items():
         for alias in aliases:
             if alias.casefold() in headers:
                 fields[name] = headers.index(alias.casefold())
+                shown[name] = header_cells[fields[name]]
                 break
     if "name" not in fields:
         raise InputError("the roster file needs a name (姓名) column")
     if len(table) - 1 > MAX_ROWS:
         raise InputError(f"the roster file has more than {MAX_ROWS:,} rows")
-    return [{name: _cell(row, index) for name, index in fields.items()} for row in table[1:]]
+    return Roster(
+        [_roster_row(line, row, error, fields, len(headers)) for line, row, error in table[1:]], shown
+    )
+
+
+def _roster_row(
+    line: int, row: list | None, error: str | None, fields: dict[str, int], width: int
+) -> RosterRow:
+    if row is None:
+        return RosterRow(line, {}, error)
+    values = {name: _cell(row, index) for name, index in fields.items()}
+    if any(_cell(row, index) for index in range(width, len(row))):
+        error = f"the row has {len(row)} cells, the header {width}: a comma inside a cell without quotes around it?"
+    return RosterRow(line, values, error)
+
+
+def _csv_table(text: str) -> list[tuple[int, list | None, str | None]]:
+    """(line number, cells or None, what spoils the row) of each record of the CSV text."""
+    lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+    table: list[tuple[int, list | None, str | None]] = []
+    index = 0
+    while index < len(lines):
+        cells, used, error = _csv_record(lines, index)
+        if cells is None or cells:  # an empty line is no row
+            table.append((index + 1, cells, error))
+        index += used
+    return table
+
+
+def _csv_record(lines: list[str], start: int) -> tuple[list | None, int, str | None]:
+    """The record starting at `start`: (cells, lines it took, None), or (None, 1, why) for a spoilt line."""
+    for used in range(1, MAX_JOINED_LINES + 1):
+        if start + used > len(lines):
+            break
+        try:
+            records = list(csv.reader(io.StringIO("\n".join(lines[start : start + used])), strict=True))
+        except csv.Error as error:
+            if "unexpected end of data" in str(error):
+                continue  # a quoted cell going on to the next line, or a quote never closed
+            return None, 1, f'a quote (") is not closed or is followed by text: {lines[start][:40]!r}'
+        if len(records) <= 1:
+            return (records[0] if records else []), used, None
+        break
+    return None, 1, f'a quote (") is not closed: {lines[start][:40]!r}'
 
 
 def _cell(row: list, index: int) -> str:
@@ -126,6 +207,22 @@ def _xlsx_table(data: bytes) -> list[list]:
         book.close()
 
 
+def normal_phone(text: str) -> str | None:
+    """A phone as Taiwan writes it: separators dropped, +886 as 0, and the leading 0 that Excel drops when it
+    stores a phone as a number put back (912345678 → 0912345678, 223456789 → 0223456789). ValueError for a
+    phone that Excel shortened to a power of ten (9.12346E+08): its digits are lost."""
+    if re.fullmatch(r"\d(\.\d+)?E\+?\d+", text.strip(), flags=re.IGNORECASE):
+        raise ValueError(f"{text!r} is a number Excel shortened; format the column as text and save again")
+    phone = re.sub(r"[\s\-().]", "", text)
+    if not phone:
+        return None
+    if re.fullmatch(r"\+?886\d{8,9}", phone):
+        phone = "0" + phone.removeprefix("+")[3:]
+    if re.fullmatch(r"[1-9]\d{7,8}", phone):
+        phone = "0" + phone
+    return phone
+
+
 def parse_date(text: str) -> dt.date | None:
     """2026-03-25, 2026/3/25, ROC 115/3/25 or 115年3月25日, 1150325; empty → None; else ValueError."""
     text = text.strip()
@@ -147,29 +244,38 @@ def import_roster(
     now: dt.datetime,
     actor: str,
     unit_id: int,
-    rows: list[dict[str, str]],
+    roster: Roster,
     today: dt.date,
     progress: Callable[[int, int], None] = lambda done, total: None,
 ) -> ImportReport:
+    """Each row in its own savepoint: a bad row is reported by its line and the file's header, and changes
+    nothing. A person already known (record-book number, phone, or in the unit by name and birth date) is
+    matched, never created twice; a row that could be two people is reported, not guessed."""
     unit = unit_or_error(session, unit_id)
     report = ImportReport()
-    for number, row in enumerate(rows, start=2):  # line 1 is the header
-        progress(number - 1, len(rows))
-        if not any(row.values()):
+    for done, row in enumerate(roster.rows, start=1):
+        progress(done, len(roster))
+        if row.error is None and not any(row.values.values()):
             continue
         try:
+            if row.error is not None:
+                raise InputError(row.error)
             with people_store.savepoint(session):  # a bad row is rolled back alone
-                outcome = _import_row(session, now, actor, unit, row, today, report)
+                outcome = _import_row(
+                    session, now, actor, unit, row.values, today, report=report, roster=roster
+                )
         except (InputError, ValueError) as error:
-            report.errors.append({"line": number, "error": str(error)})
+            report.errors.append({"line": row.line, "error": str(error)})
             continue
         setattr(report, outcome, getattr(report, outcome) + 1)
     return report
 
 
-def _import_row(session, now, actor, unit: Unit, row: dict, today: dt.date, report: ImportReport) -> str:
-    values = _values(row, today)
-    person = _match(session, values)
+def _import_row(
+    session, now, actor, unit: Unit, row: dict, today: dt.date, *, report: ImportReport, roster: Roster
+) -> str:
+    values = _values(row, today, roster)
+    person = _match(session, unit, values, roster)
     changed = False
     if person is None:
         person, invite = admin.add_volunteer(
@@ -182,6 +288,7 @@ def _import_row(session, now, actor, unit: Unit, row: dict, today: dt.date, repo
             birth_date=values.get("birth_date"),
             gender=values.get("gender"),
             today=today,
+            allow_duplicate=True,  # _match has looked already, by more than add's name and birth date
         )
         report.invites.append({"id": person.id, "name": person.name, "invite_code": invite.code})
         created = True
@@ -190,35 +297,60 @@ def _import_row(session, now, actor, unit: Unit, row: dict, today: dt.date, repo
         if not people_store.is_member(session, person.id, unit.id):
             people_store.add_membership(session, person.id, unit.id, Role.VOLUNTEER)
             changed = True
-    fields = {
-        f: values[f]
-        for f in (
-            "name",
-            "gender",
-            "birth_date",
-            "phone",
-            "record_book_no",
-            "record_book_date",
-            "english_name",
-            "insured_until",
+    changed = _update_fields(session, now, actor, person, values, created) or changed
+    changed = _add_trainings(session, now, actor, person, unit, values) or changed
+    if values.get("balance_hours") and not _has_balance(session, person.id, unit.id, values):
+        admin.add_hours(
+            session,
+            now,
+            actor,
+            volunteer_id=person.id,
+            unit_id=unit.id,
+            day=values["balance_date"],
+            hours=values["balance_hours"],
+            kind=admin.BALANCE,
+            note=BALANCE_NOTE,
+            today=today,
         )
-        if values.get(f) is not None
-    }
+        changed = True
+    return "created" if created else "updated" if changed else "unchanged"
+
+
+PERSON_FIELDS = (
+    "name",
+    "gender",
+    "birth_date",
+    "phone",
+    "record_book_no",
+    "record_book_date",
+    "english_name",
+    "insured_until",
+)
+
+
+def _update_fields(session, now, actor, person: Volunteer, values: dict, created: bool) -> bool:
+    fields = {f: values[f] for f in PERSON_FIELDS if values.get(f) is not None}
     before = {f: getattr(person, f) for f in fields}
     updates = {f: v for f, v in fields.items() if before[f] != v}
-    if updates:
-        people_store.set_fields(session, person, updates)
-        if not created:
-            audit_store.record_audit(
-                session,
-                now,
-                actor,
-                "volunteer.import",
-                f"volunteer:{person.id}",
-                None,
-                {f: [str(before[f]), str(v)] for f, v in updates.items()},
-            )
-            changed = True
+    if not updates:
+        return False
+    people_store.set_fields(session, person, updates)
+    if created:
+        return False
+    audit_store.record_audit(
+        session,
+        now,
+        actor,
+        "volunteer.import",
+        f"volunteer:{person.id}",
+        None,
+        {f: [str(before[f]), str(v)] for f, v in updates.items()},
+    )
+    return True
+
+
+def _add_trainings(session, now, actor, person: Volunteer, unit: Unit, values: dict) -> bool:
+    changed = False
     for kind, key in (("basic", "basic_training_date"), ("special", "special_training_date")):
         day = values.get(key)
         if day and not _has_training(session, person.id, kind, day):
@@ -234,67 +366,99 @@ def _import_row(session, now, actor, unit: Unit, row: dict, today: dt.date, repo
                 course="roster import",
             )
             changed = True
-    if values.get("balance_hours") and not _has_balance(session, person.id, unit.id, values):
-        admin.add_hours(
-            session,
-            now,
-            actor,
-            volunteer_id=person.id,
-            unit_id=unit.id,
-            day=values["balance_date"],
-            hours=values["balance_hours"],
-            kind=RecordKind.SERVICE,
-            note=BALANCE_NOTE,
-            today=today,
-        )
-        changed = True
-    return "created" if created else "updated" if changed else "unchanged"
+    return changed
 
 
-def _values(row: dict, today: dt.date) -> dict:
-    values: dict = {"name": clean_name(row.get("name", ""), "volunteer")}
+DATE_FIELDS = (
+    "birth_date",
+    "record_book_date",
+    "basic_training_date",
+    "special_training_date",
+    "balance_date",
+    "insured_until",
+)
+
+
+def _values(row: dict, today: dt.date, roster: Roster) -> dict:
+    label = roster.label
+    try:
+        values: dict = {"name": clean_name(row.get("name", ""), "volunteer")}
+    except InputError as error:
+        raise InputError(f"{label('name')}: {error}") from None
     gender = row.get("gender", "").strip().casefold()
     if gender:
         if gender not in GENDER_WORDS:
-            raise InputError(f"gender {row['gender']!r}: 男, 女 or 其他")
+            raise InputError(f"{label('gender')}: {row['gender']!r} is none of 男, 女, 其他")
         values["gender"] = GENDER_WORDS[gender]
-    for f in (
-        "birth_date",
-        "record_book_date",
-        "basic_training_date",
-        "special_training_date",
-        "balance_date",
-        "insured_until",
-    ):
+    for f in DATE_FIELDS:
         try:
             values[f] = parse_date(row.get(f, ""))
-        except ValueError as error:
-            raise InputError(f"{COLUMNS[f][0]}: {error}") from None
-        if f != "insured_until":
-            check_date(values[f], COLUMNS[f][0].replace("_", " "), today)
-    phone = re.sub(r"[\s-]", "", row.get("phone", ""))
-    values["phone"] = phone or None
+            if f != "insured_until":
+                check_date(values[f], "date", today)
+        except ValueError as error:  # InputError is one
+            raise InputError(f"{label(f)}: {error}") from None
+    try:
+        values["phone"] = normal_phone(row.get("phone", ""))
+    except ValueError as error:
+        raise InputError(f"{label('phone')}: {error}") from None
     values["record_book_no"] = row.get("record_book_no", "").strip() or None
     values["english_name"] = row.get("english_name", "").strip() or None
     balance = row.get("balance_hours", "").strip()
     if balance:
         try:
-            values["balance_hours"] = float(balance)
+            values["balance_hours"] = float(balance.replace(",", ""))
         except ValueError:
-            raise InputError(f"balance_hours: not a number: {balance!r}") from None
+            raise InputError(f"{label('balance_hours')}: not a number: {balance!r}") from None
         if values["balance_date"] is None:
-            raise InputError("balance_hours needs balance_date (the date of the balance)")
+            raise InputError(
+                f"{label('balance_hours')} needs {label('balance_date')} (the date of the balance)"
+            )
     return values
 
 
-def _match(session: Session, values: dict) -> Volunteer | None:
-    if values.get("record_book_no"):
-        found = people_store.volunteer_with_record_book_no(session, values["record_book_no"])
-        if found is not None:
-            return found
-    if values.get("phone"):
-        return people_store.volunteer_with_phone(session, values["phone"])
-    return None
+def _match(session: Session, unit: Unit, values: dict, roster: Roster) -> Volunteer | None:
+    """The person the row is about: by record-book number, else phone, else (in the unit) name and birth date.
+    InputError when the row's facts point at different people or cannot tell two people apart."""
+    label = roster.label
+    book_no, number = values.get("record_book_no"), values.get("phone")
+    book = people_store.volunteer_with_record_book_no(session, book_no) if book_no else None
+    phone = people_store.volunteer_with_phone(session, number) if number else None
+    if book and phone and book.id != phone.id:
+        raise InputError(
+            f"{label('record_book_no')} is volunteer {book.id}'s, {label('phone')} volunteer {phone.id}'s:"
+            " which person is it? (nothing changed)"
+        )
+    found = book or phone
+    if found is not None:
+        if book_no and found.record_book_no and found.record_book_no != book_no:
+            raise InputError(
+                f"{label('phone')} {values['phone']} is volunteer {found.id}'s, whose record book is"
+                f" {found.record_book_no}, not {values['record_book_no']}: two people with one phone?"
+                " (nothing changed)"
+            )
+        return found
+    return _match_by_name(session, unit, values, roster)
+
+
+def _match_by_name(session: Session, unit: Unit, values: dict, roster: Roster) -> Volunteer | None:
+    same = [
+        person
+        for person in people_store.unit_members_named(session, unit.id, values["name"])
+        if not any(
+            values.get(f) is not None and getattr(person, f) is not None and getattr(person, f) != values[f]
+            for f in ("birth_date", "phone", "record_book_no")
+        )
+    ]
+    if not same:
+        return None
+    if len(same) == 1 and values.get("birth_date") is not None and same[0].birth_date == values["birth_date"]:
+        return same[0]
+    ids = ", ".join(str(person.id) for person in same)
+    raise InputError(
+        f"{values['name']} is already in the unit (volunteer {ids}) and this row cannot tell them apart: give"
+        f" {roster.label('birth_date')}, {roster.label('phone')} or {roster.label('record_book_no')}"
+        " (or set the birth date with `vbot volunteer set`); nothing changed"
+    )
 
 
 def _has_training(session: Session, volunteer_id: int, kind: str, day: dt.date) -> bool:
