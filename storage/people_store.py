@@ -243,7 +243,6 @@ def unlink_chat_accounts(session: Session, volunteer_id: int, now: dt.datetime) 
     )
 
 
-<<<<<<< HEAD
 def add_wrong_code(session: Session, platform: str, now: dt.datetime) -> None:
     session.add(WrongCodeAttempt(at=now, platform=platform))
 
@@ -260,7 +259,8 @@ def wrong_codes_since(session: Session, since: dt.datetime) -> int:
 def prune_wrong_codes(session: Session, before: dt.datetime) -> int:
     pruned = session.execute(sa.delete(WrongCodeAttempt).where(col(WrongCodeAttempt.at) < before))
     return int(cast(sa.CursorResult, pruned).rowcount)
-=======
+
+
 def unit_members_named(session: Session, unit_id: int | None, name: str) -> list[Volunteer]:
     """The unit's members (any role) of exactly this name, by id: who a new person might already be."""
     members = select(Membership.volunteer_id).where(Membership.unit_id == unit_id)
@@ -271,4 +271,3 @@ def unit_members_named(session: Session, unit_id: int | None, name: str) -> list
             .order_by(col(Volunteer.id))
         ).all()
     )
->>>>>>> h-balances
