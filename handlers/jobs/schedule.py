@@ -9,7 +9,7 @@ from sqlmodel import Session
 from handlers.context import Rules
 from handlers.formatting import local_moment
 from handlers.i18n import Catalogs
-from handlers.jobs import deadline_alerts, reminders, report_summaries, shift_reminders
+from handlers.jobs import calendar_alerts, deadline_alerts, reminders, report_summaries, shift_reminders
 from handlers.service.counting import visit_minutes
 from handlers.types import Reply, replies_to_json
 from storage import people_store, queue_store, service_store
@@ -74,5 +74,8 @@ REMINDER_JOBS = (
     shift_reminders.missing_volunteers,
     reminders.award_nudges,
     deadline_alerts.deadline_alerts,
+    calendar_alerts.expiring_awards,
+    calendar_alerts.record_book_prompts,
+    calendar_alerts.uninsured_check_ins,
     report_summaries.report_summaries,
 )
