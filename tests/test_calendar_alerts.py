@@ -327,3 +327,21 @@ async def test_yearly_and_months_together_are_refused_and_a_repeating_item_may_s
         )
         session.commit()
         assert row.months == "1,7"
+
+
+def test_vbot_deadline_add_takes_monthly_and_a_month_range_and_answers_bad_months_in_one_line(tmp_path):
+    from tests.test_cli import clean_env, last_json, sqlite_url, vbot
+
+    env = clean_env(VBOT_DATABASE_URL=sqlite_url(tmp_path))
+    unit = last_json(vbot(tmp_path, "unit", "add", "--name", "志工隊", "--json", env=env))["id"]
+    base = ["deadline", "add", "--unit", str(unit), "--date", "2020-07-05", "--remind", "3,0"]
+    recruiting = last_json(
+        vbot(tmp_path, *base, "--title", "志工招募", "--months", "7-12", "--json", env=env)
+    )
+    assert recruiting["months"] == [7, 8, 9, 10, 11, 12]  # a date in the past: only its day matters
+    monthly = last_json(vbot(tmp_path, *base, "--title", "志工月會", "--monthly", "--json", env=env))
+    assert monthly["months"] == list(range(1, 13))
+    bad = vbot(tmp_path, *base, "--title", "招募", "--months", "13-2", env=env)
+    assert bad.returncode != 0 and "13-2" in bad.stderr and "Traceback" not in bad.stderr
+    both = vbot(tmp_path, *base, "--title", "招募", "--months", "7-12", "--yearly", env=env)
+    assert both.returncode != 0 and "not allowed with" in both.stderr and "Traceback" not in both.stderr
