@@ -228,6 +228,29 @@ def unit_period_figures(
     return people, times, int(minutes or 0)
 
 
+def unit_senior_figures(
+    session: Session, unit_id: int, first: dt.date, last: dt.date, born_by: dt.date
+) -> tuple[int, int, int]:
+    """unit_period_figures of the volunteers born on or before `born_by` (aged 65+ at the period's end)."""
+    people, times, minutes = session.execute(
+        select(
+            sa.func.count(sa.distinct(col(ServiceRecord.volunteer_id))),
+            sa.func.count(),
+            sa.func.sum(col(ServiceRecord.minutes)),
+        )
+        .join(Volunteer, col(Volunteer.id) == col(ServiceRecord.volunteer_id))
+        .where(
+            col(ServiceRecord.unit_id) == unit_id,
+            col(ServiceRecord.status) == RecordStatus.COUNTED,
+            col(ServiceRecord.kind) == RecordKind.SERVICE,
+            col(ServiceRecord.service_date) >= first,
+            col(ServiceRecord.service_date) <= last,
+            col(Volunteer.birth_date) <= born_by,
+        )
+    ).one()
+    return people, times, int(minutes or 0)
+
+
 def unit_deadlines(session: Session, unit_ids: list[int]) -> list[UnitDeadline]:
     if not unit_ids:
         return []

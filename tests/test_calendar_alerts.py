@@ -213,10 +213,21 @@ async def test_the_monthly_insurance_alert_lists_who_is_not_covered_through_next
 async def test_taichung_units_get_their_half_year_statistics_and_taipei_units_do_not(town):
     taichung = await a_unit(town, name="臺中市志工服務中心", city="taichung")
     taipei = await a_unit(town, name="臺北市立圖書館", city="taipei")
+    # 65 on the half-year's last day counts as a senior; one day younger does not (domain.md, Reports: 65+)
+    for name, born in (("老張", D(1961, 6, 30)), ("小李", D(1961, 7, 1))):
+        person = await town.person(taichung, line_user=f"U{name}", name=name)
+        with town.uow() as session:
+            admin.set_volunteer(session, town.h.now, "test", person, {"birth_date": born})
+            admin.add_hours(
+                session, town.h.now, "test", volunteer_id=person, unit_id=taichung, day=D(2026, 3, 2), hours=3
+            )
+            session.commit()
     for_taichung = (await passes(town, [local(2026, 6, 26, 9)], f"Uboss{taichung}", "臺中市"))[0]
     taipei_texts = town.h.line_api.texts_to(f"Uboss{taipei}")
     assert any("人力概況表" in t for t in for_taichung) and any("高齡者參與" in t for t in for_taichung)
     assert any("115年7月10日" in t and "14 天" in t for t in for_taichung)
+    assert len(lines(for_taichung, "2 位志工服務 2 人次，共 6 小時")) == 2  # both reports: the half-year
+    assert lines(for_taichung, "其中65歲以上") == ["其中65歲以上：1 位志工，1 人次，共 3 小時。"]
     assert not any("人力概況表" in t or "高齡者" in t for t in taipei_texts)
     assert any("半年成果" in t for t in taipei_texts)
     # and in January for July–December

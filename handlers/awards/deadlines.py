@@ -21,7 +21,8 @@ from storage.vocabulary import CITIES
 
 DEFAULT_DEADLINES = SEEDS_DIR / "deadlines.toml"
 DEFAULT_REMIND = (14, 3, 1, 0)
-REPORTS = ("half-year", "year")
+REPORTS = ("half-year", "half-year-seniors", "year")
+SENIOR_AGE = 65  # domain.md, Reports: the senior rate counts 65+
 
 _FIELDS = frozenset("code title what_to_do month day every months opens cities material remind".split())
 MATERIALS = ("awards", "report", "uninsured")
@@ -108,7 +109,7 @@ def report_period(rule: DeadlineRule, occurrence: dt.date) -> tuple[dt.date, dt.
     year = occurrence.year
     if rule.report == "year":
         return dt.date(year - 1, 1, 1), dt.date(year - 1, 12, 31)
-    if rule.report == "half-year":
+    if rule.report in ("half-year", "half-year-seniors"):
         if occurrence > dt.date(year, 6, 30):
             return dt.date(year, 1, 1), dt.date(year, 6, 30)
         return dt.date(year - 1, 7, 1), dt.date(year - 1, 12, 31)

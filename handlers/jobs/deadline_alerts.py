@@ -15,6 +15,7 @@ from typing import cast
 from sqlmodel import Session
 
 from handlers.awards.deadlines import (
+    SENIOR_AGE,
     DeadlineRule,
     alerts_due,
     applies_to,
@@ -24,6 +25,7 @@ from handlers.awards.deadlines import (
 )
 from handlers.awards.eligibility import eligible_list
 from handlers.awards.progress import requirement_name
+from handlers.awards.rules import anniversary
 from handlers.context import Context, Rules
 from handlers.files.report import period_label
 from handlers.formatting import hours_from_minutes, local_date
@@ -127,8 +129,12 @@ class Material:
                 for row in eligible_list(session, unit.id, today)
                 if row.award in rule.awards and row.reached
             ]
+        self.seniors: tuple[int, int, int] | None = None
         if self.period is not None:
             self.figures = store.unit_period_figures(session, unit.id, *self.period)
+            if rule.report == "half-year-seniors":  # Taichung's senior-participation statistics
+                born_by = anniversary(self.period[1], -SENIOR_AGE)
+                self.seniors = store.unit_senior_figures(session, cast(int, unit.id), *self.period, born_by)
         self.insured_through: dt.date | None = None
         self.uninsured: list[tuple[str, dt.date | None]] = []
         if rule.uninsured:  # who is not covered through the whole month of the occurrence
@@ -145,6 +151,16 @@ class Material:
                     "{first} – {last}: {people} volunteers served {times} times, {hours} hours in all.",
                     first=first,
                     last=last,
+                    people=people,
+                    times=times,
+                    hours=hours_from_minutes(minutes, t.locale),
+                )
+            )
+        if self.seniors is not None:
+            people, times, minutes = self.seniors
+            lines.append(
+                t(
+                    "Of them aged 65 and over: {people} volunteers, {times} times, {hours} hours.",
                     people=people,
                     times=times,
                     hours=hours_from_minutes(minutes, t.locale),
