@@ -306,6 +306,9 @@ class UnitDeadline(SQLModel, table=True):
     date: dt.date
     remind: str = "14,3,1,0"  # days before
     yearly: bool = False
+    # Repeats on the date's day in these months, every year ("1,2,…,12" monthly, "7,8,…,12" for 招募
+    # July–December); None: once, or yearly.
+    months: str | None = None
     created_at: dt.datetime = utc_field()
 
 

@@ -10,10 +10,11 @@ from dataclasses import dataclass
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from storage.db import insert_ignoring_duplicates
 from storage.models import (
+    AwardGrant,
     ChatAccount,
     DeadlineDone,
     JobRun,
@@ -22,8 +23,10 @@ from storage.models import (
     ReminderOptOut,
     ServiceRecord,
     TrainingClass,
+    TrainingRecord,
     Unit,
     UnitDeadline,
+    Volunteer,
 )
 from storage.vocabulary import Platform, RecordKind, RecordStatus, Role
 
@@ -225,6 +228,29 @@ def unit_period_figures(
     return people, times, int(minutes or 0)
 
 
+def unit_senior_figures(
+    session: Session, unit_id: int, first: dt.date, last: dt.date, born_by: dt.date
+) -> tuple[int, int, int]:
+    """unit_period_figures of the volunteers born on or before `born_by` (aged 65+ at the period's end)."""
+    people, times, minutes = session.execute(
+        select(
+            sa.func.count(sa.distinct(col(ServiceRecord.volunteer_id))),
+            sa.func.count(),
+            sa.func.sum(col(ServiceRecord.minutes)),
+        )
+        .join(Volunteer, col(Volunteer.id) == col(ServiceRecord.volunteer_id))
+        .where(
+            col(ServiceRecord.unit_id) == unit_id,
+            col(ServiceRecord.status) == RecordStatus.COUNTED,
+            col(ServiceRecord.kind) == RecordKind.SERVICE,
+            col(ServiceRecord.service_date) >= first,
+            col(ServiceRecord.service_date) <= last,
+            col(Volunteer.birth_date) <= born_by,
+        )
+    ).one()
+    return people, times, int(minutes or 0)
+
+
 def unit_deadlines(session: Session, unit_ids: list[int]) -> list[UnitDeadline]:
     if not unit_ids:
         return []
@@ -239,6 +265,8 @@ def add_unit_deadline(
     date: dt.date,
     remind: tuple[int, ...],
     yearly: bool,
+    *,
+    months: str | None = None,
 ) -> UnitDeadline:
     row = UnitDeadline(
         unit_id=unit_id,
@@ -246,6 +274,7 @@ def add_unit_deadline(
         date=date,
         remind=",".join(map(str, remind)),
         yearly=yearly,
+        months=months,
         created_at=now,
     )
     session.add(row)
@@ -324,3 +353,93 @@ def turn_on(session: Session, volunteer_id: int, categories: list[str]) -> None:
             ReminderOptOut.volunteer_id == volunteer_id, ReminderOptOut.category.in_(categories)
         )
     )
+
+
+# --- the card and the calendar: honor cards, record books, insurance ------------------------------------
+
+
+def last_grants(session: Session, award_code: str) -> list[tuple[int, str, dt.date]]:
+    """(volunteer id, name, last granted on) of everyone holding `award_code`."""
+    rows = session.execute(
+        select(col(AwardGrant.volunteer_id), col(Volunteer.name), sa.func.max(col(AwardGrant.granted_on)))
+        .join(Volunteer, col(Volunteer.id) == col(AwardGrant.volunteer_id))
+        .where(col(AwardGrant.award_code) == award_code)
+        .group_by(col(AwardGrant.volunteer_id), col(Volunteer.name))
+        .order_by(col(AwardGrant.volunteer_id))
+    ).all()
+    return [(volunteer_id, name, granted) for volunteer_id, name, granted in rows]
+
+
+def member_units(session: Session, volunteer_ids: list[int]) -> dict[int, list[int]]:
+    """volunteer id → the units they are a member of."""
+    found: dict[int, list[int]] = {}
+    for first in range(0, len(volunteer_ids), KEYS_PER_QUERY):
+        chunk = volunteer_ids[first : first + KEYS_PER_QUERY]
+        for volunteer_id, unit_id in session.execute(
+            select(col(Membership.volunteer_id), col(Membership.unit_id))
+            .where(col(Membership.volunteer_id).in_(chunk))
+            .order_by(col(Membership.unit_id))
+        ).all():
+            found.setdefault(volunteer_id, []).append(unit_id)
+    return found
+
+
+def trained_without_record_book(session: Session) -> list[tuple[int, str, int]]:
+    """(volunteer id, name, unit id) of members with both trainings in (a basic and a special training
+    recorded, or the roster's date of both) and no record book (neither its number nor its date)."""
+
+    def has(kind: str):
+        return sa.exists(
+            select(col(TrainingRecord.id)).where(
+                col(TrainingRecord.volunteer_id) == col(Volunteer.id), col(TrainingRecord.kind) == kind
+            )
+        )
+
+    rows = session.execute(
+        select(col(Volunteer.id), col(Volunteer.name), col(Membership.unit_id))
+        .join(Membership, col(Membership.volunteer_id) == col(Volunteer.id))
+        .where(
+            col(Volunteer.record_book_no).is_(None),
+            col(Volunteer.record_book_date).is_(None),
+            sa.or_(col(Volunteer.trained_on).is_not(None), sa.and_(has("basic"), has("special"))),
+        )
+        .order_by(col(Volunteer.id), col(Membership.unit_id))
+    ).all()
+    return [(volunteer_id, name, unit_id) for volunteer_id, name, unit_id in rows]
+
+
+def uninsured_check_ins(
+    session: Session, since: dt.datetime, until: dt.datetime, day: dt.date
+) -> list[tuple[int, str, int, dt.date | None]]:
+    """(volunteer id, name, unit id, insured until) of check-ins between the two moments by people whose
+    accident insurance is missing or ended before `day`."""
+    rows = session.execute(
+        select(
+            col(Volunteer.id), col(Volunteer.name), col(ServiceRecord.unit_id), col(Volunteer.insured_until)
+        )
+        .join(Volunteer, col(Volunteer.id) == col(ServiceRecord.volunteer_id))
+        .where(
+            col(ServiceRecord.check_in) >= since,
+            col(ServiceRecord.check_in) <= until,
+            col(ServiceRecord.status).in_([RecordStatus.OPEN, RecordStatus.COUNTED, RecordStatus.REVIEW]),
+            sa.or_(col(Volunteer.insured_until).is_(None), col(Volunteer.insured_until) < day),
+        )
+        .order_by(col(ServiceRecord.check_in), col(ServiceRecord.id))
+    ).all()
+    return [tuple(row) for row in rows]  # type: ignore[misc]
+
+
+def uninsured_members(session: Session, unit_id: int, through: dt.date) -> list[tuple[str, dt.date | None]]:
+    """(name, insured until) of the unit's volunteers whose accident insurance does not reach `through`
+    (its coordinators, often staff insured otherwise, are not listed)."""
+    rows = session.execute(
+        select(col(Volunteer.name), col(Volunteer.insured_until))
+        .join(Membership, col(Membership.volunteer_id) == col(Volunteer.id))
+        .where(
+            col(Membership.unit_id) == unit_id,
+            col(Membership.role) == Role.VOLUNTEER,
+            sa.or_(col(Volunteer.insured_until).is_(None), col(Volunteer.insured_until) < through),
+        )
+        .order_by(col(Volunteer.name), col(Volunteer.id))
+    ).all()
+    return [(name, until) for name, until in rows]

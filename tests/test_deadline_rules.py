@@ -64,6 +64,9 @@ DOMAIN_CALENDAR = {
     "taipei-lifetime": ((8, 15), {"taipei"}),
     "yearly-assessment": ((12, 20), None),
     "accident-insurance": ("monthly", None),
+    # "after each half-year (Taichung)": the seeds give no day, the calendar data sets one (10 January, 10 July)
+    "taichung-manpower-report": ((1, 7), {"taichung"}),
+    "taichung-senior-report": ((1, 7), {"taichung"}),
 }
 
 
@@ -72,7 +75,9 @@ def test_the_shipped_calendar_has_every_row_of_domain_md():
     for code, (when, cities) in DOMAIN_CALENDAR.items():
         rule = SHIPPED[code]
         if when == "monthly":
-            assert (rule.every, rule.day) == ("month", 1), code
+            assert (rule.every, rule.day, rule.months) == ("month", 1, None), code
+        elif code.startswith("taichung-"):
+            assert (rule.every, rule.day, rule.months) == ("month", 10, frozenset(when)), code
         else:
             assert (rule.every, (rule.month, rule.day)) == ("year", when), code
         assert rule.cities == (frozenset(cities) if cities else None), code
@@ -262,7 +267,8 @@ def test_city_rows_apply_only_to_units_in_those_cities():
     )
     taichung = alerts_due_all(SHIPPED.values(), "taichung", D(2026, 6, 26))
     taipei = alerts_due_all(SHIPPED.values(), "taipei", D(2026, 6, 26))
-    assert [a.code for a in taichung] == []
+    # Taichung's own half-year statistics (seed 001 §三(三)), not the Taipei platform's report
+    assert [a.code for a in taichung] == ["taichung-manpower-report", "taichung-senior-report"]
     assert [a.code for a in taipei] == ["half-year-report-h1"]
 
 

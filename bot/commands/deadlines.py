@@ -1,13 +1,28 @@
-"""`vbot deadline add`: a unit's own deadline or plan item, alerted to its coordinators ahead of the date."""
+"""`vbot deadline add`: a unit's own deadline or plan item, alerted to its coordinators ahead of the date.
+
+Once on --date; --yearly on its month and day every year; --monthly on its day of every month; --months 7-12
+on its day of each of those months every year (招募 July–December). Each occurrence is alerted on its own.
+"""
 
 from __future__ import annotations
+
+import argparse
 
 from bot.commands.arguments import a_date, a_day_list, a_positive_int, a_text
 from bot.commands.shared import now_and_today, operator
 from bot.config import Settings
+from handlers.awards.deadlines import parse_months
 from handlers.people import admin
 
 COMMANDS = ("deadline",)
+EVERY_MONTH = frozenset(range(1, 13))
+
+
+def a_months(text: str) -> frozenset[int]:
+    try:
+        return parse_months(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
 
 
 def add_parser(commands) -> None:
@@ -17,19 +32,27 @@ def add_parser(commands) -> None:
     )
     deadline_add.add_argument("--unit", type=a_positive_int, required=True)
     deadline_add.add_argument("--title", type=a_text, required=True)
-    deadline_add.add_argument("--date", type=a_date, required=True)
+    deadline_add.add_argument(
+        "--date", type=a_date, required=True, help="the date; repeating, its day of the month"
+    )
     deadline_add.add_argument(
         "--remind",
         type=a_day_list,
         default=(14, 3, 1, 0),
         help="days before the date to alert, e.g. 14,3,1 (0 = on the day)",
     )
-    deadline_add.add_argument("--yearly", action="store_true")
+    repeat = deadline_add.add_mutually_exclusive_group()
+    repeat.add_argument("--yearly", action="store_true", help="every year on the date")
+    repeat.add_argument("--monthly", action="store_true", help="every month on the date's day")
+    repeat.add_argument(
+        "--months", type=a_months, help="on the date's day of these months every year, e.g. 7-12 or 1,7"
+    )
     deadline_add.add_argument("--json", action="store_true")
 
 
 def run(args, session, settings: Settings) -> tuple[dict, str]:
     now, _today = now_and_today(settings)
+    months = EVERY_MONTH if args.monthly else args.months
     row = admin.add_deadline(
         session,
         now,
@@ -39,6 +62,11 @@ def run(args, session, settings: Settings) -> tuple[dict, str]:
         date=args.date,
         remind=args.remind,
         yearly=args.yearly,
+        months=months,
     )
     session.commit()
-    return {"id": row.id}, f"deadline {row.id} added: {row.title} on {row.date.isoformat()}"
+    repeats = f", day {row.date.day} of months {row.months}" if row.months else ""
+    return (
+        {"id": row.id, "months": [int(m) for m in row.months.split(",")] if row.months else None},
+        f"deadline {row.id} added: {row.title} on {row.date.isoformat()}{repeats}",
+    )

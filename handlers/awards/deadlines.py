@@ -13,15 +13,20 @@ from pathlib import Path
 from typing import Any
 
 from handlers.awards.rules import load_rules, on_day
+from handlers.formatting import local_date
+from handlers.i18n import Translator
 from handlers.seed_tables import SeedRow, read_tables, text_in
 from storage import SEEDS_DIR
 from storage.vocabulary import CITIES
 
 DEFAULT_DEADLINES = SEEDS_DIR / "deadlines.toml"
 DEFAULT_REMIND = (14, 3, 1, 0)
-REPORTS = ("half-year", "year")
+REPORTS = ("half-year", "half-year-seniors", "year")
+SENIOR_AGE = 65  # domain.md, Reports: the senior rate counts 65+
 
-_FIELDS = frozenset("code title what_to_do month day every opens cities material remind".split())
+_FIELDS = frozenset("code title what_to_do month day every months opens cities material remind".split())
+MATERIALS = ("awards", "report", "uninsured")
+HONOR_CARD_NOTICE = (90, 30)  # days before an honor card ends: the holder and the coordinators hear
 
 
 @dataclass(frozen=True)
@@ -29,6 +34,8 @@ class DeadlineRule:
     """One deadline; see the header of storage/seeds/deadlines.toml for what each field means.
 
     every: "year" (month and day), "month" (day only) or "once" (a unit's one-off date: year, month, day).
+    months: with every "month", only in these months (招募 July–December: 7…12); None = every month.
+    uninsured: the alert lists the unit's members not insured through the month of the occurrence.
     """
 
     code: str
@@ -43,6 +50,8 @@ class DeadlineRule:
     awards: tuple[str, ...] = ()
     report: str | None = None
     remind: tuple[int, ...] = DEFAULT_REMIND  # days before the deadline, largest first
+    months: frozenset[int] | None = None
+    uninsured: bool = False
 
     def title(self, locale: str) -> str:
         return text_in(self.titles, locale)
@@ -76,11 +85,13 @@ def occurrence_on_or_after(rule: DeadlineRule, day: dt.date) -> dt.date | None:
         date = dt.date(rule.year, rule.month, rule.day)  # type: ignore[arg-type]
         return date if date >= day else None
     if rule.every == "month":
-        date = on_day(day.year, day.month, rule.day)
-        if date >= day:
-            return date
-        year, month = (day.year + 1, 1) if day.month == 12 else (day.year, day.month + 1)
-        return on_day(year, month, rule.day)
+        year, month = day.year, day.month
+        for _ in range(13):  # within a year and a month every listed month comes
+            date = on_day(year, month, rule.day)
+            if date >= day and (rule.months is None or month in rule.months):
+                return date
+            year, month = (year + 1, 1) if month == 12 else (year, month + 1)
+        return None  # no month listed (a rule checked on reading never has none)
     date = on_day(day.year, rule.month, rule.day)  # type: ignore[arg-type]
     return date if date >= day else on_day(day.year + 1, rule.month, rule.day)  # type: ignore[arg-type]
 
@@ -98,7 +109,7 @@ def report_period(rule: DeadlineRule, occurrence: dt.date) -> tuple[dt.date, dt.
     year = occurrence.year
     if rule.report == "year":
         return dt.date(year - 1, 1, 1), dt.date(year - 1, 12, 31)
-    if rule.report == "half-year":
+    if rule.report in ("half-year", "half-year-seniors"):
         if occurrence > dt.date(year, 6, 30):
             return dt.date(year, 1, 1), dt.date(year, 6, 30)
         return dt.date(year - 1, 7, 1), dt.date(year - 1, 12, 31)
@@ -179,8 +190,10 @@ def unit_deadline(
     *,
     code: str | None = None,
     locale: str = "zh_TW",
+    months: Iterable[int] | None = None,
 ) -> DeadlineRule:
-    """A unit's own deadline (a meeting, a training): once on `on`, or every year on its month and day.
+    """A unit's own deadline (a meeting, a training): once on `on`, or every year on its month and day, or,
+    with `months` (1…12 for every month, 7…12 for 招募 July–December), on its day of each of those months.
 
     The title is kept in the language the coordinator wrote it in; text_in shows it to everyone.
     """
@@ -192,14 +205,55 @@ def unit_deadline(
         raise bad("title", "missing or empty")
     if not isinstance(on, dt.date) or isinstance(on, dt.datetime):
         raise bad("date", "must be a date")
+    chosen = None if months is None else frozenset(months)
+    if chosen is not None and (not chosen or not chosen <= set(range(1, 13))):
+        raise bad("months", "must be months 1–12")
+    if chosen is not None:
+        every, month, year = "month", None, None
+    else:
+        every, month, year = ("year", on.month, None) if yearly else ("once", on.month, on.year)
     return DeadlineRule(
         code=code or title.strip(),
         titles=((locale, title.strip()),),
-        every="year" if yearly else "once",
+        every=every,
         day=on.day,
-        month=on.month,
-        year=None if yearly else on.year,
+        month=month,
+        year=year,
         remind=_check_remind(list(remind), bad),
+        months=chosen,
+    )
+
+
+def parse_months(text: str) -> frozenset[int]:
+    """`7-12` (July–December), `11-2` (November–February, across the new year), `1,7`, `3`: the months.
+
+    Raises ValueError with a sentence for anything else."""
+    months: set[int] = set()
+    for part in text.replace("，", ",").split(","):
+        bounds = [piece.strip() for piece in part.split("-")]
+        if len(bounds) > 2 or not all(b.isdigit() and 1 <= int(b) <= 12 for b in bounds):
+            raise ValueError(f"{text!r}: months are 1–12, as 7-12 or 1,7")
+        first, last = int(bounds[0]), int(bounds[-1])
+        span = (last - first) % 12
+        months.update((first - 1 + step) % 12 + 1 for step in range(span + 1))
+    return frozenset(months)
+
+
+def months_text(months: Iterable[int]) -> str:
+    """The stored form of a set of months: `7,8,9,10,11,12`."""
+    return ",".join(str(m) for m in sorted(set(months)))
+
+
+def honor_card_notice(valid_until: dt.date, code: str) -> DeadlineRule:
+    """The end of an honor card as a one-off date, reminded 90 and 30 days before (alerts_due decides)."""
+    return DeadlineRule(
+        code=code,
+        titles=(),
+        every="once",
+        day=valid_until.day,
+        month=valid_until.month,
+        year=valid_until.year,
+        remind=HONOR_CARD_NOTICE,
     )
 
 
@@ -220,6 +274,8 @@ class _DeadlineRow(SeedRow):
             if isinstance(day, bool) or not isinstance(day, int) or not 1 <= day <= 31:
                 raise self.bad("day", f"must be a day of the month 1–31, not {day!r}")
             return "month", None, day
+        if "months" in self.raw:
+            raise self.bad("months", 'only with every = "month"')
         if every != "year":
             raise self.bad("every", f'must be "month" (or absent for every year), not {every!r}')
         month = self.raw.get("month")
@@ -237,12 +293,36 @@ class _DeadlineRow(SeedRow):
             raise self.bad("opens", "must be { month = M, day = D }")
         return self.month_day("opens", value["month"], value["day"])
 
+    def months(self) -> frozenset[int] | None:
+        value = self.raw.get("months")
+        if value is None:
+            return None
+        if isinstance(value, str):
+            try:
+                return parse_months(value)
+            except ValueError as error:
+                raise self.bad("months", str(error)) from None
+        if (
+            not isinstance(value, list)
+            or not value
+            or not all(isinstance(m, int) and not isinstance(m, bool) and 1 <= m <= 12 for m in value)
+        ):
+            raise self.bad("months", 'must be a list of months 1–12 or a range "7-12"')
+        return frozenset(value)
+
     def material(self, award_codes: Collection[str]) -> tuple[tuple[str, ...], str | None]:
         value = self.raw.get("material")
         if value is None:
             return (), None
-        if not isinstance(value, dict) or len(value) != 1 or not set(value) <= {"awards", "report"}:
-            raise self.bad("material", 'must be { awards = [...] } or { report = "half-year" | "year" }')
+        if not isinstance(value, dict) or len(value) != 1 or not set(value) <= set(MATERIALS):
+            raise self.bad(
+                "material",
+                'must be { awards = [...] }, { report = "half-year" | "year" } or { uninsured = true }',
+            )
+        if "uninsured" in value:
+            if value["uninsured"] is not True:
+                raise self.bad("material.uninsured", "must be true")
+            return (), None
         if "report" in value:
             if value["report"] not in REPORTS:
                 raise self.bad("material.report", f"{value['report']!r}; known: {', '.join(REPORTS)}")
@@ -267,6 +347,8 @@ class _DeadlineRow(SeedRow):
             awards=tuple(dict.fromkeys(awards)),
             report=report,
             remind=_check_remind(self.raw.get("remind", list(DEFAULT_REMIND)), self.bad),
+            months=self.months(),
+            uninsured=self.raw.get("material") == {"uninsured": True},
         )
 
 
@@ -293,3 +375,14 @@ def load_deadlines(
     if award_codes is None:
         award_codes = {rule.code for rule in load_rules()}
     return parse_deadlines(read_deadline_rows(path), award_codes)
+
+
+# ---- what a card shows ----------------------------------------------------------------------------
+
+
+def valid_until_line(t: Translator, valid_until: dt.date, today: dt.date) -> str:
+    """The honor card's "valid until" line (an award with valid_years): 有效期限, or that it has ended."""
+    when = local_date(valid_until, t.locale)
+    if valid_until < today:
+        return t("🪪 Ended on {date}: renew it with the new years and hours.", date=when)
+    return t("🪪 Valid until {date}", date=when)

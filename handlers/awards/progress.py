@@ -12,6 +12,7 @@ from dataclasses import replace
 
 from sqlmodel import Session
 
+from handlers.awards.deadlines import valid_until_line
 from handlers.awards.rules import (
     AwardProgress,
     AwardRule,
@@ -114,7 +115,7 @@ def award_card(t: Translator, step: AwardProgress, today: dt.date) -> Card:
                 "{years} years on {date}", years=step.years_needed, date=local_date(step.years_met_on, locale)
             )
             bars.append(Bar(label, step.years_fraction))
-    lines = []
+    lines = [] if step.valid_until is None else [valid_until_line(t, step.valid_until, today)]
     # A line, not a bar: the years since birth say nothing about how far along the volunteer is.
     # An unknown birth date shows under "Still needed".
     if step.age_needed and step.age_met_on is not None:

@@ -10,10 +10,12 @@ from __future__ import annotations
 import datetime as dt
 from collections import defaultdict
 from functools import lru_cache, partial
+from typing import cast
 
 from sqlmodel import Session
 
 from handlers.awards.deadlines import (
+    SENIOR_AGE,
     DeadlineRule,
     alerts_due,
     applies_to,
@@ -23,6 +25,7 @@ from handlers.awards.deadlines import (
 )
 from handlers.awards.eligibility import eligible_list
 from handlers.awards.progress import requirement_name
+from handlers.awards.rules import anniversary
 from handlers.context import Context, Rules
 from handlers.files.report import period_label
 from handlers.formatting import hours_from_minutes, local_date
@@ -58,6 +61,7 @@ def deadlines_of(unit: Unit, own: list) -> list[DeadlineRule]:
             [int(d) for d in row.remind.split(",")],
             row.yearly,
             code=own_deadline_code(row.id),
+            months=[int(m) for m in row.months.split(",")] if row.months else None,
         )
         for row in own
     ]
@@ -125,8 +129,17 @@ class Material:
                 for row in eligible_list(session, unit.id, today)
                 if row.award in rule.awards and row.reached
             ]
+        self.seniors: tuple[int, int, int] | None = None
         if self.period is not None:
             self.figures = store.unit_period_figures(session, unit.id, *self.period)
+            if rule.report == "half-year-seniors":  # Taichung's senior-participation statistics
+                born_by = anniversary(self.period[1], -SENIOR_AGE)
+                self.seniors = store.unit_senior_figures(session, cast(int, unit.id), *self.period, born_by)
+        self.insured_through: dt.date | None = None
+        self.uninsured: list[tuple[str, dt.date | None]] = []
+        if rule.uninsured:  # who is not covered through the whole month of the occurrence
+            self.insured_through = month_end(occurrence)
+            self.uninsured = store.uninsured_members(session, cast(int, unit.id), self.insured_through)
 
     def lines(self, t: Translator) -> list[str]:
         lines = []
@@ -138,6 +151,16 @@ class Material:
                     "{first} – {last}: {people} volunteers served {times} times, {hours} hours in all.",
                     first=first,
                     last=last,
+                    people=people,
+                    times=times,
+                    hours=hours_from_minutes(minutes, t.locale),
+                )
+            )
+        if self.seniors is not None:
+            people, times, minutes = self.seniors
+            lines.append(
+                t(
+                    "Of them aged 65 and over: {people} volunteers, {times} times, {hours} hours.",
                     people=people,
                     times=times,
                     hours=hours_from_minutes(minutes, t.locale),
@@ -155,7 +178,28 @@ class Material:
                 lines.append(f"• {row.name}｜{row.award_name(t.locale)}{missing}")
             if len(self.eligible) > MATERIAL_ROWS:
                 lines.append(t("…and {count} more.", count=len(self.eligible) - MATERIAL_ROWS))
+        return lines + self.insurance_lines(t)
+
+    def insurance_lines(self, t: Translator) -> list[str]:
+        if self.insured_through is None:
+            return []
+        through = local_date(self.insured_through, t.locale)
+        if not self.uninsured:
+            return [t("Every volunteer is insured through {date}.", date=through)]
+        lines = [t("Not insured through {date}:", date=through)]
+        for name, until in self.uninsured[:MATERIAL_ROWS]:
+            if until is None:
+                lines.append(f"• {name}｜" + t("no insurance on record"))
+            else:
+                lines.append(f"• {name}｜" + t("insured until {date}", date=local_date(until, t.locale)))
+        if len(self.uninsured) > MATERIAL_ROWS:
+            lines.append(t("…and {count} more.", count=len(self.uninsured) - MATERIAL_ROWS))
         return lines
+
+
+def month_end(day: dt.date) -> dt.date:
+    """The last day of the month of `day`."""
+    return (day.replace(day=28) + dt.timedelta(days=4)).replace(day=1) - dt.timedelta(days=1)
 
 
 def alert_reply(

@@ -9,7 +9,14 @@ from sqlmodel import Session
 from handlers.context import Rules
 from handlers.formatting import local_moment
 from handlers.i18n import Catalogs
-from handlers.jobs import deadline_alerts, reminders, report_summaries, retention, shift_reminders
+from handlers.jobs import (
+    calendar_alerts,
+    deadline_alerts,
+    reminders,
+    report_summaries,
+    retention,
+    shift_reminders,
+)
 from handlers.service.counting import visit_minutes
 from handlers.types import Reply, replies_to_json
 from storage import people_store, queue_store, service_store
@@ -74,6 +81,9 @@ REMINDER_JOBS = (
     shift_reminders.missing_volunteers,
     reminders.award_nudges,
     deadline_alerts.deadline_alerts,
+    calendar_alerts.expiring_awards,
+    calendar_alerts.record_book_prompts,
+    calendar_alerts.uninsured_check_ins,
     report_summaries.report_summaries,
     retention.retention,  # once a day: what is personal is kept no longer than handlers/jobs/retention.py says
 )

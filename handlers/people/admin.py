@@ -6,6 +6,7 @@ import datetime as dt
 
 from sqlmodel import Session
 
+from handlers.awards.deadlines import months_text
 from handlers.notifications import parse_quiet_hours
 from handlers.people.linking import new_invite_code
 from handlers.validation import (
@@ -102,18 +103,19 @@ def add_deadline(
     date: dt.date,
     remind: tuple[int, ...],
     yearly: bool,
+    months: frozenset[int] | None = None,
 ) -> UnitDeadline:
-    """A unit's own deadline or plan item, alerted to its coordinators `remind` days before (0 = on the day)."""
+    """A unit's own deadline or plan item, alerted to its coordinators `remind` days before (0 = on the day);
+    with `months`, on the date's day of each of those months, every year (deadlines.unit_deadline)."""
     unit_or_error(session, unit_id)
     title = clean_name(title, "deadline")
     if not remind or any(not 0 <= days <= MAX_REMIND_DAYS for days in remind):
         raise InputError(f"--remind takes days before the date, each 0 to {MAX_REMIND_DAYS}, e.g. 14,3,1")
-    if not yearly and date < now.date() - dt.timedelta(days=1):
-        raise InputError(
-            f"{date.isoformat()} has passed; a one-off deadline must be today or later (or --yearly)"
-        )
+    stored_months = check_deadline_repeat(date, yearly, months, now)
     remind = tuple(sorted(set(remind), reverse=True))
-    row = reminder_store.add_unit_deadline(session, now, unit_id, title, date, remind, yearly)
+    row = reminder_store.add_unit_deadline(
+        session, now, unit_id, title, date, remind, yearly, months=stored_months
+    )
     audit_store.record_audit(
         session,
         now,
@@ -121,9 +123,35 @@ def add_deadline(
         "deadline.add",
         f"unit:{unit_id}",
         None,
-        {"id": row.id, "title": title, "date": date.isoformat(), "remind": list(remind), "yearly": yearly},
+        {
+            "id": row.id,
+            "title": title,
+            "date": date.isoformat(),
+            "remind": list(remind),
+            "yearly": yearly,
+            "months": stored_months,
+        },
     )
     return row
+
+
+def check_deadline_repeat(
+    date: dt.date, yearly: bool, months: frozenset[int] | None, now: dt.datetime
+) -> str | None:
+    """The stored months of a unit's item (None: once or yearly); a clear error for what cannot be."""
+    if months is not None:
+        if yearly:
+            raise InputError(
+                "--yearly repeats on one date; --monthly and --months repeat in months: choose one"
+            )
+        if not months or not months <= set(range(1, 13)):
+            raise InputError("--months takes months 1–12, e.g. 7-12 or 1,7")
+        return months_text(months)
+    if not yearly and date < now.date() - dt.timedelta(days=1):
+        raise InputError(
+            f"{date.isoformat()} has passed; a one-off deadline must be today or later (or --yearly)"
+        )
+    return None
 
 
 def add_volunteer(
