@@ -17,6 +17,7 @@ import sqlalchemy as sa
 from bot import redaction
 from bot.commands import (
     awards,
+    console,
     deadlines,
     demo,
     events,
@@ -44,7 +45,21 @@ from handlers.validation import InputError
 log = logging.getLogger("vbot")
 
 # In the order `vbot --help` lists their commands.
-GROUPS = (runtime, deadlines, events, export, report, menus, demo, units, volunteers, training, awards, hours)
+GROUPS = (
+    runtime,
+    console,
+    deadlines,
+    events,
+    export,
+    report,
+    menus,
+    demo,
+    units,
+    volunteers,
+    training,
+    awards,
+    hours,
+)
 ON_THEIR_OWN = (runtime, menus, demo)
 GROUP_OF = {command: group for group in GROUPS for command in group.COMMANDS}
 

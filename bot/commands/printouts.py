@@ -10,11 +10,10 @@ import asyncio
 from bot.channels.names import platform_names
 from bot.commands.arguments import write_file
 from bot.config import Settings
+from bot.printing.event_poster import event_poster
 from bot.printing.invite_cards import InviteCard, make_invite_cards
-from bot.printing.poster import line_checkin_url, make_poster, telegram_start_url
-from handlers.formatting import local_date
+from bot.printing.poster import line_checkin_url, telegram_start_url
 from handlers.i18n import Catalogs
-from handlers.router import EVENT_START_PREFIX
 from handlers.validation import InputError
 from storage import event_store
 from storage.models import Event
@@ -56,29 +55,8 @@ def invite_cards_pdf(
 def write_poster(settings: Settings, session, event: Event, output: str) -> str:
     if not (settings.line_enabled or settings.telegram_enabled):
         raise InputError("the poster's QR codes open LINE or Telegram: configure at least one of them first")
-    basic_id, username = asked_platform_names(settings)
-    t = _translator(settings)
-    zone = settings.zone
-    start, end = event.starts_at.astimezone(zone), event.ends_at.astimezone(zone)
-    lines = [f"{local_date(start.date(), t.locale)} {start:%H:%M}–{end:%H:%M}"]
-    if event.place:
-        lines.append(event.place)
-    posts = sorted({shift.post for shift in event_store.shifts_of(session, event.id) if shift.post})
-    if posts:
-        lines.append("、".join(posts))
-    if event.rotating_code:
-        lines.append(t("The check-in code is on the screen at the entrance."))
-    # With a rotating code the poster only opens the chat: the code itself is on the kiosk screen.
-    typed = t("check in") + ("" if event.rotating_code else " " + event.code)
-    codes = []
-    if basic_id:
-        codes.append((t("Scan with LINE, then tap Send"), line_checkin_url(basic_id, typed)))
-    if username:
-        start = EVENT_START_PREFIX + ("" if event.rotating_code else event.code)
-        codes.append((t("Scan for Telegram, then tap Start"), telegram_start_url(username, start)))
-    try:
-        png, pdf = make_poster(t("{event}: check in here", event=event.title), lines, codes)
-    except ValueError as error:  # e.g. a title so long that the codes would not fit
-        raise InputError(f"cannot make the poster: {error}") from None
+    names = asked_platform_names(settings)
+    shifts = event_store.shifts_of(session, event.id)
+    png, pdf = event_poster(_translator(settings), settings.zone, event, shifts, names)
     write_file(output, pdf if output.lower().endswith(".pdf") else png)
     return output

@@ -10,12 +10,16 @@ if TYPE_CHECKING:
     import sqlalchemy as sa
 
     from bot.channels.base import Channel
+    from bot.config import Settings
     from bot.pipeline import Pipeline
     from handlers.context import Rules
     from handlers.i18n import Catalogs
 
 
 class Runtime(Protocol):
+    @property
+    def settings(self) -> Settings: ...
+
     @property
     def engine(self) -> sa.Engine: ...
 

@@ -13,6 +13,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
+from bot.web.console import console_routes
 from bot.web.downloads import download_routes
 from bot.web.kiosk import kiosk_routes
 from bot.web.runtime import Runtime
@@ -77,7 +78,13 @@ def problem(status: int, detail: str) -> JSONResponse:
 
 def build_web(vbot: Runtime, lifespan=None) -> Starlette:
     return Starlette(
-        routes=[*webhook_routes(vbot), *health_routes(vbot), *download_routes(vbot), *kiosk_routes(vbot)],
+        routes=[
+            *webhook_routes(vbot),
+            *health_routes(vbot),
+            *download_routes(vbot),
+            *kiosk_routes(vbot),
+            *console_routes(vbot),
+        ],
         lifespan=lifespan,
     )
 
