@@ -234,6 +234,12 @@ async def test_another_units_ids_are_404_and_change_nothing(harness):
         f"/console/u/{theirs}/today",
         f"/console/u/{theirs}/volunteers",
         f"/console/u/{theirs}/audit",
+        f"/console/u/{theirs}/awards",
+        f"/console/u/{theirs}/reports",
+        f"/console/u/{theirs}/reports/xlsx",
+        f"/console/u/{theirs}/calendar",
+        f"/console/u/{theirs}/import",
+        f"/console/u/{theirs}/hours/export?span=2026",
         f"/console/u/{mine}/volunteers/{stranger}",
         f"/console/u/{theirs}/volunteers/{stranger}",
         f"/console/u/{mine}/events/{event_id}",
@@ -403,3 +409,55 @@ def test_every_word_of_the_console_pages_is_in_every_catalog():
         with (LOCALES_DIR / locale / "LC_MESSAGES" / "messages.po").open("rb") as po:
             translated = {m.id for m in read_po(po) if m.id and m.string}
         assert words <= translated, (locale, sorted(words - translated))
+
+
+ROSTER = "姓名,電話,出生日期\n林大同,0911222333,1960-05-01\n黃小華,0922333444,明年\n".encode()
+
+
+async def test_import_previews_with_the_bad_row_then_imports(harness):
+    unit = harness.add_unit()
+    await coordinator(harness, unit)
+    client = await signed_in(harness)
+    csrf = csrf_of((await client.get(f"/console/u/{unit}/import")).text)
+    people_before = count(harness, Membership)
+    preview = await client.post(
+        f"/console/u/{unit}/import", data={"csrf": csrf}, files={"file": ("roster.csv", ROSTER, "text/csv")}
+    )
+    assert preview.status_code == 200, preview.text
+    assert "預覽" in preview.text and "新增：1" in preview.text and "有錯誤：1" in preview.text
+    assert "<td>3</td>" in preview.text  # the bad row by its line in the file
+    assert count(harness, Membership) == people_before  # nothing changed yet
+    data = re.search(r'name="data" value="([^"]+)"', preview.text).group(1)
+    done = await client.post(
+        f"/console/u/{unit}/import",
+        data={"csrf": csrf, "data": data, "filename": "roster.csv", "confirm": "yes"},
+    )
+    assert "已匯入" in done.text and "林大同" in done.text
+    assert count(harness, Membership) == people_before + 1
+
+
+async def test_awards_reports_and_calendar_pages(harness):
+    unit = harness.add_unit()
+    await coordinator(harness, unit)
+    client = await signed_in(harness)
+    assert (await client.get(f"/console/u/{unit}/awards")).status_code == 200
+    report = await client.get(f"/console/u/{unit}/reports", params={"span": "2026H1"})
+    assert report.status_code == 200 and "115年1月1日" in report.text
+    xlsx = await client.get(f"/console/u/{unit}/reports/xlsx", params={"span": "2026H1"})
+    assert xlsx.status_code == 200 and xlsx.content[:2] == b"PK"
+    chart = await client.get(f"/console/u/{unit}/reports/chart.png", params={"span": "2026H1"})
+    assert chart.content[:4] == b"\x89PNG"
+    calendar = await client.get(f"/console/u/{unit}/calendar")
+    added = await client.post(
+        f"/console/u/{unit}/calendar",
+        data={"csrf": csrf_of(calendar.text), "title": "志工大會", "date": "2026-04-10"},
+    )
+    assert added.status_code == 303
+    shown = await client.get(added.headers["location"])
+    assert "115年4月10日 志工大會" in shown.text
+    bad = await client.post(
+        f"/console/u/{unit}/calendar/quiet", data={"csrf": csrf_of(calendar.text), "quiet_hours": "晚上"}
+    )
+    assert "未儲存" in (await client.get(bad.headers["location"])).text
+    audit = await client.get(f"/console/u/{unit}/audit")
+    assert "deadline.add" in audit.text and "陳協調" in audit.text

@@ -17,7 +17,7 @@ from handlers.events import admin as event_admin
 from storage.db import UnitOfWork
 from storage.models import Event, Shift
 from tests.conftest import T0
-from tests.test_console import add_review_record, chat_link, coordinator
+from tests.test_console import ROSTER, add_review_record, chat_link, coordinator
 from tests.test_kiosk import CHROMEDRIVER, CHROMIUM, chromium_or_skip
 
 PHONE = (390, 844)  # an everyday phone's CSS pixels: LINE's in-app browser shows the page this wide
@@ -198,6 +198,19 @@ async def test_a_coordinators_morning_in_the_console(harness, chromium, tmp_path
     assert await browser.text("#present") == "王小明"
     assert await browser.text("#n-missing") == "0"
     assert await asyncio.to_thread(chromium.execute_script, "return window.notReloaded === true")
+
+    # A roster with one bad row: the preview names it by its line and changes nothing, then one click imports.
+    roster = tmp_path / "名冊.csv"
+    roster.write_bytes(ROSTER)
+    await browser.get(f"/console/u/{unit}/import")
+    await browser.type("#roster", str(roster))
+    await browser.click("form[enctype] button[type=submit]")
+    figures = await browser.wait(lambda: chromium.find_element("css selector", "#import-figures").text, 5)
+    assert "新增：1" in figures and "有錯誤：1" in figures
+    assert "林大同" not in await browser.text("main")
+    await browser.click("#import-confirm")
+    await browser.wait(lambda: "已匯入" in chromium.find_element("css selector", "main").text, 5)
+    assert "林大同" in await browser.text("main")
 
     # 登出: the next page is refused.
     await browser.click("#sign-out")

@@ -18,7 +18,7 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from bot.web.console import audit, events, people, today
+from bot.web.console import audit, events, people, today, unit_pages
 from bot.web.console.base import (
     COOKIE,
     HEADERS,
@@ -164,7 +164,7 @@ def console_routes(vbot: Runtime) -> list[BaseRoute]:
         unit_route("/records/{record_id:int}/{action:str}", today.settle, methods=("POST",)),
         *[
             unit_route(path, work, methods, before)
-            for module in (people, events, audit)
+            for module in (people, events, audit, unit_pages)
             for path, work, methods, before in module.ROUTES
         ],
     ]

@@ -80,6 +80,12 @@ class Rendered:
 
 
 @dataclass
+class Html:
+    text: str
+    status: int = 200
+
+
+@dataclass
 class Redirect:
     to: str
     note: str | None = None
@@ -97,7 +103,7 @@ class Json:
     value: object
 
 
-Result = Rendered | Redirect | File | Json
+Result = Rendered | Html | Redirect | File | Json
 
 
 @dataclass
@@ -257,8 +263,9 @@ def console_page(
                 except InputError as error:
                     session.rollback()
                     return Redirect(page.back(), t("Not saved: {reason}", reason=str(error)))
-                if isinstance(result, Rendered):
-                    result.values |= {"who": who, "unit": unit, "page": page, "note": note}
+                if isinstance(result, Rendered):  # drawn while the rows it shows are in the session
+                    values = result.values | {"who": who, "unit": unit, "page": page, "note": note}
+                    result = Html(page_html(vbot, locale, result.template, values), result.status)
                 session.commit()
                 return result
 
@@ -288,9 +295,9 @@ def answer(vbot: Runtime, locale: str, result: Result | tuple[int, str], note: s
         )
     if isinstance(result, Json):
         return JSONResponse(result.value, headers=HEADERS)
-    response = HTMLResponse(
-        page_html(vbot, locale, result.template, result.values), result.status, headers=HEADERS
-    )
+    if isinstance(result, Rendered):
+        result = Html(page_html(vbot, locale, result.template, result.values), result.status)
+    response = HTMLResponse(result.text, result.status, headers=HEADERS)
     if note:
         response.delete_cookie(NOTE_COOKIE, path="/console")
     return response
