@@ -34,6 +34,17 @@ def add_link(
     session.flush()
 
 
+def usable_link(session: Session, token_hash: str, now: dt.datetime) -> int | None:
+    """The person of an unused, unexpired link, without using it."""
+    return session.exec(
+        select(col(ConsoleLink.volunteer_id)).where(
+            col(ConsoleLink.token_hash) == token_hash,
+            col(ConsoleLink.used_at).is_(None),
+            col(ConsoleLink.expires_at) > now,
+        )
+    ).first()
+
+
 def claim_link(session: Session, token_hash: str, now: dt.datetime) -> int | None:
     """The person the link is for, marking it used; None when it is unknown, used or expired (atomic: a
     link opened twice at once works once)."""

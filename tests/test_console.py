@@ -36,9 +36,18 @@ def browser(harness) -> httpx.AsyncClient:
     return httpx.AsyncClient(base_url=harness.base_url, timeout=10, follow_redirects=False)
 
 
+async def open_link(client: httpx.AsyncClient, path: str) -> httpx.Response:
+    """Opening the link shows a button (a chat app's preview fetches the link too); tapping it signs in."""
+    shown = await client.get(path)
+    if shown.status_code != 200:
+        return shown
+    assert 'id="sign-in"' in shown.text and "set-cookie" not in shown.headers
+    return await client.post(path)
+
+
 async def signed_in(harness, user: str = "Ucoord") -> httpx.AsyncClient:
     client = browser(harness)
-    response = await client.get(await chat_link(harness, user))
+    response = await open_link(client, await chat_link(harness, user))
     assert response.status_code == 303, response.text
     return client
 
@@ -83,7 +92,9 @@ async def test_the_chat_word_sends_a_one_time_link_that_signs_in(harness):
     await coordinator(harness, unit)
     client = browser(harness)
     path = await chat_link(harness, "Ucoord")
-    response = await client.get(path)
+    for _ in range(3):  # previews and a second look do not use it up
+        assert (await client.get(path)).status_code == 200
+    response = await open_link(client, path)
     assert response.status_code == 303
     cookie = response.headers["set-cookie"]
     assert "vbot_console=" in cookie and "HttpOnly" in cookie and "SameSite=lax" in cookie
@@ -103,6 +114,7 @@ async def test_the_chat_word_sends_a_one_time_link_that_signs_in(harness):
     # The link worked once: a second browser opening it gets a 403 page.
     again = await browser(harness).get(path)
     assert again.status_code == 403 and "管理" in again.text
+    assert (await browser(harness).post(path)).status_code == 403
     # The sign-in is in the audit trail, with the person's name.
     with UnitOfWork(harness.vbot.engine)() as session:
         actions = session.execute(sa.select(AuditEntry.action, AuditEntry.details)).all()
@@ -134,14 +146,15 @@ async def test_expired_and_forged_links_are_refused_and_change_nothing(harness):
     harness.now = T0 + console_access.LINK_VALID  # ten minutes later: expired
     response = await browser(harness).get(path)
     assert response.status_code == 403 and "set-cookie" not in response.headers
+    assert (await browser(harness).post(path)).status_code == 403
     for forged in (
         path[:-1] + ("A" if path[-1] != "A" else "B"),
         "/console/login/x",
         "/console/login/" + "a" * 300,
     ):
-        response = await browser(harness).get(forged)
-        assert response.status_code == 403, forged
-        assert "set-cookie" not in response.headers
+        for response in (await browser(harness).get(forged), await browser(harness).post(forged)):
+            assert response.status_code == 403, forged
+            assert "set-cookie" not in response.headers
     assert count(harness, ConsoleLink, ConsoleLink.used_at.is_not(None)) == 0
 
 
@@ -154,8 +167,8 @@ async def test_a_link_of_someone_who_stepped_down_is_refused(harness):
             sa.update(Membership).where(Membership.volunteer_id == person).values(role="volunteer")
         )
         session.commit()
-    response = await browser(harness).get(path)
-    assert response.status_code == 403
+    for response in (await browser(harness).get(path), await browser(harness).post(path)):
+        assert response.status_code == 403
     assert count(harness, ConsoleLink, ConsoleLink.used_at.is_not(None)) == 0
 
 
@@ -382,7 +395,7 @@ async def test_cli_prints_a_link(harness, tmp_path, monkeypatch, capsys):
 
     url = json.loads(capsys.readouterr().out)["url"]
     assert url.startswith("https://vbot.example.tw/console/login/")
-    response = await browser(harness).get(urlsplit(url).path)
+    response = await open_link(browser(harness), urlsplit(url).path)
     assert response.status_code == 303
     assert main(["console", "link", "--volunteer", str(volunteer)]) == 2
     assert "coordinates no unit" in capsys.readouterr().err
@@ -461,3 +474,14 @@ async def test_awards_reports_and_calendar_pages(harness):
     assert "未儲存" in (await client.get(bad.headers["location"])).text
     audit = await client.get(f"/console/u/{unit}/audit")
     assert "deadline.add" in audit.text and "陳協調" in audit.text
+
+
+async def test_the_cookie_is_secure_behind_https(harness_factory):
+    harness = await harness_factory(public_url="https://vbot.example.tw")
+    unit = harness.add_unit()
+    await coordinator(harness, unit)
+    texts = await harness.line_says("Ucoord", "console")
+    assert "https://vbot.example.tw/console/login/" in texts[-1]
+    response = await open_link(browser(harness), urlsplit(LINK.search(texts[-1]).group(0)).path)
+    assert response.status_code == 303
+    assert "Secure" in response.headers["set-cookie"] and "HttpOnly" in response.headers["set-cookie"]

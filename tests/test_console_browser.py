@@ -127,6 +127,7 @@ async def test_a_coordinators_morning_in_the_console(harness, chromium, tmp_path
 
     # Signing in: the link the bot sent on LINE, opened in the browser, lands on Today.
     await browser.get(await chat_link(h, "Ucoord"))
+    await browser.click("#sign-in")
     assert await asyncio.to_thread(lambda: chromium.current_url) == f"{h.base_url}/console/u/{unit}/today"
     today = await browser.text("main")
     assert "今日" in today and "115年3月25日" in today and f"#{record} 王小明" in today

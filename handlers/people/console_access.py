@@ -73,6 +73,15 @@ class SignedIn:
     volunteer_id: int
 
 
+def link_usable(session: Session, now: dt.datetime, link_token: str) -> bool:
+    """Whether the link would sign in, without using it: opening it shows a button that does (chat apps
+    fetch a link to preview it, which must not use it up)."""
+    if not 20 <= len(link_token) <= 100:
+        return False
+    volunteer_id = console_store.usable_link(session, token_hash(link_token), now)
+    return volunteer_id is not None and bool(people_store.coordinated_units(session, volunteer_id))
+
+
 def sign_in(session: Session, now: dt.datetime, link_token: str) -> SignedIn | None:
     """Uses the link and starts a session; None (and nothing to commit) when the link is unknown, used,
     expired, or its person coordinates no unit now."""

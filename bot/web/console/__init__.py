@@ -14,7 +14,7 @@ import asyncio
 import hmac
 
 from starlette.requests import Request
-from starlette.responses import RedirectResponse, Response
+from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
@@ -26,6 +26,7 @@ from bot.web.console.base import (
     LANGUAGE_COOKIE,
     console_page,
     locale_of,
+    page_html,
     read_form,
     refusal,
     set_cookie,
@@ -54,6 +55,10 @@ async def login(vbot: Runtime, request: Request) -> Response:
     t = vbot.catalogs.translator(locale)
     token = request.path_params["token"]
 
+    def usable() -> bool:
+        with UnitOfWork(vbot.engine)() as session:
+            return console_access.link_usable(session, vbot.now(), token)
+
     def run() -> console_access.SignedIn | None:
         with UnitOfWork(vbot.engine)() as session:
             signed = console_access.sign_in(session, vbot.now(), token)
@@ -61,7 +66,12 @@ async def login(vbot: Runtime, request: Request) -> Response:
                 session.commit()
             return signed
 
-    signed = await asyncio.to_thread(run)
+    if request.method == "GET":  # a chat app's preview opens it too: only the button uses the link
+        if await asyncio.to_thread(usable):
+            return HTMLResponse(page_html(vbot, locale, "signin.html", {}), headers=HEADERS)
+        signed = None
+    else:
+        signed = await asyncio.to_thread(run)
     if signed is None:
         return refusal(
             vbot,
@@ -156,7 +166,7 @@ def console_routes(vbot: Runtime) -> list[BaseRoute]:
 
     return [
         Route("/console", bound(home), methods=["GET"]),
-        Route("/console/login/{token:str}", bound(login), methods=["GET"]),
+        Route("/console/login/{token:str}", bound(login), methods=["GET", "POST"]),
         Route("/console/logout", bound(logout), methods=["POST"]),
         Route("/console/language", bound(language), methods=["POST"]),
         Mount("/console/static", StaticFiles(directory=HERE / "static"), name="console-static"),
