@@ -17,6 +17,7 @@ from storage.models import (
     Membership,
     ServiceRecord,
     Shift,
+    TrainingRecord,
     Unit,
     Volunteer,
 )
@@ -121,11 +122,27 @@ def member_of_units(session: Session, volunteer_id: int, unit_ids: list[int]) ->
     ).first()
 
 
+def _filters(linked, month: tuple[dt.date, dt.date]) -> dict:
+    trained = sa.exists().where(
+        col(TrainingRecord.volunteer_id) == col(Volunteer.id), col(TrainingRecord.kind) == "basic"
+    )
+    return {
+        "unlinked": ~linked,
+        "no-book": col(Volunteer.record_book_no).is_(None),
+        "no-training": sa.and_(col(Volunteer.trained_on).is_(None), ~trained),
+        "insurance-ending": col(Volunteer.insured_until).between(*month),
+    }
+
+
+FILTERS = ("", "unlinked", "no-book", "no-training", "insurance-ending")
+
+
 def search_members(
-    session: Session, unit_ids: list[int], text: str, only: str, limit: int
+    session: Session, unit_ids: list[int], text: str, only: str, limit: int, today: dt.date
 ) -> list[tuple[Volunteer, int, str, bool]]:
     """Members of the units whose name, phone or record-book number holds `text`, with their unit, role and
-    whether a chat account is linked. `only`: '' (everyone), 'unlinked' or 'no-book'."""
+    whether a chat account is linked. `only`, one of FILTERS: not yet linked, no record book, no basic
+    training, accident insurance ending in today's month."""
     if not unit_ids:
         return []
     linked = sa.exists().where(col(ChatAccount.volunteer_id) == col(Volunteer.id))
@@ -143,10 +160,10 @@ def search_members(
                 col(Volunteer.record_book_no).like(pattern, escape="\\"),
             )
         )
-    if only == "unlinked":
-        query = query.where(~linked)
-    elif only == "no-book":
-        query = query.where(col(Volunteer.record_book_no).is_(None))
+    if only:
+        first = today.replace(day=1)
+        last = (first + dt.timedelta(days=32)).replace(day=1) - dt.timedelta(days=1)
+        query = query.where(_filters(linked, (first, last))[only])
     rows = session.execute(query.order_by(col(Volunteer.name), col(Volunteer.id)).limit(limit)).all()
     return [(person, unit_id, role, bool(is_linked)) for person, unit_id, role, is_linked in rows]
 

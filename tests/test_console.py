@@ -485,3 +485,29 @@ async def test_the_cookie_is_secure_behind_https(harness_factory):
     response = await open_link(browser(harness), urlsplit(LINK.search(texts[-1]).group(0)).path)
     assert response.status_code == 303
     assert "Secure" in response.headers["set-cookie"] and "HttpOnly" in response.headers["set-cookie"]
+
+
+async def test_the_volunteer_filters(harness):
+    from storage.models import Volunteer
+
+    unit = harness.add_unit()
+    await coordinator(harness, unit)
+    ending, _ = harness.add_volunteer(unit, "保險到期")
+    harness.add_volunteer(unit, "沒受訓")
+    with UnitOfWork(harness.vbot.engine)() as session:
+        session.execute(
+            sa.update(Volunteer).values(trained_on=dt.date(2020, 1, 1)).where(Volunteer.name != "沒受訓")
+        )
+        session.execute(
+            sa.update(Volunteer).values(insured_until=dt.date(2026, 3, 31)).where(Volunteer.id == ending)
+        )
+        session.commit()
+    client = await signed_in(harness)
+    untrained = rows((await client.get(f"/console/u/{unit}/volunteers", params={"only": "no-training"})).text)
+    assert "沒受訓" in untrained and "保險到期" not in untrained and "陳協調" not in untrained
+    insured = rows(
+        (await client.get(f"/console/u/{unit}/volunteers", params={"only": "insurance-ending"})).text
+    )
+    assert "保險到期" in insured and "沒受訓" not in insured
+    unknown = await client.get(f"/console/u/{unit}/volunteers", params={"only": "'; drop table"})
+    assert unknown.status_code == 200 and "沒受訓" in rows(unknown.text)

@@ -34,7 +34,6 @@ from bot.web.console.base import (
 )
 from bot.web.runtime import Runtime
 from handlers.people import console_access
-from handlers.people.console_access import IDLE_LIMIT
 from storage.db import UnitOfWork
 
 YEAR = 365 * 24 * 3600
@@ -82,7 +81,8 @@ async def login(vbot: Runtime, request: Request) -> Response:
             ),
         )
     response = RedirectResponse("/console", status_code=303, headers=HEADERS)
-    set_cookie(vbot, response, COOKIE, signed.token, max_age=int(IDLE_LIMIT.total_seconds()))
+    # Until the browser closes; the server ends it after IDLE_LIMIT without use, and on 登出.
+    set_cookie(vbot, response, COOKIE, signed.token)
     return response
 
 

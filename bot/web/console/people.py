@@ -14,7 +14,6 @@ from storage import audit_store, console_store, people_store, service_store
 from storage.vocabulary import GENDERS, KINDS
 
 SHOWN = 100
-FILTERS = ("", "unlinked", "no-book")
 
 
 def a_date(text: str, what: str) -> dt.date | None:
@@ -36,8 +35,8 @@ def a_number(text: str, what: str) -> float:
 def volunteers(page: Page) -> Result:
     text = page.query.get("q", "").strip()[:50]
     only = page.query.get("only", "")
-    only = only if only in FILTERS else ""
-    rows = console_store.search_members(page.session, [page.unit_id], text, only, SHOWN + 1)
+    only = only if only in console_store.FILTERS else ""
+    rows = console_store.search_members(page.session, [page.unit_id], text, only, SHOWN + 1, page.today)
     return page.render(
         "volunteers.html",
         "/volunteers",
