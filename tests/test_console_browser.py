@@ -63,9 +63,11 @@ class Browser:
         await asyncio.to_thread(self.driver.get, self.base_url + path)
 
     async def text(self, css: str = "body") -> str:
+        """The element's text, once the page that has it has loaded (a click's answer may still be coming)."""
         from selenium.webdriver.common.by import By
 
-        return await asyncio.to_thread(lambda: self.driver.find_element(By.CSS_SELECTOR, css).text)
+        found = await self.wait(lambda: self.driver.find_elements(By.CSS_SELECTOR, css), 5)
+        return await asyncio.to_thread(lambda: found[0].text)
 
     async def click(self, css: str) -> None:
         from selenium.webdriver.common.by import By
@@ -128,7 +130,7 @@ async def test_a_coordinators_morning_in_the_console(harness, chromium, tmp_path
     # Signing in: the link the bot sent on LINE, opened in the browser, lands on Today.
     await browser.get(await chat_link(h, "Ucoord"))
     await browser.click("#sign-in")
-    assert await asyncio.to_thread(lambda: chromium.current_url) == f"{h.base_url}/console/u/{unit}/today"
+    await browser.wait(lambda: chromium.current_url == f"{h.base_url}/console/u/{unit}/today", 5)
     today = await browser.text("main")
     assert "今日" in today and "115年3月25日" in today and f"#{record} 王小明" in today
     # The page fits a phone: nothing wider than the screen but the tables, which scroll on their own.
