@@ -171,6 +171,8 @@ class ServiceRecord(SQLModel, table=True):
         sa.Index(
             "service_record_hours", "volunteer_id", "status", "kind", "service_date", "unit_id", "minutes"
         ),
+        # A unit's visits open now or waiting for review (the console's Today) among its million records.
+        sa.Index("service_record_unit_status", "unit_id", "status"),
     )
     id: int | None = Field(default=None, primary_key=True)
     volunteer_id: int = Field(foreign_key="volunteer.id")

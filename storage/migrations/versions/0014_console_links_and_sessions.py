@@ -43,8 +43,13 @@ def upgrade() -> None:
     with op.batch_alter_table('consolesession', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_consolesession_volunteer_id'), ['volunteer_id'], unique=False)
 
+    with op.batch_alter_table('servicerecord', schema=None) as batch_op:
+        batch_op.create_index('service_record_unit_status', ['unit_id', 'status'], unique=False)
+
 
 def downgrade() -> None:
+    with op.batch_alter_table('servicerecord', schema=None) as batch_op:
+        batch_op.drop_index('service_record_unit_status')
     with op.batch_alter_table('consolesession', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_consolesession_volunteer_id'))
     op.drop_table('consolesession')
