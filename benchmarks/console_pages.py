@@ -28,7 +28,7 @@ from benchmarks.awards_eligible import fill
 PAGES = {"today": "/today", "search": "/volunteers?q=%E5%BF%97%E5%B7%A501234", "awards": "/awards"}
 
 
-async def measure(kind: str, records: int, volunteers: int, repeat: int) -> dict:
+async def measure(kind: str, records: int, volunteers: int, repeat: int, pages: list[str]) -> dict:
     from bot.app import build_app
     from bot.config import Settings
     from handlers.awards.progress import seed_award_rules
@@ -65,7 +65,8 @@ async def measure(kind: str, records: int, volunteers: int, repeat: int) -> dict
             async with httpx.AsyncClient(
                 base_url=base, timeout=60, cookies={"vbot_console": signed.token}
             ) as http:
-                for name, path in PAGES.items():
+                for name in pages:
+                    path = PAGES[name]
                     page = f"/console/u/{unit}{path}"
                     first = await http.get(page)
                     assert first.status_code == 200, (name, first.status_code)
@@ -87,13 +88,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--records", type=int, default=1_000_000)
     parser.add_argument("--volunteers", type=int, default=5000)
     parser.add_argument("--repeat", type=int, default=30)
+    parser.add_argument("--pages", default=",".join(PAGES), help="which of today,search,awards")
     args = parser.parse_args(argv)
+    pages = [name for name in args.pages.split(",") if name in PAGES]
     for kind in kinds(args.database):
-        result = asyncio.run(measure(kind, args.records, args.volunteers, args.repeat))
+        result = asyncio.run(measure(kind, args.records, args.volunteers, args.repeat, pages))
         print(
             f"{kind}: {args.volunteers:,} volunteers, {args.records:,} records (loaded in {result['load_s']:.0f} s)"
         )
-        for name in PAGES:
+        for name in pages:
             samples = result[name]
             print(f"  {name:7s} median {median(samples):7.1f} ms   p95 {percentile(samples, 95):7.1f} ms")
     return 0
