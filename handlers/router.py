@@ -21,7 +21,7 @@ from handlers.files import chat as unit_files
 from handlers.files import my_records
 from handlers.i18n import Catalogs
 from handlers.jobs import deadline_alerts
-from handlers.people import language, linking, my_data
+from handlers.people import console_access, language, linking, my_data
 from handlers.people import reminder_settings as reminder_chat
 from handlers.service import checkin, corrections, hours, status
 from handlers.types import Incoming, Reply
@@ -87,6 +87,7 @@ ROUTES = (
     Route("reminders", ("提醒", "reminders", "/reminders"), reminder_chat.reminder_settings, needs_link=True),
     Route("still-serving", ("繼續服務", "still serving"), reminder_chat.still_serving, needs_link=True),
     Route("deadline-done", ("完成", "done"), deadline_alerts.mark_done, needs_link=True),
+    Route("console", ("管理", "console", "/console"), console_access.console_chat, needs_link=True),
     Route("language", ("語言", "language", "/language"), language.choose, needs_link=False),
     Route("help", ("說明", "help", "/help"), guide.help_answer, needs_link=False),
     Route("status", ("狀態", "status"), status.my_status, needs_link=True),

@@ -180,6 +180,8 @@ class ServiceRecord(SQLModel, table=True):
         sa.Index(
             "service_record_hours", "volunteer_id", "status", "kind", "service_date", "unit_id", "minutes"
         ),
+        # A unit's visits open now or waiting for review (the console's Today) among its million records.
+        sa.Index("service_record_unit_status", "unit_id", "status"),
     )
     id: int | None = Field(default=None, primary_key=True)
     volunteer_id: int = Field(foreign_key="volunteer.id")
@@ -392,3 +394,24 @@ class LineRichMenu(SQLModel, table=True):
     locale: str
     line_id: str  # richMenuId on LINE
     created_at: dt.datetime = utc_field()
+
+
+class ConsoleLink(SQLModel, table=True):
+    """A one-time sign-in link to the coordinator console (管理 / console): its token's SHA-256 only."""
+
+    token_hash: str = Field(primary_key=True)
+    volunteer_id: int = Field(foreign_key="volunteer.id", index=True)
+    created_at: dt.datetime = utc_field()
+    expires_at: dt.datetime = utc_field()
+    used_at: dt.datetime | None = utc_field(default=None)
+
+
+class ConsoleSession(SQLModel, table=True):
+    """A browser signed in to the console: the cookie's SHA-256, its CSRF token, when it was last used."""
+
+    token_hash: str = Field(primary_key=True)
+    volunteer_id: int = Field(foreign_key="volunteer.id", index=True)
+    csrf: str
+    created_at: dt.datetime = utc_field()
+    last_seen_at: dt.datetime = utc_field()
+    ended_at: dt.datetime | None = utc_field(default=None)

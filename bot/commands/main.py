@@ -17,6 +17,7 @@ import sqlalchemy as sa
 from bot import redaction
 from bot.commands import (
     awards,
+    console,
     deadlines,
     demo,
     doctor,
@@ -50,6 +51,7 @@ GROUPS = (
     runtime,
     operations,
     doctor,
+    console,
     deadlines,
     events,
     export,

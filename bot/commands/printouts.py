@@ -10,10 +10,10 @@ import asyncio
 from bot.channels.names import platform_names
 from bot.commands.arguments import write_file
 from bot.config import Settings
+from bot.printing.event_poster import event_poster, poster_translators
 from bot.printing.fonts import MissingFont
 from bot.printing.invite_cards import InviteCard, make_invite_cards
-from bot.printing.poster import PosterWords, line_checkin_url, make_poster, telegram_start_url
-from handlers.formatting import local_date
+from bot.printing.poster import line_checkin_url, telegram_start_url
 from handlers.i18n import Catalogs
 from handlers.validation import InputError
 from storage import event_store
@@ -31,13 +31,6 @@ def asked_platform_names(settings: Settings) -> tuple[str | None, str | None]:
 def _translator(settings: Settings):
     catalogs = Catalogs()
     return catalogs.translator(catalogs.default_for(settings.locale))
-
-
-def _poster_translators(settings: Settings) -> list:
-    """The bot's language first, then Traditional Chinese and English: the poster speaks two of them."""
-    catalogs = Catalogs()
-    locales = dict.fromkeys([catalogs.default_for(settings.locale), "zh_TW", "en"])
-    return [catalogs.translator(locale) for locale in list(locales)[:2]]
 
 
 def invite_cards_pdf(
@@ -68,41 +61,13 @@ def invite_cards_pdf(
         raise InputError(str(error)) from None
 
 
-def poster_words(settings: Settings, session, event: Event) -> PosterWords:
-    """The poster's words in two languages: the title and how to scan in each, the date in the first."""
-    translators = _poster_translators(settings)
-    t = translators[0]
-    zone = settings.zone
-    start, end = event.starts_at.astimezone(zone), event.ends_at.astimezone(zone)
-    lines = [f"{local_date(start.date(), t.locale)} {start:%H:%M}–{end:%H:%M}"]
-    if event.place:
-        lines.append(event.place)
-    posts = sorted({shift.post for shift in event_store.shifts_of(session, event.id) if shift.post})
-    if posts:
-        lines.append("、".join(posts))
-    titles = list(dict.fromkeys(tr("{event}: check in here", event=event.title) for tr in translators))
-    if event.rotating_code:
-        # The code changes every minute: the kiosk's screen shows it as a QR that opens the chat with it typed
-        # in, so one tap on Send checks in there; this poster only points at it.
-        steps = [
-            tr("Scan the QR code on the screen at the entrance with LINE, then tap Send.")
-            for tr in translators
-        ]
-        code_line = t("The check-in code is on the screen at the entrance.")
-    else:
-        steps = [tr("Scan with your phone's camera or LINE, then tap Send.") for tr in translators]
-        code_line = t("check in") + " " + event.code
-    return PosterWords(titles, lines, code_line, list(dict.fromkeys(steps)))
-
-
 def write_poster(settings: Settings, session, event: Event, output: str) -> str:
     """The poster: one large QR of the bot's short link VBOT_PUBLIC_URL/e/CODE, and the code as text."""
     if not (settings.line_enabled or settings.telegram_enabled):
         raise InputError("the poster's QR codes open LINE or Telegram: configure at least one of them first")
-    url = f"{settings.public_url.rstrip('/')}/e/{event.code}"
-    try:
-        png, pdf = make_poster(poster_words(settings, session, event), url)
-    except (ValueError, MissingFont) as error:  # e.g. a title so long that the words do not fit
-        raise InputError(f"cannot make the poster: {error}") from None
+    shifts = event_store.shifts_of(session, event.id)
+    catalogs = Catalogs()
+    translators = poster_translators(catalogs, catalogs.default_for(settings.locale))
+    png, pdf = event_poster(translators, settings.zone, event, shifts, settings.public_url)
     write_file(output, pdf if output.lower().endswith(".pdf") else png)
     return output

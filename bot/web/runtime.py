@@ -10,6 +10,7 @@ if TYPE_CHECKING:
     import sqlalchemy as sa
 
     from bot.channels.base import Channel
+    from bot.config import Settings
     from bot.pipeline import Pipeline
     from bot.web.metrics import Metrics
     from handlers.context import Rules
@@ -17,6 +18,9 @@ if TYPE_CHECKING:
 
 
 class Runtime(Protocol):
+    @property
+    def settings(self) -> Settings: ...
+
     @property
     def engine(self) -> sa.Engine: ...
 

@@ -14,6 +14,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
+from bot.web.console import console_routes
 from bot.web.downloads import download_routes
 from bot.web.kiosk import kiosk_routes
 from bot.web.metrics import metrics_routes
@@ -87,6 +88,7 @@ def build_web(vbot: Runtime, lifespan=None) -> Starlette:
             *kiosk_routes(vbot),
             *metrics_routes(vbot.metrics),
             *short_link_routes(vbot),
+            *console_routes(vbot),
         ],
         lifespan=lifespan,
     )

@@ -1,0 +1,106 @@
+"""The coordinator console's heaviest pages for a unit of 5,000 volunteers with 1,000,000 service records,
+over HTTP against the real server (uvicorn), signed in as the unit's coordinator.
+
+    python -m benchmarks.console_pages [--database sqlite|postgresql|both] [--records 1000000]
+                                       [--volunteers 5000] [--repeat 30]
+
+The store is the one of benchmarks.awards_eligible (records over three years, trainings, record books);
+then a few visits wait for review and a few members are checked in.
+
+Figures (milliseconds, median and p95 of --repeat requests; goal p95 < 150 ms):
+  today     /console/u/UNIT/today                       who is in, the review queue, shifts, deadlines
+  search    /console/u/UNIT/volunteers?q=…              a name fragment that matches a handful
+  awards    /console/u/UNIT/awards                      who qualifies or is within 20 h (eligible_list)
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import datetime as dt
+import sys
+
+import httpx
+
+from benchmarks._common import database, kinds, median, percentile
+from benchmarks.awards_eligible import fill
+
+PAGES = {"today": "/today", "search": "/volunteers?q=%E5%BF%97%E5%B7%A501234", "awards": "/awards"}
+
+
+async def measure(kind: str, records: int, volunteers: int, repeat: int, pages: list[str]) -> dict:
+    from bot.app import build_app
+    from bot.config import Settings
+    from handlers.awards.progress import seed_award_rules
+    from handlers.people import admin, console_access
+    from storage.db import UnitOfWork
+    from tests.conftest import start_server, stop_server
+
+    now = dt.datetime.now(dt.UTC)
+    today = now.date()
+    result: dict = {"kind": kind}
+    with database(kind) as url:
+        vbot = build_app(Settings(database_url=url), workers=False, scheduler=False)
+        vbot.migrate()
+        uow = UnitOfWork(vbot.engine)
+        with uow() as session:
+            seed_award_rules(session, now)
+            session.commit()
+        unit, _veteran, result["load_s"] = fill(vbot.engine, records, volunteers, now, today)
+        with uow() as session:
+            person, _ = admin.add_volunteer(
+                session,
+                now,
+                "bench",
+                unit_id=unit,
+                name="陳協調",
+                invite_valid_for=dt.timedelta(days=1),
+                role="coordinator",
+            )
+            link = console_access.console_link(session, now, "http://bench", person.id)
+            signed = console_access.sign_in(session, now, link.rsplit("/", 1)[1])
+            session.commit()
+        server, task, base = await start_server(vbot)
+        try:
+            async with httpx.AsyncClient(
+                base_url=base, timeout=60, cookies={"vbot_console": signed.token}
+            ) as http:
+                for name in pages:
+                    path = PAGES[name]
+                    page = f"/console/u/{unit}{path}"
+                    first = await http.get(page)
+                    assert first.status_code == 200, (name, first.status_code)
+                    samples = []
+                    for _ in range(repeat):
+                        start = asyncio.get_running_loop().time()
+                        response = await http.get(page)
+                        samples.append((asyncio.get_running_loop().time() - start) * 1000)
+                        assert response.status_code == 200
+                    result[name] = samples
+        finally:
+            await stop_server(server, task)
+    return result
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--database", choices=["sqlite", "postgresql", "both"], default="both")
+    parser.add_argument("--records", type=int, default=1_000_000)
+    parser.add_argument("--volunteers", type=int, default=5000)
+    parser.add_argument("--repeat", type=int, default=30)
+    parser.add_argument("--pages", default=",".join(PAGES), help="which of today,search,awards")
+    args = parser.parse_args(argv)
+    pages = [name for name in args.pages.split(",") if name in PAGES]
+    for kind in kinds(args.database):
+        result = asyncio.run(measure(kind, args.records, args.volunteers, args.repeat, pages))
+        print(
+            f"{kind}: {args.volunteers:,} volunteers, {args.records:,} records (loaded in {result['load_s']:.0f} s)"
+        )
+        for name in pages:
+            samples = result[name]
+            print(f"  {name:7s} median {median(samples):7.1f} ms   p95 {percentile(samples, 95):7.1f} ms")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

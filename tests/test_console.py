@@ -1,0 +1,513 @@
+"""The coordinator console over plain HTTP against the real server: signing in from the chat's link, who
+sees what (another unit's ids are 404 and change nothing), CSRF, the session's end, and the pages."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from urllib.parse import urlsplit
+
+import httpx
+import sqlalchemy as sa
+
+from handlers.people import console_access
+from storage.db import UnitOfWork
+from storage.models import AuditEntry, ConsoleLink, Event, Membership, ServiceRecord, Shift
+from tests.conftest import T0
+
+LINK = re.compile(r"https?://\S+/console/login/(\S+)")
+
+
+async def chat_link(harness, user: str, word: str = "管理") -> str:
+    """The path of the sign-in link the bot sent on LINE."""
+    texts = await harness.line_says(user, word)
+    found = LINK.search(texts[-1])
+    assert found, texts
+    return urlsplit(found.group(0)).path
+
+
+async def coordinator(harness, unit_id: int, user: str = "Ucoord", name: str = "陳協調") -> int:
+    person, code = harness.add_volunteer(unit_id, name, role="coordinator")
+    await harness.line_says(user, f"綁定 {code}")
+    return person
+
+
+def browser(harness) -> httpx.AsyncClient:
+    return httpx.AsyncClient(base_url=harness.base_url, timeout=10, follow_redirects=False)
+
+
+async def open_link(client: httpx.AsyncClient, path: str) -> httpx.Response:
+    """Opening the link shows a button (a chat app's preview fetches the link too); tapping it signs in."""
+    shown = await client.get(path)
+    if shown.status_code != 200:
+        return shown
+    assert 'id="sign-in"' in shown.text and "set-cookie" not in shown.headers
+    return await client.post(path)
+
+
+async def signed_in(harness, user: str = "Ucoord") -> httpx.AsyncClient:
+    client = browser(harness)
+    response = await open_link(client, await chat_link(harness, user))
+    assert response.status_code == 303, response.text
+    return client
+
+
+def rows(page: str) -> str:
+    """The table's body of a list page."""
+    return page.split("<tbody>")[1].split("</tbody>")[0]
+
+
+def csrf_of(page: str) -> str:
+    return re.search(r'name="csrf" value="([^"]+)"', page).group(1)
+
+
+def add_review_record(harness, volunteer_id: int, unit_id: int, minutes: int = 150) -> int:
+    with UnitOfWork(harness.vbot.engine)() as session:
+        record = ServiceRecord(
+            volunteer_id=volunteer_id,
+            unit_id=unit_id,
+            status="review",
+            check_in=T0 - dt.timedelta(hours=14),
+            check_out=T0 - dt.timedelta(hours=14) + dt.timedelta(minutes=minutes),
+            minutes=minutes,
+            service_date=(T0 - dt.timedelta(hours=14)).date(),
+            recorded_by="chat",
+            created_at=T0,
+        )
+        session.add(record)
+        session.commit()
+        return record.id
+
+
+def count(harness, model, *where) -> int:
+    with UnitOfWork(harness.vbot.engine)() as session:
+        return session.execute(sa.select(sa.func.count()).select_from(model).where(*where)).scalar()
+
+
+# ---- signing in ----
+
+
+async def test_the_chat_word_sends_a_one_time_link_that_signs_in(harness):
+    unit = harness.add_unit()
+    await coordinator(harness, unit)
+    client = browser(harness)
+    path = await chat_link(harness, "Ucoord")
+    for _ in range(3):  # previews and a second look do not use it up
+        assert (await client.get(path)).status_code == 200
+    response = await open_link(client, path)
+    assert response.status_code == 303
+    cookie = response.headers["set-cookie"]
+    assert "vbot_console=" in cookie and "HttpOnly" in cookie and "SameSite=lax" in cookie
+    assert "Secure" not in cookie  # the public URL is http here
+    assert response.headers["location"] == "/console"
+    home = await client.get("/console")
+    assert home.headers["location"] == f"/console/u/{unit}/today"
+    today = await client.get(home.headers["location"])
+    assert today.status_code == 200
+    assert "陳協調" in today.text and "今日" in today.text
+    assert today.headers["cache-control"] == "no-store"
+    # Only the token's hash is stored.
+    token = path.rsplit("/", 1)[1]
+    with UnitOfWork(harness.vbot.engine)() as session:
+        hashes = session.execute(sa.select(ConsoleLink.token_hash)).scalars().all()
+    assert token not in hashes and console_access.token_hash(token) in hashes
+    # The link worked once: a second browser opening it gets a 403 page.
+    again = await browser(harness).get(path)
+    assert again.status_code == 403 and "管理" in again.text
+    assert (await browser(harness).post(path)).status_code == 403
+    # The sign-in is in the audit trail, with the person's name.
+    with UnitOfWork(harness.vbot.engine)() as session:
+        actions = session.execute(sa.select(AuditEntry.action, AuditEntry.details)).all()
+    assert ("console.sign_in", '{"name": "\\u9673\\u5354\\u8abf"}') in actions
+    await client.aclose()
+
+
+async def test_a_volunteer_gets_no_link(harness):
+    unit = harness.add_unit()
+    _, code = harness.add_volunteer(unit, "王小明")
+    await harness.line_says("Uvol", f"綁定 {code}")
+    texts = await harness.line_says("Uvol", "管理")
+    assert texts == ["管理頁面是給單位協調人使用的。"]
+    assert count(harness, ConsoleLink) == 0
+
+
+async def test_telegram_console_command_sends_the_link(harness):
+    unit = harness.add_unit()
+    _, code = harness.add_volunteer(unit, "林協調", role="coordinator")
+    await harness.telegram_says(4242, f"/start {code}")
+    texts = await harness.telegram_says(4242, "/console")
+    assert LINK.search(texts[-1]), texts
+
+
+async def test_expired_and_forged_links_are_refused_and_change_nothing(harness):
+    unit = harness.add_unit()
+    await coordinator(harness, unit)
+    path = await chat_link(harness, "Ucoord")
+    harness.now = T0 + console_access.LINK_VALID  # ten minutes later: expired
+    response = await browser(harness).get(path)
+    assert response.status_code == 403 and "set-cookie" not in response.headers
+    assert (await browser(harness).post(path)).status_code == 403
+    for forged in (
+        path[:-1] + ("A" if path[-1] != "A" else "B"),
+        "/console/login/x",
+        "/console/login/" + "a" * 300,
+    ):
+        for response in (await browser(harness).get(forged), await browser(harness).post(forged)):
+            assert response.status_code == 403, forged
+            assert "set-cookie" not in response.headers
+    assert count(harness, ConsoleLink, ConsoleLink.used_at.is_not(None)) == 0
+
+
+async def test_a_link_of_someone_who_stepped_down_is_refused(harness):
+    unit = harness.add_unit()
+    person = await coordinator(harness, unit)
+    path = await chat_link(harness, "Ucoord")
+    with UnitOfWork(harness.vbot.engine)() as session:
+        session.execute(
+            sa.update(Membership).where(Membership.volunteer_id == person).values(role="volunteer")
+        )
+        session.commit()
+    for response in (await browser(harness).get(path), await browser(harness).post(path)):
+        assert response.status_code == 403
+    assert count(harness, ConsoleLink, ConsoleLink.used_at.is_not(None)) == 0
+
+
+async def test_stepping_down_ends_access_at_the_next_request(harness):
+    unit = harness.add_unit()
+    person = await coordinator(harness, unit)
+    client = await signed_in(harness)
+    assert (await client.get(f"/console/u/{unit}/today")).status_code == 200
+    with UnitOfWork(harness.vbot.engine)() as session:
+        session.execute(
+            sa.update(Membership).where(Membership.volunteer_id == person).values(role="volunteer")
+        )
+        session.commit()
+    response = await client.get(f"/console/u/{unit}/today")
+    assert response.status_code == 403 and "管理" in response.text
+
+
+async def test_the_session_ends_after_eight_idle_hours_and_on_sign_out(harness):
+    unit = harness.add_unit()
+    await coordinator(harness, unit)
+    client = await signed_in(harness)
+    harness.now = T0 + dt.timedelta(hours=7, minutes=59)
+    page = await client.get(f"/console/u/{unit}/today")
+    assert page.status_code == 200  # used: idle time starts again
+    harness.now += dt.timedelta(hours=7, minutes=59)
+    assert (await client.get(f"/console/u/{unit}/today")).status_code == 200
+    harness.now += console_access.IDLE_LIMIT
+    assert (await client.get(f"/console/u/{unit}/today")).status_code == 403
+
+    client = await signed_in(harness)
+    page = await client.get(f"/console/u/{unit}/today")
+    assert (await client.post("/console/logout", data={})).status_code == 403  # no CSRF token
+    out = await client.post("/console/logout", data={"csrf": csrf_of(page.text)})
+    assert out.status_code == 200 and "vbot_console=" in out.headers["set-cookie"]
+    cookie = client.cookies.get("vbot_console")
+    assert not cookie
+    stale = browser(harness)
+    stale.cookies.set(
+        "vbot_console",
+        page.request.headers["cookie"].split("vbot_console=")[1].split(";")[0],
+        path="/console",
+    )
+    assert (await stale.get(f"/console/u/{unit}/today")).status_code == 403
+
+
+# ---- who sees what ----
+
+
+async def test_another_units_ids_are_404_and_change_nothing(harness):
+    mine, theirs = harness.add_unit("臺北市立圖書館"), harness.add_unit("高雄市立美術館", city="other")
+    await coordinator(harness, mine)
+    stranger, _ = harness.add_volunteer(theirs, "李秘密")
+    record = add_review_record(harness, stranger, theirs)
+    with UnitOfWork(harness.vbot.engine)() as session:
+        event = Event(
+            unit_id=theirs,
+            title="秘密活動",
+            starts_at=T0,
+            ends_at=T0 + dt.timedelta(hours=3),
+            code="ABCDEF",
+            secret="0" * 32,
+            created_at=T0,
+        )
+        session.add(event)
+        session.flush()
+        shift = Shift(
+            event_id=event.id, starts_at=T0, ends_at=T0 + dt.timedelta(hours=3), capacity=5, created_at=T0
+        )
+        session.add(shift)
+        session.commit()
+        event_id, shift_id = event.id, shift.id
+    client = await signed_in(harness)
+    csrf = csrf_of((await client.get(f"/console/u/{mine}/today")).text)
+    audit_before = count(harness, AuditEntry)
+    gets = [
+        f"/console/u/{theirs}/today",
+        f"/console/u/{theirs}/volunteers",
+        f"/console/u/{theirs}/audit",
+        f"/console/u/{theirs}/awards",
+        f"/console/u/{theirs}/reports",
+        f"/console/u/{theirs}/reports/xlsx",
+        f"/console/u/{theirs}/calendar",
+        f"/console/u/{theirs}/import",
+        f"/console/u/{theirs}/hours/export?span=2026",
+        f"/console/u/{mine}/volunteers/{stranger}",
+        f"/console/u/{theirs}/volunteers/{stranger}",
+        f"/console/u/{mine}/events/{event_id}",
+        f"/console/u/{mine}/events/{event_id}/poster",
+        f"/console/u/{mine}/shifts/{shift_id}/live",
+        f"/console/u/{mine}/shifts/{shift_id}/live.json",
+        f"/console/u/{10**12}/today",
+    ]
+    for path in gets:
+        response = await client.get(path)
+        assert response.status_code == 404, path
+        assert (
+            "李秘密" not in response.text and "秘密活動" not in response.text and "高雄" not in response.text
+        ), path
+    posts = [
+        (f"/console/u/{mine}/records/{record}/approve", {}),
+        (f"/console/u/{mine}/records/{record}/void", {}),
+        (f"/console/u/{mine}/records/{record}/correct", {"hours": "1", "reason": "x"}),
+        (f"/console/u/{theirs}/records/{record}/approve", {}),
+        (f"/console/u/{mine}/volunteers/{stranger}", {"record_book_no": "X1"}),
+        (f"/console/u/{mine}/volunteers/{stranger}/invite", {}),
+        (
+            f"/console/u/{mine}/volunteers/{stranger}/hours",
+            {"day": "2026-03-24", "hours": "3", "kind": "service"},
+        ),
+        (
+            f"/console/u/{mine}/volunteers/{stranger}/correct",
+            {"record": str(record), "hours": "1", "reason": "x"},
+        ),
+        (f"/console/u/{theirs}/volunteers", {"name": "新人"}),
+        (
+            f"/console/u/{mine}/events/{event_id}/shifts",
+            {"day": "2026-03-25", "starts": "10:00", "ends": "11:00", "capacity": "3"},
+        ),
+        (
+            f"/console/u/{theirs}/events",
+            {"title": "x", "day": "2026-03-25", "starts": "10:00", "ends": "11:00"},
+        ),
+    ]
+    for path, data in posts:
+        response = await client.post(path, data=data | {"csrf": csrf})
+        assert response.status_code == 404, path
+        assert "李秘密" not in response.text
+    assert count(harness, AuditEntry) == audit_before
+    assert count(harness, ServiceRecord, ServiceRecord.status == "review") == 1
+    assert count(harness, Shift) == 1
+
+
+async def test_every_form_needs_its_csrf_token(harness):
+    unit = harness.add_unit()
+    await coordinator(harness, unit)
+    member, _ = harness.add_volunteer(unit, "王小明")
+    record = add_review_record(harness, member, unit)
+    client = await signed_in(harness)
+    before = count(harness, AuditEntry)
+    for path, data in [
+        (f"/console/u/{unit}/records/{record}/approve", {}),
+        (f"/console/u/{unit}/volunteers", {"name": "新人"}),
+        (f"/console/u/{unit}/volunteers/{member}/invite", {}),
+        (
+            f"/console/u/{unit}/events",
+            {"title": "x", "day": "2026-03-25", "starts": "10:00", "ends": "11:00"},
+        ),
+        ("/console/language", {"lang": "en"}),
+    ]:
+        for bad in ({}, {"csrf": "forged"}):
+            response = await client.post(path, data=data | bad)
+            assert response.status_code == 403, (path, bad)
+    assert count(harness, AuditEntry) == before
+    assert count(harness, ServiceRecord, ServiceRecord.status == "review") == 1
+
+
+# ---- the pages ----
+
+
+async def test_approving_on_today_counts_the_visit_in_hours(harness):
+    unit = harness.add_unit()
+    await coordinator(harness, unit)
+    member, code = harness.add_volunteer(unit, "王小明")
+    await harness.line_says("Umember", f"綁定 {code}")
+    record = add_review_record(harness, member, unit, minutes=150)
+    client = await signed_in(harness)
+    today = await client.get(f"/console/u/{unit}/today")
+    assert f"#{record} 王小明" in today.text
+    done = await client.post(
+        f"/console/u/{unit}/records/{record}/approve",
+        data={"csrf": csrf_of(today.text), "back": f"/console/u/{unit}/today"},
+    )
+    assert done.status_code == 303
+    after = await client.get(done.headers["location"])
+    assert f"已核准 #{record}" in after.text or f"#{record}" in after.text
+    assert f"#{record} 王小明" not in after.text
+    hours = await harness.line_says("Umember", "時數")
+    assert "2.5" in hours[0]
+
+
+async def test_search_add_and_a_new_invite(harness):
+    unit = harness.add_unit()
+    await coordinator(harness, unit)
+    client = await signed_in(harness)
+    page = await client.get(f"/console/u/{unit}/volunteers")
+    added = await client.post(
+        f"/console/u/{unit}/volunteers",
+        data={
+            "csrf": csrf_of(page.text),
+            "name": "張美玲",
+            "phone": "0912-345-678",
+            "back": f"/console/u/{unit}/volunteers",
+        },
+    )
+    assert added.status_code == 303
+    person_page = await client.get(added.headers["location"])
+    assert "張美玲" in person_page.text
+    found = await client.get(f"/console/u/{unit}/volunteers", params={"q": "345"})
+    assert "張美玲" in rows(found.text) and "陳協調" not in rows(found.text)
+    unlinked = await client.get(f"/console/u/{unit}/volunteers", params={"only": "unlinked"})
+    assert "張美玲" in rows(unlinked.text) and "陳協調" not in rows(unlinked.text)
+    everyone = await client.get(f"/console/u/{unit}/volunteers")
+    assert "張美玲" in rows(everyone.text) and "陳協調" in rows(everyone.text)
+    person_id = int(added.headers["location"].rsplit("/", 1)[1])
+    invited = await client.post(
+        f"/console/u/{unit}/volunteers/{person_id}/invite", data={"csrf": csrf_of(page.text)}
+    )
+    shown = await client.get(invited.headers["location"])
+    code = re.search(r"(\d{8})", shown.text.split('class="note"')[1]).group(1)
+    assert "歡迎" in (await harness.line_says("Unew", f"綁定 {code}"))[0]
+
+
+async def test_cli_prints_a_link(harness, tmp_path, monkeypatch, capsys):
+    from bot.commands.main import main
+
+    unit = harness.add_unit()
+    person, _ = harness.add_volunteer(unit, "陳協調", role="coordinator")
+    volunteer, _ = harness.add_volunteer(unit, "王小明")
+    monkeypatch.setenv("VBOT_DATABASE_URL", harness.vbot.settings.database_url)
+    monkeypatch.setenv("VBOT_PUBLIC_URL", "https://vbot.example.tw")
+    monkeypatch.chdir(tmp_path)
+    assert main(["console", "link", "--volunteer", str(person), "--json"]) == 0
+    import json
+
+    url = json.loads(capsys.readouterr().out)["url"]
+    assert url.startswith("https://vbot.example.tw/console/login/")
+    response = await open_link(browser(harness), urlsplit(url).path)
+    assert response.status_code == 303
+    assert main(["console", "link", "--volunteer", str(volunteer)]) == 2
+    assert "coordinates no unit" in capsys.readouterr().err
+
+
+# ---- its words ----
+
+
+def test_every_word_of_the_console_pages_is_in_every_catalog():
+    """tests/test_structure.py reads the Python files; the templates' t("…") are read here."""
+    from pathlib import Path
+
+    from babel.messages.pofile import read_po
+
+    from handlers.i18n import LOCALES_DIR, SHIPPED
+
+    templates = Path(__file__).resolve().parent.parent / "bot" / "web" / "console" / "templates"
+    words = set()
+    for template in templates.glob("*.html"):
+        text = template.read_text()
+        words |= set(re.findall(r'\bt\(\s*"([^"]+)"', text)) | set(re.findall(r"\bt\(\s*'([^']+)'", text))
+    assert len(words) > 50
+    for locale in SHIPPED:
+        with (LOCALES_DIR / locale / "LC_MESSAGES" / "messages.po").open("rb") as po:
+            translated = {m.id for m in read_po(po) if m.id and m.string}
+        assert words <= translated, (locale, sorted(words - translated))
+
+
+ROSTER = "姓名,電話,出生日期\n林大同,0911222333,1960-05-01\n黃小華,0922333444,明年\n".encode()
+
+
+async def test_import_previews_with_the_bad_row_then_imports(harness):
+    unit = harness.add_unit()
+    await coordinator(harness, unit)
+    client = await signed_in(harness)
+    csrf = csrf_of((await client.get(f"/console/u/{unit}/import")).text)
+    people_before = count(harness, Membership)
+    preview = await client.post(
+        f"/console/u/{unit}/import", data={"csrf": csrf}, files={"file": ("roster.csv", ROSTER, "text/csv")}
+    )
+    assert preview.status_code == 200, preview.text
+    assert "預覽" in preview.text and "新增：1" in preview.text and "有錯誤：1" in preview.text
+    assert "<td>3</td>" in preview.text  # the bad row by its line in the file
+    assert count(harness, Membership) == people_before  # nothing changed yet
+    data = re.search(r'name="data" value="([^"]+)"', preview.text).group(1)
+    done = await client.post(
+        f"/console/u/{unit}/import",
+        data={"csrf": csrf, "data": data, "filename": "roster.csv", "confirm": "yes"},
+    )
+    assert "已匯入" in done.text and "林大同" in done.text
+    assert count(harness, Membership) == people_before + 1
+
+
+async def test_awards_reports_and_calendar_pages(harness):
+    unit = harness.add_unit()
+    await coordinator(harness, unit)
+    client = await signed_in(harness)
+    assert (await client.get(f"/console/u/{unit}/awards")).status_code == 200
+    report = await client.get(f"/console/u/{unit}/reports", params={"span": "2026H1"})
+    assert report.status_code == 200 and "115年1月1日" in report.text
+    xlsx = await client.get(f"/console/u/{unit}/reports/xlsx", params={"span": "2026H1"})
+    assert xlsx.status_code == 200 and xlsx.content[:2] == b"PK"
+    chart = await client.get(f"/console/u/{unit}/reports/chart.png", params={"span": "2026H1"})
+    assert chart.content[:4] == b"\x89PNG"
+    calendar = await client.get(f"/console/u/{unit}/calendar")
+    added = await client.post(
+        f"/console/u/{unit}/calendar",
+        data={"csrf": csrf_of(calendar.text), "title": "志工大會", "date": "2026-04-10"},
+    )
+    assert added.status_code == 303
+    shown = await client.get(added.headers["location"])
+    assert "115年4月10日 志工大會" in shown.text
+    bad = await client.post(
+        f"/console/u/{unit}/calendar/quiet", data={"csrf": csrf_of(calendar.text), "quiet_hours": "晚上"}
+    )
+    assert "未儲存" in (await client.get(bad.headers["location"])).text
+    audit = await client.get(f"/console/u/{unit}/audit")
+    assert "deadline.add" in audit.text and "陳協調" in audit.text
+
+
+async def test_the_cookie_is_secure_behind_https(harness_factory):
+    harness = await harness_factory(public_url="https://vbot.example.tw")
+    unit = harness.add_unit()
+    await coordinator(harness, unit)
+    texts = await harness.line_says("Ucoord", "console")
+    assert "https://vbot.example.tw/console/login/" in texts[-1]
+    response = await open_link(browser(harness), urlsplit(LINK.search(texts[-1]).group(0)).path)
+    assert response.status_code == 303
+    assert "Secure" in response.headers["set-cookie"] and "HttpOnly" in response.headers["set-cookie"]
+
+
+async def test_the_volunteer_filters(harness):
+    from storage.models import Volunteer
+
+    unit = harness.add_unit()
+    await coordinator(harness, unit)
+    ending, _ = harness.add_volunteer(unit, "保險到期")
+    harness.add_volunteer(unit, "沒受訓")
+    with UnitOfWork(harness.vbot.engine)() as session:
+        session.execute(
+            sa.update(Volunteer).values(trained_on=dt.date(2020, 1, 1)).where(Volunteer.name != "沒受訓")
+        )
+        session.execute(
+            sa.update(Volunteer).values(insured_until=dt.date(2026, 3, 31)).where(Volunteer.id == ending)
+        )
+        session.commit()
+    client = await signed_in(harness)
+    untrained = rows((await client.get(f"/console/u/{unit}/volunteers", params={"only": "no-training"})).text)
+    assert "沒受訓" in untrained and "保險到期" not in untrained and "陳協調" not in untrained
+    insured = rows(
+        (await client.get(f"/console/u/{unit}/volunteers", params={"only": "insurance-ending"})).text
+    )
+    assert "保險到期" in insured and "沒受訓" not in insured
+    unknown = await client.get(f"/console/u/{unit}/volunteers", params={"only": "'; drop table"})
+    assert unknown.status_code == 200 and "沒受訓" in rows(unknown.text)

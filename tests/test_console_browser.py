@@ -1,0 +1,240 @@
+"""The coordinator console in a real headless Chromium (Debian's, driven by selenium), with the bot's chats
+on the LINE stand-in: sign in from the link the chat sent, approve a visit and see it in 時數, a new invite
+used on LINE, an event with a shift and its poster, the live board changing after a LINE check-in, 登出."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import os
+import re
+import shutil
+
+import pytest
+from sqlmodel import select
+
+from handlers.events import admin as event_admin
+from storage.db import UnitOfWork
+from storage.models import Event, Shift
+from tests.conftest import T0
+from tests.test_console import ROSTER, add_review_record, chat_link, coordinator
+from tests.test_kiosk import CHROMEDRIVER, CHROMIUM, chromium_or_skip
+
+PHONE = (390, 844)  # an everyday phone's CSS pixels: LINE's in-app browser shows the page this wide
+
+
+def open_chromium(profile_dir, size=PHONE):
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for flag in (
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--lang=zh-TW",
+        f"--window-size={size[0]},{size[1]}",
+        f"--user-data-dir={profile_dir}",
+    ):
+        options.add_argument(flag)
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
+    # A window cannot be narrower than Chromium's minimum; a phone's viewport is emulated, as DevTools does.
+    driver.execute_cdp_cmd(
+        "Emulation.setDeviceMetricsOverride",
+        {"width": size[0], "height": size[1], "deviceScaleFactor": 2, "mobile": True},
+    )
+    return driver
+
+
+class Browser:
+    """The selenium calls, each in a thread so that the bot's server keeps answering."""
+
+    def __init__(self, driver, base_url: str):
+        self.driver, self.base_url = driver, base_url
+
+    async def get(self, path: str) -> None:
+        await asyncio.to_thread(self.driver.get, self.base_url + path)
+
+    async def text(self, css: str = "body") -> str:
+        """The element's text, once the page that has it has loaded (a click's answer may still be coming)."""
+        from selenium.webdriver.common.by import By
+
+        found = await self.wait(lambda: self.driver.find_elements(By.CSS_SELECTOR, css), 5)
+        return await asyncio.to_thread(lambda: found[0].text)
+
+    async def click(self, css: str) -> None:
+        from selenium.webdriver.common.by import By
+
+        await asyncio.to_thread(lambda: self.driver.find_element(By.CSS_SELECTOR, css).click())
+
+    async def type(self, css: str, text: str) -> None:
+        from selenium.webdriver.common.by import By
+
+        await asyncio.to_thread(lambda: self.driver.find_element(By.CSS_SELECTOR, css).send_keys(text))
+
+    async def set(self, css: str, value: str) -> None:
+        """Date and time inputs: their typed form depends on the browser's locale, their value does not."""
+        await asyncio.to_thread(
+            self.driver.execute_script,
+            "document.querySelector(arguments[0]).value = arguments[1]",
+            css,
+            value,
+        )
+
+    async def wait(self, condition, seconds: float):
+        from selenium.common.exceptions import StaleElementReferenceException
+        from selenium.webdriver.support.ui import WebDriverWait
+
+        # The page may be replaced between finding an element and reading it (a form's answer arriving).
+        waiting = WebDriverWait(
+            self.driver, seconds, poll_frequency=0.1, ignored_exceptions=[StaleElementReferenceException]
+        )
+        return await asyncio.to_thread(waiting.until, lambda _: condition())
+
+    async def fetch_head(self, path: str) -> dict:
+        """What the browser downloads from a link of the page (with its cookie): status, type, first bytes."""
+        script = """
+        const done = arguments[arguments.length - 1];
+        fetch(arguments[0], {credentials: "same-origin"}).then(r => r.arrayBuffer().then(b => done({
+          status: r.status, type: r.headers.get("content-type"),
+          head: Array.from(new Uint8Array(b).slice(0, 8)), size: b.byteLength})));
+        """
+        return await asyncio.to_thread(self.driver.execute_async_script, script, path)
+
+
+@pytest.fixture
+async def chromium(tmp_path):
+    chromium_or_skip()
+    driver = await asyncio.to_thread(open_chromium, tmp_path / "profile")
+    yield driver
+    await asyncio.to_thread(driver.quit)
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+async def test_a_coordinators_morning_in_the_console(harness, chromium, tmp_path):
+    h = harness
+    unit = h.add_unit()
+    await coordinator(h, unit)
+    member, code = h.add_volunteer(unit, "王小明")
+    await h.line_says("Umember", f"綁定 {code}")
+    record = add_review_record(h, member, unit, minutes=150)
+    browser = Browser(chromium, h.base_url)
+
+    # Signing in: the link the bot sent on LINE, opened in the browser, lands on Today.
+    await browser.get(await chat_link(h, "Ucoord"))
+    await browser.click("#sign-in")
+    await browser.wait(lambda: chromium.current_url == f"{h.base_url}/console/u/{unit}/today", 5)
+    today = await browser.text("main")
+    assert "今日" in today and "115年3月25日" in today and f"#{record} 王小明" in today
+    # The page fits a phone: nothing wider than the screen but the tables, which scroll on their own.
+    width = await asyncio.to_thread(chromium.execute_script, "return document.documentElement.scrollWidth")
+    assert width <= PHONE[0]
+    shot = tmp_path / "today.png"
+    await asyncio.to_thread(chromium.save_screenshot, str(shot))
+    inner = await asyncio.to_thread(chromium.execute_script, "return window.innerWidth")
+    assert inner == PHONE[0]
+    if os.environ.get("VBOT_CONSOLE_SCREENSHOT"):
+        shutil.copy(shot, os.environ["VBOT_CONSOLE_SCREENSHOT"])
+
+    # 核准 in place: the volunteer's hours count it.
+    assert "2.5" not in (await h.line_says("Umember", "時數"))[0]
+    await browser.click(f"#approve-{record}")
+    note = await browser.wait(lambda: chromium.find_element("css selector", ".note").text, 5)
+    assert f"#{record}" in note
+    assert f"#{record} 王小明" not in await browser.text("main")
+    assert "2.5" in (await h.line_says("Umember", "時數"))[0]
+
+    # A new volunteer, a new invite code, linked with it on LINE.
+    await browser.get(f"/console/u/{unit}/volunteers")
+    await browser.type("#new-name", "張美玲")
+    await browser.type("#new-phone", "0912345678")
+    await browser.click("form.stack button[type=submit]")
+    await browser.wait(lambda: "張美玲" in chromium.find_element("css selector", "h1").text, 5)
+    added_note = await browser.text(".note")  # the code made with the person
+    await browser.click("#new-invite")
+    note = await browser.wait(
+        lambda: "新邀請碼" in (text := chromium.find_element("css selector", ".note").text) and text, 5
+    )
+    assert re.search(r"\d{8}", added_note).group(0) != re.search(r"\d{8}", note).group(0)
+    invite = re.search(r"\d{8}", note).group(0)
+    assert "張美玲" in note
+    assert "歡迎" in (await h.line_says("Unew", f"綁定 {invite}"))[0]
+
+    # An event with a shift, its poster.
+    await browser.get(f"/console/u/{unit}/events")
+    await browser.type("#ev-title", "大稻埕淨灘")
+    await browser.set("#ev-day", "2026-03-25")
+    await browser.set("#ev-starts", "08:00")
+    await browser.set("#ev-ends", "12:00")
+    await browser.click("form.stack button[type=submit]")
+    await browser.wait(lambda: "大稻埕淨灘" in chromium.find_element("css selector", "h1").text, 5)
+    await browser.type("#sh-post", "報到處")
+    await browser.set("#sh-starts", "08:30")
+    await browser.set("#sh-ends", "12:00")
+    await browser.type("#sh-capacity", "5")
+    await browser.click("form.stack button[type=submit]")
+    await browser.wait(lambda: chromium.find_elements("css selector", "a[id^=live-]"), 5)
+    poster = await browser.fetch_head(f"/console/u/{unit}/events/{event_id(h)}/poster")
+    assert poster["status"] == 200 and poster["type"] == "image/png", poster
+    assert poster["head"] == [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A] and poster["size"] > 10_000
+    pdf = await browser.fetch_head(f"/console/u/{unit}/events/{event_id(h)}/poster?as=pdf")
+    assert pdf["status"] == 200 and bytes(pdf["head"][:5]) == b"%PDF-"
+
+    # The live board: 王小明 on the roster, then checking in on LINE shows within 5 s, without a reload.
+    shift_id, event_code = shift_and_code(h)
+    with UnitOfWork(h.vbot.engine)() as session:
+        event_admin.add_to_roster(session, T0, "test", shift_id, member)
+        session.commit()
+    await browser.click(f"#live-{shift_id}")
+    await browser.wait(lambda: chromium.find_element("css selector", "#n-missing").text == "1", 5)
+    await asyncio.to_thread(chromium.execute_script, "window.notReloaded = true")
+    answer = await h.line_says("Umember", f"簽到 {event_code}", at=T0 + dt.timedelta(minutes=5))
+    assert "報到處" in answer[0]
+    await browser.wait(lambda: chromium.find_element("css selector", "#n-present").text == "1", 5)
+    assert await browser.text("#present") == "王小明"
+    assert await browser.text("#n-missing") == "0"
+    assert await asyncio.to_thread(chromium.execute_script, "return window.notReloaded === true")
+
+    # A roster with one bad row: the preview names it by its line and changes nothing, then one click imports.
+    roster = tmp_path / "名冊.csv"
+    roster.write_bytes(ROSTER)
+    await browser.get(f"/console/u/{unit}/import")
+    await browser.type("#roster", str(roster))
+    await browser.click("form[enctype] button[type=submit]")
+    figures = await browser.wait(lambda: chromium.find_element("css selector", "#import-figures").text, 5)
+    assert "新增：1" in figures and "有錯誤：1" in figures
+    assert "林大同" not in await browser.text("main")
+    await browser.click("#import-confirm")
+    await browser.wait(lambda: "已匯入" in chromium.find_element("css selector", "main").text, 5)
+    assert "林大同" in await browser.text("main")
+
+    # 登出: the next page is refused.
+    await browser.click("#sign-out")
+    assert "登出" in await browser.text("#refused")
+    await browser.get(f"/console/u/{unit}/today")
+    assert "管理" in await browser.text("#refused")
+
+    errors = [
+        entry["message"]
+        for entry in await asyncio.to_thread(chromium.get_log, "browser")
+        if entry["level"] == "SEVERE" and " 403 " not in entry["message"]
+    ]
+    assert errors == []
+
+
+def event_id(h) -> int:
+    with UnitOfWork(h.vbot.engine)() as session:
+        return session.exec(select(Event)).one().id
+
+
+def shift_and_code(h) -> tuple[int, str]:
+    with UnitOfWork(h.vbot.engine)() as session:
+        shift = session.exec(select(Shift)).one()
+        return shift.id, session.get(Event, shift.event_id).code
