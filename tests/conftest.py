@@ -108,6 +108,11 @@ SPEAKING_LOGGERS = (
 
 
 def pytest_configure(config):
+    # The stand-ins' own access logs (aiohttp.access) print the Telegram URLs they serve; the bot protects its
+    # configured secrets when it is built, which a test that only prints invites may never do.
+    from bot import redaction
+
+    redaction.protect(*SECRETS)
     handler = EveryLogLine(level=logging.DEBUG)
     handler.setFormatter(logging.Formatter("%(name)s %(levelname)s %(message)s"))
     logging.getLogger().addHandler(handler)
