@@ -196,6 +196,20 @@ def move_visit_start(
     return bool(cast("sa.CursorResult[Any]", moved).rowcount)
 
 
+def note_check_in_while_open(session: Session, visit: ServiceRecord, at: dt.datetime) -> None:
+    """A check-in at `at` came while the visit was open: kept on it (the latest such), so that a check-out
+    older than it, arriving later, closes the visit and checks the person in again at `at`."""
+    session.execute(
+        sa.update(ServiceRecord)
+        .where(
+            col(ServiceRecord.id) == visit.id,
+            col(ServiceRecord.status) == RecordStatus.OPEN,
+            sa.or_(col(ServiceRecord.late_after).is_(None), col(ServiceRecord.late_after) < at),
+        )
+        .values(late_after=at)
+    )
+
+
 def open_visit_of(session: Session, volunteer_id: int) -> ServiceRecord | None:
     return session.exec(
         select(ServiceRecord).where(
@@ -224,7 +238,7 @@ def finish_visit(
     note: str | None = None,
 ) -> bool:
     """Closes a session only if it is still open; False when someone else closed it first."""
-    values = {"check_out": check_out, "minutes": minutes, "status": status}
+    values = {"check_out": check_out, "minutes": minutes, "status": status, "late_after": None}
     if note:
         values["note"] = note
     return bool(

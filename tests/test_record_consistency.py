@@ -159,6 +159,28 @@ async def test_a_check_in_redelivered_while_its_visit_is_open_moves_the_start_ba
     assert [(r.status, r.minutes) for r in rows] == [("counted", 60)]
 
 
+async def test_a_check_out_arriving_after_a_later_check_in_closes_the_visit_and_checks_in_again(harness):
+    _unit, volunteer_id, user = await person(harness)
+    await harness.line_says(user, "簽到", at=T0)  # 09:00
+    lost_out = harness.line_event(
+        user, "簽退", at=T0 + 180 * MINUTE
+    )  # 12:00, answered 503, redelivered later
+    again = await harness.line_says(
+        user, "簽到", at=T0 + 240 * MINUTE
+    )  # 13:00: "already checked in since 09:00"
+    assert "09:00" in again[0]
+    harness.now = T0 + 250 * MINUTE
+    before = len(harness.line_api.delivered_texts())
+    await harness.post_line(dict(lost_out, deliveryContext={"isRedelivery": True}))
+    await harness.drain(harness.now)
+    told = harness.line_api.delivered_texts()[before:]
+    assert "12:00" in told[0] and "13:00" in told[0]  # checked out at 12:00, in again since 13:00
+    await harness.line_says(user, "簽退", at=T0 + 480 * MINUTE)  # 17:00
+    rows = records(harness.vbot.engine, volunteer_id)
+    assert_consistent(rows)
+    assert [(r.status, r.minutes) for r in rows] == [("counted", 180), ("counted", 240)]  # nothing lost
+
+
 # ---- (2) property: random orders, redeliveries and retries ----------------------------------------
 
 
@@ -207,6 +229,7 @@ async def play(harness, events, plan) -> None:
         after = records(engine, volunteer_id)
         assert_consistent(after)
         added_reviews = [r for r in after[len(rows) :] if r.status == "review" and r.late_after]
+        waiting = next((r.late_after for r in rows if r.status == "open"), None)  # a check-in while open
         if again:  # the same event once more: nothing changes, no answer
             assert told == [] and [(r.id, r.status) for r in after] == [(r.id, r.status) for r in rows]
             continue
@@ -225,6 +248,9 @@ async def play(harness, events, plan) -> None:
             assert counted_minutes(after) == counted_minutes(rows)
         else:
             assert added_reviews == [] and LATE_WORDS not in told[0]
+        if text == "簽退" and later is None and waiting is not None and waiting > at:
+            # the check-out came after a later check-in: that one opens the next visit, as it was meant to
+            assert [r.check_in for r in after if r.status == "open"] == [waiting]
 
 
 async def run_property(harness, examples: int) -> None:

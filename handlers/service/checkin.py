@@ -64,6 +64,8 @@ def clear_to_check_in(ctx: Context, volunteer_id: int, at) -> tuple[list[Reply],
         # Its own check-in, redelivered after a second tap: the visit began at the first (no check-out
         # lies between them, so no minute is counted twice).
         service_store.move_visit_start(ctx.session, current, at, at.astimezone(ctx.rules.timezone).date())
+    elif current.check_in is not None and at > current.check_in:
+        service_store.note_check_in_while_open(ctx.session, current, at)  # a check-out may yet come before it
     return notices, _already_in(ctx, current)
 
 
@@ -167,6 +169,7 @@ def check_out_person(ctx: Context, volunteer_id: int, at, argument: str = "") ->
         return [review or _not_checked_in(ctx)]
     if argument.strip().casefold() in ("shift end", "班末") and current.shift_id:  # the question's button
         at = max(current.check_in, min(at, shift_end(ctx.session, current)))  # "check out at the shift's end"
+    left_at, again = at, current.late_after  # a check-in that came while the visit was open
     at, late_minutes = credited_end(ctx.session, current, at)
     parts = split_at_midnight(current.check_in, at, ctx.rules.timezone)
     first_end = parts[0][1]
@@ -210,4 +213,21 @@ def check_out_person(ctx: Context, volunteer_id: int, at, argument: str = "") ->
     buttons = (Button(t("My hours"), t("hours")),)
     if reached:
         buttons = (Button(t("My awards"), t("awards")), *buttons)
-    return [Reply("\n".join([text, *reached]), buttons)]
+    lines = [text, *reached]
+    if again is not None and again > left_at:
+        lines += check_in_again(ctx, volunteer_id, current, again)
+    return [Reply("\n".join(lines), buttons)]
+
+
+def check_in_again(ctx: Context, volunteer_id: int, closed: ServiceRecord, at) -> list[str]:
+    """The check-out came late, after a check-in the person sent later still (then answered "already checked
+    in"): that check-in opens the next visit now, as it was meant to."""
+    opened = start_visit(ctx, volunteer_id, closed.unit_id, at, shift_id=closed.shift_id)
+    if isinstance(opened, Reply):
+        return [opened.text]
+    return [
+        ctx.t(
+            "Your check-in of {time} reached me before this check-out: you are checked in again since {time}.",
+            time=_moment(ctx, at),
+        )
+    ]
