@@ -12,6 +12,7 @@ import os
 import random
 import subprocess
 import sys
+import threading
 import time
 
 import sqlalchemy as sa
@@ -19,9 +20,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlmodel import select
 
+from handlers import router
+from handlers.people import admin
+from handlers.types import Incoming, ReplyTo
 from storage.db import UnitOfWork
 from storage.models import InboxEvent, ServiceRecord
-from tests.conftest import LINE_SECRET, LINE_TOKEN, T0
+from tests.conftest import LINE_SECRET, LINE_TOKEN, T0, TELEGRAM_SECRET, TELEGRAM_TOKEN
 
 MINUTE = dt.timedelta(minutes=1)
 LATE_WORDS = "才送達"  # zh_TW: "… reached me only after …"
@@ -181,6 +185,33 @@ async def test_a_check_out_arriving_after_a_later_check_in_closes_the_visit_and_
     assert [(r.status, r.minutes) for r in rows] == [("counted", 180), ("counted", 240)]  # nothing lost
 
 
+async def test_a_check_out_and_a_later_check_in_decided_at_once_lose_nothing(harness):
+    """The same person on LINE and Telegram: their messages are not ordered against each other, so two
+    workers may decide for them at the same instant. One decision per person: whichever goes first, the
+    12:00 check-out closes the visit and the 12:30 check-in opens the next one."""
+    _unit, volunteer_id, user = await person(harness)
+    with UnitOfWork(harness.vbot.engine)() as session:
+        code = admin.new_invite(session, volunteer_id, T0 + dt.timedelta(days=1)).code
+        session.commit()
+    await harness.telegram_says(4141, f"/start {code}", at=T0 - MINUTE, now=T0 - MINUTE)
+    await harness.line_says(user, "簽到", at=T0)
+    vbot, now = harness.vbot, T0 + 240 * MINUTE
+    barrier = threading.Barrier(2)
+
+    def decide(incoming: Incoming) -> None:
+        barrier.wait()  # both transactions begin at the same instant
+        with UnitOfWork(vbot.engine)() as session:
+            router.handle(session, incoming, now, vbot.rules, vbot.catalogs)
+            session.commit()
+
+    out = Incoming("line", user, "text", "簽退", T0 + 180 * MINUTE, ReplyTo(user))
+    back = Incoming("telegram", "4141", "text", "簽到", T0 + 210 * MINUTE, ReplyTo("4141"))
+    await asyncio.gather(asyncio.to_thread(decide, out), asyncio.to_thread(decide, back))
+    rows = records(vbot.engine, volunteer_id)
+    assert_consistent(rows)
+    assert [(r.status, r.check_in) for r in rows] == [("counted", T0), ("open", T0 + 210 * MINUTE)]
+
+
 # ---- (2) property: random orders, redeliveries and retries ----------------------------------------
 
 
@@ -278,14 +309,21 @@ async def test_any_delivery_order_keeps_one_persons_record_consistent(harness):
 # ---- (3) two worker processes on one database --------------------------------------------------
 
 
-def worker_env(database_url: str, line_api) -> dict:
+def worker_env(database_url: str, line_api, telegram_api) -> dict:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("VBOT_", "LINE_", "TELEGRAM_"))}
     return env | {
         "VBOT_DATABASE_URL": database_url,
         "LINE_CHANNEL_SECRET": LINE_SECRET,
         "LINE_CHANNEL_ACCESS_TOKEN": LINE_TOKEN,
         "LINE_API_BASE_URL": line_api.url,
+        "TELEGRAM_BOT_TOKEN": TELEGRAM_TOKEN,
+        "TELEGRAM_WEBHOOK_SECRET": TELEGRAM_SECRET,
+        "TELEGRAM_API_BASE_URL": telegram_api.url,
     }
+
+
+def answers(line_api, telegram_api) -> int:
+    return len(line_api.sent("/reply")) + len(line_api.sent("/push")) + len(telegram_api.sent("/sendMessage"))
 
 
 def pending(engine) -> int:
@@ -296,19 +334,32 @@ def pending(engine) -> int:
 
 
 async def test_two_worker_processes_on_a_shuffled_backlog_never_overlap_counted_visits(
-    harness_factory, database_url, line_api
+    harness_factory, database_url, line_api, telegram_api
 ):
     harness = await harness_factory()  # webhooks only: the two `vbot work` processes do the work
-    _unit, volunteer_id, user = await person(harness)
+    unit, volunteer_id, user = await person(harness)
+    with UnitOfWork(harness.vbot.engine)() as session:  # the same person on Telegram too: their LINE and
+        code = admin.new_invite(session, volunteer_id, T0 + dt.timedelta(days=1)).code  # Telegram messages
+        session.commit()  # are not ordered against each other, so both processes decide for them at once
+    await harness.telegram_says(
+        4040, f"/start {code}", at=T0 - dt.timedelta(hours=1), now=T0 - dt.timedelta(hours=1)
+    )
     harness.now = dt.datetime.now(dt.UTC)
     # 40 alternating check-ins and check-outs a minute apart, in the last hour by the real clock (the
-    # workers use it), arriving shuffled, 16 to a webhook.
+    # workers use it), from either app, arriving shuffled while both processes work.
     start = dt.datetime.now(dt.UTC).replace(microsecond=0) - dt.timedelta(minutes=50)
-    events = [
-        harness.line_event(user, "簽到" if n % 2 == 0 else "簽退", at=start + n * MINUTE) for n in range(40)
-    ]
-    random.Random(int(os.environ.get("VBOT_RECORD_SEED", "13"))).shuffle(events)
-    before = len(line_api.sent("/reply")) + len(line_api.sent("/push"))
+    shuffle = random.Random(int(os.environ.get("VBOT_RECORD_SEED", "13")))
+    events = []
+    for n in range(40):
+        text, at = "簽到" if n % 2 == 0 else "簽退", start + n * MINUTE
+        on_line = shuffle.random() < 0.5
+        events.append(
+            ("line", harness.line_event(user, text, at=at))
+            if on_line
+            else ("telegram", harness.telegram_update(4040, text, at=at))
+        )
+    shuffle.shuffle(events)
+    env = worker_env(database_url, line_api, telegram_api)
     workers = [
         await asyncio.create_subprocess_exec(
             sys.executable,
@@ -316,21 +367,28 @@ async def test_two_worker_processes_on_a_shuffled_backlog_never_overlap_counted_
             "bot",
             "work",
             "--no-scheduler",
-            env=worker_env(database_url, line_api),
+            env=env,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
         for _ in range(2)
     ]
     try:
-        # The backlog arrives while both work: each takes what is there when it looks.
-        for n in range(0, 40, 16):
-            assert (await harness.post_line(*events[n : n + 16])).status_code == 200
         deadline = time.monotonic() + 120
+        before = answers(line_api, telegram_api)
+        await harness.post_line(
+            harness.line_event("Unobody1", "你好"), harness.line_event("Unobody2", "你好")
+        )
+        while answers(line_api, telegram_api) < before + 2:  # noqa: ASYNC110  (the workers are up)
+            assert time.monotonic() < deadline, "the workers did not start"
+            await asyncio.sleep(0.1)
+        before = answers(line_api, telegram_api)
+        for platform, event in events:
+            post = harness.post_line(event) if platform == "line" else harness.post_telegram(event)
+            assert (await post).status_code == 200
 
         def worked() -> bool:
-            answered = len(line_api.sent("/reply")) + len(line_api.sent("/push")) - before
-            return not pending(harness.vbot.engine) and answered >= 40
+            return not pending(harness.vbot.engine) and answers(line_api, telegram_api) - before >= 40
 
         while not worked():  # noqa: ASYNC110  (other processes: polled, nothing is timed)
             assert time.monotonic() < deadline, "the workers did not work through the backlog"
