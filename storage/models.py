@@ -201,6 +201,10 @@ class ServiceRecord(SQLModel, table=True):
     shift_id: int | None = Field(default=None, foreign_key="shift.id", index=True)
     walk_up: bool = Field(default=False, sa_column_kwargs={"server_default": sa.false()})
     checked_in_by: str | None = None
+    # A check-in or check-out that reached the bot after a later one of the same person (a redelivery):
+    # kept in `review` with its own time (check_in) and the time of the later event it arrived after.
+    # On an open visit: the latest check-in that came while it was open (cleared when it closes).
+    late_after: dt.datetime | None = utc_field(default=None)
 
 
 class AuditEntry(SQLModel, table=True):

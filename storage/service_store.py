@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from typing import Any, cast
 
 import sqlalchemy as sa
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from storage.models import (
     ServiceRecord,
@@ -84,6 +85,131 @@ def add_visit_part(
     return part
 
 
+SETTLED = (RecordStatus.COUNTED, RecordStatus.REVIEW)  # closed sessions: counted, or waiting for review
+
+
+def hold_person(session: Session, volunteer_id: int) -> None:
+    """One check-in or check-out decision at a time per person, across processes, until the transaction ends.
+
+    PostgreSQL: the person's row is locked (SELECT … FOR UPDATE), so a second decision waits, then reads what
+    the first committed. SQLite: every transaction began IMMEDIATE (storage/db.py) and holds the database's
+    write lock already; the statement is the same and its FOR UPDATE is left out."""
+    session.exec(select(Volunteer.id).where(col(Volunteer.id) == volunteer_id).with_for_update()).first()
+
+
+def latest_closed_visit(session: Session, volunteer_id: int) -> ServiceRecord | None:
+    """The person's counted or reviewed session that ended last: no check-in may open before its end."""
+    return session.exec(
+        select(ServiceRecord)
+        .where(
+            col(ServiceRecord.volunteer_id) == volunteer_id,
+            col(ServiceRecord.status).in_(SETTLED),
+            col(ServiceRecord.check_out).is_not(None),
+        )
+        .order_by(col(ServiceRecord.check_out).desc(), col(ServiceRecord.id).desc())
+        .limit(1)
+    ).first()
+
+
+def covers(session: Session, volunteer_id: int, moment: dt.datetime) -> bool:
+    """Whether a counted or reviewed session of the person covers `moment` (begun at or before, ended after)."""
+    found = session.exec(
+        select(ServiceRecord.id)
+        .where(
+            col(ServiceRecord.volunteer_id) == volunteer_id,
+            col(ServiceRecord.status).in_(SETTLED),
+            col(ServiceRecord.check_in) <= moment,
+            col(ServiceRecord.check_out) > moment,
+        )
+        .limit(1)
+    ).first()
+    return found is not None
+
+
+def next_time_recorded(session: Session, volunteer_id: int, moment: dt.datetime) -> dt.datetime | None:
+    """The first check-in or check-out of the person's sessions (open, counted or reviewed) at or after
+    `moment`: where a stretch of time no session covers ends."""
+    mine = col(ServiceRecord.volunteer_id) == volunteer_id
+    starts = session.exec(
+        select(sa.func.min(col(ServiceRecord.check_in))).where(
+            mine,
+            col(ServiceRecord.status).in_((*SETTLED, RecordStatus.OPEN)),
+            col(ServiceRecord.check_in) >= moment,
+        )
+    ).one()
+    ends = session.exec(
+        select(sa.func.min(col(ServiceRecord.check_out))).where(
+            mine, col(ServiceRecord.status).in_(SETTLED), col(ServiceRecord.check_out) >= moment
+        )
+    ).one()
+    found = [_aware(value) for value in (starts, ends) if value is not None]
+    return min(found) if found else None
+
+
+def _aware(value: dt.datetime) -> dt.datetime:
+    return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
+
+
+def add_late_event(
+    session: Session,
+    *,
+    volunteer_id: int,
+    unit_id: int,
+    check_in: dt.datetime,
+    check_out: dt.datetime,
+    minutes: int,
+    late_after: dt.datetime,
+    service_date: dt.date,
+    recorded_by: str,
+    created_at: dt.datetime,
+    note: str,
+) -> ServiceRecord:
+    """A check-in or check-out that arrived after a later one, kept for review (it counts nothing until
+    approved); flushed so that it has its id."""
+    late = chat_visit(
+        RecordStatus.REVIEW,
+        volunteer_id=volunteer_id,
+        unit_id=unit_id,
+        check_in=check_in,
+        check_out=check_out,
+        minutes=minutes,
+        late_after=late_after,
+        service_date=service_date,
+        recorded_by=recorded_by,
+        created_at=created_at,
+        note=note,
+    )
+    session.add(late)
+    session.flush()
+    return late
+
+
+def move_visit_start(
+    session: Session, visit: ServiceRecord, check_in: dt.datetime, service_date: dt.date
+) -> bool:
+    """An open session begins earlier (its own check-in, redelivered late); False if it is no longer open."""
+    moved = session.execute(
+        sa.update(ServiceRecord)
+        .where(col(ServiceRecord.id) == visit.id, col(ServiceRecord.status) == RecordStatus.OPEN)
+        .values(check_in=check_in, service_date=service_date)
+    )
+    return bool(cast("sa.CursorResult[Any]", moved).rowcount)
+
+
+def note_check_in_while_open(session: Session, visit: ServiceRecord, at: dt.datetime) -> None:
+    """A check-in at `at` came while the visit was open: kept on it (the latest such), so that a check-out
+    older than it, arriving later, closes the visit and checks the person in again at `at`."""
+    session.execute(
+        sa.update(ServiceRecord)
+        .where(
+            col(ServiceRecord.id) == visit.id,
+            col(ServiceRecord.status) == RecordStatus.OPEN,
+            sa.or_(col(ServiceRecord.late_after).is_(None), col(ServiceRecord.late_after) < at),
+        )
+        .values(late_after=at)
+    )
+
+
 def open_visit_of(session: Session, volunteer_id: int) -> ServiceRecord | None:
     return session.exec(
         select(ServiceRecord).where(
@@ -112,7 +238,7 @@ def finish_visit(
     note: str | None = None,
 ) -> bool:
     """Closes a session only if it is still open; False when someone else closed it first."""
-    values = {"check_out": check_out, "minutes": minutes, "status": status}
+    values = {"check_out": check_out, "minutes": minutes, "status": status, "late_after": None}
     if note:
         values["note"] = note
     return bool(

@@ -152,8 +152,14 @@ async def test_capped_credit_stops_at_the_shift_end_plus_grace_and_lateness_cost
         event.credit = "lateness"
         session.add(event)
         session.commit()
-    await h.line_says("Uamy", f"簽到 {fair.code}", at=local(2026, 4, 1, 9, 20), now=local(2026, 4, 1, 9, 20))
-    answer = await h.line_says("Uamy", "簽退", at=local(2026, 4, 1, 12), now=local(2026, 4, 1, 12))
+    dan = await fair.person(
+        fair.unit, line_user="Udan", name="王大明"
+    )  # Amy's own day is over: another person
+    with fair.uow() as session:
+        event_admin.add_to_roster(session, h.now, "test", fair.shift, dan)
+        session.commit()
+    await h.line_says("Udan", f"簽到 {fair.code}", at=local(2026, 4, 1, 9, 20), now=local(2026, 4, 1, 9, 20))
+    answer = await h.line_says("Udan", "簽退", at=local(2026, 4, 1, 12), now=local(2026, 4, 1, 12))
     assert "1.7" in answer[0]  # 09:20–12:00 is 2 h 40 min, less an hour for coming 20 minutes late
 
 
@@ -359,7 +365,9 @@ async def test_shifts_join_the_reminders_missing_volunteers_and_forgotten_check_
     report = [text for text in h.line_api.texts_to("Uboss") if "王大明" in text and "仍未簽到" in text]
     assert len(report) == 1 and "陳美玲" not in report[0]
     await fair.remind(local(2026, 4, 1, 9, 30))
-    assert len([text for text in h.line_api.texts_to("Uboss") if "王大明" in text and "仍未簽到" in text]) == 1  # once
+    assert (
+        len([text for text in h.line_api.texts_to("Uboss") if "王大明" in text and "仍未簽到" in text]) == 1
+    )  # once
 
     *_, line, _ = await fair.remind(local(2026, 4, 1, 12, 29))
     assert not any("還在服務" in text for text in line)

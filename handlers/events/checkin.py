@@ -14,6 +14,7 @@ from handlers.formatting import local_moment
 from handlers.notifications import tell_coordinators
 from handlers.service import checkin
 from handlers.service.counting import time_of_record
+from handlers.service.late import late_check_in, later_check_out
 from handlers.types import Button, Reply
 from storage import audit_store, event_store, people_store, service_store
 from storage.models import Event, Shift
@@ -158,6 +159,10 @@ def location_shared(ctx: Context) -> list[Reply]:
                 (Button(t("Share my location"), t("check in"), kind="location"),),
             )
         ]
+    service_store.hold_person(ctx.session, ctx.volunteer_id)
+    later = later_check_out(ctx, ctx.volunteer_id, waiting.check_in)
+    if later is not None and waiting.check_in is not None:  # checked out since the code was sent
+        return [late_check_in(ctx, ctx.volunteer_id, waiting.check_in, *later)]
     if service_store.open_visit_of(
         ctx.session, ctx.volunteer_id
     ) is not None or not event_store.confirm_location(ctx.session, waiting.id):
@@ -277,6 +282,7 @@ def check_in_for(ctx: Context, argument: str) -> list[Reply]:
     if target is None:
         return [Reply(t("Type 代簽到 and the volunteer's number; only their unit's coordinator can do it."))]
     at = ctx.now
+    service_store.hold_person(ctx.session, target)
     if service_store.open_visit_of(ctx.session, target) is not None:
         return [Reply(t("That volunteer is already checked in."))]
     shifts = [
@@ -325,6 +331,7 @@ def check_out_for(ctx: Context, argument: str) -> list[Reply]:
     target, units = my_member(ctx, argument)
     if target is None:
         return [Reply(t("Type 代簽退 and the volunteer's number; only their unit's coordinator can do it."))]
+    service_store.hold_person(ctx.session, target)
     current = service_store.open_visit_of(ctx.session, target)
     if current is None:
         return [Reply(t("That volunteer is not checked in."))]

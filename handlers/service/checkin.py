@@ -7,6 +7,7 @@ from handlers.context import Context
 from handlers.formatting import hours_from_minutes, local_moment
 from handlers.service.counting import split_at_midnight, time_of_record, visit_minutes
 from handlers.service.crediting import credited_end, shift_end
+from handlers.service.late import late_check_in, late_check_out, later_check_out
 from handlers.types import Button, Reply
 from storage import people_store, service_store
 from storage.models import ServiceRecord
@@ -41,18 +42,31 @@ def send_to_review(ctx: Context, record: ServiceRecord, at) -> Reply | None:
 
 
 def clear_to_check_in(ctx: Context, volunteer_id: int, at) -> tuple[list[Reply], Reply | None]:
-    """What stands before a new check-in, everyday or at an event: no unit yet, or a visit still open (an
-    over-long one goes to review first). The notices so far, and the answer that stops the check-in."""
+    """What stands before a new check-in, everyday or at an event: no unit yet, a check-in arriving after a
+    later check-out (to review), or a visit still open (an over-long one goes to review first). The notices
+    so far, and the answer that stops the check-in. From here to the commit, the person's record is held."""
     t = ctx.t
     if not people_store.units_of(ctx.session, volunteer_id):
         return [], Reply(t("You are not in any unit yet. Please ask your coordinator to add you."))
+    service_store.hold_person(ctx.session, volunteer_id)
     notices: list[Reply] = []
     current = service_store.open_visit_of(ctx.session, volunteer_id)
     if current is not None and at - current.check_in > ctx.rules.max_visit:
         review = send_to_review(ctx, current, at)
         notices += [review] if review else []
         current = None
-    return notices, _already_in(ctx, current) if current is not None else None
+    later = later_check_out(ctx, volunteer_id, at)
+    if later is not None:
+        return notices, late_check_in(ctx, volunteer_id, at, *later)
+    if current is None:
+        return notices, None
+    if current.check_in is not None and at < current.check_in and current.shift_id is None:
+        # Its own check-in, redelivered after a second tap: the visit began at the first (no check-out
+        # lies between them, so no minute is counted twice).
+        service_store.move_visit_start(ctx.session, current, at, at.astimezone(ctx.rules.timezone).date())
+    elif current.check_in is not None and at > current.check_in:
+        service_store.note_check_in_while_open(ctx.session, current, at)  # a check-out may yet come before it
+    return notices, _already_in(ctx, current)
 
 
 def check_in(ctx: Context, argument: str) -> list[Reply]:
@@ -93,7 +107,12 @@ def names_a_unit(argument: str) -> bool:
 
 
 def start_visit(ctx: Context, volunteer_id: int, unit_id: int, at, **fields) -> ServiceRecord | Reply:
-    """Opens the person's visit; when another check-in got there first, the answer saying so."""
+    """Opens the person's visit; when another check-in got there first, the answer saying so. Never before
+    the person's latest check-out: such a check-in goes to review instead."""
+    service_store.hold_person(ctx.session, volunteer_id)
+    later = later_check_out(ctx, volunteer_id, at)
+    if later is not None:
+        return late_check_in(ctx, volunteer_id, at, *later)
     record = service_store.open_visit(
         ctx.session,
         volunteer_id=volunteer_id,
@@ -135,17 +154,22 @@ def check_out(ctx: Context, argument: str) -> list[Reply]:
 
 
 def check_out_person(ctx: Context, volunteer_id: int, at, argument: str = "") -> list[Reply]:
-    """Closes the person's open visit at `at` (the person, or a coordinator on their behalf)."""
+    """Closes the person's open visit at `at` (the person, or a coordinator on their behalf); a check-out
+    from before the open visit began, or from before the latest check-out, goes to review instead."""
     t = ctx.t
+    service_store.hold_person(ctx.session, volunteer_id)
     current = service_store.open_visit_of(ctx.session, volunteer_id)
     if current is None:
-        return [_not_checked_in(ctx)]
-    at = max(at, current.check_in)
+        later = later_check_out(ctx, volunteer_id, at)
+        return [late_check_out(ctx, volunteer_id, at, *later) if later else _not_checked_in(ctx)]
+    if current.check_in is not None and at < current.check_in:
+        return [late_check_out(ctx, volunteer_id, at, current.unit_id, current.check_in)]
     if at - current.check_in > ctx.rules.max_visit:
         review = send_to_review(ctx, current, at)
         return [review or _not_checked_in(ctx)]
     if argument.strip().casefold() in ("shift end", "班末") and current.shift_id:  # the question's button
         at = max(current.check_in, min(at, shift_end(ctx.session, current)))  # "check out at the shift's end"
+    left_at, again = at, current.late_after  # a check-in that came while the visit was open
     at, late_minutes = credited_end(ctx.session, current, at)
     parts = split_at_midnight(current.check_in, at, ctx.rules.timezone)
     first_end = parts[0][1]
@@ -189,4 +213,21 @@ def check_out_person(ctx: Context, volunteer_id: int, at, argument: str = "") ->
     buttons = (Button(t("My hours"), t("hours")),)
     if reached:
         buttons = (Button(t("My awards"), t("awards")), *buttons)
-    return [Reply("\n".join([text, *reached]), buttons)]
+    lines = [text, *reached]
+    if again is not None and again > left_at:
+        lines += check_in_again(ctx, volunteer_id, current, again)
+    return [Reply("\n".join(lines), buttons)]
+
+
+def check_in_again(ctx: Context, volunteer_id: int, closed: ServiceRecord, at) -> list[str]:
+    """The check-out came late, after a check-in the person sent later still (then answered "already checked
+    in"): that check-in opens the next visit now, as it was meant to."""
+    opened = start_visit(ctx, volunteer_id, closed.unit_id, at, shift_id=closed.shift_id)
+    if isinstance(opened, Reply):
+        return [opened.text]
+    return [
+        ctx.t(
+            "Your check-in of {time} reached me before this check-out: you are checked in again since {time}.",
+            time=_moment(ctx, at),
+        )
+    ]

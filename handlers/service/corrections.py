@@ -59,6 +59,15 @@ def review_list(ctx: Context, _argument: str) -> list[Reply]:
             f"#{record.id} {person.name}｜{start}–{end}｜"
             + t("{hours} h", hours=hours_from_minutes(record.minutes, ctx.locale))
         )
+        if record.late_after is not None:  # a check-in or check-out that arrived after a later one
+            lines.append(
+                "  "
+                + t(
+                    "arrived late: sent at {time}, after the check-in or check-out of {later}",
+                    time=start,
+                    later=local_moment(record.late_after, ctx.rules.timezone, ctx.locale, ctx.today),
+                )
+            )
         buttons += [
             Button(t("Approve #{id}", id=record.id), t("approve") + f" #{record.id}"),
             Button(t("Void #{id}", id=record.id), t("void") + f" #{record.id}"),
