@@ -69,7 +69,7 @@ class StandIn:
 
     async def _wait_if_held(self, path: str) -> None:
         for endpoint, event in list(self.held.items()):
-            if path.endswith(endpoint):
+            if endpoint in path:
                 await event.wait()
 
     def _planned_failure(self, path: str) -> int | None:
