@@ -54,6 +54,7 @@ class Pipeline:
         self.catalogs = catalogs
         self.channels = channels
         self.worker = f"{socket.gethostname()}:{os.getpid()}"
+        self.failed = 0  # messages given up on by this process (refused, or out of attempts)
         self.inbox_waiting = asyncio.Event()
         self.outbox_waiting = asyncio.Event()
         self._to_store: list[tuple[str, list[StoredEvent], dt.datetime, asyncio.Future]] = []
@@ -220,6 +221,7 @@ class Pipeline:
             self._outcome(message, delivery, now) for queue in delivered for message, delivery in queue
         ]
         await asyncio.to_thread(self._settle, outcomes, now)
+        self.failed += sum(status == "failed" for _message, status, *_rest in outcomes)
         return sum(status == "sent" for _message, status, *_rest in outcomes)
 
     async def _deliver(self, message: OutboxMessage, now: dt.datetime) -> Delivery:

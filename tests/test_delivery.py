@@ -9,6 +9,7 @@ import asyncio
 import datetime as dt
 import time
 
+import pytest
 from sqlmodel import select
 
 from handlers.types import Button, Reply, replies_to_json
@@ -16,8 +17,9 @@ from storage import queue_store
 from storage.db import UnitOfWork
 from storage.models import OutboxMessage
 from tests.conftest import T0
-from tests.standins import TAKEN_THEN_HELD, TAKEN_THEN_NO_ANSWER, utf16_length
+from tests.standins import HANG, TAKEN_THEN_HELD, TAKEN_THEN_NO_ANSWER, utf16_length
 from tests.test_reliability import linked
+from tests.test_reminders import Town, local
 
 HOURS = "你的服務時數"
 
@@ -179,4 +181,25 @@ async def test_a_message_the_platform_refuses_is_failed_and_logged_without_its_t
     await harness.vbot.pipeline.deliver_due(T0)
     message = last_message(harness)
     assert message.status == "failed" and "400" in message.last_error
+    assert harness.vbot.pipeline.failed == 1  # `vbot remind` prints it
     assert not any("秘密內容" in record.getMessage() for record in caplog.records)
+
+
+@pytest.mark.parametrize("quota", ["hangs", "refuses", "answers nonsense", "unlimited"])
+async def test_the_reminder_pass_sends_whatever_the_quota_endpoint_answers(harness, quota):
+    town = Town(harness)
+    harness.now = local(2026, 3, 30, 9)
+    unit = harness.add_unit()
+    await town.person(unit, line_user="Uamy")
+    town.training(unit, local(2026, 4, 2, 9, 30))
+    if quota == "hangs":
+        harness.line_api.fail_next("/quota", HANG)
+    elif quota == "refuses":
+        harness.line_api.fail_next("/quota", 401)
+    elif quota == "answers nonsense":
+        harness.line_api.quota_limit = "plenty"  # not a number: the SDK's models refuse it
+    else:
+        harness.line_api.quota_limit = None  # {"type": "none"}
+    *_, line, _ = await town.remind(local(2026, 4, 1, 18, 0))
+    assert len(line) == 1 and "明天" in line[0]
+    assert harness.vbot.pipeline.failed == 0
