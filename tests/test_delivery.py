@@ -203,3 +203,26 @@ async def test_the_reminder_pass_sends_whatever_the_quota_endpoint_answers(harne
     *_, line, _ = await town.remind(local(2026, 4, 1, 18, 0))
     assert len(line) == 1 and "明天" in line[0]
     assert harness.vbot.pipeline.failed == 0
+
+
+async def test_more_buttons_cards_and_longer_words_than_a_platform_takes_are_all_delivered(harness):
+    """20 buttons with long labels and words over Telegram's 64 bytes, 30 cards: nothing refused, nothing cut."""
+    from handlers.types import Bar, Card
+
+    buttons = tuple(
+        Button(f"標記完成第 {n} 項截止日期的按鈕", f"完成 {n} 臺北市志願服務半年報表與獎勵名單及附件")
+        for n in range(20)
+    )
+    cards = tuple(Card(f"獎 {n}", (Bar("h", 0.5),), ("一行說明",)) for n in range(30))
+    payload = replies_to_json([Reply("選一項：", buttons, cards)])
+    with UnitOfWork(harness.vbot.engine)() as session:
+        queue_store.queue_message(session, T0, "line", "Umany", payload)
+        queue_store.queue_message(session, T0, "telegram", "4242", payload)
+        session.commit()
+    assert await harness.vbot.pipeline.deliver_due(T0) == 2
+    line_text = "\n".join(harness.line_api.texts_to("Umany"))
+    assert all(f"獎 {n}" in line_text for n in range(30))
+    assert all(f"完成 {n} " in line_text for n in range(13, 20))  # beyond 13 quick replies: the words
+    telegram_text = "\n".join(harness.telegram_api.delivered_texts())
+    assert all(f"完成 {n} " in telegram_text for n in range(20))  # callback data over 64 bytes: the words
+    assert pushes(harness.line_api) == 1  # 3 carousels and a text: one request
