@@ -54,6 +54,7 @@ class Pipeline:
         self.catalogs = catalogs
         self.channels = channels
         self.worker = f"{socket.gethostname()}:{os.getpid()}"
+        self.failed = 0  # messages given up on by this process (refused, or out of attempts)
         self.inbox_waiting = asyncio.Event()
         self.outbox_waiting = asyncio.Event()
         self._to_store: list[tuple[str, list[StoredEvent], dt.datetime, asyncio.Future]] = []
@@ -206,13 +207,22 @@ class Pipeline:
         return sent
 
     async def _send(self, messages: list[OutboxMessage], now: dt.datetime) -> int:
-        deliveries = await asyncio.gather(*(self._deliver(message, now) for message in messages))
+        """Everyone's messages at once; one person's one after another, in the order they were written (a
+        long answer's parts and the next answer must not overtake each other)."""
+        queues: dict[tuple[str, str], list[OutboxMessage]] = {}
+        for message in messages:
+            queues.setdefault((message.platform, message.recipient or message.retry_key), []).append(message)
+
+        async def in_order(queue: list[OutboxMessage]) -> list[tuple[OutboxMessage, Delivery]]:
+            return [(message, await self._deliver(message, now)) for message in queue]
+
+        delivered = await asyncio.gather(*(in_order(queue) for queue in queues.values()))
         outcomes = [
-            self._outcome(message, delivery, now)
-            for message, delivery in zip(messages, deliveries, strict=True)
+            self._outcome(message, delivery, now) for queue in delivered for message, delivery in queue
         ]
         await asyncio.to_thread(self._settle, outcomes, now)
-        return sum(status == "sent" for _message, status, _error, _retry_at in outcomes)
+        self.failed += sum(status == "failed" for _message, status, *_rest in outcomes)
+        return sum(status == "sent" for _message, status, *_rest in outcomes)
 
     async def _deliver(self, message: OutboxMessage, now: dt.datetime) -> Delivery:
         try:
@@ -242,12 +252,14 @@ class Pipeline:
             )
         elif status == "pending":
             log.warning("message %s will be retried at %s: %s", message.id, retry_at, delivery.error)
-        return message, status, delivery.error, retry_at
+        return message, status, delivery.error, retry_at, delivery.progress()
 
     def _settle(self, outcomes, now: dt.datetime) -> None:
         with self.uow() as session:
-            for message, status, error, retry_at in outcomes:
-                queue_store.settle_outbox_message(session, message, status, now, self.worker, error, retry_at)
+            for message, status, error, retry_at, progress in outcomes:
+                queue_store.settle_outbox_message(
+                    session, message, status, now, self.worker, error, retry_at, progress=progress
+                )
             session.commit()
 
     # --- running forever inside `vbot serve` ----------------------------------------------------

@@ -54,18 +54,20 @@ def work(settings: Settings, scheduler: bool = True, workers: bool = True) -> in
     return 0
 
 
-def remind_once(settings: Settings, now: dt.datetime) -> tuple[dict[str, int], int]:
+def remind_once(settings: Settings, now: dt.datetime) -> tuple[dict[str, int], int, int]:
     """`vbot remind --now T`: one reminder pass at `now`, then delivery of everything due; returns the
-    notifications each job stored and how many messages were sent."""
+    notifications each job stored, how many messages were sent and how many failed (refused by the platform,
+    the reason in the log and on the outbox row)."""
     warn_without_platforms(settings)
     vbot = build_app(settings, workers=False, scheduler=False)
     vbot.migrate()
 
-    async def once() -> tuple[dict[str, int], int]:
+    async def once() -> tuple[dict[str, int], int, int]:
         await vbot.start()
         try:
             stored, _dispatched = await vbot.remind(now)
-            return stored, await vbot.pipeline.deliver_due(now)
+            sent = await vbot.pipeline.deliver_due(now)
+            return stored, sent, vbot.pipeline.failed
         finally:
             await vbot.stop()
 

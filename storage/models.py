@@ -255,6 +255,12 @@ class OutboxMessage(SQLModel, table=True):
     retry_key: str
     status: str = "pending"
     attempts: int = 0
+    # A long answer goes as several requests (LINE: 5 messages each; Telegram: 4,096 characters each); a retry
+    # resumes after the parts already delivered.
+    parts_sent: int = 0
+    # The last attempt's outcome is unknown (no answer came, or the process died with it in flight): a LINE
+    # reply is then not turned into a paid push (bot/channels/line.py says what is done instead).
+    in_doubt: bool = False
     next_attempt_at: dt.datetime = utc_field()
     claimed_until: dt.datetime | None = utc_field(default=None)
     claim_token: str | None = None

@@ -157,6 +157,13 @@ def claim_outbox_messages(
         OutboxMessage.next_attempt_at <= now,
         OutboxMessage.platform.in_(platforms),
     )
+    # A lease that ran out without an outcome: the process died (or stalled) with the message in flight, so
+    # whether the platform took it is unknown.
+    session.execute(
+        sa.update(OutboxMessage)
+        .where(due, col(OutboxMessage.claimed_until).is_not(None), col(OutboxMessage.claimed_until) < now)
+        .values(in_doubt=True)
+    )
     return _claim(session, OutboxMessage, due, now, lease, limit)
 
 
@@ -168,9 +175,12 @@ def settle_outbox_message(
     worker: str,
     error: str | None = None,
     retry_at: dt.datetime | None = None,
+    *,
+    progress: dict | None = None,
 ) -> None:
-    """Records the outcome of one delivery attempt, if this worker still holds the message."""
-    values: dict = {"status": status, "last_error": error, "claimed_until": None}
+    """Records the outcome of one delivery attempt, if this worker still holds the message. `progress`: what
+    the attempt learnt (`parts_sent`, `in_doubt`, a spent `reply_token` as None)."""
+    values: dict = {"status": status, "last_error": error, "claimed_until": None, **(progress or {})}
     if status == "sent":
         values |= {"sent_at": now, "sent_by": worker}
     if retry_at is not None:

@@ -27,6 +27,13 @@ class Call:
     status: int = 200
 
 
+# What fail_next can plan besides an HTTP status:
+HANG = 0  # no answer within the client's time-out, and the call is not taken
+TAKEN_THEN_500 = 599  # the call is taken (delivered), then the answer is 500
+TAKEN_THEN_NO_ANSWER = 598  # the call is taken, then no answer comes within the client's time-out
+TAKEN_THEN_HELD = 597  # the call is taken, and the answer held back until `release()` (a crash in flight)
+
+
 @dataclass
 class StandIn:
     calls: list[Call] = field(default_factory=list)
@@ -35,16 +42,47 @@ class StandIn:
     arrived: asyncio.Event = field(default_factory=asyncio.Event)
     runner: web.AppRunner | None = None
     url: str = ""
+    retry_after: dict[str, str] = field(default_factory=dict)  # endpoint → Retry-After of its planned 429s
+    held: dict[str, asyncio.Event] = field(default_factory=dict)  # endpoint → released when set
+    taken_and_held: asyncio.Event = field(default_factory=asyncio.Event)
+    released: asyncio.Event = field(default_factory=asyncio.Event)
 
     def fail_next(self, endpoint: str, *statuses: int) -> None:
-        """The next calls whose path ends with `endpoint` answer these statuses (0 = hang past the time-out)."""
+        """The next calls whose path ends with `endpoint` answer these statuses (see HANG, TAKEN_THEN_…)."""
         self.failures[endpoint].extend(statuses)
+
+    def throttle_next(self, endpoint: str, seconds: int) -> None:
+        """The next call to `endpoint` answers 429 with `Retry-After: seconds`."""
+        self.retry_after[endpoint] = str(seconds)
+        self.fail_next(endpoint, 429)
+
+    def hold(self, endpoint: str) -> None:
+        """Every call to `endpoint` hangs from now until `release(endpoint)` (the client times out meanwhile)."""
+        self.held[endpoint] = asyncio.Event()
+
+    def release(self, endpoint: str | None = None) -> None:
+        """Ends a hold; without an endpoint, lets a TAKEN_THEN_HELD call answer."""
+        if endpoint is None:
+            self.released.set()
+        elif endpoint in self.held:
+            self.held.pop(endpoint).set()
+
+    async def _wait_if_held(self, path: str) -> None:
+        for endpoint, event in list(self.held.items()):
+            if endpoint in path:
+                await event.wait()
 
     def _planned_failure(self, path: str) -> int | None:
         for endpoint, statuses in self.failures.items():
             if path.endswith(endpoint) and statuses:
                 return statuses.pop(0)
         return None
+
+    def _headers_of_429(self, path: str) -> dict[str, str]:
+        for endpoint, seconds in self.retry_after.items():
+            if path.endswith(endpoint):
+                return {"Retry-After": seconds}
+        return {}
 
     def sent(self, endpoint: str) -> list[Call]:
         return [call for call in self.calls if call.path.endswith(endpoint)]
@@ -103,15 +141,20 @@ class LineStandIn(StandIn):
     async def handle(self, request: web.Request) -> web.Response:
         body = await _body(request)
         path = request.path
+        await self._wait_if_held(path)
         failure = self._planned_failure(path)
-        if failure == 0:
+        if failure == HANG:
             await asyncio.sleep(2)  # hang past the client's time-out (the tests give it 0.5 s)
-        # 599: the stand-in accepts the call, then answers 500 as if the answer were lost on the way back.
-        accepted_then_lost = failure == 599
-        call = Call(path, dict(request.headers), body, 200 if accepted_then_lost else failure or 200)
+        # TAKEN_THEN_…: the stand-in takes the call, then its answer is lost on the way back.
+        taken = failure in (TAKEN_THEN_500, TAKEN_THEN_NO_ANSWER, TAKEN_THEN_HELD)
+        call = Call(path, dict(request.headers), body, 200 if taken else failure or 200)
         self.calls.append(call)
-        if failure and not accepted_then_lost:
-            return web.json_response({"message": "stand-in failure"}, status=failure)
+        if failure and not taken:
+            headers = self._headers_of_429(path) if failure == 429 else {}
+            return web.json_response({"message": "stand-in failure"}, status=failure, headers=headers)
+        if path.endswith(("/reply", "/push", "/multicast")) and (problems := line_message_problems(body)):
+            call.status = 400
+            return line_error(f"The request body has {len(problems)} error(s)", details=problems)
         if path.startswith("/v2/bot/profile/"):
             user_id = request.match_info["user"]
             profile = {"displayName": "志工", "userId": user_id}
@@ -162,8 +205,13 @@ class LineStandIn(StandIn):
             if path.endswith("/multicast"):
                 sent = {}
         self.arrived.set()
-        if accepted_then_lost:
+        if failure == TAKEN_THEN_500:
             return web.json_response({"message": "stand-in failure after accepting"}, status=500)
+        if failure == TAKEN_THEN_NO_ANSWER:
+            await asyncio.sleep(2)
+        if failure == TAKEN_THEN_HELD:
+            self.taken_and_held.set()
+            await self.released.wait()
         return web.json_response(sent)
 
     def delivered_texts(self) -> list[str]:
@@ -393,11 +441,15 @@ class TelegramStandIn(StandIn):
     async def handle(self, request: web.Request) -> web.Response:
         body = await _body(request)
         path = request.path
+        await self._wait_if_held(path)
         failure = self._planned_failure(path)
-        if failure == 0:
+        if failure == HANG:
             await asyncio.sleep(2)
-        call = Call(path, dict(request.headers), body, failure or 200)
+        taken = failure == TAKEN_THEN_NO_ANSWER
+        call = Call(path, dict(request.headers), body, 200 if taken else failure or 200)
         self.calls.append(call)
+        if taken:
+            failure = None
         if failure == 429:
             return web.json_response(
                 {
@@ -413,6 +465,13 @@ class TelegramStandIn(StandIn):
                 {"ok": False, "error_code": failure, "description": "stand-in failure"}, status=failure
             )
         method = request.match_info["method"]
+        if problem := telegram_problem(method, body):
+            call.status = 400
+            return web.json_response(
+                {"ok": False, "error_code": 400, "description": f"Bad Request: {problem}"}, status=400
+            )
+        if taken:
+            await asyncio.sleep(2)  # taken, but the answer comes after the client's time-out
         if method == "getMe":
             result = {"id": 4242, "is_bot": True, "first_name": "志工小幫手", "username": "vbot_test_bot"}
         elif method == "sendMessage":
@@ -643,3 +702,95 @@ def message_text(message: dict) -> str:
         return found
 
     return "\n".join(texts(message["contents"]))
+
+
+def utf16_length(text: str) -> int:
+    return len(text.encode("utf-16-le")) // 2
+
+
+LINE_TEXT_LENGTH = 5000  # UTF-16 units
+LINE_ALT_TEXT_LENGTH = 1500
+LINE_BUBBLE_BYTES = 30_000
+LINE_CAROUSEL_BYTES = 50_000
+
+
+def line_message_problems(body: dict) -> list[tuple[str, str]]:
+    """What LINE refuses in a reply, push or multicast body, as (property, message) pairs."""
+    messages = body.get("messages")
+    if not isinstance(messages, list) or not 1 <= len(messages) <= 5:
+        return [("messages", "Size must be between 1 and 5")]
+    problems: list[tuple[str, str]] = []
+    for n, message in enumerate(messages):
+        where = f"messages[{n}]"
+        if message.get("type") == "text":
+            if not 1 <= utf16_length(str(message.get("text", ""))) <= LINE_TEXT_LENGTH:
+                problems.append((f"{where}.text", "Length must be between 1 and 5000"))
+        elif message.get("type") == "flex":
+            problems += flex_problems(where, message)
+        problems += quick_reply_problems(where, message.get("quickReply"))
+    return problems
+
+
+def flex_problems(where: str, message: dict) -> list[tuple[str, str]]:
+    problems = []
+    if not 1 <= utf16_length(str(message.get("altText", ""))) <= LINE_ALT_TEXT_LENGTH:
+        problems.append((f"{where}.altText", "Length must be between 1 and 1500"))
+    contents = message.get("contents") or {}
+    size = len(json.dumps(contents, ensure_ascii=False, separators=(",", ":")).encode())
+    if contents.get("type") == "carousel":
+        bubbles = contents.get("contents") or []
+        if not 1 <= len(bubbles) <= 12:
+            problems.append((f"{where}.contents.contents", "Size must be between 1 and 12"))
+        if size > LINE_CAROUSEL_BYTES:
+            problems.append((f"{where}.contents", "The carousel is over 50 KB"))
+    elif size > LINE_BUBBLE_BYTES:
+        problems.append((f"{where}.contents", "The bubble is over 30 KB"))
+    return problems
+
+
+def quick_reply_problems(where: str, quick: dict | None) -> list[tuple[str, str]]:
+    if quick is None:
+        return []
+    items = quick.get("items")
+    if not isinstance(items, list) or not 1 <= len(items) <= 13:
+        return [(f"{where}.quickReply.items", "Size must be between 1 and 13")]
+    problems = []
+    for i, item in enumerate(items):
+        action = item.get("action") or {}
+        if not 1 <= utf16_length(str(action.get("label", ""))) <= 20:
+            problems.append(
+                (f"{where}.quickReply.items[{i}].action.label", "Length must be between 1 and 20")
+            )
+        if action.get("type") == "message" and not 1 <= utf16_length(str(action.get("text", ""))) <= 300:
+            problems.append(
+                (f"{where}.quickReply.items[{i}].action.text", "Length must be between 1 and 300")
+            )
+    return problems
+
+
+TELEGRAM_TEXT_LENGTH = 4096
+TELEGRAM_CAPTION_LENGTH = 1024
+
+
+def telegram_problem(method: str, body: dict) -> str | None:
+    """What Telegram answers 400 for in sendMessage and sendDocument, as its description says it."""
+    if method == "sendMessage":
+        length = utf16_length(str(body.get("text", "")))
+        if length == 0:
+            return "message text is empty"
+        if length > TELEGRAM_TEXT_LENGTH:
+            return "message is too long"
+    elif method == "sendDocument":
+        if utf16_length(str(body.get("caption") or "")) > TELEGRAM_CAPTION_LENGTH:
+            return "message caption is too long"
+    else:
+        return None
+    markup = _json_field(body, "reply_markup", None)
+    for row in (markup or {}).get("inline_keyboard", []) if isinstance(markup, dict) else []:
+        for button in row:
+            if not str(button.get("text", "")).strip():
+                return "text buttons are unallowed in the inline keyboard"
+            data = button.get("callback_data")
+            if data is not None and not 1 <= len(str(data).encode()) <= 64:
+                return "BUTTON_DATA_INVALID"
+    return None

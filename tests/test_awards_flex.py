@@ -157,7 +157,7 @@ def test_cards_survive_the_outbox_and_old_payloads_still_load():
 def test_more_than_twelve_cards_make_more_carousels_and_the_last_keeps_the_buttons():
     cards = tuple(Card(f"獎 {n}", (Bar("h", n / 13),)) for n in range(13))
     payload = replies_to_json([Reply("你的獎勵進度\n\nx", (Button("時數", "時數"),), cards)])
-    first, second = (message.to_dict() for message in LineChannel.render(payload))
+    first, second = (message.to_dict() for message in LineChannel.render(payload)[0])
     assert len(first["contents"]["contents"]) == 12 and len(second["contents"]["contents"]) == 1
     assert "quickReply" not in first and second["quickReply"]["items"][0]["action"]["text"] == "時數"
     assert bar_widths(second["contents"]["contents"][0]) == ["92%"]

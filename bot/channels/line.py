@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import datetime as dt
+import email.utils
 import hashlib
 import hmac
 import json
 import logging
+import time
+import uuid
+from collections.abc import Callable
 
 import aiohttp
 from linebot.v3.messaging import (
@@ -40,7 +45,14 @@ from linebot.v3.webhooks import (
     UserSource,
 )
 
-from bot.channels.base import SENT, Delivery, StoredEvent, text_with_link, without_documents
+from bot.channels.base import (
+    Delivery,
+    StoredEvent,
+    split_text,
+    text_with_link,
+    utf16_length,
+    without_documents,
+)
 from handlers.types import Button, Card, Incoming, PushTerms, Reply, ReplyTo, replies_from_json
 from storage.models import OutboxMessage
 from storage.vocabulary import Platform
@@ -50,10 +62,20 @@ log = logging.getLogger(__name__)
 # LINE does not promise how long a reply token lives; past this we push instead (replies are free, pushes are not).
 REPLY_TOKEN_LIFETIME = dt.timedelta(seconds=50)
 PROFILE_CACHE_SIZE = 10_000
-MAX_MESSAGES = 5  # per reply or push
+MAX_MESSAGES = 5  # per reply or push request; a longer answer goes as several requests
 MULTICAST_LIMIT = 500  # recipients per multicast call
 MAX_BUBBLES = 12  # per Flex carousel
-ALT_TEXT_LENGTH = 400
+CAROUSEL_BYTES = 50_000  # LINE's limit on a carousel's JSON
+TEXT_LENGTH = 5000  # UTF-16 units per text message
+MAX_QUICK_REPLIES = 13
+LABEL_LENGTH = 20
+ALT_TEXT_LENGTH = 400  # LINE allows 1,500; the first line of the answer is enough
+# Calls made while a person waits (their language) wait this long at most; the lookup may go on behind.
+PROFILE_WAIT_SECONDS = 1.0
+PROFILE_FAILURE_MEMORY_SECONDS = 300  # a failed lookup is not tried again for this long
+PROFILE_SLOW_SECONDS = 60  # after a lookup outlived its wait, nobody waits for one for this long
+QUOTA_TIMEOUT_SECONDS = 3.0
+RETRY_AFTER_LIMIT_SECONDS = 3600
 # Flex cards: large text that follows the size a person set in LINE (a third of the volunteers are 65+).
 BAR_FILLED = "#2E7D32"
 BAR_EMPTY = "#D9D9D9"
@@ -70,13 +92,24 @@ def timestamp_or(milliseconds, now: dt.datetime) -> dt.datetime:
 class LineChannel:
     platform = Platform.LINE
 
-    def __init__(self, channel_secret: str, access_token: str, api_base_url: str, timeout: float):
+    def __init__(
+        self,
+        channel_secret: str,
+        access_token: str,
+        api_base_url: str,
+        timeout: float,
+        clock: Callable[[], float] = time.monotonic,
+    ):
         self._secret = channel_secret.encode()
         self._configuration = Configuration(access_token=access_token, host=api_base_url)
         self._timeout = timeout
         self._client: AsyncApiClient | None = None
         self._api: AsyncMessagingApi | None = None
+        self._clock = clock
         self._languages: dict[str, str | None] = {}
+        self._failed_lookups: dict[str, float] = {}  # user id → when their lookup failed
+        self._lookups: dict[str, asyncio.Task] = {}  # lookups under way, one per person
+        self._profiles_slow_until = 0.0
         self._basic_id: str | None = None
 
     async def open(self) -> None:
@@ -169,17 +202,46 @@ class LineChannel:
         )
 
     async def _language_of(self, user_id: str) -> str | None:
-        if user_id not in self._languages:
-            try:
-                profile = await self._api.get_profile(user_id, _request_timeout=self._timeout)
-                language = profile.language
-            except (TimeoutError, ApiException, aiohttp.ClientError, ValueError) as error:
-                log.warning("LINE profile of %s not available: %s", user_id, error)
-                return None
-            if len(self._languages) >= PROFILE_CACHE_SIZE:
-                self._languages.clear()
-            self._languages[user_id] = language
-        return self._languages[user_id]
+        """The person's LINE language, without holding up the worker: a known answer at once; else a lookup
+        waited for at most PROFILE_WAIT_SECONDS (none while lookups are known to be slow, or for a person
+        whose lookup failed lately), which goes on behind and fills the cache for their next message.
+        None (the default language) when it is not known in time."""
+        if user_id in self._languages:
+            return self._languages[user_id]
+        now = self._clock()
+        failed = self._failed_lookups.get(user_id)
+        if failed is not None and now - failed < PROFILE_FAILURE_MEMORY_SECONDS:
+            return None
+        lookup = self._lookups.get(user_id)
+        if lookup is None:
+            lookup = asyncio.create_task(self._look_up_language(user_id))
+            self._lookups[user_id] = lookup
+        if now < self._profiles_slow_until:
+            return None
+        try:
+            return await asyncio.wait_for(asyncio.shield(lookup), min(PROFILE_WAIT_SECONDS, self._timeout))
+        except TimeoutError:
+            log.warning("LINE profile lookups are slow: answering in the default language for a while")
+            self._profiles_slow_until = self._clock() + PROFILE_SLOW_SECONDS
+            return None
+
+    async def _look_up_language(self, user_id: str) -> str | None:
+        try:
+            profile = await self._api.get_profile(user_id, _request_timeout=self._timeout)
+        except Exception as error:  # an outage, a time-out or an answer the SDK's models refuse
+            log.warning("LINE profile of %s not available: %r", user_id, error)
+            self._failed_lookups[user_id] = self._clock()
+            if len(self._failed_lookups) >= PROFILE_CACHE_SIZE:
+                self._failed_lookups.clear()
+            return None
+        finally:
+            self._lookups.pop(user_id, None)
+        self._failed_lookups.pop(user_id, None)
+        self._profiles_slow_until = 0.0
+        if len(self._languages) >= PROFILE_CACHE_SIZE:
+            self._languages.clear()
+        self._languages[user_id] = profile.language
+        return profile.language
 
     async def basic_id(self) -> str | None:
         """The bot's LINE ID (`@123abcde`), asked once: the kiosk's QR codes open the chat with it."""
@@ -192,15 +254,21 @@ class LineChannel:
         return self._basic_id
 
     async def push_terms(self) -> PushTerms:
-        """Multicasts of up to 500, and this month's push quota with what is used of it; the quota unknown when
-        LINE cannot say (the pass goes on)."""
+        """Multicasts of up to 500, and this month's push quota with what is used of it. Every answer LINE
+        documents is read: a limited plan (`{"type": "limited", "value": N}`), none (`{"type": "none"}`: no
+        monthly limit); when LINE cannot say in QUOTA_TIMEOUT_SECONDS (an error, a time-out, an answer its
+        models refuse) the quota is unknown and the pass goes on (a push beyond the month's limit is refused
+        with 429 and shows as failed)."""
+        wait = min(QUOTA_TIMEOUT_SECONDS, self._timeout)
         try:
-            limit = await self._api.get_message_quota(_request_timeout=self._timeout)
-            used = await self._api.get_message_quota_consumption(_request_timeout=self._timeout)
-        except (ApiException, TimeoutError, aiohttp.ClientError, ValueError) as error:
+            limit = await self._api.get_message_quota(_request_timeout=wait)
+            if limit.type != "limited" or limit.value is None:
+                return PushTerms(multicast_limit=MULTICAST_LIMIT)
+            used = await self._api.get_message_quota_consumption(_request_timeout=wait)
+            return PushTerms(limit.value, used.total_usage, MULTICAST_LIMIT)
+        except Exception as error:  # noqa: BLE001  (the pass must go on whatever LINE answers)
             log.warning("LINE quota not read: %r", error)
             return PushTerms(multicast_limit=MULTICAST_LIMIT)
-        return PushTerms(limit.value if limit.type == "limited" else None, used.total_usage, MULTICAST_LIMIT)
 
     @staticmethod
     def fit(replies: list[Reply]) -> list[Reply]:
@@ -216,77 +284,172 @@ class LineChannel:
             await self._api.link_rich_menu_id_to_user(user_id, menu_id, _request_timeout=self._timeout)
 
     @staticmethod
-    def render(payload: str) -> list[Message]:
-        """Text messages (with a file's download link); a reply with cards becomes Flex carousels of at most
-        12 bubbles.
+    def render(payload: str) -> list[list[Message]]:
+        """The requests that carry a stored answer, each of at most 5 messages: texts cut at line boundaries
+        to 5,000 UTF-16 units, cards as Flex carousels of at most 12 bubbles and 50 KB. Nothing is cut off:
+        what needs more than one request goes as several.
 
-        Quick replies go on a reply's last message: LINE shows those of the last message only.
-        """
+        Quick replies go on a reply's last message (LINE shows those of the last message only), at most 13;
+        the words of any further buttons are listed at the end of its text instead."""
         messages: list[Message] = []
         for reply in replies_from_json(payload):
-            quick = None
-            if reply.buttons:
-                quick = QuickReply(
-                    items=[QuickReplyItem(action=quick_action(button)) for button in reply.buttons[:13]]
-                )
+            quick, extra = quick_reply(reply.buttons)
             if reply.cards:
-                alt_text = (reply.text.strip().splitlines() or ["…"])[0][:ALT_TEXT_LENGTH]
-                chunks = [reply.cards[i : i + MAX_BUBBLES] for i in range(0, len(reply.cards), MAX_BUBBLES)]
-                parts: list[Message] = [
-                    FlexMessage(
-                        alt_text=alt_text, contents=FlexCarousel(contents=[bubble(card) for card in chunk])
-                    )
-                    for chunk in chunks
-                ]
+                parts: list[Message] = carousels(reply)
+                if extra:
+                    parts += [TextMessage(text=part) for part in split_text(extra, TEXT_LENGTH)]
             else:
-                parts = [TextMessage(text=text_with_link(reply)[:5000])]
+                text = text_with_link(reply) + (f"\n\n{extra}" if extra else "")
+                parts = [TextMessage(text=part or "…") for part in split_text(text, TEXT_LENGTH)]
             parts[-1].quick_reply = quick
             messages += parts
-        return messages[:MAX_MESSAGES]
+        return [messages[i : i + MAX_MESSAGES] for i in range(0, len(messages), MAX_MESSAGES)] or [[]]
 
     async def deliver(self, message: OutboxMessage, now: dt.datetime) -> Delivery:
-        messages = self.render(message.payload)
-        token_fresh = bool(message.reply_token) and message.reply_token_expires_at > now
+        """Sends the requests of the answer not yet delivered, in order. LINE's semantics, per request:
+
+        - a reply: free, no retry key. 2xx: delivered. 429: not taken (waits for Retry-After). A 5xx is
+          LINE saying it failed: not taken. No answer (a time-out, a dropped connection, the process died
+          with it in flight): in doubt, and the reply is tried again with the same token, stale or not
+          (free). "Invalid reply token": after an attempt in doubt, that attempt used the token, so it counts
+          as delivered (no push); otherwise the token was spent or expired unused: pushed at once.
+        - a push or multicast: carries X-Line-Retry-Key (one per request); 409 means LINE took it before.
+        Any other 4xx is a refusal of the content: failed, with LINE's reason (never the text) in the log."""
+        requests = self.render(message.payload)
+        done = message.parts_sent or 0
+        in_doubt = bool(message.in_doubt)
+        token_spent = False
+        for part in range(done, len(requests)):
+            use_token = part == 0 and bool(message.reply_token) and not token_spent
+            use_token = use_token and (message.reply_token_expires_at > now or in_doubt)
+            outcome = await self._send_part(message, part, requests[part], use_token, in_doubt)
+            if outcome == "token refused":
+                token_spent = True
+                outcome = await self._send_part(message, part, requests[part], False, False)
+            if isinstance(outcome, Delivery):
+                return Delivery(
+                    outcome.status,
+                    outcome.error,
+                    outcome.retry_after,
+                    parts_sent=part,
+                    in_doubt=outcome.in_doubt if use_token and not token_spent else False,
+                    token_spent=token_spent,
+                )
+            in_doubt = False
+        return Delivery("sent", parts_sent=len(requests), in_doubt=False, token_spent=token_spent)
+
+    async def _send_part(
+        self, message: OutboxMessage, part: int, messages: list[Message], reply: bool, in_doubt: bool
+    ) -> Delivery | str | None:
+        """None when LINE took the request, "token refused", or the Delivery that says why not."""
         try:
-            if token_fresh:
-                try:
-                    await self._api.reply_message(
-                        ReplyMessageRequest(reply_token=message.reply_token, messages=messages),
-                        _request_timeout=self._timeout,
-                    )
-                except ApiException as error:
-                    if error.status == 400 and message.attempts > 1:
-                        # A fresh token refused on a retry was spent by our earlier attempt, which got through.
-                        log.info("LINE reply token of message %s already used; counted as sent", message.id)
-                        return SENT
-                    raise
+            if reply:
+                await self._api.reply_message(
+                    ReplyMessageRequest(reply_token=message.reply_token, messages=messages),
+                    _request_timeout=self._timeout,
+                )
             elif message.recipients:
                 await self._api.multicast(
                     MulticastRequest(to=json.loads(message.recipients), messages=messages),
-                    x_line_retry_key=message.retry_key,
+                    x_line_retry_key=part_key(message.retry_key, part),
                     _request_timeout=self._timeout,
                 )
             else:
                 await self._api.push_message(
                     PushMessageRequest(to=message.recipient, messages=messages),
-                    x_line_retry_key=message.retry_key,
+                    x_line_retry_key=part_key(message.retry_key, part),
                     _request_timeout=self._timeout,
                 )
-            return SENT
+            return None
         except ApiException as error:
-            if error.status == 409 and not token_fresh:
-                return SENT  # the retry key was accepted before: LINE delivered it already
-            if error.status == 429 or (error.status or 0) >= 500:
-                return Delivery("retry", f"LINE answered {error.status}")
-            return Delivery("failed", f"LINE answered {error.status}: {(error.body or '')[:200]}")
-        except (TimeoutError, aiohttp.ClientError) as error:
-            return Delivery("retry", f"LINE not reached: {error!r}")
+            return refusal(message, error, reply, in_doubt)
+        except aiohttp.ClientConnectorError as error:  # never connected: LINE did not see it
+            return Delivery("retry", f"LINE not reached: {error!r}", in_doubt=in_doubt)
+        except (TimeoutError, aiohttp.ClientError) as error:  # sent, but no answer: it may have been taken
+            return Delivery("retry", f"LINE did not answer: {error!r}", in_doubt=True)
+
+
+def part_key(retry_key: str, part: int) -> str:
+    """The X-Line-Retry-Key of one request of a message (a UUID, as LINE requires; the first is the row's)."""
+    return retry_key if part == 0 else str(uuid.uuid5(uuid.UUID(retry_key), str(part)))
+
+
+def refusal(
+    message: OutboxMessage, error: ApiException, reply: bool, in_doubt: bool
+) -> Delivery | str | None:
+    status = error.status or 0
+    body = error.body or ""
+    if reply and status == 400 and "invalid reply token" in body.lower():
+        if in_doubt:
+            log.info(
+                "LINE reply token of message %s used by the attempt in doubt; counted as sent", message.id
+            )
+            return None
+        log.info("LINE reply token of message %s refused; pushing instead", message.id)
+        return "token refused"
+    if status == 409 and not reply:
+        return None  # the retry key was accepted before: LINE took it already
+    if status == 429 and "monthly limit" not in body.lower():
+        return Delivery("retry", "LINE answered 429", retry_after=retry_after(error), in_doubt=in_doubt)
+    if status >= 500:
+        return Delivery("retry", f"LINE answered {status}", in_doubt=in_doubt)
+    log.warning("LINE refused message %s (%s): %s", message.id, status, body[:300])
+    return Delivery("failed", f"LINE answered {status}: {body[:300]}", in_doubt=in_doubt)
+
+
+def retry_after(error: ApiException) -> float | None:
+    """LINE's Retry-After header in seconds (a number or an HTTP date), at most an hour."""
+    value = (error.headers or {}).get("Retry-After")
+    if not value:
+        return None
+    try:
+        seconds = float(value)
+    except ValueError:
+        try:
+            moment = email.utils.parsedate_to_datetime(value)
+        except (TypeError, ValueError):
+            return None
+        seconds = (moment - dt.datetime.now(dt.UTC)).total_seconds()
+    return min(max(seconds, 0.0), RETRY_AFTER_LIMIT_SECONDS)
+
+
+def quick_reply(buttons: tuple[Button, ...]) -> tuple[QuickReply | None, str]:
+    """At most 13 quick-reply buttons; the words of the others as lines to add to the text."""
+    if not buttons:
+        return None, ""
+    shown, rest = buttons[:MAX_QUICK_REPLIES], buttons[MAX_QUICK_REPLIES:]
+    quick = QuickReply(items=[QuickReplyItem(action=quick_action(button)) for button in shown])
+    return quick, "\n".join(f"→ {button.text}" for button in rest if button.kind != "location")
+
+
+def carousels(reply: Reply) -> list[Message]:
+    """The reply's cards as Flex carousels of at most 12 bubbles and CAROUSEL_BYTES of JSON."""
+    alt_text = cut_utf16((reply.text.strip().splitlines() or ["…"])[0], ALT_TEXT_LENGTH) or "…"
+    groups: list[list[FlexBubble]] = [[]]
+    size = 0
+    for card in reply.cards:
+        one = bubble(card)
+        weight = len(one.to_json().encode()) + 1
+        if groups[-1] and (len(groups[-1]) == MAX_BUBBLES or size + weight > CAROUSEL_BYTES - 100):
+            groups.append([])
+            size = 0
+        groups[-1].append(one)
+        size += weight
+    return [FlexMessage(alt_text=alt_text, contents=FlexCarousel(contents=group)) for group in groups]
+
+
+def cut_utf16(text: str, limit: int) -> str:
+    """The longest start of `text` of at most `limit` UTF-16 units (for labels, which LINE shows short)."""
+    while utf16_length(text) > limit:
+        text = text[:-1]
+    return text
 
 
 def quick_action(button: Button):
+    label = cut_utf16(button.label or button.text, LABEL_LENGTH) or "…"
     if button.kind == "location":
-        return LocationAction(label=button.label[:20])
-    return MessageAction(label=button.label[:20], text=button.text[:300])
+        return LocationAction(label=label)
+    return MessageAction(label=label, text=button.text[:300])
 
 
 def big_text(text: str, size: str = "lg", **style) -> FlexText:

@@ -12,7 +12,7 @@ import hmac
 import json
 import logging
 import os
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
 from telegram import (
     Bot,
@@ -35,7 +35,7 @@ from telegram.error import (
 )
 from telegram.request import HTTPXRequest
 
-from bot.channels.base import SENT, Delivery, StoredEvent, text_with_link
+from bot.channels.base import Delivery, StoredEvent, split_text, text_with_link, utf16_length
 from bot.channels.pacing import Pacer
 from handlers.types import Button, Document, Incoming, PushTerms, Reply, ReplyTo, replies_from_json
 from storage.models import OutboxMessage
@@ -69,14 +69,34 @@ def _real_ids(update: Update) -> bool:
     return True
 
 
-def keyboard(buttons: list[Button]):
-    """Inline buttons; a location button needs Telegram's reply keyboard instead (inline ones cannot share it)."""
+TEXT_LENGTH = 4096  # per message (counted here in UTF-16 units, which is never more than Telegram counts)
+CAPTION_LENGTH = 1024
+CALLBACK_BYTES = 64
+
+
+def keyboard(buttons: list[Button]) -> InlineKeyboardMarkup | ReplyKeyboardMarkup | None:
+    """Inline buttons; a location button needs Telegram's reply keyboard instead (inline ones cannot share it).
+    A button whose words do not fit Telegram's 64 bytes of callback data is left to `typed_words`."""
     if not buttons:
         return None
     if any(b.kind == "location" for b in buttons):
-        rows = [[KeyboardButton(b.label, request_location=True)] for b in buttons if b.kind == "location"]
-        return ReplyKeyboardMarkup(rows, resize_keyboard=True, one_time_keyboard=True)
-    return InlineKeyboardMarkup([[InlineKeyboardButton(b.label, callback_data=b.text[:64])] for b in buttons])
+        share = [
+            [KeyboardButton(b.label or "📍", request_location=True)] for b in buttons if b.kind == "location"
+        ]
+        return ReplyKeyboardMarkup(share, resize_keyboard=True, one_time_keyboard=True)
+    rows = [[InlineKeyboardButton(b.label or b.text, callback_data=b.text)] for b in buttons if fits(b)]
+    return InlineKeyboardMarkup(rows) if rows else None
+
+
+def fits(button: Button) -> bool:
+    return 1 <= len(button.text.encode()) <= CALLBACK_BYTES
+
+
+def typed_words(buttons: list[Button]) -> str:
+    """The words of the buttons Telegram cannot carry, as lines the person can type."""
+    if any(b.kind == "location" for b in buttons):
+        return ""
+    return "\n".join(f"→ {b.text}" for b in buttons if b.text and not fits(b))
 
 
 def storable(text: str) -> str:
@@ -214,30 +234,32 @@ class TelegramChannel:
             log.info("answerCallbackQuery failed: %s", error)
 
     async def deliver(self, message: OutboxMessage, now: dt.datetime) -> Delivery:
+        """Sends the parts of the answer not yet delivered, in order. Telegram has no idempotency key: a part
+        whose outcome is unknown (a time-out, the process died with it in flight) is sent again, so a rare
+        duplicate is possible; it costs nothing. A refusal (4xx) is final and logged with Telegram's reason."""
         await self._ensure_ready()
-        replies = replies_from_json(message.payload)
-        # The first file goes as a document; any other reply shows its download link instead.
-        first = next((n for n, reply in enumerate(replies) if reply.document is not None), None)
-        text = "\n\n".join(
-            reply.text if n == first else text_with_link(reply) for n, reply in enumerate(replies)
-        )[:4096]
-        buttons = [button for reply in replies for button in reply.buttons]
-        markup = keyboard(buttons)
-        await asyncio.sleep(self._pacer.wait_for(message.recipient))
+        parts = telegram_parts(replies_from_json(message.payload))
+        for number in range(message.parts_sent or 0, len(parts)):
+            await asyncio.sleep(self._pacer.wait_for(message.recipient))
+            problem = await self._send_part(int(message.recipient), parts[number])
+            if problem is not None:
+                if problem.status == "failed":
+                    log.warning("Telegram refused message %s: %s", message.id, problem.error)
+                return replace(problem, parts_sent=number)
+        return Delivery("sent", parts_sent=len(parts))
+
+    async def _send_part(self, chat_id: int, part: Part) -> Delivery | None:
         try:
-            if (
-                first is not None
-            ):  # the file, with the text as its caption (Telegram allows 1,024 characters there)
-                document = replies[first].document
+            if part.document is not None:
                 await self._bot.send_document(
-                    chat_id=int(message.recipient),
-                    caption=text[:1024],
-                    reply_markup=markup,
-                    document=InputFile(base64.b64decode(document.data), filename=document.name),
+                    chat_id=chat_id,
+                    caption=part.text or None,
+                    reply_markup=part.markup,
+                    document=InputFile(base64.b64decode(part.document.data), filename=part.document.name),
                 )
-                return SENT
-            await self._bot.send_message(chat_id=int(message.recipient), text=text, reply_markup=markup)
-            return SENT
+            else:
+                await self._bot.send_message(chat_id=chat_id, text=part.text, reply_markup=part.markup)
+            return None
         except RetryAfter as error:
             retry_after = error.retry_after
             seconds = (
@@ -250,3 +272,30 @@ class TelegramChannel:
             return Delivery("retry", f"Telegram not reached: {error}")
         except TelegramError as error:  # Conflict, ChatMigrated …: another 4xx, which a retry will not mend
             return Delivery("failed", f"Telegram refused: {error!r}")
+
+
+@dataclass(frozen=True)
+class Part:
+    """One Telegram call of an answer: a text, or a document with its caption; the buttons go on the last."""
+
+    text: str
+    document: Document | None = None
+    markup: InlineKeyboardMarkup | ReplyKeyboardMarkup | None = None
+
+
+def telegram_parts(replies: list[Reply]) -> list[Part]:
+    """The calls that carry an answer: its texts joined and cut at line boundaries to 4,096 units, the first
+    file as a document (with the text as its caption when that fits 1,024), the buttons on the last call."""
+    first = next((n for n, reply in enumerate(replies) if reply.document is not None), None)
+    buttons = [button for reply in replies for button in reply.buttons]
+    text = "\n\n".join(reply.text if n == first else text_with_link(reply) for n, reply in enumerate(replies))
+    if extra := typed_words(buttons):
+        text = f"{text}\n\n{extra}"
+    markup = keyboard(buttons)
+    if first is not None:
+        document = replies[first].document
+        if utf16_length(text) <= CAPTION_LENGTH:
+            return [Part(text, document, markup)]
+        return [Part(t) for t in split_text(text, TEXT_LENGTH) if t.strip()] + [Part("", document, markup)]
+    texts = [t for t in split_text(text, TEXT_LENGTH) if t.strip()] or ["…"]
+    return [Part(t) for t in texts[:-1]] + [Part(texts[-1], None, markup)]

@@ -74,11 +74,12 @@ def run(args, settings: Settings) -> int:
         from bot.serve import remind_once
 
         now = args.now if args.now.tzinfo else args.now.replace(tzinfo=settings.zone)
-        stored, sent = remind_once(settings, now.astimezone(dt.UTC))
+        stored, sent, failed = remind_once(settings, now.astimezone(dt.UTC))
         emit(
             args,
-            {"queued": stored, "sent": sent},
-            "\n".join(f"{job}: {count} queued" for job, count in stored.items()) + f"\nsent: {sent}",
+            {"queued": stored, "sent": sent, "failed": failed},
+            "\n".join(f"{job}: {count} queued" for job, count in stored.items())
+            + f"\nsent: {sent}\nfailed: {failed}",
         )
         return 0
     return init(args, settings)

@@ -126,12 +126,13 @@ def queue_digests(
 
 
 def digest(payloads: list[str]) -> str:
-    """Several reminders for one person at one time, as one message: their texts, then their buttons."""
+    """Several reminders for one person at one time, as one message: their texts, then all their buttons
+    (each channel shows as many as its platform allows and lists the words of the others: none is cut)."""
     if len(payloads) == 1:
         return payloads[0]
     replies = [reply for payload in payloads for reply in replies_from_json(payload)]
     buttons = tuple(dict.fromkeys(button for reply in replies for button in reply.buttons))
-    return replies_to_json([Reply("\n\n".join(reply.text for reply in replies), buttons[:13])])
+    return replies_to_json([Reply("\n\n".join(reply.text for reply in replies), buttons)])
 
 
 def obsolete_check(session: Session, due: list) -> Callable[[object], bool]:
