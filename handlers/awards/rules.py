@@ -688,7 +688,7 @@ def progress(
         age_met = rule.min_age == 0 or (age_met_on is not None and age_met_on <= window_end)
         reached = minutes >= need_minutes and years_met and age_met
         lacking = missing
-        if _unit_hours_short(rule, facts, counted, window_end):
+        if minutes >= need_minutes and _unit_hours_short(rule, facts, counted, window_end):
             lacking = (*lacking, "unit_hours")
         award_year = year if year is not None else as_of.year
         if any(g.year == award_year for code in rule.not_same_year_as for g in facts.grants.get(code, ())):
