@@ -25,6 +25,7 @@ from handlers.awards.rules import (
     cut_off,
     facts_from_rows,
     hours_count_from,
+    on_day,
     progress,
     text_in,
 )
@@ -74,20 +75,23 @@ class EligibleRow:
         }
 
 
-def window_closes(rules: list[AwardRule], as_of: dt.date) -> list[dt.date]:
-    """The days before `as_of` up to which some award's round counts hours (this round's and last year's): the
-    only sums the engine asks for besides the one up to `as_of`."""
-    closes = {
-        close
-        for rule in rules
-        for year in range(as_of.year - 1, as_of.year + 3)
-        if (close := cut_off(rule, year)) is not None
-    }
-    return sorted(day for day in closes if day < as_of)
+def window_closes(rules: list[AwardRule], as_of: dt.date, round_year: int | None = None) -> list[dt.date]:
+    """The days before `as_of` up to which some award's round counts hours: the cut-off of a round whose
+    deadline is still ahead (or of `round_year`'s). The only sums the engine asks for besides the one up to
+    `as_of`; each more is a sum per member and unit, so no others."""
+    closes = set()
+    for rule in rules:
+        for year in range(as_of.year - 1, as_of.year + 2):
+            close = cut_off(rule, year)
+            if close is None or close >= as_of:
+                continue
+            if year == round_year or any(on_day(year, d.month, d.day) >= as_of for d in rule.deadlines):
+                closes.add(close)
+    return sorted(closes)
 
 
 def unit_facts(
-    session: Session, unit_id: int, rules: list[AwardRule], as_of: dt.date
+    session: Session, unit_id: int, rules: list[AwardRule], as_of: dt.date, round_year: int | None = None
 ) -> list[tuple[int, str, VolunteerFacts]]:
     """(id, name, facts) of every member of the unit, as handlers.awards.progress.facts_for builds them, in bulk,
     the unit being the one that applies (nominating)."""
@@ -115,7 +119,9 @@ def unit_facts(
     # Days of their own make a member's sums useless, so these members are read day by day: a renewal counts
     # only the hours after the last grant; of the service before the training day only the hours entered by
     # hand count, so there the day's sources are kept apart too (a slower read: few members need it).
-    summed = award_store.member_service_buckets(session, unit_id, window_closes(rules, as_of), as_of)
+    summed = award_store.member_service_buckets(
+        session, unit_id, window_closes(rules, as_of, round_year), as_of
+    )
     renewable = {rule.code for rule in rules if rule.renewal is not None}
     before_training = {b.volunteer_id for b in summed if _served_before_training(facts[b.volunteer_id], b)}
     renewing = {v for v, f in facts.items() if renewable & set(f.grants)} - before_training
@@ -212,7 +218,7 @@ def eligible_list(
     for tiers in ladders.values():
         tiers.sort(key=lambda r: r.rank)
     rows = []
-    for volunteer_id, name, facts in unit_facts(session, unit_id, rules, as_of):
+    for volunteer_id, name, facts in unit_facts(session, unit_id, rules, as_of, round_year):
         for step in near_steps(ladders, facts, as_of, within, round_year):
             if award is None or step.code == award:
                 rows.append(
