@@ -24,6 +24,16 @@ def hours_from_minutes(minutes: int, locale: str) -> str:
     return format_decimal(round(minutes / 60, 1), format="#,##0.#", locale=babel_locale(locale))
 
 
+def hours_to_go(minutes: int, locale: str) -> str:
+    """Hours still needed, rounded up to a tenth: 1 minute short is `0.1`, never `0`."""
+    return format_decimal(-(-minutes // 6) / 10, format="#,##0.#", locale=babel_locale(locale))
+
+
+def hours_done(minutes: int, locale: str) -> str:
+    """Hours counted towards a goal, rounded down to a tenth: 149 h 59 min is `149.9`, not the goal's `150`."""
+    return format_decimal(minutes // 6 / 10, format="#,##0.#", locale=babel_locale(locale))
+
+
 def local_date(date: dt.date, locale: str) -> str:
     """zh_TW uses the ROC year (Gregorian − 1911) as government papers do: `115年3月25日`.
 

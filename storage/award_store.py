@@ -6,7 +6,7 @@ import datetime as dt
 from dataclasses import dataclass
 
 import sqlalchemy as sa
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from storage.models import (
     AwardGrant,
@@ -40,8 +40,10 @@ def award_rule_definitions(session: Session) -> list[str]:
     return list(session.exec(select(AwardRule.definition).order_by(AwardRule.code)).all())
 
 
-def counted_service_by_day(session: Session, volunteer_id: int) -> list[tuple[dt.date, int, str, str, bool]]:
-    """(service date, minutes, unit category, unit city, served) of counted service, summed per day, kind of
+def counted_service_by_day(
+    session: Session, volunteer_id: int
+) -> list[tuple[dt.date, int, str, str, bool, int]]:
+    """(service date, minutes, unit category, unit city, served, unit id) of counted service, summed per day,
     unit and source. `served` (the engine's from_chat): service recorded at a check-out or entered by hand, which
     counts only from the training day; False for a record-book balance, which always counts (domain.md)."""
     rows = session.execute(
@@ -51,6 +53,7 @@ def counted_service_by_day(session: Session, volunteer_id: int) -> list[tuple[dt
             Unit.category,
             Unit.city,
             ServiceRecord.source,
+            Unit.id,
         )
         .join(Unit, Unit.id == ServiceRecord.unit_id)
         .where(
@@ -58,12 +61,40 @@ def counted_service_by_day(session: Session, volunteer_id: int) -> list[tuple[dt
             ServiceRecord.status == RecordStatus.COUNTED,
             ServiceRecord.kind == RecordKind.SERVICE,
         )
-        .group_by(ServiceRecord.service_date, Unit.category, Unit.city, ServiceRecord.source)
+        .group_by(ServiceRecord.service_date, col(Unit.id), Unit.category, Unit.city, ServiceRecord.source)
     ).all()
     return [
-        (day, int(minutes), category, city, source != RecordSource.BALANCE)
-        for day, minutes, category, city, source in rows
+        (day, int(minutes), category, city, source != RecordSource.BALANCE, unit_id)
+        for day, minutes, category, city, source, unit_id in rows
     ]
+
+
+def first_service_on_or_after(session: Session, since: dict[int, dt.date]) -> dict[int, dt.date]:
+    """volunteer id → their first day of counted service (any unit) on or after their own date in `since`;
+    members without such service are left out. Chunked: one condition per member."""
+    found: dict[int, dt.date] = {}
+    members = sorted(since)
+    for first in range(0, len(members), 500):
+        chunk = members[first : first + 500]
+        rows = session.execute(
+            select(ServiceRecord.volunteer_id, sa.func.min(ServiceRecord.service_date))
+            .where(
+                ServiceRecord.status == RecordStatus.COUNTED,
+                ServiceRecord.kind == RecordKind.SERVICE,
+                ServiceRecord.minutes > 0,
+                sa.or_(
+                    *(
+                        sa.and_(
+                            col(ServiceRecord.volunteer_id) == v, col(ServiceRecord.service_date) >= since[v]
+                        )
+                        for v in chunk
+                    )
+                ),
+            )
+            .group_by(col(ServiceRecord.volunteer_id))
+        ).all()
+        found.update({volunteer_id: day for volunteer_id, day in rows})
+    return found
 
 
 def trainings_of(session: Session, volunteer_id: int) -> list[TrainingRecord]:
@@ -176,6 +207,7 @@ class ServiceBucket:
     last_day: dt.date
     minutes: int
     from_chat: bool = False
+    unit_id: int | None = None
 
 
 def member_service_buckets(
@@ -241,6 +273,7 @@ def member_service_buckets(
     rows = session.execute(
         select(
             totals.c.volunteer_id,
+            totals.c.unit_id,
             Unit.category,
             Unit.city,
             totals.c.first,
@@ -251,17 +284,19 @@ def member_service_buckets(
     ).all()
     if not ends:  # one span a row (day by day, or no window closes): nothing to take apart, no list per row
         return [
-            ServiceBucket(v, category, city, first, last, int(m), bool(from_chat))
-            for v, category, city, first, last, from_chat, m in rows
+            ServiceBucket(v, category, city, first, last, int(m), bool(from_chat), unit_id)
+            for v, unit_id, category, city, first, last, from_chat, m in rows
         ]
     found = []
-    for volunteer_id, category, city, first, last, from_chat, *cumulative in rows:
+    for volunteer_id, unit_id, category, city, first, last, from_chat, *cumulative in rows:
         before = 0
         for end, upto in zip([*ends, last], cumulative, strict=True):
             upto = int(upto)
             if upto != before or end == last:
                 found.append(
-                    ServiceBucket(volunteer_id, category, city, first, end, upto - before, bool(from_chat))
+                    ServiceBucket(
+                        volunteer_id, category, city, first, end, upto - before, bool(from_chat), unit_id
+                    )
                 )
             before = upto
     return found

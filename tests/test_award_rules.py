@@ -252,24 +252,30 @@ def test_training_and_meeting_hours_never_count():
 
 
 def test_mohw_awards_count_only_health_and_social_welfare_hours():
+    # Outside Taipei: Taipei's round also counts 綜合類 general units (domain.md, Taipei 115 MOHW notice),
+    # see tests/test_award_windows.py.
     records = (
-        hours(D(2024, 1, 1), 1000, "health"),
-        hours(D(2024, 1, 1), 400, "social-welfare"),
-        hours(D(2024, 1, 1), 900, "education"),
-        hours(D(2024, 1, 1), 900, "general"),
+        hours(D(2024, 1, 1), 1000, "health", "taichung"),
+        hours(D(2024, 1, 1), 400, "social-welfare", "taichung"),
+        hours(D(2024, 1, 1), 900, "education", "taichung"),
+        hours(D(2024, 1, 1), 900, "general", "taichung"),
     )
-    p = progress(BY_CODE["mohw-welfare-bronze"], ready(records=records), D(2025, 1, 1))
+    facts = ready(records=records, cities=frozenset({"taichung"}))
+    p = progress(BY_CODE["mohw-welfare-bronze"], facts, D(2025, 1, 1))
     assert p.counted_minutes == 1400 * 60 and p.minutes_needed == 100 * 60 and not p.reached
     assert progress(BY_CODE["national-bronze"], ready(records=records), D(2025, 1, 1)).reached
 
 
 def test_the_volunteer_is_told_the_deadline_of_their_city():
     mohw = BY_CODE["mohw-welfare-bronze"]
-    assert progress(mohw, ready(), D(2026, 3, 1)).next_deadline == D(2026, 3, 25)  # Taipei: to the unit
-    assert progress(mohw, ready(cities=frozenset({"taichung"})), D(2026, 3, 1)).next_deadline == D(
+    # Reached by 31 December 2025, the MOHW round of 2026 (domain.md, corrected): its deadline.
+    enough = ready(records=(hours(D(2025, 1, 1), 1500, "health"),))
+    assert progress(mohw, enough, D(2026, 3, 1)).next_deadline == D(2026, 3, 25)  # Taipei: to the unit
+    assert progress(mohw, replace(enough, cities=frozenset({"taichung"})), D(2026, 3, 1)).next_deadline == D(
         2026, 3, 31
     )
-    assert progress(mohw, ready(), D(2026, 3, 26)).next_deadline == D(2027, 3, 25)
+    assert progress(mohw, enough, D(2026, 3, 26)).next_deadline == D(2027, 3, 25)
+    assert progress(mohw, ready(), D(2026, 3, 1)).next_deadline == D(2027, 3, 25)  # not this round: the next
     assert progress(BY_CODE["honor-card"], ready(), D(2026, 3, 1)).next_deadline is None
     assert progress(BY_CODE["taipei-golden-diamond"], ready(), D(2026, 7, 15)).next_deadline == D(2026, 7, 15)
 
@@ -341,8 +347,13 @@ def test_serving_in_a_new_category_counts_after_its_own_special_training():
     assert progress(BY_CODE["honor-card"], facts, on).years_met_on == D(
         2023, 2, 1
     )  # from the culture training
-    # A special training recorded without a category counts for every category.
-    any_category = replace(facts, special_trainings={None: D(2020, 2, 1)})
+    # A special training recorded without a category counts for every category. (MOHW also asks for a
+    # performance certificate: domain.md, corrected.)
+    any_category = replace(
+        facts,
+        special_trainings={None: D(2020, 2, 1)},
+        grants={"performance-certificate": (D(2025, 1, 1),)},
+    )
     assert progress(BY_CODE["mohw-welfare-bronze"], any_category, on).eligible
 
 
@@ -358,47 +369,52 @@ def test_the_special_training_requirement_is_that_of_a_unit_of_the_volunteer():
 
 
 def lifetime_candidate(**changes) -> VolunteerFacts:
-    """Trained in 2018, 700 hours in Taipei: only the age decides the Taipei lifetime award."""
+    """Trained in 2018, 700 hours in Taipei on 1 May 2020: the age and the service after it decide the Taipei
+    lifetime award."""
     base = ready(
         basic_training_on=D(2018, 1, 1),
         special_trainings={"general": D(2018, 2, 1)},
-        records=(hours(D(2023, 1, 1), 700),),
+        records=(hours(D(2020, 5, 1), 700),),
     )
     return replace(base, **changes)
 
 
-def test_the_lifetime_award_is_reached_on_the_65th_birthday():
+def test_the_lifetime_award_counts_five_years_from_the_first_service_after_65():
+    """Corrected (domain.md; Taipei 113 notice): five years from the first service hour after turning 65,
+    not from the training; the old test had 700 h at 61 reach it on the 65th birthday."""
     lifetime = BY_CODE["taipei-lifetime"]
-    facts = lifetime_candidate(birth_date=D(1961, 8, 15))
-    day_before = progress(lifetime, facts, D(2026, 8, 14))
+    facts = lifetime_candidate(birth_date=D(1955, 3, 1))  # 65 on 1 March 2020, serves on 1 May 2020
+    day_before = progress(lifetime, facts, D(2025, 4, 30))
     assert not day_before.reached and day_before.minutes_needed == 0 and day_before.missing == ()
-    assert day_before.age_needed == 65 and day_before.age_met_on == D(2026, 8, 15)
-    on_the_day = progress(lifetime, facts, D(2026, 8, 15))
-    assert on_the_day.eligible and on_the_day.next_deadline == D(
-        2026, 8, 15
-    )  # the unit nominates by 15 August
-    assert progress(lifetime, facts, D(2026, 8, 16)).next_deadline == D(2027, 8, 15)
+    assert day_before.years_met_on == D(2025, 5, 1) and day_before.age_met_on == D(2020, 3, 1)
+    on_the_day = progress(lifetime, facts, D(2025, 5, 1))
+    assert on_the_day.eligible and on_the_day.next_deadline == D(2025, 8, 15)  # the unit nominates by 15 Aug
+    assert on_the_day.round_year == 2025 and on_the_day.cut_off == D(2025, 6, 30)
+    assert progress(lifetime, facts, D(2025, 8, 16)).next_deadline == D(2026, 8, 15)
     # Old enough but 599 hours, or in Taichung: not reached.
-    short = replace(facts, records=(hours(D(2023, 1, 1), 599),))
+    short = replace(facts, records=(hours(D(2020, 5, 1), 599),))
     assert not progress(lifetime, short, D(2026, 9, 1)).reached
-    taichung = replace(facts, records=(hours(D(2023, 1, 1), 700, city="taichung"),))
+    taichung = replace(facts, records=(hours(D(2020, 5, 1), 700, city="taichung"),))
     assert progress(lifetime, taichung, D(2026, 9, 1)).counted_minutes == 0
 
 
-def test_the_lifetime_award_needs_five_years_too():
+def test_the_lifetime_award_years_are_complete_by_30_june():
     lifetime = BY_CODE["taipei-lifetime"]
-    recent = lifetime_candidate(birth_date=D(1950, 1, 1), special_trainings={"general": D(2022, 5, 1)})
-    p = progress(lifetime, recent, D(2027, 4, 30))
-    assert not p.reached and p.years_met_on == D(2027, 5, 1)
-    assert progress(lifetime, recent, D(2027, 5, 1)).eligible
+    facts = lifetime_candidate(birth_date=D(1955, 3, 1), records=(hours(D(2020, 7, 1), 700),))
+    june = progress(lifetime, facts, D(2025, 6, 30))  # five years on 1 July 2025: after the 30 June cut-off
+    assert not june.reached and june.round_year == 2025
+    august = progress(lifetime, facts, D(2025, 8, 1))  # the 2025 round is still open (to 15 August) ...
+    assert august.reached and august.round_year == 2026 and not august.this_round and not august.eligible
+    assert august.next_deadline == D(2026, 8, 15)  # ... but the volunteer counts for the 2026 round
 
 
 def test_a_29_february_birthday_turns_65_on_28_february_of_a_common_year():
     lifetime = BY_CODE["taipei-lifetime"]
-    facts = lifetime_candidate(birth_date=D(1960, 2, 29))
+    facts = lifetime_candidate(birth_date=D(1960, 2, 29), records=(hours(D(2025, 2, 28), 700),))
     assert progress(lifetime, facts, D(2025, 2, 27)).age_met_on == D(2025, 2, 28)
     assert not progress(lifetime, facts, D(2025, 2, 27)).reached
-    assert progress(lifetime, facts, D(2025, 2, 28)).eligible
+    # Served on the birthday itself: the five years run from that day.
+    assert progress(lifetime, facts, D(2025, 2, 28)).years_met_on == D(2030, 2, 28)
 
 
 def test_an_unknown_birth_date_is_missing_and_the_age_award_not_reached():
@@ -456,9 +472,12 @@ def test_national_tiers_are_given_once_each_and_the_next_tier_follows():
         "national-silver",
         "national-gold",
     ]
+    # Taipei's MOHW round counts the general unit's hours too (domain.md, corrected): all three tiers reached.
     assert [x.code for x in none_yet if x.ladder == "mohw-welfare"] == [
-        "mohw-welfare-bronze"
-    ]  # general hours
+        "mohw-welfare-bronze",
+        "mohw-welfare-silver",
+        "mohw-welfare-gold",
+    ]
     beginner = progress_all(RULES, ready(), D(2026, 1, 1))
     assert [x.code for x in beginner if x.ladder == "national"] == ["national-bronze"]
     assert [x.code for x in beginner][:2] == ["performance-certificate", "honor-card"]  # the table's order
@@ -578,6 +597,8 @@ def trained_for(facts: VolunteerFacts, category: str) -> dt.date | None:
     specials = [day for c, day in facts.special_trainings.items() if c is None or c == category]
     if facts.basic_training_on and specials:
         return max(facts.basic_training_on, min(specials))
+    if not specials and facts.special_trainings:
+        return dt.date.max  # trained for another category only: a new category counts after its own training
     return facts.record_book_on or facts.trained_on
 
 
@@ -585,12 +606,15 @@ def trained_for(facts: VolunteerFacts, category: str) -> dt.date | None:
 @given(rule=rules, facts=facts_strategy, as_of=as_of_days)
 def test_the_hours_shown_are_the_sum_of_the_counted_records(rule, facts, as_of):
     p = progress(rule, facts, as_of)
+    categories = rule.categories
+    if categories is not None:  # Taipei's MOHW round also counts general units (domain.md)
+        categories = categories.union(*(c for city, c in rule.city_categories if city in facts.cities))
     expected = sum(
         r.minutes
         for r in facts.records
         if r.kind == "service"
         and r.service_date <= p.counted_until
-        and (rule.categories is None or r.category in rule.categories)
+        and (categories is None or r.category in categories)
         and (rule.count_cities is None or r.city in rule.count_cities)
         and (not p.renewal or r.service_date > p.granted_on)
         and (
@@ -600,7 +624,11 @@ def test_the_hours_shown_are_the_sum_of_the_counted_records(rule, facts, as_of):
         )
     )
     assert p.counted_minutes == expected
-    window = {as_of} if rule.count_until is None else {as_of, D(as_of.year, *rule.count_until)}
+    window = {as_of} | {
+        D(year + rule.count_until_year, *rule.count_until)
+        for year in (as_of.year, as_of.year + 1)
+        if rule.count_until is not None
+    }
     assert p.counted_until in window and p.counted_until <= as_of
     assert 0 <= p.hours_fraction <= 1 and 0 <= p.years_fraction <= 1
     years_short = p.years_needed > 0 and (p.years_met_on is None or p.years_met_on > p.counted_until)

@@ -140,6 +140,8 @@ def test_awards_and_training_commands_print_json_and_are_audited(tmp_path, targe
                 "eligible": True,
                 "hours_needed": 0,
                 "missing": [],
+                "round": None,  # the certificate has no rounds (issue 14: every view says the round)
+                "counted_until": "2025-06-01",
             }
         ]
     }

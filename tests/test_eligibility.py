@@ -144,13 +144,15 @@ def test_exactly_150_hours_and_one_year_is_listed_with_what_is_missing(store):
 
     rows = rows_for(uow, unit, award="performance-certificate")
     assert set(rows) == {("齊全", "performance-certificate"), ("缺冊", "performance-certificate")}
-    assert rows["齊全", "performance-certificate"].as_json() | {"id": 0} == {
+    assert rows["齊全", "performance-certificate"].as_json() | {"id": 0, "counted_until": None} == {
         "id": 0,
         "name": "齊全",
         "award": "performance-certificate",
         "eligible": True,
         "hours_needed": 0,
         "missing": [],
+        "round": None,  # the certificate has no rounds: one applies any time
+        "counted_until": None,
     }
     missing = rows["缺冊", "performance-certificate"]
     assert (missing.eligible, missing.missing) == (False, ("record_book",))
@@ -209,9 +211,16 @@ def test_the_lifetime_award_lists_members_of_65_and_those_whose_birth_date_is_mi
         session.add(
             ChatAccount(platform="terminal", platform_user_id="boss", volunteer_id=boss, linked_at=NOW)
         )
-        person(session, unit, "七十歲", 650, trained=trained, born=years_before(TODAY, 70))
-        person(session, unit, "今天六十五", 650, trained=trained, born=years_before(TODAY, 65))
-        person(session, unit, "不知生日", 650, trained=trained)
+        # Corrected rule (domain.md; Taipei 113 notice): five years counted from the first service hour after
+        # turning 65. The old version of this test listed a member on their 65th birthday.
+        six_years_ago = years_before(TODAY, 6)
+        person(
+            session, unit, "七十二歲", 650, trained=trained, born=years_before(TODAY, 72), on=six_years_ago
+        )
+        person(
+            session, unit, "今天六十五", 650, trained=trained, born=years_before(TODAY, 65), on=six_years_ago
+        )
+        person(session, unit, "不知生日", 650, trained=trained, on=six_years_ago)
         person(
             session,
             unit,
@@ -220,17 +229,18 @@ def test_the_lifetime_award_lists_members_of_65_and_those_whose_birth_date_is_mi
             trained=trained,
             born=years_before(TODAY + dt.timedelta(days=40), 65),
         )
-        person(session, unit, "差十小時", 590, trained=trained, born=years_before(TODAY, 70))
+        person(
+            session, unit, "差十小時", 590, trained=trained, born=years_before(TODAY, 72), on=six_years_ago
+        )
         session.commit()
 
     rows = rows_for(uow, unit, award="taipei-lifetime", within_hours=20)
     assert {name for name, _award in rows} == {
-        "七十歲",
-        "今天六十五",
+        "七十二歲",
         "不知生日",
         "差十小時",
-    }  # not too young ones
-    assert rows["今天六十五", "taipei-lifetime"].eligible
+    }  # not the too young, nor the 65-year-old with no service since turning 65
+    assert rows["七十二歲", "taipei-lifetime"].eligible
     unknown = rows["不知生日", "taipei-lifetime"]
     assert (unknown.eligible, unknown.hours_needed, unknown.missing) == (False, 0, ("birth_date",))
 
@@ -238,7 +248,7 @@ def test_the_lifetime_award_lists_members_of_65_and_those_whose_birth_date_is_mi
     lifetime = {
         line.split("｜")[0]: line for line in answer.splitlines() if "臺北市志願服務終身成就獎" in line
     }
-    assert set(lifetime) == {"• 七十歲", "• 今天六十五", "• 不知生日", "• 差十小時"}
+    assert set(lifetime) == {"• 七十二歲", "• 不知生日", "• 差十小時"}
     assert requirement_name(Catalogs().translator("zh_TW"), "birth_date") in lifetime["• 不知生日"]
 
 

@@ -69,6 +69,7 @@ def eligible(args, session, today: dt.date) -> tuple[dict, str]:
     human = (
         "\n".join(
             f"{r.volunteer_id}\t{r.name}\t{r.award}\t{'eligible' if r.eligible else 'reached' if r.reached else f'{r.hours_needed:g} h to go'}"
+            + (f"\tround {r.round_year}, hours to {r.counted_until}" if r.round_year is not None else "")
             + (f"\tmissing: {', '.join(r.missing)}" if r.missing else "")
             for r in rows
         )

@@ -14,12 +14,15 @@ from dataclasses import dataclass, replace
 
 from sqlmodel import Session
 
-from handlers.awards.progress import requirement_name, rules_in_store
+from handlers.awards.progress import requirement_name, round_name, rules_in_store
 from handlers.awards.rules import (
     AwardProgress,
     AwardRule,
     CountedMinutes,
     VolunteerFacts,
+    anniversary,
+    counted_categories,
+    cut_off,
     facts_from_rows,
     hours_count_from,
     on_day,
@@ -27,7 +30,7 @@ from handlers.awards.rules import (
     text_in,
 )
 from handlers.context import Context
-from handlers.formatting import hours_from_minutes
+from handlers.formatting import hours_to_go
 from handlers.types import Reply
 from storage import award_store, people_store
 from storage.models import Unit
@@ -48,10 +51,13 @@ class EligibleRow:
     minutes_needed: int
     missing: tuple[str, ...]
     next_deadline: dt.date | None = None  # the volunteer's next date to apply by (the monthly nudge says it)
+    round_year: int | None = None  # the award year of the round the row counts for (None: any time)
+    counted_until: dt.date | None = None  # hours up to this day are counted
 
     @property
     def hours_needed(self) -> float:
-        return round(self.minutes_needed / 60, 1)
+        """Rounded up to a tenth: 1 minute short is 0.1 hours to go, never 0."""
+        return -(-self.minutes_needed // 6) / 10
 
     def award_name(self, locale: str) -> str:
         return text_in(self.award_names, locale)
@@ -64,23 +70,36 @@ class EligibleRow:
             "eligible": self.eligible,
             "hours_needed": self.hours_needed,
             "missing": list(self.missing),
+            "round": self.round_year,
+            "counted_until": self.counted_until.isoformat() if self.counted_until else None,
         }
 
 
-def window_closes(rules: list[AwardRule], as_of: dt.date) -> list[dt.date]:
-    """The days before `as_of` up to which some award counts hours: the only sums the engine asks for
-    besides the one up to `as_of`."""
-    closes = {on_day(as_of.year, *rule.count_until) for rule in rules if rule.count_until is not None}
-    return sorted(day for day in closes if day < as_of)
+def window_closes(rules: list[AwardRule], as_of: dt.date, round_year: int | None = None) -> list[dt.date]:
+    """The days before `as_of` up to which some award's round counts hours: the cut-off of a round whose
+    deadline is still ahead (or of `round_year`'s). The only sums the engine asks for besides the one up to
+    `as_of`; each more is a sum per member and unit, so no others."""
+    closes = set()
+    for rule in rules:
+        for year in range(as_of.year - 1, as_of.year + 2):
+            close = cut_off(rule, year)
+            if close is None or close >= as_of:
+                continue
+            if year == round_year or any(on_day(year, d.month, d.day) >= as_of for d in rule.deadlines):
+                closes.add(close)
+    return sorted(closes)
 
 
 def unit_facts(
-    session: Session, unit_id: int, rules: list[AwardRule], as_of: dt.date
+    session: Session, unit_id: int, rules: list[AwardRule], as_of: dt.date, round_year: int | None = None
 ) -> list[tuple[int, str, VolunteerFacts]]:
-    """(id, name, facts) of every member of the unit, as handlers.awards.progress.facts_for builds them, in bulk."""
+    """(id, name, facts) of every member of the unit, as handlers.awards.progress.facts_for builds them, in bulk,
+    the unit being the one that applies (nominating)."""
     members = award_store.members_with_facts(session, unit_id)
     if not members:
         return []
+    unit = people_store.unit(session, unit_id)
+    city = unit.city if unit is not None else None
     units: dict[int, list[tuple[str, str]]] = defaultdict(list)
     for volunteer_id, category, city in award_store.member_units(session, unit_id):
         units[volunteer_id].append((category, city))
@@ -100,7 +119,9 @@ def unit_facts(
     # Days of their own make a member's sums useless, so these members are read day by day: a renewal counts
     # only the hours after the last grant; of the service before the training day only the hours entered by
     # hand count, so there the day's sources are kept apart too (a slower read: few members need it).
-    summed = award_store.member_service_buckets(session, unit_id, window_closes(rules, as_of), as_of)
+    summed = award_store.member_service_buckets(
+        session, unit_id, window_closes(rules, as_of, round_year), as_of
+    )
     renewable = {rule.code for rule in rules if rule.renewal is not None}
     before_training = {b.volunteer_id for b in summed if _served_before_training(facts[b.volunteer_id], b)}
     renewing = {v for v, f in facts.items() if renewable & set(f.grants)} - before_training
@@ -112,7 +133,9 @@ def unit_facts(
             continue
         # The sum sits on the span's last day: counted by any window that ends on or after the span. Every
         # minute of it counts (nothing was served before the training), hence no from_chat.
-        records[b.volunteer_id].append(CountedMinutes(b.last_day, b.minutes, b.category, b.city))
+        records[b.volunteer_id].append(
+            CountedMinutes(b.last_day, b.minutes, b.category, b.city, unit_id=b.unit_id)
+        )
         key = (b.volunteer_id, b.category, b.city)
         first_day[key] = min(b.first_day, first_day.get(key, b.first_day))
     for (volunteer_id, category, city), day in first_day.items():
@@ -123,13 +146,40 @@ def unit_facts(
             chunk = members_read[first : first + DETAIL_CHUNK]
             for b in award_store.member_service_buckets(session, unit_id, [], as_of, chunk, by_source):
                 records[b.volunteer_id].append(
-                    CountedMinutes(b.last_day, b.minutes, b.category, b.city, from_chat=b.from_chat)
+                    CountedMinutes(
+                        b.last_day, b.minutes, b.category, b.city, from_chat=b.from_chat, unit_id=b.unit_id
+                    )
                 )
-
+    at_age = _first_service_at_ages(session, rules, facts, as_of)
     return [
-        (m.volunteer_id, m.name, replace(facts[m.volunteer_id], records=tuple(records[m.volunteer_id])))
+        (
+            m.volunteer_id,
+            m.name,
+            replace(
+                facts[m.volunteer_id],
+                records=tuple(records[m.volunteer_id]),
+                nominating=(unit_id, city) if city is not None else None,
+                first_service_at_age={age: days.get(m.volunteer_id) for age, days in at_age.items()},
+            ),
+        )
         for m in members
     ]
+
+
+def _first_service_at_ages(
+    session: Session, rules: list[AwardRule], facts: dict[int, VolunteerFacts], as_of: dt.date
+) -> dict[int, dict[int, dt.date]]:
+    """age → member → first service on or after that birthday, for the awards whose years run from it (the
+    summed spans cannot tell it); only members of that age by `as_of` are read."""
+    found = {}
+    for age in {rule.min_age for rule in rules if rule.years_after_age}:
+        since = {
+            v: birthday
+            for v, f in facts.items()
+            if f.birth_date is not None and (birthday := anniversary(f.birth_date, age)) <= as_of
+        }
+        found[age] = award_store.first_service_on_or_after(session, since) if since else {}
+    return found
 
 
 def _served_before_training(facts: VolunteerFacts, bucket: award_store.ServiceBucket) -> bool:
@@ -145,10 +195,13 @@ def eligible_list(
     award: str | None = None,
     within_hours: float = 0,
     rules: list[AwardRule] | None = None,
+    round_year: int | None = None,
 ) -> list[EligibleRow]:
     """Members of the unit who have reached an award they do not hold yet, or are within `within_hours` of it
     (with its years already served); one row per member and award. Eligible first, then the nearest.
 
+    round_year: the round of that award year (the deadline alert for it asks), else the round open on `as_of`
+    (as 獎勵 shows it).
     The same rows as filtering progress_all's answer (a test keeps them equal), without computing the awards
     a member's hours cannot reach even before any window: most of them, for most members.
     """
@@ -165,8 +218,8 @@ def eligible_list(
     for tiers in ladders.values():
         tiers.sort(key=lambda r: r.rank)
     rows = []
-    for volunteer_id, name, facts in unit_facts(session, unit_id, rules, as_of):
-        for step in near_steps(ladders, facts, as_of, within):
+    for volunteer_id, name, facts in unit_facts(session, unit_id, rules, as_of, round_year):
+        for step in near_steps(ladders, facts, as_of, within, round_year):
             if award is None or step.code == award:
                 rows.append(
                     EligibleRow(
@@ -179,6 +232,8 @@ def eligible_list(
                         step.minutes_needed,
                         step.missing,
                         step.next_deadline,
+                        step.round_year,
+                        step.counted_until,
                     )
                 )
     rows.sort(key=lambda r: (not r.eligible, not r.reached, r.minutes_needed, r.volunteer_id))
@@ -190,8 +245,10 @@ def listed(step: AwardProgress, within_minutes: int) -> bool:
     old enough. An unknown birth date does not hide a member: the list says it is missing."""
     if step.granted_on is not None and not step.renewal:
         return False
-    years_done = step.years_needed == 0 or (
-        step.years_met_on is not None and step.years_met_on <= step.counted_until
+    years_done = (
+        step.years_needed == 0
+        or (step.years_met_on is not None and step.years_met_on <= step.counted_until)
+        or (step.years_after_age and step.age_met_on is None)  # from an unknown birthday: say it is missing
     )
     too_young = step.age_met_on is not None and step.age_met_on > step.counted_until
     return step.reached or (years_done and not too_young and step.minutes_needed <= within_minutes)
@@ -206,10 +263,11 @@ def _cannot_come_near(rule: AwardRule, facts: VolunteerFacts, as_of: dt.date, wi
     # At most: chat hours before the training count here too. An upper bound is all this needs, and the loop
     # stays cheap (it runs for every award and member); progress() leaves those hours out.
     most = 0
+    categories = counted_categories(rule, facts)
     for r in facts.records:
         if (
             r.service_date <= as_of
-            and (rule.categories is None or r.category in rule.categories)
+            and (categories is None or r.category in categories)
             and (rule.count_cities is None or r.city in rule.count_cities)
             and (last is None or r.service_date > last)
         ):
@@ -217,28 +275,38 @@ def _cannot_come_near(rule: AwardRule, facts: VolunteerFacts, as_of: dt.date, wi
     return most + within < need
 
 
-def near_steps(ladders: dict[str, list[AwardRule]], facts: VolunteerFacts, as_of: dt.date, within: int):
+def near_steps(
+    ladders: dict[str, list[AwardRule]],
+    facts: VolunteerFacts,
+    as_of: dt.date,
+    within: int,
+    round_year: int | None = None,
+):
     """The steps progress_all would show that `listed` keeps (ladders: tiers by rank)."""
     for tiers in ladders.values():
         visible = [r for r in tiers if r.cities is None or r.cities & facts.cities or r.code in facts.grants]
         if any(r.once for r in visible):
-            yield from _tier_steps(visible, facts, as_of, within)
+            yield from _tier_steps(visible, facts, as_of, within, round_year)
         else:
-            yield from _separate_steps(visible, facts, as_of, within)
+            yield from _separate_steps(visible, facts, as_of, within, round_year)
 
 
-def _separate_steps(visible: list[AwardRule], facts: VolunteerFacts, as_of: dt.date, within: int):
+def _separate_steps(
+    visible: list[AwardRule], facts: VolunteerFacts, as_of: dt.date, within: int, round_year: int | None
+):
     """Awards of a ladder granted each on its own: every one not granted (or renewable) that comes near."""
     for rule in visible:
         if rule.code in facts.grants and rule.renewal is None:
             continue
         if not _cannot_come_near(rule, facts, as_of, within):
-            step = progress(rule, facts, as_of)
+            step = progress(rule, facts, as_of, round_year)
             if listed(step, within):
                 yield step
 
 
-def _tier_steps(visible: list[AwardRule], facts: VolunteerFacts, as_of: dt.date, within: int):
+def _tier_steps(
+    visible: list[AwardRule], facts: VolunteerFacts, as_of: dt.date, within: int, round_year: int | None
+):
     """Tiers granted once: the reached ones above the top granted tier, and one goal."""
     top = max((r.rank for r in visible if facts.grants.get(r.code)), default=0)
     goal_seen = False  # progress_all shows the reached tiers above the top granted one, and one goal
@@ -248,7 +316,7 @@ def _tier_steps(visible: list[AwardRule], facts: VolunteerFacts, as_of: dt.date,
         if _cannot_come_near(rule, facts, as_of, within):
             goal_seen = True
             continue
-        step = progress(rule, facts, as_of)
+        step = progress(rule, facts, as_of, round_year)
         if step.reached:
             yield step
         elif not goal_seen:
@@ -287,13 +355,15 @@ def _unit_list(ctx: Context, unit: Unit, rows: list[EligibleRow]) -> str:
         )
     lines = [t("Award list: {unit}", unit=unit.name)]
     for row in rows[:CHAT_MAX_ROWS]:
-        status = []
+        status = [round_name(t, row.round_year)] if row.round_year is not None else []
         if row.eligible:
             status.append(t("can apply"))
+        elif row.reached:
+            status.append(t("reached"))
         if row.minutes_needed > 0:
-            status.append(t("{hours} h to go", hours=hours_from_minutes(row.minutes_needed, ctx.locale)))
+            status.append(t("{hours} h to go", hours=hours_to_go(row.minutes_needed, ctx.locale)))
         if row.missing:
-            items = t(", ").join(requirement_name(t, m) for m in row.missing)
+            items = t(", ").join(requirement_name(t, m) for m in row.missing)  # what stops it
             status.append(t("Still needed: {items}", items=items))
         lines.append(f"• {row.name}｜{row.award_name(ctx.locale)}｜" + "；".join(status))
     if len(rows) > CHAT_MAX_ROWS:

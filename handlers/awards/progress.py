@@ -26,7 +26,7 @@ from handlers.awards.rules import (
     text_in,
 )
 from handlers.context import Context
-from handlers.formatting import hours_from_minutes, local_date
+from handlers.formatting import hours_done, hours_to_go, local_date
 from handlers.i18n import Translator
 from handlers.types import Bar, Button, Card, Reply
 from storage import award_store, people_store
@@ -61,8 +61,8 @@ def facts_for(session: Session, volunteer_id: int) -> VolunteerFacts:
         ],
         [(grant.award_code, grant.granted_on) for grant in award_store.grants_of(session, volunteer_id)],
         [
-            CountedMinutes(day, minutes, category, city, from_chat=from_chat)
-            for day, minutes, category, city, from_chat in award_store.counted_service_by_day(
+            CountedMinutes(day, minutes, category, city, from_chat=from_chat, unit_id=unit_id)
+            for day, minutes, category, city, from_chat, unit_id in award_store.counted_service_by_day(
                 session, volunteer_id
             )
         ],
@@ -74,7 +74,25 @@ def bar(fraction: float) -> str:
     return "▓" * filled + "░" * (BAR_CELLS - filled)
 
 
+def category_name(t: Translator, category: str) -> str:
+    """A unit's service category in plain words (domain.md)."""
+    names = {
+        "social-welfare": t("social welfare"),
+        "health": t("health"),
+        "education": t("education"),
+        "culture": t("culture"),
+        "environment": t("environment"),
+        "police": t("police"),
+        "fire": t("fire services"),
+        "traffic": t("traffic"),
+        "general": t("general"),
+    }
+    return names.get(category, category)
+
+
 def requirement_name(t: Translator, code: str) -> str:
+    if code.startswith("special_training:"):  # a new category's own special training
+        return t("special training for {category}", category=category_name(t, code.split(":", 1)[1]))
     names = {
         "record_book": t("record book"),
         "basic_training": t("basic training"),
@@ -82,8 +100,33 @@ def requirement_name(t: Translator, code: str) -> str:
         "english_name": t("English name"),
         "birth_date": t("birth date"),
         "performance_certificate": t("performance certificate"),
+        "unit_hours": t("enough hours at the nominating unit"),
+        "same_year_award": t("not another award of this kind in the same year"),
     }
     return names.get(code, code)
+
+
+def round_name(t: Translator, year: int) -> str:
+    """An award's round by its award year: `115年度` (the ROC year in zh_TW), `2026 round`."""
+    return t("{year} round", year=year - 1911 if t.locale == "zh_TW" else year)
+
+
+def round_line(t: Translator, step: AwardProgress) -> str | None:
+    """Which round the progress counts for, and its cut-off: `115年度：時數計算至115年5月31日`."""
+    if step.round_year is None:
+        return None
+    name = round_name(t, step.round_year)
+    if step.cut_off is None:
+        return name
+    return t("{round}: hours counted to {date}", round=name, date=local_date(step.cut_off, t.locale))
+
+
+def heading_lines(t: Translator, step: AwardProgress, today: dt.date) -> list[str]:
+    """The round the card is about, and how long a held card is valid."""
+    lines = [line] if (line := round_line(t, step)) else []
+    if step.valid_until is not None:
+        lines.append(valid_until_line(t, step.valid_until, today))
+    return lines
 
 
 def award_card(t: Translator, step: AwardProgress, today: dt.date) -> Card:
@@ -95,18 +138,23 @@ def award_card(t: Translator, step: AwardProgress, today: dt.date) -> Card:
     head = t("🎉 {award}: reached!", award=name) if step.reached else f"▫️ {name}"
     if step.renewal:
         head += " " + t("(renewal)")
-    counted = hours_from_minutes(step.counted_minutes, locale)
+    counted = hours_done(step.counted_minutes, locale)
     if step.minutes_needed > 0:
         hours_label = t(
-            "{hours} h, {missing} h to go",
-            hours=counted,
-            missing=hours_from_minutes(step.minutes_needed, locale),
+            "{hours} h, {missing} h to go", hours=counted, missing=hours_to_go(step.minutes_needed, locale)
         )
     else:
         hours_label = t("{hours} h", hours=counted)
     bars = [Bar(hours_label, step.hours_fraction)]
     if step.years_needed:
-        if step.years_met_on is None:
+        if step.years_met_on is None and step.years_after_age:
+            label = t(
+                "{years} years from the first service at {age}: none yet",
+                years=step.years_needed,
+                age=step.age_needed,
+            )
+            bars.append(Bar(label, 0.0))
+        elif step.years_met_on is None:
             bars.append(Bar(t("{years} years: start date unknown", years=step.years_needed), 0.0))
         elif step.years_met_on <= today:
             bars.append(Bar(t("{years} years: done", years=step.years_needed), 1.0))
@@ -115,7 +163,7 @@ def award_card(t: Translator, step: AwardProgress, today: dt.date) -> Card:
                 "{years} years on {date}", years=step.years_needed, date=local_date(step.years_met_on, locale)
             )
             bars.append(Bar(label, step.years_fraction))
-    lines = [] if step.valid_until is None else [valid_until_line(t, step.valid_until, today)]
+    lines = heading_lines(t, step, today)
     # A line, not a bar: the years since birth say nothing about how far along the volunteer is.
     # An unknown birth date shows under "Still needed".
     if step.age_needed and step.age_met_on is not None:
@@ -157,7 +205,8 @@ def newly_reached_awards(
     added: list[tuple[dt.date, int, str, str]],
     from_chat: bool = False,
 ) -> list[AwardProgress]:
-    """The awards that the just-counted minutes (day, minutes, unit category, unit city) made reachable.
+    """The awards that the just-counted minutes (day, minutes, unit category, unit city) made reachable in the
+    round open now (newly_reached: hours after a round's cut-off announce nothing until the next round opens).
 
     from_chat: the minutes were recorded at a check-out (else entered by hand): facts_for keeps the two apart,
     and only the former wait for the training day.
@@ -187,6 +236,13 @@ def milestones(ctx: Context, volunteer_id: int, added: list[tuple[dt.date, int, 
     t = ctx.t
     return [
         t(
+            "🎉 You have reached the hours and years for {award} ({round})! {how}",
+            award=step.name(ctx.locale),
+            round=round_name(t, step.round_year),
+            how=text_in(step.how_to_apply, ctx.locale),
+        )
+        if step.round_year is not None
+        else t(
             "🎉 You have reached the hours and years for {award}! {how}",
             award=step.name(ctx.locale),
             how=text_in(step.how_to_apply, ctx.locale),

@@ -26,7 +26,8 @@ WHO = ("volunteer", "unit", "authority")
 
 _FIELDS = frozenset(
     "code ladder rank name how_to_apply hours years min_age cities categories count_cities years_in_cities"
-    " count_until once valid_years renewal requires satisfies deadlines".split()
+    " count_until count_until_year once valid_years renewal requires satisfies deadlines source"
+    " city_categories years_after_age unit_hours not_same_year_as".split()
 )
 
 
@@ -89,6 +90,7 @@ class AwardRule:
     count_cities: frozenset[str] | None = None
     years_in_cities: bool = False
     count_until: tuple[int, int] | None = None  # (month, day)
+    count_until_year: int = 0  # the cut-off's year relative to the round's (award) year: -1 = the year before
     once: bool = False
     valid_years: int | None = None
     renewal: Renewal | None = None
@@ -98,6 +100,11 @@ class AwardRule:
     # (requirement, award code) pairs: holding that award fulfils the requirement. load_rules fills it
     # from the rows' `satisfies`, so that progress() needs no other row.
     satisfied_by: tuple[tuple[str, str], ...] = ()
+    source: str = ""  # the notice or seed the row follows (for whoever maintains the table)
+    city_categories: tuple[tuple[str, frozenset[str]], ...] = ()  # city → more categories its units count
+    years_after_age: bool = False  # the years run from the first service on or after the min_age birthday
+    unit_hours: float = 0  # hours needed at the nominating unit itself (0 = none)
+    not_same_year_as: tuple[str, ...] = ()  # awards that, granted in the round's year, rule this one out
 
     def name(self, locale: str) -> str:
         return text_in(self.names, locale)
@@ -115,6 +122,30 @@ class _AwardRow(SeedRow):
         if not isinstance(value, str) or not (match := re.fullmatch(r"(\d\d)-(\d\d)", value)):
             raise self.bad("count_until", 'must be "MM-DD", e.g. "05-31"')
         return self.month_day("count_until", int(match[1]), int(match[2]))
+
+    def count_until_year(self) -> int:
+        value = self.raw.get("count_until_year", 0)
+        if isinstance(value, bool) or not isinstance(value, int) or not -1 <= value <= 0:
+            raise self.bad("count_until_year", "must be 0 (the award year) or -1 (the year before)")
+        if value and "count_until" not in self.raw:
+            raise self.bad("count_until_year", "needs count_until")
+        return value
+
+    def city_categories(self) -> tuple[tuple[str, frozenset[str]], ...]:
+        value = self.raw.get("city_categories", {})
+        if not isinstance(value, dict):
+            raise self.bad("city_categories", "must be { city = [categories] }")
+        found = []
+        for city, categories in value.items():
+            self.choices("city_categories", [city], CITIES)
+            found.append((city, self.choices("city_categories." + city, categories, CATEGORIES)))
+        return tuple(found)
+
+    def codes(self, name: str) -> tuple[str, ...]:
+        value = self.raw.get(name, [])
+        if not isinstance(value, list) or not all(isinstance(r, str) and r for r in value):
+            raise self.bad(name, "must be a list of codes")
+        return tuple(dict.fromkeys(value))
 
     def renewal(self) -> Renewal | None:
         value = self.raw.get("renewal")
@@ -150,9 +181,10 @@ class _AwardRow(SeedRow):
     def rule(self) -> AwardRule:
         if unknown := sorted(set(self.raw) - _FIELDS):
             raise self.bad(unknown[0], "unknown field (a typo?)")
-        requires = self.raw.get("requires", [])
-        if not isinstance(requires, list) or not all(isinstance(r, str) and r for r in requires):
-            raise self.bad("requires", "must be a list of requirement codes")
+        requires = self.codes("requires")
+        source = self.raw.get("source", "")
+        if not isinstance(source, str):
+            raise self.bad("source", "must be a text")
         satisfies = self.raw.get("satisfies")
         if satisfies is not None and (not isinstance(satisfies, str) or not satisfies.strip()):
             raise self.bad("satisfies", "must be a requirement code")
@@ -172,17 +204,25 @@ class _AwardRow(SeedRow):
             count_cities=self.optional_choices("count_cities", CITIES),
             years_in_cities=self.flag("years_in_cities"),
             count_until=self.count_until(),
+            count_until_year=self.count_until_year(),
             once=self.flag("once"),
             valid_years=self.integer("valid_years", None, 1),
             renewal=self.renewal(),
-            requires=tuple(dict.fromkeys(requires)),
+            requires=requires,
             satisfies=satisfies,
             deadlines=self.deadlines(),
+            source=source,
+            city_categories=self.city_categories(),
+            years_after_age=self.flag("years_after_age"),
+            unit_hours=self.number("unit_hours", self.raw.get("unit_hours", 0)),
+            not_same_year_as=self.codes("not_same_year_as"),
         )
         if rule.once and rule.renewal:
             raise self.bad("renewal", "an award given once cannot be renewed")
         if rule.years_in_cities and rule.count_cities is None:
             raise self.bad("years_in_cities", "needs count_cities")
+        if rule.years_after_age and not rule.min_age:
+            raise self.bad("years_after_age", "needs min_age")
         return rule
 
 
@@ -258,6 +298,7 @@ class CountedMinutes:
     city: str
     kind: str = "service"
     from_chat: bool = False
+    unit_id: int | None = None  # the unit served at (an award may need hours at the nominating unit)
 
 
 @dataclass(frozen=True)
@@ -281,6 +322,10 @@ class VolunteerFacts:
     cities: frozenset[str] = frozenset()
     grants: Mapping[str, tuple[dt.date, ...]] = field(default_factory=dict)
     records: tuple[CountedMinutes, ...] = ()
+    # age → the first service day on or after that birthday, where the records are summed over spans (the
+    # unit's list) and cannot tell it; absent: read from the records (one volunteer's, day by day).
+    first_service_at_age: Mapping[int, dt.date | None] = field(default_factory=dict)
+    nominating: tuple[int, str] | None = None  # (unit id, city) of the unit applying for the volunteer
 
     def first_special_training(self, categories: Collection[str]) -> dt.date | None:
         """The first special training that counts for one of these categories."""
@@ -372,7 +417,37 @@ def hours_count_from(facts: VolunteerFacts, category: str) -> dt.date | None:
     special = facts.first_special_training((category,))
     if facts.basic_training_on and special:
         return max(facts.basic_training_on, special)
+    if special is None and facts.special_trainings:
+        return NEVER  # trained for another category, not this one yet: nothing here counts until it is
     return facts.record_book_on or facts.trained_on
+
+
+NEVER = dt.date.max  # hours_count_from: the category's own special training is not recorded yet
+
+
+def untrained_categories(facts: VolunteerFacts, categories: Collection[str] | None = None) -> list[str]:
+    """The volunteer's unit categories (of `categories`, None = all) whose special training is missing while
+    that of another category is recorded: serving there counts only after it (domain.md)."""
+    return sorted(
+        c
+        for c in facts.categories
+        if (categories is None or c in categories) and hours_count_from(facts, c) == NEVER
+    )
+
+
+def applying_cities(facts: VolunteerFacts) -> frozenset[str]:
+    """The city of the unit that applies (the unit's list), else every city the volunteer serves in."""
+    return frozenset((facts.nominating[1],)) if facts.nominating else facts.cities
+
+
+def counted_categories(rule: AwardRule, facts: VolunteerFacts) -> frozenset[str] | None:
+    """The service categories whose hours count (None = all): the rule's, and those its applying city adds
+    (Taipei's MOHW round also counts 綜合類 general units)."""
+    if rule.categories is None:
+        return None
+    cities = applying_cities(facts)
+    extra = [categories for city, categories in rule.city_categories if city in cities]
+    return rule.categories.union(*extra)
 
 
 def counted_records(
@@ -383,7 +458,7 @@ def counted_records(
     are never counted twice)."""
     # One comprehension, no call per record: the eligible list runs this for every award and member.
     starts = {c: hours_count_from(facts, c) for c in {r.category for r in facts.records if r.from_chat}}
-    categories, cities = rule.categories, rule.count_cities
+    categories, cities = counted_categories(rule, facts), rule.count_cities
     return [
         r
         for r in facts.records
@@ -423,6 +498,11 @@ class AwardProgress:
     or the start is unknown. renewal: this is progress towards renewing a granted award.
     age_met_on: the birthday on which the volunteer is age_needed years old; None when the award sets no
     age (age_needed 0) or the birth date is unknown.
+    round_year: the award year of the round this counts for (its deadlines fall in it; None: the award has
+    no rounds, one applies any time). this_round: that round is the one open now (the earliest whose
+    deadline is still ahead); False for the next year's round, after this round's window closed without the
+    volunteer: then nothing is `eligible`, and no milestone is announced.
+    cut_off: the last day the round counts hours of (None: up to the application).
     """
 
     code: str
@@ -446,6 +526,10 @@ class AwardProgress:
     valid_until: dt.date | None = None
     age_needed: int = 0
     age_met_on: dt.date | None = None
+    round_year: int | None = None
+    this_round: bool = True
+    cut_off: dt.date | None = None
+    years_after_age: bool = False
 
     def name(self, locale: str) -> str:
         return text_in(self.names, locale)
@@ -455,27 +539,133 @@ def _fraction(part: float, whole: float) -> float:
     return 1.0 if whole <= 0 else min(1.0, max(0.0, part / whole))
 
 
-def _next_deadline(
-    rule: AwardRule, facts: VolunteerFacts, window_close: dt.date, as_of: dt.date
-) -> dt.date | None:
-    """The volunteer's next date for the window closing on `window_close`.
+# ---- rounds -----------------------------------------------------------------------------------------
 
-    The volunteer's own dates where the rule has some for their cities, else the unit's: the papers
-    must reach the unit before the unit sends them on.
-    """
+
+def _own_deadlines(rule: AwardRule, facts: VolunteerFacts) -> list[Deadline]:
+    """The volunteer's own dates where the rule has some for their cities, else the unit's: the papers
+    must reach the unit before the unit sends them on."""
     here = [d for d in rule.deadlines if d.cities is None or d.cities & facts.cities]
-    mine = [d for d in here if d.who == "volunteer"] or [d for d in here if d.who == "unit"]
-    dates = [d.first_on_or_after(window_close) for d in mine]
+    return [d for d in here if d.who == "volunteer"] or [d for d in here if d.who == "unit"]
+
+
+def cut_off(rule: AwardRule, round_year: int) -> dt.date | None:
+    """The last day whose hours count for the round of `round_year` (None: every day up to the application):
+    31 May of the award year for the national medals, 31 December of the year before for MOHW's."""
+    if rule.count_until is None:
+        return None
+    return on_day(round_year + rule.count_until_year, *rule.count_until)
+
+
+def _round_dates(rule: AwardRule, facts: VolunteerFacts, round_year: int) -> list[dt.date]:
+    dates = [on_day(round_year, d.month, d.day) for d in _own_deadlines(rule, facts)]
+    if not dates and (close := cut_off(rule, round_year)) is not None:
+        dates = [close]  # no deadline in the table: the round ends with its window
+    return dates
+
+
+def current_round(rule: AwardRule, facts: VolunteerFacts, as_of: dt.date) -> int | None:
+    """The round open on `as_of`: the earliest whose last date (to apply, else to count) is not past.
+    None: the award has no rounds (no deadline and no cut-off; one applies any time)."""
+    for year in range(as_of.year - 1, as_of.year + 3):
+        dates = _round_dates(rule, facts, year)
+        if not dates:
+            return None
+        if max(dates) >= as_of:
+            return year
+    return None  # unreachable: every round has a date each year
+
+
+def _next_deadline(
+    rule: AwardRule, facts: VolunteerFacts, round_year: int | None, as_of: dt.date
+) -> dt.date | None:
+    """The volunteer's next date to apply by in that round: the earliest not past."""
+    if round_year is None:
+        return None
+    dates = [on_day(round_year, d.month, d.day) for d in _own_deadlines(rule, facts)]
     return min((date for date in dates if date >= as_of), default=None)
 
 
-def progress(rule: AwardRule, facts: VolunteerFacts, as_of: dt.date) -> AwardProgress:
-    """One award for one volunteer on `as_of`.
+def first_service_at_age(facts: VolunteerFacts, age: int) -> dt.date | None:
+    """The first day of service on or after the volunteer's `age`th birthday (the Taipei lifetime award counts
+    its five years from it), in any unit; None without a birth date or such service."""
+    if age in facts.first_service_at_age:
+        return facts.first_service_at_age[age]
+    if facts.birth_date is None:
+        return None
+    birthday = anniversary(facts.birth_date, age)
+    return min(
+        (
+            r.service_date
+            for r in facts.records
+            if r.kind == "service" and r.minutes > 0 and r.service_date >= birthday
+        ),
+        default=None,
+    )
 
-    With a counting window (national medals, hours to 31 May): until 31 May the hours so far count for
-    this year's award. After it, a volunteer who had reached the award by 31 May sees it reached, with
-    this year's deadline, while that deadline is still ahead; everyone else sees next year's award,
-    whose window already holds every hour up to today and whose deadline is next year's.
+
+def _unit_hours_short(
+    rule: AwardRule, facts: VolunteerFacts, counted: list[CountedMinutes], end: dt.date
+) -> bool:
+    """Fewer than the rule's hours at the nominating unit (the volunteer's own card: at any one unit)."""
+    if not rule.unit_hours:
+        return False
+    per_unit: dict[int | None, int] = {}
+    for r in counted:
+        if r.service_date <= end:
+            per_unit[r.unit_id] = per_unit.get(r.unit_id, 0) + r.minutes
+    if facts.nominating is not None:
+        best = per_unit.get(facts.nominating[0], 0)
+    else:
+        best = max(per_unit.values(), default=0)
+    return best < round(rule.unit_hours * 60)
+
+
+def _missing(rule: AwardRule, facts: VolunteerFacts) -> tuple[str, ...]:
+    # An age limit needs the birth date: without it the volunteer is told it is missing.
+    needs = (
+        (*rule.requires, "birth_date")
+        if rule.min_age and "birth_date" not in rule.requires
+        else rule.requires
+    )
+    missing = [requirement for requirement in needs if not _has(requirement, facts, rule)]
+    if "special_training" in rule.requires and "special_training" not in missing:
+        # A new category's hours count only after its own special training: say which one is missing.
+        missing += [
+            f"special_training:{c}" for c in untrained_categories(facts, counted_categories(rule, facts))
+        ]
+    return tuple(missing)
+
+
+def _start(
+    rule: AwardRule,
+    facts: VolunteerFacts,
+    counted: list[CountedMinutes],
+    as_of: dt.date,
+    renew_from: dt.date | None,
+) -> dt.date | None:
+    """The day the award's years run from."""
+    if renew_from is not None:
+        return renew_from
+    if rule.years_after_age:
+        return first_service_at_age(facts, rule.min_age)
+    start = seniority_start(facts)
+    if rule.years_in_cities and start is not None:
+        here = [r.service_date for r in counted if r.service_date <= as_of]
+        start = max(start, min(here)) if here else None
+    return start
+
+
+def progress(
+    rule: AwardRule, facts: VolunteerFacts, as_of: dt.date, round_year: int | None = None
+) -> AwardProgress:
+    """One award for one volunteer on `as_of`, for the round open then (or for `round_year`'s, as the
+    coordinators' alert about that round's deadline asks).
+
+    With a cut-off (national medals: hours to 31 May; MOHW: to 31 December of the year before), the round
+    open on `as_of` counts the hours up to the earlier of the two. After the cut-off, a volunteer who had
+    reached the award by then sees it reached for this round while its deadline is ahead; everyone else sees
+    next year's round (not this one: never eligible now, no milestone), whose window holds every hour so far.
     """
     grants = sorted(facts.grants.get(rule.code, ()))
     last_grant = grants[-1] if grants else None
@@ -487,28 +677,22 @@ def progress(rule: AwardRule, facts: VolunteerFacts, as_of: dt.date) -> AwardPro
     age_met_on = anniversary(facts.birth_date, rule.min_age) if rule.min_age and facts.birth_date else None
 
     counted = counted_records(rule, facts, last_grant if renewing else None)
-    if renewing:
-        start = last_grant
-    else:
-        start = seniority_start(facts)
-        if rule.years_in_cities and start is not None:
-            here = [r.service_date for r in counted if r.service_date <= as_of]
-            start = max(start, min(here)) if here else None
+    start = _start(rule, facts, counted, as_of, last_grant if renewing else None)
     years_met_on = anniversary(start, need_years) if start is not None and need_years > 0 else None
-    # An age limit needs the birth date: without it the volunteer is told it is missing.
-    needs = (
-        (*rule.requires, "birth_date")
-        if rule.min_age and "birth_date" not in rule.requires
-        else rule.requires
-    )
-    missing = tuple(requirement for requirement in needs if not _has(requirement, facts, rule))
+    missing = _missing(rule, facts)
 
-    def at(window_end: dt.date, window_close: dt.date) -> AwardProgress:
+    def at(window_end: dt.date, year: int | None, this_round: bool) -> AwardProgress:
         minutes = sum(r.minutes for r in counted if r.service_date <= window_end)
         years_met = need_years == 0 or (years_met_on is not None and years_met_on <= window_end)
         # Old enough by the window's end; an unknown birth date is not (and is listed as missing).
         age_met = rule.min_age == 0 or (age_met_on is not None and age_met_on <= window_end)
         reached = minutes >= need_minutes and years_met and age_met
+        lacking = missing
+        if minutes >= need_minutes and _unit_hours_short(rule, facts, counted, window_end):
+            lacking = (*lacking, "unit_hours")
+        award_year = year if year is not None else as_of.year
+        if any(g.year == award_year for code in rule.not_same_year_as for g in facts.grants.get(code, ())):
+            lacking = (*lacking, "same_year_award")
         if need_years == 0:
             years_fraction = 1.0
         elif start is None or years_met_on is None:
@@ -522,14 +706,14 @@ def progress(rule: AwardRule, facts: VolunteerFacts, as_of: dt.date) -> AwardPro
             names=rule.names,
             how_to_apply=rule.how_to_apply,
             reached=reached,
-            eligible=reached and not missing,
+            eligible=reached and not lacking and this_round,
             granted_on=last_grant,
             counted_minutes=minutes,
             minutes_needed=max(0, need_minutes - minutes),
             years_needed=need_years,
             years_met_on=years_met_on,
-            missing=missing,
-            next_deadline=_next_deadline(rule, facts, window_close, as_of),
+            missing=lacking,
+            next_deadline=_next_deadline(rule, facts, year, as_of),
             hours_fraction=_fraction(minutes, need_minutes),
             years_fraction=years_fraction,
             counted_until=window_end,
@@ -537,11 +721,15 @@ def progress(rule: AwardRule, facts: VolunteerFacts, as_of: dt.date) -> AwardPro
             valid_until=valid_until,
             age_needed=rule.min_age,
             age_met_on=age_met_on,
+            round_year=year,
+            this_round=this_round,
+            cut_off=cut_off(rule, year) if year is not None else None,
+            years_after_age=rule.years_after_age,
         )
 
     if last_grant is not None and rule.once:
         return replace(
-            at(as_of, as_of),
+            at(as_of, None, True),
             reached=True,
             eligible=False,
             minutes_needed=0,
@@ -550,16 +738,19 @@ def progress(rule: AwardRule, facts: VolunteerFacts, as_of: dt.date) -> AwardPro
             hours_fraction=1.0,
             years_fraction=1.0,
         )
-    if rule.count_until is None:
-        return at(as_of, as_of)
-    close = on_day(as_of.year, *rule.count_until)
-    if as_of <= close:
-        return at(as_of, close)
-    closed = at(close, close)
-    next_close = on_day(as_of.year + 1, *rule.count_until)
-    if closed.reached and closed.next_deadline is not None and closed.next_deadline < next_close:
+    now_open = current_round(rule, facts, as_of)
+    if now_open is None:
+        return at(as_of, None, True)
+    if round_year is not None:  # that round, as far as it has come by `as_of`
+        close = cut_off(rule, round_year)
+        return at(as_of if close is None else min(as_of, close), round_year, round_year == now_open)
+    close = cut_off(rule, now_open)
+    if close is None or as_of <= close:
+        return at(as_of, now_open, True)
+    closed = at(close, now_open, True)
+    if closed.reached:
         return closed
-    return at(as_of, next_close)
+    return at(as_of, now_open + 1, False)
 
 
 def progress_all(rules: Iterable[AwardRule], facts: VolunteerFacts, as_of: dt.date) -> list[AwardProgress]:
@@ -591,6 +782,7 @@ def progress_all(rules: Iterable[AwardRule], facts: VolunteerFacts, as_of: dt.da
 
 
 def newly_reached(before: list[AwardProgress], after: list[AwardProgress]) -> list[str]:
-    """Awards reached by what happened between the two (a check-out): the milestone to congratulate on."""
+    """Awards reached by what happened between the two (a check-out): the milestone to congratulate on.
+    Only for the round open now: hours after a round's cut-off never announce that round (nor the next)."""
     had = {p.code for p in before if p.reached}
-    return [p.code for p in after if p.reached and p.code not in had]
+    return [p.code for p in after if p.reached and p.this_round and p.code not in had]

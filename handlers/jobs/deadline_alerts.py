@@ -24,7 +24,7 @@ from handlers.awards.deadlines import (
     unit_deadline,
 )
 from handlers.awards.eligibility import eligible_list
-from handlers.awards.progress import requirement_name
+from handlers.awards.progress import requirement_name, round_name
 from handlers.awards.rules import anniversary
 from handlers.context import Context, Rules
 from handlers.files.report import period_label
@@ -121,12 +121,13 @@ class Material:
 
     def __init__(self, session: Session, unit: Unit, rule: DeadlineRule, occurrence: dt.date, today: dt.date):
         self.eligible = []
+        self.round_year = occurrence.year  # the award round whose deadline this is
         self.period = report_period(rule, occurrence)
         self.figures = None
         if rule.awards:
             self.eligible = [
                 row
-                for row in eligible_list(session, unit.id, today)
+                for row in eligible_list(session, unit.id, today, round_year=self.round_year)
                 if row.award in rule.awards and row.reached
             ]
         self.seniors: tuple[int, int, int] | None = None
@@ -167,7 +168,9 @@ class Material:
                 )
             )
         if self.eligible:
-            lines.append(t("Reached the hours and years:"))
+            lines.append(
+                t("Reached the hours and years for the {round}:", round=round_name(t, self.round_year))
+            )
             for row in self.eligible[:MATERIAL_ROWS]:
                 missing = ""
                 if row.missing:

@@ -17,7 +17,7 @@ from sqlmodel import Session
 
 from handlers.awards.training import class_lines
 from handlers.context import Rules
-from handlers.formatting import hours_from_minutes, local_date, local_moment
+from handlers.formatting import hours_to_go, local_date, local_moment
 from handlers.i18n import Catalogs, Translator
 from handlers.notifications import NUDGE, Due, Translators, local_moment_at, store_new
 from handlers.types import Button, Reply
@@ -138,7 +138,7 @@ def award_nudges(session: Session, now: dt.datetime, rules: Rules, catalogs: Cat
     def nudge(row, t: Translator) -> Reply:
         text = t(
             "{hours} h to go for your {award}.",
-            hours=hours_from_minutes(row.minutes_needed, t.locale),
+            hours=hours_to_go(row.minutes_needed, t.locale),  # 1 minute short is 0.1, never 0
             award=row.award_name(t.locale),
         )
         if row.next_deadline is not None:
