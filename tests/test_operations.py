@@ -134,3 +134,28 @@ def test_json_logs_are_one_object_a_line(tmp_path):
 
     done = vbot(tmp_path, "init", env=clean_env(VBOT_DATABASE_URL=url, VBOT_LOG_FORMAT="xml"))
     assert done.returncode == 2 and "VBOT_LOG_FORMAT" in done.stderr
+
+
+def test_every_command_and_option_says_what_it_takes():
+    """`vbot --help` and every `vbot COMMAND --help`: no command or option without a description."""
+    import argparse
+
+    from bot.commands.main import parser
+
+    missing = []
+
+    def walk(found: argparse.ArgumentParser, path: list[str]) -> None:
+        for action in found._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                helps = {choice.dest: choice.help for choice in action._choices_actions}
+                for name, sub in action.choices.items():
+                    if not helps.get(name):
+                        missing.append(" ".join([*path, name]))
+                    walk(sub, [*path, name])
+            elif action.help is None:
+                missing.append(f"{' '.join(path)} {action.option_strings or action.dest}")
+
+    walk(parser(), ["vbot"])
+    assert missing == []
+    codes = vbot(ROOT, "awards", "eligible", "--help").stdout
+    assert "national-bronze" in codes and "performance-certificate" in codes

@@ -7,6 +7,7 @@ import datetime as dt
 from bot.commands.arguments import a_date, a_number, a_positive_int, a_text
 from bot.commands.shared import now_and_today, operator
 from bot.config import Settings
+from handlers.awards.rules import load_rules
 from handlers.people import admin
 from handlers.validation import InputError
 
@@ -14,18 +15,34 @@ COMMANDS = ("award", "awards")
 
 
 def add_parser(commands) -> None:
-    award = commands.add_parser("award").add_subparsers(dest="action", required=True)
-    award_grant = award.add_parser("grant")
+    codes = ", ".join(rule.code for rule in load_rules())
+    award = commands.add_parser("award", help="awards a volunteer was given").add_subparsers(
+        dest="action", required=True
+    )
+    award_grant = award.add_parser(
+        "grant",
+        help="record an award a volunteer was given",
+        description=f"Example: vbot award grant --volunteer 1 --award performance-certificate --date 2025-03-01. "
+        f"Award codes: {codes}",
+    )
     award_grant.add_argument("--volunteer", type=a_positive_int, required=True)
-    award_grant.add_argument("--award", required=True)
+    award_grant.add_argument("--award", required=True, help="the award's code (listed above)")
     award_grant.add_argument("--date", type=a_date, required=True)
     award_grant.add_argument("--json", action="store_true")
 
-    awards = commands.add_parser("awards").add_subparsers(dest="action", required=True)
-    awards_eligible = awards.add_parser("eligible", help="who in a unit can apply for an award, or nearly")
+    awards = commands.add_parser("awards", help="who can apply for which award").add_subparsers(
+        dest="action", required=True
+    )
+    awards_eligible = awards.add_parser(
+        "eligible",
+        help="who in a unit can apply for an award, or nearly",
+        description=f"Example: vbot awards eligible --unit 1 --award national-bronze --within 20. Award codes: {codes}",
+    )
     awards_eligible.add_argument("--unit", type=a_positive_int, required=True)
-    awards_eligible.add_argument("--award", type=a_text)
-    awards_eligible.add_argument("--as-of", type=a_date)
+    awards_eligible.add_argument("--award", type=a_text, help="one award's code (default: every award)")
+    awards_eligible.add_argument(
+        "--as-of", type=a_date, help="the day to count to, YYYY-MM-DD (default today)"
+    )
     awards_eligible.add_argument(
         "--within", type=a_number, default=0, help="also those this many hours short"
     )

@@ -26,7 +26,9 @@ def a_months(text: str) -> frozenset[int]:
 
 
 def add_parser(commands) -> None:
-    deadline = commands.add_parser("deadline").add_subparsers(dest="action", required=True)
+    deadline = commands.add_parser("deadline", help="a unit's own dates to be alerted of").add_subparsers(
+        dest="action", required=True
+    )
     deadline_add = deadline.add_parser(
         "add", help="a unit's own deadline or plan item, alerted to its coordinators"
     )

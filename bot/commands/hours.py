@@ -13,8 +13,15 @@ COMMANDS = ("hours",)
 
 
 def add_parser(commands) -> None:
-    hours = commands.add_parser("hours").add_subparsers(dest="action", required=True)
-    hours_add = hours.add_parser("add")
+    hours = commands.add_parser("hours", help="hours entered by hand").add_subparsers(
+        dest="action", required=True
+    )
+    hours_add = hours.add_parser(
+        "add",
+        help="record hours by hand: a correction, past service, or a record-book balance",
+        description="Example: vbot hours add --volunteer 1 --unit 1 --date 2025-12-31 --hours 120 --kind balance "
+        '--note "record-book balance". A negative --hours corrects, with a --note saying why.',
+    )
     hours_add.add_argument("--volunteer", type=a_positive_int, required=True)
     hours_add.add_argument("--unit", type=a_positive_int, required=True)
     hours_add.add_argument("--date", type=a_date, required=True)

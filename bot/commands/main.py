@@ -77,12 +77,49 @@ class OneLineParser(argparse.ArgumentParser):
         raise UsageError(f"{self.prog}: {message}")
 
 
+# What the common options mean, for the commands that do not say it themselves.
+OPTION_HELP = {
+    "json": "print one JSON object as the last line (codes stay stable)",
+    "unit": "the unit's id",
+    "volunteer": "the volunteer's id",
+    "id": "the volunteer's id",
+    "title": "what people see",
+    "name": "the person's name, as in the record book",
+    "date": "YYYY-MM-DD",
+    "birth_date": "YYYY-MM-DD",
+    "gender": "female, male or other",
+    "trained_on": "the day both trainings were complete, YYYY-MM-DD",
+    "role": "volunteer (the default) or coordinator",
+    "file": "the roster: .csv (UTF-8 or Big5) or .xlsx; dates may be ROC (115/03/25)",
+    "record_book_no": "the record book's number, e.g. 北市志字第123號",
+    "record_book_date": "its issue date, YYYY-MM-DD",
+    "english_name": 'as on certificates, e.g. "Hsiao-Ming Wang"',
+    "first_service_date": "the first day of service, YYYY-MM-DD",
+    "hours": "hours, e.g. 2.5 (negative to correct, with --note)",
+    "note": "why (needed for a negative correction)",
+    "date_from": "the first day, YYYY-MM-DD",
+    "date_to": "the last day, YYYY-MM-DD",
+    "output": "the file to write",
+}
+
+
+def explain(parser: argparse.ArgumentParser) -> None:
+    """Every option of every command says what it takes (OPTION_HELP for the common ones)."""
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for sub in action.choices.values():
+                explain(sub)
+        elif action.help is None:
+            action.help = OPTION_HELP.get(action.dest)
+
+
 def parser() -> argparse.ArgumentParser:
     top = OneLineParser(prog="vbot", description="志工小幫手 — the volunteer assistant bot")
     top.add_argument("--version", action="version", version=f"vbot {version()}")
     commands = top.add_subparsers(dest="command", required=True)
     for group in GROUPS:
         group.add_parser(commands)
+    explain(top)
     return top
 
 

@@ -15,8 +15,14 @@ COMMANDS = ("volunteer",)
 
 
 def add_parser(commands) -> None:
-    volunteer = commands.add_parser("volunteer").add_subparsers(dest="action", required=True)
-    volunteer_add = volunteer.add_parser("add")
+    volunteer = commands.add_parser(
+        "volunteer", help="volunteers and coordinators: add, import a roster, set record-book facts"
+    ).add_subparsers(dest="action", required=True)
+    volunteer_add = volunteer.add_parser(
+        "add",
+        help="add a person to a unit; prints their id and invite code",
+        description="Example: vbot volunteer add --unit 1 --name 王小明 --birth-date 1958-03-02 --gender male",
+    )
     volunteer_add.add_argument("--unit", type=a_positive_int, required=True)
     volunteer_add.add_argument("--name", type=a_text, required=True)
     volunteer_add.add_argument("--birth-date", type=a_date)
@@ -39,7 +45,12 @@ def add_parser(commands) -> None:
         help="write the new volunteers' invite codes to this CSV, or as printable QR invites to a .pdf",
     )
     volunteer_import.add_argument("--json", action="store_true")
-    volunteer_set = volunteer.add_parser("set")
+    volunteer_set = volunteer.add_parser(
+        "set",
+        help="set a person's record-book number and dates, English name, training and birth dates",
+        description="Example: vbot volunteer set 1 --record-book 北市志字第123號 --record-book-date 2023-09-20 "
+        '--english-name "Hsiao-Ming Wang"',
+    )
     volunteer_set.add_argument("id", type=a_positive_int)
     volunteer_set.add_argument("--record-book", dest="record_book_no", type=a_text)
     volunteer_set.add_argument("--record-book-date", type=a_date)
