@@ -52,7 +52,7 @@ def add_parser(commands) -> None:
 def run(args, session, settings: Settings) -> tuple[dict, str]:
     now, today = now_and_today(settings)
     if args.command == "awards":
-        return eligible(args, session, today)
+        return eligible(args, session, today, settings.locale)
     from handlers.awards.progress import rules_in_store
 
     known = {rule.code for rule in rules_in_store(session)}
@@ -69,9 +69,10 @@ def run(args, session, settings: Settings) -> tuple[dict, str]:
     return {"id": grant.id}, f"{grant.award_code} granted to volunteer {grant.volunteer_id}"
 
 
-def eligible(args, session, today: dt.date) -> tuple[dict, str]:
-    from handlers.awards.eligibility import eligible_list
+def eligible(args, session, today: dt.date, settings_locale: str = "zh_TW") -> tuple[dict, str]:
+    from handlers.awards.eligibility import eligible_list, row_line
     from handlers.awards.progress import rules_in_store
+    from handlers.i18n import Catalogs
     from storage.models import Unit
 
     if session.get(Unit, args.unit) is None:
@@ -83,13 +84,8 @@ def eligible(args, session, today: dt.date) -> tuple[dict, str]:
     if not 0 <= args.within <= 100_000:
         raise InputError(f"--within must be between 0 and 100000 hours, not {args.within:g}")
     rows = eligible_list(session, args.unit, args.as_of or today, args.award, args.within, rules)
-    human = (
-        "\n".join(
-            f"{r.volunteer_id}\t{r.name}\t{r.award}\t{'eligible' if r.eligible else 'reached' if r.reached else f'{r.hours_needed:g} h to go'}"
-            + (f"\tround {r.round_year}, hours to {r.counted_until}" if r.round_year is not None else "")
-            + (f"\tmissing: {', '.join(r.missing)}" if r.missing else "")
-            for r in rows
-        )
-        or "nobody"
-    )
+    # For a person: the chat's own wording in VBOT_LOCALE; --json keeps the stable codes.
+    catalogs = Catalogs()
+    t = catalogs.translator(catalogs.default_for(settings_locale))
+    human = "\n".join(f"#{r.volunteer_id}\t{row_line(t, r)}" for r in rows) or t("nobody")
     return {"volunteers": [r.as_json() for r in rows]}, human

@@ -31,6 +31,7 @@ from handlers.awards.rules import (
 )
 from handlers.context import Context
 from handlers.formatting import hours_to_go
+from handlers.i18n import Translator
 from handlers.types import Reply
 from storage import award_store, people_store
 from storage.models import Unit
@@ -345,6 +346,21 @@ def eligible_chat(ctx: Context, _argument: str) -> list[Reply]:
     ]
 
 
+def row_line(t: Translator, row: EligibleRow) -> str:
+    """One person and award of the list, in the reader's words: the chat's 獎勵名單 and `vbot awards eligible`."""
+    status = [round_name(t, row.round_year)] if row.round_year is not None else []
+    if row.eligible:
+        status.append(t("can apply"))
+    elif row.reached:
+        status.append(t("reached"))
+    if row.minutes_needed > 0:
+        status.append(t("{hours} h to go", hours=hours_to_go(row.minutes_needed, t.locale)))
+    if row.missing:
+        items = t(", ").join(requirement_name(t, m) for m in row.missing)  # what stops it
+        status.append(t("Still needed: {items}", items=items))
+    return f"{row.name}｜{row.award_name(t.locale)}｜" + "；".join(status)
+
+
 def _unit_list(ctx: Context, unit: Unit, rows: list[EligibleRow]) -> str:
     t = ctx.t
     if not rows:
@@ -354,18 +370,7 @@ def _unit_list(ctx: Context, unit: Unit, rows: list[EligibleRow]) -> str:
             hours=CHAT_WITHIN_HOURS,
         )
     lines = [t("Award list: {unit}", unit=unit.name)]
-    for row in rows[:CHAT_MAX_ROWS]:
-        status = [round_name(t, row.round_year)] if row.round_year is not None else []
-        if row.eligible:
-            status.append(t("can apply"))
-        elif row.reached:
-            status.append(t("reached"))
-        if row.minutes_needed > 0:
-            status.append(t("{hours} h to go", hours=hours_to_go(row.minutes_needed, ctx.locale)))
-        if row.missing:
-            items = t(", ").join(requirement_name(t, m) for m in row.missing)  # what stops it
-            status.append(t("Still needed: {items}", items=items))
-        lines.append(f"• {row.name}｜{row.award_name(ctx.locale)}｜" + "；".join(status))
+    lines += [f"• {row_line(t, row)}" for row in rows[:CHAT_MAX_ROWS]]
     if len(rows) > CHAT_MAX_ROWS:
         lines.append(t("…and {count} more.", count=len(rows) - CHAT_MAX_ROWS))
     return "\n".join(lines)
