@@ -124,6 +124,7 @@ LABELS = {
     "Turn all on": "reminders on",
     "Delete my data": "delete my data",
     "Still serving": "still serving",
+    "Console": "console",
 }
 # Chat words that take a fixed second word; typed in a person's language they mean the English ones.
 COMPOUND_WORDS = ("reminders off", "reminders on", "shift end")

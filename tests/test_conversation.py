@@ -186,3 +186,23 @@ async def test_help_shows_the_person_s_own_words(harness, locale):
     for word in ("check in", "check out", "hours", "awards", "shifts", "reminders", "my data", "leave"):
         assert t(word) in answer and t(word) != word, (locale, word)
     assert "check in" not in answer and "reminders" not in answer
+
+
+@pytest.mark.parametrize("locale", SHIPPED)
+async def test_a_coordinator_who_links_hears_their_words_and_is_offered_the_console(harness, locale):
+    unit = harness.add_unit()
+    _, code = harness.add_volunteer(unit, name="李督導", role="coordinator")
+    if locale != "zh_TW":
+        await harness.line_says("Uboss", f"language {locale}")
+    answers = await harness.line_says("Uboss", f"綁定 {code}")
+    t = CATALOGS.translator(locale)
+    assert len(answers) == 2 and all(t(word) in answers[1] for word in ("live", "review", "eligible"))
+    buttons = harness.line_api.sent("/reply")[-1].body["messages"][-1]["quickReply"]["items"]
+    assert recognise(buttons[0]["action"]["text"], NATIVE)[0].intent == "console"
+    assert recognise(buttons[0]["action"]["label"], NATIVE)[0].intent == "console"
+    link = await harness.line_says("Uboss", buttons[0]["action"]["text"])
+    assert "/console/login/" in link[-1]
+
+    volunteer_unit = harness.add_unit(name="另一個單位")
+    _, code = harness.add_volunteer(volunteer_unit, name="王小明")
+    assert len(await harness.line_says("Uvol", f"綁定 {code}")) == 1  # a volunteer hears no coordinator words

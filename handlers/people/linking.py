@@ -8,8 +8,8 @@ import secrets
 import unicodedata
 
 from handlers.context import Context
-from handlers.guide import main_buttons
-from handlers.types import Reply
+from handlers.guide import COORDINATOR_WORDS, main_buttons
+from handlers.types import Button, Reply
 from storage import audit_store, people_store
 
 log = logging.getLogger(__name__)
@@ -107,5 +107,29 @@ def link(ctx: Context, argument: str) -> list[Reply]:
                 "your hours stay only as anonymous figures. Type help to see what you can do."
             ),
             main_buttons(ctx),
+        ),
+        *coordinator_welcome(ctx, invite.volunteer_id),
+    ]
+
+
+def coordinator_welcome(ctx: Context, volunteer_id: int) -> list[Reply]:
+    """A coordinator who links hears what they can do for their units, and is offered the console."""
+    if not people_store.coordinated_units(ctx.session, volunteer_id):
+        return []
+    t = ctx.t
+    words = t(", ").join(t(word) for word in COORDINATOR_WORDS)
+    return [
+        Reply(
+            t(
+                "As a coordinator you can also type: {words}. Type console for a sign-in link to your units' "
+                "pages in a browser.",
+                words=words,
+            ),
+            (
+                Button(t("Console"), t("console")),
+                Button(t("Live"), t("live")),
+                Button(t("Review"), t("review")),
+                Button(t("Award list"), t("eligible")),
+            ),
         )
     ]
