@@ -127,7 +127,7 @@ LABELS = {
     "Console": "console",
 }
 # Chat words that take a fixed second word; typed in a person's language they mean the English ones.
-COMPOUND_WORDS = ("reminders off", "reminders on", "shift end")
+COMPOUND_WORDS = ("reminders off", "reminders on", "shift end", "yes", "no")
 
 
 KNOWN_WORDS = frozenset(word for route in ROUTES for word in route.words)

@@ -206,3 +206,39 @@ async def test_a_coordinator_who_links_hears_their_words_and_is_offered_the_cons
     volunteer_unit = harness.add_unit(name="另一個單位")
     _, code = harness.add_volunteer(volunteer_unit, name="王小明")
     assert len(await harness.line_says("Uvol", f"綁定 {code}")) == 1  # a volunteer hears no coordinator words
+
+
+async def test_deleting_one_s_data_takes_a_second_clearly_worded_step(harness):
+    unit = harness.add_unit()
+    _, boss_code = harness.add_volunteer(unit, name="李督導", role="coordinator")
+    await harness.line_says("Uboss", f"綁定 {boss_code}")
+    await linked_to(harness, unit, "Udel")
+    before = len(harness.line_api.texts_to("Uboss"))
+
+    await harness.line_says("Udel", "我的資料")
+    buttons = harness.line_api.sent("/reply")[-1].body["messages"][-1]["quickReply"]["items"]
+    assert recognise(buttons[0]["action"]["text"], NATIVE)[0].intent != "delete-my-data", (
+        "never the first button"
+    )
+
+    asked = await harness.line_says("Udel", "刪除我的資料")  # one tap: a question, nothing sent
+    assert "確定要刪除" in asked[0] and "不具名" in asked[0]
+    buttons = harness.line_api.sent("/reply")[-1].body["messages"][-1]["quickReply"]["items"]
+    assert [b["action"]["label"] for b in buttons] == ["不要，保留資料", "我的時數", "確定刪除"]
+    await harness.vbot.remind(harness.now)
+    await harness.drain(harness.now)
+    heard = harness.line_api.texts_to("Uboss")[before:]
+    assert not any("王小明" in text for text in heard), "the coordinators hear nothing yet"
+
+    kept = await harness.line_says("Udel", buttons[0]["action"]["text"])
+    assert "沒有刪除" in kept[0]
+    sent = await harness.line_says("Udel", buttons[2]["action"]["text"])
+    assert "確認" in sent[0]
+    await harness.vbot.remind(harness.now)
+    await harness.drain(harness.now)
+    assert any("王小明" in text and "刪除" in text for text in harness.line_api.texts_to("Uboss")[before:])
+
+
+async def linked_to(harness, unit: int, user: str) -> None:
+    _, code = harness.add_volunteer(unit, name="王小明")
+    await harness.line_says(user, f"綁定 {code}")

@@ -601,7 +601,7 @@ async def test_people_see_and_correct_their_data_ask_for_leave_and_have_their_id
 
     refused = await h.line_says("Uboss", f"確認刪除 {fair.amy}", at=at, now=at)
     assert "沒有要求" in refused[0]  # she has not asked
-    await h.line_says("Uamy", "刪除我的資料", at=at, now=at)
+    await h.line_says("Uamy", "刪除我的資料 確定", at=at, now=at)
     await fair.remind(at + dt.timedelta(minutes=2))
     stranger = await h.line_says("Ustranger", f"確認刪除 {fair.amy}", at=at, now=at)
     assert "綁定" in stranger[0]  # someone not linked is only told how to link

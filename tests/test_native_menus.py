@@ -363,7 +363,7 @@ def seed_telegram_people(database_url: str) -> tuple[int, int]:
 
 
 def slash_commands(coordinator: bool) -> set[str]:
-    coordinating = {"live", "review", "eligible", "export", "report"}
+    coordinating = {"live", "review", "eligible", "export", "report", "console"}
     return {
         word[1:]
         for route in ROUTES

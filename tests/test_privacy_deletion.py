@@ -180,7 +180,8 @@ async def test_a_deleted_person_leaves_no_value_in_any_column_of_any_table(fair,
     assert any("糖尿病回診" in text for text in boss) and any("信義路五段7號" in text for text in boss)
     before = unit_minutes(fair)
 
-    await says("刪除我的資料", at)
+    await says("刪除我的資料", at)  # asks again
+    await says("刪除我的資料 確定", at)
     await fair.remind(at + dt.timedelta(minutes=2))
     done = await says(f"確認刪除 {me}", at + dt.timedelta(minutes=3), who="Uboss")
     assert "刪除" in done[0]

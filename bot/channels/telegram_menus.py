@@ -28,7 +28,7 @@ log = logging.getLogger(__name__)
 
 WEBHOOK_PATH = "/webhooks/telegram"
 ALLOWED_UPDATES = ("message", "callback_query")  # what the bot reads; Telegram sends nothing else
-COORDINATOR_INTENTS = ("live", "review", "eligible", "export", "report")
+COORDINATOR_INTENTS = ("live", "review", "eligible", "export", "report", "console")
 
 
 def describe(intent: str, t: Translator) -> str | None:
@@ -50,6 +50,7 @@ def describe(intent: str, t: Translator) -> str | None:
         "eligible": t("Award list"),
         "export": t("Export hours"),
         "report": t("Report"),
+        "console": t("Console"),
     }
     return descriptions.get(intent)
 

@@ -12,6 +12,7 @@ import datetime as dt
 
 from handlers.context import Context
 from handlers.formatting import local_date
+from handlers.guide import main_buttons
 from handlers.i18n import Translator, native_name
 from handlers.notifications import tell_coordinators
 from handlers.people.erasure import ANONYMOUS, erase_person
@@ -49,7 +50,8 @@ def my_data(ctx: Context, _argument: str) -> list[Reply]:
         "",
         t("To correct your name, type 我的姓名 and the name. Your service times are kept as hours."),
     ]
-    return [Reply("\n".join(lines), (Button(t("Delete my data"), t("delete my data")),))]
+    # The everyday buttons first; deleting is asked again before anything happens.
+    return [Reply("\n".join(lines), (*main_buttons(ctx), Button(t("Delete my data"), t("delete my data"))))]
 
 
 def my_name(ctx: Context, argument: str) -> list[Reply]:
@@ -124,9 +126,37 @@ def feedback(ctx: Context, argument: str) -> list[Reply]:
     return [Reply(t("Thank you! Your message has been sent to your coordinator."))]
 
 
-def delete_request(ctx: Context, _argument: str) -> list[Reply]:
-    """The person asks; a coordinator of one of their units confirms with the button it gets."""
+def _says(ctx: Context, argument: str, msgid: str) -> bool:
+    """Whether the argument is `msgid` (yes, no) in any shipped language."""
+    typed = argument.strip().casefold()
+    return bool(typed) and any(
+        typed == ctx.catalogs.translator(locale)(msgid).casefold() for locale in ctx.catalogs.locales
+    )
+
+
+def delete_request(ctx: Context, argument: str) -> list[Reply]:
+    """刪除我的資料 explains what goes and what stays and asks again; only `刪除我的資料 確定` sends the request,
+    which a coordinator of one of their units then confirms with the button it gets. Nothing irreversible
+    happens in one tap, and the destructive button is never the first."""
     t = ctx.t
+    if _says(ctx, argument, "no"):
+        return [Reply(t("Nothing was deleted. Your data stays as it is."), main_buttons(ctx))]
+    if not _says(ctx, argument, "yes"):
+        return [
+            Reply(
+                t(
+                    "Do you really want your data deleted? Your name, birth date, phone, record-book number, "
+                    "chat accounts and what you wrote here will be removed for good, and you can no longer check "
+                    "in with this chat or see your hours and awards. Your hours stay only as anonymous figures "
+                    "of the unit. A coordinator confirms it."
+                ),
+                (
+                    Button(t("No, keep my data"), t("delete my data") + " " + t("no")),
+                    Button(t("My hours"), t("hours")),
+                    Button(t("Yes, delete my data"), t("delete my data") + " " + t("yes")),
+                ),
+            )
+        ]
     person = people_store.volunteer(ctx.session, ctx.volunteer_id)
 
     def words(t: Translator) -> Reply:
