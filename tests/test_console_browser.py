@@ -144,12 +144,12 @@ async def test_a_coordinators_morning_in_the_console(harness, chromium, tmp_path
         shutil.copy(shot, os.environ["VBOT_CONSOLE_SCREENSHOT"])
 
     # 核准 in place: the volunteer's hours count it.
-    assert "2.5" not in (await h.line_says("Umember", "時數"))[0]
+    assert "累計：2.5" not in (await h.line_says("Umember", "時數"))[0]  # waiting, not counted yet
     await browser.click(f"#approve-{record}")
     note = await browser.wait(lambda: chromium.find_element("css selector", ".note").text, 5)
     assert f"#{record}" in note
     assert f"#{record} 王小明" not in await browser.text("main")
-    assert "2.5" in (await h.line_says("Umember", "時數"))[0]
+    assert "累計：2.5" in (await h.line_says("Umember", "時數"))[0]
 
     # A new volunteer, a new invite code, linked with it on LINE.
     await browser.get(f"/console/u/{unit}/volunteers")
