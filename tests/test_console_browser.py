@@ -18,33 +18,15 @@ from storage.db import UnitOfWork
 from storage.models import Event, Shift
 from tests.conftest import T0
 from tests.test_console import ROSTER, add_review_record, chat_link, coordinator
-from tests.test_kiosk import CHROMEDRIVER, CHROMIUM, chromium_or_skip
+from tests.test_kiosk import chromium_or_skip
+from tests.test_kiosk import open_chromium as open_kiosk_chromium
 
 PHONE = (390, 844)  # an everyday phone's CSS pixels: LINE's in-app browser shows the page this wide
 
 
-def open_chromium(profile_dir, size=PHONE):
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
-    for flag in (
-        "--headless=new",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-quic",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--lang=zh-TW",
-        f"--window-size={size[0]},{size[1]}",
-        f"--user-data-dir={profile_dir}",
-    ):
-        options.add_argument(flag)
-    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
+def open_phone_chromium(profile_dir, size=PHONE):
+    """test_kiosk's Chromium, in Chinese, with a phone's viewport."""
+    driver = open_kiosk_chromium(profile_dir, size, "--lang=zh-TW")
     # A window cannot be narrower than Chromium's minimum; a phone's viewport is emulated, as DevTools does.
     driver.execute_cdp_cmd(
         "Emulation.setDeviceMetricsOverride",
@@ -112,7 +94,7 @@ class Browser:
 @pytest.fixture
 async def chromium(tmp_path):
     chromium_or_skip()
-    driver = await asyncio.to_thread(open_chromium, tmp_path / "profile")
+    driver = await asyncio.to_thread(open_phone_chromium, tmp_path / "profile")
     yield driver
     await asyncio.to_thread(driver.quit)
 

@@ -19,7 +19,7 @@ import pytest
 
 from tests.conftest import LINE_SECRET, LINE_TOKEN, sign
 from tests.test_cli import clean_env
-from tests.test_serve import free_port
+from tests.test_serve import free_port, until_listening
 
 DEPLOY = Path(__file__).parent.parent / "deploy"
 UNITS = sorted((DEPLOY / "systemd").glob("*.service"))
@@ -112,12 +112,7 @@ async def test_the_units_command_lines_answer_a_webhook(tmp_path, line_api):
     ]
     try:
         async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=5) as http:
-            for _ in range(600):  # wait until the server listens (bounded: a minute on a loaded machine)
-                try:
-                    if (await http.get("/healthz")).status_code == 200:
-                        break
-                except httpx.TransportError:
-                    await asyncio.sleep(0.1)
+            await until_listening(http)
             event = {
                 "type": "message",
                 "mode": "active",

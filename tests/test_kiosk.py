@@ -319,7 +319,7 @@ def chromium_or_skip() -> None:
     )
 
 
-def open_chromium(profile_dir):
+def open_chromium(profile_dir, size=(480, 800), *extra_flags: str):
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
 
@@ -335,8 +335,9 @@ def open_chromium(profile_dir):
         "--disable-background-networking",
         "--disable-component-update",
         "--disable-sync",
-        "--window-size=480,800",
+        f"--window-size={size[0]},{size[1]}",
         f"--user-data-dir={profile_dir}",
+        *extra_flags,
     ):
         options.add_argument(flag)
     options.set_capability("goog:loggingPrefs", {"browser": "ALL"})

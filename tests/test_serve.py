@@ -23,6 +23,16 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+async def until_listening(http: httpx.AsyncClient) -> None:
+    """Waits until the server answers /healthz: bounded, a minute at most on a loaded machine."""
+    for _ in range(600):
+        try:
+            if (await http.get("/healthz")).status_code == 200:
+                return
+        except httpx.TransportError:
+            await asyncio.sleep(0.1)
+
+
 def vbot(env: dict, *args: str) -> dict:
     done = subprocess.run(
         [sys.executable, "-m", "bot", *args, "--json"], env=env, capture_output=True, text=True, check=True
@@ -60,12 +70,7 @@ async def test_vbot_serve_links_a_line_user_end_to_end(tmp_path, line_api, split
     ]
     try:
         async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=5) as http:
-            for _ in range(200):  # wait until the server listens (bounded)
-                try:
-                    if (await http.get("/healthz")).status_code == 200:
-                        break
-                except httpx.TransportError:
-                    await asyncio.sleep(0.05)
+            await until_listening(http)
             health = await http.get("/healthz")
             assert health.status_code == 200 and health.json()["database"] == "ok"
 
