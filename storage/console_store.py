@@ -15,6 +15,7 @@ from storage.models import (
     ConsoleSession,
     Event,
     Membership,
+    Notification,
     ServiceRecord,
     Shift,
     TrainingRecord,
@@ -138,11 +139,17 @@ FILTERS = ("", "unlinked", "no-book", "no-training", "insurance-ending")
 
 
 def search_members(
-    session: Session, unit_ids: list[int], text: str, only: str, limit: int, today: dt.date
+    session: Session,
+    unit_ids: list[int],
+    text: str,
+    only: str,
+    limit: int,
+    today: dt.date,
+    among: set[int] | None = None,
 ) -> list[tuple[Volunteer, int, str, bool]]:
     """Members of the units whose name, phone or record-book number holds `text`, with their unit, role and
     whether a chat account is linked. `only`, one of FILTERS: not yet linked, no record book, no basic
-    training, accident insurance ending in today's month."""
+    training, accident insurance ending in today's month; `among`: only these volunteers."""
     if not unit_ids:
         return []
     linked = sa.exists().where(col(ChatAccount.volunteer_id) == col(Volunteer.id))
@@ -160,6 +167,8 @@ def search_members(
                 col(Volunteer.record_book_no).like(pattern, escape="\\"),
             )
         )
+    if among is not None:  # only these people (e.g. those within reach of an award)
+        query = query.where(col(Volunteer.id).in_(sorted(among)))
     if only:
         first = today.replace(day=1)
         last = (first + dt.timedelta(days=32)).replace(day=1) - dt.timedelta(days=1)
@@ -255,3 +264,34 @@ def audit_of_units(
 
 def unit_of(session: Session, unit_id: int, unit_ids: list[int]) -> Unit | None:
     return session.get(Unit, unit_id) if unit_id in unit_ids else None
+
+
+def unlinked_members(session: Session, unit_id: int) -> list[Volunteer]:
+    """The unit's members with no chat account linked, by name."""
+    linked = sa.exists().where(col(ChatAccount.volunteer_id) == col(Volunteer.id))
+    return list(
+        session.exec(
+            select(Volunteer)
+            .join(Membership, col(Membership.volunteer_id) == col(Volunteer.id))
+            .where(col(Membership.unit_id) == unit_id, ~linked)
+            .order_by(col(Volunteer.name), col(Volunteer.id))
+        ).all()
+    )
+
+
+def pending_notifications_of_unit(
+    session: Session, unit_id: int, until: dt.datetime
+) -> list[tuple[str, int, dt.datetime]]:
+    """(job, how many, first due) of the unit's stored reminders still to be sent and due before `until`."""
+
+    rows = session.execute(
+        select(col(Notification.job), sa.func.count(), sa.func.min(col(Notification.due_at)))
+        .where(
+            col(Notification.unit_id) == unit_id,
+            col(Notification.status) == "pending",
+            col(Notification.due_at) < until,
+        )
+        .group_by(col(Notification.job))
+        .order_by(sa.func.min(col(Notification.due_at)))
+    ).all()
+    return [(job, int(count), first) for job, count, first in rows]

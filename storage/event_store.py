@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import cast
 
 import sqlalchemy as sa
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from storage.models import Event, Membership, RosterEntry, ServiceRecord, Shift, Volunteer
 from storage.service_store import chat_visit
@@ -252,3 +253,14 @@ def confirm_location(session: Session, record_id: int) -> bool:
             )
     except sa.exc.IntegrityError:
         return False
+
+
+def set_shift_capacity(session: Session, shift_id: int, capacity: int) -> bool:
+    """Sets the shift's places unless more people are on its roster already (a conditional update, as
+    take_place: a sign-up at the same instant cannot be squeezed out)."""
+    done = session.execute(
+        sa.update(Shift)
+        .where(col(Shift.id) == shift_id, col(Shift.taken) <= capacity)
+        .values(capacity=capacity)
+    )
+    return bool(cast(sa.CursorResult, done).rowcount)

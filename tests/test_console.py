@@ -469,9 +469,13 @@ async def test_awards_reports_and_calendar_pages(harness):
     shown = await client.get(added.headers["location"])
     assert "115年4月10日 志工大會" in shown.text
     bad = await client.post(
-        f"/console/u/{unit}/calendar/quiet", data={"csrf": csrf_of(calendar.text), "quiet_hours": "晚上"}
+        f"/console/u/{unit}/calendar/quiet",
+        data={"csrf": csrf_of(calendar.text), "form": "quiet", "quiet_hours": "晚上"},
     )
-    assert "未儲存" in (await client.get(bad.headers["location"])).text
+    # The form again, its value kept and the error beside the field in the page's language.
+    assert bad.status_code == 400
+    assert 'value="晚上"' in bad.text and "勿擾時段要填兩個時間，例如 21:00-08:00。" in bad.text
+    assert 'aria-invalid="true"' in bad.text and "give them as" not in bad.text
     audit = await client.get(f"/console/u/{unit}/audit")
     assert "deadline.add" in audit.text and "陳協調" in audit.text
 

@@ -11,9 +11,7 @@ from bot.channels.names import platform_names
 from bot.commands.arguments import write_file
 from bot.config import Settings
 from bot.printing.event_poster import event_poster, poster_translators
-from bot.printing.fonts import MissingFont
-from bot.printing.invite_cards import InviteCard, make_invite_cards
-from bot.printing.poster import line_checkin_url, telegram_start_url
+from bot.printing.invite_cards import invite_cards_of
 from handlers.i18n import Catalogs
 from handlers.validation import InputError
 from storage import event_store
@@ -37,28 +35,7 @@ def invite_cards_pdf(
     settings: Settings, names: tuple[str | None, str | None], unit_name: str, invites: list[dict]
 ) -> bytes:
     """Printable invites of `roster_import` rows (name, invite_code): the codes, and QR codes of the platforms on."""
-    basic_id, username = names
-    t = _translator(settings)
-    cards = []
-    for row in invites:
-        typed = t("link") + " " + row["invite_code"]
-        codes = []
-        if basic_id:
-            codes.append((t("Scan with LINE, then tap Send"), line_checkin_url(basic_id, typed)))
-        if username:
-            codes.append(
-                (t("Scan for Telegram, then tap Start"), telegram_start_url(username, row["invite_code"]))
-            )
-        how_to_type = ""
-        if not codes:
-            how_to_type = t("Open the chat with the bot in LINE or Telegram and send:")
-        elif len(codes) == 1:
-            how_to_type = t("Or open the chat with the bot and send:")
-        cards.append(InviteCard(row["name"], unit_name, typed, tuple(codes), how_to_type))
-    try:
-        return make_invite_cards(t("Invitations: {unit}", unit=unit_name), cards)
-    except MissingFont as error:
-        raise InputError(str(error)) from None
+    return invite_cards_of(_translator(settings), names, unit_name, invites)
 
 
 def write_poster(settings: Settings, session, event: Event, output: str) -> str:

@@ -14,8 +14,10 @@ from dataclasses import dataclass
 
 from fpdf import FPDF
 
-from bot.printing.fonts import BOLD, FAMILY, REGULAR, clean, fit_size, line, new_pdf, wrap
-from bot.printing.poster import qr_image
+from bot.printing.fonts import BOLD, FAMILY, REGULAR, MissingFont, clean, fit_size, line, new_pdf, wrap
+from bot.printing.poster import line_checkin_url, qr_image, telegram_start_url
+from handlers.i18n import Translator
+from handlers.validation import InputError
 
 COLUMNS, ROWS = 2, 3
 _PAGE_W, _PAGE_H = 595.28, 841.89  # A4 in points
@@ -49,6 +51,34 @@ def make_invite_cards(title: str, cards: list[InviteCard]) -> bytes:
             row, column = divmod(index, COLUMNS)
             _draw_card(pdf, card, _MARGIN + column * _CARD_W, _MARGIN + row * _CARD_H)
     return bytes(pdf.output())
+
+
+def invite_cards_of(
+    t: Translator, names: tuple[str | None, str | None], unit_name: str, invites: list[dict]
+) -> bytes:
+    """The cards of (name, invite_code) rows in `t`'s language, with QR codes of the platforms on (`names`:
+    LINE basic id, Telegram user name); `vbot volunteer import --invites` and the console print these."""
+    basic_id, username = names
+    cards = []
+    for row in invites:
+        typed = t("link") + " " + row["invite_code"]
+        codes = []
+        if basic_id:
+            codes.append((t("Scan with LINE, then tap Send"), line_checkin_url(basic_id, typed)))
+        if username:
+            codes.append(
+                (t("Scan for Telegram, then tap Start"), telegram_start_url(username, row["invite_code"]))
+            )
+        how_to_type = ""
+        if not codes:
+            how_to_type = t("Open the chat with the bot in LINE or Telegram and send:")
+        elif len(codes) == 1:
+            how_to_type = t("Or open the chat with the bot and send:")
+        cards.append(InviteCard(row["name"], unit_name, typed, tuple(codes), how_to_type))
+    try:
+        return make_invite_cards(t("Invitations: {unit}", unit=unit_name), cards)
+    except MissingFont as error:
+        raise InputError(str(error)) from None
 
 
 def _name_lines(pdf: FPDF, name: str, width: float) -> tuple[float, list[str]]:

@@ -9,7 +9,7 @@ import io
 from sqlmodel import Session
 
 from handlers.events.codes import new_event_code, new_event_secret
-from handlers.validation import InputError, clean_name, one_of, unit_or_error
+from handlers.validation import InputError, _, clean_name, one_of, unit_or_error
 from storage import audit_store, event_store, people_store
 from storage.models import Event, RosterEntry, Shift
 
@@ -46,7 +46,9 @@ def add_event(
     for moment, what in ((starts_at, "start"), (ends_at, "end")):
         _aware(moment, what)
     if ends_at <= starts_at:
-        raise InputError("the event must end after it starts")
+        raise InputError(
+            "the event must end after it starts", said=_("The end must be after the start."), field="ends"
+        )
     one_of(walk_ups, WALK_UPS, "--walk-ups")
     one_of(credit, CREDITS, "--credit")
     if not 0 <= grace_minutes <= 240:
@@ -86,8 +88,113 @@ def add_event(
     return event
 
 
+def set_event(
+    session: Session,
+    now: dt.datetime,
+    actor: str,
+    event_id: int,
+    *,
+    title: str,
+    starts_at: dt.datetime,
+    ends_at: dt.datetime,
+    place: str | None = None,
+) -> Event:
+    """Changes an event's title, place and times, by the rules of add_event; the audit keeps what they were."""
+    event = event_or_error(session, event_id)
+    changes: dict[str, object] = {
+        "title": clean_name(title, "event"),
+        "place": clean_name(place, "place") if place else None,
+    }
+    for moment, what in ((starts_at, "start"), (ends_at, "end")):
+        _aware(moment, what)
+    if ends_at <= starts_at:
+        raise InputError(
+            "the event must end after it starts", said=_("The end must be after the start."), field="ends"
+        )
+    changes |= {"starts_at": starts_at.astimezone(dt.UTC), "ends_at": ends_at.astimezone(dt.UTC)}
+    changes = {name: value for name, value in changes.items() if getattr(event, name) != value}
+    if changes:
+        before = {name: _plain(getattr(event, name)) for name in changes}
+        people_store.set_fields(session, event, changes)
+        audit_store.record_audit(
+            session,
+            now,
+            actor,
+            "event.set",
+            f"event:{event.id}",
+            None,
+            {"unit": event.unit_id, "before": before, "after": {k: _plain(v) for k, v in changes.items()}},
+        )
+    return event
+
+
+def _plain(value: object) -> object:
+    return value.isoformat() if isinstance(value, dt.datetime) else value
+
+
+def set_shift(
+    session: Session,
+    now: dt.datetime,
+    actor: str,
+    shift_id: int,
+    *,
+    starts_at: dt.datetime,
+    ends_at: dt.datetime,
+    capacity: int,
+    post: str | None = None,
+) -> Shift:
+    """Changes a shift's post, times and places; the places never fewer than the people on its roster."""
+    shift = event_store.shift(session, shift_id)
+    if shift is None:
+        raise InputError(f"there is no shift {shift_id}")
+    for moment, what in ((starts_at, "start"), (ends_at, "end")):
+        _aware(moment, what)
+    if ends_at <= starts_at:
+        raise InputError(
+            "the shift must end after it starts", said=_("The end must be after the start."), field="ends"
+        )
+    check_capacity(capacity, shift.taken)
+    changes: dict[str, object] = {
+        "post": clean_name(post, "post") if post else None,
+        "starts_at": starts_at.astimezone(dt.UTC),
+        "ends_at": ends_at.astimezone(dt.UTC),
+        "capacity": capacity,
+    }
+    changes = {name: value for name, value in changes.items() if getattr(shift, name) != value}
+    if not changes:
+        return shift
+    before = {name: _plain(getattr(shift, name)) for name in changes}
+    if "capacity" in changes and not event_store.set_shift_capacity(session, shift_id, capacity):
+        raise InputError(  # someone signed on meanwhile
+            "more people are on the roster than that",
+            said=_("More people are on the roster: the places cannot be fewer."),
+            field="capacity",
+        )
+    people_store.set_fields(session, shift, changes)
+    audit_store.record_audit(
+        session,
+        now,
+        actor,
+        "shift.set",
+        f"shift:{shift.id}",
+        None,
+        {"event": shift.event_id, "before": before, "after": {k: _plain(v) for k, v in changes.items()}},
+    )
+    return shift
+
+
+def remove_from_roster(
+    session: Session, now: dt.datetime, actor: str, shift_id: int, volunteer_id: int
+) -> bool:
+    """Takes the volunteer off the shift's roster (audited); False when they were not on it."""
+    entry = event_store.roster_entry(session, shift_id, volunteer_id)
+    if entry is None or entry.status != "signed":
+        return False
+    return cancel_roster(session, now, actor, entry)
+
+
 def _unused_code(session: Session) -> str:
-    for _ in range(20):
+    for _attempt in range(20):
         code = new_event_code()
         if event_store.event_by_code(session, code) is None:
             return code
@@ -116,9 +223,10 @@ def add_shift(
     for moment, what in ((starts_at, "start"), (ends_at, "end")):
         _aware(moment, what)
     if ends_at <= starts_at:
-        raise InputError("the shift must end after it starts")
-    if not 1 <= capacity <= MAX_CAPACITY:
-        raise InputError(f"--capacity must be 1 to {MAX_CAPACITY}")
+        raise InputError(
+            "the shift must end after it starts", said=_("The end must be after the start."), field="ends"
+        )
+    check_capacity(capacity, 0)
     shift = event_store.add_shift(
         session,
         event_id=event.id,
@@ -140,6 +248,23 @@ def add_shift(
     return shift
 
 
+def check_capacity(capacity: int, taken: int) -> None:
+    if not 1 <= capacity <= MAX_CAPACITY:
+        raise InputError(
+            f"--capacity must be 1 to {MAX_CAPACITY}",
+            said=_("The places must be a number from 1 to {most}."),
+            field="capacity",
+            most=MAX_CAPACITY,
+        )
+    if capacity < taken:
+        raise InputError(
+            f"{taken} people are on the roster: the capacity cannot be less",
+            said=_("{taken} people are on the roster: the places cannot be fewer."),
+            field="capacity",
+            taken=taken,
+        )
+
+
 def add_to_roster(
     session: Session, now: dt.datetime, actor: str, shift_id: int, volunteer_id: int
 ) -> tuple[RosterEntry, bool]:
@@ -153,7 +278,12 @@ def add_to_roster(
     if entry is not None and entry.status == "signed":
         return entry, False
     if not event_store.take_place(session, shift_id):
-        raise InputError(f"shift {shift_id} is full ({shift.capacity} places)")
+        raise InputError(
+            f"shift {shift_id} is full ({shift.capacity} places)",
+            said=_("This shift is full ({places} places)."),
+            field="volunteer",
+            places=shift.capacity,
+        )
     signed = event_store.sign_on(session, entry, shift_id, volunteer_id, actor, now)
     if signed is None:  # the same person at the same instant: the other one holds the place
         event_store.give_back_place(session, shift_id)

@@ -22,7 +22,7 @@ from babel.numbers import format_percent
 from sqlmodel import Session
 
 from handlers.context import Context
-from handlers.files.export import csv_bytes
+from handlers.files.export import csv_bytes, xlsx_bytes
 from handlers.files.links import DownloadFile, signed_link
 from handlers.files.report import Period, Report, build_report, parse_period, to_xlsx
 from handlers.formatting import babel_locale, hours_from_minutes, local_date
@@ -69,7 +69,7 @@ def report_file(unit_id: int, period: Period, report: Report) -> DownloadFile:
 
 
 def unit_file(session: Session, kind: str, unit_id: int, span: str, zone) -> DownloadFile | None:
-    """`hours` (CSV) or `report` (XLSX) of a unit for a span; None for an unknown kind or span."""
+    """`hours` (CSV), `hours-xlsx` (the same as XLSX) or `report` (XLSX) of a unit for a span; None for an unknown kind or span."""
     try:
         period = parse_span(span)
     except ValueError:
@@ -77,6 +77,13 @@ def unit_file(session: Session, kind: str, unit_id: int, span: str, zone) -> Dow
     if kind == "hours":
         rows = export_store.counted_service_rows(session, unit_id, period.first, period.last)
         return hours_file(unit_id, period, csv_bytes(rows, zone)[0])
+    if kind == "hours-xlsx":
+        rows = export_store.counted_service_rows(session, unit_id, period.first, period.last)
+        return DownloadFile(
+            xlsx_bytes(rows, zone)[0],
+            f"hours-unit{unit_id}-{period.label}.xlsx",
+            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        )
     if kind == "report" and not _MONTH.fullmatch(period.label):
         return report_file(unit_id, period, build_report(session, period, unit_id))
     return None

@@ -154,7 +154,14 @@ def _write_csv_rows(file, rows: Iterable[ExportRow], timezone: ZoneInfo) -> Expo
     return ExportResult(tally.count, tally.minutes)
 
 
-def write_xlsx(path: Path, rows: Iterable[ExportRow], timezone: ZoneInfo) -> ExportResult:
+def xlsx_bytes(rows: Iterable[ExportRow], timezone: ZoneInfo) -> tuple[bytes, ExportResult]:
+    """The XLSX file in memory, for a coordinator's download in the console (a unit's period)."""
+    out = io.BytesIO()
+    result = write_xlsx(out, rows, timezone)
+    return out.getvalue(), result
+
+
+def write_xlsx(path: Path | io.BytesIO, rows: Iterable[ExportRow], timezone: ZoneInfo) -> ExportResult:
     """openpyxl's write-only workbook: rows go to disk as they come, whatever their number."""
     from openpyxl import Workbook
     from openpyxl.cell import WriteOnlyCell

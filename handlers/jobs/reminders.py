@@ -32,6 +32,17 @@ NUDGE_TIME = dt.time(10, 0)  # on the first of the month, local
 NUDGE_WITHIN_HOURS = 20
 
 
+def before_start(starts_at: dt.datetime, rules: Rules) -> tuple[tuple[str, dt.datetime, dt.datetime], ...]:
+    """The two reminders of a training session or a shift, (which, due, expires): `evening` at 18:00 the
+    evening before, useful until midnight before the day (and not once the other is due), and `hour` one hour
+    before, useful until the start."""
+    start_day = starts_at.astimezone(rules.timezone).date()
+    hour_before = starts_at - HOUR_BEFORE
+    evening = local_moment_at(start_day - dt.timedelta(days=1), EVENING_BEFORE, rules)
+    midnight = local_moment_at(start_day, dt.time(0, 0), rules)
+    return (("evening", evening, min(midnight, hour_before)), ("hour", hour_before, starts_at))
+
+
 # ---- the jobs -----------------------------------------------------------------------------------------
 
 
@@ -48,15 +59,8 @@ def training_reminders(session: Session, now: dt.datetime, rules: Rules, catalog
         members[person.unit_id].append(person)
     found = []
     for training in soon:
-        start_day = training.starts_at.astimezone(rules.timezone).date()
-        hour_before = training.starts_at - HOUR_BEFORE
-        evening = local_moment_at(start_day - dt.timedelta(days=1), EVENING_BEFORE, rules)
-        midnight = local_moment_at(start_day, dt.time(0, 0), rules)
-        plans = (
-            ("training-evening", evening, min(midnight, hour_before)),
-            ("training-hour", hour_before, training.starts_at),
-        )
-        for job, due, expires in plans:
+        for which, due, expires in before_start(training.starts_at, rules):
+            job = f"training-{which}"
             if due <= now < expires:
                 words = partial(training_reply, job, training, units[training.unit_id], rules)
                 found += [

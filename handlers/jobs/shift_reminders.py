@@ -15,8 +15,8 @@ from sqlmodel import Session
 from handlers.context import Rules
 from handlers.formatting import local_date, local_moment
 from handlers.i18n import Catalogs, Translator
-from handlers.jobs.reminders import EVENING_BEFORE, HOUR_BEFORE
-from handlers.notifications import Due, Translators, local_moment_at, store_new
+from handlers.jobs.reminders import before_start
+from handlers.notifications import Due, Translators, store_new
 from handlers.types import Button, Reply
 from storage import event_store
 from storage import reminder_store as store
@@ -65,14 +65,8 @@ def shift_reminders(session: Session, now: dt.datetime, rules: Rules, catalogs: 
 
     found = []
     for shift, event in soon:
-        start_day = shift.starts_at.astimezone(rules.timezone).date()
-        hour_before = shift.starts_at - HOUR_BEFORE
-        evening = local_moment_at(start_day - dt.timedelta(days=1), EVENING_BEFORE, rules)
-        midnight = local_moment_at(start_day, dt.time(0), rules)
-        for job, due, expires in (
-            ("shift-evening", evening, min(midnight, hour_before)),
-            ("shift-hour", hour_before, shift.starts_at),
-        ):
+        for which, due, expires in before_start(shift.starts_at, rules):
+            job = f"shift-{which}"
             if due <= now < expires:
                 found += [
                     Due(

@@ -12,6 +12,7 @@ from handlers.people.linking import new_invite_code
 from handlers.validation import (
     EARLIEST,
     InputError,
+    _,
     check_date,
     clean_name,
     latest_local_date,
@@ -71,7 +72,9 @@ def checked_quiet_hours(text: str) -> str:
     try:
         return parse_quiet_hours(text)
     except ValueError as error:
-        raise InputError(str(error)) from None
+        raise InputError(
+            str(error), said=_("Quiet hours are two times like 21:00-08:00."), field="quiet_hours"
+        ) from None
 
 
 def set_quiet_hours(session: Session, now: dt.datetime, actor: str, unit_id: int, quiet_hours: str) -> Unit:
@@ -149,7 +152,9 @@ def check_deadline_repeat(
         return months_text(months)
     if not yearly and date < now.date() - dt.timedelta(days=1):
         raise InputError(
-            f"{date.isoformat()} has passed; a one-off deadline must be today or later (or --yearly)"
+            f"{date.isoformat()} has passed; a one-off deadline must be today or later (or --yearly)",
+            said=_("This date has passed: a one-off deadline must be today or later."),
+            field="date",
         )
     return None
 
@@ -181,7 +186,11 @@ def add_volunteer(
     check_date(birth_date, "birth date", today)
     check_date(trained_on, "training date", today)
     if birth_date and trained_on and trained_on < birth_date:
-        raise InputError("the training date is before the birth date")
+        raise InputError(
+            "the training date is before the birth date",
+            said=_("The training date is before the birth date."),
+            field="trained_on",
+        )
     if not allow_duplicate:
         refuse_duplicate(session, unit_id, name, birth_date)
     person = people_store.add_volunteer(
@@ -203,7 +212,11 @@ def refuse_duplicate(session: Session, unit_id: int, name: str, birth_date: dt.d
             raise InputError(
                 f"{name} is already in unit {unit_id}: volunteer {person.id} ({person.name}{born}); nothing added."
                 " If this is another person of the same name, add --allow-duplicate"
-                + ("" if birth_date else " (or give --birth-date to tell them apart)")
+                + ("" if birth_date else " (or give --birth-date to tell them apart)"),
+                said=_("{name} is already a member (#{number}). Nothing was added."),
+                field="name",
+                name=person.name,
+                number=person.id,
             )
 
 
@@ -278,18 +291,31 @@ def add_hours(
     check_date(day, "date", today)
     note = note.strip() if note and note.strip() else None
     if hours != hours or hours == 0 or abs(hours) > 100_000:
-        raise InputError("hours must be a non-zero number of at most 100000")
+        raise InputError(
+            "hours must be a non-zero number of at most 100000",
+            said=_("Hours must be a number other than 0, at most 100000."),
+            field="hours",
+        )
     minutes = round(hours * 60)
     if minutes == 0:
-        raise InputError(f"{hours:g} hours is less than a minute")
+        raise InputError(
+            f"{hours:g} hours is less than a minute", said=_("This is less than a minute."), field="hours"
+        )
     if minutes < 0:
         if note is None:
-            raise InputError("a negative correction needs --note with the reason")
+            raise InputError(
+                "a negative correction needs --note with the reason",
+                said=_("A correction that takes hours away needs its reason."),
+                field="note",
+            )
         counted = award_store.counted_minutes_in_unit(session, volunteer_id, unit_id, kind)
         if counted + minutes < 0:
             raise InputError(
                 f"the correction would take volunteer {volunteer_id}'s {kind} hours in unit {unit_id} below zero"
-                f" (they have {round(counted / 60, 1):g})"
+                f" (they have {round(counted / 60, 1):g})",
+                said=_("This would take the hours below zero (they have {hours})."),
+                field="hours",
+                hours=f"{round(counted / 60, 1):g}",
             )
     record = award_store.add_hand_entered_hours(
         session,
@@ -430,13 +456,21 @@ def grant_award(
     if people_store.volunteer(session, volunteer_id) is None:
         raise InputError(f"there is no volunteer {volunteer_id}")
     if award_code not in known_codes:
-        raise InputError(f"there is no award {award_code!r}; known: {', '.join(sorted(known_codes))}")
+        raise InputError(
+            f"there is no award {award_code!r}; known: {', '.join(sorted(known_codes))}",
+            said=_("There is no such award."),
+            field="award",
+        )
     check_date(day, "date", latest_local_date(now))
     if any(
         g.award_code == award_code and g.granted_on == day
         for g in award_store.grants_of(session, volunteer_id)
     ):
-        raise InputError(f"volunteer {volunteer_id} already has {award_code} granted on {day.isoformat()}")
+        raise InputError(
+            f"volunteer {volunteer_id} already has {award_code} granted on {day.isoformat()}",
+            said=_("This award was already granted on that date."),
+            field="day",
+        )
     grant = award_store.add_award_grant(session, volunteer_id, award_code, day, actor, now)
     audit_store.record_audit(
         session,

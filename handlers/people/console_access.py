@@ -177,3 +177,15 @@ def new_invite_for(
         {"expires": invite.expires_at.isoformat()},
     )
     return invite.code
+
+
+def new_invites_for_unlinked(
+    session: Session, now: dt.datetime, actor: str, unit_id: int, valid_for: dt.timedelta
+) -> list[dict]:
+    """A new invite code for each member of the unit not yet linked to a chat: (name, invite_code) rows, as
+    roster_import gives them for the printable cards."""
+    return [
+        {"name": person.name, "invite_code": new_invite_for(session, now, actor, person.id, valid_for)}
+        for person in console_store.unlinked_members(session, unit_id)
+        if person.id is not None
+    ]

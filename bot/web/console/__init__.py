@@ -159,9 +159,11 @@ def console_routes(vbot: Runtime) -> list[BaseRoute]:
 
         return answer
 
-    def unit_route(path: str, work, methods=("GET",), before=None) -> Route:
+    def unit_route(path: str, work, methods=("GET",), before=None, again=None) -> Route:
         return Route(
-            "/console/u/{unit_id:int}" + path, console_page(vbot, work, before), methods=list(methods)
+            "/console/u/{unit_id:int}" + path,
+            console_page(vbot, work, before, again),
+            methods=list(methods),
         )
 
     return [
@@ -173,7 +175,7 @@ def console_routes(vbot: Runtime) -> list[BaseRoute]:
         unit_route("/today", today.today, before=line_quota),
         unit_route("/records/{record_id:int}/{action:str}", today.settle, methods=("POST",)),
         *[
-            unit_route(path, work, methods, before)
+            unit_route(path, work, methods, before, getattr(module, "AGAIN", {}).get(work))
             for module in (people, events, audit, unit_pages)
             for path, work, methods, before in module.ROUTES
         ],

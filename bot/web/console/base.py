@@ -120,6 +120,8 @@ class Page:
     query: dict[str, str]
     form: FormData | None
     extra: dict[str, Any] = field(default_factory=dict)
+    # A form that was not saved, shown again: its errors by field ("" for the form as a whole).
+    errors: dict[str, str] = field(default_factory=dict)
 
     @property
     def unit_id(self) -> int:
@@ -143,6 +145,21 @@ class Page:
     def field(self, name: str) -> str:
         value = self.form.get(name) if self.form is not None else None
         return value.strip() if isinstance(value, str) else ""
+
+    def failed(self, form: str) -> bool:
+        """Whether `form` (its hidden `form` field) is the one sent and refused, shown again."""
+        return bool(self.errors) and self.form is not None and self.field("form") == form
+
+    def kept(self, form: str, name: str, default: Any = None) -> str:
+        """A field's value: what was sent when `form` is shown again after an error, else `default`."""
+        if self.failed(form):
+            value = self.form.get(name) if self.form is not None else None
+            return value if isinstance(value, str) else ""
+        return "" if default is None else str(default)
+
+    def error(self, form: str, name: str = "") -> str:
+        """The error shown next to field `name` of `form` ("" for the whole form's)."""
+        return self.errors.get(name, "") if self.failed(form) else ""
 
     def url(self, tail: str = "") -> str:
         return f"/console/u/{self.unit_id}{tail}"
@@ -209,13 +226,30 @@ async def read_form(request: Request) -> FormData | None:
     return await request.form(max_files=1, max_fields=200)
 
 
+def refused(page: Page, error: InputError, again: Callable[[Page], Result] | None) -> Result:
+    """A form not saved: its page again with the values sent and the error next to its field (400), or,
+    for a button without a page of its own, the page it came from with the error as its note."""
+    said = error.in_words(page.t)
+    if again is None or page.form is None or not page.field("form"):
+        return Redirect(page.back(), page.t("Not saved: {reason}", reason=said))
+    name = error.field if error.field and error.field in page.form else ""
+    page.errors = {name: said}
+    result = again(page)
+    if isinstance(result, Rendered):
+        result.status = 400
+    return result
+
+
 def console_page(
     vbot: Runtime,
     work: Callable[[Page], Result],
     before: Callable[[Runtime], Awaitable[dict[str, Any]]] | None = None,
+    again: Callable[[Page], Result] | None = None,
 ):
     """The endpoint of a unit's page: signed in, the unit theirs, the CSRF token of a form right.
-    `before` asks the platforms what the page shows of them (outside the database's transaction)."""
+    `before` asks the platforms what the page shows of them (outside the database's transaction).
+    `again` is the page of a form: when the form is refused (InputError), that page is shown again with
+    the values sent and the error, in the page's language, next to its field (status 400)."""
 
     async def endpoint(request: Request) -> Response:
         locale = locale_of(vbot, request)
@@ -256,13 +290,14 @@ def console_page(
                     extra,
                 )
                 try:
-                    result = work(page)
+                    try:
+                        result = work(page)
+                    except InputError as error:
+                        session.rollback()
+                        result = refused(page, error, again)
                 except NotFound:
                     session.rollback()
                     return 404, t("Not found.")
-                except InputError as error:
-                    session.rollback()
-                    return Redirect(page.back(), t("Not saved: {reason}", reason=str(error)))
                 if isinstance(result, Rendered):  # drawn while the rows it shows are in the session
                     values = result.values | {"who": who, "unit": unit, "page": page, "note": note}
                     result = Html(page_html(vbot, locale, result.template, values), result.status)

@@ -9,7 +9,7 @@ from bot.web.console.base import File, Json, NotFound, Page, Redirect, Result, i
 from handlers.events import admin as event_admin
 from handlers.events.board import shift_boards
 from handlers.events.codes import kiosk_link
-from handlers.validation import InputError
+from handlers.validation import InputError, _
 from storage import console_store, event_store
 from storage.models import Event, Shift
 
@@ -22,7 +22,11 @@ def local_moment(page: Page, day: str, clock: str, what: str) -> dt.datetime:
             dt.date.fromisoformat(day), dt.time.fromisoformat(clock), page.vbot.rules.timezone
         )
     except ValueError:
-        raise InputError(f"the {what} needs a date and a time") from None
+        raise InputError(
+            f"the {what} needs a date and a time",
+            said=_("Please give a date and a time."),
+            field="starts" if what == "start" else "ends",
+        ) from None
 
 
 def events(page: Page) -> Result:
@@ -83,10 +87,93 @@ def add_shift(page: Page) -> Result:
         event_id=ident(found),
         starts_at=local_moment(page, day, page.field("starts"), "start"),
         ends_at=local_moment(page, day, page.field("ends"), "end"),
-        capacity=int(capacity) if capacity.isdigit() and len(capacity) < 6 else 0,
+        capacity=places(capacity),
         post=page.field("post") or None,
     )
     return Redirect(page.url(f"/events/{found.id}"), page.t("Saved."))
+
+
+def places(text: str) -> int:
+    return int(text) if text.isdigit() and len(text) < 7 else 0  # 0 is refused by the handler, in words
+
+
+def set_event(page: Page) -> Result:
+    """The event's title, place and times changed: the handler of `vbot event set`'s rules, audited."""
+    found = event_of(page)
+    day = page.field("day")
+    event_admin.set_event(
+        page.session,
+        page.now,
+        page.actor,
+        ident(found),
+        title=page.field("title"),
+        starts_at=local_moment(page, day, page.field("starts"), "start"),
+        ends_at=local_moment(page, day, page.field("ends"), "end"),
+        place=page.field("place") or None,
+    )
+    return Redirect(page.url(f"/events/{found.id}"), page.t("Saved."))
+
+
+def shift_page(page: Page) -> Result:
+    """A shift: change its post, times and places; its roster, a person added or taken off."""
+    shift, found = shift_of(page)
+    roster = event_store.roster_of(page.session, [ident(shift)])
+    return page.render(
+        "shift.html",
+        "/events",
+        shift=shift,
+        event=found,
+        roster=[(volunteer_id, name) for _shift, volunteer_id, name in roster],
+    )
+
+
+def set_shift(page: Page) -> Result:
+    shift, _found = shift_of(page)
+    day = page.field("day")
+    event_admin.set_shift(
+        page.session,
+        page.now,
+        page.actor,
+        ident(shift),
+        starts_at=local_moment(page, day, page.field("starts"), "start"),
+        ends_at=local_moment(page, day, page.field("ends"), "end"),
+        capacity=places(page.field("capacity")),
+        post=page.field("post") or None,
+    )
+    return Redirect(page.url(f"/shifts/{shift.id}"), page.t("Saved."))
+
+
+def roster_add(page: Page) -> Result:
+    """A member of this unit put on the shift, named by their number (#12) or their whole name."""
+    shift, _found = shift_of(page)
+    text = page.field("volunteer").lstrip("#").strip()
+    if text.isdigit() and len(text) < 10:
+        person = console_store.member_of_units(page.session, int(text), [page.unit_id])
+    else:
+        found = (
+            console_store.search_members(page.session, [page.unit_id], text, "", 2, page.today)
+            if text
+            else []
+        )
+        person = found[0][0] if len(found) == 1 else None
+    if person is None:
+        raise InputError(
+            "no such member",
+            said=_("No member of this unit has this number or name."),
+            field="volunteer",
+        )
+    _entry, added = event_admin.add_to_roster(page.session, page.now, page.actor, ident(shift), ident(person))
+    note = page.t("Saved.") if added else page.t("{name} is on this shift already.", name=person.name)
+    return Redirect(page.url(f"/shifts/{shift.id}"), note)
+
+
+def roster_remove(page: Page) -> Result:
+    shift, _found = shift_of(page)
+    person = console_store.member_of_units(page.session, page.path["volunteer_id"], [page.unit_id])
+    if person is None:
+        raise NotFound
+    event_admin.remove_from_roster(page.session, page.now, page.actor, ident(shift), ident(person))
+    return Redirect(page.url(f"/shifts/{shift.id}"), page.t("Saved."))
 
 
 def poster(page: Page) -> Result:
@@ -130,6 +217,14 @@ ROUTES = [
     ("/events/{event_id:int}", event, ("GET",), None),
     ("/events/{event_id:int}/shifts", add_shift, ("POST",), None),
     ("/events/{event_id:int}/poster", poster, ("GET",), None),
+    ("/events/{event_id:int}/edit", set_event, ("POST",), None),
+    ("/shifts/{shift_id:int}", shift_page, ("GET",), None),
+    ("/shifts/{shift_id:int}", set_shift, ("POST",), None),
+    ("/shifts/{shift_id:int}/roster", roster_add, ("POST",), None),
+    ("/shifts/{shift_id:int}/roster/{volunteer_id:int}/remove", roster_remove, ("POST",), None),
     ("/shifts/{shift_id:int}/live", live, ("GET",), None),
     ("/shifts/{shift_id:int}/live.json", live_json, ("GET",), None),
 ]
+
+# Each form's page, shown again with the values sent and the error when the form is refused.
+AGAIN = {add_event: events, add_shift: event, set_event: event, set_shift: shift_page, roster_add: shift_page}

@@ -8,6 +8,7 @@ import datetime as dt
 from bot.web.console.base import NotFound, Page, Redirect, Result, ident
 from handlers.events.board import shift_boards
 from handlers.jobs.deadline_calendar import coming_deadlines
+from handlers.jobs.tonight import reminders_tonight
 from handlers.service import corrections
 from storage import console_store, service_store
 
@@ -27,6 +28,7 @@ def today(page: Page) -> Result:
         boards=shift_boards(page.session, [ident(shift) for shift, _ in shifts]),
         deadlines=coming_deadlines(page.session, page.unit, page.today, 5),
         quota_left=page.extra.get("quota_left"),
+        tonight=reminders_tonight(page.session, page.unit_id, page.now, page.vbot.rules),
     )
 
 

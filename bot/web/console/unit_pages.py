@@ -14,7 +14,7 @@ from handlers.files.chat import parse_span, report_chat, unit_file
 from handlers.files.report import build_report, to_png
 from handlers.jobs.deadline_calendar import coming_deadlines
 from handlers.people import admin, roster_import
-from handlers.validation import InputError
+from handlers.validation import InputError, _
 from storage import console_store
 
 NEAR_HOURS = 20
@@ -44,7 +44,7 @@ def grant(page: Page) -> Result:
         page.actor,
         volunteer_id=int(number),
         award_code=page.field("award"),
-        day=a_date(page.field("day"), "date") or page.today,
+        day=a_date(page.field("day"), "date", "day") or page.today,
         known_codes={rule.code for rule in rules_in_store(page.session)},
     )
     return Redirect(page.url("/awards"), page.t("Saved."))
@@ -83,9 +83,11 @@ def calendar(page: Page) -> Result:
 
 
 def add_deadline(page: Page) -> Result:
-    day = a_date(page.field("date"), "date")
+    day = a_date(page.field("date"), "date", "date")
     if day is None:
-        raise InputError("the deadline needs a date")
+        raise InputError(
+            "the deadline needs a date", said=_("Please give a date like 2026-03-25."), field="date"
+        )
     admin.add_deadline(
         page.session,
         page.now,
@@ -151,3 +153,6 @@ ROUTES = [
     ("/import", import_form, ("GET",), None),
     ("/import", import_roster, ("POST",), None),
 ]
+
+# Each form's page, shown again with the values sent and the error when the form is refused.
+AGAIN = {grant: awards, add_deadline: calendar, quiet_hours: calendar}
