@@ -515,3 +515,256 @@ async def test_the_volunteer_filters(harness):
     assert "保險到期" in insured and "沒受訓" not in insured
     unknown = await client.get(f"/console/u/{unit}/volunteers", params={"only": "'; drop table"})
     assert unknown.status_code == 200 and "沒受訓" in rows(unknown.text)
+
+
+# ---- merging, cards, editing events, tonight, XLSX (the console's second round) ----
+
+
+def set_phone(harness, volunteer_id: int, phone: str) -> None:
+    from storage.models import Volunteer
+
+    with UnitOfWork(harness.vbot.engine)() as session:
+        session.execute(sa.update(Volunteer).where(Volunteer.id == volunteer_id).values(phone=phone))
+        session.commit()
+
+
+def add_event_with_shift(harness, unit_id: int, title: str, starts: dt.datetime, capacity: int = 5):
+    from handlers.events import admin as event_admin
+
+    with UnitOfWork(harness.vbot.engine)() as session:
+        event = event_admin.add_event(
+            session,
+            T0,
+            "test",
+            unit_id=unit_id,
+            title=title,
+            starts_at=starts,
+            ends_at=starts + dt.timedelta(hours=3),
+        )
+        shift = event_admin.add_shift(
+            session,
+            T0,
+            "test",
+            event_id=event.id,
+            starts_at=starts,
+            ends_at=starts + dt.timedelta(hours=3),
+            capacity=capacity,
+        )
+        session.commit()
+        return event.id, shift.id
+
+
+def put_on_roster(harness, shift_id: int, volunteer_id: int) -> None:
+    from handlers.events import admin as event_admin
+
+    with UnitOfWork(harness.vbot.engine)() as session:
+        event_admin.add_to_roster(session, T0, "test", shift_id, volunteer_id)
+        session.commit()
+
+
+async def test_the_new_actions_with_another_units_ids_are_404_and_change_nothing(harness):
+    from storage.models import InviteCode, RosterEntry, Volunteer
+
+    mine, theirs = harness.add_unit("臺北市立圖書館"), harness.add_unit("高雄市立美術館", city="other")
+    await coordinator(harness, mine)
+    member, _ = harness.add_volunteer(mine, "王小明")
+    stranger, _ = harness.add_volunteer(theirs, "李秘密")
+    set_phone(harness, member, "0911000111")
+    set_phone(harness, stranger, "0911000111")  # the same phone, but in another unit
+    their_event, their_shift = add_event_with_shift(harness, theirs, "秘密活動", T0 + dt.timedelta(days=1))
+    _my_event, my_shift = add_event_with_shift(harness, mine, "淨灘", T0 + dt.timedelta(days=1))
+    put_on_roster(harness, their_shift, stranger)
+    client = await signed_in(harness)
+    csrf = csrf_of((await client.get(f"/console/u/{mine}/today")).text)
+    before = (count(harness, AuditEntry), count(harness, InviteCode), count(harness, RosterEntry))
+    for path in [
+        f"/console/u/{mine}/shifts/{their_shift}",
+        f"/console/u/{theirs}/volunteers/duplicates",
+        f"/console/u/{theirs}/volunteers?only=near-award",
+        f"/console/u/{theirs}/hours/export?span=2026&as=xlsx",
+    ]:
+        response = await client.get(path)
+        assert response.status_code == 404, path
+        assert "李秘密" not in response.text and "秘密活動" not in response.text, path
+    shift_form = {"day": "2026-03-26", "starts": "10:00", "ends": "11:00", "capacity": "9", "post": "改"}
+    for path, data in [
+        (f"/console/u/{mine}/volunteers/merge", {"keep": str(member), "remove": str(stranger)}),
+        (f"/console/u/{mine}/volunteers/merge", {"keep": str(stranger), "remove": str(member)}),
+        (f"/console/u/{theirs}/volunteers/merge", {"keep": str(member), "remove": str(stranger)}),
+        (f"/console/u/{mine}/volunteers/{stranger}/card", {}),
+        (f"/console/u/{theirs}/volunteers/cards", {}),
+        (
+            f"/console/u/{mine}/events/{their_event}/edit",
+            {"title": "改名", "day": "2026-03-26", "starts": "10:00", "ends": "11:00"},
+        ),
+        (f"/console/u/{mine}/shifts/{their_shift}", shift_form),
+        (f"/console/u/{mine}/shifts/{their_shift}/roster", {"volunteer": str(member)}),
+        (f"/console/u/{mine}/shifts/{their_shift}/roster/{stranger}/remove", {}),
+        (f"/console/u/{mine}/shifts/{my_shift}/roster/{stranger}/remove", {}),
+    ]:
+        response = await client.post(path, data=data | {"csrf": csrf})
+        assert response.status_code == 404, path
+        assert "李秘密" not in response.text and "秘密活動" not in response.text, path
+    # Their member named on my shift's roster form is no member of mine: refused in words, nothing added.
+    refused = await client.post(
+        f"/console/u/{mine}/shifts/{my_shift}/roster",
+        data={"csrf": csrf, "form": "roster", "volunteer": f"#{stranger}"},
+    )
+    assert refused.status_code == 400 and "本單位沒有這個編號或姓名的成員。" in refused.text
+    assert "李秘密" not in refused.text
+    assert (count(harness, AuditEntry), count(harness, InviteCode), count(harness, RosterEntry)) == before
+    assert count(harness, Volunteer, Volunteer.id.in_([member, stranger])) == 2
+    assert count(harness, Event, Event.title == "秘密活動") == 1
+    assert count(harness, Shift, Shift.capacity == 5) == 2
+
+
+async def test_the_new_forms_need_their_csrf_token(harness):
+    from storage.models import InviteCode, RosterEntry, Volunteer
+
+    unit = harness.add_unit()
+    await coordinator(harness, unit)
+    first, _ = harness.add_volunteer(unit, "王小明")
+    second, _ = harness.add_volunteer(unit, "王小明")
+    event, shift = add_event_with_shift(harness, unit, "淨灘", T0 + dt.timedelta(days=1))
+    put_on_roster(harness, shift, first)
+    client = await signed_in(harness)
+    before = (count(harness, AuditEntry), count(harness, InviteCode), count(harness, RosterEntry))
+    for path, data in [
+        (f"/console/u/{unit}/volunteers/merge", {"keep": str(first), "remove": str(second)}),
+        (f"/console/u/{unit}/volunteers/{first}/card", {}),
+        (f"/console/u/{unit}/volunteers/cards", {}),
+        (
+            f"/console/u/{unit}/events/{event}/edit",
+            {"title": "改名", "day": "2026-03-26", "starts": "10:00", "ends": "11:00"},
+        ),
+        (
+            f"/console/u/{unit}/shifts/{shift}",
+            {"day": "2026-03-26", "starts": "10:00", "ends": "11:00", "capacity": "9"},
+        ),
+        (f"/console/u/{unit}/shifts/{shift}/roster", {"volunteer": str(second)}),
+        (f"/console/u/{unit}/shifts/{shift}/roster/{first}/remove", {}),
+    ]:
+        for bad in ({}, {"csrf": "forged"}):
+            response = await client.post(path, data=data | bad)
+            assert response.status_code == 403, (path, bad)
+    assert (count(harness, AuditEntry), count(harness, InviteCode), count(harness, RosterEntry)) == before
+    assert count(harness, Volunteer, Volunteer.id.in_([first, second])) == 2
+    assert (
+        count(harness, Event, Event.title == "淨灘") == 1 and count(harness, Shift, Shift.capacity == 5) == 1
+    )
+
+
+async def test_duplicates_are_found_and_merged_with_their_hours_and_chat_link(harness):
+    from storage.models import ChatAccount, Volunteer
+
+    unit = harness.add_unit()
+    await coordinator(harness, unit)
+    kept, _ = harness.add_volunteer(unit, "王小明")
+    removed, code = harness.add_volunteer(unit, "王 小明")
+    other, _ = harness.add_volunteer(unit, "林大同")
+    set_phone(harness, kept, "0922333444")
+    set_phone(harness, removed, "0922333444")
+    await harness.line_says("Uold", f"綁定 {code}")  # the removed row is the one linked on LINE
+    record = add_review_record(harness, removed, unit, minutes=150)
+    client = await signed_in(harness)
+    page = await client.get(f"/console/u/{unit}/volunteers/duplicates")
+    assert page.status_code == 200 and "電話相同" in page.text
+    assert f"#{kept}" in page.text and f"#{removed}" in page.text and "林大同" not in page.text
+    merged = await client.post(
+        f"/console/u/{unit}/volunteers/merge",
+        data={"csrf": csrf_of(page.text), "form": "merge", "keep": str(kept), "remove": str(removed)},
+    )
+    assert merged.status_code == 303 and merged.headers["location"].endswith(f"/volunteers/{kept}")
+    assert count(harness, Volunteer, Volunteer.id == removed) == 0
+    assert count(harness, ServiceRecord, ServiceRecord.volunteer_id == kept, ServiceRecord.id == record) == 1
+    assert count(harness, ChatAccount, ChatAccount.volunteer_id == kept) == 1
+    # The LINE account of the removed row now speaks for the one kept.
+    with UnitOfWork(harness.vbot.engine)() as session:
+        entry = session.execute(
+            sa.select(AuditEntry.actor, AuditEntry.details).where(AuditEntry.action == "volunteer.merge")
+        ).one()
+    assert str(removed) in entry.details and "王 小明" in json_text(entry.details)
+    audit = await client.get(f"/console/u/{unit}/audit")
+    assert "volunteer.merge" in audit.text and "陳協調" in audit.text
+    assert "沒有找到重複的人。" in (await client.get(f"/console/u/{unit}/volunteers/duplicates")).text
+    # Merging a person with themselves is refused in words, on the page.
+    again = await client.post(
+        f"/console/u/{unit}/volunteers/merge",
+        data={"csrf": csrf_of(page.text), "form": "merge", "keep": str(kept), "remove": str(kept)},
+    )
+    assert again.status_code == 400 and "請選兩位不同的人。" in again.text
+
+
+def json_text(details: str) -> str:
+    import json
+
+    return json.dumps(json.loads(details), ensure_ascii=False)
+
+
+async def test_cards_xlsx_tonight_and_the_near_award_filter(harness):
+    import io
+
+    from openpyxl import load_workbook
+
+    from storage.models import InviteCode, Volunteer
+
+    unit = harness.add_unit()
+    await coordinator(harness, unit)
+    linked, code = harness.add_volunteer(unit, "王小明")
+    await harness.line_says("Umember", f"綁定 {code}")
+    near_person, _ = harness.add_volunteer(unit, "林大同")
+    harness.add_volunteer(unit, "黃小華")
+    client = await signed_in(harness)
+    page = await client.get(f"/console/u/{unit}/volunteers")
+    codes = count(harness, InviteCode)
+    cards = await client.post(f"/console/u/{unit}/volunteers/cards", data={"csrf": csrf_of(page.text)})
+    assert cards.status_code == 200 and cards.content[:5] == b"%PDF-"
+    assert cards.headers["content-type"] == "application/pdf"
+    assert count(harness, InviteCode) == codes + 2  # the two not yet linked
+    one = await client.post(f"/console/u/{unit}/volunteers/{linked}/card", data={"csrf": csrf_of(page.text)})
+    assert one.content[:5] == b"%PDF-" and count(harness, InviteCode) == codes + 3
+
+    # The hours export as XLSX, the same rows as the CSV.
+    add_review_record(harness, linked, unit, minutes=150)
+    with UnitOfWork(harness.vbot.engine)() as session:
+        session.execute(sa.update(ServiceRecord).values(status="counted"))
+        session.commit()
+    xlsx = await client.get(f"/console/u/{unit}/hours/export", params={"span": "2026", "as": "xlsx"})
+    assert xlsx.status_code == 200 and xlsx.content[:2] == b"PK"
+    sheet = load_workbook(io.BytesIO(xlsx.content)).active
+    values = [[cell for cell in row] for row in sheet.iter_rows(values_only=True)]
+    assert any("王小明" in str(row) for row in values[1:]) and len(values) == 2
+    csv = await client.get(f"/console/u/{unit}/hours/export", params={"span": "2026"})
+    assert "王小明" in csv.content.decode("utf-8-sig") and csv.headers["content-type"].startswith("text/csv")
+
+    # Tonight: a shift tomorrow with one person on it; its evening reminder goes at 18:00.
+    _event, shift = add_event_with_shift(harness, unit, "淨灘", T0 + dt.timedelta(days=1))
+    put_on_roster(harness, shift, linked)
+    today = await client.get(f"/console/u/{unit}/today")
+    tonight = today.text.split('id="tonight"')[1].split("</ul>")[0]
+    assert "18:00" in tonight and "明天的班次" in tonight and "淨灘" in tonight and "1 人" in tonight
+
+    # Within 20 h of an award (the award engine's answer): 140 h served, two years since the first service,
+    # is 10 h from the service certificate's 150; 2.5 h is near nothing.
+    with UnitOfWork(harness.vbot.engine)() as session:
+        session.add(
+            ServiceRecord(
+                volunteer_id=near_person,
+                unit_id=unit,
+                status="counted",
+                kind="service",
+                minutes=140 * 60,
+                service_date=dt.date(2025, 1, 10),
+                recorded_by="test",
+                created_at=T0,
+            )
+        )
+        session.execute(
+            sa.update(Volunteer)
+            .where(Volunteer.id == near_person)
+            .values(first_service_date=dt.date(2024, 1, 10), record_book_date=dt.date(2024, 1, 10))
+        )
+        session.commit()
+    near = await client.get(f"/console/u/{unit}/volunteers", params={"only": "near-award"})
+    assert near.status_code == 200
+    assert "林大同" in rows(near.text) and "王小明" not in rows(near.text) and "黃小華" not in rows(near.text)
