@@ -220,3 +220,103 @@ def shift_and_code(h) -> tuple[int, str]:
     with UnitOfWork(h.vbot.engine)() as session:
         shift = session.exec(select(Shift)).one()
         return shift.id, session.get(Event, shift.event_id).code
+
+
+async def downloaded(browser: Browser, folder, suffix: str) -> bytes:
+    """The file Chromium saved into `folder`, once its download has finished (no .crdownload left)."""
+
+    def finished():
+        names = [p.name for p in folder.iterdir()]
+        done = [p for p in folder.iterdir() if p.name.endswith(suffix)]
+        return done[0] if done and not any(n.endswith(".crdownload") for n in names) else None
+
+    return (await browser.wait(finished, 10)).read_bytes()
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+async def test_merge_edit_a_shift_cards_xlsx_and_a_form_error_in_zh_tw(harness, chromium, tmp_path):
+    import io
+
+    from openpyxl import load_workbook
+
+    from tests.test_console import add_event_with_shift, set_phone
+
+    h = harness
+    unit = h.add_unit()
+    await coordinator(h, unit)
+    kept, code = h.add_volunteer(unit, "王小明")
+    await h.line_says("Umember", f"綁定 {code}")
+    removed, _ = h.add_volunteer(unit, "王小明")
+    set_phone(h, kept, "0922333444")
+    set_phone(h, removed, "0922333444")
+    record = add_review_record(h, removed, unit, minutes=150)
+    h.add_volunteer(unit, "林大同")  # not linked: gets a card
+    event, shift = add_event_with_shift(h, unit, "大稻埕淨灘", T0 + dt.timedelta(days=1))
+    folder = tmp_path / "downloads"
+    folder.mkdir()
+    await asyncio.to_thread(
+        chromium.execute_cdp_cmd,
+        "Page.setDownloadBehavior",
+        {"behavior": "allow", "downloadPath": str(folder)},
+    )
+    browser = Browser(chromium, h.base_url)
+    await browser.get(await chat_link(h, "Ucoord"))
+    await browser.click("#sign-in")
+    await browser.wait(lambda: chromium.current_url.endswith("/today"), 5)
+
+    # Two rows of one person (the same phone), merged: the hours move to the one kept, linked on LINE.
+    await browser.get(f"/console/u/{unit}/volunteers")
+    await browser.click("#duplicates")
+    assert "電話相同" in await browser.text("main")
+    await browser.click(f"#keep-{kept}-remove-{removed}")
+    note = await browser.wait(lambda: chromium.find_element("css selector", ".note").text, 5)
+    assert "併入" in note and "1 筆" in note
+    assert f"#{kept}" in await browser.text("h1")
+    with UnitOfWork(h.vbot.engine)() as session:
+        from storage.models import ServiceRecord
+
+        session.exec(select(ServiceRecord).where(ServiceRecord.id == record)).one().status = "counted"
+        session.commit()
+    assert "累計：2.5" in (await h.line_says("Umember", "時數"))[0]
+
+    # Editing a shift: a form error in zh_TW beside its field, the values kept; then saved, and its roster.
+    await browser.get(f"/console/u/{unit}/events/{event}")
+    await browser.click(f"#edit-shift-{shift}")
+    await browser.wait(lambda: chromium.find_elements("css selector", "#shift-capacity"), 5)
+    chromium.find_element("css selector", "#shift-post").clear()
+    await browser.type("#shift-post", "報到處")
+    await browser.set("#shift-starts", "12:00")
+    await browser.set("#shift-ends", "11:00")
+    await browser.click("#save-shift")
+    error = await browser.text("#shift-ends-error")
+    assert error == "結束時間必須晚於開始時間。"
+    value = chromium.find_element("css selector", "#shift-post").get_attribute("value")
+    assert value == "報到處"
+    assert chromium.find_element("css selector", "#shift-ends").get_attribute("aria-invalid") == "true"
+    await browser.set("#shift-ends", "15:00")
+    chromium.find_element("css selector", "#shift-capacity").clear()
+    await browser.type("#shift-capacity", "8")
+    await browser.click("#save-shift")
+    await browser.wait(lambda: "已儲存" in chromium.find_element("css selector", ".note").text, 5)
+    assert "0／8" in await browser.text("main") or "0 of 8" in await browser.text("main")
+    await browser.type("#roster-volunteer", f"#{kept}")
+    await browser.click("#roster-add")
+    await browser.wait(lambda: chromium.find_elements("css selector", f"#roster-{kept}"), 5)
+    await browser.click(f"#remove-{kept}")
+    await browser.wait(lambda: not chromium.find_elements("css selector", f"#roster-{kept}"), 5)
+    with UnitOfWork(h.vbot.engine)() as session:
+        changed = session.get(Shift, shift)
+        assert (changed.post, changed.capacity, changed.taken) == ("報到處", 8, 0)
+
+    # The printable invite cards of everyone not yet linked, downloaded.
+    await browser.get(f"/console/u/{unit}/volunteers")
+    await browser.click("#all-cards")
+    pdf = await downloaded(browser, folder, ".pdf")
+    assert pdf[:5] == b"%PDF-" and len(pdf) > 10_000
+
+    # The hours of the period as XLSX, downloaded.
+    await browser.get(f"/console/u/{unit}/hours")
+    await browser.click("#export-xlsx")
+    sheet = load_workbook(io.BytesIO(await downloaded(browser, folder, ".xlsx"))).active
+    cells = [str(row) for row in sheet.iter_rows(values_only=True)]
+    assert len(cells) == 2 and "王小明" in cells[1]
