@@ -11,6 +11,8 @@ Figures (milliseconds, median and p95 of --repeat requests; goal p95 < 150 ms):
   today     /console/u/UNIT/today                       who is in, the review queue, shifts, deadlines
   search    /console/u/UNIT/volunteers?q=…              a name fragment that matches a handful
   awards    /console/u/UNIT/awards                      who qualifies or is within 20 h (eligible_list)
+  near      /console/u/UNIT/volunteers?only=near-award  the Volunteers filter "within 20 h of an award" (the same)
+  duplicates /console/u/UNIT/volunteers/duplicates      pairs with the same name and birth date, or phone
 """
 
 from __future__ import annotations
@@ -25,7 +27,13 @@ import httpx
 from benchmarks._common import database, kinds, median, percentile
 from benchmarks.awards_eligible import fill
 
-PAGES = {"today": "/today", "search": "/volunteers?q=%E5%BF%97%E5%B7%A501234", "awards": "/awards"}
+PAGES = {
+    "today": "/today",
+    "search": "/volunteers?q=%E5%BF%97%E5%B7%A501234",
+    "awards": "/awards",
+    "near": "/volunteers?only=near-award",
+    "duplicates": "/volunteers/duplicates",
+}
 
 
 async def measure(kind: str, records: int, volunteers: int, repeat: int, pages: list[str]) -> dict:
@@ -88,7 +96,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--records", type=int, default=1_000_000)
     parser.add_argument("--volunteers", type=int, default=5000)
     parser.add_argument("--repeat", type=int, default=30)
-    parser.add_argument("--pages", default=",".join(PAGES), help="which of today,search,awards")
+    parser.add_argument(
+        "--pages", default=",".join(PAGES), help="which of today,search,awards,near,duplicates"
+    )
     args = parser.parse_args(argv)
     pages = [name for name in args.pages.split(",") if name in PAGES]
     for kind in kinds(args.database):
@@ -98,7 +108,7 @@ def main(argv: list[str] | None = None) -> int:
         )
         for name in pages:
             samples = result[name]
-            print(f"  {name:7s} median {median(samples):7.1f} ms   p95 {percentile(samples, 95):7.1f} ms")
+            print(f"  {name:10s} median {median(samples):7.1f} ms   p95 {percentile(samples, 95):7.1f} ms")
     return 0
 
 

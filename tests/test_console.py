@@ -768,3 +768,84 @@ async def test_cards_xlsx_tonight_and_the_near_award_filter(harness):
     near = await client.get(f"/console/u/{unit}/volunteers", params={"only": "near-award"})
     assert near.status_code == 200
     assert "林大同" in rows(near.text) and "王小明" not in rows(near.text) and "黃小華" not in rows(near.text)
+
+
+async def test_an_event_and_a_shift_changed_audited_and_their_errors_in_words(harness):
+    from storage.models import RosterEntry
+
+    unit, other = harness.add_unit(), harness.add_unit("高雄市立美術館", city="other")
+    await coordinator(harness, unit)
+    member, _ = harness.add_volunteer(unit, "王小明")
+    second, _ = harness.add_volunteer(unit, "林大同")
+    harness.add_membership(second, other)  # also in a unit this coordinator does not run
+    event, shift = add_event_with_shift(harness, unit, "淨灘", T0 + dt.timedelta(days=1), capacity=2)
+    put_on_roster(harness, shift, member)
+    put_on_roster(harness, shift, second)
+    client = await signed_in(harness)
+    page = await client.get(f"/console/u/{unit}/events/{event}")
+    csrf = csrf_of(page.text)
+    changed = await client.post(
+        f"/console/u/{unit}/events/{event}/edit",
+        data={
+            "csrf": csrf,
+            "form": "edit",
+            "title": "大稻埕淨灘",
+            "place": "碼頭",
+            "day": "2026-03-27",
+            "starts": "08:00",
+            "ends": "12:00",
+        },
+    )
+    assert changed.status_code == 303
+    shown = await client.get(changed.headers["location"])
+    assert "大稻埕淨灘" in shown.text and "碼頭" in shown.text and "115年3月27日" in shown.text
+    # Fewer places than the two on the roster: refused beside the field, the values kept, nothing changed.
+    fewer = await client.post(
+        f"/console/u/{unit}/shifts/{shift}",
+        data={
+            "csrf": csrf,
+            "form": "edit-shift",
+            "post": "服務台",
+            "day": "2026-03-26",
+            "starts": "09:00",
+            "ends": "12:00",
+            "capacity": "1",
+        },
+    )
+    assert fewer.status_code == 400 and "名單上已有 2 人，名額不能更少。" in fewer.text
+    assert 'value="服務台"' in fewer.text and count(harness, Shift, Shift.capacity == 2) == 1
+    # In English, the same error in English words.
+    await client.post(
+        "/console/language", data={"csrf": csrf, "lang": "en", "back": f"/console/u/{unit}/today"}
+    )
+    english = await client.post(
+        f"/console/u/{unit}/shifts/{shift}",
+        data={
+            "csrf": csrf,
+            "form": "edit-shift",
+            "day": "2026-03-26",
+            "starts": "09:00",
+            "ends": "08:00",
+            "capacity": "3",
+        },
+    )
+    assert english.status_code == 400 and "The end must be after the start." in english.text
+    taken_off = await client.post(
+        f"/console/u/{unit}/shifts/{shift}/roster/{member}/remove", data={"csrf": csrf}
+    )
+    assert taken_off.status_code == 303
+    assert count(harness, RosterEntry, RosterEntry.status == "signed") == 1
+    with UnitOfWork(harness.vbot.engine)() as session:
+        actions = (
+            session.execute(sa.select(AuditEntry.action).where(AuditEntry.actor.like("volunteer:%")))
+            .scalars()
+            .all()
+        )
+    assert "event.set" in actions and "roster.cancel" in actions and "shift.set" not in actions
+    # 林大同 is also a member of another unit: not merged from here.
+    merge = await client.post(
+        f"/console/u/{unit}/volunteers/merge",
+        data={"csrf": csrf, "form": "merge", "keep": str(member), "remove": str(second)},
+    )
+    assert merge.status_code == 400 and "ask its coordinator" in merge.text
+    assert count(harness, RosterEntry) == 2
