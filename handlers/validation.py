@@ -49,14 +49,16 @@ def latest_local_date(now: dt.datetime) -> dt.date:
     return (now.astimezone(dt.UTC) + dt.timedelta(hours=14)).date()
 
 
-def clean_name(name: str, what: str) -> str:
+def clean_name(name: str, what: str, field: str | None = None) -> str:
+    """`field`: the form field it came from, where a page shows the error."""
     name = " ".join(name.split())  # line breaks and runs of spaces become one space
     if not name:
-        raise InputError(f"the {what} needs a name", said=_("Please fill this in."))
+        raise InputError(f"the {what} needs a name", said=_("Please fill this in."), field=field)
     if len(name) > MAX_NAME:
         raise InputError(
             f"the {what}'s name is longer than {MAX_NAME} characters",
             said=_("This is longer than {most} characters."),
+            field=field,
             most=MAX_NAME,
         )
     # Control characters are refused; the invisible marks that real names carry (the joiners of an emoji
@@ -66,6 +68,7 @@ def clean_name(name: str, what: str) -> str:
         raise InputError(
             f"the {what}'s name contains control characters",
             said=_("This contains characters that cannot be kept."),
+            field=field,
         )
     return name
 

@@ -849,3 +849,27 @@ async def test_an_event_and_a_shift_changed_audited_and_their_errors_in_words(ha
     )
     assert merge.status_code == 400 and "ask its coordinator" in merge.text
     assert count(harness, RosterEntry) == 2
+
+
+async def test_a_refused_form_comes_back_with_its_values_and_the_reason_beside_the_field(harness):
+    from storage.models import Volunteer
+
+    unit = harness.add_unit()
+    await coordinator(harness, unit)
+    client = await signed_in(harness)
+    page = await client.get(f"/console/u/{unit}/volunteers")
+    people = count(harness, Volunteer)
+    for data, field, words in [
+        ({"name": "  ", "phone": "0912345678"}, "new-name", "請填寫這一欄。"),
+        ({"name": "張美玲", "phone": "12"}, "new-phone", "電話號碼要有 8 到 16 位數字。"),
+        ({"name": "張美玲", "birth_date": "1960-13-45"}, "new-birth", "請填寫日期，例如 2026-03-25。"),
+    ]:
+        answer = await client.post(
+            f"/console/u/{unit}/volunteers", data=data | {"csrf": csrf_of(page.text), "form": "add"}
+        )
+        assert answer.status_code == 400, data
+        beside = answer.text.split(f'id="{field}"')[1].split("</p>")[0]
+        assert f'id="{field}-error"' in beside and words in beside, beside
+        for value in data.values():
+            assert f'value="{value}"' in answer.text
+    assert count(harness, Volunteer) == people

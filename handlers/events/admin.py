@@ -41,8 +41,8 @@ def add_event(
     grace_minutes: int = 0,
 ) -> Event:
     unit_or_error(session, unit_id)
-    title = clean_name(title, "event")
-    place = clean_name(place, "place") if place else None
+    title = clean_name(title, "event", "title")
+    place = clean_name(place, "place", "place") if place else None
     for moment, what in ((starts_at, "start"), (ends_at, "end")):
         _aware(moment, what)
     if ends_at <= starts_at:
@@ -102,8 +102,8 @@ def set_event(
     """Changes an event's title, place and times, by the rules of add_event; the audit keeps what they were."""
     event = event_or_error(session, event_id)
     changes: dict[str, object] = {
-        "title": clean_name(title, "event"),
-        "place": clean_name(place, "place") if place else None,
+        "title": clean_name(title, "event", "title"),
+        "place": clean_name(place, "place", "place") if place else None,
     }
     for moment, what in ((starts_at, "start"), (ends_at, "end")):
         _aware(moment, what)
@@ -155,7 +155,7 @@ def set_shift(
         )
     check_capacity(capacity, shift.taken)
     changes: dict[str, object] = {
-        "post": clean_name(post, "post") if post else None,
+        "post": clean_name(post, "post", "post") if post else None,
         "starts_at": starts_at.astimezone(dt.UTC),
         "ends_at": ends_at.astimezone(dt.UTC),
         "capacity": capacity,
@@ -230,7 +230,7 @@ def add_shift(
     shift = event_store.add_shift(
         session,
         event_id=event.id,
-        post=clean_name(post, "post") if post else None,
+        post=clean_name(post, "post", "post") if post else None,
         starts_at=starts_at.astimezone(dt.UTC),
         ends_at=ends_at.astimezone(dt.UTC),
         capacity=capacity,

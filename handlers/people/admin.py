@@ -111,7 +111,7 @@ def add_deadline(
     """A unit's own deadline or plan item, alerted to its coordinators `remind` days before (0 = on the day);
     with `months`, on the date's day of each of those months, every year (deadlines.unit_deadline)."""
     unit_or_error(session, unit_id)
-    title = clean_name(title, "deadline")
+    title = clean_name(title, "deadline", "title")
     if not remind or any(not 0 <= days <= MAX_REMIND_DAYS for days in remind):
         raise InputError(f"--remind takes days before the date, each 0 to {MAX_REMIND_DAYS}, e.g. 14,3,1")
     stored_months = check_deadline_repeat(date, yearly, months, now)
@@ -179,7 +179,7 @@ def add_volunteer(
     with their id, unless `allow_duplicate` (another person of the same name)."""
     today = today or latest_local_date(now)
     unit_or_error(session, unit_id)
-    name = clean_name(name, "volunteer")
+    name = clean_name(name, "volunteer", "name")
     if gender is not None:
         one_of(gender, GENDERS, "the gender")
     one_of(role, ROLES, "the role")
@@ -376,7 +376,9 @@ def set_volunteer(
         check_date(changes.get(field), field.replace("_", " "), today)
     for field in ("record_book_no", "english_name"):
         if field in changes:
-            changes[field] = clean_name(changes[field], field.replace("_", " ").replace(" no", " number"))
+            changes[field] = clean_name(
+                changes[field], field.replace("_", " ").replace(" no", " number"), field
+            )
     before = {field: getattr(person, field) for field in changes}
     people_store.set_fields(session, person, changes)
     audit_store.record_audit(
