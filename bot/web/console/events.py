@@ -207,7 +207,7 @@ def live(page: Page) -> Result:
 
 
 def live_json(page: Page) -> Result:
-    shift, _ = shift_of(page)
+    shift, _found = shift_of(page)
     return Json(shift_boards(page.session, [ident(shift)])[ident(shift)].as_json())
 
 
