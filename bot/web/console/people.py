@@ -229,15 +229,26 @@ def cards(page: Page) -> Result:
     return cards_pdf(page, invites)
 
 
+NAMES_KEPT = 600.0  # seconds: the bot's names rarely change; a burst of requests asks the platforms once
+_names: dict[int, tuple[float, tuple[str | None, str | None]]] = {}
+
+
 async def platform_names(vbot) -> dict:
     """The bot's LINE basic id and Telegram user name, which the cards' QR codes open (asked before the page's
-    transaction); a card without them says how to type the code."""
+    transaction, kept for NAMES_KEPT); a card without them says how to type the code."""
+    import time
+
     from bot.channels.names import platform_names as ask
 
+    kept = _names.get(id(vbot.settings))
+    if kept is not None and time.monotonic() - kept[0] < NAMES_KEPT:
+        return {"platform_names": kept[1]}
     try:
-        return {"platform_names": await ask(vbot.settings)}
+        names = await ask(vbot.settings)
     except Exception:  # a platform out of reach: the cards tell how to type the code instead
         return {"platform_names": (None, None)}
+    _names[id(vbot.settings)] = (time.monotonic(), names)
+    return {"platform_names": names}
 
 
 def duplicates(page: Page) -> Result:
