@@ -117,20 +117,27 @@ def unit_facts(
         for m in members
     }
 
-    # Days of their own make a member's sums useless, so these members are read day by day: a renewal counts
-    # only the hours after the last grant; of the service before the training day only the hours entered by
-    # hand count, so there the day's sources are kept apart too (a slower read: few members need it).
-    summed = award_store.member_service_buckets(
-        session, unit_id, window_closes(rules, as_of, round_year), as_of
-    )
+    # A renewal counts only the hours after the award's last grant: that day is one more end of the member's
+    # spans. Of the service before the training day only the hours entered by hand count, so those members are
+    # read day by day with the day's sources apart (a slower read: few members need it).
     renewable = {rule.code for rule in rules if rule.renewal is not None}
+    last_grants = {
+        v: {max(days) for code, days in f.grants.items() if code in renewable and days}
+        for v, f in facts.items()
+    }
+    summed = award_store.member_service_buckets(
+        session,
+        unit_id,
+        window_closes(rules, as_of, round_year),
+        as_of,
+        own_ends={v: days for v, days in last_grants.items() if days},
+    )
     before_training = {b.volunteer_id for b in summed if _served_before_training(facts[b.volunteer_id], b)}
-    renewing = {v for v, f in facts.items() if renewable & set(f.grants)} - before_training
 
     records: dict[int, list[CountedMinutes]] = defaultdict(list)
     first_day: dict[tuple[int, str, str], dt.date] = {}
     for b in summed:
-        if b.volunteer_id in before_training or b.volunteer_id in renewing:
+        if b.volunteer_id in before_training:
             continue
         # The sum sits on the span's last day: counted by any window that ends on or after the span. Every
         # minute of it counts (nothing was served before the training), hence no from_chat.
@@ -142,15 +149,15 @@ def unit_facts(
     for (volunteer_id, category, city), day in first_day.items():
         # No minutes, only the first day served there (years counted from the first service in a city).
         records[volunteer_id].append(CountedMinutes(day, 0, category, city))
-    for members_read, by_source in ((sorted(renewing), False), (sorted(before_training), True)):
-        for first in range(0, len(members_read), DETAIL_CHUNK):
-            chunk = members_read[first : first + DETAIL_CHUNK]
-            for b in award_store.member_service_buckets(session, unit_id, [], as_of, chunk, by_source):
-                records[b.volunteer_id].append(
-                    CountedMinutes(
-                        b.last_day, b.minutes, b.category, b.city, from_chat=b.from_chat, unit_id=b.unit_id
-                    )
+    members_read = sorted(before_training)
+    for first in range(0, len(members_read), DETAIL_CHUNK):
+        chunk = members_read[first : first + DETAIL_CHUNK]
+        for b in award_store.member_service_buckets(session, unit_id, [], as_of, chunk, by_source=True):
+            records[b.volunteer_id].append(
+                CountedMinutes(
+                    b.last_day, b.minutes, b.category, b.city, from_chat=b.from_chat, unit_id=b.unit_id
                 )
+            )
     at_age = _first_service_at_ages(session, rules, facts, as_of)
     return [
         (

@@ -1,0 +1,172 @@
+"""Counted service minutes kept summed per member and unit (servicetotal) and per member, unit and month
+(servicemonth), so that a unit's award list reads a few thousand small rows instead of a million records.
+
+What counts is exactly what the award engine counts: records of kind `service` with status `counted`. The
+sums are kept by database triggers on servicerecord (SQLite triggers; a PL/pgSQL function on PostgreSQL), so
+every write that changes counted minutes — check-out, corrections, approvals, voids, hours added, balances,
+imports, erasure, merges, and any bulk UPDATE — changes them in the same transaction, whichever code path
+made it. A trigger recomputes the touched month of that member and unit from its records (one indexed read)
+and then the member's total from the months: never an increment that could drift. On PostgreSQL it first
+locks the member's total row, so two transactions changing the same member's minutes are taken in turn and
+the second recomputes after the first committed.
+
+Only sums live here; which days a window counts (award rounds, cut-offs) stays in handlers/awards.
+`install` creates the triggers and fills the sums from the records (migration 0017 and `rebuild` call it).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import sqlalchemy as sa
+
+from storage.vocabulary import RecordKind, RecordStatus
+
+_COUNTED = f"status = '{RecordStatus.COUNTED}' AND kind = '{RecordKind.SERVICE}'"
+
+_MONTH = {
+    "sqlite": "date({d}, 'start of month')",
+    "postgresql": "CAST(date_trunc('month', {d}) AS date)",
+}
+_NEXT_MONTH = {
+    "sqlite": "date({d}, 'start of month', '+1 month')",
+    "postgresql": "CAST(date_trunc('month', {d}) + interval '1 month' AS date)",
+}
+
+_SQLITE_TRIGGERS = (
+    "servicetotal_insert",
+    "servicetotal_delete",
+    "servicetotal_update_old",
+    "servicetotal_update_new",
+)
+_WATCHED = "status, kind, minutes, service_date, unit_id, volunteer_id"
+
+
+def _refresh_sqlite(row: str) -> str:
+    """The statements that recompute `row`'s (NEW or OLD) month and total."""
+    v, u, d = f"{row}.volunteer_id", f"{row}.unit_id", f"{row}.service_date"
+    month, following = _MONTH["sqlite"].format(d=d), _NEXT_MONTH["sqlite"].format(d=d)
+    return f"""
+    DELETE FROM servicemonth WHERE volunteer_id = {v} AND unit_id = {u} AND month = {month};
+    INSERT INTO servicemonth (volunteer_id, unit_id, month, minutes, records, first_day, last_day)
+        SELECT {v}, {u}, {month}, SUM(minutes), COUNT(*), MIN(service_date), MAX(service_date)
+        FROM servicerecord
+        WHERE volunteer_id = {v} AND {_COUNTED} AND service_date >= {month} AND service_date < {following}
+            AND unit_id = {u}
+        HAVING COUNT(*) > 0;
+    DELETE FROM servicetotal WHERE volunteer_id = {v} AND unit_id = {u};
+    INSERT INTO servicetotal (volunteer_id, unit_id, minutes, records, first_day, last_day)
+        SELECT {v}, {u}, SUM(minutes), SUM(records), MIN(first_day), MAX(last_day)
+        FROM servicemonth WHERE volunteer_id = {v} AND unit_id = {u}
+        HAVING COUNT(*) > 0;
+    """
+
+
+def _sqlite_ddl() -> list[str]:
+    old, new = (
+        _COUNTED.replace("status", "OLD.status").replace("kind", "OLD.kind"),
+        _COUNTED.replace("status", "NEW.status").replace("kind", "NEW.kind"),
+    )
+    return [
+        f"CREATE TRIGGER servicetotal_insert AFTER INSERT ON servicerecord WHEN {new} BEGIN"
+        f" {_refresh_sqlite('NEW')} END",
+        f"CREATE TRIGGER servicetotal_delete AFTER DELETE ON servicerecord WHEN {old} BEGIN"
+        f" {_refresh_sqlite('OLD')} END",
+        f"CREATE TRIGGER servicetotal_update_old AFTER UPDATE OF {_WATCHED} ON servicerecord WHEN {old} BEGIN"
+        f" {_refresh_sqlite('OLD')} END",
+        f"CREATE TRIGGER servicetotal_update_new AFTER UPDATE OF {_WATCHED} ON servicerecord WHEN {new} BEGIN"
+        f" {_refresh_sqlite('NEW')} END",
+    ]
+
+
+_POSTGRES_DDL = [
+    f"""
+CREATE OR REPLACE FUNCTION servicetotal_refresh(v integer, u integer, d date) RETURNS void
+LANGUAGE plpgsql AS $$
+DECLARE
+    m date := {_MONTH["postgresql"].format(d="d")};
+BEGIN
+    -- The member's total row is the lock: changes of one member's minutes in one unit go one at a time, and
+    -- each statement below sees what the one before it committed (READ COMMITTED).
+    INSERT INTO servicetotal (volunteer_id, unit_id, minutes, records, first_day, last_day)
+        VALUES (v, u, 0, 0, d, d) ON CONFLICT DO NOTHING;
+    PERFORM 1 FROM servicetotal WHERE volunteer_id = v AND unit_id = u FOR UPDATE;
+    DELETE FROM servicemonth WHERE volunteer_id = v AND unit_id = u AND month = m;
+    INSERT INTO servicemonth (volunteer_id, unit_id, month, minutes, records, first_day, last_day)
+        SELECT v, u, m, SUM(minutes), COUNT(*), MIN(service_date), MAX(service_date)
+        FROM servicerecord
+        WHERE volunteer_id = v AND {_COUNTED} AND service_date >= m
+            AND service_date < {_NEXT_MONTH["postgresql"].format(d="m")} AND unit_id = u
+        HAVING COUNT(*) > 0;
+    UPDATE servicetotal t
+        SET minutes = COALESCE(s.minutes, 0), records = COALESCE(s.records, 0),
+            first_day = COALESCE(s.first_day, t.first_day), last_day = COALESCE(s.last_day, t.last_day)
+        FROM (SELECT SUM(minutes) AS minutes, SUM(records) AS records, MIN(first_day) AS first_day,
+                     MAX(last_day) AS last_day
+              FROM servicemonth WHERE volunteer_id = v AND unit_id = u) s
+        WHERE t.volunteer_id = v AND t.unit_id = u;
+    DELETE FROM servicetotal WHERE volunteer_id = v AND unit_id = u AND records = 0;
+END $$
+""",
+    f"""
+CREATE OR REPLACE FUNCTION servicetotal_keep() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+    IF TG_OP <> 'INSERT' THEN
+        IF OLD.status = '{RecordStatus.COUNTED}' AND OLD.kind = '{RecordKind.SERVICE}' THEN
+            PERFORM servicetotal_refresh(OLD.volunteer_id, OLD.unit_id, OLD.service_date);
+        END IF;
+    END IF;
+    IF TG_OP <> 'DELETE' THEN
+        IF NEW.status = '{RecordStatus.COUNTED}' AND NEW.kind = '{RecordKind.SERVICE}' THEN
+            PERFORM servicetotal_refresh(NEW.volunteer_id, NEW.unit_id, NEW.service_date);
+        END IF;
+    END IF;
+    RETURN NULL;
+END $$
+""",
+    f"CREATE TRIGGER servicetotal_keep AFTER INSERT OR DELETE OR UPDATE OF {_WATCHED} ON servicerecord"
+    " FOR EACH ROW EXECUTE FUNCTION servicetotal_keep()",
+]
+
+
+def drop_triggers(connection: sa.Connection) -> None:
+    """No more keeping (a bulk load that then calls `install`, or the migration's downgrade)."""
+    if connection.dialect.name == "postgresql":
+        connection.exec_driver_sql("DROP TRIGGER IF EXISTS servicetotal_keep ON servicerecord")
+        connection.exec_driver_sql("DROP FUNCTION IF EXISTS servicetotal_keep()")
+        connection.exec_driver_sql("DROP FUNCTION IF EXISTS servicetotal_refresh(integer, integer, date)")
+    else:
+        for name in _SQLITE_TRIGGERS:
+            connection.exec_driver_sql(f"DROP TRIGGER IF EXISTS {name}")
+
+
+def install(connection: sa.Connection) -> None:
+    """(Re)creates the triggers and fills both tables from the records, in the caller's transaction."""
+    dialect = connection.dialect.name
+    drop_triggers(connection)
+    for statement in _POSTGRES_DDL if dialect == "postgresql" else _sqlite_ddl():
+        connection.exec_driver_sql(statement)
+    rebuild(connection)
+
+
+def rebuild(connection: sa.Connection) -> None:
+    """Both tables computed afresh from the records (a backfill; also a repair)."""
+    dialect = "postgresql" if connection.dialect.name == "postgresql" else "sqlite"
+    month = _MONTH[dialect].format(d="service_date")
+    connection.exec_driver_sql("DELETE FROM servicemonth")
+    connection.exec_driver_sql("DELETE FROM servicetotal")
+    connection.exec_driver_sql(
+        "INSERT INTO servicemonth (volunteer_id, unit_id, month, minutes, records, first_day, last_day)"
+        f" SELECT volunteer_id, unit_id, {month}, SUM(minutes), COUNT(*), MIN(service_date), MAX(service_date)"
+        f" FROM servicerecord WHERE {_COUNTED} GROUP BY volunteer_id, unit_id, {month}"
+    )
+    connection.exec_driver_sql(
+        "INSERT INTO servicetotal (volunteer_id, unit_id, minutes, records, first_day, last_day)"
+        " SELECT volunteer_id, unit_id, SUM(minutes), SUM(records), MIN(first_day), MAX(last_day)"
+        " FROM servicemonth GROUP BY volunteer_id, unit_id"
+    )
+
+
+def month_of(day: dt.date) -> dt.date:
+    return day.replace(day=1)
