@@ -34,9 +34,8 @@ def fill(
     engine: sa.Engine, records: int, volunteers: int, now: dt.datetime, today: dt.date
 ) -> tuple[int, int, float]:
     """Returns the unit, the ten-year volunteer and the seconds the load took."""
-    from storage.models import AwardGrant, Membership, ServiceRecord, TrainingRecord, Unit, Volunteer
-
     from storage import totals_store
+    from storage.models import AwardGrant, Membership, ServiceRecord, TrainingRecord, Unit, Volunteer
 
     rng = random.Random(5)
     start = time.perf_counter()

@@ -217,7 +217,7 @@ def member_service_buckets(
     unit_id: int,
     boundaries: list[dt.date],
     until: dt.date,
-    volunteer_ids: list[int] | None = None,
+    pairs: list[tuple[int, int]] | None = None,
     by_source: bool = False,
     own_ends: dict[int, set[dt.date]] | None = None,
 ) -> list[ServiceBucket]:
@@ -225,8 +225,8 @@ def member_service_buckets(
     span: up to the first boundary, then up to each next one, then up to `until` (each span ends on its day).
 
     One grouped query along the covering index, the spans as conditional sums (no join per record).
-    `volunteer_ids` narrows it to some members, day by day (boundaries ignored): for those whose spans are their
-    own (the day an award was last granted, service before the training day). `by_source` also keeps a day's
+    `pairs` (member, unit) narrows it to some members' service in some units, day by day (boundaries ignored):
+    where a member served before the training day. `by_source` also keeps a day's
     chat-recorded and hand-entered minutes apart; it costs a read of every record (the index has no source),
     so the sums leave it out.
     """
@@ -236,7 +236,7 @@ def member_service_buckets(
         ServiceRecord.kind == RecordKind.SERVICE,
         day <= until,
     )
-    if volunteer_ids is None:
+    if pairs is None:
         return _summed_buckets(session, unit_id, boundaries, until, own_ends)
     sources = [ServiceRecord.source] if by_source else []
     totals = (
@@ -248,7 +248,7 @@ def member_service_buckets(
             (ServiceRecord.source != RecordSource.BALANCE if by_source else sa.false()).label("from_chat"),
             sa.func.sum(minutes).label("m0"),
         )
-        .where(ServiceRecord.volunteer_id.in_(volunteer_ids), *counted)
+        .where(sa.tuple_(ServiceRecord.volunteer_id, ServiceRecord.unit_id).in_(pairs), *counted)
         .group_by(ServiceRecord.volunteer_id, ServiceRecord.unit_id, day, *sources)
     )
     totals = totals.subquery()

@@ -5,6 +5,7 @@ answers of the one-volunteer-at-a-time computation (every record read day by day
 from __future__ import annotations
 
 import datetime as dt
+import json
 from dataclasses import replace
 
 import pytest
@@ -13,12 +14,13 @@ from sqlmodel import col, select
 
 from bot.database import prepare_database
 from handlers.awards.eligibility import eligible_list, near_steps, unit_facts
-from handlers.awards.progress import facts_for, rules_in_store
-from handlers.awards.rules import anniversary, progress
+from handlers.awards.progress import facts_for, newly_reached_awards, rules_in_store
+from handlers.awards.rules import anniversary, newly_reached, parse_rules, progress, progress_all
 from handlers.people import admin
-from storage import totals_store
+from storage import award_store, totals_store
 from storage.db import UnitOfWork, make_engine
-from storage.models import AwardGrant, Membership, ServiceRecord
+from storage.models import AwardGrant, Membership, ServiceRecord, Unit
+from storage.models import AwardRule as AwardRuleRow
 from tests.test_eligibility import NOW, TODAY, chat_hours, person
 
 Y = TODAY.year
@@ -292,3 +294,67 @@ def test_the_migration_fills_the_sums_of_an_existing_store(store):
         session.commit()
     totals, _months = kept(engine)
     assert sum(row.minutes for row in totals) == sum(row.minutes for row in expected[0]) + 60
+
+
+def milestones_from_scratch(session, volunteer_id, as_of, added, from_chat):
+    """The check-out milestone as it was computed before: every award, before and after."""
+    rules = parse_rules([json.loads(d) for d in award_store.award_rule_definitions(session)])
+    after = facts_for(session, volunteer_id)
+    records = list(after.records)
+    for day, minutes, category, city in added:
+        for index, r in enumerate(records):
+            if (r.service_date, r.category, r.city, r.from_chat) == (day, category, city, from_chat):
+                records[index] = replace(r, minutes=r.minutes - minutes)
+                break
+    reached = newly_reached(
+        progress_all(rules, replace(after, records=tuple(records)), as_of), progress_all(rules, after, as_of)
+    )
+    return sorted(reached)
+
+
+def test_the_check_out_milestone_asks_only_reachable_awards_and_answers_as_before(store):
+    """For every member, minutes added on days around the cut-offs, in each unit: the same awards newly reached
+    as when every award was computed before and after; and a changed award row is read at the next check-out."""
+    _engine, uow = store
+    _unit, members = mixed_history(uow)
+    announced = 0
+    with uow() as session:
+        units = {u.id: (u.category, u.city) for u in session.exec(select(Unit)).all()}
+        for v in members:
+            for unit, (category, city) in units.items():
+                for day in (TODAY, dt.date(Y, 5, 31), dt.date(Y, 6, 1), dt.date(Y - 1, 12, 31)):
+                    if day > TODAY:
+                        continue
+                    for minutes in (60, 20_000, 200_000):
+                        row = record(session, v, unit, day, minutes)
+                        added = [(day, minutes, category, city)]
+                        fast = sorted(
+                            s.code for s in newly_reached_awards(session, v, TODAY, added, from_chat=True)
+                        )
+                        assert fast == milestones_from_scratch(session, v, TODAY, added, True), (
+                            v,
+                            unit.id,
+                            day,
+                        )
+                        announced += bool(fast)
+                        session.delete(row)
+                        session.flush()
+        session.rollback()
+    assert announced, "some of these check-outs reach an award"
+
+    with uow() as session:
+        unit = next(iter(units))
+        v = members[0]
+        row = record(session, v, unit, TODAY, 200_000)
+        added = [(TODAY, 200_000, *units[unit])]
+        assert "honor-card" in {s.code for s in newly_reached_awards(session, v, TODAY, added, True)}
+        honor = session.get(AwardRuleRow, "honor-card")
+        changed = json.loads(honor.definition)
+        changed["hours"] = 10_000
+        honor.definition = json.dumps(changed)
+        session.add(honor)
+        session.flush()
+        assert "honor-card" not in {s.code for s in newly_reached_awards(session, v, TODAY, added, True)}
+        assert [r.hours for r in rules_in_store(session) if r.code == "honor-card"] == [10_000]
+        session.delete(row)
+        session.rollback()

@@ -21,7 +21,7 @@ from handlers.awards.rules import (
     CountedMinutes,
     VolunteerFacts,
     anniversary,
-    counted_categories,
+    cannot_come_near,
     cut_off,
     facts_from_rows,
     hours_count_from,
@@ -118,8 +118,9 @@ def unit_facts(
     }
 
     # A renewal counts only the hours after the award's last grant: that day is one more end of the member's
-    # spans. Of the service before the training day only the hours entered by hand count, so those members are
-    # read day by day with the day's sources apart (a slower read: few members need it).
+    # spans. Of the service before the training day only the hours entered by hand count, so a member's service
+    # in a unit they served in before their training for it is read day by day with the day's sources apart
+    # (a slower read: few need it).
     renewable = {rule.code for rule in rules if rule.renewal is not None}
     last_grants = {
         v: {max(days) for code, days in f.grants.items() if code in renewable and days}
@@ -132,15 +133,17 @@ def unit_facts(
         as_of,
         own_ends={v: days for v, days in last_grants.items() if days},
     )
-    before_training = {b.volunteer_id for b in summed if _served_before_training(facts[b.volunteer_id], b)}
+    before_training = {
+        (b.volunteer_id, b.unit_id) for b in summed if _served_before_training(facts[b.volunteer_id], b)
+    }
 
     records: dict[int, list[CountedMinutes]] = defaultdict(list)
     first_day: dict[tuple[int, str, str], dt.date] = {}
     for b in summed:
-        if b.volunteer_id in before_training:
+        if (b.volunteer_id, b.unit_id) in before_training:
             continue
         # The sum sits on the span's last day: counted by any window that ends on or after the span. Every
-        # minute of it counts (nothing was served before the training), hence no from_chat.
+        # minute of it counts (nothing was served there before the training), hence no from_chat.
         records[b.volunteer_id].append(
             CountedMinutes(b.last_day, b.minutes, b.category, b.city, unit_id=b.unit_id)
         )
@@ -149,9 +152,9 @@ def unit_facts(
     for (volunteer_id, category, city), day in first_day.items():
         # No minutes, only the first day served there (years counted from the first service in a city).
         records[volunteer_id].append(CountedMinutes(day, 0, category, city))
-    members_read = sorted(before_training)
-    for first in range(0, len(members_read), DETAIL_CHUNK):
-        chunk = members_read[first : first + DETAIL_CHUNK]
+    pairs = sorted(before_training)
+    for first in range(0, len(pairs), DETAIL_CHUNK):
+        chunk = pairs[first : first + DETAIL_CHUNK]
         for b in award_store.member_service_buckets(session, unit_id, [], as_of, chunk, by_source=True):
             records[b.volunteer_id].append(
                 CountedMinutes(
@@ -262,27 +265,6 @@ def listed(step: AwardProgress, within_minutes: int) -> bool:
     return step.reached or (years_done and not too_young and step.minutes_needed <= within_minutes)
 
 
-def _cannot_come_near(rule: AwardRule, facts: VolunteerFacts, as_of: dt.date, within: int) -> bool:
-    """Even every counted minute up to `as_of` falls more than `within` short: no progress needed."""
-    grants = facts.grants.get(rule.code)
-    renewing = bool(grants) and rule.renewal is not None
-    need = round((rule.renewal.hours if renewing else rule.hours) * 60)  # type: ignore[union-attr]
-    last = max(grants) if renewing else None
-    # At most: chat hours before the training count here too. An upper bound is all this needs, and the loop
-    # stays cheap (it runs for every award and member); progress() leaves those hours out.
-    most = 0
-    categories = counted_categories(rule, facts)
-    for r in facts.records:
-        if (
-            r.service_date <= as_of
-            and (categories is None or r.category in categories)
-            and (rule.count_cities is None or r.city in rule.count_cities)
-            and (last is None or r.service_date > last)
-        ):
-            most += r.minutes
-    return most + within < need
-
-
 def near_steps(
     ladders: dict[str, list[AwardRule]],
     facts: VolunteerFacts,
@@ -306,7 +288,7 @@ def _separate_steps(
     for rule in visible:
         if rule.code in facts.grants and rule.renewal is None:
             continue
-        if not _cannot_come_near(rule, facts, as_of, within):
+        if not cannot_come_near(rule, facts, as_of, within):
             step = progress(rule, facts, as_of, round_year)
             if listed(step, within):
                 yield step
@@ -321,7 +303,7 @@ def _tier_steps(
     for rule in visible:
         if rule.rank <= top or facts.grants.get(rule.code):
             continue
-        if _cannot_come_near(rule, facts, as_of, within):
+        if cannot_come_near(rule, facts, as_of, within):
             goal_seen = True
             continue
         step = progress(rule, facts, as_of, round_year)
