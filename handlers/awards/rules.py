@@ -784,7 +784,7 @@ def progress_all(rules: Iterable[AwardRule], facts: VolunteerFacts, as_of: dt.da
 def cannot_come_near(rule: AwardRule, facts: VolunteerFacts, as_of: dt.date, within: int) -> bool:
     """Even every counted minute up to `as_of` falls more than `within` short of the rule: no progress needed
     (the eligible list skips such awards; a check-out's milestone does not ask about them)."""
-    grants = facts.grants.get(rule.code)
+    grants = facts.grants.get(rule.code, ())
     renewing = bool(grants) and rule.renewal is not None
     need = round((rule.renewal.hours if renewing else rule.hours) * 60)  # type: ignore[union-attr]
     last = max(grants) if renewing else None
