@@ -42,6 +42,12 @@ _SQLITE_TRIGGERS = (
 _WATCHED = "status, kind, minutes, service_date, unit_id, volunteer_id"
 
 
+_SAME_MONTH = (
+    "OLD.volunteer_id = NEW.volunteer_id AND OLD.unit_id = NEW.unit_id"
+    " AND date(OLD.service_date, 'start of month') = date(NEW.service_date, 'start of month')"
+)
+
+
 def _refresh_sqlite(row: str) -> str:
     """The statements that recompute `row`'s (NEW or OLD) month and total."""
     v, u, d = f"{row}.volunteer_id", f"{row}.unit_id", f"{row}.service_date"
@@ -72,8 +78,9 @@ def _sqlite_ddl() -> list[str]:
         f" {_refresh_sqlite('NEW')} END",
         f"CREATE TRIGGER servicetotal_delete AFTER DELETE ON servicerecord WHEN {old} BEGIN"
         f" {_refresh_sqlite('OLD')} END",
-        f"CREATE TRIGGER servicetotal_update_old AFTER UPDATE OF {_WATCHED} ON servicerecord WHEN {old} BEGIN"
-        f" {_refresh_sqlite('OLD')} END",
+        # The old month only when the record left it (the new one's refresh covers a change within it).
+        f"CREATE TRIGGER servicetotal_update_old AFTER UPDATE OF {_WATCHED} ON servicerecord WHEN {old}"
+        f" AND NOT ({new} AND {_SAME_MONTH}) BEGIN {_refresh_sqlite('OLD')} END",
         f"CREATE TRIGGER servicetotal_update_new AFTER UPDATE OF {_WATCHED} ON servicerecord WHEN {new} BEGIN"
         f" {_refresh_sqlite('NEW')} END",
     ]
@@ -113,7 +120,12 @@ CREATE OR REPLACE FUNCTION servicetotal_keep() RETURNS trigger
 LANGUAGE plpgsql AS $$
 BEGIN
     IF TG_OP <> 'INSERT' THEN
-        IF OLD.status = '{RecordStatus.COUNTED}' AND OLD.kind = '{RecordKind.SERVICE}' THEN
+        -- the old month only when the record left it (the new one's refresh covers a change within it)
+        IF OLD.status = '{RecordStatus.COUNTED}' AND OLD.kind = '{RecordKind.SERVICE}' AND NOT (
+            TG_OP = 'UPDATE' AND NEW.status = '{RecordStatus.COUNTED}' AND NEW.kind = '{RecordKind.SERVICE}'
+            AND OLD.volunteer_id = NEW.volunteer_id AND OLD.unit_id = NEW.unit_id
+            AND date_trunc('month', OLD.service_date) = date_trunc('month', NEW.service_date)
+        ) THEN
             PERFORM servicetotal_refresh(OLD.volunteer_id, OLD.unit_id, OLD.service_date);
         END IF;
     END IF;
