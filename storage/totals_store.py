@@ -11,7 +11,10 @@ locks the member's total row, so two transactions changing the same member's min
 the second recomputes after the first committed.
 
 Only sums live here; which days a window counts (award rounds, cut-offs) stays in handlers/awards.
-`install` creates the triggers and fills the sums from the records (migration 0017 and `rebuild` call it).
+`install` creates the triggers and fills the sums from the records (migration 0017 calls it).
+
+A later migration that rebuilds servicerecord on SQLite (`op.batch_alter_table("servicerecord")` copies the
+table) loses its triggers: it must call `install` again (tests/test_award_totals.py fails until it does).
 """
 
 from __future__ import annotations
