@@ -218,7 +218,9 @@ def member_service_buckets(
     boundaries: list[dt.date],
     until: dt.date,
     pairs: list[tuple[int, int]] | None = None,
+    *,
     by_source: bool = False,
+    balances_only: bool = False,
     own_ends: dict[int, set[dt.date]] | None = None,
 ) -> list[ServiceBucket]:
     """Counted service of the unit's members (in all their units) up to `until`, summed per member, unit and
@@ -226,7 +228,8 @@ def member_service_buckets(
 
     One grouped query along the covering index, the spans as conditional sums (no join per record).
     `pairs` (member, unit) narrows it to some members' service in some units, day by day (boundaries ignored):
-    where a member served before the training day. `by_source` also keeps a day's
+    where a member served before the training day; `balances_only`: only record-book balances (where nothing
+    else can count yet). `by_source` also keeps a day's
     chat-recorded and hand-entered minutes apart; it costs a read of every record (the index has no source),
     so the sums leave it out.
     """
@@ -248,7 +251,11 @@ def member_service_buckets(
             (ServiceRecord.source != RecordSource.BALANCE if by_source else sa.false()).label("from_chat"),
             sa.func.sum(minutes).label("m0"),
         )
-        .where(sa.tuple_(ServiceRecord.volunteer_id, ServiceRecord.unit_id).in_(pairs), *counted)
+        .where(
+            sa.tuple_(ServiceRecord.volunteer_id, ServiceRecord.unit_id).in_(pairs),
+            *counted,
+            *([ServiceRecord.source == RecordSource.BALANCE] if balances_only else []),
+        )
         .group_by(ServiceRecord.volunteer_id, ServiceRecord.unit_id, day, *sources)
     )
     totals = totals.subquery()

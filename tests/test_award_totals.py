@@ -140,6 +140,9 @@ def mixed_history(uow) -> tuple[int, list[int]]:
                 session.add(Membership(volunteer_id=who, unit_id=unit))
             session.flush()
             record(session, who, taichung, dt.date(Y - 1, 8, 8), 9000)
+            record(
+                session, who, taichung, dt.date(2019, 8, 8), 1200, source="balance"
+            )  # counts without training
             record(session, who, general, dt.date(Y - 1, 12, 31), 2000)
         # records dated after a mid-month day (the list cuts that month in two)
         for who in v[:4]:

@@ -16,6 +16,7 @@ from sqlmodel import Session
 
 from handlers.awards.progress import requirement_name, round_name, rules_in_store
 from handlers.awards.rules import (
+    NEVER,
     AwardProgress,
     AwardRule,
     CountedMinutes,
@@ -152,15 +153,27 @@ def unit_facts(
     for (volunteer_id, category, city), day in first_day.items():
         # No minutes, only the first day served there (years counted from the first service in a city).
         records[volunteer_id].append(CountedMinutes(day, 0, category, city))
-    pairs = sorted(before_training)
-    for first in range(0, len(pairs), DETAIL_CHUNK):
-        chunk = pairs[first : first + DETAIL_CHUNK]
-        for b in award_store.member_service_buckets(session, unit_id, [], as_of, chunk, by_source=True):
-            records[b.volunteer_id].append(
-                CountedMinutes(
-                    b.last_day, b.minutes, b.category, b.city, from_chat=b.from_chat, unit_id=b.unit_id
+    # Where the category's own special training is not recorded at all (NEVER), nothing served there counts but
+    # record-book balances: only those are read.
+    never = {
+        (b.volunteer_id, b.unit_id)
+        for b in summed
+        if hours_count_from(facts[b.volunteer_id], b.category) == NEVER
+    }
+    for pairs, balances_only in (
+        (sorted(before_training - never), False),
+        (sorted(before_training & never), True),
+    ):
+        for first in range(0, len(pairs), DETAIL_CHUNK):
+            chunk = pairs[first : first + DETAIL_CHUNK]
+            for b in award_store.member_service_buckets(
+                session, unit_id, [], as_of, chunk, by_source=True, balances_only=balances_only
+            ):
+                records[b.volunteer_id].append(
+                    CountedMinutes(
+                        b.last_day, b.minutes, b.category, b.city, from_chat=b.from_chat, unit_id=b.unit_id
+                    )
                 )
-            )
     at_age = _first_service_at_ages(session, rules, facts, as_of)
     return [
         (
