@@ -5,10 +5,11 @@ What counts is exactly what the award engine counts: records of kind `service` w
 sums are kept by database triggers on servicerecord (SQLite triggers; a PL/pgSQL function on PostgreSQL), so
 every write that changes counted minutes — check-out, corrections, approvals, voids, hours added, balances,
 imports, erasure, merges, and any bulk UPDATE — changes them in the same transaction, whichever code path
-made it. A trigger recomputes the touched month of that member and unit from its records (one indexed read)
-and then the member's total from the months: never an increment that could drift. On PostgreSQL it first
-locks the member's total row, so two transactions changing the same member's minutes are taken in turn and
-the second recomputes after the first committed.
+made it. A record that becomes counted (a check-out, an approval, hours entered) adds its minutes to its month
+and total; any other change recomputes the touched month of that member and unit from its records (one indexed
+read) and then the member's total from the months. On PostgreSQL a recomputation first locks the member's total
+row (and an addition starts with it), so two transactions changing the same member's minutes are taken in turn
+and a recomputation sees what the other committed.
 
 Only sums live here; which days a window counts (award rounds, cut-offs) stays in handlers/awards.
 `install` creates the triggers and fills the sums from the records (migration 0017 calls it).
@@ -41,6 +42,7 @@ _SQLITE_TRIGGERS = (
     "servicetotal_delete",
     "servicetotal_update_old",
     "servicetotal_update_new",
+    "servicetotal_update_added",
 )
 _WATCHED = "status, kind, minutes, service_date, unit_id, volunteer_id"
 
@@ -71,21 +73,40 @@ def _refresh_sqlite(row: str) -> str:
     """
 
 
+def _add_sqlite() -> str:
+    """NEW's minutes added to its month and total (a record that became counted: a check-out, an approval, hours
+    entered): an increment, no read of records. The total first, as everywhere."""
+    v, u, d = "NEW.volunteer_id", "NEW.unit_id", "NEW.service_date"
+    return f"""
+    INSERT INTO servicetotal (volunteer_id, unit_id, minutes, records, first_day, last_day)
+        VALUES ({v}, {u}, NEW.minutes, 1, {d}, {d})
+        ON CONFLICT (volunteer_id, unit_id) DO UPDATE SET minutes = minutes + excluded.minutes,
+            records = records + 1, first_day = min(first_day, excluded.first_day),
+            last_day = max(last_day, excluded.last_day);
+    INSERT INTO servicemonth (volunteer_id, unit_id, month, minutes, records, first_day, last_day)
+        VALUES ({v}, {u}, {_MONTH["sqlite"].format(d=d)}, NEW.minutes, 1, {d}, {d})
+        ON CONFLICT (volunteer_id, unit_id, month) DO UPDATE SET minutes = minutes + excluded.minutes,
+            records = records + 1, first_day = min(first_day, excluded.first_day),
+            last_day = max(last_day, excluded.last_day);
+    """
+
+
 def _sqlite_ddl() -> list[str]:
     old, new = (
         _COUNTED.replace("status", "OLD.status").replace("kind", "OLD.kind"),
         _COUNTED.replace("status", "NEW.status").replace("kind", "NEW.kind"),
     )
     return [
-        f"CREATE TRIGGER servicetotal_insert AFTER INSERT ON servicerecord WHEN {new} BEGIN"
-        f" {_refresh_sqlite('NEW')} END",
+        f"CREATE TRIGGER servicetotal_insert AFTER INSERT ON servicerecord WHEN {new} BEGIN {_add_sqlite()} END",
         f"CREATE TRIGGER servicetotal_delete AFTER DELETE ON servicerecord WHEN {old} BEGIN"
         f" {_refresh_sqlite('OLD')} END",
         # The old month only when the record left it (the new one's refresh covers a change within it).
         f"CREATE TRIGGER servicetotal_update_old AFTER UPDATE OF {_WATCHED} ON servicerecord WHEN {old}"
         f" AND NOT ({new} AND {_SAME_MONTH}) BEGIN {_refresh_sqlite('OLD')} END",
-        f"CREATE TRIGGER servicetotal_update_new AFTER UPDATE OF {_WATCHED} ON servicerecord WHEN {new} BEGIN"
-        f" {_refresh_sqlite('NEW')} END",
+        f"CREATE TRIGGER servicetotal_update_new AFTER UPDATE OF {_WATCHED} ON servicerecord WHEN {new}"
+        f" AND {old} BEGIN {_refresh_sqlite('NEW')} END",
+        f"CREATE TRIGGER servicetotal_update_added AFTER UPDATE OF {_WATCHED} ON servicerecord WHEN {new}"
+        f" AND NOT ({old}) BEGIN {_add_sqlite()} END",
     ]
 
 
@@ -119,6 +140,23 @@ BEGIN
 END $$
 """,
     f"""
+CREATE OR REPLACE FUNCTION servicetotal_add(v integer, u integer, d date, added integer) RETURNS void
+LANGUAGE plpgsql AS $$
+BEGIN
+    -- A record that became counted: increments, the total's row first (the lock order of servicetotal_refresh).
+    INSERT INTO servicetotal AS t (volunteer_id, unit_id, minutes, records, first_day, last_day)
+        VALUES (v, u, added, 1, d, d)
+        ON CONFLICT (volunteer_id, unit_id) DO UPDATE SET minutes = t.minutes + EXCLUDED.minutes,
+            records = t.records + 1, first_day = LEAST(t.first_day, EXCLUDED.first_day),
+            last_day = GREATEST(t.last_day, EXCLUDED.last_day);
+    INSERT INTO servicemonth AS m (volunteer_id, unit_id, month, minutes, records, first_day, last_day)
+        VALUES (v, u, {_MONTH["postgresql"].format(d="d")}, added, 1, d, d)
+        ON CONFLICT (volunteer_id, unit_id, month) DO UPDATE SET minutes = m.minutes + EXCLUDED.minutes,
+            records = m.records + 1, first_day = LEAST(m.first_day, EXCLUDED.first_day),
+            last_day = GREATEST(m.last_day, EXCLUDED.last_day);
+END $$
+""",
+    f"""
 CREATE OR REPLACE FUNCTION servicetotal_keep() RETURNS trigger
 LANGUAGE plpgsql AS $$
 BEGIN
@@ -134,7 +172,11 @@ BEGIN
     END IF;
     IF TG_OP <> 'DELETE' THEN
         IF NEW.status = '{RecordStatus.COUNTED}' AND NEW.kind = '{RecordKind.SERVICE}' THEN
-            PERFORM servicetotal_refresh(NEW.volunteer_id, NEW.unit_id, NEW.service_date);
+            IF TG_OP = 'INSERT' OR NOT (OLD.status = '{RecordStatus.COUNTED}' AND OLD.kind = '{RecordKind.SERVICE}') THEN
+                PERFORM servicetotal_add(NEW.volunteer_id, NEW.unit_id, NEW.service_date, NEW.minutes);
+            ELSE
+                PERFORM servicetotal_refresh(NEW.volunteer_id, NEW.unit_id, NEW.service_date);
+            END IF;
         END IF;
     END IF;
     RETURN NULL;
@@ -151,6 +193,9 @@ def drop_triggers(connection: sa.Connection) -> None:
         connection.exec_driver_sql("DROP TRIGGER IF EXISTS servicetotal_keep ON servicerecord")
         connection.exec_driver_sql("DROP FUNCTION IF EXISTS servicetotal_keep()")
         connection.exec_driver_sql("DROP FUNCTION IF EXISTS servicetotal_refresh(integer, integer, date)")
+        connection.exec_driver_sql(
+            "DROP FUNCTION IF EXISTS servicetotal_add(integer, integer, date, integer)"
+        )
     else:
         for name in _SQLITE_TRIGGERS:
             connection.exec_driver_sql(f"DROP TRIGGER IF EXISTS {name}")
