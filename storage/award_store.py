@@ -226,7 +226,8 @@ def member_service_buckets(
     """Counted service of the unit's members (in all their units) up to `until`, summed per member, unit and
     span: up to the first boundary, then up to each next one, then up to `until` (each span ends on its day).
 
-    One grouped query along the covering index, the spans as conditional sums (no join per record).
+    Read from the kept sums (storage/totals_store.py; `_summed_buckets`), not from the records; a member's own
+    ends (`own_ends`: the day of their last grant of a renewable award) split their spans there too.
     `pairs` (member, unit) narrows it to some members' service in some units, day by day (boundaries ignored):
     where a member served before the training day; `balances_only`: only record-book balances (where nothing
     else can count yet). `by_source` also keeps a day's
