@@ -12,7 +12,9 @@ from storage.models import (
     AwardGrant,
     AwardRule,
     Membership,
+    ServiceMonth,
     ServiceRecord,
+    ServiceTotal,
     TrainingClass,
     TrainingRecord,
     Unit,
@@ -215,15 +217,20 @@ def member_service_buckets(
     unit_id: int,
     boundaries: list[dt.date],
     until: dt.date,
-    volunteer_ids: list[int] | None = None,
+    pairs: list[tuple[int, int]] | None = None,
+    *,
     by_source: bool = False,
+    balances_only: bool = False,
+    own_ends: dict[int, set[dt.date]] | None = None,
 ) -> list[ServiceBucket]:
     """Counted service of the unit's members (in all their units) up to `until`, summed per member, unit and
     span: up to the first boundary, then up to each next one, then up to `until` (each span ends on its day).
 
-    One grouped query along the covering index, the spans as conditional sums (no join per record).
-    `volunteer_ids` narrows it to some members, day by day (boundaries ignored): for those whose spans are their
-    own (the day an award was last granted, service before the training day). `by_source` also keeps a day's
+    Read from the kept sums (storage/totals_store.py; `_summed_buckets`), not from the records; a member's own
+    ends (`own_ends`: the day of their last grant of a renewable award) split their spans there too.
+    `pairs` (member, unit) narrows it to some members' service in some units, day by day (boundaries ignored):
+    where a member served before the training day; `balances_only`: only record-book balances (where nothing
+    else can count yet). `by_source` also keeps a day's
     chat-recorded and hand-entered minutes apart; it costs a read of every record (the index has no source),
     so the sums leave it out.
     """
@@ -233,43 +240,26 @@ def member_service_buckets(
         ServiceRecord.kind == RecordKind.SERVICE,
         day <= until,
     )
-    if volunteer_ids is not None:
-        sources = [ServiceRecord.source] if by_source else []
-        totals = (
-            select(
-                ServiceRecord.volunteer_id,
-                ServiceRecord.unit_id,
-                day.label("first"),
-                day.label("last"),
-                (ServiceRecord.source != RecordSource.BALANCE if by_source else sa.false()).label(
-                    "from_chat"
-                ),
-                sa.func.sum(minutes).label("m0"),
-            )
-            .where(ServiceRecord.volunteer_id.in_(volunteer_ids), *counted)
-            .group_by(ServiceRecord.volunteer_id, ServiceRecord.unit_id, day, *sources)
+    if pairs is None:
+        return _summed_buckets(session, unit_id, boundaries, until, own_ends)
+    sources = [ServiceRecord.source] if by_source else []
+    totals = (
+        select(
+            ServiceRecord.volunteer_id,
+            ServiceRecord.unit_id,
+            day.label("first"),
+            day.label("last"),
+            (ServiceRecord.source != RecordSource.BALANCE if by_source else sa.false()).label("from_chat"),
+            sa.func.sum(minutes).label("m0"),
         )
-        ends = []
-    else:
-        ends = [b for b in sorted(set(boundaries)) if b < until]
-        sums = [
-            sa.func.sum(sa.case((day <= end, minutes), else_=0)).label(f"m{n}") for n, end in enumerate(ends)
-        ]
-        totals = (
-            select(
-                ServiceRecord.volunteer_id,
-                ServiceRecord.unit_id,
-                sa.func.min(day).label("first"),
-                sa.literal(until).label("last"),
-                sa.false().label("from_chat"),
-                *sums,
-                sa.func.sum(minutes).label(f"m{len(ends)}"),
-            )
-            .where(ServiceRecord.volunteer_id.in_(_members_of(unit_id)), *counted)
-            .group_by(ServiceRecord.volunteer_id, ServiceRecord.unit_id)
+        .where(
+            sa.tuple_(ServiceRecord.volunteer_id, ServiceRecord.unit_id).in_(pairs),
+            *counted,
+            *([ServiceRecord.source == RecordSource.BALANCE] if balances_only else []),
         )
+        .group_by(ServiceRecord.volunteer_id, ServiceRecord.unit_id, day, *sources)
+    )
     totals = totals.subquery()
-    spans = [totals.c[f"m{n}"] for n in range(len(ends) + 1)]
     rows = session.execute(
         select(
             totals.c.volunteer_id,
@@ -279,27 +269,168 @@ def member_service_buckets(
             totals.c.first,
             totals.c.last,
             totals.c.from_chat,
-            *spans,
+            totals.c.m0,
         ).join(Unit, Unit.id == totals.c.unit_id)
     ).all()
-    if not ends:  # one span a row (day by day, or no window closes): nothing to take apart, no list per row
-        return [
-            ServiceBucket(v, category, city, first, last, int(m), bool(from_chat), unit_id)
-            for v, unit_id, category, city, first, last, from_chat, m in rows
-        ]
+    return [
+        ServiceBucket(v, category, city, first, last, int(m), bool(from_chat), unit_id)
+        for v, unit_id, category, city, first, last, from_chat, m in rows
+    ]
+
+
+def _summed_buckets(
+    session: Session,
+    unit_id: int,
+    boundaries: list[dt.date],
+    until: dt.date,
+    own_ends: dict[int, set[dt.date]] | None = None,
+) -> list[ServiceBucket]:
+    """member_service_buckets' spans from the kept sums (storage/totals_store.py), not from the records: each
+    member's total less the minutes of the months after a span's end, summed in the database; a month that an
+    end cuts in two (only when some of its records are dated after that end) is read from its records.
+    `own_ends`: more ends for some members (the day they were last granted a renewable award).
+
+    Reads one row per member and unit (and, in the database, their months after the earliest end)."""
+    ends = [*(b for b in sorted(set(boundaries)) if b < until), until]
+    members = _members_of(unit_id)
+    month, first, last = col(ServiceMonth.month), col(ServiceMonth.first_day), col(ServiceMonth.last_day)
+    later = (
+        sa.select(
+            col(ServiceMonth.volunteer_id),
+            col(ServiceMonth.unit_id),
+            *(
+                sa.func.sum(sa.case((first > end, col(ServiceMonth.minutes)), else_=0)).label(f"after{n}")
+                for n, end in enumerate(ends)
+            ),
+            *(
+                sa.func.max(sa.case((sa.and_(first <= end, last > end), 1), else_=0)).label(f"cut{n}")
+                for n, end in enumerate(ends)
+            ),
+        )
+        .where(month >= ends[0].replace(day=1), last > ends[0], col(ServiceMonth.volunteer_id).in_(members))
+        .group_by(col(ServiceMonth.volunteer_id), col(ServiceMonth.unit_id))
+        .subquery()
+    )
+    joined = sa.and_(
+        later.c.volunteer_id == col(ServiceTotal.volunteer_id), later.c.unit_id == col(ServiceTotal.unit_id)
+    )
+    rows = session.execute(
+        sa.select(
+            col(ServiceTotal.volunteer_id),
+            col(ServiceTotal.unit_id),
+            col(Unit.category),
+            col(Unit.city),
+            col(ServiceTotal.first_day),
+            col(ServiceTotal.minutes),
+            *(later.c[f"after{n}"] for n in range(len(ends))),
+            *(later.c[f"cut{n}"] for n in range(len(ends))),
+        )
+        .join(Unit, col(Unit.id) == col(ServiceTotal.unit_id))
+        .outerjoin(later, joined)
+        .where(col(ServiceTotal.volunteer_id).in_(members), col(ServiceTotal.first_day) <= until)
+    ).all()
+    count = len(ends)
+    # (member, unit) → end → minutes dated after it
+    after: dict[tuple[int, int], dict[dt.date, int]] = {}
+    cuts: list[tuple[int, int, dt.date]] = []
+    for row in rows:
+        key = (row[0], row[1])
+        after[key] = {end: row[6 + n] or 0 for n, end in enumerate(ends)}
+        cuts += [(*key, end) for n, end in enumerate(ends) if row[6 + count + n]]
+    own = {v: {end for end in days if end < until} - set(ends) for v, days in (own_ends or {}).items()}
+    own = {v: days for v, days in own.items() if days}
+    cuts += _after_own_ends(session, own, after)
+    for (volunteer_id, unit, end), minutes in _minutes_after_in_month(session, cuts).items():
+        after[volunteer_id, unit][end] += minutes
     found = []
-    for volunteer_id, unit_id, category, city, first, last, from_chat, *cumulative in rows:
+    for volunteer_id, unit, category, city, first_day, total, *_rest in rows:
         before = 0
-        for end, upto in zip([*ends, last], cumulative, strict=True):
-            upto = int(upto)
-            if upto != before or end == last:
+        spans = after[volunteer_id, unit]
+        for end in sorted(spans):
+            upto = total - spans[end]
+            if upto != before or end == until:
                 found.append(
-                    ServiceBucket(
-                        volunteer_id, category, city, first, end, upto - before, bool(from_chat), unit_id
-                    )
+                    ServiceBucket(volunteer_id, category, city, first_day, end, upto - before, False, unit)
                 )
             before = upto
     return found
+
+
+def _after_own_ends(
+    session: Session, own: dict[int, set[dt.date]], after: dict[tuple[int, int], dict[dt.date, int]]
+) -> list[tuple[int, int, dt.date]]:
+    """Adds the members' own ends to `after` from their months; returns the months those ends cut in two."""
+    cuts = []
+    members = sorted(own)
+    for first in range(0, len(members), 1000):
+        for volunteer_id, unit, minutes, first_day, last_day in session.execute(
+            sa.select(
+                col(ServiceMonth.volunteer_id),
+                col(ServiceMonth.unit_id),
+                col(ServiceMonth.minutes),
+                col(ServiceMonth.first_day),
+                col(ServiceMonth.last_day),
+            ).where(col(ServiceMonth.volunteer_id).in_(members[first : first + 1000]))
+        ).all():
+            spans = after.get((volunteer_id, unit))
+            if spans is None:  # all of it after `until`
+                continue
+            for end in own[volunteer_id]:
+                spans[end] = spans.get(end, 0) + (minutes if first_day > end else 0)
+                if first_day <= end < last_day:
+                    cuts.append((volunteer_id, unit, end))
+    return cuts
+
+
+def _minutes_after_in_month(
+    session: Session, cuts: list[tuple[int, int, dt.date]]
+) -> dict[tuple[int, int, dt.date], int]:
+    """(member, unit, end) → counted minutes dated after the end within the end's month, from the records."""
+    by_end: dict[dt.date, set[int]] = {}
+    for volunteer_id, _unit, end in cuts:
+        by_end.setdefault(end, set()).add(volunteer_id)
+    wanted: dict[tuple[int, int], list[dt.date]] = {}
+    for volunteer_id, unit, end in cuts:
+        wanted.setdefault((volunteer_id, unit), []).append(end)
+    found: dict[tuple[int, int, dt.date], int] = {}
+    ends = sorted(by_end)
+    for first in range(0, len(ends), 200):
+        chunk = ends[first : first + 200]
+        in_chunk = set(chunk)
+        for volunteer_id, unit, day, minutes in session.execute(
+            sa.select(
+                col(ServiceRecord.volunteer_id),
+                col(ServiceRecord.unit_id),
+                col(ServiceRecord.service_date),
+                sa.func.sum(ServiceRecord.minutes),
+            )
+            .where(
+                col(ServiceRecord.status) == RecordStatus.COUNTED,
+                col(ServiceRecord.kind) == RecordKind.SERVICE,
+                sa.or_(
+                    *(
+                        sa.and_(
+                            col(ServiceRecord.volunteer_id).in_(sorted(by_end[end])),
+                            col(ServiceRecord.service_date) > end,
+                            col(ServiceRecord.service_date) <= _month_end(end),
+                        )
+                        for end in chunk
+                    )
+                ),
+            )
+            .group_by(
+                col(ServiceRecord.volunteer_id), col(ServiceRecord.unit_id), col(ServiceRecord.service_date)
+            )
+        ).all():
+            # another unit's month past the end is counted whole, and each day once per end it follows
+            for end in wanted.get((volunteer_id, unit), ()):
+                if end in in_chunk and end < day <= _month_end(end):
+                    found[volunteer_id, unit, end] = found.get((volunteer_id, unit, end), 0) + int(minutes)
+    return found
+
+
+def _month_end(day: dt.date) -> dt.date:
+    return (day.replace(day=1) + dt.timedelta(days=32)).replace(day=1) - dt.timedelta(days=1)
 
 
 def upcoming_training_classes(

@@ -207,6 +207,29 @@ class ServiceRecord(SQLModel, table=True):
     late_after: dt.datetime | None = utc_field(default=None)
 
 
+class ServiceTotal(SQLModel, table=True):
+    """Counted service minutes of a member in a unit, all time, kept by triggers (storage/totals_store.py)."""
+
+    volunteer_id: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
+    unit_id: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
+    minutes: int
+    records: int
+    first_day: dt.date
+    last_day: dt.date
+
+
+class ServiceMonth(SQLModel, table=True):
+    """Counted service minutes of a member in a unit in one month (`month`: its first day), kept by triggers."""
+
+    volunteer_id: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
+    unit_id: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
+    month: dt.date = Field(primary_key=True, index=True)
+    minutes: int
+    records: int
+    first_day: dt.date
+    last_day: dt.date
+
+
 class AuditEntry(SQLModel, table=True):
     """Who changed what, when and why: every manual entry and every correction."""
 

@@ -16,12 +16,13 @@ from sqlmodel import Session
 
 from handlers.awards.progress import requirement_name, round_name, rules_in_store
 from handlers.awards.rules import (
+    NEVER,
     AwardProgress,
     AwardRule,
     CountedMinutes,
     VolunteerFacts,
     anniversary,
-    counted_categories,
+    cannot_come_near,
     cut_off,
     facts_from_rows,
     hours_count_from,
@@ -117,23 +118,33 @@ def unit_facts(
         for m in members
     }
 
-    # Days of their own make a member's sums useless, so these members are read day by day: a renewal counts
-    # only the hours after the last grant; of the service before the training day only the hours entered by
-    # hand count, so there the day's sources are kept apart too (a slower read: few members need it).
-    summed = award_store.member_service_buckets(
-        session, unit_id, window_closes(rules, as_of, round_year), as_of
-    )
+    # A renewal counts only the hours after the award's last grant: that day is one more end of the member's
+    # spans. Of the service before the training day only the hours entered by hand count, so a member's service
+    # in a unit they served in before their training for it is read day by day with the day's sources apart
+    # (a slower read: few need it).
     renewable = {rule.code for rule in rules if rule.renewal is not None}
-    before_training = {b.volunteer_id for b in summed if _served_before_training(facts[b.volunteer_id], b)}
-    renewing = {v for v, f in facts.items() if renewable & set(f.grants)} - before_training
+    last_grants = {
+        v: {max(days) for code, days in f.grants.items() if code in renewable and days}
+        for v, f in facts.items()
+    }
+    summed = award_store.member_service_buckets(
+        session,
+        unit_id,
+        window_closes(rules, as_of, round_year),
+        as_of,
+        own_ends={v: days for v, days in last_grants.items() if days},
+    )
+    before_training = {
+        (b.volunteer_id, b.unit_id) for b in summed if _served_before_training(facts[b.volunteer_id], b)
+    }
 
     records: dict[int, list[CountedMinutes]] = defaultdict(list)
     first_day: dict[tuple[int, str, str], dt.date] = {}
     for b in summed:
-        if b.volunteer_id in before_training or b.volunteer_id in renewing:
+        if (b.volunteer_id, b.unit_id) in before_training:
             continue
         # The sum sits on the span's last day: counted by any window that ends on or after the span. Every
-        # minute of it counts (nothing was served before the training), hence no from_chat.
+        # minute of it counts (nothing was served there before the training), hence no from_chat.
         records[b.volunteer_id].append(
             CountedMinutes(b.last_day, b.minutes, b.category, b.city, unit_id=b.unit_id)
         )
@@ -142,10 +153,22 @@ def unit_facts(
     for (volunteer_id, category, city), day in first_day.items():
         # No minutes, only the first day served there (years counted from the first service in a city).
         records[volunteer_id].append(CountedMinutes(day, 0, category, city))
-    for members_read, by_source in ((sorted(renewing), False), (sorted(before_training), True)):
-        for first in range(0, len(members_read), DETAIL_CHUNK):
-            chunk = members_read[first : first + DETAIL_CHUNK]
-            for b in award_store.member_service_buckets(session, unit_id, [], as_of, chunk, by_source):
+    # Where the category's own special training is not recorded at all (NEVER), nothing served there counts but
+    # record-book balances: only those are read.
+    never = {
+        (b.volunteer_id, b.unit_id)
+        for b in summed
+        if hours_count_from(facts[b.volunteer_id], b.category) == NEVER
+    }
+    for pairs, balances_only in (
+        (sorted(before_training - never), False),
+        (sorted(before_training & never), True),
+    ):
+        for first in range(0, len(pairs), DETAIL_CHUNK):
+            chunk = pairs[first : first + DETAIL_CHUNK]
+            for b in award_store.member_service_buckets(
+                session, unit_id, [], as_of, chunk, by_source=True, balances_only=balances_only
+            ):
                 records[b.volunteer_id].append(
                     CountedMinutes(
                         b.last_day, b.minutes, b.category, b.city, from_chat=b.from_chat, unit_id=b.unit_id
@@ -255,27 +278,6 @@ def listed(step: AwardProgress, within_minutes: int) -> bool:
     return step.reached or (years_done and not too_young and step.minutes_needed <= within_minutes)
 
 
-def _cannot_come_near(rule: AwardRule, facts: VolunteerFacts, as_of: dt.date, within: int) -> bool:
-    """Even every counted minute up to `as_of` falls more than `within` short: no progress needed."""
-    grants = facts.grants.get(rule.code)
-    renewing = bool(grants) and rule.renewal is not None
-    need = round((rule.renewal.hours if renewing else rule.hours) * 60)  # type: ignore[union-attr]
-    last = max(grants) if renewing else None
-    # At most: chat hours before the training count here too. An upper bound is all this needs, and the loop
-    # stays cheap (it runs for every award and member); progress() leaves those hours out.
-    most = 0
-    categories = counted_categories(rule, facts)
-    for r in facts.records:
-        if (
-            r.service_date <= as_of
-            and (categories is None or r.category in categories)
-            and (rule.count_cities is None or r.city in rule.count_cities)
-            and (last is None or r.service_date > last)
-        ):
-            most += r.minutes
-    return most + within < need
-
-
 def near_steps(
     ladders: dict[str, list[AwardRule]],
     facts: VolunteerFacts,
@@ -299,7 +301,7 @@ def _separate_steps(
     for rule in visible:
         if rule.code in facts.grants and rule.renewal is None:
             continue
-        if not _cannot_come_near(rule, facts, as_of, within):
+        if not cannot_come_near(rule, facts, as_of, within):
             step = progress(rule, facts, as_of, round_year)
             if listed(step, within):
                 yield step
@@ -314,7 +316,7 @@ def _tier_steps(
     for rule in visible:
         if rule.rank <= top or facts.grants.get(rule.code):
             continue
-        if _cannot_come_near(rule, facts, as_of, within):
+        if cannot_come_near(rule, facts, as_of, within):
             goal_seen = True
             continue
         step = progress(rule, facts, as_of, round_year)

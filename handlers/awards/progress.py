@@ -18,6 +18,8 @@ from handlers.awards.rules import (
     AwardRule,
     CountedMinutes,
     VolunteerFacts,
+    cannot_come_near,
+    counted_categories,
     facts_from_rows,
     newly_reached,
     parse_rules,
@@ -42,12 +44,22 @@ def seed_award_rules(session: Session, now: dt.datetime) -> None:
     award_store.seed_award_rules(session, definitions, now)
 
 
+_parsed: dict[
+    tuple[str, ...], tuple[AwardRule, ...]
+] = {}  # the table's rows → the rules: parsed once a process
+
+
 def rules_in_store(session: Session) -> list[AwardRule]:
-    """The award table, nearest goals first (by the hours they need)."""
-    rules = parse_rules(
-        [json.loads(definition) for definition in award_store.award_rule_definitions(session)]
-    )
-    return sorted(rules, key=lambda rule: (rule.hours, rule.years, rule.code))
+    """The award table, nearest goals first (by the hours they need). Read each time (a unit may change a row),
+    parsed only when the rows differ from the last ones parsed."""
+    definitions = tuple(award_store.award_rule_definitions(session))
+    rules = _parsed.get(definitions)
+    if rules is None:
+        parsed = parse_rules([json.loads(definition) for definition in definitions])
+        rules = tuple(sorted(parsed, key=lambda rule: (rule.hours, rule.years, rule.code)))
+        _parsed.clear()
+        _parsed[definitions] = rules
+    return list(rules)
 
 
 def facts_for(session: Session, volunteer_id: int) -> VolunteerFacts:
@@ -211,8 +223,19 @@ def newly_reached_awards(
     from_chat: the minutes were recorded at a check-out (else entered by hand): facts_for keeps the two apart,
     and only the former wait for the training day.
     """
-    rules = rules_in_store(session)
     after = facts_for(session, volunteer_id)
+    # Only the ladders of awards the new minutes count for and could reach by now: every other award's progress
+    # is the same before and after, so it cannot be newly reached (nor change what a ladder shows).
+    table = rules_in_store(session)
+    reachable = {
+        rule.ladder
+        for rule in table
+        if any(_counts_for(rule, after, category, city) for _day, _minutes, category, city in added)
+        and not cannot_come_near(rule, after, as_of, 0)
+    }
+    rules = [rule for rule in table if rule.ladder in reachable]
+    if not rules:
+        return []
     records = list(after.records)
     for day, minutes, category, city in added:  # take the new minutes out again for "before"
         for index, record in enumerate(records):
@@ -228,6 +251,14 @@ def newly_reached_awards(
     steps_after = progress_all(rules, after, as_of)
     reached = set(newly_reached(progress_all(rules, before, as_of), steps_after))
     return [step for step in steps_after if step.code in reached]
+
+
+def _counts_for(rule: AwardRule, facts: VolunteerFacts, category: str, city: str) -> bool:
+    """Whether minutes served in a unit of this category and city can count towards the rule at all."""
+    categories = counted_categories(rule, facts)
+    return (categories is None or category in categories) and (
+        rule.count_cities is None or city in rule.count_cities
+    )
 
 
 def milestones(ctx: Context, volunteer_id: int, added: list[tuple[dt.date, int, str, str]]) -> list[str]:

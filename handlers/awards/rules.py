@@ -781,6 +781,28 @@ def progress_all(rules: Iterable[AwardRule], facts: VolunteerFacts, as_of: dt.da
     return shown
 
 
+def cannot_come_near(rule: AwardRule, facts: VolunteerFacts, as_of: dt.date, within: int) -> bool:
+    """Even every counted minute up to `as_of` falls more than `within` short of the rule: no progress needed
+    (the eligible list skips such awards; a check-out's milestone does not ask about them)."""
+    grants = facts.grants.get(rule.code, ())
+    renewing = bool(grants) and rule.renewal is not None
+    need = round((rule.renewal.hours if renewing else rule.hours) * 60)  # type: ignore[union-attr]
+    last = max(grants) if renewing else None
+    # At most: chat hours before the training count here too. An upper bound is all this needs, and the loop
+    # stays cheap (it runs for every award and member); progress() leaves those hours out.
+    most = 0
+    categories = counted_categories(rule, facts)
+    for r in facts.records:
+        if (
+            r.service_date <= as_of
+            and (categories is None or r.category in categories)
+            and (rule.count_cities is None or r.city in rule.count_cities)
+            and (last is None or r.service_date > last)
+        ):
+            most += r.minutes
+    return most + within < need
+
+
 def newly_reached(before: list[AwardProgress], after: list[AwardProgress]) -> list[str]:
     """Awards reached by what happened between the two (a check-out): the milestone to congratulate on.
     Only for the round open now: hours after a round's cut-off never announce that round (nor the next)."""
