@@ -120,7 +120,7 @@ class Pipeline:
                 continue
             if await asyncio.to_thread(self._handle, event, incoming, now):
                 done += 1
-                if incoming is not None and incoming.platform == Platform.LINE:
+                if incoming is not None and incoming.platform == Platform.LINE and incoming.kind != "blocked":
                     line_senders[incoming.user_id] = self.catalogs.match(incoming.platform_locale)
         if done:
             self.outbox_waiting.set()

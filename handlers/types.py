@@ -20,7 +20,9 @@ class ReplyTo:
 class Incoming:
     """One thing a person did in a chat, as the handlers see it.
 
-    kind: `text` (typed or a button), `follow` (added the bot), `location` (a shared location), `other`.
+    kind: `text` (typed or a button), `follow` (added the bot, or unblocked it on LINE), `blocked` (LINE's
+    unfollow, Telegram's kicked), `unblocked` (Telegram's member again), `location` (a shared location),
+    `other`.
     sent_at is the platform's own timestamp of the message.
     """
 

@@ -141,6 +141,9 @@ class ChatAccount(SQLModel, table=True):
     wrong_codes_since: dt.datetime | None = utc_field(default=None)
     # The LINE rich menu linked to this person (LineRichMenu.line_id); None = the channel's default menu.
     rich_menu: str | None = None
+    # Since when the person has blocked the bot (LINE unfollow, Telegram kicked): nothing is pushed to it
+    # (a LINE push would spend the month's quota, a Telegram one is refused) until they follow it again.
+    unreachable_since: dt.datetime | None = utc_field(default=None)
 
 
 class WrongCodeAttempt(SQLModel, table=True):

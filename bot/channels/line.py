@@ -42,6 +42,7 @@ from linebot.v3.webhooks import (
     MessageEvent,
     PostbackEvent,
     TextMessageContent,
+    UnfollowEvent,
     UserSource,
 )
 
@@ -153,6 +154,8 @@ class LineChannel:
             return None  # groups and rooms: the bot only talks one to one
         user_id = event.source.user_id
         sent_at = timestamp_or(event.timestamp, now)
+        if isinstance(event, UnfollowEvent):  # blocked: no profile to ask for, nothing to answer
+            return Incoming(Platform.LINE, user_id, "blocked", "", sent_at, ReplyTo(user_id))
         reply_to = ReplyTo(user_id, getattr(event, "reply_token", None))
         if isinstance(event, MessageEvent):
             location = None
@@ -177,7 +180,7 @@ class LineChannel:
         elif isinstance(event, FollowEvent):
             kind, text = "follow", ""
         else:
-            return None  # unfollow, unsend, beacons …: nothing to say
+            return None  # unsend, beacons …: nothing to say
         return Incoming(
             Platform.LINE, user_id, kind, text, sent_at, reply_to, await self._language_of(user_id)
         )

@@ -1,0 +1,24 @@
+"""chat accounts: since when the person has blocked the bot (nothing is pushed to it meanwhile)
+
+Revision ID: 0017
+Revises: 0016
+Create Date: 2026-12-06 04:00:00
+"""
+import sqlalchemy as sa
+from alembic import op
+
+
+revision = '0017'
+down_revision = '0016'
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    with op.batch_alter_table('chataccount', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('unreachable_since', sa.DateTime(), nullable=True))
+
+
+def downgrade() -> None:
+    with op.batch_alter_table('chataccount', schema=None) as batch_op:
+        batch_op.drop_column('unreachable_since')
