@@ -404,15 +404,13 @@ def handle(
     if incoming.kind == "blocked":  # LINE unfollow, Telegram kicked: nothing reaches them until they return
         return reachability.blocked(ctx)
     was_blocked = reachability.came_back(ctx)  # whatever they do next on it, the account can be reached
-    if incoming.kind == "follow":  # LINE: added the bot, or unblocked it
-        return reachability.welcome_back(ctx) if linked else guide.how_to_link(ctx)
-    if incoming.kind == "unblocked":  # Telegram: the first contact comes as /start; a return is greeted
-        return reachability.welcome_back(ctx) if linked and was_blocked else []
-    if incoming.kind == "location" and incoming.location is not None:
-        return event_checkin.location_shared(ctx) if linked else guide.how_to_link(ctx)
-    if incoming.kind == "other":  # a sticker, a picture, a voice message, a file
-        return guide.friendly(ctx, "") if linked else guide.how_to_link(ctx)
-    found = recognise(incoming.text, native_words(catalogs)) if incoming.kind == "text" else None
+    if incoming.kind != "text":
+        return not_a_text(ctx, was_blocked)
+    found = recognise(incoming.text, native_words(catalogs))
+    asked = my_data.question_just_asked(ctx) if linked else None
+    intent, argument = (found[0].intent, found[1]) if found else (None, incoming.text)
+    if my_data.answers_a_deletion_question(ctx, asked, intent, argument):  # 取消 right after it: not a shift
+        return my_data.take_back_deletion(ctx, asked)
     if found is None and linked and guide.is_small_talk(ctx, incoming.text):
         return guide.friendly(ctx, incoming.text)
     if found is None:
@@ -432,6 +430,18 @@ def handle(
     if route.needs_link and not linked:
         return guide.how_to_link(ctx)
     return with_next_step(ctx, route.handler(ctx, argument)) if linked else route.handler(ctx, argument)
+
+
+def not_a_text(ctx: Context, was_blocked: bool) -> list[Reply]:
+    """A follow, an unblock, a shared location, a sticker, a picture, a voice message, a file."""
+    incoming, linked = ctx.incoming, ctx.linked
+    if incoming.kind == "follow":  # LINE: added the bot, or unblocked it
+        return reachability.welcome_back(ctx) if linked else guide.how_to_link(ctx)
+    if incoming.kind == "unblocked":  # Telegram: the first contact comes as /start; a return is greeted
+        return reachability.welcome_back(ctx) if linked and was_blocked else []
+    if incoming.kind == "location" and incoming.location is not None:
+        return event_checkin.location_shared(ctx) if linked else guide.how_to_link(ctx)
+    return guide.friendly(ctx, "") if linked else guide.how_to_link(ctx)
 
 
 def with_next_step(ctx: Context, replies: list[Reply]) -> list[Reply]:

@@ -312,3 +312,37 @@ def unreachable_members(session: Session, unit_ids: list[int]) -> list[tuple[int
         .order_by(col(Volunteer.name), col(Volunteer.id), col(ChatAccount.platform))
     ).all()
     return [(int(v), str(name), str(platform), since) for v, name, platform, since in rows]
+
+
+def set_awaiting(
+    session: Session, account: ChatAccount | None, question: str | None, now: dt.datetime
+) -> None:
+    """The question the bot has just asked on this account (None: none)."""
+    if account is None:
+        return
+    account.awaiting, account.awaiting_since = question, now if question else None
+    session.add(account)
+
+
+def take_awaiting(
+    session: Session, account: ChatAccount | None, now: dt.datetime, within: dt.timedelta
+) -> str | None:
+    """The question asked on this account no longer than `within` ago, if any; it is answered now (cleared)."""
+    if account is None or account.awaiting is None:
+        return None
+    fresh = account.awaiting_since is not None and now - account.awaiting_since <= within
+    question = account.awaiting if fresh else None
+    set_awaiting(session, account, None, now)
+    return question
+
+
+def withdraw_deletion_request(session: Session, volunteer_id: int) -> int:
+    """The person takes back their request to delete their data: its messages to the coordinators go (those
+    not yet sent are not sent; a confirmation from one already read is refused). Returns how many went."""
+    gone = session.execute(
+        sa.delete(Notification).where(
+            col(Notification.job) == "delete-request",
+            col(Notification.key).like(f"delete-request:{volunteer_id}:%"),
+        )
+    )
+    return int(cast(sa.CursorResult, gone).rowcount)
