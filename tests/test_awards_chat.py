@@ -48,13 +48,13 @@ async def test_a_check_out_that_reaches_an_award_says_so_and_how_to_apply(harnes
     await harness.line_says("Uvol1", "簽到", at=T0)
     answer = (await harness.line_says("Uvol1", "簽退", at=T0 + 2 * HOUR))[0]
     assert "這次服務 2 小時" in answer
-    assert "你已達到「志願服務績效證明書」" in answer and "7天內" in answer
+    assert "您已達到「志願服務績效證明書」" in answer and "7天內" in answer
     items = harness.line_api.sent("/reply")[-1].body["messages"][0]["quickReply"]["items"]
     assert items[0]["action"]["text"] == "獎勵"
     # The next check-out reaches nothing new: no congratulations twice.
     await harness.line_says("Uvol1", "簽到", at=T0 + 3 * HOUR)
     again = (await harness.line_says("Uvol1", "簽退", at=T0 + 4 * HOUR))[0]
-    assert "你已達到" not in again
+    assert "您已達到" not in again
 
 
 async def test_awards_show_hours_to_go_dates_and_what_is_missing(harness):
@@ -112,7 +112,7 @@ async def test_a_check_out_reaching_an_award_on_telegram(harness):
     await harness.telegram_says(7003, f"/start {code}")
     await harness.telegram_says(7003, "/checkin", at=T0)
     answer = (await harness.telegram_says(7003, "/checkout", at=T0 + HOUR))[0]
-    assert "你已達到「志願服務榮譽卡」" in answer
+    assert "您已達到「志願服務榮譽卡」" in answer
 
 
 async def test_hours_checked_out_before_the_training_do_not_count_towards_awards(harness):
