@@ -132,9 +132,12 @@ async def test_a_granted_award_bubble_says_granted_and_the_next_tier_follows(har
     await harness.telegram_says(7001, "/start " + _second_code(harness, volunteer_id))
     answer = (await harness.telegram_says(7001, "/awards", at=T0))[0]
     assert "✅ 志願服務績效證明書：113年3月1日 已獲頒" in answer
-    assert "▓" in answer and "░" in answer and "衛生福利志願服務獎勵 銀質" in answer
+    assert "衛生福利志願服務獎勵 銀質" in answer
     sent = harness.telegram_api.sent("/sendMessage")[-1].body
     assert "carousel" not in str(sent)
+    number = next(line.split(".")[0] for line in answer.splitlines() if "銀質" in line)
+    details = (await harness.telegram_says(7001, f"/awards {number}", at=T0))[0]
+    assert "░" in details and "還差 2,000 小時" in details and "衛生福利志願服務獎勵 銀質" in details
 
 
 def _second_code(harness, volunteer_id: int) -> str:
