@@ -227,3 +227,25 @@ async def test_vbot_lists_who_of_a_unit_cannot_be_reached(town, database_url, tm
         and "there is no unit 99" in missing.stderr
         and "Traceback" not in missing.stderr
     )
+
+
+async def test_a_telegram_403_marks_the_chat_unreachable_when_the_block_itself_was_missed(town):
+    """Telegram answers 403 (bot was blocked by the user) to a push: no further push is tried."""
+    h = town.h
+    unit = h.add_unit()
+    await town.person(unit, telegram_user=501, name=AMY)
+    town.training(unit, local(2026, 4, 2, 9, 30))
+
+    def sends_to_amy(calls) -> int:
+        return sum(c.path.endswith("/sendMessage") and int(c.body["chat_id"]) == 501 for c in calls)
+
+    h.telegram_api.fail_next("/sendMessage", 403)
+    calls_before = len(h.telegram_api.calls)
+    await town.remind(local(2026, 4, 1, 18, 0))
+    assert sends_to_amy(h.telegram_api.calls[calls_before:]) == 1  # tried once, refused, not retried
+    assert unreachable_names(town, unit) == [AMY]
+    calls_before = len(h.telegram_api.calls)
+    await town.remind(local(2026, 4, 2, 8, 30))
+    assert sends_to_amy(h.telegram_api.calls[calls_before:]) == 0
+    [greeting] = await h.telegram_says(501, "/start", at=h.now, now=h.now)
+    assert AMY in greeting and "歡迎回來" in greeting

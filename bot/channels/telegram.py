@@ -268,7 +268,9 @@ class TelegramChannel:
                 retry_after.total_seconds() if isinstance(retry_after, dt.timedelta) else float(retry_after)
             )
             return Delivery("retry", "Telegram answered 429", retry_after=seconds)
-        except (BadRequest, Forbidden, InvalidToken) as error:
+        except Forbidden as error:  # "bot was blocked by the user", "user is deactivated"
+            return Delivery("failed", f"Telegram refused: {error}", unreachable=True)
+        except (BadRequest, InvalidToken) as error:
             return Delivery("failed", f"Telegram refused: {error}")
         except (TimedOut, NetworkError) as error:
             return Delivery("retry", f"Telegram not reached: {error}")
