@@ -441,7 +441,12 @@ def not_a_text(ctx: Context, was_blocked: bool) -> list[Reply]:
         return reachability.welcome_back(ctx) if linked and was_blocked else []
     if incoming.kind == "location" and incoming.location is not None:
         return event_checkin.location_shared(ctx) if linked else guide.how_to_link(ctx)
-    return guide.friendly(ctx, "") if linked else guide.how_to_link(ctx)
+    if not linked:
+        return guide.how_to_link(ctx)
+    friendly = guide.friendly(ctx, "")
+    if incoming.kind == "sticker":  # a sticker answers a sticker
+        return [*friendly[:-1], replace(friendly[-1], sticker="thanks")]
+    return friendly
 
 
 def with_next_step(ctx: Context, replies: list[Reply]) -> list[Reply]:

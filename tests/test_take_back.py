@@ -88,3 +88,29 @@ async def test_cancel_and_no_in_other_languages_take_it_back_on_telegram(harness
         kept = Catalogs().translator(language)("Nothing was deleted. Your data stays as it is.")
         assert answer[1] == kept, (language, answer)
     assert delete_requests(harness) == []
+
+
+async def test_a_sticker_answers_a_sticker_on_line_with_the_everyday_buttons_under_it(harness):
+    await people(harness)
+    sticker = {
+        "type": "sticker",
+        "id": "9001",
+        "packageId": "446",
+        "stickerId": "1988",
+        "stickerResourceType": "STATIC",
+        "quoteToken": "q",
+    }
+    await harness.post_line(harness.line_event("Udel", message=sticker))
+    await harness.drain(harness.now)
+    [text, answered] = harness.line_api.sent("/reply")[-1].body["messages"]
+    assert "謝謝您" in text["text"] and "王小明" in text["text"]
+    assert answered["type"] == "sticker" and (answered["packageId"], answered["stickerId"]) == (
+        "11537",
+        "52002734",
+    )
+    assert [i["action"]["text"] for i in answered["quickReply"]["items"]] == ["簽到", "時數", "說明"]
+    # A picture gets the warm word only.
+    picture = {"type": "image", "id": "9002", "contentProvider": {"type": "line"}, "quoteToken": "q"}
+    await harness.post_line(harness.line_event("Udel", message=picture))
+    await harness.drain(harness.now)
+    assert [m["type"] for m in harness.line_api.sent("/reply")[-1].body["messages"]] == ["text"]

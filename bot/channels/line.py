@@ -33,6 +33,7 @@ from linebot.v3.messaging import (
     QuickReply,
     QuickReplyItem,
     ReplyMessageRequest,
+    StickerMessage,
     TextMessage,
 )
 from linebot.v3.webhooks import (
@@ -41,6 +42,7 @@ from linebot.v3.webhooks import (
     LocationMessageContent,
     MessageEvent,
     PostbackEvent,
+    StickerMessageContent,
     TextMessageContent,
     UnfollowEvent,
     UserSource,
@@ -77,6 +79,8 @@ PROFILE_FAILURE_MEMORY_SECONDS = 300  # a failed lookup is not tried again for t
 PROFILE_SLOW_SECONDS = 60  # after a lookup outlived its wait, nobody waits for one for this long
 QUOTA_TIMEOUT_SECONDS = 3.0
 RETRY_AFTER_LIMIT_SECONDS = 3600
+# Stickers a bot may send (LINE's list of stickers for the Messaging API), by the mood a reply asks for.
+STICKERS = {"thanks": ("11537", "52002734")}
 # Flex cards: large text that follows the size a person set in LINE (a third of the volunteers are 65+).
 BAR_FILLED = "#2E7D32"
 BAR_EMPTY = "#D9D9D9"
@@ -163,6 +167,8 @@ class LineChannel:
                 kind, text = "text", event.message.text or ""
             elif isinstance(event.message, LocationMessageContent):
                 kind, text, location = "location", "", (event.message.latitude, event.message.longitude)
+            elif isinstance(event.message, StickerMessageContent):
+                kind, text = "sticker", ""
             else:
                 kind, text = "other", ""
             return Incoming(
@@ -304,6 +310,9 @@ class LineChannel:
             else:
                 text = text_with_link(reply) + (f"\n\n{extra}" if extra else "")
                 parts = [TextMessage(text=part or "…") for part in split_text(text, TEXT_LENGTH)]
+            if reply.sticker in STICKERS:
+                package, sticker = STICKERS[reply.sticker]
+                parts.append(StickerMessage(package_id=package, sticker_id=sticker))
             parts[-1].quick_reply = quick
             messages += parts
         return [messages[i : i + MAX_MESSAGES] for i in range(0, len(messages), MAX_MESSAGES)] or [[]]
