@@ -24,7 +24,7 @@ from handlers import router
 from handlers.context import Rules
 from handlers.i18n import Catalogs
 from handlers.types import Incoming, Reply, replies_to_json
-from storage import queue_store
+from storage import people_store, queue_store
 from storage.db import UnitOfWork
 from storage.models import InboxEvent, OutboxMessage
 from storage.vocabulary import Platform
@@ -120,7 +120,7 @@ class Pipeline:
                 continue
             if await asyncio.to_thread(self._handle, event, incoming, now):
                 done += 1
-                if incoming is not None and incoming.platform == Platform.LINE:
+                if incoming is not None and incoming.platform == Platform.LINE and incoming.kind != "blocked":
                     line_senders[incoming.user_id] = self.catalogs.match(incoming.platform_locale)
         if done:
             self.outbox_waiting.set()
@@ -220,7 +220,14 @@ class Pipeline:
         outcomes = [
             self._outcome(message, delivery, now) for queue in delivered for message, delivery in queue
         ]
-        await asyncio.to_thread(self._settle, outcomes, now)
+        # Refused because the person blocked the bot (a block whose event never came): stop pushing to them.
+        blocked = {
+            (message.platform, message.recipient)
+            for queue in delivered
+            for message, delivery in queue
+            if delivery.unreachable and message.recipient
+        }
+        await asyncio.to_thread(self._settle, outcomes, now, blocked)
         self.failed += sum(status == "failed" for _message, status, *_rest in outcomes)
         return sum(status == "sent" for _message, status, *_rest in outcomes)
 
@@ -254,12 +261,14 @@ class Pipeline:
             log.warning("message %s will be retried at %s: %s", message.id, retry_at, delivery.error)
         return message, status, delivery.error, retry_at, delivery.progress()
 
-    def _settle(self, outcomes, now: dt.datetime) -> None:
+    def _settle(self, outcomes, now: dt.datetime, blocked: set[tuple[str, str]] | None = None) -> None:
         with self.uow() as session:
             for message, status, error, retry_at, progress in outcomes:
                 queue_store.settle_outbox_message(
                     session, message, status, now, self.worker, error, retry_at, progress=progress
                 )
+            for platform, recipient in sorted(blocked or ()):
+                people_store.mark_unreachable(session, platform, recipient, now)
             session.commit()
 
     # --- running forever inside `vbot serve` ----------------------------------------------------

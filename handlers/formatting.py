@@ -68,3 +68,26 @@ def spreadsheet_safe(value: object) -> object:
 
 def spreadsheet_row(values: Iterable[object]) -> list[object]:
     return [spreadsheet_safe(value) for value in values]
+
+
+# One phone screen at a large font size, for an answer that is text (Telegram, the terminal): at most
+# SCREEN_LINES lines of SCREEN_COLUMNS columns, where a Chinese character takes two columns, a Latin or Thai
+# letter one, and a Thai or Vietnamese mark above or below a letter none; a longer line wraps.
+SCREEN_LINES, SCREEN_COLUMNS = 15, 40
+
+
+def screen_lines(text: str, columns: int = SCREEN_COLUMNS) -> int:
+    """How many lines of a phone screen the text takes, its own lines wrapped at `columns`."""
+    import unicodedata
+
+    def width(line: str) -> int:
+        return sum(
+            0
+            if unicodedata.combining(char) or unicodedata.category(char) in ("Mn", "Me", "Cf")
+            else 2
+            if unicodedata.east_asian_width(char) in "WF"
+            else 1
+            for char in line
+        )
+
+    return sum(max(1, -(-width(line) // columns)) for line in text.splitlines())

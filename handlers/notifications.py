@@ -15,6 +15,7 @@ from sqlmodel import Session
 from handlers.context import Rules
 from handlers.i18n import Catalogs, Translator
 from handlers.types import Reply, replies_to_json
+from storage import people_store
 from storage import reminder_store as store
 from storage.reminder_store import Recipient
 
@@ -137,6 +138,30 @@ def tell_coordinators(
     ]
     found = [Due(job, which, c, words, ctx.now, expires_at, "deadlines") for c in coordinators]
     return store_new(ctx.session, ctx.now, found, Translators(ctx.catalogs, ctx.rules))
+
+
+@dataclass(frozen=True)
+class Unreachable:
+    """A member who blocked the bot on a platform: nothing reaches them there until they follow it again."""
+
+    volunteer_id: int
+    name: str
+    platform: str
+    since: dt.datetime
+
+
+def unreachable_people(session: Session, unit_id: int) -> list[Unreachable]:
+    """The unit's members who cannot be reached on a chat account (they blocked the bot), by name: for the
+    coordinators' 現場, `vbot volunteer unreachable` and the console."""
+    return [Unreachable(*row) for row in people_store.unreachable_members(session, [unit_id])]
+
+
+def unreachable_line(t: Translator, session: Session, unit_ids: list[int]) -> str:
+    """One line naming the members of these units who blocked the bot, or "" when everyone can be reached."""
+    names = dict.fromkeys(name for _v, name, _p, _s in people_store.unreachable_members(session, unit_ids))
+    if not names:
+        return ""
+    return t("🔕 Blocked the bot, reminders cannot reach them: {names}", names="、".join(names))
 
 
 def local_moment_at(day: dt.date, time: dt.time, rules: Rules) -> dt.datetime:

@@ -21,7 +21,7 @@ from handlers.files import chat as unit_files
 from handlers.files import my_records
 from handlers.i18n import Catalogs
 from handlers.jobs import deadline_alerts
-from handlers.people import console_access, language, linking, my_data
+from handlers.people import console_access, language, linking, my_data, reachability
 from handlers.people import reminder_settings as reminder_chat
 from handlers.service import checkin, corrections, hours, status
 from handlers.types import Incoming, Reply
@@ -401,13 +401,16 @@ def handle(
     ctx = Context(session, now, rules, catalogs, incoming, account, catalogs.translator(locale))
     linked = ctx.linked
 
-    if incoming.kind == "follow":
-        return guide.help_answer(ctx, "") if linked else guide.how_to_link(ctx)
-    if incoming.kind == "location" and incoming.location is not None:
-        return event_checkin.location_shared(ctx) if linked else guide.how_to_link(ctx)
-    if incoming.kind == "other":  # a sticker, a picture, a voice message, a file
-        return guide.friendly(ctx, "") if linked else guide.how_to_link(ctx)
-    found = recognise(incoming.text, native_words(catalogs)) if incoming.kind == "text" else None
+    if incoming.kind == "blocked":  # LINE unfollow, Telegram kicked: nothing reaches them until they return
+        return reachability.blocked(ctx)
+    was_blocked = reachability.came_back(ctx)  # whatever they do next on it, the account can be reached
+    if incoming.kind != "text":
+        return not_a_text(ctx, was_blocked)
+    found = recognise(incoming.text, native_words(catalogs))
+    asked = my_data.question_just_asked(ctx) if linked else None
+    intent, argument = (found[0].intent, found[1]) if found else (None, incoming.text)
+    if my_data.answers_a_deletion_question(ctx, asked, intent, argument):  # 取消 right after it: not a shift
+        return my_data.take_back_deletion(ctx, asked)
     if found is None and linked and guide.is_small_talk(ctx, incoming.text):
         return guide.friendly(ctx, incoming.text)
     if found is None:
@@ -420,11 +423,30 @@ def handle(
             argument[len(EVENT_START_PREFIX) :],
         )
     if route.intent == "link" and not argument:
-        # Telegram's plain /start (no code) is the first contact, not a link attempt.
+        # Telegram's plain /start (no code) is the first contact, not a link attempt; or a return after a block.
+        if linked and was_blocked:
+            return reachability.welcome_back(ctx)
         return guide.help_answer(ctx, "") if linked else guide.how_to_link(ctx)
     if route.needs_link and not linked:
         return guide.how_to_link(ctx)
     return with_next_step(ctx, route.handler(ctx, argument)) if linked else route.handler(ctx, argument)
+
+
+def not_a_text(ctx: Context, was_blocked: bool) -> list[Reply]:
+    """A follow, an unblock, a shared location, a sticker, a picture, a voice message, a file."""
+    incoming, linked = ctx.incoming, ctx.linked
+    if incoming.kind == "follow":  # LINE: added the bot, or unblocked it
+        return reachability.welcome_back(ctx) if linked else guide.how_to_link(ctx)
+    if incoming.kind == "unblocked":  # Telegram: the first contact comes as /start; a return is greeted
+        return reachability.welcome_back(ctx) if linked and was_blocked else []
+    if incoming.kind == "location" and incoming.location is not None:
+        return event_checkin.location_shared(ctx) if linked else guide.how_to_link(ctx)
+    if not linked:
+        return guide.how_to_link(ctx)
+    friendly = guide.friendly(ctx, "")
+    if incoming.kind == "sticker":  # a sticker answers a sticker
+        return [*friendly[:-1], replace(friendly[-1], sticker="thanks")]
+    return friendly
 
 
 def with_next_step(ctx: Context, replies: list[Reply]) -> list[Reply]:

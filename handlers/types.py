@@ -20,7 +20,9 @@ class ReplyTo:
 class Incoming:
     """One thing a person did in a chat, as the handlers see it.
 
-    kind: `text` (typed or a button), `follow` (added the bot), `location` (a shared location), `other`.
+    kind: `text` (typed or a button), `follow` (added the bot, or unblocked it on LINE), `blocked` (LINE's
+    unfollow, Telegram's kicked), `unblocked` (Telegram's member again), `location` (a shared location),
+    `sticker` (LINE: answered with one), `other`.
     sent_at is the platform's own timestamp of the message.
     """
 
@@ -85,6 +87,8 @@ class Reply:
     cards: tuple[Card, ...] = field(default_factory=tuple)
     document: Document | None = None
     link: str | None = None
+    # A sticker after the text, by its mood ("thanks"), where the platform has stickers (LINE picks one).
+    sticker: str | None = None
 
 
 @dataclass(frozen=True)
@@ -120,6 +124,7 @@ def replies_from_json(payload: str) -> list[Reply]:
             tuple(_card(card) for card in item.get("cards", ())),
             Document(**item["document"]) if item.get("document") else None,
             item.get("link"),
+            item.get("sticker"),
         )
         for item in json.loads(payload)
     ]

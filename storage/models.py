@@ -141,6 +141,13 @@ class ChatAccount(SQLModel, table=True):
     wrong_codes_since: dt.datetime | None = utc_field(default=None)
     # The LINE rich menu linked to this person (LineRichMenu.line_id); None = the channel's default menu.
     rich_menu: str | None = None
+    # Since when the person has blocked the bot (LINE unfollow, Telegram kicked): nothing is pushed to it
+    # (a LINE push would spend the month's quota, a Telegram one is refused) until they follow it again.
+    unreachable_since: dt.datetime | None = utc_field(default=None)
+    # A question the bot has just asked this person (`delete-my-data`) and since when: a short answer such as
+    # 取消 right after it answers the question, not whatever the word means otherwise (a shift's 取消).
+    awaiting: str | None = None
+    awaiting_since: dt.datetime | None = utc_field(default=None)
 
 
 class WrongCodeAttempt(SQLModel, table=True):

@@ -271,3 +271,78 @@ def unit_members_named(session: Session, unit_id: int | None, name: str) -> list
             .order_by(col(Volunteer.id))
         ).all()
     )
+
+
+def mark_unreachable(session: Session, platform: str, platform_user_id: str, now: dt.datetime) -> bool:
+    """The person blocked the bot on this platform: nothing is pushed to the account until they come back.
+    True when the account is known (an unknown one has nothing to stop)."""
+    account = account_for(session, platform, platform_user_id)
+    if account is None:
+        return False
+    if account.unreachable_since is None:
+        account.unreachable_since = now
+        session.add(account)
+    return True
+
+
+def mark_reachable(session: Session, account: ChatAccount) -> bool:
+    """The person follows the bot again; True when the account had been unreachable."""
+    if account.unreachable_since is None:
+        return False
+    account.unreachable_since = None
+    session.add(account)
+    return True
+
+
+def unreachable_members(session: Session, unit_ids: list[int]) -> list[tuple[int, str, str, dt.datetime]]:
+    """The units' members whose chat account has blocked the bot: (volunteer id, name, platform, since),
+    by name. A member with another account still reachable is listed too: that account stays silent."""
+    if not unit_ids:
+        return []
+    members = select(Membership.volunteer_id).where(col(Membership.unit_id).in_(unit_ids))
+    rows = session.execute(
+        sa.select(
+            col(Volunteer.id),
+            col(Volunteer.name),
+            col(ChatAccount.platform),
+            col(ChatAccount.unreachable_since),
+        )
+        .join(ChatAccount, col(ChatAccount.volunteer_id) == col(Volunteer.id))
+        .where(col(Volunteer.id).in_(members), col(ChatAccount.unreachable_since).is_not(None))
+        .order_by(col(Volunteer.name), col(Volunteer.id), col(ChatAccount.platform))
+    ).all()
+    return [(int(v), str(name), str(platform), since) for v, name, platform, since in rows]
+
+
+def set_awaiting(
+    session: Session, account: ChatAccount | None, question: str | None, now: dt.datetime
+) -> None:
+    """The question the bot has just asked on this account (None: none)."""
+    if account is None:
+        return
+    account.awaiting, account.awaiting_since = question, now if question else None
+    session.add(account)
+
+
+def take_awaiting(
+    session: Session, account: ChatAccount | None, now: dt.datetime, within: dt.timedelta
+) -> str | None:
+    """The question asked on this account no longer than `within` ago, if any; it is answered now (cleared)."""
+    if account is None or account.awaiting is None:
+        return None
+    fresh = account.awaiting_since is not None and now - account.awaiting_since <= within
+    question = account.awaiting if fresh else None
+    set_awaiting(session, account, None, now)
+    return question
+
+
+def withdraw_deletion_request(session: Session, volunteer_id: int) -> int:
+    """The person takes back their request to delete their data: its messages to the coordinators go (those
+    not yet sent are not sent; a confirmation from one already read is refused). Returns how many went."""
+    gone = session.execute(
+        sa.delete(Notification).where(
+            col(Notification.job) == "delete-request",
+            col(Notification.key).like(f"delete-request:{volunteer_id}:%"),
+        )
+    )
+    return int(cast(sa.CursorResult, gone).rowcount)

@@ -688,6 +688,8 @@ def rich_menu_problems(menu: dict) -> list[tuple[str, str]]:
 
 def message_text(message: dict) -> str:
     """A text message's text; for a Flex message, every text in it, one a line, as a person reads it."""
+    if message.get("type") == "sticker":
+        return f"[sticker {message.get('packageId')}/{message.get('stickerId')}]"
     if message.get("type") != "flex":
         return message["text"]
 
@@ -727,6 +729,10 @@ def line_message_problems(body: dict) -> list[tuple[str, str]]:
                 problems.append((f"{where}.text", "Length must be between 1 and 5000"))
         elif message.get("type") == "flex":
             problems += flex_problems(where, message)
+        elif message.get("type") == "sticker":
+            for field_name in ("packageId", "stickerId"):
+                if not isinstance(message.get(field_name), str) or not message[field_name]:
+                    problems.append((f"{where}.{field_name}", "must be specified"))
         problems += quick_reply_problems(where, message.get("quickReply"))
     return problems
 

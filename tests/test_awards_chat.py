@@ -48,13 +48,13 @@ async def test_a_check_out_that_reaches_an_award_says_so_and_how_to_apply(harnes
     await harness.line_says("Uvol1", "簽到", at=T0)
     answer = (await harness.line_says("Uvol1", "簽退", at=T0 + 2 * HOUR))[0]
     assert "這次服務 2 小時" in answer
-    assert "你已達到「志願服務績效證明書」" in answer and "7天內" in answer
+    assert "您已達到「志願服務績效證明書」" in answer and "7天內" in answer
     items = harness.line_api.sent("/reply")[-1].body["messages"][0]["quickReply"]["items"]
     assert items[0]["action"]["text"] == "獎勵"
     # The next check-out reaches nothing new: no congratulations twice.
     await harness.line_says("Uvol1", "簽到", at=T0 + 3 * HOUR)
     again = (await harness.line_says("Uvol1", "簽退", at=T0 + 4 * HOUR))[0]
-    assert "你已達到" not in again
+    assert "您已達到" not in again
 
 
 async def test_awards_show_hours_to_go_dates_and_what_is_missing(harness):
@@ -85,7 +85,15 @@ async def test_a_granted_award_shows_as_granted_on_telegram(harness):
     await harness.telegram_says(7001, f"/start {code}")
     answer = (await harness.telegram_says(7001, "/awards", at=T0))[0]
     assert "✅ 志願服務績效證明書：113年3月1日 已獲頒" in answer
-    assert "▓" in answer  # text bars on Telegram
+    details = await award_details(harness, 7001, "志願服務榮譽卡")
+    assert "▓" in details  # text bars on Telegram
+
+
+async def award_details(harness, user: int, award: str) -> str:
+    """On Telegram 獎勵 is a numbered line per award; `獎勵 N` gives one award's card as text."""
+    listed = (await harness.telegram_says(user, "/awards", at=T0))[0]
+    number = next(line.split(".")[0] for line in listed.splitlines() if award in line)
+    return (await harness.telegram_says(user, f"/awards {number}", at=T0))[0]
 
 
 async def test_someone_without_a_training_record_is_told_it_is_missing(harness):
@@ -112,7 +120,7 @@ async def test_a_check_out_reaching_an_award_on_telegram(harness):
     await harness.telegram_says(7003, f"/start {code}")
     await harness.telegram_says(7003, "/checkin", at=T0)
     answer = (await harness.telegram_says(7003, "/checkout", at=T0 + HOUR))[0]
-    assert "你已達到「志願服務榮譽卡」" in answer
+    assert "您已達到「志願服務榮譽卡」" in answer
 
 
 async def test_hours_checked_out_before_the_training_do_not_count_towards_awards(harness):
@@ -156,15 +164,13 @@ async def test_the_lifetime_award_says_when_the_volunteer_turns_65_or_that_the_b
         harness, 700, trained_on=dt.date(2019, 1, 1), born=dt.date(1961, 10, 2)
     )
     await harness.telegram_says(7004, f"/start {code}")
-    answer = (await harness.telegram_says(7004, "/awards", at=T0))[0]
-    lifetime = next(card for card in answer.split("\n\n") if "臺北市志願服務終身成就獎" in card)
+    lifetime = await award_details(harness, 7004, "臺北市志願服務終身成就獎")
     assert lifetime.startswith("▫️")  # hours and years are there, the age not yet
     assert any("115年10月2日" in line and "65" in line for line in lifetime.splitlines())
 
     with UnitOfWork(harness.vbot.engine)() as session:
         session.get(Volunteer, volunteer_id).birth_date = None
         session.commit()
-    answer = (await harness.telegram_says(7004, "/awards", at=T0))[0]
-    lifetime = next(card for card in answer.split("\n\n") if "臺北市志願服務終身成就獎" in card)
+    lifetime = await award_details(harness, 7004, "臺北市志願服務終身成就獎")
     still_needed = next(line for line in lifetime.splitlines() if line.startswith("還需要"))
     assert requirement_name(Catalogs().translator("zh_TW"), "birth_date") in still_needed

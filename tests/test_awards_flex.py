@@ -76,7 +76,7 @@ async def test_awards_on_line_are_a_carousel_with_one_bubble_per_award_and_true_
     await harness.line_says("Uvol1", "獎勵", at=T0)
     [message] = harness.line_api.sent("/reply")[-1].body["messages"]
     assert_line_flex_schema(message)
-    assert message["altText"] == "你的獎勵進度"
+    assert message["altText"] == "您的獎勵進度"
     assert [item["action"]["text"] for item in message["quickReply"]["items"]] == ["時數", "簽到"]
 
     bubbles = message["contents"]["contents"]
@@ -132,9 +132,12 @@ async def test_a_granted_award_bubble_says_granted_and_the_next_tier_follows(har
     await harness.telegram_says(7001, "/start " + _second_code(harness, volunteer_id))
     answer = (await harness.telegram_says(7001, "/awards", at=T0))[0]
     assert "✅ 志願服務績效證明書：113年3月1日 已獲頒" in answer
-    assert "▓" in answer and "░" in answer and "衛生福利志願服務獎勵 銀質" in answer
+    assert "衛生福利志願服務獎勵 銀質" in answer
     sent = harness.telegram_api.sent("/sendMessage")[-1].body
     assert "carousel" not in str(sent)
+    number = next(line.split(".")[0] for line in answer.splitlines() if "銀質" in line)
+    details = (await harness.telegram_says(7001, f"/awards {number}", at=T0))[0]
+    assert "░" in details and "還差 2,000 小時" in details and "衛生福利志願服務獎勵 銀質" in details
 
 
 def _second_code(harness, volunteer_id: int) -> str:
@@ -149,14 +152,14 @@ def _second_code(harness, volunteer_id: int) -> str:
 
 def test_cards_survive_the_outbox_and_old_payloads_still_load():
     card = Card("▫️ 榮譽卡", (Bar("280 小時", 0.93), Bar("3 年", 0.5)), ("申請期限：115年5月31日",))
-    reply = Reply("你的獎勵進度\n\n…", (Button("時數", "時數"),), (card,))
+    reply = Reply("您的獎勵進度\n\n…", (Button("時數", "時數"),), (card,))
     assert replies_from_json(replies_to_json([reply])) == [reply]
     assert replies_from_json('[{"text": "hi", "buttons": []}]') == [Reply("hi")]
 
 
 def test_more_than_twelve_cards_make_more_carousels_and_the_last_keeps_the_buttons():
     cards = tuple(Card(f"獎 {n}", (Bar("h", n / 13),)) for n in range(13))
-    payload = replies_to_json([Reply("你的獎勵進度\n\nx", (Button("時數", "時數"),), cards)])
+    payload = replies_to_json([Reply("您的獎勵進度\n\nx", (Button("時數", "時數"),), cards)])
     first, second = (message.to_dict() for message in LineChannel.render(payload)[0])
     assert len(first["contents"]["contents"]) == 12 and len(second["contents"]["contents"]) == 1
     assert "quickReply" not in first and second["quickReply"]["items"][0]["action"]["text"] == "時數"

@@ -252,6 +252,9 @@ async def test_line_non_text_messages_from_a_linked_volunteer_get_a_short_help_a
     for kind, message in messages.items():
         answers = await line_sends(harness, harness.line_event("Uvol1", message=message))
         expected = NOT_UNDERSTOOD if kind == "location" else FRIENDLY  # a location outside any event
+        if kind == "sticker":  # a sticker answers a sticker, after the warm word
+            assert answers[1:] == ["[sticker 11537/52002734]"], answers
+            answers = answers[:1]
         assert len(answers) == 1 and expected in answers[0] and len(answers[0]) < SHORT, kind
     assert unclean(harness) == []
     await line_still_serves(harness)

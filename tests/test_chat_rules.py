@@ -160,7 +160,7 @@ async def test_the_platform_language_then_the_persons_choice(harness):
         "Checked in at 09:00" in (await harness.line_says("Uen", "簽到"))[0]
     )  # either language's words work
     assert "中文" in (await harness.line_says("Uen", "language zh"))[0]
-    assert "你的服務時數" in (await harness.line_says("Uen", "hours"))[0]
+    assert "您的服務時數" in (await harness.line_says("Uen", "hours"))[0]
 
 
 async def test_answers_stay_in_outbox_until_sent(harness):

@@ -21,7 +21,7 @@ from tests.standins import HANG, TAKEN_THEN_HELD, TAKEN_THEN_NO_ANSWER, utf16_le
 from tests.test_reliability import linked
 from tests.test_reminders import Town, local
 
-HOURS = "你的服務時數"
+HOURS = "您的服務時數"
 
 
 def answers(line_api, words: str = HOURS) -> int:

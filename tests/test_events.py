@@ -192,7 +192,7 @@ async def test_live_shows_expected_present_missing_and_walk_ups_to_coordinators_
     answer = await h.line_says(
         "Uamy", f"代簽到 {fair.bob}", at=local(2026, 4, 1, 9, 31), now=local(2026, 4, 1, 9, 31)
     )
-    assert "管理者" in answer[0]
+    assert "督導" in answer[0]
     answer = await h.line_says(
         "Uboss", f"代簽退 {dan}", at=local(2026, 4, 1, 11, 30), now=local(2026, 4, 1, 11, 30)
     )
@@ -606,7 +606,7 @@ async def test_people_see_and_correct_their_data_ask_for_leave_and_have_their_id
     stranger = await h.line_says("Ustranger", f"確認刪除 {fair.amy}", at=at, now=at)
     assert "綁定" in stranger[0]  # someone not linked is only told how to link
     outsider = await h.line_says("Uamy", f"確認刪除 {fair.amy}", at=at, now=at)
-    assert "管理者" in outsider[0]
+    assert "督導" in outsider[0]
     done = await h.line_says("Uboss", f"確認刪除 {fair.amy}", at=at, now=at)
     assert "刪除" in done[0]
     with fair.uow() as session:
@@ -630,7 +630,7 @@ async def test_a_coordinator_cannot_check_out_a_shared_member_serving_at_another
     assert visit.unit_id == other and visit.status == "open"
     later = local(2026, 4, 1, 10)
     answer = await h.line_says("Uboss", f"代簽退 {fair.amy}", at=later, now=later)
-    assert "管理者" in answer[0] and "新北市立圖書館" not in answer[0]
+    assert "督導" in answer[0] and "新北市立圖書館" not in answer[0]
     [visit] = records(fair)
     assert visit.status == "open" and visit.check_out is None  # still hers to close, or unit B's
 

@@ -126,7 +126,7 @@ async def test_a_coordinator_cannot_approve_or_correct_their_own_session_another
     at = local(2026, 4, 5, 9)
     for text in (f"核准 #{own.id}", f"更正 #{own.id} 24 自己加時數"):
         answer = await h.line_says("Uboss", text, at=at, now=at)
-        assert "另一位管理者" in answer[0], answer
+        assert "另一位督導" in answer[0], answer
     assert [(r.status, r.minutes) for r in records(shared) if r.id >= own.id] == [("review", own.minutes)]
     second = await shared.person(shared.unit, line_user="Uboss2", role="coordinator", name="副組長")
     assert second

@@ -388,14 +388,16 @@ async def test_a_telegram_user_whose_app_speaks_thai_gets_thai_without_choosing(
     assert "ยินดีต้อนรับ 王小明!" in (await telegram_in(harness, 8001, f"/start {code}", "th"))[0]
     hours = (await telegram_in(harness, 8001, "/hours", "th"))[0]
     awards = (await telegram_in(harness, 8001, "/awards", "th"))[0]
-    assert_in_language("th", hours, awards)
     assert awards.startswith("ความคืบหน้ารางวัลของคุณ\n")  # Telegram's text has a heading; LINE shows cards
+    # One award's details, by number: the honor card (2) and the Taipei contribution award (3).
+    details = [(await telegram_in(harness, 8001, f"รางวัล {n}", "th"))[0] for n in (2, 3)]
+    assert_in_language("th", hours, "\n".join([awards, *details]))
 
 
 async def test_typing_a_language_switches_to_indonesian(harness):
     code = linked_volunteer(harness)
     await harness.line_says("Uid", f"綁定 {code}")
-    assert "你的服務時數" in (await harness.line_says("Uid", "時數"))[0]
+    assert "您的服務時數" in (await harness.line_says("Uid", "時數"))[0]
     assert "bahasa Indonesia" in (await harness.line_says("Uid", "語言 id"))[0]
     items = harness.line_api.sent("/reply")[-1].body["messages"][0]["quickReply"]["items"]
     assert items[0]["action"] == {"type": "message", "label": "Absen masuk", "text": "absen masuk"}
@@ -423,3 +425,14 @@ async def test_the_language_list_names_each_language_and_has_a_button_for_it(har
         assert found[0].intent == "language" and CATALOGS.match(found[1]) is not None
     assert "Từ giờ tôi sẽ trả lời bằng tiếng Việt." in (await harness.line_says("Ulist", "language vi"))[0]
     assert "Tôi nói được:" in (await harness.line_says("Ulist", "language klingon"))[0]
+
+
+def test_zh_tw_says_您_to_volunteers_and_督導_for_the_coordinator():
+    """Many volunteers are over 65: one respectful form of address, and the word units use for the
+    coordinator. Only the words people may type (`more words: …`, such as 你好) keep 你."""
+    with (ROOT / "locales" / "zh_TW" / "LC_MESSAGES" / "messages.po").open("rb") as po:
+        catalog = read_po(po)
+    shown = {m.id: m.string for m in catalog if m.id and not str(m.id).startswith("more words:") and m.string}
+    assert len(shown) > 300
+    assert {msgid: text for msgid, text in shown.items() if "你" in text} == {}
+    assert {msgid: text for msgid, text in shown.items() if "管理者" in text} == {}

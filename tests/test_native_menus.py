@@ -382,7 +382,7 @@ async def test_telegram_setup_registers_the_webhook_and_the_commands_in_every_la
     assert telegram_api.webhook == {
         "url": f"{PUBLIC_URL}/webhooks/telegram",
         "secret_token": TELEGRAM_SECRET,
-        "allowed_updates": ["message", "callback_query"],
+        "allowed_updates": ["message", "callback_query", "my_chat_member"],
     }
     codes = ["zh" if locale == "zh_TW" else locale for locale in LOCALES]
     assert set(summary["commands"]) == {"", *codes} and summary["coordinator_chats"] == 1

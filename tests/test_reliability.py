@@ -82,7 +82,7 @@ async def test_events_stored_before_a_crash_are_processed_at_the_next_start(harn
     line_api.arrived.clear()
     second = await harness_factory(workers=True)  # a normal start: the worker runs by itself
     await asyncio.wait_for(line_api.arrived.wait(), timeout=10)
-    assert "你的服務時數" in line_api.delivered_texts()[-1]
+    assert "您的服務時數" in line_api.delivered_texts()[-1]
     with UnitOfWork(second.vbot.engine)() as session:
         assert queue_store.pending_inbox_count(session) == 0
 
@@ -100,7 +100,7 @@ async def test_an_event_left_half_processed_is_taken_over_after_its_lease(harnes
     assert await second.vbot.pipeline.process_inbox_once(T0 + dt.timedelta(seconds=30)) == 0  # still leased
     assert await second.vbot.pipeline.process_inbox_once(T0 + dt.timedelta(seconds=61)) == 1
     await second.vbot.pipeline.send_outbox_once(T0 + dt.timedelta(seconds=61))
-    assert "你的服務時數" in second.line_api.delivered_texts()[-1]
+    assert "您的服務時數" in second.line_api.delivered_texts()[-1]
 
 
 async def test_a_reply_failing_500_twice_is_delivered_once(harness):
@@ -115,7 +115,7 @@ async def test_a_reply_failing_500_twice_is_delivered_once(harness):
     assert await pipeline.send_outbox_once(T0 + dt.timedelta(seconds=10)) == 1
     assert await pipeline.send_outbox_once(T0 + dt.timedelta(minutes=10)) == 0
     texts = harness.line_api.delivered_texts()
-    assert sum("你的服務時數" in text for text in texts) == 1
+    assert sum("您的服務時數" in text for text in texts) == 1
     assert len(harness.line_api.sent("/reply")) == 4  # the link answer, then three tries of this one
 
 
@@ -131,7 +131,7 @@ async def test_a_push_retried_after_a_lost_answer_is_not_delivered_twice(harness
     pushes = harness.line_api.sent("/push")
     assert len({call.headers["X-Line-Retry-Key"] for call in pushes}) == 1
     assert [call.status for call in pushes][-1] == 409  # LINE: already accepted → counted as sent
-    assert sum("你的服務時數" in text for text in harness.line_api.delivered_texts()) == 1
+    assert sum("您的服務時數" in text for text in harness.line_api.delivered_texts()) == 1
     with UnitOfWork(harness.vbot.engine)() as session:
         assert session.exec(select(OutboxMessage.status).order_by(OutboxMessage.id.desc())).first() == "sent"
 

@@ -172,7 +172,7 @@ async def test_a_coordinator_of_another_unit_gets_neither_files_nor_figures(ward
         assert len(answer) == 1 and "管理" in answer[0], text
         assert not any(word in answer[0] for word in (UNIT_NAME, "陳美玲", "李大同", "http")), answer[0]
     volunteer = await h.line_says("Uamy", "匯出", at=at, now=at)
-    assert "管理者" in volunteer[0] and "http" not in volunteer[0]
+    assert "督導" in volunteer[0] and "http" not in volunteer[0]
     with ward.uow() as session:
         assert session.execute(sa.text("SELECT count(*) FROM auditentry")).scalar() == audit_before
 
@@ -196,7 +196,7 @@ async def test_a_city_administrator_sees_every_unit_of_the_city_and_no_other(war
     refused = await h.line_says("Ucity", f"匯出 {ward.other}", at=at, now=at)
     assert "新北市立圖書館" not in refused[0] and "http" not in refused[0]
     review = await h.line_says("Ucity", "審核", at=at, now=at)
-    assert "管理者" not in review[0]  # may review the city's sessions
+    assert "督導" not in review[0]  # may review the city's sessions
     with ward.uow() as session:
         assert session.get(CityAdministrator, (admin_id, "taipei")) is not None
         entry = session.exec(select(AuditEntry).where(AuditEntry.action == "city_administrator.add")).one()

@@ -25,7 +25,8 @@ class Delivery:
 
     What the attempt learnt, kept on the outbox row for the next one: `parts_sent` (the requests of a long
     answer already delivered), `in_doubt` (whether the request in flight may have been taken: no answer came),
-    `token_spent` (LINE refused the reply token: the rest goes as a push)."""
+    `token_spent` (LINE refused the reply token: the rest goes as a push), `unreachable` (the platform says
+    the person blocked the bot: nothing more is pushed to them until they come back)."""
 
     status: str
     error: str | None = None
@@ -33,6 +34,7 @@ class Delivery:
     parts_sent: int | None = None
     in_doubt: bool | None = None
     token_spent: bool = False
+    unreachable: bool = False
 
     def progress(self) -> dict:
         values: dict = {}

@@ -33,6 +33,7 @@ from linebot.v3.messaging import (
     QuickReply,
     QuickReplyItem,
     ReplyMessageRequest,
+    StickerMessage,
     TextMessage,
 )
 from linebot.v3.webhooks import (
@@ -41,7 +42,9 @@ from linebot.v3.webhooks import (
     LocationMessageContent,
     MessageEvent,
     PostbackEvent,
+    StickerMessageContent,
     TextMessageContent,
+    UnfollowEvent,
     UserSource,
 )
 
@@ -76,6 +79,8 @@ PROFILE_FAILURE_MEMORY_SECONDS = 300  # a failed lookup is not tried again for t
 PROFILE_SLOW_SECONDS = 60  # after a lookup outlived its wait, nobody waits for one for this long
 QUOTA_TIMEOUT_SECONDS = 3.0
 RETRY_AFTER_LIMIT_SECONDS = 3600
+# Stickers a bot may send (LINE's list of stickers for the Messaging API), by the mood a reply asks for.
+STICKERS = {"thanks": ("11537", "52002734")}
 # Flex cards: large text that follows the size a person set in LINE (a third of the volunteers are 65+).
 BAR_FILLED = "#2E7D32"
 BAR_EMPTY = "#D9D9D9"
@@ -153,6 +158,8 @@ class LineChannel:
             return None  # groups and rooms: the bot only talks one to one
         user_id = event.source.user_id
         sent_at = timestamp_or(event.timestamp, now)
+        if isinstance(event, UnfollowEvent):  # blocked: no profile to ask for, nothing to answer
+            return Incoming(Platform.LINE, user_id, "blocked", "", sent_at, ReplyTo(user_id))
         reply_to = ReplyTo(user_id, getattr(event, "reply_token", None))
         if isinstance(event, MessageEvent):
             location = None
@@ -160,6 +167,8 @@ class LineChannel:
                 kind, text = "text", event.message.text or ""
             elif isinstance(event.message, LocationMessageContent):
                 kind, text, location = "location", "", (event.message.latitude, event.message.longitude)
+            elif isinstance(event.message, StickerMessageContent):
+                kind, text = "sticker", ""
             else:
                 kind, text = "other", ""
             return Incoming(
@@ -177,7 +186,7 @@ class LineChannel:
         elif isinstance(event, FollowEvent):
             kind, text = "follow", ""
         else:
-            return None  # unfollow, unsend, beacons …: nothing to say
+            return None  # unsend, beacons …: nothing to say
         return Incoming(
             Platform.LINE, user_id, kind, text, sent_at, reply_to, await self._language_of(user_id)
         )
@@ -301,6 +310,9 @@ class LineChannel:
             else:
                 text = text_with_link(reply) + (f"\n\n{extra}" if extra else "")
                 parts = [TextMessage(text=part or "…") for part in split_text(text, TEXT_LENGTH)]
+            if reply.sticker in STICKERS:
+                package, sticker = STICKERS[reply.sticker]
+                parts.append(StickerMessage(package_id=package, sticker_id=sticker))
             parts[-1].quick_reply = quick
             messages += parts
         return [messages[i : i + MAX_MESSAGES] for i in range(0, len(messages), MAX_MESSAGES)] or [[]]

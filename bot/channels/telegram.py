@@ -53,7 +53,7 @@ DOCUMENT_LIMIT = 5 * 1024 * 1024  # larger files go as their link: they would we
 
 def _real_ids(update: Update) -> bool:
     """Whether every chat and user id the update names is a number (a forged update may say "abc")."""
-    for part in (update.callback_query, update.message):
+    for part in (update.callback_query, update.message, update.my_chat_member):
         if part is None:
             continue
         chat = (
@@ -204,6 +204,8 @@ class TelegramChannel:
                 ReplyTo(str(chat.id)),
                 query.from_user.language_code,
             )
+        if update.my_chat_member is not None:
+            return membership_change(update)
         message = update.message
         if message is None or message.from_user is None or message.chat.type != "private":
             return None
@@ -266,12 +268,34 @@ class TelegramChannel:
                 retry_after.total_seconds() if isinstance(retry_after, dt.timedelta) else float(retry_after)
             )
             return Delivery("retry", "Telegram answered 429", retry_after=seconds)
-        except (BadRequest, Forbidden, InvalidToken) as error:
+        except Forbidden as error:  # "bot was blocked by the user", "user is deactivated"
+            return Delivery("failed", f"Telegram refused: {error}", unreachable=True)
+        except (BadRequest, InvalidToken) as error:
             return Delivery("failed", f"Telegram refused: {error}")
         except (TimedOut, NetworkError) as error:
             return Delivery("retry", f"Telegram not reached: {error}")
         except TelegramError as error:  # Conflict, ChatMigrated …: another 4xx, which a retry will not mend
             return Delivery("failed", f"Telegram refused: {error!r}")
+
+
+def membership_change(update: Update) -> Incoming | None:
+    """The person blocked the bot (`kicked`) or unblocked it (`member`) in their private chat with it."""
+    change = update.my_chat_member
+    if change is None or change.chat.type != "private":
+        return None
+    status = change.new_chat_member.status
+    kind = {"kicked": "blocked", "member": "unblocked"}.get(status)
+    if kind is None:
+        return None
+    return Incoming(
+        Platform.TELEGRAM,
+        str(change.from_user.id),
+        kind,
+        "",
+        change.date,
+        ReplyTo(str(change.chat.id)),
+        change.from_user.language_code,
+    )
 
 
 @dataclass(frozen=True)

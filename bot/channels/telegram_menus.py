@@ -27,7 +27,11 @@ from storage.models import ChatAccount
 log = logging.getLogger(__name__)
 
 WEBHOOK_PATH = "/webhooks/telegram"
-ALLOWED_UPDATES = ("message", "callback_query")  # what the bot reads; Telegram sends nothing else
+ALLOWED_UPDATES = (
+    "message",
+    "callback_query",
+    "my_chat_member",
+)  # what the bot reads (blocked / unblocked too)
 COORDINATOR_INTENTS = ("live", "review", "eligible", "export", "report", "console")
 
 

@@ -59,6 +59,13 @@ def add_parser(commands) -> None:
     volunteer_set.add_argument("--trained-on", type=a_date)
     volunteer_set.add_argument("--birth-date", type=a_date)
     volunteer_set.add_argument("--json", action="store_true")
+    volunteer_unreachable = volunteer.add_parser(
+        "unreachable",
+        help="who of a unit blocked the bot: no reminder reaches them until they follow it again",
+        description="Example: vbot volunteer unreachable --unit 1",
+    )
+    volunteer_unreachable.add_argument("--unit", type=a_positive_int, required=True)
+    volunteer_unreachable.add_argument("--json", action="store_true")
 
 
 def run(args, session, settings: Settings) -> tuple[dict, str]:
@@ -85,6 +92,8 @@ def run(args, session, settings: Settings) -> tuple[dict, str]:
         )
     if args.action == "import":
         return import_roster(args, session, now, today, settings)
+    if args.action == "unreachable":
+        return unreachable(args, session)
     fields = {f: getattr(args, f) for f in admin.VOLUNTEER_FIELDS if getattr(args, f) is not None}
     person = admin.set_volunteer(session, now, operator(), args.id, fields)
     session.commit()
@@ -92,6 +101,24 @@ def run(args, session, settings: Settings) -> tuple[dict, str]:
         "id": person.id,
         "changed": sorted(fields),
     }, f"volunteer {person.id}: {', '.join(sorted(fields))} set"
+
+
+def unreachable(args, session) -> tuple[dict, str]:
+    from handlers.notifications import unreachable_people
+    from handlers.validation import unit_or_error
+
+    unit = unit_or_error(session, args.unit)
+    people = unreachable_people(session, args.unit)
+    listed = [
+        {"id": p.volunteer_id, "name": p.name, "platform": p.platform, "since": p.since.isoformat()}
+        for p in people
+    ]
+    lines = [
+        f"{p.volunteer_id}\t{p.name}\t{p.platform}\tblocked since {p.since:%Y-%m-%d %H:%M} UTC"
+        for p in people
+    ]
+    human = f"{unit.name}: {len(people)} chat accounts cannot be reached (blocked the bot)"
+    return {"unit": unit.id, "unreachable": listed}, "\n".join([human, *lines])
 
 
 def import_roster(args, session, now: dt.datetime, today: dt.date, settings: Settings) -> tuple[dict, str]:

@@ -28,7 +28,7 @@ from handlers.awards.rules import (
     text_in,
 )
 from handlers.context import Context
-from handlers.formatting import hours_done, hours_to_go, local_date
+from handlers.formatting import SCREEN_LINES, hours_done, hours_to_go, local_date, screen_lines
 from handlers.i18n import Translator
 from handlers.types import Bar, Button, Card, Reply
 from storage import award_store, people_store
@@ -199,15 +199,49 @@ def card_text(card: Card) -> str:
     return "\n".join([card.title, *(bar(b.fraction) + " " + b.label for b in card.bars), *card.lines])
 
 
-def my_awards(ctx: Context, _argument: str) -> list[Reply]:
+def compact_line(t: Translator, step: AwardProgress) -> str:
+    """One award in a line: granted, reached, or the hours still to go (the details are one `獎勵 N` away)."""
+    name = step.name(t.locale)
+    if step.granted_on is not None and not step.renewal:
+        return t("✅ {award}: granted on {date}", award=name, date=local_date(step.granted_on, t.locale))
+    if step.reached:
+        return t("🎉 {award}: reached!", award=name)
+    if step.minutes_needed > 0:
+        missing = hours_to_go(step.minutes_needed, t.locale)
+        return "▫️ " + t("{award}: {missing} h to go", award=name, missing=missing)
+    return f"▫️ {name}"
+
+
+def compact_text(t: Translator, steps: list[AwardProgress]) -> str:
+    """獎勵 as text (what Telegram and the terminal show): a line per award, numbered, as many as fit one phone
+    screen (handlers/formatting.py), then how to see one award's details."""
+    word = t("awards")
+    footer = t("For one award's details, type {word} and its number, e.g. {word} 1.", word=word)
+    lines = [t("Your awards")]
+    for number, step in enumerate(steps, start=1):
+        line = f"{number}. {compact_line(t, step)}"
+        rest = len(steps) - number
+        more = [t("… and {count} more", count=rest)] if rest else []
+        if screen_lines("\n".join([*lines, line, *more, footer])) > SCREEN_LINES:
+            lines.append(t("… and {count} more", count=rest + 1))
+            break
+        lines.append(line)
+    return "\n".join([*lines, footer])
+
+
+def my_awards(ctx: Context, argument: str) -> list[Reply]:
+    """獎勵: every award that applies (LINE shows them as cards, the text is a compact list); 獎勵 N: one."""
     t = ctx.t
     steps = progress_all(rules_in_store(ctx.session), facts_for(ctx.session, ctx.volunteer_id), ctx.today)
     if not steps:
         return [Reply(t("No awards apply to your units yet."))]
     cards = tuple(award_card(t, step, ctx.today) for step in steps)
-    text = t("Your awards") + "\n\n" + "\n\n".join(card_text(card) for card in cards)
     buttons = (Button(t("My hours"), t("hours")), Button(t("Check in"), t("check in")))
-    return [Reply(text, buttons, cards)]
+    number = argument.strip()
+    if number.isdigit() and 1 <= int(number) <= len(cards):
+        card = cards[int(number) - 1]
+        return [Reply(card_text(card), (Button(t("My awards"), t("awards")), *buttons), (card,))]
+    return [Reply(compact_text(t, steps), buttons, cards)]
 
 
 def newly_reached_awards(

@@ -7,7 +7,7 @@ import datetime as dt
 import math
 import re
 
-from handlers import guide
+from handlers import guide, notifications
 from handlers.context import Context
 from handlers.events.codes import rotating_code_accepted
 from handlers.formatting import local_moment
@@ -226,8 +226,9 @@ def live(ctx: Context, _argument: str) -> list[Reply]:
         for e in event_store.events_of_units(ctx.session, [u.id for u in units], ctx.now)
         if e.starts_at.astimezone(ctx.rules.timezone).date() <= ctx.today
     ]
+    blocked = notifications.unreachable_line(t, ctx.session, [u.id for u in units])
     if not events:
-        return [Reply(t("No event of your units is on today."))]
+        return [Reply("\n\n".join(filter(None, [t("No event of your units is on today."), blocked])))]
     parts = []
     for event in events:
         shifts = event_store.shifts_of(ctx.session, event.id)
@@ -263,6 +264,8 @@ def live(ctx: Context, _argument: str) -> list[Reply]:
             if walk_ups[shift.id]:
                 lines.append("  " + t("Walk-ups: {names}", names="、".join(walk_ups[shift.id])))
         parts.append("\n".join(lines))
+    if blocked:
+        parts.append(blocked)
     return [Reply("\n\n".join(parts), (Button(t("Live"), t("live")),))]
 
 

@@ -61,9 +61,18 @@ def dispatch(
 
 
 def sendable(session: Session, due: list, now: dt.datetime, rules: Rules, result: DispatchResult) -> list:
-    """Drops what has lost its point; holds what falls in its unit's quiet hours; returns the rest."""
+    """Drops what has lost its point or goes to a person who blocked the bot since it was stored (LINE would
+    count the push against the month's quota, Telegram refuse it); holds what falls in its unit's quiet
+    hours; returns the rest."""
     is_obsolete = obsolete_check(session, due)
-    dropped = {n.id for n in due if (n.expires_at is not None and n.expires_at <= now) or is_obsolete(n)}
+    blocked = store.unreachable_accounts(session, {(n.platform, n.recipient) for n in due})
+    dropped = {
+        n.id
+        for n in due
+        if (n.expires_at is not None and n.expires_at <= now)
+        or is_obsolete(n)
+        or (n.platform, n.recipient) in blocked
+    }
     store.settle_notifications(session, sorted(dropped), "dropped", now)
     result.dropped = len(dropped)
     quiet = store.quiet_hours_of(session, {n.unit_id for n in due if n.unit_id is not None})

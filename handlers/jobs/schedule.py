@@ -42,7 +42,7 @@ def close_overlong_sessions(session: Session, now: dt.datetime, rules: Rules, ca
             continue
         closed += 1
         for account in people_store.linked_accounts(session, record.volunteer_id):
-            if account.platform not in PUSH_PLATFORMS:
+            if account.platform not in PUSH_PLATFORMS or account.unreachable_since is not None:
                 continue
             t = catalogs.translator(account.chosen_locale or rules.default_locale)
             text = t(

@@ -22,6 +22,10 @@ from handlers.validation import MAX_NAME, InputError, clean_name
 from storage import audit_store, people_store
 
 MAX_MESSAGE = 300
+# Questions the bot asks and a short answer right after takes back (people_store.set_awaiting).
+DELETION_QUESTION = "delete-my-data"
+DELETION_SENT = "delete-request-sent"
+ANSWER_WITHIN = dt.timedelta(minutes=15)
 
 
 def my_data(ctx: Context, _argument: str) -> list[Reply]:
@@ -142,6 +146,7 @@ def delete_request(ctx: Context, argument: str) -> list[Reply]:
     if _says(ctx, argument, "no"):
         return [Reply(t("Nothing was deleted. Your data stays as it is."), main_buttons(ctx))]
     if not _says(ctx, argument, "yes"):
+        people_store.set_awaiting(ctx.session, ctx.account, DELETION_QUESTION, ctx.now)
         return [
             Reply(
                 t(
@@ -170,6 +175,7 @@ def delete_request(ctx: Context, argument: str) -> list[Reply]:
         )
 
     _tell_coordinators(ctx, "delete-request", str(person.id), words)
+    people_store.set_awaiting(ctx.session, ctx.account, DELETION_SENT, ctx.now)
     return [
         Reply(
             t(
@@ -178,6 +184,38 @@ def delete_request(ctx: Context, argument: str) -> list[Reply]:
             )
         )
     ]
+
+
+def question_just_asked(ctx: Context) -> str | None:
+    """The question the bot asked this person within ANSWER_WITHIN, which their message now answers."""
+    return people_store.take_awaiting(ctx.session, ctx.account, ctx.now, ANSWER_WITHIN)
+
+
+def answers_a_deletion_question(ctx: Context, asked: str | None, intent: str | None, argument: str) -> bool:
+    """Whether what the person typed right after the deletion question (or after sending the request) takes it
+    back: 取消 / cancel alone, or 不要 / no, in any shipped language, rather than a shift's 取消."""
+    if asked not in (DELETION_QUESTION, DELETION_SENT):
+        return False
+    return (intent == "cancel" and not argument.strip()) or (intent is None and _says(ctx, argument, "no"))
+
+
+def take_back_deletion(ctx: Context, asked: str | None) -> list[Reply]:
+    """取消 after the deletion question: nothing happens; after the request was sent: it is withdrawn."""
+    t = ctx.t
+    if asked == DELETION_SENT and people_store.withdraw_deletion_request(ctx.session, ctx.volunteer_id):
+        audit_store.record_audit(
+            ctx.session,
+            ctx.now,
+            f"volunteer:{ctx.volunteer_id}",
+            "volunteer.delete-withdrawn",
+            f"volunteer:{ctx.volunteer_id}",
+            "withdrawn by the person",
+            {},
+        )
+        return [
+            Reply(t("Your request to delete your data is withdrawn. Nothing was deleted."), main_buttons(ctx))
+        ]
+    return [Reply(t("Nothing was deleted. Your data stays as it is."), main_buttons(ctx))]
 
 
 def confirm_delete(ctx: Context, argument: str) -> list[Reply]:
