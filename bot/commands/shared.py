@@ -76,6 +76,8 @@ class JsonLines(logging.Formatter):
             "logger": record.name,
             "message": record.getMessage(),
         }
+        # A line about one handled event (bot/event_log.py) also carries its fields as JSON values.
+        entry |= {key: value for key, value in getattr(record, "fields", {}).items() if key not in entry}
         if record.exc_info:
             entry["exception"] = self.formatException(record.exc_info)
         return json.dumps(entry, ensure_ascii=False)
