@@ -41,7 +41,7 @@ def add_parser(commands) -> None:
     awards_eligible.add_argument("--unit", type=a_positive_int, required=True)
     awards_eligible.add_argument("--award", type=a_text, help="one award's code (default: every award)")
     awards_eligible.add_argument(
-        "--as-of", type=a_date, help="the day to count to, YYYY-MM-DD (default today)"
+        "--as-of", type=a_date, help="the day to count to, YYYY-MM-DD or ROC 115/03/25 (default today)"
     )
     awards_eligible.add_argument(
         "--within", type=a_number, default=0, help="also those this many hours short"

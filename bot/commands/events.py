@@ -25,10 +25,16 @@ def add_parser(commands) -> None:
     event_add.add_argument("--unit", type=a_positive_int, required=True, help="the unit's id")
     event_add.add_argument("--title", type=a_text, required=True, help="what volunteers see")
     event_add.add_argument(
-        "--start", type=a_time, required=True, help="ISO 8601, e.g. 2026-02-14T16:00 (local)"
+        "--start",
+        type=a_time,
+        required=True,
+        help="ISO 8601, e.g. 2026-02-14T16:00 (local), or ROC 115/04/01 09:00",
     )
     event_add.add_argument(
-        "--end", type=a_time, required=True, help="ISO 8601, e.g. 2026-02-14T22:00 (local)"
+        "--end",
+        type=a_time,
+        required=True,
+        help="ISO 8601, e.g. 2026-02-14T22:00 (local), or ROC 115/04/01 09:00",
     )
     event_add.add_argument("--place", type=a_text, help="where, as volunteers know it")
     event_add.add_argument(
@@ -84,10 +90,16 @@ def add_parser(commands) -> None:
     )
     shift_add.add_argument("--event", type=a_positive_int, required=True, help="the event's id")
     shift_add.add_argument(
-        "--start", type=a_time, required=True, help="ISO 8601, e.g. 2026-02-14T16:00 (local)"
+        "--start",
+        type=a_time,
+        required=True,
+        help="ISO 8601, e.g. 2026-02-14T16:00 (local), or ROC 115/04/01 09:00",
     )
     shift_add.add_argument(
-        "--end", type=a_time, required=True, help="ISO 8601, e.g. 2026-02-14T19:00 (local)"
+        "--end",
+        type=a_time,
+        required=True,
+        help="ISO 8601, e.g. 2026-02-14T19:00 (local), or ROC 115/04/01 09:00",
     )
     shift_add.add_argument("--capacity", type=a_positive_int, required=True, help="how many people it takes")
     shift_add.add_argument("--post", type=a_text, help="where on the site, e.g. 服務台")

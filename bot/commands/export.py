@@ -32,8 +32,17 @@ def add_parser(commands) -> argparse.ArgumentParser:
         "hours", help="one row per counted service record of a unit in a period (CSV or XLSX, for import)"
     )
     hours.add_argument("--unit", type=a_positive_int, required=True)
-    hours.add_argument("--from", dest="date_from", type=a_date, required=True, metavar="YYYY-MM-DD")
-    hours.add_argument("--to", dest="date_to", type=a_date, required=True, metavar="YYYY-MM-DD")
+    hours.add_argument(
+        "--from",
+        dest="date_from",
+        type=a_date,
+        required=True,
+        metavar="DATE",
+        help="YYYY-MM-DD or ROC 115/03/25",
+    )
+    hours.add_argument(
+        "--to", dest="date_to", type=a_date, required=True, metavar="DATE", help="YYYY-MM-DD or ROC 115/03/25"
+    )
     hours.add_argument(
         "--format",
         dest="file_format",

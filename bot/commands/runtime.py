@@ -51,7 +51,9 @@ def add_parser(commands) -> None:
         description="Example: vbot remind --now 2026-12-04T18:00 (local time, VBOT_TIMEZONE, unless an offset "
         "is given)",
     )
-    remind.add_argument("--now", type=a_time, required=True, help="the moment of the pass, ISO 8601")
+    remind.add_argument(
+        "--now", type=a_time, required=True, help="the moment of the pass, ISO 8601 (or ROC 115/12/04 18:00)"
+    )
     remind.add_argument("--json", action="store_true", help="print one JSON object")
 
 
