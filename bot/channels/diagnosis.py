@@ -88,9 +88,20 @@ async def line_findings(settings: Settings, now: dt.datetime) -> list[Finding]:
 async def telegram_findings(settings: Settings, now: dt.datetime) -> list[Finding]:
     from telegram import Bot
     from telegram.error import InvalidToken, NetworkError, TelegramError
+    from telegram.request import HTTPXRequest
 
     expected = f"{settings.public_url}/webhooks/telegram"
-    bot = Bot(settings.telegram_bot_token or "", base_url=f"{settings.telegram_api_base_url}/bot")
+    answered: list[tuple[str | None, dt.datetime]] = []  # each answer's Date header, and when it came
+
+    async def note_date(response) -> None:
+        answered.append((response.headers.get("date"), dt.datetime.now(dt.UTC)))
+
+    request = HTTPXRequest(httpx_kwargs={"event_hooks": {"response": [note_date]}})
+    bot = Bot(
+        settings.telegram_bot_token or "",
+        base_url=f"{settings.telegram_api_base_url}/bot",
+        request=request,
+    )
     try:
         async with bot:
             info = await bot.get_webhook_info(read_timeout=settings.api_timeout_seconds)
@@ -126,4 +137,6 @@ async def telegram_findings(settings: Settings, now: dt.datetime) -> list[Findin
         )
     else:
         findings.append(Finding("Telegram webhook", True, f"{expected}, {info.pending_update_count} waiting"))
-    return findings
+    date_header, arrived = answered[-1] if answered else (None, now)
+    clock = clock_finding("Telegram", date_header, arrived)
+    return findings + ([clock] if clock else [])

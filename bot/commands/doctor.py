@@ -33,7 +33,7 @@ def add_parser(commands) -> None:
 def run(args, settings: Settings) -> int:
     now = dt.datetime.now(dt.UTC)
     findings = [database_finding(settings), *platform_findings(settings, now), public_url_finding(settings)]
-    findings += font_findings()
+    findings += font_findings() + [pdf_font_finding()]
     ok = all(finding.ok for finding in findings)
     if args.json:
         checks = [{"name": f.name, "ok": f.ok, "detail": f.detail} for f in findings]
@@ -124,3 +124,21 @@ def font_findings() -> list[Finding]:
             "apt-get install fonts-noto-cjk fonts-thai-tlwg",
         )
     ]
+
+
+def pdf_font_finding() -> Finding:
+    """Posters, invite cards and PDF reports embed Noto Sans CJK TC (Chinese, Latin, Vietnamese) and Garuda
+    (Thai): without them those commands and console pages refuse to make a PDF."""
+    from bot.printing.fonts import CJK_FAMILY, missing_pdf_font_packages
+
+    missing = missing_pdf_font_packages()
+    if not missing:
+        return Finding(
+            "PDF fonts", True, f"{CJK_FAMILY} and Garuda (Thai) found: posters and invite cards can be made"
+        )
+    return Finding(
+        "PDF fonts",
+        False,
+        "posters, invite cards and PDF reports cannot be made without their fonts: "
+        f"apt-get install {' '.join(missing)}",
+    )
