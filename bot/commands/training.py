@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from bot.commands.arguments import a_date, a_number, a_positive_int, a_text, a_time
-from bot.commands.shared import now_and_today, operator
+from bot.commands.shared import now_and_today, operator, translator
 from bot.config import Settings
 from handlers.people import admin
 from storage.vocabulary import CATEGORIES
@@ -78,7 +78,8 @@ def run(args, session, settings: Settings) -> tuple[dict, str]:
             place=args.place,
         )
         session.commit()
-        return {"id": row.id}, f"training session {row.id} added: {row.title}"
+        t = translator(settings)
+        return {"id": row.id}, t("training session {id} added: {title}", id=row.id, title=row.title)
     record = admin.add_training(
         session,
         now,
@@ -91,4 +92,5 @@ def run(args, session, settings: Settings) -> tuple[dict, str]:
         course=args.course,
     )
     session.commit()
-    return {"id": record.id}, f"training {record.id} recorded"
+    t = translator(settings)
+    return {"id": record.id}, t("training {id} recorded", id=record.id)
