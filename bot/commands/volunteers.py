@@ -61,6 +61,11 @@ def add_parser(commands) -> None:
     volunteer_set.add_argument("--json", action="store_true")
 
 
+OPTION_OF = {
+    "record_book_no": "--record-book"
+}  # the fields `volunteer set` changed, as the options that set them
+
+
 def run(args, session, settings: Settings) -> tuple[dict, str]:
     now, today = now_and_today(settings)
     if args.action == "add":
@@ -94,7 +99,7 @@ def run(args, session, settings: Settings) -> tuple[dict, str]:
     person = admin.set_volunteer(session, now, operator(), args.id, fields)
     session.commit()
     t = translator(settings)
-    options = ", ".join("--" + field.replace("_", "-") for field in sorted(fields))
+    options = ", ".join(OPTION_OF.get(field, "--" + field.replace("_", "-")) for field in sorted(fields))
     return {
         "id": person.id,
         "changed": sorted(fields),
