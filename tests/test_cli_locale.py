@@ -123,3 +123,19 @@ def test_json_keeps_its_codes_in_every_language(tmp_path, locale):
     assert answer["kind"] == "service" and answer["warning"] is None
     init = json.loads(say(tmp_path, env, "init", "--json"))
     assert init["schema"] == "current"
+
+
+async def test_the_platform_setups_report_in_the_office_language(tmp_path, line_api, telegram_api):
+    import asyncio
+
+    from tests.test_native_menus import PUBLIC_URL, line_env, telegram_env
+
+    url = sqlite_url(tmp_path)
+    telegram = await asyncio.to_thread(
+        say, tmp_path, telegram_env(url, telegram_api, VBOT_LOCALE="zh_TW"), "telegram", "setup"
+    )
+    assert telegram.startswith(f"Webhook 已設為 {PUBLIC_URL}/webhooks/telegram；已設定指令的語言：任何語言、")
+    line = await asyncio.to_thread(
+        say, tmp_path, line_env(url, line_api) | {"VBOT_LOCALE": "en"}, "line", "setup"
+    )
+    assert line.startswith("10 rich menus created, 0 old ones deleted; default richmenu-")
