@@ -92,7 +92,9 @@ async def test_a_wrong_webhook_on_record_and_an_uninitialised_database_say_what_
     assert (
         not telegram["ok"] and "502 Bad Gateway" in telegram["detail"] and "7 updates" in telegram["detail"]
     )
-    assert "✗ LINE webhook: LINE has https://old-host.example/callback on record" in human
+    assert "✗ LINE Webhook: LINE 登記的是 https://old-host.example/callback" in human  # VBOT_LOCALE: zh_TW
+    english = await asyncio.to_thread(run_vbot, tmp_path, "doctor", env=env | {"VBOT_LOCALE": "en"})
+    assert "✗ LINE webhook: LINE has https://old-host.example/callback on record" in english.stdout
 
 
 async def test_a_refused_token_is_named_and_secrets_stay_out(tmp_path, line_api, telegram_api):
@@ -132,7 +134,7 @@ async def test_a_clock_off_the_platforms_clocks_is_named_with_what_to_do(tmp_pat
         assert "timedatectl set-ntp true" in check["detail"]
         off = int(check["detail"].split(" s off")[0])
         assert abs(off - seconds) <= 5, check["detail"]
-    assert "✗ clock (Telegram): " in human
+    assert "✗ 時鐘（Telegram）: " in human and "timedatectl set-ntp true" in human
 
     line_api.clock_offset = telegram_api.clock_offset = dt.timedelta(seconds=10)  # within the tolerance
     _, checks, _ = await doctor(tmp_path, env)
