@@ -14,12 +14,14 @@ import json
 import logging
 import os
 import socket
+import time
 
 import sqlalchemy as sa
 
 from bot.channels.base import Channel, Delivery, StoredEvent
 from bot.channels.line import REPLY_TOKEN_LIFETIME
 from bot.channels.line_menus import MenuFollower
+from bot.event_log import DONE, FAILED, RETRY, TAKEN_OVER, WAITING, log_event_outcome
 from handlers import router
 from handlers.context import Rules
 from handlers.i18n import Catalogs
@@ -111,14 +113,18 @@ class Pipeline:
         done = 0
         line_senders: dict[str, str | None] = {}
         for event in events:
+            started = time.perf_counter()
             channel = self.channels.get(event.platform)
             try:
                 incoming = await channel.to_incoming(json.loads(event.payload), now) if channel else None
             except Exception as error:  # one bad event must not hold up the others
                 log.exception("inbox event %s could not be read", event.id)
-                await asyncio.to_thread(self._after_failure, event, None, now, repr(error))
-                continue
-            if await asyncio.to_thread(self._handle, event, incoming, now):
+                incoming = None
+                outcome = await asyncio.to_thread(self._after_failure, event, None, now, repr(error))
+            else:
+                outcome = await asyncio.to_thread(self._handle, event, incoming, now)
+            log_event_outcome(event, incoming, outcome, started)
+            if outcome == DONE:
                 done += 1
                 if incoming is not None and incoming.platform == Platform.LINE and incoming.kind != "blocked":
                     line_senders[incoming.user_id] = self.catalogs.match(incoming.platform_locale)
@@ -128,24 +134,24 @@ class Pipeline:
             await self.line_menus.follow(line_senders)
         return done
 
-    def _handle(self, event: InboxEvent, incoming: Incoming | None, now: dt.datetime) -> bool:
+    def _handle(self, event: InboxEvent, incoming: Incoming | None, now: dt.datetime) -> str:
+        """How the event's turn ended (bot/event_log.py): DONE, WAITING, TAKEN_OVER, RETRY or FAILED."""
         try:
             with self.uow() as session:
                 if queue_store.has_earlier_pending_event(session, event):
                     queue_store.defer_inbox_event(session, event)
                     session.commit()
-                    return False
+                    return WAITING
                 replies = router.handle(session, incoming, now, self.rules, self.catalogs) if incoming else []
                 self._queue_answer(session, event, incoming, replies, now)
                 if not queue_store.finish_inbox_event(session, event, now):
                     log.warning("inbox event %s was taken over by another worker", event.id)
-                    return False
+                    return TAKEN_OVER
                 session.commit()
-                return True
+                return DONE
         except Exception as error:
             log.exception("inbox event %s failed (attempt %s)", event.id, event.attempts)
-            self._after_failure(event, incoming, now, repr(error))
-            return False
+            return self._after_failure(event, incoming, now, repr(error))
 
     def _queue_answer(
         self, session, event: InboxEvent, incoming: Incoming | None, replies: list[Reply], now
@@ -170,17 +176,22 @@ class Pipeline:
 
     def _after_failure(
         self, event: InboxEvent, incoming: Incoming | None, now: dt.datetime, error: str
-    ) -> None:
+    ) -> str:
+        outcome = RETRY
         with self.uow() as session:
             if event.attempts < MAX_PROCESSING_ATTEMPTS:
                 queue_store.release_inbox_event(session, event, now + backoff(event.attempts), error)
             elif queue_store.finish_inbox_event(session, event, now, error):
+                outcome = FAILED
                 # Give up on this event, but never leave the person without an answer.
                 locale = self.catalogs.match(incoming.platform_locale) if incoming else None
                 t = self.catalogs.translator(locale or self.rules.default_locale)
                 apology = Reply(t("Sorry, something went wrong. Please try again in a moment."))
                 self._queue_answer(session, event, incoming, [apology], now)
+            else:
+                outcome = TAKEN_OVER
             session.commit()
+        return outcome
 
     # --- the outbox sender --------------------------------------------------------------------
 

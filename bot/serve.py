@@ -29,7 +29,9 @@ def serve(settings: Settings, host: str, port: int, scheduler: bool = True, work
     warn_without_platforms(settings)
     vbot = build_app(settings, scheduler=scheduler, workers=workers)
     vbot.migrate()
-    uvicorn.run(vbot.asgi, host=host, port=port, log_level="info", access_log=False)
+    # With JSON logs uvicorn's own lines go through the same handler (one JSON object a line) too.
+    log_config = None if settings.log_format == "json" else uvicorn.config.LOGGING_CONFIG
+    uvicorn.run(vbot.asgi, host=host, port=port, log_level="info", access_log=False, log_config=log_config)
     return 0
 
 

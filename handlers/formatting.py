@@ -45,6 +45,31 @@ def local_date(date: dt.date, locale: str) -> str:
     return babel_format_date(date, format="medium", locale=babel_locale(locale))
 
 
+_WRITTEN_DATE = re.compile(r"(?:民國)?\s*(\d{1,4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?")
+_COMPACT_ROC_DATE = re.compile(r"(\d{3})(\d{2})(\d{2})")
+
+
+def read_date(text: str) -> dt.date | None:
+    """A date as people in Taiwan write it: ISO 2026-03-25, 2026/3/25, the ROC (民國) year of government
+    papers 115/03/25, 115-03-25, 115.3.25, 115年3月25日, 民國115年3月25日, or 1150325; a year under 1000 is ROC
+    (+1911). Empty → None; anything else, or a day that does not exist (115/02/30), → ValueError."""
+    text = text.strip()
+    if not text:
+        return None
+    match = _WRITTEN_DATE.fullmatch(text) or _COMPACT_ROC_DATE.fullmatch(text)
+    if not match:
+        raise ValueError(f"not a date: {text!r}")
+    year, month, day = (int(part) for part in match.groups())
+    if year < 1000:
+        if year == 0:
+            raise ValueError(f"not a date: {text!r}")
+        year += 1911  # the ROC year (民國) of government papers
+    try:
+        return dt.date(year, month, day)
+    except ValueError:
+        raise ValueError(f"there is no such day: {text!r} ({year}-{month:02d}-{day:02d})") from None
+
+
 def local_moment(moment: dt.datetime, timezone: ZoneInfo, locale: str, today: dt.date) -> str:
     """`14:05` today, else the date and the time."""
     local = moment.astimezone(timezone)

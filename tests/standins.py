@@ -7,6 +7,8 @@ fail the next calls to an endpoint (status codes, or a hang past the client's ti
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
+import email.utils
 import io
 import itertools
 import json
@@ -46,6 +48,9 @@ class StandIn:
     held: dict[str, asyncio.Event] = field(default_factory=dict)  # endpoint → released when set
     taken_and_held: asyncio.Event = field(default_factory=asyncio.Event)
     released: asyncio.Event = field(default_factory=asyncio.Event)
+    clock_offset: dt.timedelta = dt.timedelta(
+        0
+    )  # how far the platform's clock (its Date header) is from ours
 
     def fail_next(self, endpoint: str, *statuses: int) -> None:
         """The next calls whose path ends with `endpoint` answer these statuses (see HANG, TAKEN_THEN_…)."""
@@ -87,7 +92,13 @@ class StandIn:
     def sent(self, endpoint: str) -> list[Call]:
         return [call for call in self.calls if call.path.endswith(endpoint)]
 
+    async def _stamp_date(self, _request: web.Request, response: web.StreamResponse) -> None:
+        if self.clock_offset:
+            moment = dt.datetime.now(dt.UTC) + self.clock_offset
+            response.headers["Date"] = email.utils.format_datetime(moment, usegmt=True)
+
     async def start(self, app: web.Application) -> None:
+        app.on_response_prepare.append(self._stamp_date)
         self.runner = web.AppRunner(app)
         await self.runner.setup()
         site = web.TCPSite(self.runner, "127.0.0.1", 0)

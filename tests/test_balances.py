@@ -120,7 +120,7 @@ def test_a_balance_dated_in_the_half_year_is_left_out_of_its_report_and_the_repo
         unit=ids["unit"], all=False, period="2026H1", format="json", output=None, chart=None
     )
     with uow() as s:
-        _result, human = report_cli.run(args, s, Settings())
+        _result, human = report_cli.run(args, s, Settings(locale="en"))
     assert "left out: 1 record-book balances dated in the period (1,000.00 hours" in human
     assert "left out: 1 records waiting for review (3.00 hours)" in human
 
@@ -145,7 +145,7 @@ def test_the_hours_export_leaves_the_balance_out_and_says_so(world, tmp_path):
         output=tmp_path / "again.csv",
     )
     with uow() as s:
-        as_json, human = export_cli.run(args, s, Settings())
+        as_json, human = export_cli.run(args, s, Settings(locale="en"))
     assert as_json["rows"] == 1 and as_json["left_out"]["record_book_balances"]["records"] == 1
     assert "left out: 1 record-book balances" in human
 
@@ -180,7 +180,7 @@ def test_service_entered_by_hand_before_the_trainings_warns_and_does_not_count(w
         note=None,
     )
     with uow() as s:
-        as_json, human = hours_cli.run(args, s, Settings())
+        as_json, human = hours_cli.run(args, s, Settings(locale="en"))
     assert as_json["warning"].startswith("2025-12-20 is before volunteer")
     assert "warning: 2025-12-20 is before" in human and "2026-01-05" in human
     with uow() as s:

@@ -196,8 +196,8 @@ BAD = {
         "golden-medal",
     ),
     "grant-bad-date": (
-        ["award", "grant", "--volunteer", "{v}", "--award", "honor-card", "--date", "2025-1-2"],
-        "2025-1-2",
+        ["award", "grant", "--volunteer", "{v}", "--award", "honor-card", "--date", "2025-1-32"],
+        "2025-1-32",
     ),
     "session-end-before-start": (
         [*SESSION, "--start", "2026-05-01T17:00", "--end", "2026-05-01T09:00"],

@@ -4,7 +4,9 @@ against the LINE and Telegram stand-ins. The operations issue."""
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -59,6 +61,9 @@ async def test_a_ready_server_passes_every_check(tmp_path, line_api, telegram_ap
         "clock (LINE)",
         "Telegram token",
         "Telegram webhook",
+        "clock (Telegram)",
+        "fonts",
+        "PDF fonts",
     } <= set(checks)
     assert "@vbot_test_bot" in checks["Telegram token"]["detail"]
     assert all(line.startswith("✓ ") for line in human.splitlines())
@@ -87,7 +92,9 @@ async def test_a_wrong_webhook_on_record_and_an_uninitialised_database_say_what_
     assert (
         not telegram["ok"] and "502 Bad Gateway" in telegram["detail"] and "7 updates" in telegram["detail"]
     )
-    assert "✗ LINE webhook: LINE has https://old-host.example/callback on record" in human
+    assert "✗ LINE Webhook: LINE 登記的是 https://old-host.example/callback" in human  # VBOT_LOCALE: zh_TW
+    english = await asyncio.to_thread(run_vbot, tmp_path, "doctor", env=env | {"VBOT_LOCALE": "en"})
+    assert "✗ LINE webhook: LINE has https://old-host.example/callback on record" in english.stdout
 
 
 async def test_a_refused_token_is_named_and_secrets_stay_out(tmp_path, line_api, telegram_api):
@@ -114,3 +121,43 @@ async def test_missing_fonts_are_named_with_the_package_to_install(tmp_path):
     _, checks, _ = await doctor(tmp_path, env)
     assert not checks["fonts"]["ok"]
     assert "th" in checks["fonts"]["detail"] and "fonts-thai-tlwg" in checks["fonts"]["detail"]
+
+
+async def test_a_clock_off_the_platforms_clocks_is_named_with_what_to_do(tmp_path, line_api, telegram_api):
+    env = environment(tmp_path, line_api, telegram_api)
+    line_api.clock_offset = dt.timedelta(minutes=5)  # their Date header: our clock is 5 minutes slow
+    telegram_api.clock_offset = -dt.timedelta(minutes=3)  # and 3 minutes fast
+    _, checks, human = await doctor(tmp_path, env)
+    for platform, seconds in (("LINE", 300), ("Telegram", 180)):
+        check = checks[f"clock ({platform})"]
+        assert not check["ok"], check
+        assert "timedatectl set-ntp true" in check["detail"]
+        off = int(check["detail"].split(" s off")[0])
+        assert abs(off - seconds) <= 5, check["detail"]
+    assert "✗ 時鐘（Telegram）: " in human and "timedatectl set-ntp true" in human
+
+    line_api.clock_offset = telegram_api.clock_offset = dt.timedelta(seconds=10)  # within the tolerance
+    _, checks, _ = await doctor(tmp_path, env)
+    assert checks["clock (LINE)"]["ok"] and checks["clock (Telegram)"]["ok"]
+
+
+def test_missing_pdf_fonts_name_the_debian_packages(tmp_path, monkeypatch, capsys):
+    """A machine without the PDFs' fonts (their folders emptied): the check names both packages."""
+    from bot.commands.main import main
+    from bot.printing import fonts
+
+    for name in [name for name in os.environ if name.startswith(("VBOT_", "LINE_", "TELEGRAM_"))]:
+        monkeypatch.delenv(name)
+    monkeypatch.setenv("VBOT_DATABASE_URL", f"sqlite:///{tmp_path / 'vbot.db'}")
+    installed = fonts._NOTO_DIRS
+    monkeypatch.setattr(fonts, "_NOTO_DIRS", [str(tmp_path)])
+    monkeypatch.setattr(fonts, "_TLWG_DIRS", [str(tmp_path)])
+    assert main(["doctor", "--json"]) == 1
+    checks = {check["name"]: check for check in json.loads(capsys.readouterr().out)["checks"]}
+    assert not checks["PDF fonts"]["ok"]
+    assert "apt-get install fonts-noto-cjk fonts-thai-tlwg" in checks["PDF fonts"]["detail"]
+
+    monkeypatch.setattr(fonts, "_NOTO_DIRS", installed)
+    assert main(["doctor", "--json"]) == 1
+    checks = {check["name"]: check for check in json.loads(capsys.readouterr().out)["checks"]}
+    assert checks["PDF fonts"]["detail"].endswith("apt-get install fonts-thai-tlwg")

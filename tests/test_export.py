@@ -183,7 +183,7 @@ def world(database_url):
         )
         s.commit()
         ids = {"unit": unit.id, "other": other.id, "wang": wang.id, "lee": lee.id, "chen": chen.id}
-    yield engine, uow, ids, Settings(database_url=database_url)
+    yield engine, uow, ids, Settings(database_url=database_url, locale="en")
     engine.dispose()
 
 
@@ -358,7 +358,7 @@ def test_bad_input_is_refused_and_writes_nothing(world, tmp_path):
 @pytest.mark.parametrize(
     "argv",
     [
-        ["--unit", "1", "--from", "2026/03/01", "--to", "2026-03-20", "-o", "x.csv"],
+        ["--unit", "1", "--from", "03/01/2026", "--to", "2026-03-20", "-o", "x.csv"],
         ["--unit", "1", "--from", "2026-02-30", "--to", "2026-03-20", "-o", "x.csv"],
         ["--unit", "0", "--from", "2026-03-01", "--to", "2026-03-20", "-o", "x.csv"],
         ["--unit", "1", "--from", "2026-03-01", "--to", "2026-03-20", "--format", "ods", "-o", "x.csv"],

@@ -228,10 +228,10 @@ def test_cli_files_read_back(world, tmp_path):
         result, text = report_cli.run(
             args(all=True, format="csv", output=str(tmp_path / "r.csv"), chart=str(tmp_path / "r.png")),
             s,
-            Settings(),
+            Settings(),  # VBOT_LOCALE zh_TW: the summary in Chinese, ROC dates
         )
         assert result["summary"]["hours"] == round(610 / 60, 2)
-        assert "served 6 volunteers" in text and "all units" in text
+        assert "服務志工 6 人" in text and "全部單位" in text and "115年1月1日" in text
         raw = (tmp_path / "r.csv").read_bytes()
         assert raw.startswith(b"\xef\xbb\xbf")
         rows = list(csv.DictReader(io.StringIO(raw.decode("utf-8-sig"))))

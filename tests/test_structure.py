@@ -31,6 +31,7 @@ BOT_ROOMS = (
     "config",
     "printing",
     "channels",
+    "event_log",
     "pipeline",
     "web",
     "scheduler",

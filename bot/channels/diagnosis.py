@@ -13,11 +13,50 @@ from bot.config import Settings
 CLOCK_TOLERANCE = dt.timedelta(seconds=30)
 
 
+def _(words: str) -> str:
+    """Marks a check's words for the catalogs (locales/); Finding.say translates them when printed."""
+    return words
+
+
 @dataclass(frozen=True)
 class Finding:
+    """name: the check (stable, the key in --json); words: a catalog msgid with {placeholders}."""
+
     name: str
     ok: bool
-    detail: str
+    words: str
+    params: tuple[tuple[str, object], ...] = ()
+
+    @property
+    def detail(self) -> str:
+        """In English, for --json."""
+        return self.words.format(**dict(self.params)) if self.params else self.words
+
+    def say(self, t) -> str:
+        """`✓ name: detail` in the reader's language (VBOT_LOCALE)."""
+        return f"{'✓' if self.ok else '✗'} {t(self.name)}: {t(self.words, **dict(self.params))}"
+
+
+def finding(name: str, ok: bool, words: str, /, **params: object) -> Finding:
+    return Finding(name, ok, words, tuple(params.items()))
+
+
+# The checks' names, for the catalogs (printed translated, kept as they are in --json).
+CHECK_NAMES = (
+    _("database"),
+    _("platforms"),
+    _("LINE"),
+    _("LINE token"),
+    _("LINE webhook"),
+    _("clock (LINE)"),
+    _("Telegram"),
+    _("Telegram token"),
+    _("Telegram webhook"),
+    _("clock (Telegram)"),
+    _("public URL"),
+    _("fonts"),
+    _("PDF fonts"),
+)
 
 
 def clock_finding(platform: str, date_header: str | None, now: dt.datetime) -> Finding | None:
@@ -28,13 +67,24 @@ def clock_finding(platform: str, date_header: str | None, now: dt.datetime) -> F
     except (TypeError, ValueError):
         return None
     off = abs(theirs - now)
+    name = f"clock ({platform})"
     if off <= CLOCK_TOLERANCE:
-        return Finding(f"clock ({platform})", True, f"within {CLOCK_TOLERANCE.seconds} s of {platform}'s")
-    return Finding(
-        f"clock ({platform})",
+        return finding(
+            name,
+            True,
+            _("within {seconds} s of {platform}'s"),
+            seconds=CLOCK_TOLERANCE.seconds,
+            platform=platform,
+        )
+    return finding(
+        name,
         False,
-        f"{off.total_seconds():.0f} s off {platform}'s clock: check-in times would be wrong; "
-        "turn on time synchronisation (timedatectl set-ntp true)",
+        _(
+            "{seconds} s off {platform}'s clock: check-in times would be wrong; "
+            "turn on time synchronisation (timedatectl set-ntp true)"
+        ),
+        seconds=f"{off.total_seconds():.0f}",
+        platform=platform,
     )
 
 
@@ -55,30 +105,45 @@ async def line_findings(settings: Settings, now: dt.datetime) -> list[Finding]:
         except ApiException as error:
             if error.status in (401, 403):
                 return [
-                    Finding(
+                    finding(
                         "LINE token",
                         False,
-                        "LINE refuses LINE_CHANNEL_ACCESS_TOKEN: issue a new long-lived channel access token "
-                        "in the LINE Developers console",
+                        _(
+                            "LINE refuses LINE_CHANNEL_ACCESS_TOKEN: issue a new long-lived channel access token "
+                            "in the LINE Developers console"
+                        ),
                     )
                 ]
-            return [Finding("LINE", False, f"LINE answered {error.status}: try again later")]
+            return [finding("LINE", False, _("LINE answered {status}: try again later"), status=error.status)]
         except (OSError, TimeoutError) as error:
-            return [Finding("LINE", False, f"LINE_API_BASE_URL cannot be reached ({type(error).__name__})")]
-    findings = [Finding("LINE token", True, f"valid for {answer.data.display_name} ({answer.data.basic_id})")]
+            return [
+                finding(
+                    "LINE",
+                    False,
+                    _("LINE_API_BASE_URL cannot be reached ({error})"),
+                    error=type(error).__name__,
+                )
+            ]
+    data = answer.data
+    findings = [
+        finding("LINE token", True, _("valid for {name} ({id})"), name=data.display_name, id=data.basic_id)
+    ]
     if endpoint.endpoint == expected and endpoint.active:
-        findings.append(Finding("LINE webhook", True, expected))
+        findings.append(finding("LINE webhook", True, "{url}", url=expected))
     else:
-        on_record = endpoint.endpoint or "no URL"
-        state = "" if endpoint.active else ", and 'Use webhook' is off"
-        findings.append(
-            Finding(
-                "LINE webhook",
-                False,
-                f"LINE has {on_record} on record{state}: set the Webhook URL to {expected} and turn on "
-                "'Use webhook' in the LINE Developers console (Messaging API tab)",
+        on_record = endpoint.endpoint or "-"
+        words = (
+            _(
+                "LINE has {url} on record: set the Webhook URL to {expected} and turn on 'Use webhook' in the "
+                "LINE Developers console (Messaging API tab)"
+            )
+            if endpoint.active
+            else _(
+                "LINE has {url} on record, and 'Use webhook' is off: set the Webhook URL to {expected} and turn "
+                "on 'Use webhook' in the LINE Developers console (Messaging API tab)"
             )
         )
+        findings.append(finding("LINE webhook", False, words, url=on_record, expected=expected))
     clock = clock_finding(
         "LINE", (answer.headers or {}).get("Date") or (answer.headers or {}).get("date"), now
     )
@@ -88,42 +153,75 @@ async def line_findings(settings: Settings, now: dt.datetime) -> list[Finding]:
 async def telegram_findings(settings: Settings, now: dt.datetime) -> list[Finding]:
     from telegram import Bot
     from telegram.error import InvalidToken, NetworkError, TelegramError
+    from telegram.request import HTTPXRequest
 
     expected = f"{settings.public_url}/webhooks/telegram"
-    bot = Bot(settings.telegram_bot_token or "", base_url=f"{settings.telegram_api_base_url}/bot")
+    answered: list[tuple[str | None, dt.datetime]] = []  # each answer's Date header, and when it came
+
+    async def note_date(response) -> None:
+        answered.append((response.headers.get("date"), dt.datetime.now(dt.UTC)))
+
+    request = HTTPXRequest(httpx_kwargs={"event_hooks": {"response": [note_date]}})
+    bot = Bot(
+        settings.telegram_bot_token or "",
+        base_url=f"{settings.telegram_api_base_url}/bot",
+        request=request,
+    )
     try:
         async with bot:
             info = await bot.get_webhook_info(read_timeout=settings.api_timeout_seconds)
     except InvalidToken:
         return [
-            Finding(
-                "Telegram token", False, "Telegram refuses TELEGRAM_BOT_TOKEN: ask @BotFather for it again"
+            finding(
+                "Telegram token", False, _("Telegram refuses TELEGRAM_BOT_TOKEN: ask @BotFather for it again")
             )
         ]
     except NetworkError as error:
         return [
-            Finding("Telegram", False, f"TELEGRAM_API_BASE_URL cannot be reached ({type(error).__name__})")
+            finding(
+                "Telegram",
+                False,
+                _("TELEGRAM_API_BASE_URL cannot be reached ({error})"),
+                error=type(error).__name__,
+            )
         ]
     except TelegramError as error:
-        return [Finding("Telegram", False, f"Telegram answered: {type(error).__name__}")]
-    findings = [Finding("Telegram token", True, f"valid for @{bot.username}")]
+        return [finding("Telegram", False, _("Telegram answered: {error}"), error=type(error).__name__)]
+    findings = [finding("Telegram token", True, _("valid for @{username}"), username=bot.username)]
     if info.url != expected:
         findings.append(
-            Finding(
+            finding(
                 "Telegram webhook",
                 False,
-                f"Telegram has {info.url or 'no URL'} on record: run `vbot telegram setup`",
+                _("Telegram has {url} on record: run `vbot telegram setup`"),
+                url=info.url or "-",
             )
         )
     elif info.last_error_date and now - info.last_error_date < dt.timedelta(days=1):
         findings.append(
-            Finding(
+            finding(
                 "Telegram webhook",
                 False,
-                f"{expected}, but the last delivery failed at {info.last_error_date:%Y-%m-%d %H:%M} UTC "
-                f"({info.last_error_message}); {info.pending_update_count} updates wait: check the reverse proxy",
+                _(
+                    "{url}, but the last delivery failed at {time} UTC ({error}); {count} updates wait: "
+                    "check the reverse proxy"
+                ),
+                url=expected,
+                time=f"{info.last_error_date:%Y-%m-%d %H:%M}",
+                error=info.last_error_message,
+                count=info.pending_update_count,
             )
         )
     else:
-        findings.append(Finding("Telegram webhook", True, f"{expected}, {info.pending_update_count} waiting"))
-    return findings
+        findings.append(
+            finding(
+                "Telegram webhook",
+                True,
+                _("{url}, {count} waiting"),
+                url=expected,
+                count=info.pending_update_count,
+            )
+        )
+    date_header, arrived = answered[-1] if answered else (None, now)
+    clock = clock_finding("Telegram", date_header, arrived)
+    return findings + ([clock] if clock else [])

@@ -280,15 +280,25 @@ class SetupReport:
             "icons_only": self.unlabelled,
         }
 
-    def human(self) -> str:
+    def human(self, t) -> str:
+        """For the operator, in VBOT_LOCALE (`t`)."""
         lines = [
-            f"{len(self.created)} rich menus created, {len(self.deleted)} old ones deleted; "
-            f"default {self.default}; {self.linked} people linked to their menu, {self.unlinked} back to the default"
+            t(
+                "{created} rich menus created, {deleted} old ones deleted; default {default}; {linked} people "
+                "linked to their menu, {unlinked} back to the default",
+                created=len(self.created),
+                deleted=len(self.deleted),
+                default=self.default or t("none"),
+                linked=self.linked,
+                unlinked=self.unlinked,
+            )
         ]
         if self.unlabelled:
             lines.append(
-                f"no font for {', '.join(self.unlabelled)}: those menus show icons only "
-                "(install fonts-noto-cjk and run again)"
+                t(
+                    "no font for {languages}: those menus show icons only (install fonts-noto-cjk and run again)",
+                    languages=t(", ").join(self.unlabelled),
+                )
             )
         return "\n".join(lines)
 

@@ -98,11 +98,14 @@ class TelegramSetupReport:
             "coordinator_chats": self.coordinator_chats,
         }
 
-    def human(self) -> str:
-        languages = ", ".join(code or "default" for code in self.commands)
-        return (
-            f"webhook set to {self.webhook}; commands set for {languages}; "
-            f"coordinator commands in {self.coordinator_chats} chats"
+    def human(self, t) -> str:
+        """For the operator, in VBOT_LOCALE (`t`)."""
+        languages = t(", ").join(code or t("any language") for code in self.commands)
+        return t(
+            "webhook set to {url}; commands set for {languages}; coordinator commands in {chats} chats",
+            url=self.webhook,
+            languages=languages,
+            chats=self.coordinator_chats,
         )
 
 

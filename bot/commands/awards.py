@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 from bot.commands.arguments import a_date, a_number, a_positive_int, a_text
-from bot.commands.shared import now_and_today, operator
+from bot.commands.shared import now_and_today, operator, translator
 from bot.config import Settings
 from handlers.awards.rules import load_rules
 from handlers.people import admin
@@ -41,7 +41,7 @@ def add_parser(commands) -> None:
     awards_eligible.add_argument("--unit", type=a_positive_int, required=True)
     awards_eligible.add_argument("--award", type=a_text, help="one award's code (default: every award)")
     awards_eligible.add_argument(
-        "--as-of", type=a_date, help="the day to count to, YYYY-MM-DD (default today)"
+        "--as-of", type=a_date, help="the day to count to, YYYY-MM-DD or ROC 115/03/25 (default today)"
     )
     awards_eligible.add_argument(
         "--within", type=a_number, default=0, help="also those this many hours short"
@@ -66,7 +66,13 @@ def run(args, session, settings: Settings) -> tuple[dict, str]:
         known_codes=known,
     )
     session.commit()
-    return {"id": grant.id}, f"{grant.award_code} granted to volunteer {grant.volunteer_id}"
+    t = translator(settings)
+    names = {rule.code: rule.name(t.locale) for rule in rules_in_store(session)}
+    return {"id": grant.id}, t(
+        "{award} granted to volunteer {volunteer}",
+        award=names.get(grant.award_code, grant.award_code),
+        volunteer=grant.volunteer_id,
+    )
 
 
 def eligible(args, session, today: dt.date, settings_locale: str = "zh_TW") -> tuple[dict, str]:

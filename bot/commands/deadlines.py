@@ -9,9 +9,10 @@ from __future__ import annotations
 import argparse
 
 from bot.commands.arguments import a_date, a_day_list, a_positive_int, a_text
-from bot.commands.shared import now_and_today, operator
+from bot.commands.shared import now_and_today, operator, translator
 from bot.config import Settings
 from handlers.awards.deadlines import parse_months
+from handlers.formatting import local_date
 from handlers.people import admin
 
 COMMANDS = ("deadline",)
@@ -67,8 +68,20 @@ def run(args, session, settings: Settings) -> tuple[dict, str]:
         months=months,
     )
     session.commit()
-    repeats = f", day {row.date.day} of months {row.months}" if row.months else ""
-    return (
-        {"id": row.id, "months": [int(m) for m in row.months.split(",")] if row.months else None},
-        f"deadline {row.id} added: {row.title} on {row.date.isoformat()}{repeats}",
-    )
+    t = translator(settings)
+    if row.months:
+        human = t(
+            "deadline {id} added: {title}, day {day} of the months {months}",
+            id=row.id,
+            title=row.title,
+            day=row.date.day,
+            months=row.months,
+        )
+    else:
+        human = t(
+            "deadline {id} added: {title} on {date}",
+            id=row.id,
+            title=row.title,
+            date=local_date(row.date, t.locale),
+        )
+    return {"id": row.id, "months": [int(m) for m in row.months.split(",")] if row.months else None}, human

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 from bot.commands.arguments import a_number, a_positive_int, a_text, a_time, read_file
-from bot.commands.shared import now_and_today, operator
+from bot.commands.shared import now_and_today, operator, translator
 from bot.config import Settings
 from handlers.validation import InputError
 
@@ -25,10 +25,16 @@ def add_parser(commands) -> None:
     event_add.add_argument("--unit", type=a_positive_int, required=True, help="the unit's id")
     event_add.add_argument("--title", type=a_text, required=True, help="what volunteers see")
     event_add.add_argument(
-        "--start", type=a_time, required=True, help="ISO 8601, e.g. 2026-02-14T16:00 (local)"
+        "--start",
+        type=a_time,
+        required=True,
+        help="ISO 8601, e.g. 2026-02-14T16:00 (local), or ROC 115/04/01 09:00",
     )
     event_add.add_argument(
-        "--end", type=a_time, required=True, help="ISO 8601, e.g. 2026-02-14T22:00 (local)"
+        "--end",
+        type=a_time,
+        required=True,
+        help="ISO 8601, e.g. 2026-02-14T22:00 (local), or ROC 115/04/01 09:00",
     )
     event_add.add_argument("--place", type=a_text, help="where, as volunteers know it")
     event_add.add_argument(
@@ -84,10 +90,16 @@ def add_parser(commands) -> None:
     )
     shift_add.add_argument("--event", type=a_positive_int, required=True, help="the event's id")
     shift_add.add_argument(
-        "--start", type=a_time, required=True, help="ISO 8601, e.g. 2026-02-14T16:00 (local)"
+        "--start",
+        type=a_time,
+        required=True,
+        help="ISO 8601, e.g. 2026-02-14T16:00 (local), or ROC 115/04/01 09:00",
     )
     shift_add.add_argument(
-        "--end", type=a_time, required=True, help="ISO 8601, e.g. 2026-02-14T19:00 (local)"
+        "--end",
+        type=a_time,
+        required=True,
+        help="ISO 8601, e.g. 2026-02-14T19:00 (local), or ROC 115/04/01 09:00",
     )
     shift_add.add_argument("--capacity", type=a_positive_int, required=True, help="how many people it takes")
     shift_add.add_argument("--post", type=a_text, help="where on the site, e.g. 服務台")
@@ -140,7 +152,10 @@ def run(args, session, settings: Settings) -> tuple[dict, str]:
             grace_minutes=args.grace,
         )
         session.commit()
-        return {"id": event.id, "code": event.code}, f"event {event.id} added; check-in code {event.code}"
+        t = translator(settings)
+        return {"id": event.id, "code": event.code}, t(
+            "event {id} added; check-in code {code}", id=event.id, code=event.code
+        )
     if args.command == "event" and args.action == "kiosk":
         from handlers.events.codes import kiosk_link
 
@@ -155,7 +170,8 @@ def run(args, session, settings: Settings) -> tuple[dict, str]:
 
         event = event_admin.event_or_error(session, args.event)
         path = write_poster(settings, session, event, args.output)
-        return {"file": path}, f"poster written to {path}"
+        t = translator(settings)
+        return {"file": path}, t("poster written to {file}", file=path)
     if args.command == "shift":
         shift = event_admin.add_shift(
             session,
@@ -168,15 +184,24 @@ def run(args, session, settings: Settings) -> tuple[dict, str]:
             post=args.post,
         )
         session.commit()
-        return {"id": shift.id}, f"shift {shift.id} added ({shift.capacity} places)"
+        t = translator(settings)
+        return {"id": shift.id}, t("shift {id} added ({places} places)", id=shift.id, places=shift.capacity)
     if args.action == "add":
         entry, _new = event_admin.add_to_roster(session, now, operator(), args.shift, args.volunteer)
         session.commit()
-        return {"id": entry.id}, f"volunteer {args.volunteer} is on shift {args.shift}"
+        t = translator(settings)
+        return {"id": entry.id}, t(
+            "volunteer {volunteer} is on shift {shift}", volunteer=args.volunteer, shift=args.shift
+        )
     data = read_file(args.file, 10 * 1024 * 1024)
     report = event_admin.import_roster(session, now, operator(), args.event, data)
     session.commit()
-    return report, (
-        f"{report['added']} added, {report['unchanged']} already on, {len(report['errors'])} errors"
-        + "".join(f"\nline {e['line']}: {e['error']}" for e in report["errors"])
+    t = translator(settings)
+    summary = t(
+        "{added} added, {unchanged} already on, {errors} errors",
+        added=report["added"],
+        unchanged=report["unchanged"],
+        errors=len(report["errors"]),
     )
+    lines = [t("line {line}: {error}", line=e["line"], error=e["error"]) for e in report["errors"]]
+    return report, "\n".join([summary, *lines])

@@ -10,8 +10,9 @@ import argparse
 from pathlib import Path
 
 from bot.commands.arguments import a_date, a_positive_int, a_text
+from bot.commands.shared import translator
 from handlers.files.export import FORMATS, export_hours
-from handlers.formatting import hours_from_minutes
+from handlers.formatting import hours_from_minutes, local_date
 from handlers.validation import InputError
 from storage.models import Unit
 
@@ -32,8 +33,17 @@ def add_parser(commands) -> argparse.ArgumentParser:
         "hours", help="one row per counted service record of a unit in a period (CSV or XLSX, for import)"
     )
     hours.add_argument("--unit", type=a_positive_int, required=True)
-    hours.add_argument("--from", dest="date_from", type=a_date, required=True, metavar="YYYY-MM-DD")
-    hours.add_argument("--to", dest="date_to", type=a_date, required=True, metavar="YYYY-MM-DD")
+    hours.add_argument(
+        "--from",
+        dest="date_from",
+        type=a_date,
+        required=True,
+        metavar="DATE",
+        help="YYYY-MM-DD or ROC 115/03/25",
+    )
+    hours.add_argument(
+        "--to", dest="date_to", type=a_date, required=True, metavar="DATE", help="YYYY-MM-DD or ROC 115/03/25"
+    )
     hours.add_argument(
         "--format",
         dest="file_format",
@@ -63,15 +73,21 @@ def run(args, session, settings) -> tuple[dict, str]:
     except OSError as error:
         raise InputError(f"cannot write {output}: {error.strerror or error}") from None
     hours = round(result.minutes / 60, 1)
-    human = (
-        f"{output}: {result.rows} records of unit {unit.id} ({unit.name}), "
-        f"{args.date_from.isoformat()} to {args.date_to.isoformat()}, "
-        f"{hours_from_minutes(result.minutes, 'en')} hours"
+    t = translator(settings)
+    human = t(
+        "{file}: {rows} records of unit {unit} ({name}), {first} to {last}, {hours} hours",
+        file=output,
+        rows=result.rows,
+        unit=unit.id,
+        name=unit.name,
+        first=local_date(args.date_from, t.locale),
+        last=local_date(args.date_to, t.locale),
+        hours=hours_from_minutes(result.minutes, t.locale),
     )
     from bot.commands.report import left_out_lines
     from handlers.files.report import left_out_dict
 
-    human = "\n".join([human, *left_out_lines(result.left_out)])
+    human = "\n".join([human, *left_out_lines(t, result.left_out)])
     return {
         "file": str(output),
         "rows": result.rows,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from bot.commands.arguments import a_date, a_number, a_positive_int, a_text
-from bot.commands.shared import now_and_today, operator
+from bot.commands.shared import english, now_and_today, operator, translator
 from bot.config import Settings
 from handlers.formatting import hours_from_minutes
 from handlers.people import admin
@@ -51,7 +51,9 @@ def run(args, session, settings: Settings) -> tuple[dict, str]:
         note=args.note,
         today=today,
     )
+    t = translator(settings)
     reached: list[str] = []
+    reached_names: list[str] = []
     waiting = hand_entry_counts_from(session, record)
     if record.kind == "service" and record.minutes > 0 and waiting is None:
         from handlers.awards.progress import newly_reached_awards
@@ -60,31 +62,43 @@ def run(args, session, settings: Settings) -> tuple[dict, str]:
         unit = session.get(Unit, args.unit)
         added = [(args.date, record.minutes, unit.category, unit.city)]
         served = record.source != "balance"  # the engine keeps served hours apart: they wait for the training
-        reached = [
-            step.code
-            for step in newly_reached_awards(session, args.volunteer, today, added, from_chat=served)
-        ]
+        steps = newly_reached_awards(session, args.volunteer, today, added, from_chat=served)
+        reached = [step.code for step in steps]
+        reached_names = [step.name(t.locale) for step in steps]
     session.commit()
-    warning = _warning(args, waiting)
-    result = {"id": record.id, "kind": args.kind, "reached": reached, "warning": warning}
-    return result, (
-        f"record {record.id}: {hours_from_minutes(record.minutes, 'en')} hours of {args.kind}"
-        + (f"; now within reach: {', '.join(reached)}" if reached else "")
-        + (f"\nwarning: {warning}" if warning else "")
+    result = {
+        "id": record.id,
+        "kind": args.kind,
+        "reached": reached,
+        "warning": _warning(english(), args, waiting),
+    }
+    kind = {"service": t("service"), "training": t("training"), "meeting": t("meeting")}.get(
+        args.kind, args.kind
     )
+    hours = hours_from_minutes(record.minutes, t.locale)
+    lines = [t("record {id}: {hours} hours of {kind}", id=record.id, hours=hours, kind=kind)]
+    if reached:
+        lines.append(t("now within reach: {awards}", awards=t(", ").join(reached_names)))
+    if warning := _warning(t, args, waiting):
+        lines.append(t("warning: {warning}", warning=warning))
+    return result, "\n".join(lines)
 
 
-def _warning(args, waiting) -> str | None:
+def _warning(t, args, waiting) -> str | None:
     """Why hours entered by hand do not count yet (domain.md: only from both trainings, per category)."""
     if waiting is None:
         return None
     if waiting.missing_special:
-        return (
-            f"volunteer {args.volunteer} has no special training for unit {args.unit}'s category: these hours are"
-            " kept but count only once it is recorded (vbot training add --kind special --category ...)"
+        return t(
+            "volunteer {volunteer} has no special training for unit {unit}'s category: these hours are kept but"
+            " count only once it is recorded (vbot training add --kind special --category ...)",
+            volunteer=args.volunteer,
+            unit=args.unit,
         )
-    return (
-        f"{args.date.isoformat()} is before volunteer {args.volunteer}'s trainings were both done"
-        f" ({waiting.day.isoformat()}): these hours are kept but do not count as service hours;"
-        " a record book's balance is --kind balance"
+    return t(
+        "{date} is before volunteer {volunteer}'s trainings were both done ({done}): these hours are kept but"
+        " do not count as service hours; a record book's balance is --kind balance",
+        date=args.date.isoformat(),
+        volunteer=args.volunteer,
+        done=waiting.day.isoformat(),
     )

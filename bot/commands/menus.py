@@ -77,7 +77,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
                 report = asyncio.run(telegram_menus.set_up(settings, catalogs, default_locale, coordinators))
             except telegram_menus.TelegramSetupError as error:
                 return fail(f"vbot: Telegram not set up: {error}", 1)
-        emit(args, report.as_json(), report.human())
+        emit(args, report.as_json(), report.human(catalogs.translator(default_locale)))
         return 0
     finally:
         engine.dispose()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from bot.commands.shared import emit
+from bot.commands.shared import emit, translator
 from bot.config import Settings
 from handlers.validation import InputError
 
@@ -34,16 +34,18 @@ def add_parser(commands) -> None:
 def run(args, settings: Settings) -> int:
     from storage.backup import BackupError, backup, restore
 
+    t = translator(settings)
     try:
         if args.command == "backup":
             kind = backup(settings.database_url, args.output)
-            emit(args, {"file": str(args.output), "format": kind}, f"backup written to {args.output}")
+            human = t("backup written to {file}", file=args.output)
+            emit(args, {"file": str(args.output), "format": kind}, human)
         else:
             kind = restore(settings.database_url, args.file)
             emit(
                 args,
                 {"file": str(args.file), "format": kind},
-                f"restored {args.file}; run `vbot init` to bring its schema up to this version",
+                t("restored {file}; run `vbot init` to bring its schema up to this version", file=args.file),
             )
     except BackupError as error:
         raise InputError(str(error)) from None

@@ -9,7 +9,9 @@ from __future__ import annotations
 import json
 
 from bot.commands.arguments import a_positive_int, write_file
+from bot.commands.shared import translator
 from handlers.files import report
+from handlers.formatting import local_date
 from handlers.validation import InputError
 
 COMMANDS = ("report",)
@@ -59,41 +61,76 @@ def run(args, session, settings) -> tuple[dict, str]:
         write_file(chart, png)
         result["chart"] = {"file": chart, "bytes": len(png)}
     s = result["summary"]
+    t = translator(settings)
 
     def pct(value):
-        return "n/a" if value is None else f"{value * 100:+.1f} %"
+        return t("n/a") if value is None else f"{value * 100:+.1f} %"
 
     def share(value):
-        return "n/a" if value is None else f"{value * 100:.1f} %"
+        return t("n/a") if value is None else f"{value * 100:.1f} %"
 
-    scope = "all units" if unit_id is None else f"unit {unit_id}"
+    scope = t("all units") if unit_id is None else t("unit {id}", id=unit_id)
+    first, last = (local_date(day, t.locale) for day in (period.first, period.last))
     lines = [
-        f"report {period.label} ({period.first} – {period.last}), {scope}",
-        f"served {s['served']:,} volunteers, {s['person_times']:,} person-times, {s['hours']:,.2f} hours "
-        f"in {s['teams']:,} teams",
-        f"insured {s['insured']:,}, record books {s['record_book_holders']:,}, "
-        f"honor cards {s['honor_card_holders']:,}",
-        f"65+ {s['seniors_65_plus']:,} (rate {share(s['senior_rate'])}), 55-64 {s['middle_aged_55_64']:,}",
-        f"vs {result['period']['year_before']}: served {pct(s['served_growth'])}, hours {pct(s['hours_growth'])}",
+        t(
+            "report {period} ({first} – {last}), {scope}",
+            period=period.label,
+            first=first,
+            last=last,
+            scope=scope,
+        ),
+        t(
+            "served {served} volunteers, {times} person-times, {hours} hours in {teams} teams",
+            served=f"{s['served']:,}",
+            times=f"{s['person_times']:,}",
+            hours=f"{s['hours']:,.2f}",
+            teams=f"{s['teams']:,}",
+        ),
+        t(
+            "insured {insured}, record books {books}, honor cards {cards}",
+            insured=f"{s['insured']:,}",
+            books=f"{s['record_book_holders']:,}",
+            cards=f"{s['honor_card_holders']:,}",
+        ),
+        t(
+            "65+ {seniors} (rate {rate}), 55-64 {middle}",
+            seniors=f"{s['seniors_65_plus']:,}",
+            rate=share(s["senior_rate"]),
+            middle=f"{s['middle_aged_55_64']:,}",
+        ),
+        t(
+            "vs {year}: served {served}, hours {hours}",
+            year=result["period"]["year_before"],
+            served=pct(s["served_growth"]),
+            hours=pct(s["hours_growth"]),
+        ),
     ]
-    lines += left_out_lines(built.left_out)
+    lines += left_out_lines(t, built.left_out)
     if output:
-        lines.append(f"wrote {output} ({fmt})")
+        lines.append(t("wrote {file} ({format})", file=output, format=fmt))
     if chart:
-        lines.append(f"wrote {chart}")
+        lines.append(t("wrote {file}", file=chart))
     return result, "\n".join(lines)
 
 
-def left_out_lines(left_out) -> list[str]:
+def left_out_lines(t, left_out) -> list[str]:
     """What the report or export left out, for an operator (empty when nothing)."""
     lines = []
     if left_out.balance_records:
         lines.append(
-            f"left out: {left_out.balance_records:,} record-book balances dated in the period"
-            f" ({left_out.balance_minutes / 60:,.2f} hours; counted in totals and awards, not service of the period)"
+            t(
+                "left out: {records} record-book balances dated in the period ({hours} hours; counted in totals"
+                " and awards, not service of the period)",
+                records=f"{left_out.balance_records:,}",
+                hours=f"{left_out.balance_minutes / 60:,.2f}",
+            )
         )
     if left_out.review_records:
         lines.append(
-            f"left out: {left_out.review_records:,} records waiting for review ({left_out.review_minutes / 60:,.2f} hours)"
+            t(
+                "left out: {records} records waiting for review ({hours} hours)",
+                records=f"{left_out.review_records:,}",
+                hours=f"{left_out.review_minutes / 60:,.2f}",
+            )
         )
     return lines

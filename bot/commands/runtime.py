@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 from bot.commands.arguments import a_port, a_time
-from bot.commands.shared import emit, prepare
+from bot.commands.shared import emit, prepare, translator
 from bot.config import Settings
 
 COMMANDS = ("init", "serve", "work", "scheduler", "remind")
@@ -51,7 +51,9 @@ def add_parser(commands) -> None:
         description="Example: vbot remind --now 2026-12-04T18:00 (local time, VBOT_TIMEZONE, unless an offset "
         "is given)",
     )
-    remind.add_argument("--now", type=a_time, required=True, help="the moment of the pass, ISO 8601")
+    remind.add_argument(
+        "--now", type=a_time, required=True, help="the moment of the pass, ISO 8601 (or ROC 115/12/04 18:00)"
+    )
     remind.add_argument("--json", action="store_true", help="print one JSON object")
 
 
@@ -75,12 +77,13 @@ def run(args, settings: Settings) -> int:
 
         now = args.now if args.now.tzinfo else args.now.replace(tzinfo=settings.zone)
         stored, sent, failed = remind_once(settings, now.astimezone(dt.UTC))
-        emit(
-            args,
-            {"queued": stored, "sent": sent, "failed": failed},
-            "\n".join(f"{job}: {count} queued" for job, count in stored.items())
-            + f"\nsent: {sent}\nfailed: {failed}",
-        )
+        t = translator(settings)
+        queued = [t("{count} notifications queued", count=sum(stored.values()))]
+        queued += [
+            f"  {job}: {count}" for job, count in stored.items() if count
+        ]  # the job's name, for the log
+        queued.append(t("messages sent: {sent}; not delivered: {failed}", sent=sent, failed=failed))
+        emit(args, {"queued": stored, "sent": sent, "failed": failed}, "\n".join(queued))
         return 0
     return init(args, settings)
 
@@ -88,13 +91,14 @@ def run(args, settings: Settings) -> int:
 def init(args, settings: Settings) -> int:
     from storage.db import make_engine
 
+    t = translator(settings)
     engine = make_engine(settings.database_url)
     try:
         prepare(engine)
         emit(
             args,
             {"database": engine.url.render_as_string(hide_password=True), "schema": "current"},
-            "database is ready",
+            t("database is ready"),
         )
         return 0
     finally:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import getpass
 import json
 import logging
@@ -76,6 +77,8 @@ class JsonLines(logging.Formatter):
             "logger": record.name,
             "message": record.getMessage(),
         }
+        # A line about one handled event (bot/event_log.py) also carries its fields as JSON values.
+        entry |= {key: value for key, value in getattr(record, "fields", {}).items() if key not in entry}
         if record.exc_info:
             entry["exception"] = self.formatException(record.exc_info)
         return json.dumps(entry, ensure_ascii=False)
@@ -96,6 +99,24 @@ def configure_logging(command: str | None, log_format: str = "text") -> None:
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     else:
         logging.basicConfig(level=logging.WARNING, format="vbot: %(levelname)s: %(name)s: %(message)s")
+
+
+@functools.cache
+def _catalogs():
+    from handlers.i18n import Catalogs
+
+    return Catalogs()
+
+
+def translator(settings: Settings):
+    """The words of VBOT_LOCALE (zh_TW by default) for what a command prints for a person; --json keeps codes."""
+    catalogs = _catalogs()
+    return catalogs.translator(catalogs.default_for(settings.locale))
+
+
+def english():
+    """The English words, for text that goes into a --json answer (stable for scripts)."""
+    return _catalogs().translator("en")
 
 
 def now_and_today(settings: Settings) -> tuple[dt.datetime, dt.date]:

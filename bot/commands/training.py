@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from bot.commands.arguments import a_date, a_number, a_positive_int, a_text, a_time
-from bot.commands.shared import now_and_today, operator
+from bot.commands.shared import now_and_today, operator, translator
 from bot.config import Settings
 from handlers.people import admin
 from storage.vocabulary import CATEGORIES
@@ -26,7 +26,9 @@ def add_parser(commands) -> None:
     training_add.add_argument(
         "--category", choices=CATEGORIES, help="the service category of a special training"
     )
-    training_add.add_argument("--date", type=a_date, required=True, help="completed on, YYYY-MM-DD")
+    training_add.add_argument(
+        "--date", type=a_date, required=True, help="completed on, YYYY-MM-DD or ROC 115/03/25"
+    )
     training_add.add_argument("--hours", type=a_number, required=True, help="its length in hours, e.g. 6")
     training_add.add_argument("--course", type=a_text, help="the course's name")
     training_add.add_argument("--json", action="store_true", help="print one JSON object")
@@ -44,10 +46,16 @@ def add_parser(commands) -> None:
     class_add.add_argument("--title", type=a_text, required=True, help="what members see")
     class_add.add_argument("--kind", choices=admin.CLASS_KINDS, required=True, help="what kind of class")
     class_add.add_argument(
-        "--start", type=a_time, required=True, help="ISO 8601, e.g. 2026-04-01T09:00 (local)"
+        "--start",
+        type=a_time,
+        required=True,
+        help="ISO 8601, e.g. 2026-04-01T09:00 (local), or ROC 115/04/01 09:00",
     )
     class_add.add_argument(
-        "--end", type=a_time, required=True, help="ISO 8601, e.g. 2026-04-01T12:00 (local)"
+        "--end",
+        type=a_time,
+        required=True,
+        help="ISO 8601, e.g. 2026-04-01T12:00 (local), or ROC 115/04/01 09:00",
     )
     class_add.add_argument("--place", type=a_text, help="where")
     class_add.add_argument("--json", action="store_true", help="print one JSON object")
@@ -70,7 +78,8 @@ def run(args, session, settings: Settings) -> tuple[dict, str]:
             place=args.place,
         )
         session.commit()
-        return {"id": row.id}, f"training session {row.id} added: {row.title}"
+        t = translator(settings)
+        return {"id": row.id}, t("training session {id} added: {title}", id=row.id, title=row.title)
     record = admin.add_training(
         session,
         now,
@@ -83,4 +92,5 @@ def run(args, session, settings: Settings) -> tuple[dict, str]:
         course=args.course,
     )
     session.commit()
-    return {"id": record.id}, f"training {record.id} recorded"
+    t = translator(settings)
+    return {"id": record.id}, t("training {id} recorded", id=record.id)

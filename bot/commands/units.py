@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 from bot.commands.arguments import a_positive_int, a_text
-from bot.commands.shared import now_and_today, operator
+from bot.commands.shared import now_and_today, operator, translator
 from bot.config import Settings
 from handlers.people import admin
 from storage.vocabulary import CATEGORIES, CITIES
@@ -61,10 +61,11 @@ def run(args, session, settings: Settings) -> tuple[dict, str]:
     if args.command == "unit" and args.action == "set":
         unit = admin.set_quiet_hours(session, now, operator(), args.id, args.quiet_hours)
         session.commit()
+        t = translator(settings)
         return {
             "id": unit.id,
             "quiet_hours": unit.quiet_hours,
-        }, f"unit {unit.id}: quiet hours {unit.quiet_hours}"
+        }, t("unit {id}: quiet hours {hours}", id=unit.id, hours=unit.quiet_hours or t("none"))
     if args.command == "unit":
         unit = admin.add_unit(
             session,
@@ -76,7 +77,8 @@ def run(args, session, settings: Settings) -> tuple[dict, str]:
             quiet_hours=args.quiet_hours,
         )
         session.commit()
-        return {"id": unit.id}, f"unit {unit.id} added: {unit.name}"
+        t = translator(settings)
+        return {"id": unit.id}, t("unit {id} added: {name}", id=unit.id, name=unit.name)
     person, invite = admin.add_city_administrator(
         session,
         now,
@@ -88,7 +90,12 @@ def run(args, session, settings: Settings) -> tuple[dict, str]:
     )
     session.commit()
     code = invite.code if invite else None
-    return (
-        {"id": person.id, "city": args.city, "invite_code": code},
-        f"volunteer {person.id} administers {args.city}" + (f"; invite code {code}" if code else ""),
-    )
+    t = translator(settings)
+    human = t("volunteer {id} administers the units of {city}", id=person.id, city=city_name(t, args.city))
+    if code:
+        human += "\n" + t("invite code {code} (valid 30 days, once)", code=code)
+    return {"id": person.id, "city": args.city, "invite_code": code}, human
+
+
+def city_name(t, city: str) -> str:
+    return {"taipei": t("Taipei City"), "taichung": t("Taichung City")}.get(city) or t("another city")

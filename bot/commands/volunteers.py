@@ -6,7 +6,7 @@ import datetime as dt
 import sys
 
 from bot.commands.arguments import a_date, a_positive_int, a_text, read_file, write_file
-from bot.commands.shared import now_and_today, operator
+from bot.commands.shared import now_and_today, operator, translator
 from bot.config import Settings
 from handlers.people import admin
 from storage.vocabulary import GENDERS, ROLES
@@ -68,6 +68,11 @@ def add_parser(commands) -> None:
     volunteer_unreachable.add_argument("--json", action="store_true")
 
 
+OPTION_OF = {
+    "record_book_no": "--record-book"
+}  # the fields `volunteer set` changed, as the options that set them
+
+
 def run(args, session, settings: Settings) -> tuple[dict, str]:
     now, today = now_and_today(settings)
     if args.action == "add":
@@ -86,9 +91,14 @@ def run(args, session, settings: Settings) -> tuple[dict, str]:
             allow_duplicate=args.allow_duplicate,
         )
         session.commit()
+        t = translator(settings)
         return (
             {"id": person.id, "invite_code": invite.code},
-            f"volunteer {person.id} added; invite code {invite.code} (valid 30 days, once)",
+            t(
+                "volunteer {id} added; invite code {code} (valid 30 days, once)",
+                id=person.id,
+                code=invite.code,
+            ),
         )
     if args.action == "import":
         return import_roster(args, session, now, today, settings)
@@ -97,10 +107,12 @@ def run(args, session, settings: Settings) -> tuple[dict, str]:
     fields = {f: getattr(args, f) for f in admin.VOLUNTEER_FIELDS if getattr(args, f) is not None}
     person = admin.set_volunteer(session, now, operator(), args.id, fields)
     session.commit()
+    t = translator(settings)
+    options = ", ".join(OPTION_OF.get(field, "--" + field.replace("_", "-")) for field in sorted(fields))
     return {
         "id": person.id,
         "changed": sorted(fields),
-    }, f"volunteer {person.id}: {', '.join(sorted(fields))} set"
+    }, t("volunteer {id}: {options} set", id=person.id, options=options)
 
 
 def unreachable(args, session) -> tuple[dict, str]:
@@ -140,7 +152,13 @@ def import_roster(args, session, now: dt.datetime, today: dt.date, settings: Set
         write_file(args.invites, posters.invite_cards_pdf(settings, names, unit_name, report.invites))
     elif args.invites:
         write_file(args.invites, roster_import.invites_csv(report.invites))
-    return report.as_json(), (
-        f"{report.created} created, {report.updated} updated, {report.unchanged} unchanged, "
-        f"{len(report.errors)} errors" + "".join(f"\nline {e['line']}: {e['error']}" for e in report.errors)
+    t = translator(settings)
+    summary = t(
+        "{created} created, {updated} updated, {unchanged} unchanged, {errors} errors",
+        created=report.created,
+        updated=report.updated,
+        unchanged=report.unchanged,
+        errors=len(report.errors),
     )
+    lines = [t("line {line}: {error}", line=e["line"], error=e["error"]) for e in report.errors]
+    return report.as_json(), "\n".join([summary, *lines])

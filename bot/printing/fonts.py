@@ -121,6 +121,20 @@ def pdf_fonts() -> dict[str, FontFile]:
     return found
 
 
+def missing_pdf_font_packages() -> list[str]:
+    """The Debian packages whose fonts the PDFs need and this machine lacks ([] when every printout can be
+    made), each looked for on its own (pdf_fonts stops at the first missing one): for `vbot doctor`."""
+    missing = []
+    for name in ("NotoSansCJK-Regular.ttc", "NotoSansCJK-Bold.ttc"):
+        path = _first(_NOTO_DIRS, name)
+        if path is None or _noto_face(path) is None:
+            missing.append(CJK_PACKAGE)
+            break
+    if any(_first(_TLWG_DIRS, name) is None for name in ("Garuda.ttf", "Garuda-Bold.ttf")):
+        missing.append(THAI_PACKAGE)
+    return missing
+
+
 REGULAR, BOLD = "", "B"
 FAMILY = "vbot"
 

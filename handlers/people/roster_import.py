@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 
 from sqlmodel import Session
 
-from handlers.formatting import spreadsheet_row
+from handlers.formatting import read_date, spreadsheet_row
 from handlers.people import admin
 from handlers.validation import InputError, check_date, clean_name, unit_or_error
 from storage import audit_store, award_store, people_store
@@ -224,19 +224,9 @@ def normal_phone(text: str) -> str | None:
 
 
 def parse_date(text: str) -> dt.date | None:
-    """2026-03-25, 2026/3/25, ROC 115/3/25 or 115年3月25日, 1150325; empty → None; else ValueError."""
-    text = text.strip()
-    if not text:
-        return None
-    match = re.fullmatch(r"(\d{2,4})[-/.年](\d{1,2})[-/.月](\d{1,2})日?", text) or re.fullmatch(
-        r"(\d{3})(\d{2})(\d{2})", text
-    )
-    if not match:
-        raise ValueError(f"not a date: {text!r}")
-    year, month, day = (int(part) for part in match.groups())
-    if year < 1000:
-        year += 1911  # the ROC year (民國) of government papers
-    return dt.date(year, month, day)
+    """2026-03-25, 2026/3/25, ROC 115/3/25 or 115年3月25日, 1150325; empty → None; else ValueError (the one
+    reading of a written date, handlers/formatting.py's read_date, which the command line uses too)."""
+    return read_date(text)
 
 
 def import_roster(

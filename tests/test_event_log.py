@@ -1,0 +1,115 @@
+"""One log line per event the worker works off, as an operator reads it from a running `vbot serve` with
+`VBOT_LOG_FORMAT=json`: the event's id, platform, kind, outcome and time taken, never what the person
+wrote, their name or a secret. The operations issue (issue 18: "one line per event handled with its id
+and outcome, no personal text")."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import signal
+import subprocess
+import sys
+
+import httpx
+
+from tests.conftest import LINE_SECRET, LINE_TOKEN, SECRETS, sign
+from tests.test_cli import clean_env
+from tests.test_deploy import initialise_with_one_volunteer
+from tests.test_serve import free_port, until_listening
+
+SECRET_WORDS = "我住在信義路五段7號"  # what a person might write; the log must never hold it
+
+
+def line_event(number: int, user: str, text: str) -> dict:
+    return {
+        "type": "message",
+        "mode": "active",
+        "timestamp": 1_790_000_000_000 + number,
+        "source": {"type": "user", "userId": user},
+        "webhookEventId": f"01EVENTLOG{number:04d}",
+        "deliveryContext": {"isRedelivery": False},
+        "replyToken": f"event-log-token-{number}",
+        "message": {"id": str(number), "type": "text", "text": text, "quoteToken": "q"},
+    }
+
+
+async def test_a_line_webhook_handled_end_to_end_logs_one_json_line_per_event(tmp_path, line_api):
+    port = free_port()
+    env = clean_env(
+        VBOT_DATABASE_URL=f"sqlite:///{tmp_path / 'vbot.db'}",
+        VBOT_PUBLIC_URL="https://vbot.example.gov.tw",
+        VBOT_LOG_FORMAT="json",
+        LINE_CHANNEL_SECRET=LINE_SECRET,
+        LINE_CHANNEL_ACCESS_TOKEN=LINE_TOKEN,
+        LINE_API_BASE_URL=line_api.url,
+    )
+    init = [sys.executable, "-m", "bot", "init"]
+    code = await asyncio.to_thread(initialise_with_one_volunteer, tmp_path, env, init)
+
+    log_path = tmp_path / "serve.log"
+    with log_path.open("wb") as log_file:
+        serve = await asyncio.create_subprocess_exec(
+            *[sys.executable, "-m", "bot", "serve", "--port", str(port), "--no-scheduler"],
+            cwd=tmp_path,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=log_file,
+        )
+        try:
+            async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=5) as http:
+                await until_listening(http)
+                bind = line_event(1, "Ueventlog", f"綁定 {code}")
+                body = json.dumps({"destination": "U0", "events": [bind]}).encode()
+                for _ in range(2):  # LINE redelivers: the event is stored, handled and logged once
+                    answer = await http.post(
+                        "/webhooks/line", content=body, headers={"X-Line-Signature": sign(body)}
+                    )
+                    assert answer.status_code == 200
+                await asyncio.wait_for(line_api.arrived.wait(), timeout=20)
+                line_api.arrived.clear()
+                words = line_event(2, "Ueventlog", SECRET_WORDS)
+                body = json.dumps({"destination": "U0", "events": [words]}).encode()
+                answer = await http.post(
+                    "/webhooks/line", content=body, headers={"X-Line-Signature": sign(body)}
+                )
+                assert answer.status_code == 200
+                await asyncio.wait_for(line_api.arrived.wait(), timeout=20)
+            assert "王小明" in line_api.delivered_texts()[0], "the binding was answered: the event really ran"
+        finally:
+            serve.send_signal(signal.SIGTERM)
+            await asyncio.wait_for(serve.wait(), timeout=30)
+
+    said = log_path.read_text(encoding="utf-8")
+    entries = [json.loads(line) for line in said.splitlines()]  # every line is one JSON object
+    handled = [entry for entry in entries if entry["logger"] == "vbot.events"]
+    assert [(e["event"], e["platform"], e["kind"], e["outcome"], e["attempt"]) for e in handled] == [
+        (1, "line", "text", "done", 1),
+        (2, "line", "text", "done", 1),
+    ]
+    assert all(isinstance(e["ms"], int | float) and 0 <= e["ms"] < 10_000 for e in handled)
+    assert all(e["level"] == "INFO" and "outcome=done" in e["message"] for e in handled)
+    # Nothing the person wrote, no name, no invite code, no secret anywhere in the service's log.
+    for private in (SECRET_WORDS, "信義路", "王小明", code, "Ueventlog", *SECRETS):
+        assert private not in said, private
+
+
+async def test_an_event_that_cannot_be_read_is_logged_as_retried_then_failed(harness, caplog):
+    """A stored payload the worker cannot read: each turn is one line, a retry, until it gives up."""
+    import datetime as dt
+    import logging
+
+    from bot.channels.base import StoredEvent
+    from bot.pipeline import MAX_PROCESSING_ATTEMPTS
+
+    caplog.set_level(logging.INFO, logger="vbot.events")
+    now = harness.now
+    await harness.vbot.pipeline.store("line", [StoredEvent("broken-1", "Ubroken", "{not json")], now)
+    for turn in range(MAX_PROCESSING_ATTEMPTS):
+        await harness.vbot.pipeline.process_inbox_once(now + dt.timedelta(hours=turn))
+    lines = [record for record in caplog.records if record.name == "vbot.events"]
+    outcomes = [(record.fields["outcome"], record.fields["kind"], record.levelname) for record in lines]
+    assert outcomes == [("retry", "none", "WARNING")] * (MAX_PROCESSING_ATTEMPTS - 1) + [
+        ("failed", "none", "WARNING")
+    ]
+    assert [record.fields["attempt"] for record in lines] == list(range(1, MAX_PROCESSING_ATTEMPTS + 1))
