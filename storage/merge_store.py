@@ -25,7 +25,7 @@ from storage.models import (
     TrainingRecord,
     Volunteer,
 )
-from storage.vocabulary import RecordStatus
+from storage.vocabulary import RecordStatus, Role
 
 
 def unit_members(session: Session, unit_id: int) -> list[Volunteer]:
@@ -72,6 +72,16 @@ def move_person(session: Session, removed: int, kept: int) -> dict[str, int]:
         "accounts": _move(session, ChatAccount, col(ChatAccount.volunteer_id), removed, kept),
     }
     kept_units = select(col(Membership.unit_id)).where(col(Membership.volunteer_id) == kept)
+    # Where both were members of one unit, the one kept coordinates it if either did: a merge never takes a
+    # coordinator's role away.
+    coordinated = select(col(Membership.unit_id)).where(
+        col(Membership.volunteer_id) == removed, col(Membership.role) == Role.COORDINATOR
+    )
+    session.execute(
+        sa.update(Membership)
+        .where(col(Membership.volunteer_id) == kept, col(Membership.unit_id).in_(coordinated))
+        .values(role=Role.COORDINATOR)
+    )
     _delete(
         session, Membership, col(Membership.volunteer_id) == removed, col(Membership.unit_id).in_(kept_units)
     )

@@ -873,3 +873,27 @@ async def test_a_refused_form_comes_back_with_its_values_and_the_reason_beside_t
         for value in data.values():
             assert f'value="{value}"' in answer.text
     assert count(harness, Volunteer) == people
+
+
+def test_a_merge_keeps_a_coordinators_role_and_the_award_sums(harness):
+    """The row removed coordinated the unit and had counted hours: the one kept now coordinates it, and the
+    kept sums the award list reads hold the moved hours (the triggers follow the moved records)."""
+    from handlers.people.merging import merge_people
+    from storage import people_store
+
+    unit = harness.add_unit()
+    kept, _ = harness.add_volunteer(unit, "王小明")
+    removed, _ = harness.add_volunteer(unit, "王小明", role="coordinator")
+    record = add_review_record(harness, removed, unit, minutes=150)
+    with UnitOfWork(harness.vbot.engine)() as session:
+        session.execute(sa.update(ServiceRecord).where(ServiceRecord.id == record).values(status="counted"))
+        merge_people(session, T0, "test", keep_id=kept, remove_id=removed, unit_ids=[unit])
+        session.commit()
+    with UnitOfWork(harness.vbot.engine)() as session:
+        roles = {u.id: role for u, role in people_store.units_of(session, kept)}
+        assert roles == {unit: "coordinator"}
+        sums = session.execute(
+            sa.text("SELECT volunteer_id, minutes FROM servicetotal WHERE unit_id = :u AND minutes <> 0"),
+            {"u": unit},
+        ).all()
+    assert [tuple(row) for row in sums] == [(kept, 150)]
