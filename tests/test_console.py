@@ -897,3 +897,25 @@ def test_a_merge_keeps_a_coordinators_role_and_the_award_sums(harness):
             {"u": unit},
         ).all()
     assert [tuple(row) for row in sums] == [(kept, 150)]
+
+
+async def test_today_names_who_blocked_the_bot_until_they_follow_again(harness):
+    """A volunteer who blocks the bot on LINE is named on Today (no reminder can reach them); a follow clears it."""
+    from tests.test_blocking import line_membership_event
+
+    unit = harness.add_unit()
+    await coordinator(harness, unit)
+    _amy, code = harness.add_volunteer(unit, "王小美")
+    await harness.line_says("Uamy", f"綁定 {code}")
+    client = await signed_in(harness)
+    page = await client.get(f"/console/u/{unit}/today")
+    assert "每個人都聯絡得到。" in page.text
+    await harness.post_line(line_membership_event(harness, "Uamy", "unfollow", harness.now))
+    await harness.drain(harness.now)
+    blocked = (
+        (await client.get(f"/console/u/{unit}/today")).text.split('id="unreachable"')[1].split("</ul>")[0]
+    )
+    assert "王小美" in blocked and "在 LINE 封鎖" in blocked and "陳協調" not in blocked
+    await harness.post_line(line_membership_event(harness, "Uamy", "follow", harness.now))
+    await harness.drain(harness.now)
+    assert "每個人都聯絡得到。" in (await client.get(f"/console/u/{unit}/today")).text

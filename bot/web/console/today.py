@@ -1,5 +1,6 @@
 """Today: who is in now, the visits waiting for review (核准 / 作廢 / 更正 in place, by the chat's own
-handlers), today's shifts with their boards, the next deadlines, LINE messages left this month."""
+handlers), today's shifts with their boards, the next deadlines, tonight's reminders,
+who cannot be reached (they blocked the bot), LINE messages left this month."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from bot.web.console.base import NotFound, Page, Redirect, Result, ident
 from handlers.events.board import shift_boards
 from handlers.jobs.deadline_calendar import coming_deadlines
 from handlers.jobs.tonight import reminders_tonight
+from handlers.notifications import unreachable_people
 from handlers.service import corrections
 from storage import console_store, service_store
 
@@ -29,7 +31,18 @@ def today(page: Page) -> Result:
         deadlines=coming_deadlines(page.session, page.unit, page.today, 5),
         quota_left=page.extra.get("quota_left"),
         tonight=reminders_tonight(page.session, page.unit_id, page.now, page.vbot.rules),
+        unreachable=[
+            (person, _local_day(person.since, zone))
+            for person in unreachable_people(page.session, page.unit_id)
+        ],
+        platform_names={"line": "LINE", "telegram": "Telegram"},
     )
+
+
+def _local_day(moment: dt.datetime, zone: dt.tzinfo) -> dt.date:
+    """The store keeps UTC (SQLite drops the offset): the day in the unit's time zone."""
+    aware = moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
+    return aware.astimezone(zone).date()
 
 
 def settle(page: Page) -> Result:
