@@ -107,6 +107,9 @@ async def test_a_line_unfollow_stops_every_push_and_a_follow_greets_by_name_and_
     # The coordinator's 現場 says who cannot be reached.
     live = await h.line_says("Ucarol", "現場", at=h.now, now=h.now)
     assert AMY in live[0] and "封鎖" in live[0] and BOB not in live[0]
+    # … and so does the award list (an award's news cannot reach Amy by chat).
+    listed = await h.line_says("Ucarol", "獎勵名單", at=h.now, now=h.now)
+    assert "封鎖" in listed[-1] and AMY in listed[-1].split("封鎖")[1]
 
     # Amy unblocks: LINE sends a follow; she is greeted by name, and everything resumes.
     h.now = local(2026, 4, 3, 10, 0)

@@ -33,6 +33,7 @@ from handlers.awards.rules import (
 from handlers.context import Context
 from handlers.formatting import hours_to_go
 from handlers.i18n import Translator
+from handlers.notifications import unreachable_line
 from handlers.types import Reply
 from storage import award_store, people_store
 from storage.models import Unit
@@ -338,10 +339,21 @@ def eligible_chat(ctx: Context, _argument: str) -> list[Reply]:
     if not units:
         return [Reply(t("Only a unit's coordinator can see the award list."))]
     rules = rules_in_store(ctx.session)
+    # Who blocked the bot is named under their unit's list: an award's news cannot reach them by chat.
     return [
         Reply(
-            _unit_list(
-                ctx, unit, eligible_list(ctx.session, unit.id, ctx.today, None, CHAT_WITHIN_HOURS, rules)
+            "\n\n".join(
+                filter(
+                    None,
+                    [
+                        _unit_list(
+                            ctx,
+                            unit,
+                            eligible_list(ctx.session, unit.id, ctx.today, None, CHAT_WITHIN_HOURS, rules),
+                        ),
+                        unreachable_line(t, ctx.session, [unit.id]),
+                    ],
+                )
             )
         )
         for unit in units
