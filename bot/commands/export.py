@@ -12,6 +12,7 @@ from pathlib import Path
 from bot.commands.arguments import a_date, a_positive_int, a_text
 from handlers.files.export import FORMATS, export_hours
 from handlers.formatting import hours_from_minutes
+from handlers.i18n import Catalogs
 from handlers.validation import InputError
 from storage.models import Unit
 
@@ -58,7 +59,14 @@ def run(args, session, settings) -> tuple[dict, str]:
         raise InputError(f"cannot write {output}: it is a directory")
     try:
         result = export_hours(
-            session, unit.id, args.date_from, args.date_to, output, file_format, settings.zone
+            session,
+            unit.id,
+            args.date_from,
+            args.date_to,
+            output,
+            file_format,
+            settings.zone,
+            t=Catalogs().translator(settings.locale),
         )
     except OSError as error:
         raise InputError(f"cannot write {output}: {error.strerror or error}") from None

@@ -10,6 +10,7 @@ import json
 
 from bot.commands.arguments import a_positive_int, write_file
 from handlers.files import report
+from handlers.i18n import Catalogs
 from handlers.validation import InputError
 
 COMMANDS = ("report",)
@@ -46,16 +47,17 @@ def run(args, session, settings) -> tuple[dict, str]:
         raise InputError("give --unit ID or --all")
     built = report.build_report(session, period, unit_id)
     result = report.to_dict(built)
+    t = Catalogs().translator(settings.locale)  # the files speak VBOT_LOCALE (zh_TW unless set)
     if output:
         data = (
             (json.dumps(result, ensure_ascii=False, indent=2) + "\n").encode()
             if fmt == "json"
-            else report.RENDERERS[fmt](built)
+            else report.RENDERERS[fmt](built, t)
         )
         write_file(output, data)
         result["output"] = {"file": output, "format": fmt, "bytes": len(data)}
     if chart:
-        png = report.to_png(built)
+        png = report.to_png(built, t)
         write_file(chart, png)
         result["chart"] = {"file": chart, "bytes": len(png)}
     s = result["summary"]
@@ -95,5 +97,10 @@ def left_out_lines(left_out) -> list[str]:
     if left_out.review_records:
         lines.append(
             f"left out: {left_out.review_records:,} records waiting for review ({left_out.review_minutes / 60:,.2f} hours)"
+        )
+    if left_out.before_training_records:
+        lines.append(
+            f"left out: {left_out.before_training_records:,} records served before the volunteer's training"
+            f" ({left_out.before_training_minutes / 60:,.2f} hours; hours count from both trainings)"
         )
     return lines

@@ -172,7 +172,12 @@ def hours(page: Page) -> Result:
 
 def hours_export(page: Page) -> Result:
     made = unit_file(
-        page.session, "hours", page.unit_id, page.query.get("span", "").strip(), page.vbot.rules.timezone
+        page.session,
+        "hours",
+        page.unit_id,
+        page.query.get("span", "").strip(),
+        page.vbot.rules.timezone,
+        page.t,
     )
     if made is None:
         raise InputError("the period must be a year (2026), a half (2026H1) or a month (2026-03)")
