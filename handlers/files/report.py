@@ -558,6 +558,7 @@ _COLOURS = [
 OTHERS_COLOUR = "#bab0ac"
 CHART_UNITS = 8  # the units with the most hours; the rest are summed as one bar, "others"
 _THAI = re.compile("[\u0e00-\u0e7f]")
+_RUNS = re.compile("[\u0e00-\u0e7f]+|[^\u0e00-\u0e7f]+")
 
 
 class ChartFontMissing(RuntimeError):
@@ -579,24 +580,29 @@ def _font(size: int, thai: bool = False):
 
 
 class _Writer:
-    """Draws text with a font that has its script: Noto Sans CJK (Chinese, Latin, Vietnamese), a Thai font."""
+    """Draws text run by run, each with a font that has its script: Noto Sans CJK (Chinese, Latin,
+    Vietnamese), a Thai font for Thai; a line may mix them (a Thai unit name and 小時)."""
 
     def __init__(self, draw: ImageDraw.ImageDraw, size: int):
         self.draw = draw
-        self.fonts = {False: _font(size), True: None}
         self.size = size
+        self.fonts = {False: _font(size)}
 
-    def font(self, text: str):
-        thai = bool(_THAI.search(text))
-        if self.fonts[thai] is None:
-            self.fonts[thai] = _font(self.size, thai=True)
-        return self.fonts[thai]
+    def _runs(self, text: str):
+        for run in _RUNS.findall(text):
+            thai = bool(_THAI.match(run))
+            if thai not in self.fonts:
+                self.fonts[thai] = _font(self.size, thai=True)
+            yield run, self.fonts[thai]
 
     def width(self, text: str) -> float:
-        return self.draw.textlength(text, font=self.font(text))
+        return sum(self.draw.textlength(run, font=font) for run, font in self._runs(text))
 
-    def text(self, xy, text: str, **kwargs) -> None:
-        self.draw.text(xy, text, fill="black", font=self.font(text), **kwargs)
+    def text(self, xy, text: str) -> None:
+        x, y = xy
+        for run, font in self._runs(text):
+            self.draw.text((x, y), run, fill="black", font=font)
+            x += self.draw.textlength(run, font=font)
 
 
 def round_ticks(peak: float, count: int = 5) -> list[float]:
@@ -661,9 +667,9 @@ def to_png(report: Report, t: Translator) -> bytes:
     slot_width = max(80, 14 * len(series) + 24)
     width = max(900, 120 + len(months) * slot_width)
     legend_rows = len(series)
-    height = 480 + 26 * legend_rows
     left, top, right = 90, 70, width - 30
     bottom = top + 360
+    height = bottom + 64 + 26 * legend_rows + 16
     image = Image.new("RGB", (width, height), "white")
     draw = ImageDraw.Draw(image)
     write = _Writer(draw, 16)
