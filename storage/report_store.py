@@ -278,7 +278,12 @@ class ServiceStart:
 def service_starts(
     session: Session, first: dt.date, last: dt.date, unit_id: int | None
 ) -> Iterator[ServiceStart]:
-    """Per volunteer and unit with counted service (not balances) in [first, last]: one ServiceStart.
+    """Per volunteer and unit with counted service (not balances) in [first, last] that may have served before
+    the day it counts from: one ServiceStart. The rule itself is the caller's (handlers/service/counting.py);
+    here only a cheap necessary condition keeps the rows few: the first day of the period's service there is
+    before one of the person's dates (a basic or special training, the record book, the roster's training
+    date), or the person has a special training of another category. Everyone else served after every date
+    the rule could choose.
 
     Streamed (BATCH rows at a time; a server-side cursor on PostgreSQL): one row per pair and training, put
     together here, so memory holds one volunteer at a time. Consume it while `session` is open.
@@ -293,18 +298,25 @@ def service_starts(
         .group_by(_sr.c.volunteer_id, _sr.c.unit_id)
         .subquery("pairs")
     )
-    trainings = (
-        sa.select(
-            _training.c.volunteer_id,
-            _training.c.kind,
-            _training.c.category,
-            sa.func.min(_training.c.date).label("day"),
-        )
-        .where(_training.c.kind.in_(("basic", "special")))
-        .group_by(_training.c.volunteer_id, _training.c.kind, _training.c.category)
-        .subquery("trainings")
+    trained = _training.c.kind.in_(("basic", "special"))
+    latest_training = (
+        sa.select(sa.func.max(_training.c.date))
+        .where(_training.c.volunteer_id == pairs.c.volunteer_id, trained)
+        .scalar_subquery()
     )
-    query = (
+    other_special = sa.exists().where(
+        _training.c.volunteer_id == pairs.c.volunteer_id,
+        _training.c.kind == "special",
+        _training.c.category.is_not(None),
+        _training.c.category != _unit.c.category,
+    )
+    may_be_early = sa.or_(
+        pairs.c.first_day < latest_training,
+        pairs.c.first_day < _vol.c.record_book_date,
+        pairs.c.first_day < _vol.c.trained_on,
+        other_special,
+    )
+    candidates = (
         sa.select(
             pairs.c.volunteer_id,
             pairs.c.unit_id,
@@ -312,16 +324,38 @@ def service_starts(
             pairs.c.first_day,
             _vol.c.record_book_date,
             _vol.c.trained_on,
+        )
+        .select_from(
+            pairs.join(_unit, _unit.c.id == pairs.c.unit_id).join(_vol, _vol.c.id == pairs.c.volunteer_id)
+        )
+        .where(may_be_early)
+        .subquery("candidates")
+    )
+    trainings = (
+        sa.select(
+            _training.c.volunteer_id,
+            _training.c.kind,
+            _training.c.category,
+            sa.func.min(_training.c.date).label("day"),
+        )
+        .where(trained)
+        .group_by(_training.c.volunteer_id, _training.c.kind, _training.c.category)
+        .subquery("trainings")
+    )
+    query = (
+        sa.select(
+            candidates.c.volunteer_id,
+            candidates.c.unit_id,
+            candidates.c.category,
+            candidates.c.first_day,
+            candidates.c.record_book_date,
+            candidates.c.trained_on,
             trainings.c.kind,
             trainings.c.category,
             trainings.c.day,
         )
-        .select_from(
-            pairs.join(_unit, _unit.c.id == pairs.c.unit_id)
-            .join(_vol, _vol.c.id == pairs.c.volunteer_id)
-            .outerjoin(trainings, trainings.c.volunteer_id == pairs.c.volunteer_id)
-        )
-        .order_by(pairs.c.volunteer_id, pairs.c.unit_id)
+        .select_from(candidates.outerjoin(trainings, trainings.c.volunteer_id == candidates.c.volunteer_id))
+        .order_by(candidates.c.volunteer_id, candidates.c.unit_id)
         .execution_options(yield_per=BATCH)
     )
     current: ServiceStart | None = None

@@ -159,3 +159,30 @@ async def test_the_report_window_summary_counts_the_same_and_names_what_it_left_
     summary = next(text for text in line if "人次" in text and "臺北市社會局志工隊" in text)
     assert "未計入：1 筆完成訓練前的服務（3 小時）" in summary, summary
     assert "1 小時" in summary and "4 小時" not in summary
+
+
+def test_every_branch_of_the_rule_reaches_the_report(world):
+    """A new category without its special training counts nothing there; without trainings on record the
+    record book's date decides; a special training of one's own category long before lets everything count."""
+    uow, unit, people = world
+    with uow() as s:
+        museum = admin.add_unit(s, NOW, "test", name="臺北市立美術館", category="culture", city="taipei").id
+        from storage import people_store
+
+        people_store.add_membership(s, people["王小明"], museum)
+        served(s, people["王小明"], museum, dt.date(2026, 4, 20), 4)  # no culture special training: left out
+        book, _ = admin.add_volunteer(
+            s, NOW, "test", unit_id=museum, name="周先生", invite_valid_for=dt.timedelta(days=1)
+        )
+        admin.set_volunteer(s, NOW, "test", book.id, {"record_book_date": dt.date(2026, 5, 1)})
+        served(s, book.id, museum, dt.date(2026, 3, 1), 2)  # before the record book: left out
+        served(s, book.id, museum, dt.date(2026, 5, 2), 1)  # counts
+        veteran, _ = admin.add_volunteer(
+            s, NOW, "test", unit_id=museum, name="吳老師", invite_valid_for=dt.timedelta(days=1)
+        )
+        trained(s, veteran.id, dt.date(2019, 5, 1), category="culture")
+        served(s, veteran.id, museum, dt.date(2026, 2, 2), 3)  # counts
+        s.commit()
+        r = report.build_report(s, report.parse_period("2026H1"), museum)
+    assert (r.served, r.person_times, r.minutes) == (2, 2, 240)  # 周 1 h and 吳 3 h
+    assert (r.left_out.before_training_records, r.left_out.before_training_minutes) == (2, 360)
