@@ -279,56 +279,55 @@ def service_starts(
     session: Session, first: dt.date, last: dt.date, unit_id: int | None
 ) -> Iterator[ServiceStart]:
     """Per volunteer and unit with counted service (not balances) in [first, last] that may have served before
-    the day it counts from: one ServiceStart. The rule itself is the caller's (handlers/service/counting.py);
-    here only a cheap necessary condition keeps the rows few: the first day of the period's service there is
-    before one of the person's dates (a basic or special training, the record book, the roster's training
-    date), or the person has a special training of another category. Everyone else served after every date
-    the rule could choose.
+    the day it counts from: one ServiceStart, first_day the first such service day. The rule itself is the
+    caller's (handlers/service/counting.py); here only a cheap necessary condition keeps the rows few: records
+    dated before one of the person's dates (their latest basic or special training, the record book, the
+    roster's training date), or all of a person's records in a unit when they have a special training of
+    another category. Whatever the rule chooses, service after every such date counts.
 
     Streamed (BATCH rows at a time; a server-side cursor on PostgreSQL): one row per pair and training, put
     together here, so memory holds one volunteer at a time. Consume it while `session` is open.
     """
-    pairs = (
-        sa.select(
-            _sr.c.volunteer_id,
-            _sr.c.unit_id,
-            sa.func.min(_sr.c.service_date).label("first_day"),
-        )
-        .where(_counted(first, last, unit_id))
-        .group_by(_sr.c.volunteer_id, _sr.c.unit_id)
-        .subquery("pairs")
-    )
     trained = _training.c.kind.in_(("basic", "special"))
-    latest_training = (
-        sa.select(sa.func.max(_training.c.date))
-        .where(_training.c.volunteer_id == pairs.c.volunteer_id, trained)
-        .scalar_subquery()
+    special_category = sa.case(
+        (sa.and_(_training.c.kind == "special", _training.c.category.is_not(None)), _training.c.category)
     )
-    other_special = sa.exists().where(
-        _training.c.volunteer_id == pairs.c.volunteer_id,
-        _training.c.kind == "special",
-        _training.c.category.is_not(None),
-        _training.c.category != _unit.c.category,
+    facts = (  # per volunteer: the latest training date, the first and last category of a special training
+        sa.select(
+            _training.c.volunteer_id,
+            sa.func.max(_training.c.date).label("latest"),
+            sa.func.min(special_category).label("low"),
+            sa.func.max(special_category).label("high"),
+        )
+        .where(trained)
+        .group_by(_training.c.volunteer_id)
+        .subquery("facts")
     )
-    may_be_early = sa.or_(
-        pairs.c.first_day < latest_training,
-        pairs.c.first_day < _vol.c.record_book_date,
-        pairs.c.first_day < _vol.c.trained_on,
-        other_special,
+    may_be_early = sa.or_(  # this record may be before the day; or another category's special training
+        _sr.c.service_date < facts.c.latest,
+        _sr.c.service_date < _vol.c.record_book_date,
+        _sr.c.service_date < _vol.c.trained_on,
+        facts.c.low != _unit.c.category,
+        facts.c.high != _unit.c.category,
     )
     candidates = (
         sa.select(
-            pairs.c.volunteer_id,
-            pairs.c.unit_id,
+            _sr.c.volunteer_id,
+            _sr.c.unit_id,
             _unit.c.category,
-            pairs.c.first_day,
+            sa.func.min(_sr.c.service_date).label("first_day"),
             _vol.c.record_book_date,
             _vol.c.trained_on,
         )
         .select_from(
-            pairs.join(_unit, _unit.c.id == pairs.c.unit_id).join(_vol, _vol.c.id == pairs.c.volunteer_id)
+            _sr.join(_unit, _unit.c.id == _sr.c.unit_id)
+            .join(_vol, _vol.c.id == _sr.c.volunteer_id)
+            .outerjoin(facts, facts.c.volunteer_id == _sr.c.volunteer_id)
         )
-        .where(may_be_early)
+        .where(_counted(first, last, unit_id), may_be_early)
+        .group_by(
+            _sr.c.volunteer_id, _sr.c.unit_id, _unit.c.category, _vol.c.record_book_date, _vol.c.trained_on
+        )
         .subquery("candidates")
     )
     trainings = (
