@@ -4,8 +4,10 @@ Hours are kept as minutes and shown as hours with two decimals; rates and growth
 None when there is nothing to divide by.
 
 A report counts what the authority counts: service served in the period. Record-book balances dated in it
-(hours served before the bot, counted in a person's totals and awards) and records waiting for review are left
-out, and every format says how many records and hours it left out (`left_out`).
+(hours served before the bot, counted in a person's totals and awards), records waiting for review and service
+served before the volunteer's trainings (the rule of 時數, handlers/service/period.py) are left out, and every
+format says how many records and hours it left out and why (`left_out`). The files (CSV, XLSX, the chart) are
+in the reader's language (a Translator); the JSON keeps its English keys for programs.
 """
 
 from __future__ import annotations
