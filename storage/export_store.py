@@ -18,6 +18,7 @@ BATCH = 1000  # rows fetched from the database at a time
 @dataclass(frozen=True)
 class ExportRow:
     record_id: int
+    volunteer_id: int
     volunteer_name: str
     record_book_no: str | None
     service_date: dt.date
@@ -43,6 +44,7 @@ def counted_service_rows(
     query = (
         sa.select(
             ServiceRecord.id,
+            ServiceRecord.volunteer_id,
             Volunteer.name,
             Volunteer.record_book_no,
             ServiceRecord.service_date,

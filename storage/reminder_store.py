@@ -226,30 +226,11 @@ def units_with_coordinators(session: Session) -> list[Unit]:
     return list(session.exec(select(Unit).where(sa.exists(has_coordinator)).order_by(Unit.id)).all())
 
 
-def unit_period_figures(
-    session: Session, unit_id: int, first: dt.date, last: dt.date
-) -> tuple[int, int, int]:
-    """(people who served, times served, minutes) of counted service in the unit between the two days."""
-    people, times, minutes = session.execute(
-        select(
-            sa.func.count(sa.distinct(ServiceRecord.volunteer_id)),
-            sa.func.count(),
-            sa.func.sum(ServiceRecord.minutes),
-        ).where(
-            ServiceRecord.unit_id == unit_id,
-            ServiceRecord.status == RecordStatus.COUNTED,
-            ServiceRecord.kind == RecordKind.SERVICE,
-            ServiceRecord.service_date >= first,
-            ServiceRecord.service_date <= last,
-        )
-    ).one()
-    return people, times, int(minutes or 0)
-
-
 def unit_senior_figures(
     session: Session, unit_id: int, first: dt.date, last: dt.date, born_by: dt.date
 ) -> tuple[int, int, int]:
-    """unit_period_figures of the volunteers born on or before `born_by` (aged 65+ at the period's end)."""
+    """(people who served, times served, minutes) of counted service in the unit between the two days, of the
+    volunteers born on or before `born_by` (aged 65+ at the period's end)."""
     people, times, minutes = session.execute(
         select(
             sa.func.count(sa.distinct(col(ServiceRecord.volunteer_id))),

@@ -23,6 +23,7 @@ from handlers.awards.progress import facts_for, rules_in_store, seed_award_rules
 from handlers.awards.rules import progress_all
 from handlers.files import report
 from handlers.files.export import export_hours
+from handlers.i18n import Catalogs
 from handlers.people import admin
 from handlers.service.hours import hours_standing
 from storage.db import UnitOfWork, make_engine, migrate
@@ -33,6 +34,7 @@ NOW = dt.datetime(2026, 7, 2, 1, 0, tzinfo=dt.UTC)  # the 2026H1 report is due
 TODAY = dt.date(2026, 7, 2)
 BALANCE_DAY = dt.date(2026, 3, 31)  # inside 2026H1, the half-year of the report
 TRAINED = dt.date(2026, 1, 5)
+ZH = Catalogs().translator("zh_TW")
 
 
 @pytest.fixture
@@ -113,9 +115,9 @@ def test_a_balance_dated_in_the_half_year_is_left_out_of_its_report_and_the_repo
         "hours": 1000.0,
         "why": "hours served before the bot, counted in totals and awards, not service of this period",
     }
-    rows = list(csv.reader(io.StringIO(report.to_csv(built).decode("utf-8-sig"))))
-    assert ["left_out", "", "", "left_out_record_book_balances", "1"] in rows
-    assert ["left_out", "", "", "left_out_record_book_balance_hours", "1000.0"] in rows
+    rows = list(csv.reader(io.StringIO(report.to_csv(built, ZH).decode("utf-8-sig"))))
+    assert ["未計入", "", "", "紀錄冊時數結餘：筆數", "1"] in rows
+    assert ["未計入", "", "", "紀錄冊時數結餘：時數", "1000.0"] in rows
     args = argparse.Namespace(
         unit=ids["unit"], all=False, period="2026H1", format="json", output=None, chart=None
     )
@@ -131,7 +133,7 @@ def test_the_hours_export_leaves_the_balance_out_and_says_so(world, tmp_path):
     path = tmp_path / "hours.csv"
     with uow() as s:
         result = export_hours(
-            s, ids["unit"], dt.date(2026, 1, 1), dt.date(2026, 6, 30), path, "csv", Settings().zone
+            s, ids["unit"], dt.date(2026, 1, 1), dt.date(2026, 6, 30), path, "csv", Settings().zone, t=ZH
         )
     lines = path.read_text(encoding="utf-8-sig").splitlines()
     assert (result.rows, result.minutes, len(lines)) == (1, 120, 2)  # the header and the 2 h

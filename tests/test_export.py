@@ -404,7 +404,7 @@ def test_many_records_stream_through_in_order(database_url, tmp_path):
 
     @sa.event.listens_for(engine, "before_cursor_execute")
     def note_cursor(conn, cursor, statement, parameters, context, executemany):
-        if statement.lstrip().upper().startswith("SELECT") and "JOIN volunteer" in statement:
+        if statement.lstrip().upper().startswith("SELECT") and "servicerecord JOIN volunteer" in statement:
             streamed.append((type(cursor).__name__, context.execution_options.get("stream_results")))
 
     with uow() as session:

@@ -14,9 +14,10 @@ from PIL import Image
 from bot.commands import report as report_cli
 from bot.config import Settings
 from handlers.files import report
+from handlers.i18n import Catalogs
 from handlers.validation import InputError
 from storage.db import UnitOfWork, make_engine, migrate
-from storage.models import AwardGrant, ServiceRecord, Unit, Volunteer
+from storage.models import AwardGrant, ServiceRecord, TrainingRecord, Unit, Volunteer
 
 NOW = dt.datetime(2026, 7, 2, 1, 0, tzinfo=dt.UTC)
 D = dt.date
@@ -73,6 +74,18 @@ def world(database_url):
         }
         s.add_all(people.values())
         s.flush()
+        s.add_all(  # p64's record book comes after the period, the trainings long before: the hours count
+            TrainingRecord(
+                volunteer_id=people["p64"].id,
+                kind=kind,
+                category="general" if kind == "special" else None,
+                date=D(2020, 1, 1),
+                minutes=360,
+                recorded_by="test",
+                created_at=NOW,
+            )
+            for kind in ("basic", "special")
+        )
         s.add_all(
             [
                 AwardGrant(
@@ -214,7 +227,7 @@ def test_empty_unit(world):
     summary = report.to_dict(r)["summary"]
     assert summary["senior_rate"] is None and summary["served_growth"] is None
     assert [u.unit_id for u in r.units] == [ids["C"]]
-    assert Image.open(io.BytesIO(report.to_png(r))).format == "PNG"
+    assert Image.open(io.BytesIO(report.to_png(r, Catalogs().translator("en")))).format == "PNG"
 
 
 def args(**kw):
@@ -223,44 +236,56 @@ def args(**kw):
 
 
 def test_cli_files_read_back(world, tmp_path):
+    """The files in English (VBOT_LOCALE=en); tests/test_report_files.py reads them in Chinese."""
     uow, ids = world
+    english = Settings(locale="en")
     with uow() as s:
         result, text = report_cli.run(
             args(all=True, format="csv", output=str(tmp_path / "r.csv"), chart=str(tmp_path / "r.png")),
             s,
-            Settings(),  # VBOT_LOCALE zh_TW: the summary in Chinese, ROC dates
+            english,
         )
         assert result["summary"]["hours"] == round(610 / 60, 2)
-        assert "服務志工 6 人" in text and "全部單位" in text and "115年1月1日" in text
+        assert "served 6 volunteers" in text and "all units" in text and "Jan 1, 2026" in text
         raw = (tmp_path / "r.csv").read_bytes()
         assert raw.startswith(b"\xef\xbb\xbf")
         rows = list(csv.DictReader(io.StringIO(raw.decode("utf-8-sig"))))
-        assert {r["unit"] for r in rows if r["section"] == "unit"} == {"臺北市立圖書館", "臺中榮總志工隊"}
-        unit_hours = sum(float(r["value"]) for r in rows if r["section"] == "unit" and r["item"] == "hours")
-        month_hours = sum(float(r["value"]) for r in rows if r["section"] == "unit_month")
-        [total] = [float(r["value"]) for r in rows if r["section"] == "summary" and r["item"] == "hours"]
+        assert {r["Unit"] for r in rows if r["Section"] == "Units"} == {"臺北市立圖書館", "臺中榮總志工隊"}
+        unit_hours = sum(
+            float(r["Value"]) for r in rows if r["Section"] == "Units" and r["Item"] == "Service hours"
+        )
+        month_hours = sum(float(r["Value"]) for r in rows if r["Section"] == "Service hours by month")
+        [total] = [
+            float(r["Value"]) for r in rows if r["Section"] == "Summary" and r["Item"] == "Service hours"
+        ]
         assert unit_hours == pytest.approx(total, abs=0.01) and month_hours == pytest.approx(total, abs=0.02)
-        assert sum(int(r["value"]) for r in rows if r["section"] == "served_by_sex_and_age") == 6
+        assert sum(int(r["Value"]) for r in rows if r["Section"] == "Sex and age") == 6
         image = Image.open(tmp_path / "r.png")
         assert image.format == "PNG" and image.size[0] > 100
         image.verify()
 
         result, _ = report_cli.run(
-            args(unit=ids["A"], format="xlsx", output=str(tmp_path / "r.xlsx")), s, Settings()
+            args(unit=ids["A"], format="xlsx", output=str(tmp_path / "r.xlsx")), s, english
         )
         assert result["output"]["format"] == "xlsx"
         book = load_workbook(tmp_path / "r.xlsx", read_only=True)
         units = list(book["Units"].iter_rows(values_only=True))
-        assert units[0][:5] == ("unit_id", "unit", "served", "person_times", "hours")
+        assert units[0][:5] == (
+            "Unit ID",
+            "Unit",
+            "Volunteers who served",
+            "Person-times served",
+            "Service hours",
+        )
         assert [row[:5] for row in units[1:]] == [(ids["A"], "臺北市立圖書館", 5, 6, 6.0)]
         assert sum(units[1][5:]) == pytest.approx(6.0)
         summary = dict(row[:2] for row in book["Summary"].iter_rows(values_only=True))
-        assert summary["hours"] == 6.0 and summary["served"] == 5
-        sex_age = list(book["SexAge"].iter_rows(values_only=True))
-        assert sum(row[-1] for row in sex_age[1:]) == 5
+        assert summary["Service hours"] == 6.0 and summary["Volunteers who served"] == 5
+        sex_age = list(book["Sex and age"].iter_rows(values_only=True))
+        assert sex_age[-1][0] == "Total" and sum(row[-1] for row in sex_age[1:-1]) == 5 == sex_age[-1][-1]
         book.close()
 
-        result, _ = report_cli.run(args(unit=ids["A"], output=str(tmp_path / "r.json")), s, Settings())
+        result, _ = report_cli.run(args(unit=ids["A"], output=str(tmp_path / "r.json")), s, english)
         import json
 
         assert json.loads((tmp_path / "r.json").read_text("utf-8"))["summary"] == result["summary"]

@@ -12,6 +12,7 @@ from handlers.files.export import csv_bytes, export_hours
 from handlers.files.my_records import records_csv
 from handlers.files.report import build_report, parse_period, to_csv
 from handlers.formatting import FORMULA_STARTS
+from handlers.i18n import Catalogs
 from handlers.people import admin
 from handlers.people.roster_import import invites_csv
 from storage import export_store
@@ -22,6 +23,9 @@ NOW = dt.datetime(2026, 5, 1, 2, 0, tzinfo=dt.UTC)
 HOSTILE_NAME = '=HYPERLINK("http://evil.example/","點我")'
 HOSTILE_UNIT = "@SUM(1+1)*cmd|' /C calc'!A0"
 HOSTILE_NOTE = "-2+3+cmd|' /C calc'!A0"
+
+
+ZH = Catalogs().translator("zh_TW")
 
 
 def rows_of(data: bytes) -> list[list[str]]:
@@ -62,10 +66,17 @@ def test_every_csv_keeps_formulas_as_text(database_url, tmp_path):
         rows = export_store.counted_service_rows(session, unit_id, dt.date(2026, 4, 1), dt.date(2026, 4, 30))
         export, _result = csv_bytes(rows, TAIPEI)
         export_hours(
-            session, unit_id, dt.date(2026, 4, 1), dt.date(2026, 4, 30), tmp_path / "hours.csv", "csv", TAIPEI
+            session,
+            unit_id,
+            dt.date(2026, 4, 1),
+            dt.date(2026, 4, 30),
+            tmp_path / "hours.csv",
+            "csv",
+            TAIPEI,
+            t=ZH,
         )
-        mine, _count, _minutes = records_csv(session, person_id, TAIPEI)
-        report = to_csv(build_report(session, parse_period("2026H1"), unit_id))
+        mine, _count, _minutes = records_csv(session, person_id, TAIPEI, ZH)
+        report = to_csv(build_report(session, parse_period("2026H1"), unit_id), ZH)
     invites = invites_csv([{"id": person_id, "name": HOSTILE_NAME, "invite_code": "12345678"}])
 
     files = {

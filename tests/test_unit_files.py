@@ -137,8 +137,10 @@ async def test_the_report_in_chat_matches_a_direct_count_and_comes_with_the_spre
     download = await h.http.get(link_in(text))
     assert download.status_code == 200
     book = load_workbook(io.BytesIO(download.content))
-    summary = {row[0]: row[1] for row in book["Summary"].iter_rows(values_only=True)}
-    assert summary["period"] == "2026H1" and summary["served"] == 2 and summary["hours"] == minutes / 60
+    summary = {
+        row[0]: row[1] for row in book["摘要"].iter_rows(values_only=True)
+    }  # the coordinator's language
+    assert summary["期間"] == "2026H1" and summary["服務人數"] == 2 and summary["服務時數"] == minutes / 60
 
     month = await h.line_says("Uboss", "報表 2026-04", at=at, now=at)
     assert "半年" in month[0]  # a report is for a half-year or a year

@@ -68,7 +68,14 @@ def run(args, session, settings) -> tuple[dict, str]:
         raise InputError(f"cannot write {output}: it is a directory")
     try:
         result = export_hours(
-            session, unit.id, args.date_from, args.date_to, output, file_format, settings.zone
+            session,
+            unit.id,
+            args.date_from,
+            args.date_to,
+            output,
+            file_format,
+            settings.zone,
+            t=translator(settings),
         )
     except OSError as error:
         raise InputError(f"cannot write {output}: {error.strerror or error}") from None
@@ -84,7 +91,7 @@ def run(args, session, settings) -> tuple[dict, str]:
         last=local_date(args.date_to, t.locale),
         hours=hours_from_minutes(result.minutes, t.locale),
     )
-    from bot.commands.report import left_out_lines
+    from handlers.files.chat import left_out_lines
     from handlers.files.report import left_out_dict
 
     human = "\n".join([human, *left_out_lines(t, result.left_out)])

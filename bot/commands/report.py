@@ -11,6 +11,7 @@ import json
 from bot.commands.arguments import a_positive_int, write_file
 from bot.commands.shared import translator
 from handlers.files import report
+from handlers.files.chat import left_out_lines
 from handlers.formatting import local_date
 from handlers.validation import InputError
 
@@ -48,20 +49,20 @@ def run(args, session, settings) -> tuple[dict, str]:
         raise InputError("give --unit ID or --all")
     built = report.build_report(session, period, unit_id)
     result = report.to_dict(built)
+    t = translator(settings)  # the files and the summary speak VBOT_LOCALE (zh_TW unless set)
     if output:
         data = (
             (json.dumps(result, ensure_ascii=False, indent=2) + "\n").encode()
             if fmt == "json"
-            else report.RENDERERS[fmt](built)
+            else report.RENDERERS[fmt](built, t)
         )
         write_file(output, data)
         result["output"] = {"file": output, "format": fmt, "bytes": len(data)}
     if chart:
-        png = report.to_png(built)
+        png = report.to_png(built, t)
         write_file(chart, png)
         result["chart"] = {"file": chart, "bytes": len(png)}
     s = result["summary"]
-    t = translator(settings)
 
     def pct(value):
         return t("n/a") if value is None else f"{value * 100:+.1f} %"
@@ -111,26 +112,3 @@ def run(args, session, settings) -> tuple[dict, str]:
     if chart:
         lines.append(t("wrote {file}", file=chart))
     return result, "\n".join(lines)
-
-
-def left_out_lines(t, left_out) -> list[str]:
-    """What the report or export left out, for an operator (empty when nothing)."""
-    lines = []
-    if left_out.balance_records:
-        lines.append(
-            t(
-                "left out: {records} record-book balances dated in the period ({hours} hours; counted in totals"
-                " and awards, not service of the period)",
-                records=f"{left_out.balance_records:,}",
-                hours=f"{left_out.balance_minutes / 60:,.2f}",
-            )
-        )
-    if left_out.review_records:
-        lines.append(
-            t(
-                "left out: {records} records waiting for review ({hours} hours)",
-                records=f"{left_out.review_records:,}",
-                hours=f"{left_out.review_minutes / 60:,.2f}",
-            )
-        )
-    return lines

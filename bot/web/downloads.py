@@ -14,7 +14,7 @@ from starlette.routing import Route
 
 from bot.web.runtime import Runtime
 from handlers.files.chat import may_download, unit_file
-from handlers.files.links import DownloadFile, link_valid
+from handlers.files.links import DownloadFile, link_valid, reader
 from handlers.files.my_records import records_csv
 from storage.db import UnitOfWork
 
@@ -36,15 +36,17 @@ def download_routes(vbot: Runtime) -> list[Route]:
         def read() -> DownloadFile | None:
             with UnitOfWork(vbot.engine)() as session:
                 if kind == "records" and not span:
+                    t = reader(session, vbot.catalogs, subject, vbot.rules.default_locale)
                     return DownloadFile(
-                        records_csv(session, subject, vbot.rules.timezone)[0],
+                        records_csv(session, subject, vbot.rules.timezone, t)[0],
                         "my-records.csv",
                         "text/csv; charset=utf-8",
                     )
                 by = request.query_params.get("by", "")
                 if not by.isdigit() or not may_download(session, int(by), subject):
                     return None
-                return unit_file(session, kind, subject, span.lstrip("/"), vbot.rules.timezone)
+                t = reader(session, vbot.catalogs, int(by), vbot.rules.default_locale)
+                return unit_file(session, kind, subject, span.lstrip("/"), vbot.rules.timezone, t)
 
         made = await asyncio.to_thread(read)
         if made is None:

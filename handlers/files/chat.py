@@ -22,13 +22,13 @@ from babel.numbers import format_percent
 from sqlmodel import Session
 
 from handlers.context import Context
-from handlers.files.export import csv_bytes, xlsx_bytes
+from handlers.files.export import counted_rows, csv_bytes, xlsx_bytes
 from handlers.files.links import DownloadFile, signed_link
 from handlers.files.report import Period, Report, build_report, parse_period, to_xlsx
 from handlers.formatting import babel_locale, hours_from_minutes, local_date
 from handlers.i18n import Translator
 from handlers.types import Button, Document, Reply
-from storage import export_store, people_store, report_store
+from storage import people_store
 from storage.models import Unit
 from storage.report_store import LeftOut
 
@@ -60,32 +60,35 @@ def hours_file(unit_id: int, period: Period, data: bytes) -> DownloadFile:
     return DownloadFile(data, f"hours-unit{unit_id}-{period.label}.csv", "text/csv; charset=utf-8")
 
 
-def report_file(unit_id: int, period: Period, report: Report) -> DownloadFile:
+def report_file(unit_id: int, period: Period, report: Report, t: Translator) -> DownloadFile:
     return DownloadFile(
-        to_xlsx(report),
+        to_xlsx(report, t),
         f"report-unit{unit_id}-{period.label}.xlsx",
         "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
     )
 
 
-def unit_file(session: Session, kind: str, unit_id: int, span: str, zone) -> DownloadFile | None:
-    """`hours` (CSV), `hours-xlsx` (the same as XLSX) or `report` (XLSX) of a unit for a span; None for an unknown kind or span."""
+def unit_file(
+    session: Session, kind: str, unit_id: int, span: str, zone, t: Translator
+) -> DownloadFile | None:
+    """`hours` (CSV), `hours-xlsx` (the same records as XLSX, with what was left out on a second sheet in t's
+    language) or `report` (XLSX, in t's language) of a unit for a span; None for an unknown kind or span."""
     try:
         period = parse_span(span)
     except ValueError:
         return None
     if kind == "hours":
-        rows = export_store.counted_service_rows(session, unit_id, period.first, period.last)
+        rows, _left_out = counted_rows(session, unit_id, period.first, period.last)
         return hours_file(unit_id, period, csv_bytes(rows, zone)[0])
     if kind == "hours-xlsx":
-        rows = export_store.counted_service_rows(session, unit_id, period.first, period.last)
+        rows, left_out = counted_rows(session, unit_id, period.first, period.last)
         return DownloadFile(
-            xlsx_bytes(rows, zone)[0],
+            xlsx_bytes(rows, zone, left_out, t)[0],
             f"hours-unit{unit_id}-{period.label}.xlsx",
             "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
         )
     if kind == "report" and not _MONTH.fullmatch(period.label):
-        return report_file(unit_id, period, build_report(session, period, unit_id))
+        return report_file(unit_id, period, build_report(session, period, unit_id), t)
     return None
 
 
@@ -170,7 +173,7 @@ def export_chat(ctx: Context, argument: str) -> list[Reply]:
     unit, period, answer = _unit_and_span(ctx, argument, t("export"), last_month(ctx.today))
     if unit is None or period is None:
         return answer
-    rows = export_store.counted_service_rows(ctx.session, unit.id, period.first, period.last)
+    rows, left_out = counted_rows(ctx.session, unit.id, period.first, period.last)
     data, written = csv_bytes(rows, ctx.rules.timezone)  # one pass: the file and its totals
     text = t(
         "{unit}: hours from {first} to {last}. {count} records, {hours} h.",
@@ -180,7 +183,6 @@ def export_chat(ctx: Context, argument: str) -> list[Reply]:
         count=written.rows,
         hours=hours_from_minutes(written.minutes, ctx.locale),
     )
-    left_out = report_store.left_out(ctx.session, period.first, period.last, unit.id)
     text = "\n".join([text, *left_out_lines(t, left_out)])
     buttons = (Button(t("Report"), t("report") + f" {unit.id}"),)
     return _with_file(ctx, text, "hours", unit, period, buttons, hours_file(unit.id, period, data))
@@ -204,6 +206,15 @@ def left_out_lines(t: Translator, left_out: LeftOut) -> list[str]:
                 "Left out: {count} sessions waiting for review ({hours} h).",
                 count=left_out.review_records,
                 hours=hours_from_minutes(left_out.review_minutes, t.locale),
+            )
+        )
+    if left_out.before_training_records:
+        lines.append(
+            t(
+                "Left out: {count} records served before the volunteer's training ({hours} h)."
+                " Hours count only from the day both trainings are done.",
+                count=left_out.before_training_records,
+                hours=hours_from_minutes(left_out.before_training_minutes, t.locale),
             )
         )
     return lines
@@ -283,4 +294,4 @@ def report_chat(ctx: Context, argument: str) -> list[Reply]:
     )
     text = "\n".join([text, *left_out_lines(t, report.left_out)])
     buttons = (Button(t("Export hours"), t("export") + f" {unit.id} {period.label}"),)
-    return _with_file(ctx, text, "report", unit, period, buttons, report_file(unit.id, period, report))
+    return _with_file(ctx, text, "report", unit, period, buttons, report_file(unit.id, period, report, t))

@@ -3,8 +3,11 @@
 What the file holds: one row per counted service record (status `counted`, kind `service`) of the unit with a
 service date in the period; void, review and open sessions, trainings and meetings are left out, and so are
 record-book balances (hours served before the bot: the platforms hold them already, uploaded they would be
-filed twice). ExportResult.left_out says how many balances and reviews dated in the period were left out. There is no
-totals line: an import would read it as one more record. The writers return the total minutes instead.
+filed twice), and service served before the volunteer's trainings (the rule of 時數, handlers/service/period.py):
+the authority does not count it. ExportResult.left_out says how many balances, reviews and records served before
+training dated in the period were left out. There is no totals line in the records' sheet or the CSV: an import
+would read it as one more record. The XLSX says what was left out on a second sheet; the writers return the
+total minutes.
 
 Columns. The brief asked for the layout of the MOHW 志願服務資訊整合系統 (https://vol.mohw.gov.tw/) batch
 import of service hours (志工服務時數批次匯入) and of the Taipei 臺北市志工管理整合平臺
@@ -44,7 +47,10 @@ from zoneinfo import ZoneInfo
 
 from sqlmodel import Session
 
+from handlers.files.report import left_out_rows, sheet_title
 from handlers.formatting import spreadsheet_row
+from handlers.i18n import Translator
+from handlers.service.period import before_training
 from storage import export_store, report_store
 from storage.export_store import ExportRow
 from storage.report_store import LeftOut
@@ -67,6 +73,7 @@ CATEGORY_NAMES = {
 }
 
 FORMATS = ("csv", "xlsx")
+COLUMN_WIDTHS = (14, 16, 12, 10, 10, 10, 24, 30)  # of HEADERS, in narrow characters (a CJK one takes two)
 ONE_DECIMAL = Decimal("0.1")
 
 
@@ -131,8 +138,11 @@ class _Tally:
             yield row
 
 
-def write_csv(path: Path, rows: Iterable[ExportRow], timezone: ZoneInfo) -> ExportResult:
-    """UTF-8 with a BOM (Excel and the platforms' importers read Chinese correctly only with it), CRLF."""
+def write_csv(
+    path: Path, rows: Iterable[ExportRow], timezone: ZoneInfo, left_out: LeftOut, t: Translator
+) -> ExportResult:
+    """UTF-8 with a BOM (Excel and the platforms' importers read Chinese correctly only with it), CRLF.
+    Only the records: an import would read any closing line as one more (what was left out is said beside)."""
     with open(path, "w", encoding="utf-8-sig", newline="") as file:
         return _write_csv_rows(file, rows, timezone)
 
@@ -154,21 +164,31 @@ def _write_csv_rows(file, rows: Iterable[ExportRow], timezone: ZoneInfo) -> Expo
     return ExportResult(tally.count, tally.minutes)
 
 
-def xlsx_bytes(rows: Iterable[ExportRow], timezone: ZoneInfo) -> tuple[bytes, ExportResult]:
+def xlsx_bytes(
+    rows: Iterable[ExportRow], timezone: ZoneInfo, left_out: LeftOut, t: Translator
+) -> tuple[bytes, ExportResult]:
     """The XLSX file in memory, for a coordinator's download in the console (a unit's period)."""
     out = io.BytesIO()
-    result = write_xlsx(out, rows, timezone)
+    result = write_xlsx(out, rows, timezone, left_out, t)
     return out.getvalue(), result
 
 
-def write_xlsx(path: Path | io.BytesIO, rows: Iterable[ExportRow], timezone: ZoneInfo) -> ExportResult:
-    """openpyxl's write-only workbook: rows go to disk as they come, whatever their number."""
+def write_xlsx(
+    path: Path | io.BytesIO, rows: Iterable[ExportRow], timezone: ZoneInfo, left_out: LeftOut, t: Translator
+) -> ExportResult:
+    """openpyxl's write-only workbook: rows go to disk as they come, whatever their number. The first sheet
+    holds the records in the platforms' columns (their names, whatever the reader's language), the header
+    frozen; a second sheet, in the reader's language, what was left out and why."""
     from openpyxl import Workbook
     from openpyxl.cell import WriteOnlyCell
+    from openpyxl.utils import get_column_letter
 
     tally = _Tally(rows)
     book = Workbook(write_only=True)
     sheet = book.create_sheet("服務時數")
+    sheet.freeze_panes = "A2"
+    for index, width in enumerate(COLUMN_WIDTHS, start=1):
+        sheet.column_dimensions[get_column_letter(index)].width = width
 
     def text(value: str):
         cell = WriteOnlyCell(sheet, value=value)
@@ -179,8 +199,29 @@ def write_xlsx(path: Path | io.BytesIO, rows: Iterable[ExportRow], timezone: Zon
     for row in tally:
         values = cells(row, timezone)
         sheet.append([*(text(v) for v in values[:5]), float(values[5]), *(text(v) for v in values[6:])])
+    left = book.create_sheet(sheet_title(t("Left out")))
+    left.freeze_panes = "A2"
+    for index, width in enumerate((24, 10, 10, 60), start=1):
+        left.column_dimensions[get_column_letter(index)].width = width
+    left.append([t("Left out"), t("Records"), t("Hours"), t("Why")])
+    for reason, records, hours_left, why in left_out_rows(t, left_out):
+        left.append([reason, records, hours_left, why])
     book.save(path)
     return ExportResult(tally.count, tally.minutes)
+
+
+def counted_rows(
+    session: Session, unit_id: int, first: dt.date, last: dt.date
+) -> tuple[Iterator[ExportRow], LeftOut]:
+    """The records the export holds (streamed) and what it leaves out: balances, reviews, before training."""
+    early = before_training(session, first, last, unit_id)
+    rows = export_store.counted_service_rows(session, unit_id, first, last)
+    left_out = replace(
+        report_store.left_out(session, first, last, unit_id),
+        before_training_records=early.records,
+        before_training_minutes=early.minutes,
+    )
+    return (row for row in rows if early.counts(row.volunteer_id, unit_id, row.service_date)), left_out
 
 
 def export_hours(
@@ -191,6 +232,8 @@ def export_hours(
     path: Path,
     file_format: str,
     timezone: ZoneInfo,
+    *,
+    t: Translator,
 ) -> ExportResult:
     """Writes the file next to `path` and moves it into place at the end: a failed export leaves no half file.
 
@@ -202,8 +245,9 @@ def export_hours(
     partial = path.with_name(f".{path.name}.partial")
     writer = write_csv if file_format == "csv" else write_xlsx
     try:
-        result = writer(partial, export_store.counted_service_rows(session, unit_id, first, last), timezone)
+        rows, left_out = counted_rows(session, unit_id, first, last)
+        result = writer(partial, rows, timezone, left_out, t)
         os.replace(partial, path)
     finally:
         partial.unlink(missing_ok=True)
-    return replace(result, left_out=report_store.left_out(session, first, last, unit_id))
+    return replace(result, left_out=left_out)

@@ -14,7 +14,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from urllib.parse import urlencode
 
+from sqlmodel import Session
+
 from handlers.context import Rules
+from handlers.i18n import Catalogs, Translator
+from storage import people_store
 
 LINK_LIFETIME = dt.timedelta(hours=24)
 
@@ -51,3 +55,12 @@ def link_valid(key: bytes, path: str, query: Mapping[str, str], now: dt.datetime
         return False
     # bytes, not str: compare_digest refuses a str with non-ASCII letters (a tampered link must be a 403)
     return hmac.compare_digest(_signature(key, path, fields).encode(), query.get("sig", "").encode())
+
+
+def reader(session: Session, catalogs: Catalogs, volunteer_id: int, default_locale: str) -> Translator:
+    """The words of the person a file is made for: the language they chose in chat, else the default."""
+    chosen = next(
+        (a.chosen_locale for a in people_store.linked_accounts(session, volunteer_id) if a.chosen_locale),
+        None,
+    )
+    return catalogs.translator(chosen or default_locale)

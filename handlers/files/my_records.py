@@ -16,6 +16,7 @@ from sqlmodel import Session
 from handlers.context import Context
 from handlers.files.links import signed_link
 from handlers.formatting import hours_from_minutes, spreadsheet_row
+from handlers.i18n import Translator
 from handlers.types import Button, Document, Reply
 from storage import service_store
 from storage.vocabulary import RecordKind, RecordStatus
@@ -23,15 +24,27 @@ from storage.vocabulary import RecordKind, RecordStatus
 COUNTED = (RecordStatus.COUNTED,)
 
 
-def records_csv(session: Session, volunteer_id: int, zone) -> tuple[bytes, int, int]:
-    """(CSV bytes, records, counted minutes) of the person's service, oldest first; UTF-8 with BOM for Excel."""
+def record_headers(t: Translator) -> list[str]:
+    return [t("Date"), t("Unit"), t("Kind"), t("Start"), t("End"), t("Hours"), t("Status"), t("Note")]
+
+
+def kind_word(t: Translator, kind: str) -> str:
+    return {"service": t("Service"), "training": t("Training"), "meeting": t("Meeting")}.get(kind, kind)
+
+
+def status_word(t: Translator, status: str) -> str:
+    return {"counted": t("Counted"), "review": t("Waiting for review"), "void": t("Void")}.get(status, status)
+
+
+def records_csv(session: Session, volunteer_id: int, zone, t: Translator) -> tuple[bytes, int, int]:
+    """(CSV bytes, records, counted minutes) of the person's service, oldest first; UTF-8 with BOM for Excel.
+    Headers, kinds and statuses in the person's language (t); dates ISO, hours a plain number."""
     rows = service_store.records_with_unit_names(
         session, volunteer_id, (RecordStatus.COUNTED, RecordStatus.REVIEW, RecordStatus.VOID)
     )
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
-    # Column names of a file, like a spreadsheet's: data for the person's own records, the same in every language.
-    writer.writerow(["date", "unit", "kind", "start", "end", "hours", "status", "note"])
+    writer.writerow(record_headers(t))
     minutes = 0
     for record, unit_name in rows:
         start = record.check_in.astimezone(zone).strftime("%H:%M") if record.check_in else ""
@@ -41,11 +54,11 @@ def records_csv(session: Session, volunteer_id: int, zone) -> tuple[bytes, int, 
                 [
                     record.service_date.isoformat(),
                     unit_name,
-                    record.kind,
+                    kind_word(t, record.kind),
                     start,
                     end,
                     f"{record.minutes / 60:.2f}",
-                    record.status,
+                    status_word(t, record.status),
                     record.note or "",
                 ]
             )
@@ -58,7 +71,7 @@ def records_csv(session: Session, volunteer_id: int, zone) -> tuple[bytes, int, 
 def my_records(ctx: Context, _argument: str) -> list[Reply]:
     t = ctx.t
     volunteer_id = ctx.volunteer_id
-    data, count, minutes = records_csv(ctx.session, volunteer_id, ctx.rules.timezone)
+    data, count, minutes = records_csv(ctx.session, volunteer_id, ctx.rules.timezone, t)
     text = t(
         "Your service records: {count} entries, {hours} hours counted.",
         count=count,

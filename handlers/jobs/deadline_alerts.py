@@ -27,7 +27,8 @@ from handlers.awards.eligibility import eligible_list
 from handlers.awards.progress import requirement_name, round_name
 from handlers.awards.rules import anniversary
 from handlers.context import Context, Rules
-from handlers.files.report import period_label
+from handlers.files.chat import left_out_lines
+from handlers.files.report import Period, build_report, period_label
 from handlers.formatting import hours_from_minutes, local_date
 from handlers.i18n import Catalogs, Translator
 from handlers.notifications import Due, Translators, local_moment_at, store_new
@@ -35,6 +36,7 @@ from handlers.types import Button, Reply
 from storage import audit_store, people_store
 from storage import reminder_store as store
 from storage.models import Unit
+from storage.report_store import LeftOut
 
 MATERIAL_ROWS = 15  # names listed in an alert; the full list is `獎勵名單` or `vbot awards eligible`
 CATCH_UP = dt.timedelta(
@@ -124,6 +126,7 @@ class Material:
         self.round_year = occurrence.year  # the award round whose deadline this is
         self.period = report_period(rule, occurrence)
         self.figures = None
+        self.left_out = LeftOut()
         if rule.awards:
             self.eligible = [
                 row
@@ -132,7 +135,11 @@ class Material:
             ]
         self.seniors: tuple[int, int, int] | None = None
         if self.period is not None:
-            self.figures = store.unit_period_figures(session, unit.id, *self.period)
+            first, last = self.period
+            # The report's own figures: what the authority counts (no balances, nothing before training).
+            report = build_report(session, Period(period_label(first, last), first, last), unit.id)
+            self.figures = (report.served, report.person_times, report.minutes)
+            self.left_out = report.left_out
             if rule.report == "half-year-seniors":  # Taichung's senior-participation statistics
                 born_by = anniversary(self.period[1], -SENIOR_AGE)
                 self.seniors = store.unit_senior_figures(session, cast(int, unit.id), *self.period, born_by)
@@ -157,6 +164,7 @@ class Material:
                     hours=hours_from_minutes(minutes, t.locale),
                 )
             )
+            lines += left_out_lines(t, self.left_out)
         if self.seniors is not None:
             people, times, minutes = self.seniors
             lines.append(

@@ -9,7 +9,7 @@ from sqlmodel import Session
 
 from handlers.awards.deadlines import applies_to
 from handlers.context import Rules
-from handlers.files.chat import last_half_year, summary_text
+from handlers.files.chat import last_half_year, left_out_lines, summary_text
 from handlers.files.report import build_report
 from handlers.i18n import Catalogs, Translator
 from handlers.jobs.deadline_alerts import shipped_calendar
@@ -54,6 +54,9 @@ def report_summaries(session: Session, now: dt.datetime, rules: Rules, catalogs:
             person_times=line.person_times if line else 0,
             minutes=line.minutes if line else 0,
         )
+        left_out = report.unit_left_out.get(unit_id)
+        if left_out is not None:
+            text = "\n".join([text, *left_out_lines(t, left_out)])
         return Reply(text, (Button(t("Full report"), t("report") + f" {unit_id} {period.label}"),))
 
     reporting = sorted(unit_id for unit_id, city in cities.items() if reports_half_yearly(city))

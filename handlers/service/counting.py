@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
@@ -78,3 +78,23 @@ def hours_count_from(
     if specials and not own:
         return CountStart(None, missing_special=True)
     return CountStart(record_book_on or trained_on)
+
+
+def first_trainings(
+    trainings: Iterable[tuple[str, str | None, dt.date]],
+) -> tuple[dt.date | None, dict[str | None, dt.date]]:
+    """(the first basic training, category → the first special training) of (kind, category, day) rows;
+    other kinds are ignored. What hours_count_from takes."""
+    basic: dt.date | None = None
+    specials: dict[str | None, dt.date] = {}
+    for kind, category, day in trainings:
+        if kind == "basic":
+            basic = day if basic is None else min(basic, day)
+        elif kind == "special":
+            specials[category] = min(day, specials.get(category, day))
+    return basic, specials
+
+
+def counts_on(start: CountStart, day: dt.date) -> bool:
+    """Whether service served on `day` counts, given from when service in its category counts."""
+    return not start.missing_special and (start.day is None or day >= start.day)

@@ -14,7 +14,14 @@ from sqlmodel import Session
 
 from handlers.context import Context
 from handlers.formatting import hours_from_minutes, local_date, local_moment
-from handlers.service.counting import CountStart, half_year_start, hours_count_from, year_start
+from handlers.service.counting import (
+    CountStart,
+    counts_on,
+    first_trainings,
+    half_year_start,
+    hours_count_from,
+    year_start,
+)
 from handlers.types import Button, Reply
 from storage import award_store, people_store, service_store
 from storage.models import ServiceRecord
@@ -39,13 +46,10 @@ class HoursStanding:
 def count_starts(session: Session, volunteer_id: int) -> dict[str, CountStart]:
     """Per service category of the volunteer's units: from which day their service there counts."""
     person = people_store.volunteer(session, volunteer_id)
-    basic: dt.date | None = None
-    specials: dict[str | None, dt.date] = {}
-    for training in award_store.trainings_of(session, volunteer_id):  # by date: the first of each is kept
-        if training.kind == "basic" and basic is None:
-            basic = training.date
-        elif training.kind == "special":
-            specials.setdefault(training.category, training.date)
+    basic, specials = first_trainings(
+        (training.kind, training.category, training.date)
+        for training in award_store.trainings_of(session, volunteer_id)
+    )
     categories = {unit.category for unit, _role in people_store.units_of(session, volunteer_id)}
     record_book_on = person.record_book_date if person else None
     trained_on = person.trained_on if person else None
@@ -88,9 +92,7 @@ def hand_entry_counts_from(session: Session, record: ServiceRecord) -> CountStar
     start = count_starts(session, record.volunteer_id).get(unit.category) if unit else None
     if start is None:
         return None
-    if start.missing_special or (start.day is not None and record.service_date < start.day):
-        return start
-    return None
+    return None if counts_on(start, record.service_date) else start
 
 
 def my_hours(ctx: Context, _argument: str) -> list[Reply]:

@@ -196,7 +196,12 @@ def hours_export(page: Page) -> Result:
     """The period's counted hours as CSV, or `?as=xlsx` as XLSX: the export of 匯出 / `vbot export`."""
     kind = "hours-xlsx" if page.query.get("as") == "xlsx" else "hours"
     made = unit_file(
-        page.session, kind, page.unit_id, page.query.get("span", "").strip(), page.vbot.rules.timezone
+        page.session,
+        kind,
+        page.unit_id,
+        page.query.get("span", "").strip(),
+        page.vbot.rules.timezone,
+        page.t,
     )
     if made is None:
         raise InputError("the period must be a year (2026), a half (2026H1) or a month (2026-03)")

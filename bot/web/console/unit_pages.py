@@ -62,7 +62,7 @@ def reports(page: Page) -> Result:
 
 
 def report_xlsx(page: Page) -> Result:
-    made = unit_file(page.session, "report", page.unit_id, span_of(page), page.vbot.rules.timezone)
+    made = unit_file(page.session, "report", page.unit_id, span_of(page), page.vbot.rules.timezone, page.t)
     if made is None:
         raise InputError("reports are for a half-year or a year, for example 2026H1 or 2026")
     return File(made.data, made.name, made.media_type)
@@ -73,7 +73,8 @@ def report_chart(page: Page) -> Result:
         period = parse_span(span_of(page))
     except ValueError:
         raise NotFound from None
-    return File(to_png(build_report(page.session, period, page.unit_id)), "report.png", "image/png")
+    chart = to_png(build_report(page.session, period, page.unit_id), page.t)
+    return File(chart, "report.png", "image/png")
 
 
 def calendar(page: Page) -> Result:
