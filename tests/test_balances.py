@@ -123,8 +123,8 @@ def test_a_balance_dated_in_the_half_year_is_left_out_of_its_report_and_the_repo
     )
     with uow() as s:
         _result, human = report_cli.run(args, s, Settings(locale="en"))
-    assert "left out: 1 record-book balances dated in the period (1,000.00 hours" in human
-    assert "left out: 1 records waiting for review (3.00 hours)" in human
+    assert "Left out: 1 record-book balances (1,000 h)" in human
+    assert "Left out: 1 sessions waiting for review (3 h)." in human
 
 
 def test_the_hours_export_leaves_the_balance_out_and_says_so(world, tmp_path):
@@ -149,7 +149,7 @@ def test_the_hours_export_leaves_the_balance_out_and_says_so(world, tmp_path):
     with uow() as s:
         as_json, human = export_cli.run(args, s, Settings(locale="en"))
     assert as_json["rows"] == 1 and as_json["left_out"]["record_book_balances"]["records"] == 1
-    assert "left out: 1 record-book balances" in human
+    assert "Left out: 1 record-book balances" in human
 
 
 def test_the_balance_counts_toward_totals_and_awards(world):

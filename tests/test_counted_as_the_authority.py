@@ -114,8 +114,9 @@ def test_the_report_leaves_service_before_training_out_of_every_figure_and_says_
             s,
             Settings(),
         )
-    assert "served 2 volunteers, 2 person-times, 3.00 hours" in human
-    assert "left out: 2 records served before the volunteer's training (5.00 hours" in human
+    # The operator reads VBOT_LOCALE (zh_TW unless set), the same left-out line as the chat's.
+    assert "服務志工 2 人，2 人次，3.00 小時" in human
+    assert "未計入：2 筆完成訓練前的服務（5 小時）。" in human
 
 
 @pytest.mark.parametrize("file_format", ["csv", "xlsx"])
@@ -141,7 +142,7 @@ def test_the_hours_export_leaves_service_before_training_out_and_says_so(world, 
     with uow() as s:
         as_json, human = export_cli.run(args, s, Settings())
     assert as_json["rows"] == 2 and as_json["left_out"]["served_before_training"]["records"] == 2
-    assert "left out: 2 records served before the volunteer's training" in human
+    assert "未計入：2 筆完成訓練前的服務（5 小時）" in human
 
 
 async def test_the_report_window_summary_counts_the_same_and_names_what_it_left_out(harness):
