@@ -91,9 +91,9 @@ def backlog(users: list[str], events: int, start: dt.datetime, first: int) -> li
 
 
 async def project_run(kind: str, url: str, standin_url: str, args, batch: int) -> Drain:
-    from bot import pipeline as pipeline_module
     from bot.app import build_app
     from bot.config import Settings
+    from bot.pipeline import BATCH
     from storage import queue_store
 
     users = [f"Udrain{v:05d}" for v in range(args.volunteers)]
@@ -136,14 +136,11 @@ async def project_run(kind: str, url: str, standin_url: str, args, batch: int) -
         await drain_outbox()
 
         await store(backlog(users, args.events, now - dt.timedelta(days=1), 0))
-        saved = pipeline_module.BATCH
-        pipeline_module.BATCH = batch
-        try:
-            wall, cpu = time.perf_counter(), time.process_time()
-            await drain_inbox()
-            drain = Drain(args.events, time.perf_counter() - wall, time.process_time() - cpu)
-        finally:
-            pipeline_module.BATCH = saved
+        pipeline.batch = batch
+        wall, cpu = time.perf_counter(), time.process_time()
+        await drain_inbox()
+        drain = Drain(args.events, time.perf_counter() - wall, time.process_time() - cpu)
+        pipeline.batch = BATCH
         wall, cpu = time.perf_counter(), time.process_time()
         drain.messages = await drain_outbox()
         drain.send_seconds, drain.send_cpu = time.perf_counter() - wall, time.process_time() - cpu

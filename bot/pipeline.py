@@ -55,6 +55,7 @@ class Pipeline:
         self.channels = channels
         self.worker = f"{socket.gethostname()}:{os.getpid()}"
         self.failed = 0  # messages given up on by this process (refused, or out of attempts)
+        self.batch = BATCH  # events claimed, and worked off in one transaction, at a time
         self.inbox_waiting = asyncio.Event()
         self.outbox_waiting = asyncio.Event()
         self._to_store: list[tuple[str, list[StoredEvent], dt.datetime, asyncio.Future]] = []
@@ -100,7 +101,7 @@ class Pipeline:
 
     def _claim_events(self, now: dt.datetime) -> list[InboxEvent]:
         with self.uow() as session:
-            events = queue_store.claim_inbox_events(session, now, CLAIM_LEASE, BATCH)
+            events = queue_store.claim_inbox_events(session, now, CLAIM_LEASE, self.batch)
             session.commit()
         return events
 
@@ -108,8 +109,10 @@ class Pipeline:
         """Processes what is stored and due; returns how many events were finished."""
         now = now or utcnow()
         events = await asyncio.to_thread(self._claim_events, now)
-        done = 0
-        line_senders: dict[str, str | None] = {}
+        if not events:
+            return 0
+        readable: list[tuple[InboxEvent, Incoming | None]] = []
+        unreadable = 0
         for event in events:
             channel = self.channels.get(event.platform)
             try:
@@ -117,16 +120,50 @@ class Pipeline:
             except Exception as error:  # one bad event must not hold up the others
                 log.exception("inbox event %s could not be read", event.id)
                 await asyncio.to_thread(self._after_failure, event, None, now, repr(error))
+                unreadable += 1
                 continue
-            if await asyncio.to_thread(self._handle, event, incoming, now):
-                done += 1
-                if incoming is not None and incoming.platform == Platform.LINE:
-                    line_senders[incoming.user_id] = self.catalogs.match(incoming.platform_locale)
-        if done:
+            readable.append((event, incoming))
+        # One transaction for the batch; if anything in it fails, the batch again one event a transaction,
+        # so that only the failing event is retried (and a person's later events wait for it).
+        finished = (
+            readable if not unreadable and await asyncio.to_thread(self._handle_batch, readable, now) else []
+        )
+        if not finished:
+            for event, incoming in readable:
+                if await asyncio.to_thread(self._handle, event, incoming, now):
+                    finished.append((event, incoming))
+        if finished:
             self.outbox_waiting.set()
+        line_senders = {
+            incoming.user_id: self.catalogs.match(incoming.platform_locale)
+            for _event, incoming in finished
+            if incoming is not None and incoming.platform == Platform.LINE
+        }
         if line_senders and self.line_menus is not None:
             await self.line_menus.follow(line_senders)
-        return done
+        return len(finished)
+
+    def _handle_batch(self, batch: list[tuple[InboxEvent, Incoming | None]], now: dt.datetime) -> bool:
+        """Every event of one claim in one transaction, in id order, marked done together; False (nothing
+        kept) when one of them failed or another worker took the claim over."""
+        try:
+            with self.uow() as session:
+                for event, incoming in batch:
+                    replies = (
+                        router.handle(session, incoming, now, self.rules, self.catalogs) if incoming else []
+                    )
+                    self._queue_answer(session, event, incoming, replies, now)
+                    # What one event's handlers loaded must not stand for the database in the next one.
+                    session.flush()
+                    session.expunge_all()
+                if not queue_store.finish_claimed_events(session, [event for event, _ in batch], now):
+                    log.warning("a claim of %s inbox events was taken over by another worker", len(batch))
+                    return False
+                session.commit()
+                return True
+        except Exception:
+            log.warning("a batch of %s inbox events failed; working them off one by one", len(batch))
+            return False
 
     def _handle(self, event: InboxEvent, incoming: Incoming | None, now: dt.datetime) -> bool:
         try:
@@ -158,7 +195,7 @@ class Pipeline:
         ):  # what the platform will not send (a file too large, or any file) is not stored
             replies = channel.fit(replies)
         expires = event.received_at + _reply_token_lifetime(event.platform)
-        queue_store.queue_message(
+        queue_store.queue_answer(
             session,
             now,
             event.platform,
