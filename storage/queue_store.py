@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import uuid
+from typing import Any, cast
 
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
@@ -87,7 +88,7 @@ def claim_inbox_events(
     A person's events are handled in order, also when several processes share the inbox (a check-out must
     not overtake its check-in): an event is left for later while an earlier event of its sender, not among
     those taken, is not done. Earlier events of the same sender taken together are worked off in id order."""
-    ids = _due_ids(session, InboxEvent, InboxEvent.processed_at.is_(None), now, limit)
+    ids = _due_ids(session, InboxEvent, col(InboxEvent.processed_at).is_(None), now, limit)
     if not ids:
         return []
     waiting = set(session.execute(_WAITING_FOR_EARLIER, {"ids": ids}).scalars())
@@ -138,7 +139,7 @@ def finish_claimed_events(session: Session, events: list[InboxEvent], now: dt.da
         return True
     token = events[0].claim_token
     done = session.execute(_FINISH_CLAIMED, {"ids": [e.id for e in events], "token": token, "now": now})
-    return done.rowcount == len(events)
+    return cast("sa.CursorResult[Any]", done).rowcount == len(events)
 
 
 def release_inbox_event(session: Session, event: InboxEvent, retry_at: dt.datetime, error: str) -> None:
