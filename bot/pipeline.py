@@ -36,7 +36,8 @@ BATCH = 50
 MAX_PROCESSING_ATTEMPTS = 5
 MAX_DELIVERY_ATTEMPTS = 10
 MAX_BACKOFF_SECONDS = 300
-IDLE_WAIT_SECONDS = 1.0
+IDLE_WAIT_SECONDS = 1.0  # the poll: how long an idle worker waits when nothing wakes it
+LISTEN_RETRY_SECONDS = 5.0
 
 
 def utcnow() -> dt.datetime:
@@ -58,6 +59,8 @@ class Pipeline:
         self.batch = BATCH  # events claimed, and worked off in one transaction, at a time
         self.inbox_waiting = asyncio.Event()
         self.outbox_waiting = asyncio.Event()
+        self.listening = asyncio.Event()  # set while LISTEN is in place (PostgreSQL)
+        self.inbox_idle = asyncio.Event()  # set while the running worker waits for something to do
         self._to_store: list[tuple[str, list[StoredEvent], dt.datetime, asyncio.Future]] = []
         self._storing: asyncio.Task | None = None
         # Keeps each LINE user's rich menu right after their messages (a language chosen, an account linked).
@@ -95,6 +98,7 @@ class Pipeline:
         rows = [(platform, *event, now) for platform, events, now, _arrival in batch for event in events]
         with self.uow() as session:
             queue_store.store_inbox_events(session, rows)
+            queue_store.announce_new_events(session)
             session.commit()
 
     # --- the inbox worker ----------------------------------------------------------------------
@@ -292,22 +296,54 @@ class Pipeline:
         return message, status, delivery.error, retry_at, delivery.progress()
 
     def _settle(self, outcomes, now: dt.datetime) -> None:
+        """Every outcome of one round in one transaction; what was sent, in one statement."""
+        sent = [
+            (message, progress) for message, status, _error, _retry, progress in outcomes if status == "sent"
+        ]
         with self.uow() as session:
-            for message, status, error, retry_at, progress in outcomes:
+            for message, progress in queue_store.mark_sent(session, sent, now, self.worker):
                 queue_store.settle_outbox_message(
-                    session, message, status, now, self.worker, error, retry_at, progress=progress
+                    session, message, "sent", now, self.worker, progress=progress
                 )
+            for message, status, error, retry_at, progress in outcomes:
+                if status != "sent":
+                    queue_store.settle_outbox_message(
+                        session, message, status, now, self.worker, error, retry_at, progress=progress
+                    )
             session.commit()
 
     # --- running forever inside `vbot serve` ----------------------------------------------------
 
     async def run_inbox(self) -> None:
-        await self._loop(self.process_inbox_once, self.inbox_waiting)
+        await self._loop(self.process_inbox_once, self.inbox_waiting, self.inbox_idle)
+
+    async def listen_for_events(self) -> None:
+        """PostgreSQL: wakes this worker the moment another process (`vbot serve --no-workers`) stores events
+        (LISTEN/NOTIFY), instead of at the next poll. The poll stays as the fallback: a lost connection is
+        made again after LISTEN_RETRY_SECONDS, and meanwhile the worker looks every IDLE_WAIT_SECONDS."""
+        engine = self.uow.engine
+        if engine.dialect.name != "postgresql":
+            return
+        import psycopg
+
+        conninfo = engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
+        while True:
+            try:
+                async with await psycopg.AsyncConnection.connect(conninfo, autocommit=True) as connection:
+                    await connection.execute(f"LISTEN {queue_store.INBOX_CHANNEL}")
+                    self.inbox_waiting.set()  # what was stored while nobody listened
+                    self.listening.set()
+                    async for _notice in connection.notifies():
+                        self.inbox_waiting.set()
+            except Exception as error:  # never the URL: it may hold the password
+                log.warning("not listening for new events (%s); polling meanwhile", type(error).__name__)
+            self.listening.clear()
+            await asyncio.sleep(LISTEN_RETRY_SECONDS)
 
     async def run_outbox(self) -> None:
         await self._loop(self.send_outbox_once, self.outbox_waiting)
 
-    async def _loop(self, step, waiting: asyncio.Event) -> None:
+    async def _loop(self, step, waiting: asyncio.Event, idle: asyncio.Event | None = None) -> None:
         while True:
             try:
                 busy = await step()
@@ -315,10 +351,14 @@ class Pipeline:
                 log.exception("pipeline step failed")
                 busy = 0
             if not busy:
+                if idle is not None:
+                    idle.set()
                 try:
                     await asyncio.wait_for(waiting.wait(), IDLE_WAIT_SECONDS)
                 except TimeoutError:
                     pass
+                if idle is not None:
+                    idle.clear()
                 waiting.clear()
 
 

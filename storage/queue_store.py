@@ -34,6 +34,16 @@ def store_inbox_events(session: Session, events: list[tuple[str, str, str, str, 
     insert_ignoring_duplicates(session, InboxEvent, rows, ["platform", "event_key"])
 
 
+INBOX_CHANNEL = "vbot_inbox"  # PostgreSQL: the channel workers LISTEN on for newly stored events
+
+
+def announce_new_events(session: Session) -> None:
+    """PostgreSQL: wakes the workers of other processes (LISTEN vbot_inbox) as this transaction commits.
+    SQLite has none to wake: its worker runs in the webhook's own process, which wakes it directly."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(sa.text(f"NOTIFY {INBOX_CHANNEL}"))
+
+
 _INBOX = InboxEvent.__table__  # type: ignore[attr-defined]
 _OUTBOX = OutboxMessage.__table__  # type: ignore[attr-defined]
 
@@ -281,6 +291,46 @@ def settle_outbox_message(
         .where(OutboxMessage.id == message.id, OutboxMessage.claim_token == message.claim_token)
         .values(**values)
     )
+
+
+_MARK_SENT = (
+    sa.update(_OUTBOX)
+    .where(_OUTBOX.c.id == sa.bindparam("b_id"), _OUTBOX.c.claim_token == sa.bindparam("b_token"))
+    .values(
+        status="sent",
+        last_error=None,
+        claimed_until=None,
+        sent_at=sa.bindparam("b_now"),
+        sent_by=sa.bindparam("b_worker"),
+        parts_sent=sa.bindparam("b_parts"),
+        in_doubt=sa.bindparam("b_in_doubt"),
+    )
+)
+
+
+def mark_sent(
+    session: Session, sent: list[tuple[OutboxMessage, dict]], now: dt.datetime, worker: str
+) -> list[tuple[OutboxMessage, dict]]:
+    """Records many deliveries as sent in one statement (run for each message), where this worker still holds
+    them; `dict` is what each attempt learnt (settle_outbox_message's `progress`). Returns those it cannot
+    record so (a spent reply token to forget): the caller settles them one by one."""
+    plain = [(m, p) for m, p in sent if "reply_token" not in p]
+    if plain:
+        session.execute(
+            _MARK_SENT,
+            [
+                {
+                    "b_id": message.id,
+                    "b_token": message.claim_token,
+                    "b_now": now,
+                    "b_worker": worker,
+                    "b_parts": progress.get("parts_sent", message.parts_sent),
+                    "b_in_doubt": progress.get("in_doubt", message.in_doubt),
+                }
+                for message, progress in plain
+            ],
+        )
+    return [(m, p) for m, p in sent if "reply_token" in p]
 
 
 def prune_delivered(session: Session, inbox_before: dt.datetime, outbox_before: dt.datetime) -> int:

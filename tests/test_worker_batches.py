@@ -7,11 +7,13 @@ PostgreSQL."""
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 
 import pytest
 import sqlalchemy as sa
 
+from bot import pipeline
 from bot.pipeline import BATCH
 from storage.db import UnitOfWork
 from storage.models import AwardGrant, InboxEvent, OutboxMessage, ServiceRecord
@@ -149,3 +151,26 @@ async def test_a_mixed_backlog_worked_off_batched_stores_what_one_by_one_stores(
     assert len(left["answers"]) == len(events)  # one answer an event
     for part in ("visits", "answers", "awards", "inbox"):
         assert left[part] == right[part], part
+
+
+async def test_a_worker_in_another_process_is_woken_at_once_by_a_stored_event(
+    harness_factory, line_api, database_url, monkeypatch
+):
+    """`vbot serve --no-workers` stores the event; `vbot work` (here: a second bot on the same database with
+    its worker running) hears of it by PostgreSQL's NOTIFY, not by its poll, which is set to an hour."""
+    if not database_url.startswith("postgresql"):
+        pytest.skip("SQLite: the worker runs in the webhook's own process, which wakes it directly")
+    monkeypatch.setattr(pipeline, "IDLE_WAIT_SECONDS", 3600)
+    webhooks = await harness_factory()  # stores events only; this test works off the link itself
+    unit = webhooks.add_unit()
+    _volunteer, code = webhooks.add_volunteer(unit)
+    assert await webhooks.line_says("Uwake", f"綁定 {code}")
+
+    worker = await harness_factory(workers=True)
+    await asyncio.wait_for(worker.vbot.pipeline.listening.wait(), timeout=10)
+    # Listening began by looking at the inbox once more; once that look is over, it waits.
+    await asyncio.wait_for(worker.vbot.pipeline.inbox_idle.wait(), timeout=10)
+    line_api.arrived.clear()
+    assert (await webhooks.post_line(webhooks.line_event("Uwake", "時數"))).status_code == 200
+    await asyncio.wait_for(line_api.arrived.wait(), timeout=10)  # an hour's poll would not have found it
+    assert "時數" in line_api.delivered_texts()[-1]
