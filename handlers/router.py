@@ -389,6 +389,13 @@ def _recognise_order(normalised: str, native: dict[str, str]) -> tuple[Route, st
     return found
 
 
+@functools.lru_cache(maxsize=4096)
+def recognised(text: str, catalogs: Catalogs) -> tuple[Route, str] | None:
+    """recognise() with every language's words, remembered: most of what people send is one of a few words
+    (簽到, 簽退, 時數…), and reading a text is pure (the same text, the same route)."""
+    return recognise(text, native_words(catalogs))
+
+
 def handle(
     session: Session, incoming: Incoming, now: dt.datetime, rules: Rules, catalogs: Catalogs
 ) -> list[Reply]:
@@ -407,7 +414,7 @@ def handle(
         return event_checkin.location_shared(ctx) if linked else guide.how_to_link(ctx)
     if incoming.kind == "other":  # a sticker, a picture, a voice message, a file
         return guide.friendly(ctx, "") if linked else guide.how_to_link(ctx)
-    found = recognise(incoming.text, native_words(catalogs)) if incoming.kind == "text" else None
+    found = recognised(incoming.text, catalogs) if incoming.kind == "text" else None
     if found is None and linked and guide.is_small_talk(ctx, incoming.text):
         return guide.friendly(ctx, incoming.text)
     if found is None:
