@@ -14,6 +14,7 @@ import json
 import logging
 import os
 import socket
+import time
 
 import sqlalchemy as sa
 
@@ -38,6 +39,8 @@ MAX_DELIVERY_ATTEMPTS = 10
 MAX_BACKOFF_SECONDS = 300
 IDLE_WAIT_SECONDS = 1.0  # the poll: how long an idle worker waits when nothing wakes it
 LISTEN_RETRY_SECONDS = 5.0
+# SQLite: the longest a batch's transaction holds the write lock before it commits and goes on in another.
+SQLITE_TRANSACTION_SECONDS = 0.02
 
 
 def utcnow() -> dt.datetime:
@@ -127,15 +130,14 @@ class Pipeline:
                 unreadable += 1
                 continue
             readable.append((event, incoming))
-        # One transaction for the batch; if anything in it fails, the batch again one event a transaction,
-        # so that only the failing event is retried (and a person's later events wait for it).
-        finished = (
-            readable if not unreadable and await asyncio.to_thread(self._handle_batch, readable, now) else []
-        )
-        if not finished:
-            for event, incoming in readable:
-                if await asyncio.to_thread(self._handle, event, incoming, now):
-                    finished.append((event, incoming))
+        # One transaction for the batch (on SQLite a few, see _handle_batch); if anything in one fails, what
+        # is left again one event a transaction, so that only the failing event is retried (and a person's
+        # later events wait for it).
+        done = await asyncio.to_thread(self._handle_batch, readable, now) if not unreadable else 0
+        finished = readable[:done]
+        for event, incoming in readable[done:]:
+            if await asyncio.to_thread(self._handle, event, incoming, now):
+                finished.append((event, incoming))
         if finished:
             self.outbox_waiting.set()
         line_senders = {
@@ -147,27 +149,40 @@ class Pipeline:
             await self.line_menus.follow(line_senders)
         return len(finished)
 
-    def _handle_batch(self, batch: list[tuple[InboxEvent, Incoming | None]], now: dt.datetime) -> bool:
-        """Every event of one claim in one transaction, in id order, marked done together; False (nothing
-        kept) when one of them failed or another worker took the claim over."""
-        try:
-            with self.uow() as session:
-                for event, incoming in batch:
-                    replies = (
-                        router.handle(session, incoming, now, self.rules, self.catalogs) if incoming else []
-                    )
-                    self._queue_answer(session, event, incoming, replies, now)
-                    # What one event's handlers loaded must not stand for the database in the next one.
-                    session.flush()
-                    session.expunge_all()
-                if not queue_store.finish_claimed_events(session, [event for event, _ in batch], now):
-                    log.warning("a claim of %s inbox events was taken over by another worker", len(batch))
-                    return False
-                session.commit()
-                return True
-        except Exception:
-            log.warning("a batch of %s inbox events failed; working them off one by one", len(batch))
-            return False
+    def _handle_batch(self, batch: list[tuple[InboxEvent, Incoming | None]], now: dt.datetime) -> int:
+        """The events of one claim in one transaction, in id order, marked done together; returns how many
+        were kept. On SQLite a transaction holds the file's only write lock, which the webhooks wait for to
+        store what arrives: there it is committed after SQLITE_TRANSACTION_SECONDS, and the rest goes on in
+        the next. Stops (what is left not kept) when an event failed or another worker took the claim over."""
+        kept = 0
+        box = SQLITE_TRANSACTION_SECONDS if self.uow.engine.dialect.name == "sqlite" else None
+        while kept < len(batch):
+            taken: list[InboxEvent] = []
+            try:
+                with self.uow() as session:
+                    started = time.perf_counter()
+                    for event, incoming in batch[kept:]:
+                        replies = (
+                            router.handle(session, incoming, now, self.rules, self.catalogs)
+                            if incoming
+                            else []
+                        )
+                        self._queue_answer(session, event, incoming, replies, now)
+                        # What one event's handlers loaded must not stand for the database in the next one.
+                        session.flush()
+                        session.expunge_all()
+                        taken.append(event)
+                        if box is not None and time.perf_counter() - started > box:
+                            break
+                    if not queue_store.finish_claimed_events(session, taken, now):
+                        log.warning("a claim of %s inbox events was taken over by another worker", len(batch))
+                        return kept
+                    session.commit()
+            except Exception:
+                log.warning("an inbox event failed in a batch; working the rest off one by one")
+                return kept
+            kept += len(taken)
+        return kept
 
     def _handle(self, event: InboxEvent, incoming: Incoming | None, now: dt.datetime) -> bool:
         try:
