@@ -14,6 +14,7 @@ Figures:
                     inbox is really worked off, answers delivered included
   srv/cli ms/r      CPU time of the server process / of this load generator per request, load phase only
   ×echo             req/s relative to the echo's
+  ans p50, p99      ms from a webhook sent to its answer arriving at the LINE stand-in (end to end)
 
 With the default httpx client the load generator needs several times the echo server's CPU per request, so
 the echo's req/s is the client's limit; `--client raw` (a minimal HTTP/1.1 client) shows the servers' own.
@@ -147,17 +148,24 @@ def run_standin() -> None:
             super().__init__()
             self.accepted = Counter()
             self.last_accepted = 0.0
+            self.answered_at: dict[str, float] = {}  # reply token → when its answer arrived
 
         async def handle(self, request):
+            body = await request.read() if request.path.endswith(("/reply", "/push")) else b""
             response = await super().handle(request)
             if request.path.endswith(("/reply", "/push")) and response.status == 200:
                 self.accepted[request.path.rsplit("/", 1)[1]] += 1
                 self.last_accepted = time.time()
+                token = json.loads(body or b"{}").get("replyToken")
+                if token:
+                    self.answered_at[token] = self.last_accepted
             self.calls.clear()  # nothing reads them here; keeps memory flat
             return response
 
         async def stats(self, _request):
-            return web.json_response({"accepted": dict(self.accepted), "last": self.last_accepted})
+            return web.json_response(
+                {"accepted": dict(self.accepted), "last": self.last_accepted, "answered_at": self.answered_at}
+            )
 
         async def start(self):
             app = web.Application()
@@ -280,6 +288,8 @@ class Load:
     server_cpu: float = float("nan")
     e2e_seconds: float | None = None
     notes: list[str] = field(default_factory=list)
+    sent_at: dict[str, float] = field(default_factory=dict)
+    e2e_latencies: list[float] = field(default_factory=list)  # webhook sent → its answer at LINE, seconds
 
     @property
     def rate(self) -> float:
@@ -363,10 +373,12 @@ class LoadGenerator:
         pending = iter(requests)
         latencies: list[float] = []
         statuses: Counter = Counter()
+        sent_at: dict[str, float] = {}  # reply token → when its webhook was sent (wall clock)
 
         async def sender(slot: int) -> None:
             for body, headers in pending:  # one shared iterator: each request is taken by exactly one sender
                 start = time.perf_counter()
+                sent_at[_reply_token(body)] = time.time()
                 try:
                     statuses[await self.post(slot, path, body, headers)] += 1
                 except (
@@ -385,7 +397,13 @@ class LoadGenerator:
         start = time.perf_counter()
         await asyncio.gather(*(sender(slot) for slot in range(self.concurrency)))
         seconds = time.perf_counter() - start
-        return Load(len(requests), seconds, started_at, latencies, statuses, time.process_time() - cpu)
+        load = Load(len(requests), seconds, started_at, latencies, statuses, time.process_time() - cpu)
+        load.sent_at = sent_at
+        return load
+
+
+def _reply_token(body: bytes) -> str:
+    return json.loads(body)["events"][0].get("replyToken", "")
 
 
 async def standin_stats(client: httpx.AsyncClient, standin: Child) -> tuple[int, float, dict]:
@@ -547,6 +565,10 @@ async def _bot_load(
         answered = accepted - len(users)
         if answered >= args.requests:
             load.e2e_seconds = last - load.started_at
+            answered_at = (await probe.get(f"{standin.url}/_stats")).json()["answered_at"]
+            load.e2e_latencies = [
+                answered_at[token] - sent for token, sent in load.sent_at.items() if token in answered_at
+            ]
         else:
             load.notes.append(f"only {answered} of {args.requests} answers arrived within {DRAIN_TIMEOUT} s")
         load.notes.append(f"answers by reply/push (link phase included): {split}")
@@ -562,7 +584,9 @@ def row(name: str, load: Load, echo: Load | None) -> str:
     e2e = f"{load.e2e_rate:10.0f}" if load.e2e_rate else f"{'—':>10}"
     cpu = f"{load.server_cpu / load.requests * 1000:9.2f}{load.client_cpu / load.requests * 1000:9.2f}"
     bad = sum(n for status, n in load.statuses.items() if status != 200)
-    return f"{name:<26}{load.rate:8.0f}{median(ms):9.1f}{percentile(ms, 99):9.1f}{ratio}{e2e}{cpu}{bad:7d}"
+    e2e_ms = [x * 1000 for x in load.e2e_latencies]
+    answer = f"{median(e2e_ms):9.0f}{percentile(e2e_ms, 99):9.0f}" if e2e_ms else f"{'—':>9}{'—':>9}"
+    return f"{name:<26}{load.rate:8.0f}{median(ms):9.1f}{percentile(ms, 99):9.1f}{ratio}{e2e}{cpu}{bad:7d}{answer}"
 
 
 async def orchestrate(args) -> int:
@@ -584,7 +608,7 @@ async def orchestrate(args) -> int:
 
     print()
     print(
-        f"{'stack':<26}{'req/s':>8}{'p50 ms':>9}{'p99 ms':>9}{'×echo':>7}{'e2e ev/s':>10}{'srv ms/r':>9}{'cli ms/r':>9}{'non200':>7}"
+        f"{'stack':<26}{'req/s':>8}{'p50 ms':>9}{'p99 ms':>9}{'×echo':>7}{'e2e ev/s':>10}{'srv ms/r':>9}{'cli ms/r':>9}{'non200':>7}{'ans p50':>9}{'ans p99':>9}"
     )
     print(row("echo (same stack)", echo, None))
     for name, load in results:

@@ -78,6 +78,7 @@ class VBot:
             await channel.open()
         if self.run_workers:
             self._tasks.append(asyncio.create_task(self.pipeline.run_inbox(), name="inbox"))
+            self._tasks.append(asyncio.create_task(self.pipeline.listen_for_events(), name="listen"))
         if self.run_workers or self.run_scheduler:  # what the jobs queue is delivered where they run
             self._tasks.append(asyncio.create_task(self.pipeline.run_outbox(), name="outbox"))
         if self.run_scheduler:
@@ -90,9 +91,10 @@ class VBot:
         gc.collect()
         gc.freeze()
         log.info(
-            "vbot started: channels=%s workers=%s scheduler=%s",
+            "vbot started: channels=%s inbox worker=%s sender=%s scheduler=%s",
             list(self.channels),
             self.run_workers,
+            self.run_workers or self.run_scheduler,
             self.run_scheduler,
         )
 

@@ -38,7 +38,10 @@ BATCH = 50
 MAX_PROCESSING_ATTEMPTS = 5
 MAX_DELIVERY_ATTEMPTS = 10
 MAX_BACKOFF_SECONDS = 300
-IDLE_WAIT_SECONDS = 1.0
+IDLE_WAIT_SECONDS = 1.0  # the poll: how long an idle worker waits when nothing wakes it
+LISTEN_RETRY_SECONDS = 5.0
+# SQLite: the longest a batch's transaction holds the write lock before it commits and goes on in another.
+SQLITE_TRANSACTION_SECONDS = 0.02
 
 
 def utcnow() -> dt.datetime:
@@ -57,8 +60,11 @@ class Pipeline:
         self.channels = channels
         self.worker = f"{socket.gethostname()}:{os.getpid()}"
         self.failed = 0  # messages given up on by this process (refused, or out of attempts)
+        self.batch = BATCH  # events claimed, and worked off in one transaction, at a time
         self.inbox_waiting = asyncio.Event()
         self.outbox_waiting = asyncio.Event()
+        self.listening = asyncio.Event()  # set while LISTEN is in place (PostgreSQL)
+        self.inbox_idle = asyncio.Event()  # set while the running worker waits for something to do
         self._to_store: list[tuple[str, list[StoredEvent], dt.datetime, asyncio.Future]] = []
         self._storing: asyncio.Task | None = None
         # Keeps each LINE user's rich menu right after their messages (a language chosen, an account linked).
@@ -96,13 +102,14 @@ class Pipeline:
         rows = [(platform, *event, now) for platform, events, now, _arrival in batch for event in events]
         with self.uow() as session:
             queue_store.store_inbox_events(session, rows)
+            queue_store.announce_new_events(session)
             session.commit()
 
     # --- the inbox worker ----------------------------------------------------------------------
 
     def _claim_events(self, now: dt.datetime) -> list[InboxEvent]:
         with self.uow() as session:
-            events = queue_store.claim_inbox_events(session, now, CLAIM_LEASE, BATCH)
+            events = queue_store.claim_inbox_events(session, now, CLAIM_LEASE, self.batch)
             session.commit()
         return events
 
@@ -110,29 +117,80 @@ class Pipeline:
         """Processes what is stored and due; returns how many events were finished."""
         now = now or utcnow()
         events = await asyncio.to_thread(self._claim_events, now)
-        done = 0
-        line_senders: dict[str, str | None] = {}
+        if not events:
+            return 0
+        claimed = time.perf_counter()  # an event's logged time counts from its claim (a batch is one turn)
+        readable: list[tuple[InboxEvent, Incoming | None]] = []
+        unreadable = 0
         for event in events:
-            started = time.perf_counter()
             channel = self.channels.get(event.platform)
             try:
                 incoming = await channel.to_incoming(json.loads(event.payload), now) if channel else None
             except Exception as error:  # one bad event must not hold up the others
                 log.exception("inbox event %s could not be read", event.id)
-                incoming = None
                 outcome = await asyncio.to_thread(self._after_failure, event, None, now, repr(error))
-            else:
-                outcome = await asyncio.to_thread(self._handle, event, incoming, now)
+                log_event_outcome(event, None, outcome, claimed)
+                unreadable += 1
+                continue
+            readable.append((event, incoming))
+        # One transaction for the batch (on SQLite a few, see _handle_batch); if anything in one fails, what
+        # is left again one event a transaction, so that only the failing event is retried (and a person's
+        # later events wait for it).
+        done = await asyncio.to_thread(self._handle_batch, readable, now) if not unreadable else 0
+        finished = readable[:done]
+        for event, incoming in finished:
+            log_event_outcome(event, incoming, DONE, claimed)
+        for event, incoming in readable[done:]:
+            started = time.perf_counter()
+            outcome = await asyncio.to_thread(self._handle, event, incoming, now)
             log_event_outcome(event, incoming, outcome, started)
             if outcome == DONE:
-                done += 1
-                if incoming is not None and incoming.platform == Platform.LINE and incoming.kind != "blocked":
-                    line_senders[incoming.user_id] = self.catalogs.match(incoming.platform_locale)
-        if done:
+                finished.append((event, incoming))
+        if finished:
             self.outbox_waiting.set()
+        line_senders = {
+            incoming.user_id: self.catalogs.match(incoming.platform_locale)
+            for _event, incoming in finished
+            if incoming is not None and incoming.platform == Platform.LINE and incoming.kind != "blocked"
+        }
         if line_senders and self.line_menus is not None:
             await self.line_menus.follow(line_senders)
-        return done
+        return len(finished)
+
+    def _handle_batch(self, batch: list[tuple[InboxEvent, Incoming | None]], now: dt.datetime) -> int:
+        """The events of one claim in one transaction, in id order, marked done together; returns how many
+        were kept. On SQLite a transaction holds the file's only write lock, which the webhooks wait for to
+        store what arrives: there it is committed after SQLITE_TRANSACTION_SECONDS, and the rest goes on in
+        the next. Stops (what is left not kept) when an event failed or another worker took the claim over."""
+        kept = 0
+        box = SQLITE_TRANSACTION_SECONDS if self.uow.engine.dialect.name == "sqlite" else None
+        while kept < len(batch):
+            taken: list[InboxEvent] = []
+            try:
+                with self.uow() as session:
+                    started = time.perf_counter()
+                    for event, incoming in batch[kept:]:
+                        replies = (
+                            router.handle(session, incoming, now, self.rules, self.catalogs)
+                            if incoming
+                            else []
+                        )
+                        self._queue_answer(session, event, incoming, replies, now)
+                        # What one event's handlers loaded must not stand for the database in the next one.
+                        session.flush()
+                        session.expunge_all()
+                        taken.append(event)
+                        if box is not None and time.perf_counter() - started > box:
+                            break
+                    if not queue_store.finish_claimed_events(session, taken, now):
+                        log.warning("a claim of %s inbox events was taken over by another worker", len(batch))
+                        return kept
+                    session.commit()
+            except Exception:
+                log.warning("an inbox event failed in a batch; working the rest off one by one")
+                return kept
+            kept += len(taken)
+        return kept
 
     def _handle(self, event: InboxEvent, incoming: Incoming | None, now: dt.datetime) -> str:
         """How the event's turn ended (bot/event_log.py): DONE, WAITING, TAKEN_OVER, RETRY or FAILED."""
@@ -164,7 +222,7 @@ class Pipeline:
         ):  # what the platform will not send (a file too large, or any file) is not stored
             replies = channel.fit(replies)
         expires = event.received_at + _reply_token_lifetime(event.platform)
-        queue_store.queue_message(
+        queue_store.queue_answer(
             session,
             now,
             event.platform,
@@ -273,11 +331,21 @@ class Pipeline:
         return message, status, delivery.error, retry_at, delivery.progress()
 
     def _settle(self, outcomes, now: dt.datetime, blocked: set[tuple[str, str]] | None = None) -> None:
+        """Every outcome of one round in one transaction; what was sent, in one statement; the chats that
+        answered "blocked" marked unreachable."""
+        sent = [
+            (message, progress) for message, status, _error, _retry, progress in outcomes if status == "sent"
+        ]
         with self.uow() as session:
-            for message, status, error, retry_at, progress in outcomes:
+            for message, progress in queue_store.mark_sent(session, sent, now, self.worker):
                 queue_store.settle_outbox_message(
-                    session, message, status, now, self.worker, error, retry_at, progress=progress
+                    session, message, "sent", now, self.worker, progress=progress
                 )
+            for message, status, error, retry_at, progress in outcomes:
+                if status != "sent":
+                    queue_store.settle_outbox_message(
+                        session, message, status, now, self.worker, error, retry_at, progress=progress
+                    )
             for platform, recipient in sorted(blocked or ()):
                 people_store.mark_unreachable(session, platform, recipient, now)
             session.commit()
@@ -285,12 +353,35 @@ class Pipeline:
     # --- running forever inside `vbot serve` ----------------------------------------------------
 
     async def run_inbox(self) -> None:
-        await self._loop(self.process_inbox_once, self.inbox_waiting)
+        await self._loop(self.process_inbox_once, self.inbox_waiting, self.inbox_idle)
+
+    async def listen_for_events(self) -> None:
+        """PostgreSQL: wakes this worker the moment another process (`vbot serve --no-workers`) stores events
+        (LISTEN/NOTIFY), instead of at the next poll. The poll stays as the fallback: a lost connection is
+        made again after LISTEN_RETRY_SECONDS, and meanwhile the worker looks every IDLE_WAIT_SECONDS."""
+        engine = self.uow.engine
+        if engine.dialect.name != "postgresql":
+            return
+        import psycopg
+
+        conninfo = engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
+        while True:
+            try:
+                async with await psycopg.AsyncConnection.connect(conninfo, autocommit=True) as connection:
+                    await connection.execute(f"LISTEN {queue_store.INBOX_CHANNEL}")
+                    self.inbox_waiting.set()  # what was stored while nobody listened
+                    self.listening.set()
+                    async for _notice in connection.notifies():
+                        self.inbox_waiting.set()
+            except Exception as error:  # never the URL: it may hold the password
+                log.warning("not listening for new events (%s); polling meanwhile", type(error).__name__)
+            self.listening.clear()
+            await asyncio.sleep(LISTEN_RETRY_SECONDS)
 
     async def run_outbox(self) -> None:
         await self._loop(self.send_outbox_once, self.outbox_waiting)
 
-    async def _loop(self, step, waiting: asyncio.Event) -> None:
+    async def _loop(self, step, waiting: asyncio.Event, idle: asyncio.Event | None = None) -> None:
         while True:
             try:
                 busy = await step()
@@ -298,10 +389,14 @@ class Pipeline:
                 log.exception("pipeline step failed")
                 busy = 0
             if not busy:
+                if idle is not None:
+                    idle.set()
                 try:
                     await asyncio.wait_for(waiting.wait(), IDLE_WAIT_SECONDS)
                 except TimeoutError:
                     pass
+                if idle is not None:
+                    idle.clear()
                 waiting.clear()
 
 

@@ -389,6 +389,13 @@ def _recognise_order(normalised: str, native: dict[str, str]) -> tuple[Route, st
     return found
 
 
+@functools.lru_cache(maxsize=4096)
+def recognised(text: str, catalogs: Catalogs) -> tuple[Route, str] | None:
+    """recognise() with every language's words, remembered: most of what people send is one of a few words
+    (簽到, 簽退, 時數…), and reading a text is pure (the same text, the same route)."""
+    return recognise(text, native_words(catalogs))
+
+
 def handle(
     session: Session, incoming: Incoming, now: dt.datetime, rules: Rules, catalogs: Catalogs
 ) -> list[Reply]:
@@ -406,7 +413,7 @@ def handle(
     was_blocked = reachability.came_back(ctx)  # whatever they do next on it, the account can be reached
     if incoming.kind != "text":
         return not_a_text(ctx, was_blocked)
-    found = recognise(incoming.text, native_words(catalogs))
+    found = recognised(incoming.text, catalogs)
     asked = my_data.question_just_asked(ctx) if linked else None
     intent, argument = (found[0].intent, found[1]) if found else (None, incoming.text)
     if my_data.answers_a_deletion_question(ctx, asked, intent, argument):  # 取消 right after it: not a shift

@@ -22,13 +22,15 @@ from storage.models import (
 )
 from storage.vocabulary import Role
 
+# The hot path's lookups (every event, every check-in) are built once: building a query is most of its cost.
+_ACCOUNT_FOR = select(ChatAccount).where(
+    col(ChatAccount.platform) == sa.bindparam("platform"),
+    col(ChatAccount.platform_user_id) == sa.bindparam("user"),
+)
+
 
 def account_for(session: Session, platform: str, platform_user_id: str) -> ChatAccount | None:
-    return session.exec(
-        select(ChatAccount).where(
-            ChatAccount.platform == platform, ChatAccount.platform_user_id == platform_user_id
-        )
-    ).first()
+    return session.exec(_ACCOUNT_FOR, params={"platform": platform, "user": platform_user_id}).first()
 
 
 def ensure_account(session: Session, platform: str, platform_user_id: str) -> ChatAccount:
@@ -44,15 +46,17 @@ def ensure_account(session: Session, platform: str, platform_user_id: str) -> Ch
     return account
 
 
+_UNITS_OF = (
+    select(Unit, Membership.role)
+    .join(Membership, col(Membership.unit_id) == col(Unit.id))
+    .where(col(Membership.volunteer_id) == sa.bindparam("volunteer"))
+    .order_by(col(Unit.id))
+)
+
+
 def units_of(session: Session, volunteer_id: int) -> list[tuple[Unit, str]]:
     """The units a volunteer belongs to, with their role in each, in a stable order."""
-    rows = session.exec(
-        select(Unit, Membership.role)
-        .join(Membership, Membership.unit_id == Unit.id)
-        .where(Membership.volunteer_id == volunteer_id)
-        .order_by(Unit.id)
-    ).all()
-    return [(unit, role) for unit, role in rows]
+    return [(unit, role) for unit, role in session.exec(_UNITS_OF, params={"volunteer": volunteer_id}).all()]
 
 
 def coordinated_units(session: Session, volunteer_id: int) -> list[Unit]:

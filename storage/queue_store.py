@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import uuid
+from typing import Any, cast
 
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
@@ -33,16 +34,22 @@ def store_inbox_events(session: Session, events: list[tuple[str, str, str, str, 
     insert_ignoring_duplicates(session, InboxEvent, rows, ["platform", "event_key"])
 
 
-def _claim(session: Session, model, due, now: dt.datetime, lease: dt.timedelta, limit: int) -> list:
-    """Takes up to `limit` due rows for this worker alone until the lease ends.
+INBOX_CHANNEL = "vbot_inbox"  # PostgreSQL: the channel workers LISTEN on for newly stored events
 
-    PostgreSQL: FOR UPDATE SKIP LOCKED, so concurrent workers take disjoint rows.
-    SQLite: the transaction began IMMEDIATE, so claims are serialised anyway.
-    """
-    free = sa.or_(model.claimed_until.is_(None), model.claimed_until < now)
-    ids = session.exec(
-        select(model.id).where(due, free).order_by(model.id).limit(limit).with_for_update(skip_locked=True)
-    ).all()
+
+def announce_new_events(session: Session) -> None:
+    """PostgreSQL: wakes the workers of other processes (LISTEN vbot_inbox) as this transaction commits.
+    SQLite has none to wake: its worker runs in the webhook's own process, which wakes it directly."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(sa.text(f"NOTIFY {INBOX_CHANNEL}"))
+
+
+_INBOX = InboxEvent.__table__  # type: ignore[attr-defined]
+_OUTBOX = OutboxMessage.__table__  # type: ignore[attr-defined]
+
+
+def _claim_ids(session: Session, ids: list[int], model, now: dt.datetime, lease: dt.timedelta) -> list:
+    """Gives the rows `ids` to this worker alone until the lease ends; returns them, in id order."""
     if not ids:
         return []
     session.execute(
@@ -53,10 +60,49 @@ def _claim(session: Session, model, due, now: dt.datetime, lease: dt.timedelta, 
     return list(session.exec(select(model).where(model.id.in_(ids)).order_by(model.id)).all())
 
 
+def _due_ids(session: Session, model, due, now: dt.datetime, limit: int) -> list[int]:
+    """Up to `limit` due rows nobody holds. PostgreSQL: FOR UPDATE SKIP LOCKED, so concurrent workers take
+    disjoint rows. SQLite: the transaction began IMMEDIATE, so claims are serialised anyway."""
+    free = sa.or_(model.claimed_until.is_(None), model.claimed_until < now)
+    return list(
+        session.exec(
+            select(model.id)
+            .where(due, free)
+            .order_by(model.id)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        ).all()
+    )
+
+
+# Prebuilt: of these claimable events, those whose sender has an earlier event not yet done outside them.
+_earlier = _INBOX.alias("earlier")
+_WAITING_FOR_EARLIER = sa.select(_INBOX.c.id).where(
+    _INBOX.c.id.in_(sa.bindparam("ids", expanding=True)),
+    _INBOX.c.sender != "",
+    sa.exists().where(
+        _earlier.c.platform == _INBOX.c.platform,
+        _earlier.c.sender == _INBOX.c.sender,
+        _earlier.c.processed_at.is_(None),
+        _earlier.c.id < _INBOX.c.id,
+        _earlier.c.id.not_in(sa.bindparam("ids", expanding=True)),
+    ),
+)
+
+
 def claim_inbox_events(
     session: Session, now: dt.datetime, lease: dt.timedelta, limit: int
 ) -> list[InboxEvent]:
-    return _claim(session, InboxEvent, InboxEvent.processed_at.is_(None), now, lease, limit)
+    """Takes up to `limit` due events for this worker alone until the lease ends, one claim token for all.
+
+    A person's events are handled in order, also when several processes share the inbox (a check-out must
+    not overtake its check-in): an event is left for later while an earlier event of its sender, not among
+    those taken, is not done. Earlier events of the same sender taken together are worked off in id order."""
+    ids = _due_ids(session, InboxEvent, col(InboxEvent.processed_at).is_(None), now, limit)
+    if not ids:
+        return []
+    waiting = set(session.execute(_WAITING_FOR_EARLIER, {"ids": ids}).scalars())
+    return _claim_ids(session, [i for i in ids if i not in waiting], InboxEvent, now, lease)
 
 
 def has_earlier_pending_event(session: Session, event: InboxEvent) -> bool:
@@ -84,6 +130,26 @@ def finish_inbox_event(
             .values(processed_at=now, error=error, claimed_until=None)
         ).rowcount
     )
+
+
+_FINISH_CLAIMED = (
+    sa.update(_INBOX)
+    .where(
+        _INBOX.c.id.in_(sa.bindparam("ids", expanding=True)),
+        _INBOX.c.claim_token == sa.bindparam("token"),
+    )
+    .values(processed_at=sa.bindparam("now"), error=None, claimed_until=None)
+)
+
+
+def finish_claimed_events(session: Session, events: list[InboxEvent], now: dt.datetime) -> bool:
+    """Marks events of one claim done in one statement; False when another worker took any of them over
+    (then the caller must not commit)."""
+    if not events:
+        return True
+    token = events[0].claim_token
+    done = session.execute(_FINISH_CLAIMED, {"ids": [e.id for e in events], "token": token, "now": now})
+    return cast("sa.CursorResult[Any]", done).rowcount == len(events)
 
 
 def release_inbox_event(session: Session, event: InboxEvent, retry_at: dt.datetime, error: str) -> None:
@@ -132,6 +198,41 @@ def queue_message(
     return message
 
 
+_QUEUE_ANSWER = sa.insert(_OUTBOX)
+
+
+def queue_answer(
+    session: Session,
+    now: dt.datetime,
+    platform: str,
+    recipient: str,
+    payload: str,
+    reply_token: str | None,
+    reply_token_expires_at: dt.datetime | None,
+) -> None:
+    """The worker's answer to an event: like queue_message, one prebuilt INSERT (the hot path), after
+    whatever the handler queued before it (messages to one person go out in the order they were written)."""
+    session.flush()
+    session.execute(
+        _QUEUE_ANSWER,
+        {
+            "platform": platform,
+            "recipient": recipient,
+            "reply_token": reply_token,
+            "reply_token_expires_at": reply_token_expires_at,
+            "payload": payload,
+            "recipients": None,
+            "retry_key": str(uuid.uuid4()),
+            "status": "pending",
+            "attempts": 0,
+            "parts_sent": 0,
+            "in_doubt": False,
+            "next_attempt_at": now,
+            "created_at": now,
+        },
+    )
+
+
 def queue_multicast(
     session: Session, now: dt.datetime, platform: str, recipients: list[str], payload: str
 ) -> None:
@@ -164,7 +265,7 @@ def claim_outbox_messages(
         .where(due, col(OutboxMessage.claimed_until).is_not(None), col(OutboxMessage.claimed_until) < now)
         .values(in_doubt=True)
     )
-    return _claim(session, OutboxMessage, due, now, lease, limit)
+    return _claim_ids(session, _due_ids(session, OutboxMessage, due, now, limit), OutboxMessage, now, lease)
 
 
 def settle_outbox_message(
@@ -190,6 +291,46 @@ def settle_outbox_message(
         .where(OutboxMessage.id == message.id, OutboxMessage.claim_token == message.claim_token)
         .values(**values)
     )
+
+
+_MARK_SENT = (
+    sa.update(_OUTBOX)
+    .where(_OUTBOX.c.id == sa.bindparam("b_id"), _OUTBOX.c.claim_token == sa.bindparam("b_token"))
+    .values(
+        status="sent",
+        last_error=None,
+        claimed_until=None,
+        sent_at=sa.bindparam("b_now"),
+        sent_by=sa.bindparam("b_worker"),
+        parts_sent=sa.bindparam("b_parts"),
+        in_doubt=sa.bindparam("b_in_doubt"),
+    )
+)
+
+
+def mark_sent(
+    session: Session, sent: list[tuple[OutboxMessage, dict]], now: dt.datetime, worker: str
+) -> list[tuple[OutboxMessage, dict]]:
+    """Records many deliveries as sent in one statement (run for each message), where this worker still holds
+    them; `dict` is what each attempt learnt (settle_outbox_message's `progress`). Returns those it cannot
+    record so (a spent reply token to forget): the caller settles them one by one."""
+    plain = [(m, p) for m, p in sent if "reply_token" not in p]
+    if plain:
+        session.execute(
+            _MARK_SENT,
+            [
+                {
+                    "b_id": message.id,
+                    "b_token": message.claim_token,
+                    "b_now": now,
+                    "b_worker": worker,
+                    "b_parts": progress.get("parts_sent", message.parts_sent),
+                    "b_in_doubt": progress.get("in_doubt", message.in_doubt),
+                }
+                for message, progress in plain
+            ],
+        )
+    return [(m, p) for m, p in sent if "reply_token" in p]
 
 
 def prune_delivered(session: Session, inbox_before: dt.datetime, outbox_before: dt.datetime) -> int:

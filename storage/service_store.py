@@ -88,27 +88,36 @@ def add_visit_part(
 SETTLED = (RecordStatus.COUNTED, RecordStatus.REVIEW)  # closed sessions: counted, or waiting for review
 
 
+# The check-in's and check-out's lookups are built once: building a query is most of its cost.
+_HOLD_PERSON = select(Volunteer.id).where(col(Volunteer.id) == sa.bindparam("volunteer")).with_for_update()
+_LATEST_CLOSED_VISIT = (
+    select(ServiceRecord)
+    .where(
+        col(ServiceRecord.volunteer_id) == sa.bindparam("volunteer"),
+        col(ServiceRecord.status).in_(SETTLED),
+        col(ServiceRecord.check_out).is_not(None),
+    )
+    .order_by(col(ServiceRecord.check_out).desc(), col(ServiceRecord.id).desc())
+    .limit(1)
+)
+_OPEN_VISIT_OF = select(ServiceRecord).where(
+    col(ServiceRecord.volunteer_id) == sa.bindparam("volunteer"),
+    col(ServiceRecord.status) == RecordStatus.OPEN,
+)
+
+
 def hold_person(session: Session, volunteer_id: int) -> None:
     """One check-in or check-out decision at a time per person, across processes, until the transaction ends.
 
     PostgreSQL: the person's row is locked (SELECT … FOR UPDATE), so a second decision waits, then reads what
     the first committed. SQLite: every transaction began IMMEDIATE (storage/db.py) and holds the database's
     write lock already; the statement is the same and its FOR UPDATE is left out."""
-    session.exec(select(Volunteer.id).where(col(Volunteer.id) == volunteer_id).with_for_update()).first()
+    session.exec(_HOLD_PERSON, params={"volunteer": volunteer_id}).first()
 
 
 def latest_closed_visit(session: Session, volunteer_id: int) -> ServiceRecord | None:
     """The person's counted or reviewed session that ended last: no check-in may open before its end."""
-    return session.exec(
-        select(ServiceRecord)
-        .where(
-            col(ServiceRecord.volunteer_id) == volunteer_id,
-            col(ServiceRecord.status).in_(SETTLED),
-            col(ServiceRecord.check_out).is_not(None),
-        )
-        .order_by(col(ServiceRecord.check_out).desc(), col(ServiceRecord.id).desc())
-        .limit(1)
-    ).first()
+    return session.exec(_LATEST_CLOSED_VISIT, params={"volunteer": volunteer_id}).first()
 
 
 def covers(session: Session, volunteer_id: int, moment: dt.datetime) -> bool:
@@ -211,11 +220,7 @@ def note_check_in_while_open(session: Session, visit: ServiceRecord, at: dt.date
 
 
 def open_visit_of(session: Session, volunteer_id: int) -> ServiceRecord | None:
-    return session.exec(
-        select(ServiceRecord).where(
-            ServiceRecord.volunteer_id == volunteer_id, ServiceRecord.status == RecordStatus.OPEN
-        )
-    ).first()
+    return session.exec(_OPEN_VISIT_OF, params={"volunteer": volunteer_id}).first()
 
 
 def open_visits_begun_before(session: Session, moment: dt.datetime) -> list[ServiceRecord]:
@@ -370,16 +375,17 @@ def counted_service_minutes(
     return [UnitMinutes(row.unit_id, row.name, int(row.total), int(row.year), int(row.half)) for row in rows]
 
 
+_COUNTED_MINUTES_ON = select(sa.func.coalesce(sa.func.sum(ServiceRecord.minutes), 0)).where(
+    col(ServiceRecord.volunteer_id) == sa.bindparam("volunteer"),
+    col(ServiceRecord.status) == RecordStatus.COUNTED,
+    col(ServiceRecord.kind) == RecordKind.SERVICE,
+    col(ServiceRecord.service_date) == sa.bindparam("day"),
+)
+
+
 def counted_service_minutes_on(session: Session, volunteer_id: int, day: dt.date) -> int:
     """Counted service minutes of one day, all units together."""
-    return session.exec(
-        select(sa.func.coalesce(sa.func.sum(ServiceRecord.minutes), 0)).where(
-            ServiceRecord.volunteer_id == volunteer_id,
-            ServiceRecord.status == RecordStatus.COUNTED,
-            ServiceRecord.kind == RecordKind.SERVICE,
-            ServiceRecord.service_date == day,
-        )
-    ).one()
+    return session.exec(_COUNTED_MINUTES_ON, params={"volunteer": volunteer_id, "day": day}).one()
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,7 @@ import uuid
 from collections.abc import Callable
 
 import aiohttp
+from aiohttp.helpers import get_env_proxy_for_url
 from linebot.v3.messaging import (
     ApiException,
     AsyncApiClient,
@@ -47,6 +48,7 @@ from linebot.v3.webhooks import (
     UnfollowEvent,
     UserSource,
 )
+from yarl import URL
 
 from bot.channels.base import (
     Delivery,
@@ -121,6 +123,7 @@ class LineChannel:
         # The async client's aiohttp session belongs to the running loop, so it is made here, not at import.
         self._client = AsyncApiClient(self._configuration)
         self._api = AsyncMessagingApi(self._client)
+        _proxy_looked_up_once(self._client, self._configuration.host)
 
     async def close(self) -> None:
         if self._client is not None:
@@ -379,6 +382,23 @@ class LineChannel:
             return Delivery("retry", f"LINE not reached: {error!r}", in_doubt=in_doubt)
         except (TimeoutError, aiohttp.ClientError) as error:  # sent, but no answer: it may have been taken
             return Delivery("retry", f"LINE did not answer: {error!r}", in_doubt=True)
+
+
+def _proxy_looked_up_once(client: AsyncApiClient, host: str) -> None:
+    """line-bot-sdk's HTTP session reads the proxy settings from the environment on every request
+    (aiohttp's trust_env; measured ~0.3 ms of CPU a call). Read once here instead: a proxy the environment
+    names for LINE's host (HTTPS_PROXY, NO_PROXY, …) is still used, given to the session explicitly."""
+    rest = client.rest_client
+    if not rest.proxy:
+        try:
+            proxy, auth = get_env_proxy_for_url(URL(host))
+        except LookupError:
+            pass
+        else:
+            rest.proxy = str(proxy.with_user(auth.login).with_password(auth.password) if auth else proxy)
+    environment_reading = rest.pool_manager
+    rest.pool_manager = aiohttp.ClientSession(connector=environment_reading.connector, trust_env=False)
+    environment_reading.detach()  # the connector (the pool of connections) now belongs to the new session
 
 
 def part_key(retry_key: str, part: int) -> str:

@@ -1,0 +1,380 @@
+"""How fast one worker process works off a backlog of check-ins and check-outs, beside the database's floor.
+
+    python -m benchmarks.worker_drain [--database sqlite|postgresql|both] [--events 2000] [--volunteers 500]
+                                      [--runs 3]
+
+The project: `--events` LINE events (all volunteers check in, then all check out, and so on) are stored in the
+inbox, then the real pipeline (bot/pipeline.py, the LINE channel against the stand-in of tests/standins.py in
+a child process) works them off in this process: the inbox worker first, then the sender. Measured with the
+worker's claim batch at 1 (one transaction an event) and at the pipeline's batch (one transaction a batch).
+
+The floor: the same durable work with the plain driver (sqlite3 / psycopg), same schema and indexes, no
+SQLAlchemy, no handlers: claim the events, read the person's account, open or close their visit, write the
+answer's outbox row, mark the event done; one transaction an event, and 50 events a transaction.
+
+Figures (medians of `--runs`): events/s by wall clock and ms of CPU an event (this process; the stable one on a
+shared machine); the sender's messages/s and CPU; "sender incl." = events / (worker + sender time); and
+project ÷ floor (CPU an event, and rate). Every run checks that every event was done once and answered once.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import datetime as dt
+import json
+import os
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from benchmarks._common import database, kinds, median
+from benchmarks.webhook_load import LINE_SECRET, LINE_TOKEN, Child, make_roster
+
+FLOOR_BATCH = 50
+
+
+@dataclass
+class Drain:
+    events: int
+    seconds: float
+    cpu: float
+    send_seconds: float = 0.0
+    send_cpu: float = 0.0
+    messages: int = 0
+
+    @property
+    def rate(self) -> float:
+        return self.events / self.seconds
+
+    @property
+    def cpu_ms(self) -> float:
+        return self.cpu / self.events * 1000
+
+    @property
+    def with_sender(self) -> float:
+        return self.events / (self.seconds + self.send_seconds)
+
+    @property
+    def send_cpu_ms(self) -> float:
+        return self.send_cpu / max(self.messages, 1) * 1000
+
+
+def line_event(user: str, text: str, n: int, at: dt.datetime) -> tuple[str, str, str]:
+    """(event key, sender, payload) of one LINE text message."""
+    event = {
+        "type": "message",
+        "mode": "active",
+        "timestamp": int(at.timestamp() * 1000),
+        "source": {"type": "user", "userId": user},
+        "webhookEventId": f"01DRAIN{os.getpid():08d}{n:012d}",
+        "deliveryContext": {"isRedelivery": False},
+        "replyToken": f"drain-reply-{os.getpid()}-{n}",
+        "message": {"id": str(n), "type": "text", "text": text, "quoteToken": "q"},
+    }
+    return event["webhookEventId"], user, json.dumps(event, ensure_ascii=False)
+
+
+def backlog(users: list[str], events: int, start: dt.datetime, first: int) -> list[tuple[str, str, str]]:
+    """All check in, then all check out, …; a second apart per round so each visit counts minutes."""
+    rows = []
+    for i in range(events):
+        rnd = i // len(users)
+        at = start + dt.timedelta(minutes=30 * rnd, milliseconds=i % len(users))
+        rows.append(line_event(users[i % len(users)], "簽到" if rnd % 2 == 0 else "簽退", first + i, at))
+    return rows
+
+
+# --- the project ---------------------------------------------------------------------------------------
+
+
+async def project_run(kind: str, url: str, standin_url: str, args, batch: int) -> Drain:
+    from bot.app import build_app
+    from bot.config import Settings
+    from bot.pipeline import BATCH
+    from storage import queue_store
+
+    users = [f"Udrain{v:05d}" for v in range(args.volunteers)]
+    codes = await asyncio.to_thread(make_roster, url, args.volunteers)
+    settings = Settings(
+        database_url=url,
+        line_channel_secret=LINE_SECRET,
+        line_channel_access_token=LINE_TOKEN,
+        line_api_base_url=standin_url,
+        api_timeout_seconds=10,
+    )
+    vbot = build_app(settings, workers=False, scheduler=False)
+    vbot.migrate()
+    await vbot.start()
+    pipeline = vbot.pipeline
+    try:
+        now = dt.datetime.now(dt.UTC)
+
+        async def store(rows):
+            for chunk in range(0, len(rows), 500):
+                await pipeline.store("line", list(rows[chunk : chunk + 500]), now)
+
+        async def drain_inbox() -> None:
+            while await pipeline.process_inbox_once(now) or await asyncio.to_thread(pending, vbot):
+                pass
+
+        async def drain_outbox() -> int:
+            sent = 0
+            while n := await pipeline.send_outbox_once(now):
+                sent += n
+            return sent
+
+        # Linking every volunteer warms up everything (connections, caches, the profile lookups).
+        links = [
+            line_event(u, f"綁定 {c}", 10**9 + i, now)
+            for i, (u, c) in enumerate(zip(users, codes, strict=True))
+        ]
+        await store(links)
+        await drain_inbox()
+        await drain_outbox()
+
+        await store(backlog(users, args.events, now - dt.timedelta(days=1), 0))
+        pipeline.batch = batch
+        wall, cpu = time.perf_counter(), time.process_time()
+        await drain_inbox()
+        drain = Drain(args.events, time.perf_counter() - wall, time.process_time() - cpu)
+        pipeline.batch = BATCH
+        wall, cpu = time.perf_counter(), time.process_time()
+        drain.messages = await drain_outbox()
+        drain.send_seconds, drain.send_cpu = time.perf_counter() - wall, time.process_time() - cpu
+        with pipeline.uow() as session:
+            left = queue_store.pending_inbox_count(session)
+        if left or drain.messages != args.events or pipeline.failed:
+            raise RuntimeError(
+                f"{kind}: {left} events left, {drain.messages} of {args.events} answers sent, "
+                f"{pipeline.failed} failed"
+            )
+        return drain
+    finally:
+        await vbot.stop()
+
+
+def pending(vbot) -> int:
+    from storage import queue_store
+
+    with vbot.pipeline.uow() as session:
+        return queue_store.pending_inbox_count(session)
+
+
+# --- the floor: the same durable work with the plain driver ----------------------------------------
+
+
+class Floor:
+    """The durable work of a check-in or check-out with the plain driver, on one raw connection."""
+
+    def __init__(self, kind: str, driver, now: dt.datetime):
+        self.sqlite = kind == "sqlite"
+        self.driver = driver
+        self.cursor = driver.cursor()
+        self.now = now
+        self.unit_id = 0
+        sql = self.sql
+        self.claim = sql(
+            "SELECT id, payload FROM inboxevent WHERE processed_at IS NULL ORDER BY id LIMIT ?"
+            + ("" if self.sqlite else " FOR UPDATE SKIP LOCKED")
+        )
+        self.account = sql("SELECT volunteer_id FROM chataccount WHERE platform = ? AND platform_user_id = ?")
+        self.open_visit = sql(
+            "INSERT INTO servicerecord (volunteer_id, unit_id, kind, source, status, check_in, minutes, "
+            "service_date, recorded_by, created_at, walk_up) "
+            "VALUES (?, ?, 'service', 'chat', 'open', ?, 0, ?, ?, ?, ?)"
+        )
+        self.find_open = sql(
+            "SELECT id, check_in FROM servicerecord WHERE volunteer_id = ? AND status = 'open'"
+        )
+        self.close_visit = sql(
+            "UPDATE servicerecord SET status = 'counted', check_out = ?, minutes = ? "
+            "WHERE id = ? AND status = 'open'"
+        )
+        self.answer = sql(
+            "INSERT INTO outboxmessage (platform, recipient, reply_token, payload, retry_key, status, "
+            "attempts, parts_sent, in_doubt, next_attempt_at, created_at) "
+            "VALUES ('line', ?, ?, ?, ?, 'pending', 0, 0, ?, ?, ?)"
+        )
+        self.done = sql("UPDATE inboxevent SET processed_at = ?, claimed_until = NULL WHERE id = ?")
+
+    def sql(self, text: str) -> str:
+        return text if self.sqlite else text.replace("?", "%s")
+
+    def begin(self) -> None:
+        if self.sqlite:
+            self.cursor.execute("BEGIN IMMEDIATE")
+
+    def commit(self) -> None:
+        if self.sqlite:
+            self.cursor.execute("COMMIT")
+        else:
+            self.driver.commit()
+
+    def prepare(self, users: list[str], events: int) -> None:
+        """Links each user to a volunteer and stores the backlog, outside the measured part."""
+        cursor = self.cursor
+        self.begin()
+        cursor.execute("SELECT id FROM volunteer ORDER BY id")
+        volunteer_ids = [row[0] for row in cursor.fetchall()]
+        cursor.execute("SELECT unit_id FROM membership ORDER BY id LIMIT 1")
+        self.unit_id = cursor.fetchone()[0]
+        for user, volunteer_id in zip(users, volunteer_ids, strict=True):
+            cursor.execute(
+                self.sql(
+                    "INSERT INTO chataccount (platform, platform_user_id, volunteer_id, wrong_codes) "
+                    "VALUES (?, ?, ?, 0)"
+                ),
+                ("line", user, volunteer_id),
+            )
+        start = dt.datetime.now(dt.UTC) - dt.timedelta(days=1)
+        for key, sender, payload in backlog(users, events, start, 0):
+            cursor.execute(
+                self.sql(
+                    "INSERT INTO inboxevent (platform, event_key, sender, payload, received_at, attempts) "
+                    "VALUES (?, ?, ?, ?, ?, 0)"
+                ),
+                ("line", key, sender, payload, self.now),
+            )
+        self.commit()
+
+    def work_one(self, event_id: int, payload: str) -> None:
+        cursor, now = self.cursor, self.now
+        event = json.loads(payload)
+        at = dt.datetime.fromtimestamp(event["timestamp"] / 1000, dt.UTC).replace(tzinfo=None)
+        user = event["source"]["userId"]
+        cursor.execute(self.account, ("line", user))
+        volunteer_id = cursor.fetchone()[0]
+        if event["message"]["text"] == "簽到":
+            cursor.execute(
+                self.open_visit, (volunteer_id, self.unit_id, at, at.date(), f"line:{user}", now, False)
+            )
+            text = "Checked in"
+        else:
+            cursor.execute(self.find_open, (volunteer_id,))
+            visit_id, check_in = cursor.fetchone()
+            if isinstance(check_in, str):
+                check_in = dt.datetime.fromisoformat(check_in)
+            minutes = int((at - check_in.replace(tzinfo=None)).total_seconds() // 60)
+            cursor.execute(self.close_visit, (at, minutes, visit_id))
+            text = f"Checked out: {minutes} minutes"
+        cursor.execute(
+            self.answer,
+            (user, event["replyToken"], json.dumps([{"text": text}]), str(event_id), False, now, now),
+        )
+        cursor.execute(self.done, (now, event_id))
+
+    def drain(self, per_transaction: int) -> int:
+        worked = 0
+        while True:
+            self.begin()
+            self.cursor.execute(self.claim, (per_transaction,))
+            events = self.cursor.fetchall()
+            for event_id, payload in events:
+                self.work_one(event_id, payload)
+            self.commit()
+            if not events:
+                return worked
+            worked += len(events)
+
+
+def floor_run(kind: str, url: str, args, per_transaction: int) -> Drain:
+    import sqlalchemy as sa
+
+    from storage.db import make_engine
+
+    make_roster(url, args.volunteers)  # the schema (migrated), a unit and its volunteers, as the project has
+    engine = make_engine(url)
+    raw = engine.raw_connection()
+    floor = Floor(kind, raw.driver_connection, dt.datetime.now(dt.UTC).replace(tzinfo=None))
+    floor.prepare([f"Ufloor{v:05d}" for v in range(args.volunteers)], args.events)
+    wall, cpu = time.perf_counter(), time.process_time()
+    worked = floor.drain(per_transaction)
+    drain = Drain(worked, time.perf_counter() - wall, time.process_time() - cpu)
+    raw.close()
+    with engine.connect() as connection:
+        counted = connection.execute(
+            sa.text("SELECT count(*) FROM servicerecord WHERE status = 'counted'")
+        ).scalar()
+    engine.dispose()
+    expected = sum(1 for i in range(args.events) if (i // args.volunteers) % 2 == 1)
+    if worked != args.events or counted != expected:
+        raise RuntimeError(
+            f"floor on {kind}: {worked} events worked, {counted} visits counted (expected {expected})"
+        )
+    return drain
+
+
+# --- the report ------------------------------------------------------------------------------------
+
+
+def med(drains: list[Drain], key) -> float:
+    return median([key(d) for d in drains])
+
+
+async def orchestrate(args) -> int:
+    from bot.pipeline import BATCH
+
+    log_dir = Path(tempfile.mkdtemp(prefix="vbot-worker-drain-"))
+    load = os.getloadavg()
+    print(
+        f"{args.events} events (half 簽到, half 簽退), {args.volunteers} volunteers, {args.runs} runs, medians; "
+        f"load average before: {load[0]:.2f} {load[1]:.2f} {load[2]:.2f} on {os.cpu_count()} cores",
+        flush=True,
+    )
+    table: list[tuple[str, str, list[Drain], list[Drain]]] = []
+    async with Child("standin", ["--role", "standin"], log_dir) as standin:
+        for kind in kinds(args.database):
+            for label, batch, floor_batch in (("1 tx/event", 1, 1), (f"{BATCH}/tx", BATCH, FLOOR_BATCH)):
+                projects, floors = [], []
+                for _ in range(args.runs):
+                    with database(kind) as url:
+                        floors.append(await asyncio.to_thread(floor_run, kind, url, args, floor_batch))
+                    with database(kind) as url:
+                        projects.append(await project_run(kind, url, standin.url, args, batch))
+                    print(
+                        f"  … {kind} {label}: project {projects[-1].rate:.0f} ev/s, floor {floors[-1].rate:.0f}",
+                        flush=True,
+                    )
+                table.append((kind, label, projects, floors))
+
+    print()
+    print(
+        f"{'database':<11}{'batch':<11}{'floor ev/s':>11}{'floor ms':>9}{'proj ev/s':>10}{'proj ms':>9}"
+        f"{'÷ rate':>8}{'× CPU':>7}{'send msg/s':>11}{'send ms':>8}{'sender incl.':>13}"
+    )
+    for kind, label, projects, floors in table:
+        rate, floor_rate = med(projects, lambda d: d.rate), med(floors, lambda d: d.rate)
+        cpu, floor_cpu = med(projects, lambda d: d.cpu_ms), med(floors, lambda d: d.cpu_ms)
+        print(
+            f"{kind:<11}{label:<11}{floor_rate:11.0f}{floor_cpu:9.3f}{rate:10.0f}{cpu:9.3f}"
+            f"{rate / floor_rate:8.3f}{cpu / floor_cpu:7.1f}"
+            f"{med(projects, lambda d: d.messages / d.send_seconds):11.0f}{med(projects, lambda d: d.send_cpu_ms):8.3f}"
+            f"{med(projects, lambda d: d.with_sender):13.0f}"
+        )
+    print()
+    print(
+        "floor/proj ms: CPU of this process an event; ÷ rate: project ev/s ÷ floor ev/s; × CPU: project CPU ÷ "
+        "floor CPU; sender incl.: events ÷ (worker + sender time)"
+    )
+    load = os.getloadavg()
+    print(f"load average after: {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--database", choices=["sqlite", "postgresql", "both"], default="both")
+    parser.add_argument("--events", type=int, default=2000)
+    parser.add_argument("--volunteers", type=int, default=500)
+    parser.add_argument("--runs", type=int, default=3)
+    args = parser.parse_args(argv)
+    if not (1 <= args.events <= 1_000_000 and 1 <= args.volunteers <= 100_000 and 1 <= args.runs <= 20):
+        parser.error("--events, --volunteers or --runs out of range")
+    return asyncio.run(orchestrate(args))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
