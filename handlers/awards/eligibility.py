@@ -339,25 +339,16 @@ def eligible_chat(ctx: Context, _argument: str) -> list[Reply]:
     if not units:
         return [Reply(t("Only a unit's coordinator can see the award list."))]
     rules = rules_in_store(ctx.session)
-    # Who blocked the bot is named under their unit's list: an award's news cannot reach them by chat.
-    return [
-        Reply(
-            "\n\n".join(
-                filter(
-                    None,
-                    [
-                        _unit_list(
-                            ctx,
-                            unit,
-                            eligible_list(ctx.session, unit.id, ctx.today, None, CHAT_WITHIN_HOURS, rules),
-                        ),
-                        unreachable_line(t, ctx.session, [unit.id]),
-                    ],
-                )
-            )
-        )
-        for unit in units
-    ]
+    return [Reply(_unit_answer(ctx, unit, rules)) for unit in units]
+
+
+def _unit_answer(ctx: Context, unit: Unit, rules) -> str:
+    """One unit's list, and under it who blocked the bot: an award's news cannot reach them by chat."""
+    assert unit.id is not None
+    rows = eligible_list(ctx.session, unit.id, ctx.today, None, CHAT_WITHIN_HOURS, rules)
+    return "\n\n".join(
+        filter(None, [_unit_list(ctx, unit, rows), unreachable_line(ctx.t, ctx.session, [unit.id])])
+    )
 
 
 def row_line(t: Translator, row: EligibleRow) -> str:
