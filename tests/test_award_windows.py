@@ -143,8 +143,16 @@ def alert_names(engine, unit_id: int, code: str, occurrence: dt.date, today: dt.
         return "\n".join(Material(session, unit, rule, occurrence, today).lines(T))
 
 
-def card_block(text: str, award_name: str) -> str:
-    return next(block for block in text.split("\n\n") if award_name in block.splitlines()[0])
+def card_in_chat(engine, user: str, award_name: str, now: dt.datetime) -> str:
+    """The award's whole card, as the person reaches it: 獎勵 lists every award in a line (one phone screen,
+    issue 16), `獎勵 N` shows the N-th in full."""
+    listing = say(engine, user, "獎勵", now)
+    assert award_name in listing or "…" in listing, listing
+    for number in range(1, 16):
+        card = say(engine, user, f"獎勵 {number}", now)
+        if award_name in card.splitlines()[0]:
+            return card
+    raise AssertionError(f"no card for {award_name}")
 
 
 def round_of(text: str) -> int | None:
@@ -179,7 +187,7 @@ def views(engine, unit: int, milestones: dict[str, str], today: dt.date) -> dict
     The milestone speaks only once, at the check-out; the alert names the round of its deadline."""
     found: dict[str, dict[str, int | None]] = {}
     for name in ("晚一天", "準時"):
-        card = card_block(say(engine, name, "獎勵", at(today)), BRONZE)
+        card = card_in_chat(engine, name, BRONZE, at(today))
         found.setdefault("card", {})[name] = round_of(card) if "已達到" in card.splitlines()[0] else None
     rows = cli_rows(engine, unit, "national-bronze", today)
     found["cli"] = {}
@@ -230,7 +238,7 @@ def test_2999_hours_by_31_may_and_the_3000th_on_1_june_qualify_for_next_year_in_
     # The unit's deadline (31 July) still concerns the 115 round, after the volunteers' 30 June.
     alert = alert_names(store, unit, "national-awards-unit", D(2026, 7, 31), D(2026, 7, 17))
     assert f"• 準時｜{BRONZE}" in alert and "晚一天" not in alert and "115年度" in alert
-    card = card_block(say(store, "晚一天", "獎勵", at(D(2026, 6, 16))), BRONZE)
+    card = card_in_chat(store, "晚一天", BRONZE, at(D(2026, 6, 16)))
     assert "116年度：時數計算至116年5月31日" in card and "申請期限：116年6月30日" in card
 
 
@@ -340,8 +348,7 @@ def test_a_new_category_without_its_special_training_counts_nothing_and_says_so(
         facts = facts_for(session, volunteer)
         certificate = progress(RULES["performance-certificate"], facts, D(2026, 7, 1))
     assert certificate.counted_minutes == 0 and "special_training:culture" in certificate.missing
-    card = say(store, "雙棲", "獎勵", at(D(2026, 7, 1)))
-    assert "文化類特殊訓練" in card_block(card, "志願服務績效證明書")
+    assert "文化類特殊訓練" in card_in_chat(store, "雙棲", "志願服務績效證明書", at(D(2026, 7, 1)))
     listing = say(store, "文化督導", "獎勵名單", at(D(2026, 7, 1)))
     assert "雙棲" not in listing or "文化類特殊訓練" in listing
     with UnitOfWork(store)() as session:
@@ -375,7 +382,7 @@ def test_one_minute_short_never_reads_zero_hours_to_go(store):
             session, SETUP, "test", volunteer_id=short, unit_id=unit, day=D(2024, 3, 2), hours=29 / 60
         )
         session.commit()
-    card = card_block(say(store, "差一分鐘", "獎勵", at(D(2025, 3, 10))), "志願服務績效證明書")
+    card = card_in_chat(store, "差一分鐘", "志願服務績效證明書", at(D(2025, 3, 10)))
     assert "還差 0.1 小時" in card and "149.9 小時" in card and "還差 0 小時" not in card
     rows = cli_rows(store, unit, "performance-certificate", D(2025, 3, 10))
     assert (rows["差一分鐘"]["eligible"], rows["差一分鐘"]["hours_needed"]) == (False, 0.1)

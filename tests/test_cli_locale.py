@@ -139,3 +139,24 @@ async def test_the_platform_setups_report_in_the_office_language(tmp_path, line_
         say, tmp_path, line_env(url, line_api) | {"VBOT_LOCALE": "en"}, "line", "setup"
     )
     assert line.startswith("10 rich menus created, 0 old ones deleted; default richmenu-")
+
+
+@pytest.mark.parametrize(
+    ("locale", "words"),
+    [("zh_TW", "時數必須是 0 以外、最多 100000 的數字。"), ("en", "Hours must be a number other than 0")],
+)
+def test_a_refused_command_says_why_in_the_office_language_with_the_operator_detail(tmp_path, locale, words):
+    env = clean_env(VBOT_DATABASE_URL=sqlite_url(tmp_path), VBOT_LOCALE=locale)
+    say(tmp_path, env, "init")
+    say(tmp_path, env, "unit", "add", "--name", "臺北市立圖書館")
+    say(tmp_path, env, "volunteer", "add", "--unit", "1", "--name", "王小明")
+    done = vbot(
+        tmp_path,
+        *("hours", "add", "--volunteer", "1", "--unit", "1", "--date", "2026-03-25", "--hours", "0"),
+        env=env,
+    )
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    [line] = done.stderr.strip().splitlines()
+    assert line.startswith("vbot: ") and words in line
+    if locale == "zh_TW":
+        assert "(" in line  # the English detail kept beside the words, for a support question

@@ -40,6 +40,7 @@ from bot.commands.shared import (
     fail,
     first_line,
     prepare,
+    translator,
 )
 from bot.config import ConfigError, Settings
 from handlers.validation import InputError
@@ -151,7 +152,17 @@ def run(args, settings: Settings) -> int:
         engine.dispose()
 
 
+def error_line(error: InputError, settings: Settings | None) -> str:
+    """The line a command prints for bad input: in VBOT_LOCALE's words where the error has them, the
+    operator's English detail beside them (what a search or a support question needs)."""
+    if settings is None or error.said is None or isinstance(error, UsageError):
+        return str(error)
+    words = translator(settings)(error.said, **error.values)
+    return str(error) if words == str(error) else f"{words} ({error})"
+
+
 def main(argv: list[str] | None = None) -> int:
+    settings = None
     try:
         args = parser().parse_args(argv)
         settings = Settings.from_environment()
@@ -160,7 +171,9 @@ def main(argv: list[str] | None = None) -> int:
         return run(args, settings)
     except UsageError as error:
         return fail(str(error), 2)
-    except (InputError, ConfigError) as error:
+    except InputError as error:
+        return fail(f"vbot: {error_line(error, settings)}", 2)
+    except ConfigError as error:
         return fail(f"vbot: {error}", 2)
     except DatabaseUnreachable as error:
         return fail(f"vbot: the database cannot be opened: {first_line(str(error))}", 1)
