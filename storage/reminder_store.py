@@ -28,7 +28,7 @@ from storage.models import (
     UnitDeadline,
     Volunteer,
 )
-from storage.vocabulary import Platform, RecordKind, RecordStatus, Role
+from storage.vocabulary import Platform, RecordStatus, Role
 
 PUSH_PLATFORMS = (Platform.LINE, Platform.TELEGRAM)
 KEYS_PER_QUERY = 1000  # keys per IN (…): well inside every driver's parameter limit
@@ -226,28 +226,15 @@ def units_with_coordinators(session: Session) -> list[Unit]:
     return list(session.exec(select(Unit).where(sa.exists(has_coordinator)).order_by(Unit.id)).all())
 
 
-def unit_senior_figures(
-    session: Session, unit_id: int, first: dt.date, last: dt.date, born_by: dt.date
-) -> tuple[int, int, int]:
-    """(people who served, times served, minutes) of counted service in the unit between the two days, of the
-    volunteers born on or before `born_by` (aged 65+ at the period's end)."""
-    people, times, minutes = session.execute(
-        select(
-            sa.func.count(sa.distinct(col(ServiceRecord.volunteer_id))),
-            sa.func.count(),
-            sa.func.sum(col(ServiceRecord.minutes)),
-        )
-        .join(Volunteer, col(Volunteer.id) == col(ServiceRecord.volunteer_id))
-        .where(
-            col(ServiceRecord.unit_id) == unit_id,
-            col(ServiceRecord.status) == RecordStatus.COUNTED,
-            col(ServiceRecord.kind) == RecordKind.SERVICE,
-            col(ServiceRecord.service_date) >= first,
-            col(ServiceRecord.service_date) <= last,
-            col(Volunteer.birth_date) <= born_by,
-        )
-    ).one()
-    return people, times, int(minutes or 0)
+def unit_members_born_by(session: Session, unit_id: int, born_by: dt.date) -> list[int]:
+    """The unit's members born on or before `born_by` (aged 65+ at a period's end), by id."""
+    query = (
+        select(col(Membership.volunteer_id))
+        .join(Volunteer, col(Volunteer.id) == col(Membership.volunteer_id))
+        .where(col(Membership.unit_id) == unit_id, col(Volunteer.birth_date) <= born_by)
+        .order_by(col(Membership.volunteer_id))
+    )
+    return list(session.exec(query).all())
 
 
 def unit_deadlines(session: Session, unit_ids: list[int]) -> list[UnitDeadline]:

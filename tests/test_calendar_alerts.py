@@ -222,6 +222,22 @@ async def test_taichung_units_get_their_half_year_statistics_and_taipei_units_do
                 session, town.h.now, "test", volunteer_id=person, unit_id=taichung, day=D(2026, 3, 2), hours=3
             )
             session.commit()
+    # A senior whose only hours of the half-year are a record-book balance dated in it served none of it
+    # (issue 14: a balance is not service of its half-year): not among the seniors either.
+    elder = await town.person(taichung, line_user="U老王", name="老王")
+    with town.uow() as session:
+        admin.set_volunteer(session, town.h.now, "test", elder, {"birth_date": D(1950, 1, 1)})
+        admin.add_hours(
+            session,
+            town.h.now,
+            "test",
+            volunteer_id=elder,
+            unit_id=taichung,
+            day=D(2026, 3, 5),
+            hours=1000,
+            kind="balance",
+        )
+        session.commit()
     for_taichung = (await passes(town, [local(2026, 6, 26, 9)], f"Uboss{taichung}", "臺中市"))[0]
     taipei_texts = town.h.line_api.texts_to(f"Uboss{taipei}")
     assert any("人力概況表" in t for t in for_taichung) and any("高齡者參與" in t for t in for_taichung)

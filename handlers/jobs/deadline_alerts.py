@@ -32,8 +32,9 @@ from handlers.files.report import Period, build_report, period_label
 from handlers.formatting import hours_from_minutes, local_date
 from handlers.i18n import Catalogs, Translator
 from handlers.notifications import Due, Translators, local_moment_at, store_new
+from handlers.service.period import before_training
 from handlers.types import Button, Reply
-from storage import audit_store, people_store
+from storage import audit_store, people_store, report_store
 from storage import reminder_store as store
 from storage.models import Unit
 from storage.report_store import LeftOut
@@ -118,6 +119,19 @@ def deadline_alerts(session: Session, now: dt.datetime, rules: Rules, catalogs: 
     return store_new(session, now, found, Translators(catalogs, rules))
 
 
+def senior_figures(session: Session, unit_id: int, first: dt.date, last: dt.date) -> tuple[int, int, int]:
+    """(people, times, minutes) of the unit's volunteers aged 65+ at the period's end, counted as the report
+    counts (no balances, nothing served before the trainings): Taichung's senior-participation figures."""
+    seniors = store.unit_members_born_by(session, unit_id, anniversary(last, -SENIOR_AGE))
+    early = before_training(session, first, last, unit_id)
+    days = [
+        day
+        for day in report_store.service_days_of(session, first, last, unit_id, seniors)
+        if early.counts(day.volunteer_id, day.unit_id, day.service_date)
+    ]
+    return len({day.volunteer_id for day in days}), sum(d.records for d in days), sum(d.minutes for d in days)
+
+
 class Material:
     """What the bot attaches to an alert, computed once for all the unit's coordinators."""
 
@@ -141,8 +155,7 @@ class Material:
             self.figures = (report.served, report.person_times, report.minutes)
             self.left_out = report.left_out
             if rule.report == "half-year-seniors":  # Taichung's senior-participation statistics
-                born_by = anniversary(self.period[1], -SENIOR_AGE)
-                self.seniors = store.unit_senior_figures(session, cast(int, unit.id), *self.period, born_by)
+                self.seniors = senior_figures(session, cast(int, unit.id), first, last)
         self.insured_through: dt.date | None = None
         self.uninsured: list[tuple[str, dt.date | None]] = []
         if rule.uninsured:  # who is not covered through the whole month of the occurrence
