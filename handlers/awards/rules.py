@@ -409,17 +409,48 @@ def seniority_start(facts: VolunteerFacts) -> dt.date | None:
     return facts.record_book_on or facts.trained_on or facts.first_service_on
 
 
+@dataclass(frozen=True)
+class CountStart:
+    """From which day the service a volunteer served in a unit of one category counts (domain.md, "Hours").
+
+    day: the first day that counts; None with missing_special False: nothing known, every hour counts.
+    missing_special: the volunteer has special training for other categories but not this one, so nothing
+    served in this category counts until it is recorded ("a new category counts only after its training").
+    """
+
+    day: dt.date | None
+    missing_special: bool = False
+
+
+def count_start(
+    category: str,
+    basic_on: dt.date | None,
+    specials: Mapping[str | None, dt.date],
+    record_book_on: dt.date | None,
+    trained_on: dt.date | None,
+) -> CountStart:
+    """THE rule of when service counts, written once for the awards, 時數, the reports and the export: the later
+    of the basic training and that category's special training (a special training without a category
+    counts for every one), so serving in a new category counts only after its own special training; without
+    those, the record book's issue date or the roster's training date; nothing known: every hour counts
+    (the awards list the missing training anyway).
+
+    specials: category → the first special training in it (the key None: recorded without a category)."""
+    own = [day for key, day in specials.items() if key is None or key == category]
+    if own and basic_on:
+        return CountStart(max(basic_on, min(own)))
+    if specials and not own:
+        return CountStart(None, missing_special=True)
+    return CountStart(record_book_on or trained_on)
+
+
 def hours_count_from(facts: VolunteerFacts, category: str) -> dt.date | None:
-    """The first day on which hours the bot recorded in a unit of `category` count (domain.md): both the basic
-    training and that category's special training done, so serving in a new category counts only after its
-    own special training. Unknown: the record book's issue date, or the roster's training date; None when
-    nothing is known, and then every hour counts (the awards list the missing training anyway)."""
-    special = facts.first_special_training((category,))
-    if facts.basic_training_on and special:
-        return max(facts.basic_training_on, special)
-    if special is None and facts.special_trainings:
-        return NEVER  # trained for another category, not this one yet: nothing here counts until it is
-    return facts.record_book_on or facts.trained_on
+    """count_start for the award engine's facts, as a day: NEVER while the category's own special training is
+    missing, None when nothing is known (every hour counts)."""
+    start = count_start(
+        category, facts.basic_training_on, facts.special_trainings, facts.record_book_on, facts.trained_on
+    )
+    return NEVER if start.missing_special else start.day
 
 
 NEVER = dt.date.max  # hours_count_from: the category's own special training is not recorded yet

@@ -12,16 +12,10 @@ from dataclasses import dataclass, field
 
 from sqlmodel import Session
 
+from handlers.awards.rules import CountStart, count_start
 from handlers.context import Context
 from handlers.formatting import hours_from_minutes, local_date, local_moment
-from handlers.service.counting import (
-    CountStart,
-    counts_on,
-    first_trainings,
-    half_year_start,
-    hours_count_from,
-    year_start,
-)
+from handlers.service.counting import counts_on, first_trainings, half_year_start, year_start
 from handlers.types import Button, Reply
 from storage import award_store, people_store, service_store
 from storage.models import ServiceRecord
@@ -53,7 +47,7 @@ def count_starts(session: Session, volunteer_id: int) -> dict[str, CountStart]:
     categories = {unit.category for unit, _role in people_store.units_of(session, volunteer_id)}
     record_book_on = person.record_book_date if person else None
     trained_on = person.trained_on if person else None
-    return {c: hours_count_from(c, basic, specials, record_book_on, trained_on) for c in categories}
+    return {c: count_start(c, basic, specials, record_book_on, trained_on) for c in categories}
 
 
 def hours_standing(session: Session, volunteer_id: int, today: dt.date) -> HoursStanding:
@@ -61,7 +55,7 @@ def hours_standing(session: Session, volunteer_id: int, today: dt.date) -> Hours
     starts = count_starts(session, volunteer_id)
     year, half = year_start(today), half_year_start(today)
     for day in service_store.service_days(session, volunteer_id):
-        start = starts.get(day.category) or hours_count_from(day.category, None, {}, None, None)
+        start = starts.get(day.category) or count_start(day.category, None, {}, None, None)
         if day.status == RecordStatus.REVIEW:
             standing.review += day.minutes
         elif day.balance:

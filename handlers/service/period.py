@@ -1,6 +1,6 @@
 """What of a period's service counts as the authorities count it (domain.md, "Hours"), for the reports and the
 hours export: service counts only from the day both trainings are done (a new category's only after its
-special training). The rule is handlers/service/counting.hours_count_from, the one the 時數 answer uses;
+special training). The rule is handlers/awards/rules.count_start, the one the 時數 answer and the awards use;
 this applies it to every volunteer who served in a period, without a query per volunteer.
 """
 
@@ -11,7 +11,8 @@ from dataclasses import dataclass, field
 
 from sqlmodel import Session
 
-from handlers.service.counting import CountStart, counts_on, first_trainings, hours_count_from
+from handlers.awards.rules import CountStart, count_start
+from handlers.service.counting import counts_on, first_trainings
 from storage import report_store
 
 
@@ -41,7 +42,7 @@ def before_training(session: Session, first: dt.date, last: dt.date, unit_id: in
     found = BeforeTraining()
     for row in report_store.service_starts(session, first, last, unit_id):
         basic, specials = first_trainings(row.trainings)
-        start = hours_count_from(row.category, basic, specials, row.record_book_date, row.trained_on)
+        start = count_start(row.category, basic, specials, row.record_book_date, row.trained_on)
         if not counts_on(start, row.first_day):
             found.starts[(row.volunteer_id, row.unit_id)] = start
     if not found.starts:
