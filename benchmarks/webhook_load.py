@@ -261,18 +261,30 @@ def sign(body: bytes) -> str:
 _event_ids = iter(range(1, 10**9))
 
 
-def line_webhook(user: str, text: str) -> tuple[bytes, dict]:
-    n = next(_event_ids)
-    event = {
+def line_text_event(user: str, text: str, n: int, at_ms: int, event_id: str, reply_token: str) -> dict:
+    """One LINE text message event, as LINE's webhook sends it (the benchmarks' one copy)."""
+    return {
         "type": "message",
         "mode": "active",
-        "timestamp": int(time.time() * 1000),
+        "timestamp": at_ms,
         "source": {"type": "user", "userId": user},
-        "webhookEventId": f"01B{os.getpid():08d}{n:015d}",
+        "webhookEventId": event_id,
         "deliveryContext": {"isRedelivery": False},
-        "replyToken": f"bench-reply-{os.getpid()}-{n}",
+        "replyToken": reply_token,
         "message": {"id": str(n), "type": "text", "text": text, "quoteToken": "q"},
     }
+
+
+def line_webhook(user: str, text: str) -> tuple[bytes, dict]:
+    n = next(_event_ids)
+    event = line_text_event(
+        user,
+        text,
+        n,
+        int(time.time() * 1000),
+        f"01B{os.getpid():08d}{n:015d}",
+        f"bench-reply-{os.getpid()}-{n}",
+    )
     body = json.dumps({"destination": "Ubench", "events": [event]}, ensure_ascii=False).encode()
     return body, {"Content-Type": "application/json", "X-Line-Signature": sign(body)}
 

@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from benchmarks._common import database, kinds, median
-from benchmarks.webhook_load import LINE_SECRET, LINE_TOKEN, Child, make_roster
+from benchmarks.webhook_load import LINE_SECRET, LINE_TOKEN, Child, line_text_event, make_roster
 
 FLOOR_BATCH = 50
 
@@ -64,16 +64,14 @@ class Drain:
 
 def line_event(user: str, text: str, n: int, at: dt.datetime) -> tuple[str, str, str]:
     """(event key, sender, payload) of one LINE text message."""
-    event = {
-        "type": "message",
-        "mode": "active",
-        "timestamp": int(at.timestamp() * 1000),
-        "source": {"type": "user", "userId": user},
-        "webhookEventId": f"01DRAIN{os.getpid():08d}{n:012d}",
-        "deliveryContext": {"isRedelivery": False},
-        "replyToken": f"drain-reply-{os.getpid()}-{n}",
-        "message": {"id": str(n), "type": "text", "text": text, "quoteToken": "q"},
-    }
+    event = line_text_event(
+        user,
+        text,
+        n,
+        int(at.timestamp() * 1000),
+        f"01DRAIN{os.getpid():08d}{n:012d}",
+        f"drain-reply-{os.getpid()}-{n}",
+    )
     return event["webhookEventId"], user, json.dumps(event, ensure_ascii=False)
 
 
