@@ -32,17 +32,11 @@ def today(page: Page) -> Result:
         quota_left=page.extra.get("quota_left"),
         tonight=reminders_tonight(page.session, page.unit_id, page.now, page.vbot.rules),
         unreachable=[
-            (person, _local_day(person.since, zone))
+            (person, person.since.astimezone(zone).date())
             for person in unreachable_people(page.session, page.unit_id)
         ],
         platform_names={"line": "LINE", "telegram": "Telegram"},
     )
-
-
-def _local_day(moment: dt.datetime, zone: dt.tzinfo) -> dt.date:
-    """The store keeps UTC (SQLite drops the offset): the day in the unit's time zone."""
-    aware = moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
-    return aware.astimezone(zone).date()
 
 
 def settle(page: Page) -> Result:
