@@ -116,11 +116,23 @@ def database_answers(engine: sa.Engine) -> bool:
         return False
 
 
-def insert_ignoring_duplicates(session: Session, model, rows: list[dict], unique_columns: list[str]) -> None:
+def insert_ignoring_duplicates(
+    session: Session, model, rows: list[dict], unique_columns: list[str], returning: tuple[str, ...] = ()
+) -> list[tuple]:
     """INSERT … ON CONFLICT DO NOTHING for many rows: one statement, compiled once and cached, run for
-    every row (a multi-row VALUES would be compiled anew for each batch size)."""
+    every row (a multi-row VALUES would be compiled anew for each batch size).
+
+    `returning`: columns of the rows actually inserted to give back (RETURNING, SQLite ≥ 3.35 and
+    PostgreSQL); a row left out was a duplicate. Without it, nothing is returned."""
     if not rows:
-        return
+        return []
     dialect = session.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    session.execute(insert(model).on_conflict_do_nothing(index_elements=unique_columns), rows)
+    statement = insert(model).on_conflict_do_nothing(index_elements=unique_columns)
+    if not returning:
+        session.execute(statement, rows)
+        return []
+    table = model.__table__
+    core = insert(table).on_conflict_do_nothing(index_elements=unique_columns)
+    inserted = session.connection().execute(core.returning(*(table.c[name] for name in returning)), rows)
+    return [tuple(row) for row in inserted]
