@@ -27,7 +27,7 @@ from sqlmodel import Session
 from handlers.formatting import babel_locale, hours_from_minutes, spreadsheet_row, spreadsheet_safe
 from handlers.i18n import Translator
 from handlers.service.period import before_training
-from handlers.validation import InputError
+from handlers.validation import InputError, unknown
 from storage import report_store
 from storage.report_store import BAND_ORDER, GENDER_ORDER, GroupRow, LeftOut
 
@@ -134,7 +134,7 @@ def build_report(session: Session, period: Period, unit_id: int | None) -> Repor
     It counts what the authority counts: service served before the volunteer's trainings (the rule of 時數,
     handlers/service/period.py) is taken out of every figure and said in left_out, like balances and reviews."""
     if unit_id is not None and not report_store.unit_exists(session, unit_id):
-        raise InputError(f"no unit {unit_id}")
+        raise unknown("unit", unit_id)
     first, last = period.first, period.last
     early = before_training(session, first, last, unit_id)
     groups = _without(

@@ -18,6 +18,7 @@ from handlers.validation import (
     latest_local_date,
     one_of,
     unit_or_error,
+    unknown,
 )
 from storage import audit_store, award_store, people_store, reminder_store
 from storage.models import (
@@ -239,7 +240,7 @@ def add_city_administrator(
     if volunteer_id is not None:
         person = people_store.volunteer(session, volunteer_id)
         if person is None:
-            raise InputError(f"no volunteer {volunteer_id}")
+            raise unknown("volunteer", volunteer_id)
     else:
         person = people_store.add_volunteer(session, name=clean_name(name, "administrator"), created_at=now)
         invite = new_invite(session, person.id, now + invite_valid_for)
@@ -281,10 +282,15 @@ def add_hours(
     """
     today = today or latest_local_date(now)
     if people_store.volunteer(session, volunteer_id) is None:
-        raise InputError(f"there is no volunteer {volunteer_id}")
+        raise unknown("volunteer", volunteer_id)
     unit_or_error(session, unit_id)
     if not people_store.is_member(session, volunteer_id, unit_id):
-        raise InputError(f"volunteer {volunteer_id} is not in unit {unit_id}")
+        raise InputError(
+            f"volunteer {volunteer_id} is not in unit {unit_id}",
+            said=_("Volunteer {volunteer} is not in unit {unit}."),
+            volunteer=volunteer_id,
+            unit=unit_id,
+        )
     one_of(kind, HOUR_KINDS, "the kind")
     source = RecordSource.BALANCE if kind == BALANCE else RecordSource.MANUAL
     kind = RecordKind.SERVICE if kind == BALANCE else kind
@@ -365,12 +371,14 @@ def set_volunteer(
     """Sets record-book and training facts; the audit keeps what each field was before."""
     person = people_store.volunteer(session, volunteer_id)
     if person is None:
-        raise InputError(f"there is no volunteer {volunteer_id}")
-    unknown = set(changes) - set(VOLUNTEER_FIELDS)
-    if unknown:
-        raise InputError(f"cannot set {', '.join(sorted(unknown))}")
+        raise unknown("volunteer", volunteer_id)
+    unsettable = set(changes) - set(VOLUNTEER_FIELDS)
+    if unsettable:
+        raise InputError(f"cannot set {', '.join(sorted(unsettable))}")
     if not changes:
-        raise InputError("nothing to set: give at least one field")
+        raise InputError(
+            "nothing to set: give at least one field", said=_("Nothing to set: give at least one field.")
+        )
     today = latest_local_date(now)
     for field in ("record_book_date", "first_service_date", "trained_on", "birth_date"):
         check_date(changes.get(field), field.replace("_", " "), today)
@@ -406,7 +414,7 @@ def add_training(
     course: str | None = None,
 ) -> TrainingRecord:
     if people_store.volunteer(session, volunteer_id) is None:
-        raise InputError(f"there is no volunteer {volunteer_id}")
+        raise unknown("volunteer", volunteer_id)
     one_of(kind, TRAINING_KINDS, "the training kind")
     if category is not None:
         one_of(category, CATEGORIES, "the category")
@@ -456,7 +464,7 @@ def grant_award(
     known_codes,
 ) -> AwardGrant:
     if people_store.volunteer(session, volunteer_id) is None:
-        raise InputError(f"there is no volunteer {volunteer_id}")
+        raise unknown("volunteer", volunteer_id)
     if award_code not in known_codes:
         raise InputError(
             f"there is no award {award_code!r}; known: {', '.join(sorted(known_codes))}",

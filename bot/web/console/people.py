@@ -182,8 +182,8 @@ def correct(page: Page) -> Result:
     )
     if record is None or record.unit_id != page.unit_id or record.volunteer_id != person.id:
         raise NotFound
-    replies = corrections.correct(
-        page.context(), f"#{record.id} {page.field('hours')} {page.field('reason')}"
+    replies = corrections.correct_fields(
+        page.context(), ident(record), page.field("hours"), page.field("reason")
     )
     return Redirect(page.url(f"/volunteers/{person.id}"), "\n".join(reply.text for reply in replies))
 
@@ -308,4 +308,10 @@ ROUTES = [
     ("/hours/export", hours_export, ("GET",), None),
 ]
 # Each form's page, shown again with the values sent and the error when the form is refused.
-AGAIN = {add_volunteer: volunteers, set_volunteer: volunteer, add_hours: volunteer, merge: duplicates}
+AGAIN = {
+    add_volunteer: volunteers,
+    set_volunteer: volunteer,
+    add_hours: volunteer,
+    correct: volunteer,
+    merge: duplicates,
+}
