@@ -21,7 +21,9 @@ MAX_CAPACITY = 100_000
 
 def _aware(moment: dt.datetime, what: str) -> None:
     if moment.tzinfo is None:
-        raise InputError(f"the {what} time needs an offset")
+        raise InputError(
+            f"the {what} time needs an offset", said=_("The start and end need a time zone (e.g. +08:00).")
+        )
 
 
 def add_event(
@@ -52,12 +54,18 @@ def add_event(
     one_of(walk_ups, WALK_UPS, "--walk-ups")
     one_of(credit, CREDITS, "--credit")
     if not 0 <= grace_minutes <= 240:
-        raise InputError("--grace must be between 0 and 240 minutes")
+        raise InputError(
+            "--grace must be between 0 and 240 minutes", said=_("--grace must be between 0 and 240 minutes.")
+        )
     latitude = longitude = radius = None
     if location is not None:
         latitude, longitude, radius = location
         if not (-90 <= latitude <= 90 and -180 <= longitude <= 180 and 1 <= radius <= MAX_RADIUS_M):
-            raise InputError(f"--lat/--lon must be a place on Earth and --radius 1 to {MAX_RADIUS_M} metres")
+            raise InputError(
+                f"--lat/--lon must be a place on Earth and --radius 1 to {MAX_RADIUS_M} metres",
+                said=_("--lat/--lon must be a place on Earth and --radius 1 to {most} metres."),
+                most=MAX_RADIUS_M,
+            )
     event = event_store.add_event(
         session,
         unit_id=unit_id,

@@ -204,7 +204,10 @@ def hours_export(page: Page) -> Result:
         page.t,
     )
     if made is None:
-        raise InputError("the period must be a year (2026), a half (2026H1) or a month (2026-03)")
+        raise InputError(
+            "the period must be a year (2026), a half (2026H1) or a month (2026-03)",
+            said=_("The period must be a year (2026), a half (2026H1) or a month (2026-03)."),
+        )
     return File(made.data, made.name, made.media_type)
 
 

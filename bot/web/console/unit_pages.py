@@ -64,7 +64,10 @@ def reports(page: Page) -> Result:
 def report_xlsx(page: Page) -> Result:
     made = unit_file(page.session, "report", page.unit_id, span_of(page), page.vbot.rules.timezone, page.t)
     if made is None:
-        raise InputError("reports are for a half-year or a year, for example 2026H1 or 2026")
+        raise InputError(
+            "reports are for a half-year or a year, for example 2026H1 or 2026",
+            said=_("Reports are for a half-year or a year, for example 2026H1 or 2026."),
+        )
     return File(made.data, made.name, made.media_type)
 
 
