@@ -47,6 +47,8 @@ def test_an_unknown_id_is_said_in_the_office_language(tmp_path, locale, voluntee
     assert refused(tmp_path, env, "event", "poster", "--event", "7", "-o", "p.png").startswith(
         ("沒有活動 7。", "Không có sự kiện 7.")
     )
+    # In English the words and the detail are the same: said once.
+    assert refused(tmp_path, env | {"VBOT_LOCALE": "en"}, *HOURS_OF_7) == "There is no volunteer 7."
     # Scripts read --json: the English line, the same in every language.
     assert refused(tmp_path, env, *HOURS_OF_7, "--json") == "there is no volunteer 7"
 

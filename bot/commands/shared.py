@@ -124,7 +124,8 @@ def said_line(said: str | None, values: dict, detail: str, locale: str | None, a
     catalogs = _catalogs()
     chosen = locale if locale is not None else os.environ.get("VBOT_LOCALE", "")
     words = catalogs.translator(catalogs.default_for(chosen))(said, **values)
-    return detail if words == detail else f"{words} ({detail})"
+    same = words.rstrip(".").casefold() == detail.rstrip(".").casefold()  # English says it once
+    return words if same else f"{words} ({detail})"
 
 
 def english():
