@@ -11,7 +11,7 @@ from typing import Any, cast
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
-from storage.db import insert_ignoring_duplicates
+from storage.db import insert_new_keys
 from storage.models import (
     InboxEvent,
     OutboxMessage,
@@ -23,7 +23,8 @@ def store_inbox_events(
 ) -> list[tuple[int | None, str]]:
     """Stores (platform, key, sender, payload, received_at) rows in one statement; a key seen before
     (a redelivery) is ignored. Returns (inbox id of the event stored before, platform) for each event so
-    dropped: RETURNING gives the keys inserted, and only when fewer than given are the others looked up."""
+    dropped: the insert gives the keys it stored (storage/db.py insert_new_keys), and only when fewer than
+    given are the others looked up."""
     rows = [
         {
             "platform": platform,
@@ -35,10 +36,7 @@ def store_inbox_events(
         }
         for platform, key, sender, payload, received_at in events
     ]
-    unique = ["platform", "event_key"]
-    inserted = insert_ignoring_duplicates(
-        session, InboxEvent, rows, unique, returning=("platform", "event_key")
-    )
+    inserted = insert_new_keys(session, _INBOX, rows, ["platform", "event_key"])
     if len(inserted) == len(rows):
         return []
     # A key stored before, or given twice here (LINE redelivering while the first is being stored).

@@ -183,3 +183,46 @@ async def test_copies_arriving_together_are_stored_once_and_each_copy_logged(har
     ids = {stored_id for stored_id, _platform in rows}
     lines = duplicate_lines(caplog)
     assert len(lines) == 2 and {event for event, *_ in lines} <= ids and len({e for e, *_ in lines}) == 1
+
+
+def test_the_inbox_tells_which_events_of_a_batch_it_dropped(database_url):
+    """Stored before, new, and the same key twice in one batch: each copy dropped is named by the id of the
+    event kept, and every new event is stored once (SQLite reads back the rows inserted; PostgreSQL
+    returns them)."""
+    import datetime as dt
+
+    from sqlmodel import select
+
+    from storage import queue_store
+    from storage.db import UnitOfWork, make_engine, migrate
+    from storage.models import InboxEvent
+
+    engine = make_engine(database_url)
+    migrate(engine)
+    uow = UnitOfWork(engine)
+    now = dt.datetime(2026, 3, 25, 1, 0, tzinfo=dt.UTC)
+
+    def store(*keys: tuple[str, str]) -> list[tuple[int | None, str]]:
+        with uow() as session:
+            dropped = queue_store.store_inbox_events(
+                session, [(platform, key, "U1", "{}", now) for platform, key in keys]
+            )
+            session.commit()
+            return dropped
+
+    try:
+        assert store(("line", "A"), ("telegram", "A"), ("line", "B")) == []
+        with uow() as session:
+            ids = {(e.platform, e.event_key): e.id for e in session.exec(select(InboxEvent))}
+        dropped = store(
+            ("line", "C"), ("line", "A"), ("line", "D"), ("line", "C"), ("line", "B"), ("telegram", "E")
+        )
+        with uow() as session:
+            stored = {(e.platform, e.event_key): e.id for e in session.exec(select(InboxEvent))}
+        assert sorted(stored) == sorted([*ids, ("line", "C"), ("line", "D"), ("telegram", "E")])
+        assert sorted(dropped) == sorted(
+            [(ids["line", "A"], "line"), (ids["line", "B"], "line"), (stored["line", "C"], "line")]
+        )
+        assert store(("telegram", "A")) == [(ids["telegram", "A"], "telegram")]
+    finally:
+        engine.dispose()
