@@ -167,9 +167,8 @@ def error_line(error: Exception, settings: Settings | None, args=None) -> str:
     needs); under --json the English detail alone."""
     if isinstance(error, UsageError):
         return str(error)
-    locale = settings.locale if settings is not None else None
     said = getattr(error, "said", None)
-    return said_line(said, getattr(error, "values", {}), str(error), locale, args)
+    return said_line(said, getattr(error, "values", {}), str(error), locale_of(settings), args)
 
 
 def main(argv: list[str] | None = None) -> int:

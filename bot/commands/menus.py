@@ -57,7 +57,12 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
             try:
                 plans = plan_menus(catalogs)  # drawn before anything is asked of LINE
             except ValueError as error:
-                return failed(args, settings, _("LINE's rich menus could not be drawn."), f"{error}")
+                return failed(
+                    args,
+                    settings,
+                    _("LINE's rich menus could not be drawn."),
+                    f"LINE rich menus not drawn: {error}",
+                )
             setup = LineMenuSetup(
                 settings.line_channel_access_token,
                 settings.line_api_base_url,
