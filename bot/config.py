@@ -19,8 +19,22 @@ from dotenv import dotenv_values
 from handlers.i18n import SHIPPED
 
 
+def _(msgid: str) -> str:
+    """Marks a message for the catalogs; the command translates it into VBOT_LOCALE where it prints it."""
+    return msgid
+
+
 class ConfigError(ValueError):
-    pass
+    """A setting that cannot work. `str(error)` names the variable in English (the operator's detail);
+    `said` is the same for the office in the catalogs' words, formatted with `values`."""
+
+    def __init__(self, text: str, *, said: str | None = None, **values: object):
+        super().__init__(text)
+        self.said = said or _("A setting is missing or wrong.")
+        self.values = values
+
+
+DATABASE_URL_UNUSABLE = _("The database address (VBOT_DATABASE_URL) cannot be used.")
 
 
 @dataclass(frozen=True)
@@ -128,10 +142,13 @@ class Settings:
             url = sa.engine.make_url(self.database_url)
             url.get_dialect()
         except (sa.exc.ArgumentError, ValueError) as error:
-            raise ConfigError(f"VBOT_DATABASE_URL is not a database URL: {error}") from None
+            raise ConfigError(
+                f"VBOT_DATABASE_URL is not a database URL: {error}", said=DATABASE_URL_UNUSABLE
+            ) from None
         except ImportError as error:
             raise ConfigError(
-                f"VBOT_DATABASE_URL needs a database driver that is not installed: {error}"
+                f"VBOT_DATABASE_URL needs a database driver that is not installed: {error}",
+                said=DATABASE_URL_UNUSABLE,
             ) from None
         try:
             self.zone  # noqa: B018

@@ -22,6 +22,7 @@ WAITING = "waiting"  # an earlier event of the same person is not done yet: it w
 TAKEN_OVER = "taken_over"  # another worker took it over (this worker's claim ran out): nothing was kept
 RETRY = "retry"  # it failed and will be tried again later
 FAILED = "failed"  # it failed for the last time: the person got an apology
+DUPLICATE = "duplicate"  # a redelivery of an event stored before: dropped as it arrived, not handled again
 
 
 def log_event_outcome(event: InboxEvent, incoming: Incoming | None, outcome: str, started: float) -> None:
@@ -38,6 +39,17 @@ def log_event_outcome(event: InboxEvent, incoming: Incoming | None, outcome: str
     log.log(
         level,
         "inbox event handled: %s",
+        " ".join(f"{key}={value}" for key, value in fields.items()),
+        extra={"fields": fields},
+    )
+
+
+def log_duplicate_event(event_id: int | None, platform: str) -> None:
+    """A webhook brought an event the inbox already holds (LINE redelivers with the same webhookEventId,
+    Telegram the same update_id): one line, with the id of the event stored before."""
+    fields = {"event": event_id, "platform": platform, "outcome": DUPLICATE}
+    log.info(
+        "inbox event dropped on arrival: %s",
         " ".join(f"{key}={value}" for key, value in fields.items()),
         extra={"fields": fields},
     )

@@ -21,7 +21,7 @@ import sqlalchemy as sa
 from bot.channels.base import Channel, Delivery, StoredEvent
 from bot.channels.line import REPLY_TOKEN_LIFETIME
 from bot.channels.line_menus import MenuFollower
-from bot.event_log import DONE, FAILED, RETRY, TAKEN_OVER, WAITING, log_event_outcome
+from bot.event_log import DONE, FAILED, RETRY, TAKEN_OVER, WAITING, log_duplicate_event, log_event_outcome
 from handlers import router
 from handlers.context import Rules
 from handlers.i18n import Catalogs
@@ -101,9 +101,11 @@ class Pipeline:
     def _store_batch(self, batch) -> None:
         rows = [(platform, *event, now) for platform, events, now, _arrival in batch for event in events]
         with self.uow() as session:
-            queue_store.store_inbox_events(session, rows)
+            dropped = queue_store.store_inbox_events(session, rows)
             queue_store.announce_new_events(session)
             session.commit()
+        for event_id, platform in dropped:
+            log_duplicate_event(event_id, platform)
 
     # --- the inbox worker ----------------------------------------------------------------------
 

@@ -75,7 +75,12 @@ def clean_name(name: str, what: str, field: str | None = None) -> str:
 
 def one_of(value: object, allowed: tuple[str, ...], what: str) -> None:
     if value not in allowed:
-        raise InputError(f"{what} must be one of {', '.join(allowed)}, not {value!r}")
+        raise InputError(
+            f"{what} must be one of {', '.join(allowed)}, not {value!r}",
+            said=_("{value} is not one of: {allowed}."),
+            value=repr(value),
+            allowed=", ".join(allowed),
+        )
 
 
 def check_date(day: dt.date | None, what: str, today: dt.date) -> None:
@@ -86,8 +91,22 @@ def check_date(day: dt.date | None, what: str, today: dt.date) -> None:
         )
 
 
+# What an unknown id is, in the operator's English and in the catalogs' words (`vbot … --unit 7`).
+UNKNOWN = {
+    "unit": _("There is no unit {id}."),
+    "volunteer": _("There is no volunteer {id}."),
+    "event": _("There is no event {id}."),
+    "shift": _("There is no shift {id}."),
+}
+
+
+def unknown(what: str, ident: object) -> InputError:
+    """The refusal of an id that names nothing: `raise unknown("unit", 7)` ("there is no unit 7")."""
+    return InputError(f"there is no {what} {ident}", said=UNKNOWN[what], id=ident)
+
+
 def unit_or_error(session: Session, unit_id: int) -> Unit:
     unit = people_store.unit(session, unit_id)
     if unit is None:
-        raise InputError(f"there is no unit {unit_id}")
+        raise unknown("unit", unit_id)
     return unit

@@ -124,3 +124,30 @@ def insert_ignoring_duplicates(session: Session, model, rows: list[dict], unique
     dialect = session.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     session.execute(insert(model).on_conflict_do_nothing(index_elements=unique_columns), rows)
+
+
+def insert_new_keys(
+    session: Session, table: sa.Table, rows: list[dict], unique_columns: list[str]
+) -> list[tuple]:
+    """INSERT … ON CONFLICT DO NOTHING for many rows, as insert_ignoring_duplicates; returns the unique keys
+    of the rows it inserted (a row left out was a duplicate).
+
+    PostgreSQL: RETURNING. SQLite: the rows' count is compared with the rows inserted (the cheaper statement:
+    RETURNING costs SQLite about a third more a row), and only when fewer were inserted are they read back:
+    they are the table's last rowids, since the transaction holds SQLite's only write lock (BEGIN
+    IMMEDIATE) and a new rowid is the largest plus one."""
+    if not rows:
+        return []
+    keys = [table.c[name] for name in unique_columns]
+    connection = session.connection()
+    if connection.dialect.name == "postgresql":
+        statement = postgresql.insert(table).on_conflict_do_nothing(index_elements=unique_columns)
+        return [tuple(row) for row in connection.execute(statement.returning(*keys), rows)]
+    plain = sqlite.insert(table).on_conflict_do_nothing(index_elements=unique_columns)
+    inserted = connection.execute(plain, rows).rowcount
+    if inserted == len(rows):
+        return [tuple(row[name] for name in unique_columns) for row in rows]
+    if inserted <= 0:
+        return []
+    last = sa.select(*keys).order_by(sa.literal_column("rowid").desc()).limit(inserted)
+    return [tuple(row) for row in connection.execute(last)]

@@ -5,21 +5,26 @@ from __future__ import annotations
 import datetime as dt
 import json
 import uuid
+from collections import Counter
 from typing import Any, cast
 
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
-from storage.db import insert_ignoring_duplicates
+from storage.db import insert_new_keys
 from storage.models import (
     InboxEvent,
     OutboxMessage,
 )
 
 
-def store_inbox_events(session: Session, events: list[tuple[str, str, str, str, dt.datetime]]) -> None:
+def store_inbox_events(
+    session: Session, events: list[tuple[str, str, str, str, dt.datetime]]
+) -> list[tuple[int | None, str]]:
     """Stores (platform, key, sender, payload, received_at) rows in one statement; a key seen before
-    (a redelivery) is ignored."""
+    (a redelivery) is ignored. Returns (inbox id of the event stored before, platform) for each event so
+    dropped: the insert gives the keys it stored (storage/db.py insert_new_keys), and only when fewer than
+    given are the others looked up."""
     rows = [
         {
             "platform": platform,
@@ -31,7 +36,20 @@ def store_inbox_events(session: Session, events: list[tuple[str, str, str, str, 
         }
         for platform, key, sender, payload, received_at in events
     ]
-    insert_ignoring_duplicates(session, InboxEvent, rows, ["platform", "event_key"])
+    inserted = insert_new_keys(session, _INBOX, rows, ["platform", "event_key"])
+    if len(inserted) == len(rows):
+        return []
+    # A key stored before, or given twice here (LINE redelivering while the first is being stored).
+    given = Counter((platform, key) for platform, key, *_ in events)
+    dropped = given - Counter((platform, key) for platform, key in inserted)
+    looked_up = sa.select(_INBOX.c.platform, _INBOX.c.event_key, _INBOX.c.id).where(
+        sa.tuple_(_INBOX.c.platform, _INBOX.c.event_key).in_(list(dropped))
+    )
+    stored: dict[tuple[str, str], int] = {
+        (platform, key): inbox_id for platform, key, inbox_id in session.execute(looked_up)
+    }
+    # (None only if the row stored before was deleted meanwhile: the retention job keeps events for days.)
+    return [(stored.get(key), key[0]) for key, times in sorted(dropped.items()) for _ in range(times)]
 
 
 INBOX_CHANNEL = "vbot_inbox"  # PostgreSQL: the channel workers LISTEN on for newly stored events

@@ -320,3 +320,85 @@ async def test_merge_edit_a_shift_cards_xlsx_and_a_form_error_in_zh_tw(harness, 
     sheet = load_workbook(io.BytesIO(await downloaded(browser, folder, ".xlsx"))).active
     cells = [str(row) for row in sheet.iter_rows(values_only=True)]
     assert len(cells) == 2 and "王小明" in cells[1]
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+async def test_corrections_and_the_roster_upload_show_their_error_beside_the_field(
+    harness, chromium, tmp_path
+):
+    """更正 on Today with a bad time, then without a reason; 更正 on a person's page; a roster that cannot be
+    read: each error beside its field, in the page's language, the values typed kept, nothing changed."""
+    from selenium.webdriver.support.ui import Select
+
+    from storage.models import ServiceRecord
+
+    h = harness
+    unit = h.add_unit()
+    await coordinator(h, unit)
+    member, code = h.add_volunteer(unit, "王小明")
+    await h.line_says("Umember", f"綁定 {code}")
+    record = add_review_record(h, member, unit, minutes=150)
+    other = add_review_record(h, member, unit, minutes=60)
+    browser = Browser(chromium, h.base_url)
+    await browser.get(await chat_link(h, "Ucoord"))
+    await browser.click("#sign-in")
+    await browser.wait(lambda: chromium.current_url.endswith("/today"), 5)
+
+    def statuses() -> list[str]:
+        with UnitOfWork(h.vbot.engine)() as session:
+            rows = session.exec(select(ServiceRecord).order_by(ServiceRecord.id)).all()
+            return [row.status for row in rows]
+
+    # A time that is no time: beside the hours of this record's form, the reason kept.
+    await browser.type(f"#hours-{record}", "25")
+    await browser.type(f"#reason-{record}", "忘記簽退")
+    await browser.click(f"#record-{record} form.correct button[type=submit]")
+    assert await browser.text(f"#hours-{record}-error") == "時數必須在 0 到 24 之間。"
+    assert chromium.find_element("css selector", f"#hours-{record}").get_attribute("aria-invalid") == "true"
+    assert chromium.find_element("css selector", f"#reason-{record}").get_attribute("value") == "忘記簽退"
+    assert chromium.find_element("css selector", f"#hours-{record}").get_attribute("value") == "25"
+    assert not chromium.find_elements("css selector", f"#hours-{other}-error")  # the other form is untouched
+    assert not chromium.find_elements("css selector", ".note")  # no banner: the error is where it belongs
+    assert statuses() == ["review", "review"]
+
+    # No reason: beside the reason. Then both right: corrected.
+    chromium.find_element("css selector", f"#hours-{record}").clear()
+    await browser.type(f"#hours-{record}", "2")
+    chromium.find_element("css selector", f"#reason-{record}").clear()
+    await browser.click(f"#record-{record} form.correct button[type=submit]")
+    assert await browser.text(f"#reason-{record}-error") == "請填寫更正的原因。"
+    assert chromium.find_element("css selector", f"#hours-{record}").get_attribute("value") == "2"
+    assert statuses() == ["review", "review"]
+    await browser.type(f"#reason-{record}", "忘記簽退")
+    await browser.click(f"#record-{record} form.correct button[type=submit]")
+    await browser.wait(lambda: f"#{record}" in chromium.find_element("css selector", ".note").text, 5)
+    assert statuses() == ["void", "review", "counted"]
+
+    # The same on the person's page, in English (the language chosen on the page).
+    await browser.get(f"/console/u/{unit}/volunteers/{member}")
+    await asyncio.to_thread(
+        lambda: Select(chromium.find_element("css selector", "#lang")).select_by_value("en")
+    )
+    await browser.click("footer form.inline button[type=submit]")
+    await browser.wait(lambda: "Volunteers" in chromium.find_element("css selector", "main").text, 5)
+    await browser.get(f"/console/u/{unit}/volunteers/{member}")
+    assert "Correct a record" in await browser.text("main")
+    await asyncio.to_thread(
+        lambda: Select(chromium.find_element("css selector", "#fix-record")).select_by_value(str(other))
+    )
+    await browser.type("#fix-hours", "1.5")
+    await browser.click("#fix-title + form button[type=submit]")
+    assert await browser.text("#fix-reason-error") == "Please give the reason for the correction."
+    assert chromium.find_element("css selector", "#fix-hours").get_attribute("value") == "1.5"
+    kept = Select(chromium.find_element("css selector", "#fix-record")).first_selected_option
+    assert kept.get_attribute("value") == str(other)
+    assert statuses() == ["void", "review", "counted"]
+
+    # A roster that is no roster: beside the file field, in English.
+    broken = tmp_path / "roster.xlsx"
+    broken.write_bytes(b"not a workbook")
+    await browser.get(f"/console/u/{unit}/import")
+    await browser.type("#roster", str(broken))
+    await browser.click("#upload-title + form button[type=submit]")
+    assert await browser.text("#roster-error") == "The roster file is not a readable .xlsx workbook."
+    assert chromium.find_element("css selector", "#roster").get_attribute("aria-invalid") == "true"

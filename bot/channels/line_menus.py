@@ -33,6 +33,7 @@ from linebot.v3.messaging import (
 from sqlmodel import Session, select
 
 from handlers.i18n import Catalogs, Translator
+from handlers.validation import _
 from storage import people_store
 from storage.db import UnitOfWork
 from storage.models import ChatAccount, LineRichMenu
@@ -258,7 +259,11 @@ class MenuFollower:
 
 
 class LineSetupError(Exception):
-    """LINE refused or could not be reached; the message is one line."""
+    """LINE refused or could not be reached; the message is one line, `said` the same in the catalogs' words."""
+
+    def __init__(self, text: str, said: str):
+        super().__init__(text)
+        self.said = said
 
 
 @dataclass
@@ -337,9 +342,16 @@ class LineMenuSetup:
                 AsyncMessagingApi(api_client), AsyncMessagingApiBlob(data_client), plans, now
             )
         except ApiException as error:
-            raise LineSetupError(f"LINE answered {error.status}: {_message(error)}") from None
+            said = (
+                _("LINE refused the channel access token (LINE_CHANNEL_ACCESS_TOKEN).")
+                if error.status in (401, 403)
+                else _("LINE refused the rich menus.")
+            )
+            raise LineSetupError(f"LINE answered {error.status}: {_message(error)}", said) from None
         except (TimeoutError, aiohttp.ClientError) as error:
-            raise LineSetupError(f"LINE not reached: {error!r}") from None
+            raise LineSetupError(
+                f"LINE not reached: {error!r}", _("LINE could not be reached: check the network.")
+            ) from None
         finally:
             await api_client.close()
             await data_client.close()

@@ -21,6 +21,7 @@ from telegram.request import HTTPXRequest
 from bot.config import Settings
 from handlers.i18n import Catalogs, Translator
 from handlers.router import ROUTES
+from handlers.validation import _
 from storage import people_store
 from storage.models import ChatAccount
 
@@ -81,7 +82,12 @@ def language_code(locale: str) -> str:
 
 
 class TelegramSetupError(Exception):
-    """Telegram refused or could not be reached; the message is one line."""
+    """Telegram refused or could not be reached; the message is one line, `said` the same in the catalogs'
+    words."""
+
+    def __init__(self, text: str, said: str):
+        super().__init__(text)
+        self.said = said
 
 
 @dataclass
@@ -165,13 +171,19 @@ async def set_up(
                 ) as error:  # a chat gone or blocked: the others still get theirs
                     log.warning("coordinator commands not set in Telegram chat %s: %s", chat_id, error)
     except InvalidToken as error:
-        raise TelegramSetupError(f"Telegram refused the bot token: {error}") from None
+        raise TelegramSetupError(
+            f"Telegram refused the bot token: {error}",
+            _("Telegram refused the bot token (TELEGRAM_BOT_TOKEN)."),
+        ) from None
     except (BadRequest, Forbidden) as error:  # both are NetworkErrors to python-telegram-bot
-        raise TelegramSetupError(f"Telegram refused: {error}") from None
+        raise TelegramSetupError(f"Telegram refused: {error}", _("Telegram refused the setup.")) from None
     except (TimedOut, NetworkError) as error:
-        raise TelegramSetupError(f"Telegram not reached or not answering: {error}") from None
+        raise TelegramSetupError(
+            f"Telegram not reached or not answering: {error}",
+            _("Telegram could not be reached or did not answer: check the network."),
+        ) from None
     except TelegramError as error:
-        raise TelegramSetupError(f"Telegram refused: {error}") from None
+        raise TelegramSetupError(f"Telegram refused: {error}", _("Telegram refused the setup.")) from None
     return report
 
 

@@ -7,7 +7,7 @@ import datetime as dt
 import re
 
 from handlers.formatting import read_date
-from handlers.validation import InputError
+from handlers.validation import InputError, _
 
 MAX_ID = 2**31 - 1  # ids are INTEGER columns; a larger number cannot name a row (and overflows the driver)
 
@@ -87,9 +87,16 @@ def read_file(path: str, limit: int = 50 * 1024 * 1024) -> bytes:
         with open(path, "rb") as file:
             data = file.read(limit + 1)
     except OSError as error:
-        raise InputError(f"cannot read {path}: {error.strerror}") from None
+        raise InputError(
+            f"cannot read {path}: {error.strerror}", said=_("{file} cannot be read."), file=str(path)
+        ) from None
     if len(data) > limit:
-        raise InputError(f"{path} is larger than {limit // (1024 * 1024)} MiB")
+        raise InputError(
+            f"{path} is larger than {limit // (1024 * 1024)} MiB",
+            said=_("{file} is larger than {most} MiB."),
+            file=str(path),
+            most=limit // (1024 * 1024),
+        )
     return data
 
 
@@ -98,4 +105,8 @@ def write_file(path: str, data: bytes) -> None:
         with open(path, "wb") as out:
             out.write(data)
     except OSError as error:
-        raise InputError(f"cannot write {path}: {error.strerror or error}") from None
+        raise InputError(
+            f"cannot write {path}: {error.strerror or error}",
+            said=_("{file} cannot be written."),
+            file=str(path),
+        ) from None

@@ -9,7 +9,7 @@ from bot.commands.shared import now_and_today, operator, translator
 from bot.config import Settings
 from handlers.awards.rules import load_rules
 from handlers.people import admin
-from handlers.validation import InputError
+from handlers.validation import InputError, _, unknown
 
 COMMANDS = ("award", "awards")
 
@@ -82,13 +82,21 @@ def eligible(args, session, today: dt.date, settings_locale: str = "zh_TW") -> t
     from storage.models import Unit
 
     if session.get(Unit, args.unit) is None:
-        raise InputError(f"there is no unit {args.unit}")
+        raise unknown("unit", args.unit)
     rules = rules_in_store(session)
     known = {rule.code for rule in rules}
     if args.award is not None and args.award not in known:
-        raise InputError(f"there is no award {args.award!r}; known: {', '.join(sorted(known))}")
+        raise InputError(
+            f"there is no award {args.award!r}; known: {', '.join(sorted(known))}",
+            said=_("There is no award {award}; known: {known}."),
+            award=repr(args.award),
+            known=", ".join(sorted(known)),
+        )
     if not 0 <= args.within <= 100_000:
-        raise InputError(f"--within must be between 0 and 100000 hours, not {args.within:g}")
+        raise InputError(
+            f"--within must be between 0 and 100000 hours, not {args.within:g}",
+            said=_("--within must be between 0 and 100000 hours."),
+        )
     rows = eligible_list(session, args.unit, args.as_of or today, args.award, args.within, rules)
     # For a person: the chat's own wording in VBOT_LOCALE; --json keeps the stable codes.
     catalogs = Catalogs()

@@ -7,7 +7,7 @@ from bot.commands.arguments import a_positive_int
 from bot.commands.shared import now_and_today
 from bot.config import Settings
 from handlers.people import console_access
-from handlers.validation import InputError
+from handlers.validation import InputError, _
 
 COMMANDS = ("console",)
 
@@ -27,7 +27,9 @@ def run(args, session, settings: Settings) -> tuple[dict, str]:
     if url is None:
         raise InputError(
             f"volunteer {args.volunteer} coordinates no unit: make them one first "
-            "(vbot volunteer add --role coordinator, or vbot admin add)"
+            "(vbot volunteer add --role coordinator, or vbot admin add)",
+            said=_("Volunteer {id} coordinates no unit: make them a coordinator first."),
+            id=args.volunteer,
         )
     session.commit()
     return {"url": url}, url

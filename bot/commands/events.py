@@ -7,7 +7,7 @@ import datetime as dt
 from bot.commands.arguments import a_number, a_positive_int, a_text, a_time, read_file
 from bot.commands.shared import now_and_today, operator, translator
 from bot.config import Settings
-from handlers.validation import InputError
+from handlers.validation import InputError, _
 
 COMMANDS = ("event", "shift", "roster")
 
@@ -134,7 +134,9 @@ def run(args, session, settings: Settings) -> tuple[dict, str]:
         location = None
         if (args.lat, args.lon, args.radius) != (None, None, None):
             if None in (args.lat, args.lon, args.radius):
-                raise InputError("--lat, --lon and --radius go together")
+                raise InputError(
+                    "--lat, --lon and --radius go together", said=_("--lat, --lon and --radius go together.")
+                )
             location = (args.lat, args.lon, args.radius)
         event = event_admin.add_event(
             session,
@@ -161,7 +163,11 @@ def run(args, session, settings: Settings) -> tuple[dict, str]:
 
         event = event_admin.event_or_error(session, args.event)
         if not event.rotating_code:
-            raise InputError(f"event {event.id} has no rotating code (add it with --rotating-code)")
+            raise InputError(
+                f"event {event.id} has no rotating code (add it with --rotating-code)",
+                said=_("Event {id} has no rotating code (add it with --rotating-code)."),
+                id=event.id,
+            )
         expires = int(now.timestamp()) + min(args.hours, 24 * 31) * 3600
         url = kiosk_link(settings.public_url, event.id, event.secret, expires)
         return {"url": url}, url
@@ -194,7 +200,7 @@ def run(args, session, settings: Settings) -> tuple[dict, str]:
             "volunteer {volunteer} is on shift {shift}", volunteer=args.volunteer, shift=args.shift
         )
     data = read_file(args.file, 10 * 1024 * 1024)
-    report = event_admin.import_roster(session, now, operator(), args.event, data)
+    report, refused = event_admin.import_roster(session, now, operator(), args.event, data)
     session.commit()
     t = translator(settings)
     summary = t(
@@ -203,5 +209,8 @@ def run(args, session, settings: Settings) -> tuple[dict, str]:
         unchanged=report["unchanged"],
         errors=len(report["errors"]),
     )
-    lines = [t("line {line}: {error}", line=e["line"], error=e["error"]) for e in report["errors"]]
+    lines = [
+        t("line {line}: {error}", line=line, error=words)
+        for line, words in event_admin.roster_error_lines(refused, t)
+    ]
     return report, "\n".join([summary, *lines])

@@ -13,7 +13,7 @@ from bot.commands.arguments import a_date, a_positive_int, a_text
 from bot.commands.shared import translator
 from handlers.files.export import FORMATS, export_hours
 from handlers.formatting import hours_from_minutes, local_date
-from handlers.validation import InputError
+from handlers.validation import InputError, _, unknown
 from storage.models import Unit
 
 COMMANDS = ("export",)
@@ -58,14 +58,19 @@ def add_parser(commands) -> argparse.ArgumentParser:
 def run(args, session, settings) -> tuple[dict, str]:
     """Writes the file; returns ({"file", "rows", "hours"}, a line for a person). Commits nothing."""
     if args.date_from > args.date_to:
-        raise InputError(f"--from {args.date_from.isoformat()} is after --to {args.date_to.isoformat()}")
+        raise InputError(
+            f"--from {args.date_from.isoformat()} is after --to {args.date_to.isoformat()}",
+            said=_("--from is after --to."),
+        )
     unit = session.get(Unit, args.unit)
     if unit is None:
-        raise InputError(f"there is no unit {args.unit}")
+        raise unknown("unit", args.unit)
     file_format = args.file_format or ("xlsx" if args.output.suffix.lower() == ".xlsx" else "csv")
     output = Path(args.output)
     if output.is_dir():
-        raise InputError(f"cannot write {output}: it is a directory")
+        raise InputError(
+            f"cannot write {output}: it is a directory", said=_("{file} cannot be written."), file=str(output)
+        )
     try:
         result = export_hours(
             session,
@@ -78,7 +83,11 @@ def run(args, session, settings) -> tuple[dict, str]:
             t=translator(settings),
         )
     except OSError as error:
-        raise InputError(f"cannot write {output}: {error.strerror or error}") from None
+        raise InputError(
+            f"cannot write {output}: {error.strerror or error}",
+            said=_("{file} cannot be written."),
+            file=str(output),
+        ) from None
     hours = round(result.minutes / 60, 1)
     t = translator(settings)
     human = t(

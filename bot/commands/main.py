@@ -40,10 +40,10 @@ from bot.commands.shared import (
     fail,
     first_line,
     prepare,
-    translator,
+    said_line,
 )
 from bot.config import ConfigError, Settings
-from handlers.validation import InputError
+from handlers.validation import InputError, _
 
 log = logging.getLogger("vbot")
 
@@ -152,17 +152,27 @@ def run(args, settings: Settings) -> int:
         engine.dispose()
 
 
-def error_line(error: InputError, settings: Settings | None) -> str:
-    """The line a command prints for bad input: in VBOT_LOCALE's words where the error has them, the
-    operator's English detail beside them (what a search or a support question needs)."""
-    if settings is None or error.said is None or isinstance(error, UsageError):
+DATABASE_UNREACHABLE = _("The database cannot be opened.")
+SCHEMA_NOT_UPGRADED = _("The database cannot be brought up to this version.")
+DATABASE_ERROR = _("The database refused the change; nothing was changed.")
+
+
+def locale_of(settings: Settings | None) -> str | None:
+    return settings.locale if settings is not None else None
+
+
+def error_line(error: Exception, settings: Settings | None, args=None) -> str:
+    """The line a command prints for bad input or a setting that cannot work: in VBOT_LOCALE's words where
+    the error has them, the operator's English detail beside them (what a search or a support question
+    needs); under --json the English detail alone."""
+    if isinstance(error, UsageError):
         return str(error)
-    words = translator(settings)(error.said, **error.values)
-    return str(error) if words == str(error) else f"{words} ({error})"
+    said = getattr(error, "said", None)
+    return said_line(said, getattr(error, "values", {}), str(error), locale_of(settings), args)
 
 
 def main(argv: list[str] | None = None) -> int:
-    settings = None
+    settings = args = None
     try:
         args = parser().parse_args(argv)
         settings = Settings.from_environment()
@@ -171,17 +181,18 @@ def main(argv: list[str] | None = None) -> int:
         return run(args, settings)
     except UsageError as error:
         return fail(str(error), 2)
-    except InputError as error:
-        return fail(f"vbot: {error_line(error, settings)}", 2)
-    except ConfigError as error:
-        return fail(f"vbot: {error}", 2)
+    except (InputError, ConfigError) as error:
+        return fail(f"vbot: {error_line(error, settings, args)}", 2)
     except DatabaseUnreachable as error:
-        return fail(f"vbot: the database cannot be opened: {first_line(str(error))}", 1)
+        detail = f"the database cannot be opened: {first_line(str(error))}"
+        return fail(f"vbot: {said_line(DATABASE_UNREACHABLE, {}, detail, locale_of(settings), args)}", 1)
     except SchemaError as error:
-        return fail(f"vbot: the database schema cannot be upgraded: {first_line(str(error))}", 1)
+        detail = f"the database schema cannot be upgraded: {first_line(str(error))}"
+        return fail(f"vbot: {said_line(SCHEMA_NOT_UPGRADED, {}, detail, locale_of(settings), args)}", 1)
     except sa.exc.SQLAlchemyError as error:
         orig = getattr(error, "orig", None)
-        return fail(f"vbot: database error: {first_line(str(orig or error))}", 1)
+        detail = f"database error: {first_line(str(orig or error))}"
+        return fail(f"vbot: {said_line(DATABASE_ERROR, {}, detail, locale_of(settings), args)}", 1)
     except OSError as error:
         return fail(f"vbot: {error}", 1)
     except KeyboardInterrupt:

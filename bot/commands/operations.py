@@ -6,7 +6,7 @@ from pathlib import Path
 
 from bot.commands.shared import emit, translator
 from bot.config import Settings
-from handlers.validation import InputError
+from handlers.validation import InputError, _
 
 COMMANDS = ("backup", "restore")
 
@@ -48,5 +48,6 @@ def run(args, settings: Settings) -> int:
                 t("restored {file}; run `vbot init` to bring its schema up to this version", file=args.file),
             )
     except BackupError as error:
-        raise InputError(str(error)) from None
+        said = _("The backup was not written.") if args.command == "backup" else _("Nothing was restored.")
+        raise InputError(str(error), said=said) from None
     return 0

@@ -13,7 +13,7 @@ from bot.config import Settings
 from bot.printing.event_poster import event_poster, poster_translators
 from bot.printing.invite_cards import invite_cards_of
 from handlers.i18n import Catalogs
-from handlers.validation import InputError
+from handlers.validation import InputError, _
 from storage import event_store
 from storage.models import Event
 
@@ -23,7 +23,12 @@ def asked_platform_names(settings: Settings) -> tuple[str | None, str | None]:
     try:
         return asyncio.run(platform_names(settings))
     except Exception as error:  # any failure to reach a platform is one line for the operator
-        raise InputError(f"could not ask LINE or Telegram for the bot's name: {error!r}"[:300]) from None
+        raise InputError(
+            f"could not ask LINE or Telegram for the bot's name: {error!r}"[:300],
+            said=_(
+                "LINE or Telegram could not be asked for the bot's name: check the settings and the network."
+            ),
+        ) from None
 
 
 def _translator(settings: Settings):
@@ -41,7 +46,10 @@ def invite_cards_pdf(
 def write_poster(settings: Settings, session, event: Event, output: str) -> str:
     """The poster: one large QR of the bot's short link VBOT_PUBLIC_URL/e/CODE, and the code as text."""
     if not (settings.line_enabled or settings.telegram_enabled):
-        raise InputError("the poster's QR codes open LINE or Telegram: configure at least one of them first")
+        raise InputError(
+            "the poster's QR codes open LINE or Telegram: configure at least one of them first",
+            said=_("The poster's QR codes open LINE or Telegram: configure at least one of them first."),
+        )
     shifts = event_store.shifts_of(session, event.id)
     catalogs = Catalogs()
     translators = poster_translators(catalogs, catalogs.default_for(settings.locale))

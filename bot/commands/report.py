@@ -13,7 +13,7 @@ from bot.commands.shared import translator
 from handlers.files import report
 from handlers.files.chat import left_out_lines
 from handlers.formatting import local_date
-from handlers.validation import InputError
+from handlers.validation import InputError, _
 
 COMMANDS = ("report",)
 
@@ -41,12 +41,16 @@ def run(args, session, settings) -> tuple[dict, str]:
     fmt = getattr(args, "format", "json") or "json"
     output, chart = getattr(args, "output", None), getattr(args, "chart", None)
     if fmt != "json" and not output:
-        raise InputError(f"--format {fmt} needs -o FILE")
+        raise InputError(
+            f"--format {fmt} needs -o FILE", said=_("--format {format} needs -o FILE."), format=fmt
+        )
     if chart and not chart.lower().endswith(".png"):
-        raise InputError("--chart needs a file name ending in .png")
+        raise InputError(
+            "--chart needs a file name ending in .png", said=_("--chart needs a file name ending in .png.")
+        )
     unit_id = None if getattr(args, "all", False) else args.unit
     if unit_id is None and not getattr(args, "all", False):
-        raise InputError("give --unit ID or --all")
+        raise InputError("give --unit ID or --all", said=_("Give --unit ID or --all."))
     built = report.build_report(session, period, unit_id)
     result = report.to_dict(built)
     t = translator(settings)  # the files and the summary speak VBOT_LOCALE (zh_TW unless set)

@@ -7,6 +7,7 @@ import functools
 import getpass
 import json
 import logging
+import os
 import sys
 
 import sqlalchemy as sa
@@ -112,6 +113,19 @@ def translator(settings: Settings):
     """The words of VBOT_LOCALE (zh_TW by default) for what a command prints for a person; --json keeps codes."""
     catalogs = _catalogs()
     return catalogs.translator(catalogs.default_for(settings.locale))
+
+
+def said_line(said: str | None, values: dict, detail: str, locale: str | None, args=None) -> str:
+    """An error as the office reads it: the catalogs' words in `locale` (VBOT_LOCALE; zh_TW when unset),
+    the operator's English detail beside them in brackets. Under --json (scripts) and without words, only
+    the English detail, which stays the same in every language."""
+    if said is None or getattr(args, "json", False):
+        return detail
+    catalogs = _catalogs()
+    chosen = locale if locale is not None else os.environ.get("VBOT_LOCALE", "")
+    words = catalogs.translator(catalogs.default_for(chosen))(said, **values)
+    same = words.rstrip(".").casefold() == detail.rstrip(".").casefold()  # English says it once
+    return words if same else f"{words} ({detail})"
 
 
 def english():

@@ -160,5 +160,5 @@ def import_roster(args, session, now: dt.datetime, today: dt.date, settings: Set
         unchanged=report.unchanged,
         errors=len(report.errors),
     )
-    lines = [t("line {line}: {error}", line=e["line"], error=e["error"]) for e in report.errors]
+    lines = [t("line {line}: {error}", line=line, error=words) for line, words in report.error_lines(t)]
     return report.as_json(), "\n".join([summary, *lines])

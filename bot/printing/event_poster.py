@@ -9,7 +9,7 @@ from __future__ import annotations
 from bot.printing.fonts import MissingFont
 from bot.printing.poster import PosterWords, make_poster
 from handlers.formatting import local_date
-from handlers.validation import InputError
+from handlers.validation import InputError, _
 from storage.models import Event
 
 
@@ -44,7 +44,12 @@ def event_poster(translators: list, zone, event: Event, shifts, public_url: str)
     try:
         return make_poster(poster_words(translators, zone, event, shifts), url)
     except (ValueError, MissingFont) as error:  # e.g. a title so long that the words do not fit
-        raise InputError(f"cannot make the poster: {error}") from None
+        raise InputError(
+            f"cannot make the poster: {error}",
+            said=_(
+                "The poster cannot be made: shorten the title or the place, or install the fonts (vbot doctor)."
+            ),
+        ) from None
 
 
 def poster_translators(catalogs, first_locale: str) -> list:

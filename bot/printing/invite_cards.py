@@ -17,7 +17,7 @@ from fpdf import FPDF
 from bot.printing.fonts import BOLD, FAMILY, REGULAR, MissingFont, clean, fit_size, line, new_pdf, wrap
 from bot.printing.poster import line_checkin_url, qr_image, telegram_start_url
 from handlers.i18n import Translator
-from handlers.validation import InputError
+from handlers.validation import InputError, _
 
 COLUMNS, ROWS = 2, 3
 _PAGE_W, _PAGE_H = 595.28, 841.89  # A4 in points
@@ -78,7 +78,9 @@ def invite_cards_of(
     try:
         return make_invite_cards(t("Invitations: {unit}", unit=unit_name), cards)
     except MissingFont as error:
-        raise InputError(str(error)) from None
+        raise InputError(
+            str(error), said=_("The invite cards cannot be made: a font is missing (vbot doctor says which).")
+        ) from None
 
 
 def _name_lines(pdf: FPDF, name: str, width: float) -> tuple[float, list[str]]:
@@ -144,7 +146,7 @@ def _draw_codes(
     captions = [wrap(pdf, clean(caption), column) for caption, _ in codes]
     caption_h = max(len(c) for c in captions) * TEXT_SIZE * _LEADING
     side = min(column, bottom - top - caption_h - 4)
-    for i, ((_, url), caption) in enumerate(zip(codes, captions, strict=True)):
+    for i, ((_platform, url), caption) in enumerate(zip(codes, captions, strict=True)):
         cx = x + i * (column + _GAP)
         pdf.image(qr_image(url, 600).convert("L"), x=cx + (column - side) / 2, y=top, w=side, h=side)
         for j, text in enumerate(caption):

@@ -9,7 +9,7 @@ import io
 from sqlmodel import Session
 
 from handlers.events.codes import new_event_code, new_event_secret
-from handlers.validation import InputError, _, clean_name, one_of, unit_or_error
+from handlers.validation import InputError, _, clean_name, one_of, unit_or_error, unknown
 from storage import audit_store, event_store, people_store
 from storage.models import Event, RosterEntry, Shift
 
@@ -21,7 +21,9 @@ MAX_CAPACITY = 100_000
 
 def _aware(moment: dt.datetime, what: str) -> None:
     if moment.tzinfo is None:
-        raise InputError(f"the {what} time needs an offset")
+        raise InputError(
+            f"the {what} time needs an offset", said=_("The start and end need a time zone (e.g. +08:00).")
+        )
 
 
 def add_event(
@@ -52,12 +54,18 @@ def add_event(
     one_of(walk_ups, WALK_UPS, "--walk-ups")
     one_of(credit, CREDITS, "--credit")
     if not 0 <= grace_minutes <= 240:
-        raise InputError("--grace must be between 0 and 240 minutes")
+        raise InputError(
+            "--grace must be between 0 and 240 minutes", said=_("--grace must be between 0 and 240 minutes.")
+        )
     latitude = longitude = radius = None
     if location is not None:
         latitude, longitude, radius = location
         if not (-90 <= latitude <= 90 and -180 <= longitude <= 180 and 1 <= radius <= MAX_RADIUS_M):
-            raise InputError(f"--lat/--lon must be a place on Earth and --radius 1 to {MAX_RADIUS_M} metres")
+            raise InputError(
+                f"--lat/--lon must be a place on Earth and --radius 1 to {MAX_RADIUS_M} metres",
+                said=_("--lat/--lon must be a place on Earth and --radius 1 to {most} metres."),
+                most=MAX_RADIUS_M,
+            )
     event = event_store.add_event(
         session,
         unit_id=unit_id,
@@ -146,7 +154,7 @@ def set_shift(
     """Changes a shift's post, times and places; the places never fewer than the people on its roster."""
     shift = event_store.shift(session, shift_id)
     if shift is None:
-        raise InputError(f"there is no shift {shift_id}")
+        raise unknown("shift", shift_id)
     for moment, what in ((starts_at, "start"), (ends_at, "end")):
         _aware(moment, what)
     if ends_at <= starts_at:
@@ -198,13 +206,16 @@ def _unused_code(session: Session) -> str:
         code = new_event_code()
         if event_store.event_by_code(session, code) is None:
             return code
-    raise InputError("could not find a free check-in code; try again")
+    raise InputError(
+        "could not find a free check-in code; try again",
+        said=_("No free check-in code was found. Please try again."),
+    )
 
 
 def event_or_error(session: Session, event_id: int) -> Event:
     event = event_store.event(session, event_id)
     if event is None:
-        raise InputError(f"there is no event {event_id}")
+        raise unknown("event", event_id)
     return event
 
 
@@ -271,9 +282,9 @@ def add_to_roster(
     """Puts the volunteer on the shift if a place is free; (entry, False) when they were on it already."""
     shift = event_store.shift(session, shift_id)
     if shift is None:
-        raise InputError(f"there is no shift {shift_id}")
+        raise unknown("shift", shift_id)
     if people_store.volunteer(session, volunteer_id) is None:
-        raise InputError(f"there is no volunteer {volunteer_id}")
+        raise unknown("volunteer", volunteer_id)
     entry = event_store.roster_entry(session, shift_id, volunteer_id)
     if entry is not None and entry.status == "signed":
         return entry, False
@@ -312,35 +323,68 @@ def cancel_roster(session: Session, now: dt.datetime, actor: str, entry: RosterE
     return cancelled
 
 
-def import_roster(session: Session, now: dt.datetime, actor: str, event_id: int, data: bytes) -> dict:
-    """A CSV with the columns `shift` and `volunteer` (ids); each row is checked on its own and reported."""
+def import_roster(
+    session: Session, now: dt.datetime, actor: str, event_id: int, data: bytes
+) -> tuple[dict, list[tuple[int, InputError]]]:
+    """A CSV with the columns `shift` and `volunteer` (ids); each row is checked on its own and reported:
+    (the report, its bad rows' lines and errors)."""
     event = event_or_error(session, event_id)
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError:
-        raise InputError("the roster file is not UTF-8 text (save it as CSV UTF-8)") from None
+        raise InputError(
+            "the roster file is not UTF-8 text (save it as CSV UTF-8)",
+            said=_("The roster file is not UTF-8 text: save it as CSV UTF-8."),
+        ) from None
     reader = csv.DictReader(io.StringIO(text))
     if not reader.fieldnames or not {"shift", "volunteer"} <= {f.strip() for f in reader.fieldnames}:
-        raise InputError("the roster file needs a header row with the columns shift and volunteer")
+        raise InputError(
+            "the roster file needs a header row with the columns shift and volunteer",
+            said=_("The roster file needs a header row with the columns shift and volunteer."),
+        )
     shifts = {shift.id for shift in event_store.shifts_of(session, event.id)}
     added = unchanged = 0
-    errors = []
+    errors: list[dict] = []  # line and the operator's English (--json)
+    lines: list[tuple[int, InputError]] = []  # the same, to be read in a language (roster_error_lines)
+
+    def refused(line: int, error: InputError) -> None:
+        errors.append({"line": line, "error": str(error)})
+        lines.append((line, error))
+
     for line, row in enumerate(reader, start=2):
         row = {key.strip(): (value or "").strip() for key, value in row.items() if key}
         try:
             shift_id, volunteer_id = int(row["shift"]), int(row["volunteer"])
         except ValueError:
-            errors.append({"line": line, "error": "shift and volunteer must be ids"})
+            refused(
+                line,
+                InputError(
+                    "shift and volunteer must be ids", said=_("The shift and volunteer columns must be ids.")
+                ),
+            )
             continue
         if shift_id not in shifts:
-            errors.append({"line": line, "error": f"shift {shift_id} is not a shift of event {event.id}"})
+            refused(
+                line,
+                InputError(
+                    f"shift {shift_id} is not a shift of event {event.id}",
+                    said=_("Shift {shift} is not a shift of event {event}."),
+                    shift=shift_id,
+                    event=event.id,
+                ),
+            )
             continue
         try:
             with people_store.savepoint(session):
                 _entry, new = add_to_roster(session, now, actor, shift_id, volunteer_id)
         except InputError as error:
-            errors.append({"line": line, "error": str(error)})
+            refused(line, error)
             continue
         added += new
         unchanged += not new
-    return {"added": added, "unchanged": unchanged, "errors": errors}
+    return {"added": added, "unchanged": unchanged, "errors": errors}, lines
+
+
+def roster_error_lines(lines: list[tuple[int, InputError]], t) -> list[tuple[int, str]]:
+    """The bad rows of a shift roster's import: line and what is wrong, in `t`'s language."""
+    return [(line, error.in_words(t) if error.said else str(error)) for line, error in lines]

@@ -27,7 +27,7 @@ from sqlmodel import Session
 from handlers.formatting import babel_locale, hours_from_minutes, spreadsheet_row, spreadsheet_safe
 from handlers.i18n import Translator
 from handlers.service.period import before_training
-from handlers.validation import InputError
+from handlers.validation import InputError, _, unknown
 from storage import report_store
 from storage.report_store import BAND_ORDER, GENDER_ORDER, GroupRow, LeftOut
 
@@ -64,7 +64,8 @@ def parse_period(text: str) -> Period:
     match = _PERIOD.fullmatch(cleaned)
     if not match or not 1901 <= int(match.group(1)) <= 9999:
         raise InputError(
-            f"period must be a year with an optional half, e.g. 2026H1, 2026H2 or 2026; not {text!r}"
+            f"period must be a year with an optional half, e.g. 2026H1, 2026H2 or 2026; not {text!r}",
+            said=_("Reports are for a half-year or a year, for example 2026H1 or 2026."),
         )
     year, half = int(match.group(1)), match.group(2)
     if half == "H1":
@@ -105,11 +106,11 @@ class Report:
 
     @property
     def seniors(self) -> int:
-        return sum(n for (_, band), n in self.served_by.items() if band == "65+")
+        return sum(n for (_group, band), n in self.served_by.items() if band == "65+")
 
     @property
     def middle_aged(self) -> int:
-        return sum(n for (_, band), n in self.served_by.items() if band == "55-64")
+        return sum(n for (_group, band), n in self.served_by.items() if band == "55-64")
 
     @property
     def hours(self) -> float:
@@ -134,7 +135,7 @@ def build_report(session: Session, period: Period, unit_id: int | None) -> Repor
     It counts what the authority counts: service served before the volunteer's trainings (the rule of 時數,
     handlers/service/period.py) is taken out of every figure and said in left_out, like balances and reviews."""
     if unit_id is not None and not report_store.unit_exists(session, unit_id):
-        raise InputError(f"no unit {unit_id}")
+        raise unknown("unit", unit_id)
     first, last = period.first, period.last
     early = before_training(session, first, last, unit_id)
     groups = _without(

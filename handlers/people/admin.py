@@ -18,6 +18,7 @@ from handlers.validation import (
     latest_local_date,
     one_of,
     unit_or_error,
+    unknown,
 )
 from storage import audit_store, award_store, people_store, reminder_store
 from storage.models import (
@@ -113,7 +114,11 @@ def add_deadline(
     unit_or_error(session, unit_id)
     title = clean_name(title, "deadline", "title")
     if not remind or any(not 0 <= days <= MAX_REMIND_DAYS for days in remind):
-        raise InputError(f"--remind takes days before the date, each 0 to {MAX_REMIND_DAYS}, e.g. 14,3,1")
+        raise InputError(
+            f"--remind takes days before the date, each 0 to {MAX_REMIND_DAYS}, e.g. 14,3,1",
+            said=_("--remind takes days before the date, each 0 to {most}, e.g. 14,3,1."),
+            most=MAX_REMIND_DAYS,
+        )
     stored_months = check_deadline_repeat(date, yearly, months, now)
     remind = tuple(sorted(set(remind), reverse=True))
     row = reminder_store.add_unit_deadline(
@@ -145,10 +150,14 @@ def check_deadline_repeat(
     if months is not None:
         if yearly:
             raise InputError(
-                "--yearly repeats on one date; --monthly and --months repeat in months: choose one"
+                "--yearly repeats on one date; --monthly and --months repeat in months: choose one",
+                said=_("--yearly repeats on one date; --monthly and --months repeat in months: choose one."),
             )
         if not months or not months <= set(range(1, 13)):
-            raise InputError("--months takes months 1–12, e.g. 7-12 or 1,7")
+            raise InputError(
+                "--months takes months 1–12, e.g. 7-12 or 1,7",
+                said=_("--months takes months 1–12, e.g. 7-12 or 1,7."),
+            )
         return months_text(months)
     if not yearly and date < now.date() - dt.timedelta(days=1):
         raise InputError(
@@ -234,12 +243,14 @@ def add_city_administrator(
     administrator: they see and change every unit of the city, as its coordinators do theirs."""
     one_of(city, CITIES, "the city")
     if (volunteer_id is None) == (name is None):
-        raise InputError("give either --volunteer ID or --name N")
+        raise InputError(
+            "give either --volunteer ID or --name N", said=_("Give either --volunteer ID or --name N.")
+        )
     invite = None
     if volunteer_id is not None:
         person = people_store.volunteer(session, volunteer_id)
         if person is None:
-            raise InputError(f"no volunteer {volunteer_id}")
+            raise unknown("volunteer", volunteer_id)
     else:
         person = people_store.add_volunteer(session, name=clean_name(name, "administrator"), created_at=now)
         invite = new_invite(session, person.id, now + invite_valid_for)
@@ -281,10 +292,15 @@ def add_hours(
     """
     today = today or latest_local_date(now)
     if people_store.volunteer(session, volunteer_id) is None:
-        raise InputError(f"there is no volunteer {volunteer_id}")
+        raise unknown("volunteer", volunteer_id)
     unit_or_error(session, unit_id)
     if not people_store.is_member(session, volunteer_id, unit_id):
-        raise InputError(f"volunteer {volunteer_id} is not in unit {unit_id}")
+        raise InputError(
+            f"volunteer {volunteer_id} is not in unit {unit_id}",
+            said=_("Volunteer {volunteer} is not in unit {unit}."),
+            volunteer=volunteer_id,
+            unit=unit_id,
+        )
     one_of(kind, HOUR_KINDS, "the kind")
     source = RecordSource.BALANCE if kind == BALANCE else RecordSource.MANUAL
     kind = RecordKind.SERVICE if kind == BALANCE else kind
@@ -365,12 +381,14 @@ def set_volunteer(
     """Sets record-book and training facts; the audit keeps what each field was before."""
     person = people_store.volunteer(session, volunteer_id)
     if person is None:
-        raise InputError(f"there is no volunteer {volunteer_id}")
-    unknown = set(changes) - set(VOLUNTEER_FIELDS)
-    if unknown:
-        raise InputError(f"cannot set {', '.join(sorted(unknown))}")
+        raise unknown("volunteer", volunteer_id)
+    unsettable = set(changes) - set(VOLUNTEER_FIELDS)
+    if unsettable:
+        raise InputError(f"cannot set {', '.join(sorted(unsettable))}")
     if not changes:
-        raise InputError("nothing to set: give at least one field")
+        raise InputError(
+            "nothing to set: give at least one field", said=_("Nothing to set: give at least one field.")
+        )
     today = latest_local_date(now)
     for field in ("record_book_date", "first_service_date", "trained_on", "birth_date"):
         check_date(changes.get(field), field.replace("_", " "), today)
@@ -406,16 +424,22 @@ def add_training(
     course: str | None = None,
 ) -> TrainingRecord:
     if people_store.volunteer(session, volunteer_id) is None:
-        raise InputError(f"there is no volunteer {volunteer_id}")
+        raise unknown("volunteer", volunteer_id)
     one_of(kind, TRAINING_KINDS, "the training kind")
     if category is not None:
         one_of(category, CATEGORIES, "the category")
     if kind == "special" and category is None:
-        raise InputError("special training needs --category (the service category it is for)")
+        raise InputError(
+            "special training needs --category (the service category it is for)",
+            said=_("Special training needs --category (the service category it is for)."),
+        )
     check_date(day, "date", latest_local_date(now))
     minutes = round(hours * 60)
     if hours != hours or not 0 < minutes <= 200 * 60:
-        raise InputError("training hours must be more than 0 and at most 200")
+        raise InputError(
+            "training hours must be more than 0 and at most 200",
+            said=_("Training hours must be more than 0 and at most 200."),
+        )
     record = award_store.add_training_record(
         session,
         volunteer_id=volunteer_id,
@@ -456,7 +480,7 @@ def grant_award(
     known_codes,
 ) -> AwardGrant:
     if people_store.volunteer(session, volunteer_id) is None:
-        raise InputError(f"there is no volunteer {volunteer_id}")
+        raise unknown("volunteer", volunteer_id)
     if award_code not in known_codes:
         raise InputError(
             f"there is no award {award_code!r}; known: {', '.join(sorted(known_codes))}",
@@ -508,13 +532,25 @@ def add_training_class(
     title = clean_name(title, "training session")
     one_of(kind, CLASS_KINDS, "the kind")
     if starts_at.tzinfo is None or ends_at.tzinfo is None:
-        raise InputError("the start and end need a time zone")
+        raise InputError(
+            "the start and end need a time zone", said=_("The start and end need a time zone (e.g. +08:00).")
+        )
     if ends_at <= starts_at:
-        raise InputError(f"the end {ends_at.isoformat()} is not after the start {starts_at.isoformat()}")
+        raise InputError(
+            f"the end {ends_at.isoformat()} is not after the start {starts_at.isoformat()}",
+            said=_("The end must be after the start."),
+        )
     if ends_at - starts_at > MAX_CLASS_LENGTH:
-        raise InputError(f"a training session lasts at most {MAX_CLASS_LENGTH.days} days")
+        raise InputError(
+            f"a training session lasts at most {MAX_CLASS_LENGTH.days} days",
+            said=_("A training session lasts at most {days} days."),
+            days=MAX_CLASS_LENGTH.days,
+        )
     if starts_at.year < EARLIEST.year or ends_at.year > 9000:
-        raise InputError(f"the start {starts_at.isoformat()} is not a plausible time")
+        raise InputError(
+            f"the start {starts_at.isoformat()} is not a plausible time",
+            said=_("The start is not a plausible time."),
+        )
     place = clean_name(place, "place") if place is not None and place.strip() else None
     row = award_store.add_training_class(
         session,

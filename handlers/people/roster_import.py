@@ -21,8 +21,9 @@ from dataclasses import dataclass, field
 from sqlmodel import Session
 
 from handlers.formatting import read_date, spreadsheet_row
+from handlers.i18n import Translator
 from handlers.people import admin
-from handlers.validation import InputError, check_date, clean_name, unit_or_error
+from handlers.validation import InputError, _, check_date, clean_name, unit_or_error
 from storage import audit_store, award_store, people_store
 from storage.models import Unit, Volunteer
 from storage.vocabulary import Gender, Role
@@ -52,6 +53,10 @@ GENDER_WORDS = {
     "m": Gender.MALE,
     "f": Gender.FEMALE,
 }
+# A row the file itself spoils (an unclosed quote, more cells than the header).
+SPOILT_ROW = _(
+    'This line cannot be read: a quote (") is not closed, or a cell holds a comma without quotes around it.'
+)
 TRAINING_HOURS = 6  # a training's hours when a roster gives only its date (domain.md: 6 h each)
 BALANCE_NOTE = "record-book balance (roster import)"
 MAX_ROWS = 100_000
@@ -62,8 +67,17 @@ class ImportReport:
     created: int = 0
     updated: int = 0
     unchanged: int = 0
-    errors: list[dict] = field(default_factory=list)
+    errors: list[dict] = field(default_factory=list)  # line and the operator's English (--json)
     invites: list[dict] = field(default_factory=list)  # id, name, invite code of each new volunteer
+    # The same errors for a person: (line, the error), read in a language by error_lines.
+    refused: list[tuple[int, Exception]] = field(default_factory=list)
+
+    def error_lines(self, t: Translator) -> list[tuple[int, str]]:
+        """Each bad row's line and what is wrong with it, in `t`'s language (English where it has no words)."""
+        return [
+            (line, error.in_words(t) if isinstance(error, InputError) and error.said else str(error))
+            for line, error in self.refused
+        ]
 
     def as_json(self) -> dict:
         return {
@@ -112,9 +126,13 @@ def read_rows(data: bytes, filename: str) -> Roster:
     else:
         table = _csv_table(_decode(data))
     if not table:
-        raise InputError("the roster file is empty")
+        raise InputError("the roster file is empty", said=_("The roster file is empty."), field="file")
     if table[0][2] is not None:
-        raise InputError(f"the roster file's header line: {table[0][2]}")
+        raise InputError(
+            f"the roster file's header line: {table[0][2]}",
+            said=_("The roster file's header line cannot be read: a quote (\") is not closed."),
+            field="file",
+        )
     header_cells = [str(h or "").strip() for h in table[0][1] or []]
     headers = [h.casefold() for h in header_cells]
     fields, shown = {}, {}
@@ -125,9 +143,18 @@ def read_rows(data: bytes, filename: str) -> Roster:
                 shown[name] = header_cells[fields[name]]
                 break
     if "name" not in fields:
-        raise InputError("the roster file needs a name (姓名) column")
+        raise InputError(
+            "the roster file needs a name (姓名) column",
+            said=_("The roster file needs a name (姓名) column."),
+            field="file",
+        )
     if len(table) - 1 > MAX_ROWS:
-        raise InputError(f"the roster file has more than {MAX_ROWS:,} rows")
+        raise InputError(
+            f"the roster file has more than {MAX_ROWS:,} rows",
+            said=_("The roster file has more than {most} rows."),
+            field="file",
+            most=f"{MAX_ROWS:,}",
+        )
     return Roster(
         [_roster_row(line, row, error, fields, len(headers)) for line, row, error in table[1:]], shown
     )
@@ -191,7 +218,11 @@ def _decode(data: bytes) -> str:
             return data.decode(encoding)
         except UnicodeDecodeError:
             continue
-    raise InputError("the roster file is neither UTF-8 nor Big5 text (save it as CSV UTF-8)")
+    raise InputError(
+        "the roster file is neither UTF-8 nor Big5 text (save it as CSV UTF-8)",
+        said=_("The roster file is neither UTF-8 nor Big5 text: save it as CSV UTF-8."),
+        field="file",
+    )
 
 
 def _xlsx_table(data: bytes) -> list[list]:
@@ -200,7 +231,11 @@ def _xlsx_table(data: bytes) -> list[list]:
     try:
         book = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     except Exception:  # openpyxl raises many kinds for a file that is not a workbook
-        raise InputError("the roster file is not a readable .xlsx workbook") from None
+        raise InputError(
+            "the roster file is not a readable .xlsx workbook",
+            said=_("The roster file is not a readable .xlsx workbook."),
+            field="file",
+        ) from None
     try:
         return [list(row) for row in book.worksheets[0].iter_rows(values_only=True)]
     finally:
@@ -249,13 +284,14 @@ def import_roster(
             continue
         try:
             if row.error is not None:
-                raise InputError(row.error)
+                raise InputError(row.error, said=SPOILT_ROW)
             with people_store.savepoint(session):  # a bad row is rolled back alone
                 outcome = _import_row(
                     session, now, actor, unit, row.values, today, report=report, roster=roster
                 )
         except (InputError, ValueError) as error:
             report.errors.append({"line": row.line, "error": str(error)})
+            report.refused.append((row.line, error))
             continue
         setattr(report, outcome, getattr(report, outcome) + 1)
     return report
@@ -374,11 +410,20 @@ def _values(row: dict, today: dt.date, roster: Roster) -> dict:
     try:
         values: dict = {"name": clean_name(row.get("name", ""), "volunteer")}
     except InputError as error:
-        raise InputError(f"{label('name')}: {error}") from None
+        raise InputError(
+            f"{label('name')}: {error}",
+            said=_("{column}: the name is missing or too long."),
+            column=label("name"),
+        ) from None
     gender = row.get("gender", "").strip().casefold()
     if gender:
         if gender not in GENDER_WORDS:
-            raise InputError(f"{label('gender')}: {row['gender']!r} is none of 男, 女, 其他")
+            raise InputError(
+                f"{label('gender')}: {row['gender']!r} is none of 男, 女, 其他",
+                said=_("{column}: {value} is none of 男, 女, 其他."),
+                column=label("gender"),
+                value=repr(row["gender"]),
+            )
         values["gender"] = GENDER_WORDS[gender]
     for f in DATE_FIELDS:
         try:
@@ -386,11 +431,23 @@ def _values(row: dict, today: dt.date, roster: Roster) -> dict:
             if f != "insured_until":
                 check_date(values[f], "date", today)
         except ValueError as error:  # InputError is one
-            raise InputError(f"{label(f)}: {error}") from None
+            raise InputError(
+                f"{label(f)}: {error}",
+                said=_("{column}: {value} is not a date that can be kept (e.g. 2026-03-25 or 115/03/25)."),
+                column=label(f),
+                value=repr(row.get(f, "")),
+            ) from None
     try:
         values["phone"] = normal_phone(row.get("phone", ""))
     except ValueError as error:
-        raise InputError(f"{label('phone')}: {error}") from None
+        raise InputError(
+            f"{label('phone')}: {error}",
+            said=_(
+                "{column}: {value} is a number Excel shortened; format the column as text and save again."
+            ),
+            column=label("phone"),
+            value=repr(row.get("phone", "")),
+        ) from None
     values["record_book_no"] = row.get("record_book_no", "").strip() or None
     values["english_name"] = row.get("english_name", "").strip() or None
     balance = row.get("balance_hours", "").strip()
@@ -398,10 +455,18 @@ def _values(row: dict, today: dt.date, roster: Roster) -> dict:
         try:
             values["balance_hours"] = float(balance.replace(",", ""))
         except ValueError:
-            raise InputError(f"{label('balance_hours')}: not a number: {balance!r}") from None
+            raise InputError(
+                f"{label('balance_hours')}: not a number: {balance!r}",
+                said=_("{column}: {value} is not a number."),
+                column=label("balance_hours"),
+                value=repr(balance),
+            ) from None
         if values["balance_date"] is None:
             raise InputError(
-                f"{label('balance_hours')} needs {label('balance_date')} (the date of the balance)"
+                f"{label('balance_hours')} needs {label('balance_date')} (the date of the balance)",
+                said=_("{column} needs {other} (the date of the balance)."),
+                column=label("balance_hours"),
+                other=label("balance_date"),
             )
     return values
 
@@ -416,7 +481,14 @@ def _match(session: Session, unit: Unit, values: dict, roster: Roster) -> Volunt
     if book and phone and book.id != phone.id:
         raise InputError(
             f"{label('record_book_no')} is volunteer {book.id}'s, {label('phone')} volunteer {phone.id}'s:"
-            " which person is it? (nothing changed)"
+            " which person is it? (nothing changed)",
+            said=_(
+                "{book} is volunteer {first}'s, {phone} volunteer {second}'s: which person is it? Nothing changed."
+            ),
+            book=label("record_book_no"),
+            phone=label("phone"),
+            first=book.id,
+            second=phone.id,
         )
     found = book or phone
     if found is not None:
@@ -424,7 +496,16 @@ def _match(session: Session, unit: Unit, values: dict, roster: Roster) -> Volunt
             raise InputError(
                 f"{label('phone')} {values['phone']} is volunteer {found.id}'s, whose record book is"
                 f" {found.record_book_no}, not {values['record_book_no']}: two people with one phone?"
-                " (nothing changed)"
+                " (nothing changed)",
+                said=_(
+                    "{column} {phone} is volunteer {id}'s, whose record book is {stored}, not {given}: two people"
+                    " with one phone? Nothing changed."
+                ),
+                column=label("phone"),
+                phone=values["phone"],
+                id=found.id,
+                stored=found.record_book_no,
+                given=values["record_book_no"],
             )
         return found
     return _match_by_name(session, unit, values, roster)
@@ -447,7 +528,16 @@ def _match_by_name(session: Session, unit: Unit, values: dict, roster: Roster) -
     raise InputError(
         f"{values['name']} is already in the unit (volunteer {ids}) and this row cannot tell them apart: give"
         f" {roster.label('birth_date')}, {roster.label('phone')} or {roster.label('record_book_no')}"
-        " (or set the birth date with `vbot volunteer set`); nothing changed"
+        " (or set the birth date with `vbot volunteer set`); nothing changed",
+        said=_(
+            "{name} is already in the unit (volunteer {ids}) and this row cannot tell them apart: give {birth},"
+            " {phone} or {book}. Nothing changed."
+        ),
+        name=values["name"],
+        ids=ids,
+        birth=roster.label("birth_date"),
+        phone=roster.label("phone"),
+        book=roster.label("record_book_no"),
     )
 
 

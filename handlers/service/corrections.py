@@ -15,6 +15,7 @@ from handlers.formatting import hours_from_minutes, local_date, local_moment
 from handlers.i18n import Translator
 from handlers.notifications import Due, Translators, store_new
 from handlers.types import Button, Reply
+from handlers.validation import InputError, _
 from storage import audit_store, people_store, service_store
 from storage import reminder_store as store
 from storage.models import ServiceRecord
@@ -37,10 +38,13 @@ def _record_in_my_units(ctx: Context, text: str) -> ServiceRecord | None:
     return record if record is not None and record.unit_id in _my_units(ctx) else None
 
 
+# Four eyes: a coordinator's own hours are approved or corrected by another coordinator of the unit or the
+# city's administrator (voiding one's own session only takes hours away, so it is allowed).
+OWN_SESSION = _("Another coordinator of the unit must approve or correct your own session.")
+
+
 def _own_session(t) -> Reply:
-    """Four eyes: a coordinator's own hours are approved or corrected by another coordinator of the unit or
-    the city's administrator (voiding one's own session only takes hours away, so it is allowed)."""
-    return Reply(t("Another coordinator of the unit must approve or correct your own session."))
+    return Reply(t(OWN_SESSION))
 
 
 def review_list(ctx: Context, _argument: str) -> list[Reply]:
@@ -131,14 +135,59 @@ def correct(ctx: Context, argument: str) -> list[Reply]:
                 )
             )
         ]
-    if record.volunteer_id == ctx.volunteer_id:
-        return [_own_session(t)]
-    minutes = round(float(match[2]) * 60)
-    reason = " ".join(match[3].split())[:200]
+    try:
+        return _correct(ctx, record, *correction_values(match[2], match[3]))
+    except InputError as error:
+        return [Reply(error.in_words(t))]
+
+
+HOURS = re.compile(r"\d{1,3}(?:\.\d{1,2})?")
+
+
+def correction_values(hours: str, reason: str) -> tuple[int, str]:
+    """The minutes and the reason of a correction, checked; InputError naming the field otherwise."""
+    hours = hours.strip()
+    minutes = round(float(hours) * 60) if HOURS.fullmatch(hours) else -1
     if not 0 <= minutes <= 24 * 60:
-        return [Reply(t("The hours must be between 0 and 24."))]
+        raise InputError(
+            f"the hours must be between 0 and 24, not {hours!r}",
+            said=_("The hours must be between 0 and 24."),
+            field="hours",
+        )
+    reason = " ".join(reason.split())[:200]
+    if not reason:
+        raise InputError(
+            "a correction needs a reason",
+            said=_("Please give the reason for the correction."),
+            field="reason",
+        )
+    return minutes, reason
+
+
+def correct_fields(ctx: Context, record_id: int, hours: str, reason: str) -> list[Reply]:
+    """更正 from a form (the console): the hours and the reason as typed. What is wrong with them, and
+    a session that cannot be corrected, raises InputError (the form shows it beside the field)."""
+    minutes, reason = correction_values(hours, reason)
+    record = _record_in_my_units(ctx, str(record_id))
+    if record is None or record.status not in (RecordStatus.REVIEW, RecordStatus.COUNTED):
+        raise InputError(
+            f"record {record_id} cannot be corrected",
+            said=_("Session #{id} was already settled."),
+            id=record_id,
+        )
+    return _correct(ctx, record, minutes, reason)
+
+
+def _correct(ctx: Context, record: ServiceRecord, minutes: int, reason: str) -> list[Reply]:
+    t = ctx.t
+    if record.volunteer_id == ctx.volunteer_id:
+        raise InputError("one's own session", said=OWN_SESSION)
     if not service_store.settle_record(ctx.session, record.id, (record.status,), RecordStatus.VOID):
-        return [Reply(t("Session #{id} was already settled.", id=record.id))]
+        raise InputError(
+            f"record {record.id} was already settled",
+            said=_("Session #{id} was already settled."),
+            id=record.id,
+        )
     fixed = service_store.add_correction(
         ctx.session,
         record,

@@ -173,7 +173,12 @@ def console_routes(vbot: Runtime) -> list[BaseRoute]:
         Route("/console/language", bound(language), methods=["POST"]),
         Mount("/console/static", StaticFiles(directory=HERE / "static"), name="console-static"),
         unit_route("/today", today.today, before=line_quota),
-        unit_route("/records/{record_id:int}/{action:str}", today.settle, methods=("POST",)),
+        unit_route(
+            "/records/{record_id:int}/{action:str}",
+            today.settle,
+            methods=("POST",),
+            again=today.today,  # a refused 更正: Today again, the error beside its field
+        ),
         *[
             unit_route(path, work, methods, before, getattr(module, "AGAIN", {}).get(work))
             for module in (people, events, audit, unit_pages)

@@ -183,7 +183,10 @@ def poster(page: Page) -> Result:
     found = event_of(page)
     settings = page.vbot.settings
     if not (settings.line_enabled or settings.telegram_enabled):
-        raise InputError("the poster's QR codes open LINE or Telegram: configure at least one of them first")
+        raise InputError(
+            "the poster's QR codes open LINE or Telegram: configure at least one of them first",
+            said=_("The poster's QR codes open LINE or Telegram: configure at least one of them first."),
+        )
     translators = poster_translators(page.vbot.catalogs, page.t.locale)
     shifts = event_store.shifts_of(page.session, ident(found))
     png, pdf = event_poster(translators, page.vbot.rules.timezone, found, shifts, settings.public_url)

@@ -182,8 +182,8 @@ def correct(page: Page) -> Result:
     )
     if record is None or record.unit_id != page.unit_id or record.volunteer_id != person.id:
         raise NotFound
-    replies = corrections.correct(
-        page.context(), f"#{record.id} {page.field('hours')} {page.field('reason')}"
+    replies = corrections.correct_fields(
+        page.context(), ident(record), page.field("hours"), page.field("reason")
     )
     return Redirect(page.url(f"/volunteers/{person.id}"), "\n".join(reply.text for reply in replies))
 
@@ -204,7 +204,10 @@ def hours_export(page: Page) -> Result:
         page.t,
     )
     if made is None:
-        raise InputError("the period must be a year (2026), a half (2026H1) or a month (2026-03)")
+        raise InputError(
+            "the period must be a year (2026), a half (2026H1) or a month (2026-03)",
+            said=_("The period must be a year (2026), a half (2026H1) or a month (2026-03)."),
+        )
     return File(made.data, made.name, made.media_type)
 
 
@@ -308,4 +311,10 @@ ROUTES = [
     ("/hours/export", hours_export, ("GET",), None),
 ]
 # Each form's page, shown again with the values sent and the error when the form is refused.
-AGAIN = {add_volunteer: volunteers, set_volunteer: volunteer, add_hours: volunteer, merge: duplicates}
+AGAIN = {
+    add_volunteer: volunteers,
+    set_volunteer: volunteer,
+    add_hours: volunteer,
+    correct: volunteer,
+    merge: duplicates,
+}

@@ -52,6 +52,6 @@ def settle(page: Page) -> Result:
         replies = corrections.approve(ctx, f"#{record.id}")
     elif action == "void":
         replies = corrections.void(ctx, f"#{record.id}")
-    else:
-        replies = corrections.correct(ctx, f"#{record.id} {page.field('hours')} {page.field('reason')}")
+    else:  # a bad time or no reason: the page again, the error beside its field (InputError)
+        replies = corrections.correct_fields(ctx, ident(record), page.field("hours"), page.field("reason"))
     return Redirect(page.back(), "\n".join(reply.text for reply in replies))

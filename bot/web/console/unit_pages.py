@@ -64,7 +64,10 @@ def reports(page: Page) -> Result:
 def report_xlsx(page: Page) -> Result:
     made = unit_file(page.session, "report", page.unit_id, span_of(page), page.vbot.rules.timezone, page.t)
     if made is None:
-        raise InputError("reports are for a half-year or a year, for example 2026H1 or 2026")
+        raise InputError(
+            "reports are for a half-year or a year, for example 2026H1 or 2026",
+            said=_("Reports are for a half-year or a year, for example 2026H1 or 2026."),
+        )
     return File(made.data, made.name, made.media_type)
 
 
@@ -119,14 +122,20 @@ def uploaded(page: Page) -> tuple[bytes, str]:
     try:
         return base64.b64decode(page.field("data"), validate=True), page.field("filename") or "roster.csv"
     except (binascii.Error, ValueError):
-        raise InputError("the roster file could not be read") from None
+        raise InputError(
+            "the roster file could not be read", said=_("The roster file could not be read."), field="file"
+        ) from None
 
 
 def import_roster(page: Page) -> Result:
     """Without `confirm`, what the import would do, rolled back; with it, the import."""
     data, filename = uploaded(page)
     if len(data) > MAX_ROSTER_BYTES:
-        raise InputError("the roster file is larger than 1 MB")
+        raise InputError(
+            "the roster file is larger than 1 MB",
+            said=_("The roster file is larger than 1 MB."),
+            field="file",
+        )
     rows = roster_import.read_rows(data, filename)
     report = roster_import.import_roster(page.session, page.now, page.actor, page.unit_id, rows, page.today)
     done = page.field("confirm") == "yes"
@@ -156,4 +165,4 @@ ROUTES = [
 ]
 
 # Each form's page, shown again with the values sent and the error when the form is refused.
-AGAIN = {grant: awards, add_deadline: calendar, quiet_hours: calendar}
+AGAIN = {grant: awards, add_deadline: calendar, quiet_hours: calendar, import_roster: import_form}
