@@ -2,6 +2,7 @@
 
     python -m benchmarks.webhook_load [--database sqlite|postgresql|both] [--requests 5000] [--concurrency 32]
                                       [--volunteers 500] [--client httpx|raw] [--no-workers]
+                                      [--separate-worker [--workers N]]
 
 Three processes besides this one (the load generator): the real bot under uvicorn (inbox worker and sender
 running, no scheduler), a stand-in of the LINE API (tests/standins.py) and, for the comparison, an echo app
@@ -522,10 +523,10 @@ async def run_bot_load(kind: str, database_url: str, args, log_dir: Path) -> Loa
                 log_dir,
             )
         )
-        if args.separate_worker:
+        for n in range(args.workers if args.separate_worker else 0):
             await stack.enter_async_context(
                 Child(
-                    f"worker-{kind}",
+                    f"worker-{kind}-{n + 1}",
                     ["--role", "worker", "--database-url", database_url, "--line-api", standin.url],
                     log_dir,
                 )
@@ -616,6 +617,8 @@ async def orchestrate(args) -> int:
         print(f"… {kind}", flush=True)
         with database(kind) as url:
             name = f"webhook only ({kind})" if args.no_workers else f"check-in/out ({kind})"
+            if args.separate_worker:
+                name = f"{kind}, serve + {args.workers} work"
             results.append((name, await run_bot_load(kind, url, args, log_dir)))
 
     print()
@@ -670,6 +673,12 @@ def main(argv: list[str] | None = None) -> int:
         help="webhooks in one process, the worker and sender in another (`vbot serve --no-workers` + `vbot work`)",
     )
     parser.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="with --separate-worker: how many `vbot work` processes share the inbox (PostgreSQL)",
+    )
+    parser.add_argument(
         "--role", choices=["load", "bot", "echo", "standin", "worker"], default="load", help=argparse.SUPPRESS
     )
     parser.add_argument("--database-url", help=argparse.SUPPRESS)
@@ -690,9 +699,12 @@ def main(argv: list[str] | None = None) -> int:
         run_standin()
         return 0
     if not (
-        1 <= args.requests <= 1_000_000 and 1 <= args.concurrency <= 1000 and 1 <= args.volunteers <= 100_000
+        1 <= args.requests <= 1_000_000
+        and 1 <= args.concurrency <= 1000
+        and 1 <= args.volunteers <= 100_000
+        and 1 <= args.workers <= 16
     ):
-        parser.error("--requests, --concurrency or --volunteers out of range")
+        parser.error("--requests, --concurrency, --volunteers or --workers out of range")
     return asyncio.run(orchestrate(args))
 
 

@@ -138,33 +138,48 @@ class Pipeline:
         # One transaction for the batch (on SQLite a few, see _handle_batch); if anything in one fails, what
         # is left again one event a transaction, so that only the failing event is retried (and a person's
         # later events wait for it).
-        done = await asyncio.to_thread(self._handle_batch, readable, now) if not unreadable else 0
+        done, menus = (
+            await asyncio.to_thread(self._handle_batch, readable, now) if not unreadable else (0, {})
+        )
         finished = readable[:done]
         for event, incoming in finished:
             log_event_outcome(event, incoming, DONE, claimed)
+        one_by_one = []
         for event, incoming in readable[done:]:
             started = time.perf_counter()
             outcome = await asyncio.to_thread(self._handle, event, incoming, now)
             log_event_outcome(event, incoming, outcome, started)
             if outcome == DONE:
-                finished.append((event, incoming))
-        if finished:
+                one_by_one.append((event, incoming))
+        if finished or one_by_one:
             self.outbox_waiting.set()
-        line_senders = {
+        if self.line_menus is not None:
+            if finished:  # their menus were checked in the batch's transaction
+                await self.line_menus.follow(self._line_senders(finished), menus)
+            if line_senders := self._line_senders(one_by_one):
+                await self.line_menus.follow(line_senders)
+        return len(finished) + len(one_by_one)
+
+    def _line_senders(self, handled: list[tuple[InboxEvent, Incoming | None]]) -> dict[str, str | None]:
+        """The LINE users among those whose events were handled (not a block), with their app's language:
+        the rich menu each should now have follows (bot/channels/line_menus.py)."""
+        return {
             incoming.user_id: self.catalogs.match(incoming.platform_locale)
-            for _event, incoming in finished
+            for _event, incoming in handled
             if incoming is not None and incoming.platform == Platform.LINE and incoming.kind != "blocked"
         }
-        if line_senders and self.line_menus is not None:
-            await self.line_menus.follow(line_senders)
-        return len(finished)
 
-    def _handle_batch(self, batch: list[tuple[InboxEvent, Incoming | None]], now: dt.datetime) -> int:
+    def _handle_batch(
+        self, batch: list[tuple[InboxEvent, Incoming | None]], now: dt.datetime
+    ) -> tuple[int, dict[str, str | None]]:
         """The events of one claim in one transaction, in id order, marked done together; returns how many
-        were kept. On SQLite a transaction holds the file's only write lock, which the webhooks wait for to
-        store what arrives: there it is committed after SQLITE_TRANSACTION_SECONDS, and the rest goes on in
-        the next. Stops (what is left not kept) when an event failed or another worker took the claim over."""
+        were kept, and the LINE rich menus their senders should now have linked (checked in the same
+        transaction: no other one for them). On SQLite a transaction holds the file's only write lock, which
+        the webhooks wait for to store what arrives: there it is committed after SQLITE_TRANSACTION_SECONDS,
+        and the rest goes on in the next. Stops (what is left not kept) when an event failed or another worker
+        took the claim over."""
         kept = 0
+        menus: dict[str, str | None] = {}
         box = SQLITE_TRANSACTION_SECONDS if self.uow.engine.dialect.name == "sqlite" else None
         while kept < len(batch):
             taken: list[InboxEvent] = []
@@ -186,13 +201,16 @@ class Pipeline:
                             break
                     if not queue_store.finish_claimed_events(session, taken, now):
                         log.warning("a claim of %s inbox events was taken over by another worker", len(batch))
-                        return kept
+                        return kept, menus
+                    senders = self._line_senders(batch[kept : kept + len(taken)])
+                    changes = self.line_menus.changes(session, senders) if senders and self.line_menus else {}
                     session.commit()
             except Exception:
                 log.warning("an inbox event failed in a batch; working the rest off one by one")
-                return kept
+                return kept, menus
             kept += len(taken)
-        return kept
+            menus.update(changes)
+        return kept, menus
 
     def _handle(self, event: InboxEvent, incoming: Incoming | None, now: dt.datetime) -> str:
         """How the event's turn ended (bot/event_log.py): DONE, WAITING, TAKEN_OVER, RETRY or FAILED."""

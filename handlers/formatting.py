@@ -19,8 +19,10 @@ def babel_locale(locale: str) -> Locale:
     return Locale.parse(locale)
 
 
+@lru_cache(maxsize=4096)
 def hours_from_minutes(minutes: int, locale: str) -> str:
-    """Hours with at most one decimal: 150 → `2.5`, 120 → `2`, 25 → `0.4`."""
+    """Hours with at most one decimal: 150 → `2.5`, 120 → `2`, 25 → `0.4`. Remembered: every check-out
+    says two of them, and babel reads the number pattern anew on every call."""
     return format_decimal(round(minutes / 60, 1), format="#,##0.#", locale=babel_locale(locale))
 
 

@@ -107,7 +107,22 @@ class PushTerms:
 
 
 def replies_to_json(replies: list[Reply]) -> str:
-    return json.dumps([asdict(reply) for reply in replies], ensure_ascii=False)
+    return json.dumps([_reply_json(reply) for reply in replies], ensure_ascii=False)
+
+
+def _reply_json(reply: Reply) -> dict[str, Any]:
+    """asdict(reply); the everyday reply (text and buttons) without asdict's deep copies (the worker writes
+    one for every event)."""
+    if reply.cards or reply.document:
+        return asdict(reply)
+    return {
+        "text": reply.text,
+        "buttons": [{"label": b.label, "text": b.text, "kind": b.kind} for b in reply.buttons],
+        "cards": [],
+        "document": None,
+        "link": reply.link,
+        "sticker": reply.sticker,
+    }
 
 
 def _card(item: dict[str, Any]) -> Card:

@@ -38,8 +38,26 @@ def seed_award_rules(session: Session, definitions: dict[str, str], now: dt.date
             session.add(row)
 
 
+_RULES = AwardRule.__table__  # type: ignore[attr-defined]
+_AWARD_RULE_DEFINITIONS = sa.select(_RULES.c.definition).order_by(_RULES.c.code)
+
+
 def award_rule_definitions(session: Session) -> list[str]:
-    return list(session.exec(select(AwardRule.definition).order_by(AwardRule.code)).all())
+    session.flush()  # a row changed in this session counts
+    return list(session.execute(_AWARD_RULE_DEFINITIONS).scalars())
+
+
+_TOTALS = ServiceTotal.__table__  # type: ignore[attr-defined]
+_COUNTED_MINUTES_OF = sa.select(sa.func.coalesce(sa.func.sum(_TOTALS.c.minutes), 0)).where(
+    _TOTALS.c.volunteer_id == sa.bindparam("volunteer")
+)
+
+
+def counted_minutes_of(session: Session, volunteer_id: int) -> int:
+    """All of a member's counted service minutes, every unit and day together: one read of the sums the
+    triggers keep (storage/totals_store.py), current within the transaction."""
+    session.flush()
+    return int(session.execute(_COUNTED_MINUTES_OF, {"volunteer": volunteer_id}).scalar_one())
 
 
 def counted_service_by_day(

@@ -103,6 +103,16 @@ def unit(session: Session, unit_id: int) -> Unit | None:
     return session.get(Unit, unit_id)
 
 
+_UNITS = Unit.__table__  # type: ignore[attr-defined]
+_CATEGORY_AND_CITY = sa.select(_UNITS.c.category, _UNITS.c.city).where(_UNITS.c.id == sa.bindparam("unit"))
+
+
+def category_and_city(session: Session, unit_id: int) -> tuple[str, str]:
+    """A unit's service category and city: what the award rules count its minutes by."""
+    category, city = session.execute(_CATEGORY_AND_CITY, {"unit": unit_id}).one()
+    return category, city
+
+
 def add_unit(
     session: Session,
     *,

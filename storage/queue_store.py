@@ -108,6 +108,34 @@ _WAITING_FOR_EARLIER = sa.select(_INBOX.c.id).where(
 )
 
 
+# The worker's claim, built once (it runs for every batch, and for every event when they come one by one):
+# the due events nobody holds (see _due_ids), given to this worker, then read.
+_DUE_EVENTS = (
+    sa.select(_INBOX.c.id)
+    .where(
+        _INBOX.c.processed_at.is_(None),
+        sa.or_(_INBOX.c.claimed_until.is_(None), _INBOX.c.claimed_until < sa.bindparam("now")),
+    )
+    .order_by(_INBOX.c.id)
+    .limit(sa.bindparam("limit"))
+    .with_for_update(skip_locked=True)
+)
+_CLAIM_EVENTS = (
+    sa.update(_INBOX)
+    .where(_INBOX.c.id.in_(sa.bindparam("ids", expanding=True)))
+    .values(
+        claimed_until=sa.bindparam("b_until"),
+        claim_token=sa.bindparam("b_token"),
+        attempts=_INBOX.c.attempts + 1,
+    )
+)
+_CLAIMED_EVENTS = (
+    select(InboxEvent)
+    .where(col(InboxEvent.id).in_(sa.bindparam("ids", expanding=True)))
+    .order_by(col(InboxEvent.id))
+)
+
+
 def claim_inbox_events(
     session: Session, now: dt.datetime, lease: dt.timedelta, limit: int
 ) -> list[InboxEvent]:
@@ -116,11 +144,15 @@ def claim_inbox_events(
     A person's events are handled in order, also when several processes share the inbox (a check-out must
     not overtake its check-in): an event is left for later while an earlier event of its sender, not among
     those taken, is not done. Earlier events of the same sender taken together are worked off in id order."""
-    ids = _due_ids(session, InboxEvent, col(InboxEvent.processed_at).is_(None), now, limit)
+    ids = list(session.execute(_DUE_EVENTS, {"now": now, "limit": limit}).scalars())
     if not ids:
         return []
     waiting = set(session.execute(_WAITING_FOR_EARLIER, {"ids": ids}).scalars())
-    return _claim_ids(session, [i for i in ids if i not in waiting], InboxEvent, now, lease)
+    ids = [i for i in ids if i not in waiting]
+    if not ids:
+        return []
+    session.execute(_CLAIM_EVENTS, {"ids": ids, "b_until": now + lease, "b_token": uuid.uuid4().hex})
+    return list(session.exec(_CLAIMED_EVENTS, params={"ids": ids}).all())
 
 
 def has_earlier_pending_event(session: Session, event: InboxEvent) -> bool:

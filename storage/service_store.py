@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from typing import Any, cast
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, col, select
 
 from storage.models import (
@@ -26,6 +28,14 @@ def chat_visit(status: RecordStatus, **columns) -> ServiceRecord:
     return ServiceRecord(kind=RecordKind.SERVICE, source=RecordSource.CHAT, status=status, **columns)
 
 
+_RECORDS = ServiceRecord.__table__  # type: ignore[attr-defined]
+# Prebuilt for each dialect: opens a visit unless the unique index says one is open already (no row back).
+_OPEN_VISIT = {
+    name: dialect.insert(_RECORDS).on_conflict_do_nothing().returning(_RECORDS.c.id)
+    for name, dialect in (("sqlite", sqlite), ("postgresql", postgresql))
+}
+
+
 def open_visit(
     session: Session,
     *,
@@ -36,25 +46,32 @@ def open_visit(
     recorded_by: str,
     created_at: dt.datetime,
     **fields,
-) -> ServiceRecord | None:
-    """Opens a chat-recorded service session (`fields`: shift_id, walk_up, checked_in_by); None when the unique
-    index says the person is already checked in (two check-ins at the same instant: the other got there first)."""
-    visit = chat_visit(
-        RecordStatus.OPEN,
-        volunteer_id=volunteer_id,
-        unit_id=unit_id,
-        check_in=check_in,
-        service_date=service_date,
-        recorded_by=recorded_by,
-        created_at=created_at,
+) -> int | None:
+    """Opens a chat-recorded service session (`fields`: shift_id, walk_up, checked_in_by) and returns its id;
+    None when the unique index says the person is already checked in (two check-ins at the same instant: the
+    other got there first). One statement: no savepoint, no ORM object."""
+    session.flush()  # what the handler added before (a visit's part after midnight) goes first
+    values = {
+        "volunteer_id": volunteer_id,
+        "unit_id": unit_id,
+        "kind": RecordKind.SERVICE,
+        "source": RecordSource.CHAT,
+        "status": RecordStatus.OPEN,
+        "check_in": check_in,
+        "check_out": None,
+        "minutes": 0,
+        "service_date": service_date,
+        "recorded_by": recorded_by,
+        "note": None,
+        "created_at": created_at,
+        "shift_id": None,
+        "walk_up": False,
+        "checked_in_by": None,
+        "late_after": None,
         **fields,
-    )
-    try:
-        with session.begin_nested():
-            session.add(visit)
-    except sa.exc.IntegrityError:
-        return None
-    return visit
+    }
+    opened = session.execute(_OPEN_VISIT[session.get_bind().dialect.name], values)
+    return opened.scalar_one_or_none()
 
 
 def add_visit_part(
@@ -89,15 +106,18 @@ SETTLED = (RecordStatus.COUNTED, RecordStatus.REVIEW)  # closed sessions: counte
 
 
 # The check-in's and check-out's lookups are built once: building a query is most of its cost.
-_HOLD_PERSON = select(Volunteer.id).where(col(Volunteer.id) == sa.bindparam("volunteer")).with_for_update()
+_VOLUNTEERS = Volunteer.__table__  # type: ignore[attr-defined]
+_HOLD_PERSON = (
+    sa.select(_VOLUNTEERS.c.id).where(_VOLUNTEERS.c.id == sa.bindparam("volunteer")).with_for_update()
+)
 _LATEST_CLOSED_VISIT = (
-    select(ServiceRecord)
+    sa.select(_RECORDS.c.unit_id, _RECORDS.c.check_out)
     .where(
-        col(ServiceRecord.volunteer_id) == sa.bindparam("volunteer"),
-        col(ServiceRecord.status).in_(SETTLED),
-        col(ServiceRecord.check_out).is_not(None),
+        _RECORDS.c.volunteer_id == sa.bindparam("volunteer"),
+        _RECORDS.c.status.in_(SETTLED),
+        _RECORDS.c.check_out.is_not(None),
     )
-    .order_by(col(ServiceRecord.check_out).desc(), col(ServiceRecord.id).desc())
+    .order_by(_RECORDS.c.check_out.desc(), _RECORDS.c.id.desc())
     .limit(1)
 )
 _OPEN_VISIT_OF = select(ServiceRecord).where(
@@ -112,12 +132,14 @@ def hold_person(session: Session, volunteer_id: int) -> None:
     PostgreSQL: the person's row is locked (SELECT … FOR UPDATE), so a second decision waits, then reads what
     the first committed. SQLite: every transaction began IMMEDIATE (storage/db.py) and holds the database's
     write lock already; the statement is the same and its FOR UPDATE is left out."""
-    session.exec(_HOLD_PERSON, params={"volunteer": volunteer_id}).first()
+    session.execute(_HOLD_PERSON, {"volunteer": volunteer_id}).first()
 
 
-def latest_closed_visit(session: Session, volunteer_id: int) -> ServiceRecord | None:
-    """The person's counted or reviewed session that ended last: no check-in may open before its end."""
-    return session.exec(_LATEST_CLOSED_VISIT, params={"volunteer": volunteer_id}).first()
+def latest_closed_visit(session: Session, volunteer_id: int) -> sa.Row | None:
+    """The unit and end (`unit_id`, `check_out`) of the person's counted or reviewed session that ended last:
+    no check-in may open before its end."""
+    session.flush()  # the parts of a visit closed in this session count
+    return session.execute(_LATEST_CLOSED_VISIT, {"volunteer": volunteer_id}).first()
 
 
 def covers(session: Session, volunteer_id: int, moment: dt.datetime) -> bool:
@@ -234,25 +256,45 @@ def open_visits_begun_before(session: Session, moment: dt.datetime) -> list[Serv
     )
 
 
+_FINISH_VISIT = (
+    sa.update(_RECORDS)
+    .where(_RECORDS.c.id == sa.bindparam("b_id"), _RECORDS.c.status == RecordStatus.OPEN)
+    .values(
+        check_out=sa.bindparam("b_check_out"),
+        minutes=sa.bindparam("b_minutes"),
+        status=sa.bindparam("b_status"),
+        late_after=None,
+        note=sa.func.coalesce(sa.bindparam("b_note", type_=sa.String), _RECORDS.c.note),
+    )
+)
+
+
 def finish_visit(
     session: Session,
-    record_id: int,
+    visit: ServiceRecord,
     check_out: dt.datetime,
     minutes: int,
     status: str,
     note: str | None = None,
 ) -> bool:
-    """Closes a session only if it is still open; False when someone else closed it first."""
-    values = {"check_out": check_out, "minutes": minutes, "status": status, "late_after": None}
-    if note:
-        values["note"] = note
-    return bool(
-        session.execute(
-            sa.update(ServiceRecord)
-            .where(ServiceRecord.id == record_id, ServiceRecord.status == RecordStatus.OPEN)
-            .values(**values)
-        ).rowcount
+    """Closes a session only if it is still open; False when someone else closed it first. One prebuilt
+    statement; `visit` (loaded in this session) then says what its row says."""
+    closed = session.execute(
+        _FINISH_VISIT,
+        {
+            "b_id": visit.id,
+            "b_check_out": check_out,
+            "b_minutes": minutes,
+            "b_status": status,
+            "b_note": note or None,
+        },
     )
+    if not cast("sa.CursorResult[Any]", closed).rowcount:
+        return False
+    changed = {"check_out": check_out, "minutes": minutes, "status": status, "late_after": None}
+    for name, value in (changed | ({"note": note} if note else {})).items():
+        set_committed_value(visit, name, value)
+    return True
 
 
 def settle_record(session: Session, record_id: int, from_statuses: tuple[str, ...], status: str) -> bool:
@@ -375,17 +417,18 @@ def counted_service_minutes(
     return [UnitMinutes(row.unit_id, row.name, int(row.total), int(row.year), int(row.half)) for row in rows]
 
 
-_COUNTED_MINUTES_ON = select(sa.func.coalesce(sa.func.sum(ServiceRecord.minutes), 0)).where(
-    col(ServiceRecord.volunteer_id) == sa.bindparam("volunteer"),
-    col(ServiceRecord.status) == RecordStatus.COUNTED,
-    col(ServiceRecord.kind) == RecordKind.SERVICE,
-    col(ServiceRecord.service_date) == sa.bindparam("day"),
+_COUNTED_MINUTES_ON = sa.select(sa.func.coalesce(sa.func.sum(_RECORDS.c.minutes), 0)).where(
+    _RECORDS.c.volunteer_id == sa.bindparam("volunteer"),
+    _RECORDS.c.status == RecordStatus.COUNTED,
+    _RECORDS.c.kind == RecordKind.SERVICE,
+    _RECORDS.c.service_date == sa.bindparam("day"),
 )
 
 
 def counted_service_minutes_on(session: Session, volunteer_id: int, day: dt.date) -> int:
-    """Counted service minutes of one day, all units together."""
-    return session.exec(_COUNTED_MINUTES_ON, params={"volunteer": volunteer_id, "day": day}).one()
+    """Counted service minutes of one day, all units together (what this session added so far included)."""
+    session.flush()
+    return int(session.execute(_COUNTED_MINUTES_ON, {"volunteer": volunteer_id, "day": day}).scalar_one())
 
 
 @dataclass(frozen=True)

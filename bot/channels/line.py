@@ -6,6 +6,7 @@ import asyncio
 import base64
 import datetime as dt
 import email.utils
+import functools
 import hashlib
 import hmac
 import json
@@ -29,11 +30,8 @@ from linebot.v3.messaging import (
     LocationAction,
     Message,
     MessageAction,
-    MulticastRequest,
-    PushMessageRequest,
     QuickReply,
     QuickReplyItem,
-    ReplyMessageRequest,
     StickerMessage,
     TextMessage,
 )
@@ -303,22 +301,19 @@ class LineChannel:
 
         Quick replies go on a reply's last message (LINE shows those of the last message only), at most 13;
         the words of any further buttons are listed at the end of its text instead."""
-        messages: list[Message] = []
-        for reply in replies_from_json(payload):
-            quick, extra = quick_reply(reply.buttons)
-            if reply.cards:
-                parts: list[Message] = carousels(reply)
-                if extra:
-                    parts += [TextMessage(text=part) for part in split_text(extra, TEXT_LENGTH)]
-            else:
-                text = text_with_link(reply) + (f"\n\n{extra}" if extra else "")
-                parts = [TextMessage(text=part or "…") for part in split_text(text, TEXT_LENGTH)]
-            if reply.sticker in STICKERS:
-                package, sticker = STICKERS[reply.sticker]
-                parts.append(StickerMessage(package_id=package, sticker_id=sticker))
-            parts[-1].quick_reply = quick
-            messages += parts
-        return [messages[i : i + MAX_MESSAGES] for i in range(0, len(messages), MAX_MESSAGES)] or [[]]
+        return [
+            [_message_model(message, buttons) for message, buttons in request]
+            for request in _rendered(payload)
+        ]
+
+    @staticmethod
+    def request_messages(payload: str) -> list[list[dict]]:
+        """render()'s requests as the JSON the SDK sends: a text's built directly, and the quick replies of
+        each set of buttons turned into JSON once a process (the same few follow most answers)."""
+        return [
+            [_message_json(message, buttons) for message, buttons in request]
+            for request in _rendered(payload)
+        ]
 
     async def deliver(self, message: OutboxMessage, now: dt.datetime) -> Delivery:
         """Sends the requests of the answer not yet delivered, in order. LINE's semantics, per request:
@@ -330,7 +325,7 @@ class LineChannel:
           as delivered (no push); otherwise the token was spent or expired unused: pushed at once.
         - a push or multicast: carries X-Line-Retry-Key (one per request); 409 means LINE took it before.
         Any other 4xx is a refusal of the content: failed, with LINE's reason (never the text) in the log."""
-        requests = self.render(message.payload)
+        requests = self.request_messages(message.payload)
         done = message.parts_sent or 0
         in_doubt = bool(message.in_doubt)
         token_spent = False
@@ -354,26 +349,30 @@ class LineChannel:
         return Delivery("sent", parts_sent=len(requests), in_doubt=False, token_spent=token_spent)
 
     async def _send_part(
-        self, message: OutboxMessage, part: int, messages: list[Message], reply: bool, in_doubt: bool
+        self, message: OutboxMessage, part: int, messages: list[dict], reply: bool, in_doubt: bool
     ) -> Delivery | str | None:
         """None when LINE took the request, "token refused", or the Delivery that says why not."""
         try:
             if reply:
-                await self._api.reply_message(
-                    ReplyMessageRequest(reply_token=message.reply_token, messages=messages),
-                    _request_timeout=self._timeout,
+                await self._post(
+                    "/v2/bot/message/reply",
+                    {"replyToken": message.reply_token, "messages": messages, "notificationDisabled": False},
                 )
             elif message.recipients:
-                await self._api.multicast(
-                    MulticastRequest(to=json.loads(message.recipients), messages=messages),
-                    x_line_retry_key=part_key(message.retry_key, part),
-                    _request_timeout=self._timeout,
+                await self._post(
+                    "/v2/bot/message/multicast",
+                    {
+                        "to": json.loads(message.recipients),
+                        "messages": messages,
+                        "notificationDisabled": False,
+                    },
+                    part_key(message.retry_key, part),
                 )
             else:
-                await self._api.push_message(
-                    PushMessageRequest(to=message.recipient, messages=messages),
-                    x_line_retry_key=part_key(message.retry_key, part),
-                    _request_timeout=self._timeout,
+                await self._post(
+                    "/v2/bot/message/push",
+                    {"to": message.recipient, "messages": messages, "notificationDisabled": False},
+                    part_key(message.retry_key, part),
                 )
             return None
         except ApiException as error:
@@ -382,6 +381,68 @@ class LineChannel:
             return Delivery("retry", f"LINE not reached: {error!r}", in_doubt=in_doubt)
         except (TimeoutError, aiohttp.ClientError) as error:  # sent, but no answer: it may have been taken
             return Delivery("retry", f"LINE did not answer: {error!r}", in_doubt=True)
+
+    async def _post(self, path: str, body: dict, retry_key: str | None = None) -> None:
+        """Sends a message request through line-bot-sdk's client (its authentication, its HTTP session, an
+        answer other than 2xx raised as ApiException), as its reply_message, push_message and multicast do,
+        less what costs most of a call: checking the arguments against its models and reading LINE's answer
+        into them (nothing in it is used)."""
+        headers = {"Accept": "application/json", "Content-Type": "application/json"}
+        if retry_key:
+            headers["X-Line-Retry-Key"] = retry_key
+        await self._client.call_api(  # type: ignore[union-attr]
+            path,
+            "POST",
+            header_params=headers,
+            body=body,
+            response_types_map={},
+            auth_settings=["Bearer"],
+            _request_timeout=self._timeout,
+        )
+
+
+def _rendered(payload: str) -> list[list[tuple[Message | str, tuple[Button, ...]]]]:
+    """render()'s requests, each message (a text as its str) with the buttons of its quick replies (none but
+    on a reply's last message)."""
+    messages: list[tuple[Message | str, tuple[Button, ...]]] = []
+    for reply in replies_from_json(payload):
+        extra = "\n".join(
+            f"→ {button.text}" for button in reply.buttons[MAX_QUICK_REPLIES:] if button.kind != "location"
+        )
+        if reply.cards:
+            parts: list[Message | str] = [
+                *carousels(reply),
+                *(split_text(extra, TEXT_LENGTH) if extra else []),
+            ]
+        else:
+            text = text_with_link(reply) + (f"\n\n{extra}" if extra else "")
+            parts = [part or "…" for part in split_text(text, TEXT_LENGTH)]
+        if reply.sticker in STICKERS:
+            package, sticker = STICKERS[reply.sticker]
+            parts.append(StickerMessage(package_id=package, sticker_id=sticker))
+        messages += [(part, ()) for part in parts[:-1]] + [(parts[-1], reply.buttons)]
+    return [messages[i : i + MAX_MESSAGES] for i in range(0, len(messages), MAX_MESSAGES)] or [[]]
+
+
+def _message_model(message: Message | str, buttons: tuple[Button, ...]) -> Message:
+    model = TextMessage(text=message) if isinstance(message, str) else message
+    model.quick_reply = quick_reply(buttons)[0]
+    return model
+
+
+def _message_json(message: Message | str, buttons: tuple[Button, ...]) -> dict:
+    """The message's JSON, as _message_model(…).to_dict() gives it."""
+    found = {"type": "text", "text": message} if isinstance(message, str) else message.to_dict()
+    quick = _quick_reply_json(buttons)
+    if quick is not None:
+        found["quickReply"] = quick
+    return found
+
+
+@functools.lru_cache(maxsize=1024)
+def _quick_reply_json(buttons: tuple[Button, ...]) -> dict | None:
+    quick, _extra = quick_reply(buttons)
+    return quick.to_dict() if quick is not None else None
 
 
 def _proxy_looked_up_once(client: AsyncApiClient, host: str) -> None:

@@ -189,13 +189,17 @@ class MenuFollower:
         self._pending: dict[str, str | None] = {}
         self._task: asyncio.Task | None = None
 
-    async def follow(self, senders: dict[str, str | None]) -> None:
-        """senders: LINE user id → the shipped locale their LINE app's language matches (None: none)."""
-        try:
-            changes = await asyncio.to_thread(self._changes, senders)
-        except Exception:  # the menu is a convenience: never let it disturb the pipeline
-            log.exception("rich menus of %s LINE users not checked", len(senders))
-            return
+    async def follow(
+        self, senders: dict[str, str | None], changes: dict[str, str | None] | None = None
+    ) -> None:
+        """senders: LINE user id → the shipped locale their LINE app's language matches (None: none).
+        `changes`: what changes() found for them already, in the transaction that handled their messages."""
+        if changes is None:
+            try:
+                changes = await asyncio.to_thread(self._changes, senders)
+            except Exception:  # the menu is a convenience: never let it disturb the pipeline
+                log.exception("rich menus of %s LINE users not checked", len(senders))
+                return
         if changes:
             self._pending.update(changes)
             if self._task is None or self._task.done():
@@ -208,15 +212,20 @@ class MenuFollower:
 
     def _changes(self, senders: dict[str, str | None]) -> dict[str, str | None]:
         with self._uow() as session:
-            menus = stored_menus(session)
-            changes = {}
-            for account in line_accounts(session, senders):
-                wanted = wanted_menu(
-                    session, account, menus, self._default_locale, senders.get(account.platform_user_id)
-                )
-                if wanted != account.rich_menu:
-                    changes[account.platform_user_id] = wanted
-            return changes
+            return self.changes(session, senders)
+
+    def changes(self, session: Session, senders: dict[str, str | None]) -> dict[str, str | None]:
+        """LINE user id → the menu to link now, for those of `senders` whose menu is not the one they should
+        have; read in `session` (the worker reads it in the transaction that handled the messages)."""
+        menus = stored_menus(session)
+        changes = {}
+        for account in line_accounts(session, senders):
+            wanted = wanted_menu(
+                session, account, menus, self._default_locale, senders.get(account.platform_user_id)
+            )
+            if wanted != account.rich_menu:
+                changes[account.platform_user_id] = wanted
+        return changes
 
     async def _link_pending(self) -> None:
         while self._pending:

@@ -44,22 +44,32 @@ def seed_award_rules(session: Session, now: dt.datetime) -> None:
     award_store.seed_award_rules(session, definitions, now)
 
 
-_parsed: dict[
-    tuple[str, ...], tuple[AwardRule, ...]
-] = {}  # the table's rows → the rules: parsed once a process
+# The table's rows → the rules, nearest goals first, and the fewest minutes any of them needs: parsed once a
+# process (again when the rows change).
+_parsed: dict[tuple[str, ...], tuple[tuple[AwardRule, ...], int]] = {}
+
+
+def _award_table(session: Session) -> tuple[tuple[AwardRule, ...], int]:
+    """The award table (read each time: a unit may change a row), and the fewest counted minutes any award
+    needs (a renewal's hours where it has one)."""
+    definitions = tuple(award_store.award_rule_definitions(session))
+    table = _parsed.get(definitions)
+    if table is None:
+        parsed = parse_rules([json.loads(definition) for definition in definitions])
+        rules = tuple(sorted(parsed, key=lambda rule: (rule.hours, rule.years, rule.code)))
+        fewest = min(
+            (round(min(r.hours, r.renewal.hours if r.renewal else r.hours) * 60) for r in rules), default=0
+        )
+        table = rules, fewest
+        _parsed.clear()
+        _parsed[definitions] = table
+    return table
 
 
 def rules_in_store(session: Session) -> list[AwardRule]:
     """The award table, nearest goals first (by the hours they need). Read each time (a unit may change a row),
     parsed only when the rows differ from the last ones parsed."""
-    definitions = tuple(award_store.award_rule_definitions(session))
-    rules = _parsed.get(definitions)
-    if rules is None:
-        parsed = parse_rules([json.loads(definition) for definition in definitions])
-        rules = tuple(sorted(parsed, key=lambda rule: (rule.hours, rule.years, rule.code)))
-        _parsed.clear()
-        _parsed[definitions] = rules
-    return list(rules)
+    return list(_award_table(session)[0])
 
 
 def facts_for(session: Session, volunteer_id: int) -> VolunteerFacts:
@@ -257,10 +267,14 @@ def newly_reached_awards(
     from_chat: the minutes were recorded at a check-out (else entered by hand): facts_for keeps the two apart,
     and only the former wait for the training day.
     """
+    table, fewest = _award_table(session)
+    # No award needs fewer minutes than `fewest`: while all the person's counted minutes together (one read of
+    # the kept sums) fall short of it, nothing can be reached, and the person's facts are not read at all.
+    if award_store.counted_minutes_of(session, volunteer_id) < fewest:
+        return []
     after = facts_for(session, volunteer_id)
     # Only the ladders of awards the new minutes count for and could reach by now: every other award's progress
     # is the same before and after, so it cannot be newly reached (nor change what a ladder shows).
-    table = rules_in_store(session)
     reachable = {
         rule.ladder
         for rule in table

@@ -315,7 +315,7 @@ def check_in_for(ctx: Context, argument: str) -> list[Reply]:
         "checkin.for",
         f"volunteer:{target}",
         None,
-        {"record": opened.id, "shift": shift.id if shift else None},
+        {"record": opened, "shift": shift.id if shift else None},
     )
     return [
         Reply(

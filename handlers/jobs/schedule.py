@@ -37,7 +37,7 @@ def close_overlong_sessions(session: Session, now: dt.datetime, rules: Rules, ca
         end = record.check_in + rules.max_visit
         minutes = visit_minutes(record.check_in, end)
         if not service_store.finish_visit(
-            session, record.id, end, minutes, RecordStatus.REVIEW, note="not checked out"
+            session, record, end, minutes, RecordStatus.REVIEW, note="not checked out"
         ):
             continue
         closed += 1

@@ -27,7 +27,7 @@ def send_to_review(ctx: Context, record: ServiceRecord, at) -> Reply | None:
     """Closes an over-long visit for a coordinator to review; it adds no hours until approved."""
     minutes = visit_minutes(record.check_in, at)
     if not service_store.finish_visit(
-        ctx.session, record.id, at, minutes, RecordStatus.REVIEW, note="longer than the maximum"
+        ctx.session, record, at, minutes, RecordStatus.REVIEW, note="longer than the maximum"
     ):
         return None
     t = ctx.t
@@ -41,12 +41,15 @@ def send_to_review(ctx: Context, record: ServiceRecord, at) -> Reply | None:
     )
 
 
-def clear_to_check_in(ctx: Context, volunteer_id: int, at) -> tuple[list[Reply], Reply | None]:
+def clear_to_check_in(
+    ctx: Context, volunteer_id: int, at, units: list | None = None
+) -> tuple[list[Reply], Reply | None]:
     """What stands before a new check-in, everyday or at an event: no unit yet, a check-in arriving after a
     later check-out (to review), or a visit still open (an over-long one goes to review first). The notices
-    so far, and the answer that stops the check-in. From here to the commit, the person's record is held."""
+    so far, and the answer that stops the check-in. From here to the commit, the person's record is held.
+    `units`: the person's units (people_store.units_of), when the caller has read them already."""
     t = ctx.t
-    if not people_store.units_of(ctx.session, volunteer_id):
+    if not (people_store.units_of(ctx.session, volunteer_id) if units is None else units):
         return [], Reply(t("You are not in any unit yet. Please ask your coordinator to add you."))
     service_store.hold_person(ctx.session, volunteer_id)
     notices: list[Reply] = []
@@ -74,10 +77,10 @@ def check_in(ctx: Context, argument: str) -> list[Reply]:
     t = ctx.t
     volunteer_id = ctx.volunteer_id
     at = time_of_record(ctx.incoming.sent_at, ctx.now)
-    replies, stop = clear_to_check_in(ctx, volunteer_id, at)
+    units = people_store.units_of(ctx.session, volunteer_id)
+    replies, stop = clear_to_check_in(ctx, volunteer_id, at, units)
     if stop is not None:
         return [*replies, stop]
-    units = people_store.units_of(ctx.session, volunteer_id)
     chosen = None
     if argument:
         chosen = next((unit for unit, _role in units if unit.id == int(argument[1:])), None)
@@ -86,7 +89,7 @@ def check_in(ctx: Context, argument: str) -> list[Reply]:
     if chosen is None:
         buttons = tuple(Button(unit.name, f"{t('check in')} #{unit.id}") for unit, _role in units)
         return replies + [Reply(t("Which unit are you serving at today?"), buttons)]
-    opened = start_visit(ctx, volunteer_id, chosen.id, at)
+    opened = start_visit(ctx, volunteer_id, chosen.id, at, cleared=True)
     if isinstance(opened, Reply):
         return replies + [opened]
     return replies + [
@@ -106,13 +109,18 @@ def names_a_unit(argument: str) -> bool:
     return argument.startswith("#") and argument[1:].isdigit()
 
 
-def start_visit(ctx: Context, volunteer_id: int, unit_id: int, at, **fields) -> ServiceRecord | Reply:
-    """Opens the person's visit; when another check-in got there first, the answer saying so. Never before
-    the person's latest check-out: such a check-in goes to review instead."""
-    service_store.hold_person(ctx.session, volunteer_id)
-    later = later_check_out(ctx, volunteer_id, at)
-    if later is not None:
-        return late_check_in(ctx, volunteer_id, at, *later)
+def start_visit(
+    ctx: Context, volunteer_id: int, unit_id: int, at, *, cleared: bool = False, **fields
+) -> int | Reply:
+    """Opens the person's visit (its id); when another check-in got there first, the answer saying so. Never before
+    the person's latest check-out: such a check-in goes to review instead. `cleared`: clear_to_check_in let
+    this check-in through in this transaction (the person is held and has no later check-out): not asked
+    again."""
+    if not cleared:
+        service_store.hold_person(ctx.session, volunteer_id)
+        later = later_check_out(ctx, volunteer_id, at)
+        if later is not None:
+            return late_check_in(ctx, volunteer_id, at, *later)
     record = service_store.open_visit(
         ctx.session,
         volunteer_id=volunteer_id,
@@ -174,9 +182,7 @@ def check_out_person(ctx: Context, volunteer_id: int, at, argument: str = "") ->
     parts = split_at_midnight(current.check_in, at, ctx.rules.timezone)
     first_end = parts[0][1]
     first_minutes = max(0, visit_minutes(current.check_in, first_end) - late_minutes)
-    if not service_store.finish_visit(
-        ctx.session, current.id, first_end, first_minutes, RecordStatus.COUNTED
-    ):
+    if not service_store.finish_visit(ctx.session, current, first_end, first_minutes, RecordStatus.COUNTED):
         return [_not_checked_in(ctx)]  # a check-out at the same instant closed it first
     for start, end in parts[1:]:
         # A visit past midnight counts on each day it covered: 31 Dec 23:30 – 1 Jan 00:30 is half an
@@ -193,13 +199,13 @@ def check_out_person(ctx: Context, volunteer_id: int, at, argument: str = "") ->
     minutes = max(0, visit_minutes(current.check_in, at) - late_minutes)
     last_day = at.astimezone(ctx.rules.timezone).date()
     today_minutes = service_store.counted_service_minutes_on(ctx.session, volunteer_id, last_day)
-    unit = people_store.unit(ctx.session, current.unit_id)
+    category, city = people_store.category_and_city(ctx.session, current.unit_id)
     added = [
         (
             start.astimezone(ctx.rules.timezone).date(),
             max(0, visit_minutes(start, end) - (late_minutes if n == 0 else 0)),
-            unit.category,
-            unit.city,
+            category,
+            city,
         )
         for n, (start, end) in enumerate(parts)
     ]
