@@ -20,6 +20,7 @@ from handlers.awards.eligibility import (
 )
 from handlers.awards.progress import rules_in_store
 from handlers.people import admin
+from storage import console_store
 from storage.models import AwardRule as AwardRuleRow
 from storage.models import Membership, ServiceRecord, Unit, Volunteer
 from tests.test_award_totals import as_of_days, mixed_history, record, store  # noqa: F401 (a fixture)
@@ -61,7 +62,9 @@ def made_again_then_as_computed(uow, unit: int, as_of: dt.date = TODAY) -> int:
                     offset += 2
                 assert paged == [r for r in wanted if r.award == line.award], line.award
                 assert len(paged) == line.total
-            assert listed_members(session, unit, as_of, within) == {r.volunteer_id for r in wanted}
+            among = listed_members(session, unit, as_of, within)  # the Volunteers filter, as the page asks
+            found = console_store.search_members(session, [unit], "", "", 100_000, as_of, among)
+            assert {person.id for person, *_ in found} == {r.volunteer_id for r in wanted}
         # beyond the kept distance: computed now, the same rule
         far = eligible_list(session, unit, as_of, within_hours=400, from_scratch=True)
         assert counts_of(far) == {

@@ -320,3 +320,53 @@ async def test_merge_edit_a_shift_cards_xlsx_and_a_form_error_in_zh_tw(harness, 
     sheet = load_workbook(io.BytesIO(await downloaded(browser, folder, ".xlsx"))).active
     cells = [str(row) for row in sheet.iter_rows(values_only=True)]
     assert len(cells) == 2 and "王小明" in cells[1]
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+async def test_the_award_list_on_a_phone_by_keyboard(harness, chromium):
+    """Awards on a phone: the summary per award, one award's people 50 a page; the next page and a grant
+    reached with the keyboard alone (Tab to it, Enter), large targets, nothing wider than the screen."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.common.keys import Keys
+
+    from tests.test_eligibility import person
+
+    h = harness
+    unit = h.add_unit()
+    await coordinator(h, unit)
+    today, trained = T0.date(), T0.date() - dt.timedelta(days=500)
+    with UnitOfWork(h.vbot.engine)() as session:
+        for n in range(52):
+            person(session, unit, f"齊全{n:02d}", 150, trained=trained, on=today - dt.timedelta(days=30))
+        session.commit()
+    browser = Browser(chromium, h.base_url)
+    await browser.get(await chat_link(h, "Ucoord"))
+    await browser.click("#sign-in")
+    await browser.wait(lambda: chromium.current_url.endswith("/today"), 5)
+
+    await browser.get(f"/console/u/{unit}/awards")
+    summary = await browser.text("#summary")
+    assert "52" in summary
+    assert "第 1–50 筆，共 52 筆" in await browser.text("#shown")
+    width = await asyncio.to_thread(chromium.execute_script, "return document.documentElement.scrollWidth")
+    assert width <= PHONE[0]
+
+    def press_on(css: str) -> None:
+        """Tab until the element has the focus, then Enter: what a keyboard user does."""
+        target = chromium.find_element(By.CSS_SELECTOR, css)
+        assert target.size["height"] >= 44  # a large target
+        body = chromium.find_element(By.TAG_NAME, "body")
+        body.click()
+        for _ in range(400):
+            if chromium.switch_to.active_element == target:
+                break
+            chromium.switch_to.active_element.send_keys(Keys.TAB)
+        assert chromium.switch_to.active_element == target, css
+        target.send_keys(Keys.ENTER)
+
+    await asyncio.to_thread(press_on, "#next")
+    await browser.wait(lambda: "page=2" in chromium.current_url, 5)
+    assert "第 51–52 筆，共 52 筆" in await browser.text("#shown")
+    await asyncio.to_thread(press_on, "#people ~ table button")
+    await browser.wait(lambda: "共 51 筆" in chromium.find_element(By.CSS_SELECTOR, "#shown").text, 5)
+    assert "page=2" in chromium.current_url and "已儲存" in await browser.text("main")

@@ -410,12 +410,15 @@ def list_page(
     return computed_list(session, unit_id, as_of, award, within_hours, rules)[offset : offset + limit]
 
 
-def listed_members(session: Session, unit_id: int, as_of: dt.date, within_hours: float) -> set[int]:
-    """The members on the unit's list: reached an award, or within the hours of one (the Volunteers filter)."""
+def listed_members(
+    session: Session, unit_id: int, as_of: dt.date, within_hours: float
+) -> set[int] | standing_store.MemberQuery:
+    """The members on the unit's list: reached an award, or within the hours of one (the Volunteers filter):
+    their ids, or a query of them (the kept list's) to narrow another query with."""
     rules = rules_in_store(session)
     if standing.covers(within_hours):
         _refresh(session, unit_id, as_of, rules)
-        return standing_store.kept_members(session, unit_id, standing.within_minutes(within_hours))
+        return standing_store.kept_members(unit_id, standing.within_minutes(within_hours))
     return {row.volunteer_id for row in computed_list(session, unit_id, as_of, None, within_hours, rules)}
 
 
