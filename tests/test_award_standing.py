@@ -24,7 +24,7 @@ from storage import console_store
 from storage.models import AwardRule as AwardRuleRow
 from storage.models import Membership, ServiceRecord, Unit, Volunteer
 from tests.test_award_totals import as_of_days, mixed_history, record, store  # noqa: F401 (a fixture)
-from tests.test_eligibility import NOW, TODAY, person
+from tests.test_eligibility import NOW, TODAY, ZONE, person
 
 
 def counts_of(rows) -> dict[str, tuple[int, int, int]]:
@@ -209,3 +209,27 @@ def test_the_kept_list_equals_the_engine_after_every_kind_of_write(store):  # no
         assert "改名了" in {r.name for r in kept}
         assert keep_lists(session, day) == 0
     del engine
+
+
+def test_the_nightly_job_makes_each_days_lists_once(store):  # noqa: F811
+    """After local midnight the first reminder pass makes every unit's list for the new day; later passes that
+    day find nothing to do, and a reading then computes nothing."""
+    from handlers.context import Rules
+    from handlers.i18n import Catalogs
+    from handlers.jobs.award_lists import award_lists
+
+    _engine, uow = store
+    unit, _members = mixed_history(uow)
+    rules, catalogs = Rules(timezone=ZONE), Catalogs()
+    midnight = dt.datetime.combine(TODAY, dt.time(0, 1), rules.timezone).astimezone(dt.UTC)
+    with uow() as session:
+        memberships = len(session.exec(select(Membership)).all())
+        assert award_lists(session, midnight, rules, catalogs) == memberships
+        session.commit()
+    with uow() as session:
+        assert award_lists(session, midnight + dt.timedelta(minutes=1), rules, catalogs) == 0
+        assert keep_lists(session, TODAY) == 0
+        assert eligible_list(session, unit, TODAY, within_hours=20) == eligible_list(
+            session, unit, TODAY, within_hours=20, from_scratch=True
+        )
+        assert award_lists(session, midnight + dt.timedelta(days=1), rules, catalogs) == memberships
