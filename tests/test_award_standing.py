@@ -233,3 +233,42 @@ def test_the_nightly_job_makes_each_days_lists_once(store):  # noqa: F811
             session, unit, TODAY, within_hours=20, from_scratch=True
         )
         assert award_lists(session, midnight + dt.timedelta(days=1), rules, catalogs) == memberships
+
+
+def test_two_readings_at_once_keep_one_right_list(store):  # noqa: F811
+    """Two coordinators open the list at the same moment, each computing the same stale members: both get the
+    list, nothing fails, and what is kept is the engine's answer."""
+    import threading
+
+    _engine, uow = store
+    unit, v = mixed_history(uow)
+    with uow() as session:
+        keep_lists(session, TODAY)
+        session.commit()
+    with uow() as session:
+        for who in v:
+            record(session, who, unit, TODAY, 45)
+        session.commit()
+    start, answers, errors = threading.Barrier(2), [], []
+
+    def read():
+        try:
+            start.wait()  # (on SQLite a unit of work waits for the other's: one writer at a time)
+            with uow() as session:
+                answers.append(eligible_list(session, unit, TODAY, within_hours=20))
+                session.commit()
+        except Exception as error:  # noqa: BLE001 (the assertion below names it)
+            errors.append(error)
+
+    threads = [threading.Thread(target=read) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert errors == []
+    with uow() as session:
+        fresh = eligible_list(session, unit, TODAY, within_hours=20, from_scratch=True)
+        assert answers == [fresh, fresh]
+        # only the two other units' lists of the two members in three units are left to make
+        assert keep_lists(session, TODAY) == 4
+        assert eligible_list(session, unit, TODAY, within_hours=20) == fresh
