@@ -10,7 +10,10 @@ take the member's rows in one order), trainings, grants, memberships and the rec
 The award table and the units (category, city) are a digest in the mark; the day is the mark's as_of.
 
 `install` creates the triggers and forgets every kept row (migration 0019 calls it; so does a bulk load that
-dropped them). Nothing here commits: the caller's unit of work does.
+dropped them). A later migration that rebuilds one of the watched tables on SQLite (`op.batch_alter_table`
+copies it) loses its triggers and must call `install` again (tests/test_award_standing.py fails until it does).
+A change of a record's source alone is not counted on SQLite (no code path makes one). Nothing here commits:
+the caller's unit of work does.
 """
 
 from __future__ import annotations

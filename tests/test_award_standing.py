@@ -272,3 +272,23 @@ def test_two_readings_at_once_keep_one_right_list(store):  # noqa: F811
         # only the two other units' lists of the two members in three units are left to make
         assert keep_lists(session, TODAY) == 4
         assert eligible_list(session, unit, TODAY, within_hours=20) == fresh
+
+
+def test_every_trigger_that_counts_changes_is_installed(store):  # noqa: F811
+    """After the migrations, every trigger is there: a later migration that rebuilds one of the tables on SQLite
+    (batch_alter_table copies it) must call standing_store.install again."""
+    from storage import standing_store
+
+    engine, _uow = store
+    with engine.connect() as c:
+        if engine.dialect.name == "sqlite":
+            found = set(c.exec_driver_sql("SELECT name FROM sqlite_master WHERE type = 'trigger'").scalars())
+            assert set(standing_store._sqlite_trigger_names()) <= found
+        else:
+            tables = set(
+                c.exec_driver_sql(
+                    "SELECT c.relname FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid"
+                    " WHERE t.tgname = 'awardchange_keep' AND c.relnamespace = current_schema()::regnamespace"
+                ).scalars()
+            )
+            assert tables == {"servicerecord", "trainingrecord", "awardgrant", "membership", "volunteer"}
