@@ -149,11 +149,13 @@ class MemberFacts:
     birth_date: dt.date | None
 
 
-def _members_of(unit_id: int):
-    return select(Membership.volunteer_id).where(Membership.unit_id == unit_id)
+def _members_of(unit_id: int, only: list[int] | None = None):
+    """The unit's members; `only`: just these of them (some members' standing made again)."""
+    query = select(Membership.volunteer_id).where(Membership.unit_id == unit_id)
+    return query if only is None else query.where(col(Membership.volunteer_id).in_(only))
 
 
-def members_with_facts(session: Session, unit_id: int) -> list[MemberFacts]:
+def members_with_facts(session: Session, unit_id: int, only: list[int] | None = None) -> list[MemberFacts]:
     """The unit's members (any role), by id."""
     rows = session.execute(
         select(
@@ -167,23 +169,25 @@ def members_with_facts(session: Session, unit_id: int) -> list[MemberFacts]:
             Volunteer.birth_date,
         )
         .join(Membership, Membership.volunteer_id == Volunteer.id)
-        .where(Membership.unit_id == unit_id)
+        .where(Membership.unit_id == unit_id, *([col(Volunteer.id).in_(only)] if only is not None else []))
         .order_by(Volunteer.id)
     ).all()
     return [MemberFacts(*row) for row in rows]
 
 
-def member_units(session: Session, unit_id: int) -> list[tuple[int, str, str]]:
+def member_units(session: Session, unit_id: int, only: list[int] | None = None) -> list[tuple[int, str, str]]:
     """(volunteer id, unit category, unit city) of every unit the unit's members belong to."""
     rows = session.execute(
         select(Membership.volunteer_id, Unit.category, Unit.city)
         .join(Unit, Unit.id == Membership.unit_id)
-        .where(Membership.volunteer_id.in_(_members_of(unit_id)))
+        .where(Membership.volunteer_id.in_(_members_of(unit_id, only)))
     ).all()
     return [tuple(row) for row in rows]
 
 
-def member_first_trainings(session: Session, unit_id: int) -> list[tuple[int, str, str | None, dt.date]]:
+def member_first_trainings(
+    session: Session, unit_id: int, only: list[int] | None = None
+) -> list[tuple[int, str, str | None, dt.date]]:
     """(volunteer id, kind, category, first date) of the basic and special trainings of the unit's members."""
     rows = session.execute(
         select(
@@ -193,7 +197,7 @@ def member_first_trainings(session: Session, unit_id: int) -> list[tuple[int, st
             sa.func.min(TrainingRecord.date),
         )
         .where(
-            TrainingRecord.volunteer_id.in_(_members_of(unit_id)),
+            TrainingRecord.volunteer_id.in_(_members_of(unit_id, only)),
             TrainingRecord.kind.in_(("basic", "special")),
         )
         .group_by(TrainingRecord.volunteer_id, TrainingRecord.kind, TrainingRecord.category)
@@ -201,11 +205,13 @@ def member_first_trainings(session: Session, unit_id: int) -> list[tuple[int, st
     return [tuple(row) for row in rows]
 
 
-def member_grants(session: Session, unit_id: int) -> list[tuple[int, str, dt.date]]:
+def member_grants(
+    session: Session, unit_id: int, only: list[int] | None = None
+) -> list[tuple[int, str, dt.date]]:
     """(volunteer id, award code, granted on) of the unit's members, oldest first."""
     rows = session.execute(
         select(AwardGrant.volunteer_id, AwardGrant.award_code, AwardGrant.granted_on)
-        .where(AwardGrant.volunteer_id.in_(_members_of(unit_id)))
+        .where(AwardGrant.volunteer_id.in_(_members_of(unit_id, only)))
         .order_by(AwardGrant.granted_on)
     ).all()
     return [tuple(row) for row in rows]
@@ -240,6 +246,7 @@ def member_service_buckets(
     by_source: bool = False,
     balances_only: bool = False,
     own_ends: dict[int, set[dt.date]] | None = None,
+    only: list[int] | None = None,
 ) -> list[ServiceBucket]:
     """Counted service of the unit's members (in all their units) up to `until`, summed per member, unit and
     span: up to the first boundary, then up to each next one, then up to `until` (each span ends on its day).
@@ -259,7 +266,7 @@ def member_service_buckets(
         day <= until,
     )
     if pairs is None:
-        return _summed_buckets(session, unit_id, boundaries, until, own_ends)
+        return _summed_buckets(session, unit_id, boundaries, until, own_ends, only)
     sources = [ServiceRecord.source] if by_source else []
     totals = (
         select(
@@ -302,6 +309,7 @@ def _summed_buckets(
     boundaries: list[dt.date],
     until: dt.date,
     own_ends: dict[int, set[dt.date]] | None = None,
+    only: list[int] | None = None,
 ) -> list[ServiceBucket]:
     """member_service_buckets' spans from the kept sums (storage/totals_store.py), not from the records: each
     member's total less the minutes of the months after a span's end, summed in the database; a month that an
@@ -310,7 +318,7 @@ def _summed_buckets(
 
     Reads one row per member and unit (and, in the database, their months after the earliest end)."""
     ends = [*(b for b in sorted(set(boundaries)) if b < until), until]
-    members = _members_of(unit_id)
+    members = _members_of(unit_id, only)
     month, first, last = col(ServiceMonth.month), col(ServiceMonth.first_day), col(ServiceMonth.last_day)
     later = (
         sa.select(

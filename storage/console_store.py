@@ -145,11 +145,12 @@ def search_members(
     only: str,
     limit: int,
     today: dt.date,
-    among: set[int] | None = None,
+    among: set[int] | sa.Select | None = None,
 ) -> list[tuple[Volunteer, int, str, bool]]:
     """Members of the units whose name, phone or record-book number holds `text`, with their unit, role and
     whether a chat account is linked. `only`, one of FILTERS: not yet linked, no record book, no basic
-    training, accident insurance ending in today's month; `among`: only these volunteers."""
+    training, accident insurance ending in today's month; `among`: only these volunteers (their ids, or a query
+    that selects them)."""
     if not unit_ids:
         return []
     linked = sa.exists().where(col(ChatAccount.volunteer_id) == col(Volunteer.id))
@@ -167,8 +168,8 @@ def search_members(
                 col(Volunteer.record_book_no).like(pattern, escape="\\"),
             )
         )
-    if among is not None:  # only these people (e.g. those within reach of an award)
-        query = query.where(col(Volunteer.id).in_(sorted(among)))
+    if among is not None:  # only these people (e.g. those within reach of an award: ids, or a query of them)
+        query = query.where(col(Volunteer.id).in_(among if isinstance(among, sa.Select) else sorted(among)))
     if only:
         first = today.replace(day=1)
         last = (first + dt.timedelta(days=32)).replace(day=1) - dt.timedelta(days=1)

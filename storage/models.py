@@ -237,6 +237,45 @@ class ServiceMonth(SQLModel, table=True):
     last_day: dt.date
 
 
+class AwardChange(SQLModel, table=True):
+    """How often a member's award facts changed (their service months, trainings, grants, memberships,
+    record-book fields), counted by triggers (storage/standing_store.py): a standing kept at a lower count is
+    stale."""
+
+    volunteer_id: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
+    version: int = 0
+
+
+class AwardMark(SQLModel, table=True):
+    """A member's standing in a unit is kept (AwardStanding) as of `as_of`, for the award table and units
+    `context` (a digest), at their AwardChange `version`."""
+
+    unit_id: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
+    volunteer_id: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
+    as_of: dt.date
+    context: str
+    version: int
+
+
+class AwardStanding(SQLModel, table=True):
+    """One row of a unit's award list as the engine gave it (handlers/awards/eligibility.py, within the kept
+    hours): a member who reached an award or is near it, what they still need. `position`: the row's place among
+    the member's rows, as the engine gave them. `missing`: a JSON list of requirement codes."""
+
+    __table_args__ = (sa.Index("ix_awardstanding_list", "unit_id", "award", "minutes_needed"),)
+    unit_id: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
+    volunteer_id: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
+    award: str = Field(primary_key=True)
+    position: int
+    eligible: bool
+    reached: bool
+    minutes_needed: int
+    missing: str
+    next_deadline: dt.date | None = None
+    round_year: int | None = None
+    counted_until: dt.date | None = None
+
+
 class AuditEntry(SQLModel, table=True):
     """Who changed what, when and why: every manual entry and every correction."""
 

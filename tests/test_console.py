@@ -248,6 +248,7 @@ async def test_another_units_ids_are_404_and_change_nothing(harness):
         f"/console/u/{theirs}/volunteers",
         f"/console/u/{theirs}/audit",
         f"/console/u/{theirs}/awards",
+        f"/console/u/{theirs}/awards/print",
         f"/console/u/{theirs}/reports",
         f"/console/u/{theirs}/reports/xlsx",
         f"/console/u/{theirs}/calendar",
@@ -919,3 +920,73 @@ async def test_today_names_who_blocked_the_bot_until_they_follow_again(harness):
     await harness.post_line(line_membership_event(harness, "Uamy", "follow", harness.now))
     await harness.drain(harness.now)
     assert "每個人都聯絡得到。" in (await client.get(f"/console/u/{unit}/today")).text
+
+
+async def test_the_award_list_a_summary_then_one_award_a_page_at_a_time(harness):
+    """Per award how many can apply, have reached it, are near; one award's people 50 a page, by what they
+    still need, with previous and next; granting keeps the page; the printable list holds everyone. The same
+    rows as 獎勵名單 computes from scratch."""
+    from handlers.awards.eligibility import eligible_list
+    from tests.test_eligibility import person
+
+    unit = harness.add_unit()
+    await coordinator(harness, unit)
+    today, trained = T0.date(), T0.date() - dt.timedelta(days=500)
+    with UnitOfWork(harness.vbot.engine)() as session:
+        for n in range(53):
+            person(session, unit, f"齊全{n:02d}", 150, trained=trained, on=today - dt.timedelta(days=30))
+        for n, hours in enumerate((135, 140, 100)):
+            person(session, unit, f"差一點{n}", hours, trained=trained, on=today - dt.timedelta(days=30))
+        session.commit()
+    with UnitOfWork(harness.vbot.engine)() as session:
+        everyone = eligible_list(session, unit, today, within_hours=20, from_scratch=True)
+    by_award: dict[str, list] = {}
+    for row in everyone:
+        by_award.setdefault(row.award, []).append(row)
+    award, listed = max(by_award.items(), key=lambda item: len(item[1]))
+    assert len(listed) > 50 and any(not r.reached for r in listed)
+    client = await signed_in(harness)
+
+    page = await client.get(f"/console/u/{unit}/awards", params={"award": award})
+    assert page.status_code == 200
+    summary = re.search(r'<table id="summary">.*?</table>', page.text, re.S).group(0)
+    name = listed[0].award_name("zh_TW")
+    line = re.search(rf"{name}</a></th>\s*<td>(\d+)</td><td>(\d+)</td><td>(\d+)</td>", summary)
+    assert [int(x) for x in line.groups()] == [
+        sum(r.eligible for r in listed),
+        sum(r.reached and not r.eligible for r in listed),
+        sum(not r.reached for r in listed),
+    ]
+    people = page.text.split('<h2 id="people">', 1)[1]
+    shown = [r.name for r in listed if r.name in people]
+    assert shown == [r.name for r in listed[:50]]  # the first 50, in the list's order
+    assert (
+        f"第 1–50 筆，共 {len(listed)} 筆" in people and 'rel="next"' in people and 'rel="prev"' not in people
+    )
+    second = await client.get(f"/console/u/{unit}/awards", params={"award": award, "page": 2})
+    rest = second.text.split('<h2 id="people">', 1)[1]
+    assert [r.name for r in listed if r.name in rest] == [r.name for r in listed[50:]]
+    assert "差一點0" in rest and "差一點2" not in rest  # 15 h to go is near; 50 h is not
+    assert 'rel="prev"' in rest and 'rel="next"' not in rest
+
+    # granting from page 2 comes back to page 2, the person no longer on the list
+    who = next(r for r in listed[50:] if r.eligible)
+    granted = await client.post(
+        f"/console/u/{unit}/awards/grant",
+        data={
+            "csrf": csrf_of(second.text),
+            "volunteer": str(who.volunteer_id),
+            "award": award,
+            "back": f"/console/u/{unit}/awards?award={award}&within=20&page=2",
+        },
+    )
+    assert granted.status_code == 303 and granted.headers["location"].endswith("page=2")
+    after = await client.get(granted.headers["location"])
+    assert who.name not in after.text.split('<h2 id="people">', 1)[1]
+    assert f"共 {len(listed) - 1} 筆" in after.text
+
+    printed = await client.get(f"/console/u/{unit}/awards/print")
+    with UnitOfWork(harness.vbot.engine)() as session:
+        now_listed = eligible_list(session, unit, today, within_hours=20, from_scratch=True)
+    assert rows(printed.text).count("<tr>") == len(now_listed)  # every award's rows, on one page
+    assert all(r.name in printed.text for r in now_listed)

@@ -402,3 +402,53 @@ async def test_corrections_and_the_roster_upload_show_their_error_beside_the_fie
     await browser.click("#upload-title + form button[type=submit]")
     assert await browser.text("#roster-error") == "The roster file is not a readable .xlsx workbook."
     assert chromium.find_element("css selector", "#roster").get_attribute("aria-invalid") == "true"
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+async def test_the_award_list_on_a_phone_by_keyboard(harness, chromium):
+    """Awards on a phone: the summary per award, one award's people 50 a page; the next page and a grant
+    reached with the keyboard alone (Tab to it, Enter), large targets, nothing wider than the screen."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.common.keys import Keys
+
+    from tests.test_eligibility import person
+
+    h = harness
+    unit = h.add_unit()
+    await coordinator(h, unit)
+    today, trained = T0.date(), T0.date() - dt.timedelta(days=500)
+    with UnitOfWork(h.vbot.engine)() as session:
+        for n in range(52):
+            person(session, unit, f"齊全{n:02d}", 150, trained=trained, on=today - dt.timedelta(days=30))
+        session.commit()
+    browser = Browser(chromium, h.base_url)
+    await browser.get(await chat_link(h, "Ucoord"))
+    await browser.click("#sign-in")
+    await browser.wait(lambda: chromium.current_url.endswith("/today"), 5)
+
+    await browser.get(f"/console/u/{unit}/awards")
+    summary = await browser.text("#summary")
+    assert "52" in summary
+    assert "第 1–50 筆，共 52 筆" in await browser.text("#shown")
+    width = await asyncio.to_thread(chromium.execute_script, "return document.documentElement.scrollWidth")
+    assert width <= PHONE[0]
+
+    def press_on(css: str) -> None:
+        """Tab until the element has the focus, then Enter: what a keyboard user does."""
+        target = chromium.find_element(By.CSS_SELECTOR, css)
+        assert target.size["height"] >= 44  # a large target
+        body = chromium.find_element(By.TAG_NAME, "body")
+        body.click()
+        for _ in range(400):
+            if chromium.switch_to.active_element == target:
+                break
+            chromium.switch_to.active_element.send_keys(Keys.TAB)
+        assert chromium.switch_to.active_element == target, css
+        target.send_keys(Keys.ENTER)
+
+    await asyncio.to_thread(press_on, "#next")
+    await browser.wait(lambda: "page=2" in chromium.current_url, 5)
+    assert "第 51–52 筆，共 52 筆" in await browser.text("#shown")
+    await asyncio.to_thread(press_on, "#people ~ table button")
+    await browser.wait(lambda: "共 51 筆" in chromium.find_element(By.CSS_SELECTOR, "#shown").text, 5)
+    assert "page=2" in chromium.current_url and "已儲存" in await browser.text("main")

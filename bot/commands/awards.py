@@ -98,6 +98,7 @@ def eligible(args, session, today: dt.date, settings_locale: str = "zh_TW") -> t
             said=_("--within must be between 0 and 100000 hours."),
         )
     rows = eligible_list(session, args.unit, args.as_of or today, args.award, args.within, rules)
+    session.commit()  # the unit's kept list, brought up to date by the read (handlers/awards/standing.py)
     # For a person: the chat's own wording in VBOT_LOCALE; --json keeps the stable codes.
     catalogs = Catalogs()
     t = catalogs.translator(catalogs.default_for(settings_locale))

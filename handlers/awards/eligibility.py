@@ -14,6 +14,7 @@ from dataclasses import dataclass, replace
 
 from sqlmodel import Session
 
+from handlers.awards import standing
 from handlers.awards.progress import requirement_name, round_name, rules_in_store
 from handlers.awards.rules import (
     NEVER,
@@ -35,7 +36,7 @@ from handlers.formatting import hours_to_go
 from handlers.i18n import Translator
 from handlers.notifications import unreachable_line
 from handlers.types import Reply
-from storage import award_store, people_store
+from storage import award_store, people_store, standing_store
 from storage.models import Unit
 
 CHAT_WITHIN_HOURS = 20  # in chat, a coordinator also sees who is this close to an award
@@ -94,23 +95,28 @@ def window_closes(rules: list[AwardRule], as_of: dt.date, round_year: int | None
 
 
 def unit_facts(
-    session: Session, unit_id: int, rules: list[AwardRule], as_of: dt.date, round_year: int | None = None
+    session: Session,
+    unit_id: int,
+    rules: list[AwardRule],
+    as_of: dt.date,
+    round_year: int | None = None,
+    only: list[int] | None = None,
 ) -> list[tuple[int, str, VolunteerFacts]]:
-    """(id, name, facts) of every member of the unit, as handlers.awards.progress.facts_for builds them, in bulk,
-    the unit being the one that applies (nominating)."""
-    members = award_store.members_with_facts(session, unit_id)
+    """(id, name, facts) of every member of the unit (`only`: of these members of it), as
+    handlers.awards.progress.facts_for builds them, in bulk, the unit being the one that applies (nominating)."""
+    members = award_store.members_with_facts(session, unit_id, only)
     if not members:
         return []
     unit = people_store.unit(session, unit_id)
     city = unit.city if unit is not None else None
     units: dict[int, list[tuple[str, str]]] = defaultdict(list)
-    for volunteer_id, category, city in award_store.member_units(session, unit_id):
+    for volunteer_id, category, city in award_store.member_units(session, unit_id, only):
         units[volunteer_id].append((category, city))
     trainings: dict[int, list[tuple[str, str | None, dt.date]]] = defaultdict(list)
-    for volunteer_id, kind, category, first in award_store.member_first_trainings(session, unit_id):
+    for volunteer_id, kind, category, first in award_store.member_first_trainings(session, unit_id, only):
         trainings[volunteer_id].append((kind, category, first))
     grants: dict[int, list[tuple[str, dt.date]]] = defaultdict(list)
-    for volunteer_id, code, granted_on in award_store.member_grants(session, unit_id):
+    for volunteer_id, code, granted_on in award_store.member_grants(session, unit_id, only):
         grants[volunteer_id].append((code, granted_on))
     facts = {
         m.volunteer_id: facts_from_rows(
@@ -134,6 +140,7 @@ def unit_facts(
         window_closes(rules, as_of, round_year),
         as_of,
         own_ends={v: days for v, days in last_grants.items() if days},
+        only=only,
     )
     before_training = {
         (b.volunteer_id, b.unit_id) for b in summed if _served_before_training(facts[b.volunteer_id], b)
@@ -221,6 +228,8 @@ def eligible_list(
     within_hours: float = 0,
     rules: list[AwardRule] | None = None,
     round_year: int | None = None,
+    *,
+    from_scratch: bool = False,
 ) -> list[EligibleRow]:
     """Members of the unit who have reached an award they do not hold yet, or are within `within_hours` of it
     (with its years already served); one row per member and award. Eligible first, then the nearest.
@@ -229,8 +238,36 @@ def eligible_list(
     (as 獎勵 shows it).
     The same rows as filtering progress_all's answer (a test keeps them equal), without computing the awards
     a member's hours cannot reach even before any window: most of them, for most members.
+
+    Read from the rows kept per member (handlers/awards/standing.py: this very computation, made again only for
+    the members whose facts changed, or on a new day) when they cover the question: the round open on `as_of`,
+    the award table in the store, within at most KEPT_WITHIN_HOURS. `from_scratch`: computed now for everyone.
     """
-    rules = rules if rules is not None else rules_in_store(session)
+    in_store = rules_in_store(session)
+    if (
+        not from_scratch
+        and round_year is None
+        and (rules is None or rules == in_store)
+        and standing.covers(within_hours)
+    ):
+        return kept_list(session, unit_id, as_of, award, within_hours, in_store)
+    return computed_list(
+        session, unit_id, as_of, award, within_hours, rules if rules is not None else in_store, round_year
+    )
+
+
+def computed_list(
+    session: Session,
+    unit_id: int,
+    as_of: dt.date,
+    award: str | None,
+    within_hours: float,
+    rules: list[AwardRule],
+    round_year: int | None = None,
+    *,
+    only: list[int] | None = None,
+) -> list[EligibleRow]:
+    """eligible_list computed now by the award engine, for every member of the unit (`only`: these)."""
     if award is not None:
         ladders_wanted = {rule.ladder for rule in rules if rule.code == award}
         rules = [
@@ -243,7 +280,7 @@ def eligible_list(
     for tiers in ladders.values():
         tiers.sort(key=lambda r: r.rank)
     rows = []
-    for volunteer_id, name, facts in unit_facts(session, unit_id, rules, as_of, round_year):
+    for volunteer_id, name, facts in unit_facts(session, unit_id, rules, as_of, round_year, only):
         for step in near_steps(ladders, facts, as_of, within, round_year):
             if award is None or step.code == award:
                 rows.append(
@@ -263,6 +300,137 @@ def eligible_list(
                 )
     rows.sort(key=lambda r: (not r.eligible, not r.reached, r.minutes_needed, r.volunteer_id))
     return rows
+
+
+# ---- the list kept (handlers/awards/standing.py): the whole of it, a summary, a page ----------------------
+
+
+def _refresh(session: Session, unit_id: int, as_of: dt.date, rules: list[AwardRule]) -> int:
+    """The unit's kept list brought up to date (the members made again: how many)."""
+
+    def compute(within: float, rules: list[AwardRule], only: list[int] | None) -> list[EligibleRow]:
+        return computed_list(session, unit_id, as_of, None, within, rules, only=only)
+
+    return standing.refresh(session, unit_id, as_of, compute, rules)
+
+
+def _as_row(
+    name: str, row: standing_store.KeptRow, names: dict[str, tuple[tuple[str, str], ...]]
+) -> EligibleRow:
+    return EligibleRow(
+        row.volunteer_id,
+        name,
+        row.award,
+        names.get(row.award, ()),
+        row.eligible,
+        row.reached,
+        row.minutes_needed,
+        row.missing,
+        row.next_deadline,
+        row.round_year,
+        row.counted_until,
+    )
+
+
+def kept_list(
+    session: Session,
+    unit_id: int,
+    as_of: dt.date,
+    award: str | None,
+    within_hours: float,
+    rules: list[AwardRule],
+    *,
+    offset: int = 0,
+    limit: int | None = None,
+) -> list[EligibleRow]:
+    """eligible_list's rows (within at most standing.KEPT_WITHIN_HOURS), read from the kept rows brought up to
+    date; `offset`/`limit`: a page of them."""
+    _refresh(session, unit_id, as_of, rules)
+    names = {rule.code: rule.names for rule in rules}
+    return [
+        _as_row(name, row, names)
+        for name, row in standing_store.kept_rows(
+            session, unit_id, standing.within_minutes(within_hours), award, offset, limit
+        )
+    ]
+
+
+@dataclass(frozen=True)
+class AwardCount:
+    """One award's line of the list's summary: how many can apply now, have reached it but still lack
+    something, are within the hours."""
+
+    award: str
+    names: tuple[tuple[str, str], ...]
+    can_apply: int
+    reached: int
+    near: int
+
+    @property
+    def total(self) -> int:
+        return self.can_apply + self.reached + self.near
+
+    def award_name(self, locale: str) -> str:
+        return text_in(self.names, locale)
+
+
+def list_summary(session: Session, unit_id: int, as_of: dt.date, within_hours: float) -> list[AwardCount]:
+    """Per award on the unit's list (eligible_list's rows), its counts, in the award table's order. From the kept
+    rows when they cover `within_hours`, else from the list computed now."""
+    rules = rules_in_store(session)
+    if standing.covers(within_hours):
+        _refresh(session, unit_id, as_of, rules)
+        counts = standing_store.kept_counts(session, unit_id, standing.within_minutes(within_hours))
+    else:
+        counts = {}
+        for row in computed_list(session, unit_id, as_of, None, within_hours, rules):
+            a, b, c = counts.get(row.award, (0, 0, 0))
+            counts[row.award] = (
+                a + row.eligible,
+                b + (row.reached and not row.eligible),
+                c + (not row.reached),
+            )
+    return [AwardCount(rule.code, rule.names, *counts[rule.code]) for rule in rules if rule.code in counts]
+
+
+def list_page(
+    session: Session,
+    unit_id: int,
+    as_of: dt.date,
+    award: str,
+    within_hours: float,
+    *,
+    offset: int,
+    limit: int,
+) -> list[EligibleRow]:
+    """One award's rows of the unit's list, `limit` of them from `offset`, in the list's order."""
+    rules = rules_in_store(session)
+    if standing.covers(within_hours):
+        return kept_list(session, unit_id, as_of, award, within_hours, rules, offset=offset, limit=limit)
+    return computed_list(session, unit_id, as_of, award, within_hours, rules)[offset : offset + limit]
+
+
+def listed_members(
+    session: Session, unit_id: int, as_of: dt.date, within_hours: float
+) -> set[int] | standing_store.MemberQuery:
+    """The members on the unit's list: reached an award, or within the hours of one (the Volunteers filter):
+    their ids, or a query of them (the kept list's) to narrow another query with."""
+    rules = rules_in_store(session)
+    if standing.covers(within_hours):
+        _refresh(session, unit_id, as_of, rules)
+        return standing_store.kept_members(unit_id, standing.within_minutes(within_hours))
+    return {row.volunteer_id for row in computed_list(session, unit_id, as_of, None, within_hours, rules)}
+
+
+def keep_lists(session: Session, as_of: dt.date) -> int:
+    """Every unit's kept list made for `as_of` (the nightly job, after the day turned); returns the members
+    made again."""
+    rules = rules_in_store(session)
+    made = 0
+    for unit in people_store.all_units(session):
+        assert unit.id is not None
+        made += _refresh(session, unit.id, as_of, rules)
+    return made
 
 
 def listed(step: AwardProgress, within_minutes: int) -> bool:

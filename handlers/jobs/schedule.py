@@ -10,6 +10,7 @@ from handlers.context import Rules
 from handlers.formatting import local_moment
 from handlers.i18n import Catalogs
 from handlers.jobs import (
+    award_lists,
     calendar_alerts,
     deadline_alerts,
     reminders,
@@ -86,4 +87,5 @@ REMINDER_JOBS = (
     calendar_alerts.uninsured_check_ins,
     report_summaries.report_summaries,
     retention.retention,  # once a day: what is personal is kept no longer than handlers/jobs/retention.py says
+    award_lists.award_lists,  # once a day: every unit's award list made for the new day
 )

@@ -7,7 +7,7 @@ import datetime as dt
 
 from bot.printing.invite_cards import invite_cards_of
 from bot.web.console.base import File, NotFound, Page, Redirect, Result, ident
-from handlers.awards.eligibility import eligible_list
+from handlers.awards.eligibility import listed_members
 from handlers.files.chat import unit_file
 from handlers.people import admin, console_access, merging
 from handlers.service import corrections
@@ -50,8 +50,7 @@ def volunteers(page: Page) -> Result:
     if (
         only == NEAR_AWARD
     ):  # the award engine's answer of who is within 20 h of an award, as 獎勵名單 gives it
-        near = eligible_list(page.session, page.unit_id, page.today, within_hours=NEAR_HOURS)
-        among = {row.volunteer_id for row in near}
+        among = listed_members(page.session, page.unit_id, page.today, NEAR_HOURS)
     rows = console_store.search_members(
         page.session, [page.unit_id], text, "" if among is not None else only, SHOWN + 1, page.today, among
     )

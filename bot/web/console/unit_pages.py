@@ -8,7 +8,7 @@ import binascii
 
 from bot.web.console.base import File, NotFound, Page, Redirect, Result
 from bot.web.console.people import a_date
-from handlers.awards.eligibility import eligible_list
+from handlers.awards.eligibility import EligibleRow, eligible_list, list_page, list_summary
 from handlers.awards.progress import requirement_name, rules_in_store
 from handlers.files.chat import parse_span, report_chat, unit_file
 from handlers.files.report import build_report, to_png
@@ -18,15 +18,63 @@ from handlers.validation import InputError, _
 from storage import console_store
 
 NEAR_HOURS = 20
+PER_PAGE = 50
 MAX_ROSTER_BYTES = 1024 * 1024
 
 
-def awards(page: Page) -> Result:
+def within_of(page: Page) -> float:
     within = page.query.get("within", str(NEAR_HOURS))
-    hours = float(within) if within.isdigit() and len(within) < 5 else NEAR_HOURS
+    return float(within) if within.isdigit() and len(within) < 5 else NEAR_HOURS
+
+
+def page_number(page: Page) -> int:
+    number = page.query.get("page", "1")
+    return int(number) if number.isdigit() and len(number) < 6 and int(number) > 0 else 1
+
+
+def awards(page: Page) -> Result:
+    """Per award how many can apply, have reached it, are near; then one award's people, a page at a time, as
+    獎勵名單 lists them (the same rows: eligible_list's, kept)."""
+    hours = within_of(page)
+    counts = list_summary(page.session, page.unit_id, page.today, hours)
+    chosen = next((c for c in counts if c.award == page.query.get("award")), counts[0] if counts else None)
+    number, rows = page_number(page), []
+    if chosen is not None:
+        last_page = max(1, -(-chosen.total // PER_PAGE))
+        number = min(number, last_page)
+        rows = list_page(
+            page.session,
+            page.unit_id,
+            page.today,
+            chosen.award,
+            hours,
+            offset=(number - 1) * PER_PAGE,
+            limit=PER_PAGE,
+        )
+    return page.render(
+        "awards.html",
+        "/awards",
+        counts=counts,
+        chosen=chosen,
+        rows=[(row, needs(page, row)) for row in rows],
+        within=hours,
+        number=number,
+        first=(number - 1) * PER_PAGE + 1,
+        pages=max(1, -(-chosen.total // PER_PAGE)) if chosen else 1,
+    )
+
+
+def needs(page: Page, row: EligibleRow) -> list[str]:
+    return [requirement_name(page.t, code) for code in row.missing]
+
+
+def awards_print(page: Page) -> Result:
+    """The whole list, every award, to print: the rows of 獎勵名單 and `vbot awards eligible`."""
+    hours = within_of(page)
     rows = eligible_list(page.session, page.unit_id, page.today, within_hours=hours)
-    missing = {row.volunteer_id: [requirement_name(page.t, code) for code in row.missing] for row in rows}
-    return page.render("awards.html", "/awards", rows=rows, within=hours, missing=missing)
+    return page.render(
+        "awards_print.html", "/awards", rows=[(row, needs(page, row)) for row in rows], within=hours
+    )
 
 
 def grant(page: Page) -> Result:
@@ -47,7 +95,8 @@ def grant(page: Page) -> Result:
         day=a_date(page.field("day"), "date", "day") or page.today,
         known_codes={rule.code for rule in rules_in_store(page.session)},
     )
-    return Redirect(page.url("/awards"), page.t("Saved."))
+    back = page.back()  # the award and page the form was on
+    return Redirect(back if back.startswith(page.url("/awards")) else page.url("/awards"), page.t("Saved."))
 
 
 def span_of(page: Page) -> str:
@@ -154,6 +203,7 @@ def import_roster(page: Page) -> Result:
 ROUTES = [
     ("/awards", awards, ("GET",), None),
     ("/awards/grant", grant, ("POST",), None),
+    ("/awards/print", awards_print, ("GET",), None),
     ("/reports", reports, ("GET",), None),
     ("/reports/xlsx", report_xlsx, ("GET",), None),
     ("/reports/chart.png", report_chart, ("GET",), None),
