@@ -10,7 +10,7 @@ from sqlmodel import select
 from handlers.people import admin
 from handlers.validation import InputError
 from storage.db import UnitOfWork
-from storage.models import InviteCode, OutboxMessage, ServiceRecord, Volunteer
+from storage.models import InviteCode, Membership, OutboxMessage, ServiceRecord, Volunteer
 from tests.conftest import T0
 
 HOUR = dt.timedelta(hours=1)
@@ -211,3 +211,37 @@ async def test_names_with_emoji_joiners_and_right_to_left_marks_are_names(harnes
             admin.add_volunteer(
                 session, T0, "test", unit_id=unit, name="bell\x07", invite_valid_for=dt.timedelta(days=30)
             )
+
+
+async def test_every_waiting_session_and_every_unit_can_be_picked_on_line(harness):
+    """審核 lists 8 sessions (16 approve/void words): LINE takes 13 quick replies, so the rest are listed as words
+    to type, never dropped. A coordinator of 14 units asked 報表 can reach the 14th unit the same way."""
+    from tests.test_console import add_review_record
+
+    units = [harness.add_unit(f"單位{n:02d}") for n in range(14)]
+    boss, code = harness.add_volunteer(units[0], "陳協調", role="coordinator")
+    for unit in units[1:]:
+        harness.add_membership(boss, unit)
+        with UnitOfWork(harness.vbot.engine)() as session:
+            membership = session.exec(
+                select(Membership).where(Membership.volunteer_id == boss, Membership.unit_id == unit)
+            ).one()
+            membership.role = "coordinator"
+            session.commit()
+    await harness.line_says("Uboss", f"綁定 {code}")
+    member, member_code = harness.add_volunteer(units[0], "王小明")
+    records = [add_review_record(harness, member, units[0], minutes=60 + n) for n in range(8)]
+
+    def reachable(answer: list[str]) -> str:
+        """What the coordinator can tap or read: the quick replies' words and the texts."""
+        request = harness.line_api.sent("/reply")[-1].body["messages"]
+        taps = [item["action"]["text"] for item in request[-1].get("quickReply", {}).get("items", [])]
+        assert len(taps) <= 13
+        return "\n".join(taps + answer)
+
+    shown = reachable(await harness.line_says("Uboss", "審核"))
+    for record in records:
+        assert f"核准 #{record}" in shown and f"作廢 #{record}" in shown, record
+
+    shown = reachable(await harness.line_says("Uboss", "報表"))
+    assert f"報表 {units[-1]} " in shown

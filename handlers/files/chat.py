@@ -139,7 +139,7 @@ def _unit_and_span(
     if unit_id is None and len(units) == 1:
         unit_id = units[0].id
     if unit_id is None:
-        buttons = tuple(Button(unit.name[:20], f"{word} {unit.id} {period.label}") for unit in units[:12])
+        buttons = tuple(Button(unit.name[:20], f"{word} {unit.id} {period.label}") for unit in units)
         return None, None, [Reply(t("Which unit?"), buttons)]
     unit = next((u for u in units if u.id == unit_id), None)
     if unit is None:
