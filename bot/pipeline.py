@@ -67,6 +67,8 @@ class Pipeline:
         self.inbox_idle = asyncio.Event()  # set while the running worker waits for something to do
         self._to_store: list[tuple[str, list[StoredEvent], dt.datetime, asyncio.Future]] = []
         self._storing: asyncio.Task | None = None
+        # The last claim took a full batch: more may be waiting (see _loop).
+        self._inbox_claim_full = self._outbox_claim_full = False
         # Keeps each LINE user's rich menu right after their messages (a language chosen, an account linked).
         self.line_menus = (
             MenuFollower(self.uow, channels[Platform.LINE], rules.default_locale)
@@ -119,6 +121,7 @@ class Pipeline:
         """Processes what is stored and due; returns how many events were finished."""
         now = now or utcnow()
         events = await asyncio.to_thread(self._claim_events, now)
+        self._inbox_claim_full = len(events) >= self.batch
         if not events:
             return 0
         claimed = time.perf_counter()  # an event's logged time counts from its claim (a batch is one turn)
@@ -285,6 +288,7 @@ class Pipeline:
         """Delivers what is due, all claimed messages at once; returns how many were sent."""
         now = now or utcnow()
         messages = await asyncio.to_thread(self._claim_messages, now)
+        self._outbox_claim_full = len(messages) >= BATCH
         return await self._send(messages, now) if messages else 0
 
     async def deliver_due(self, now: dt.datetime) -> int:
@@ -373,7 +377,9 @@ class Pipeline:
     # --- running forever inside `vbot serve` ----------------------------------------------------
 
     async def run_inbox(self) -> None:
-        await self._loop(self.process_inbox_once, self.inbox_waiting, self.inbox_idle)
+        await self._loop(
+            self.process_inbox_once, self.inbox_waiting, lambda: self._inbox_claim_full, self.inbox_idle
+        )
 
     async def listen_for_events(self) -> None:
         """PostgreSQL: wakes this worker the moment another process (`vbot serve --no-workers`) stores events
@@ -399,25 +405,31 @@ class Pipeline:
             await asyncio.sleep(LISTEN_RETRY_SECONDS)
 
     async def run_outbox(self) -> None:
-        await self._loop(self.send_outbox_once, self.outbox_waiting)
+        await self._loop(self.send_outbox_once, self.outbox_waiting, lambda: self._outbox_claim_full)
 
-    async def _loop(self, step, waiting: asyncio.Event, idle: asyncio.Event | None = None) -> None:
+    async def _loop(self, step, waiting: asyncio.Event, full, idle: asyncio.Event | None = None) -> None:
+        """Runs `step` again at once while it took a full batch (`full()`) or something new was announced
+        while it ran (`waiting`, cleared before each step: what is announced after that is seen by the next
+        one); otherwise waits for an announcement, or IDLE_WAIT_SECONDS (the poll). A step that took less than a
+        full batch is not followed by a claim that would find nothing (measured: 0.7–0.9 ms of CPU a claim
+        on PostgreSQL, for each event and each answer when they come one by one)."""
         while True:
+            waiting.clear()
             try:
                 busy = await step()
             except Exception:  # a database outage must not end the loop; it resumes when the database does
                 log.exception("pipeline step failed")
                 busy = 0
-            if not busy:
-                if idle is not None:
-                    idle.set()
-                try:
-                    await asyncio.wait_for(waiting.wait(), IDLE_WAIT_SECONDS)
-                except TimeoutError:
-                    pass
-                if idle is not None:
-                    idle.clear()
-                waiting.clear()
+            if (busy and full()) or waiting.is_set():
+                continue
+            if idle is not None:
+                idle.set()
+            try:
+                await asyncio.wait_for(waiting.wait(), IDLE_WAIT_SECONDS)
+            except TimeoutError:
+                pass
+            if idle is not None:
+                idle.clear()
 
 
 def _reply_token_lifetime(platform: str) -> dt.timedelta:

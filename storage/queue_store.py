@@ -66,33 +66,6 @@ _INBOX = InboxEvent.__table__  # type: ignore[attr-defined]
 _OUTBOX = OutboxMessage.__table__  # type: ignore[attr-defined]
 
 
-def _claim_ids(session: Session, ids: list[int], model, now: dt.datetime, lease: dt.timedelta) -> list:
-    """Gives the rows `ids` to this worker alone until the lease ends; returns them, in id order."""
-    if not ids:
-        return []
-    session.execute(
-        sa.update(model)
-        .where(model.id.in_(ids))
-        .values(claimed_until=now + lease, claim_token=uuid.uuid4().hex, attempts=model.attempts + 1)
-    )
-    return list(session.exec(select(model).where(model.id.in_(ids)).order_by(model.id)).all())
-
-
-def _due_ids(session: Session, model, due, now: dt.datetime, limit: int) -> list[int]:
-    """Up to `limit` due rows nobody holds. PostgreSQL: FOR UPDATE SKIP LOCKED, so concurrent workers take
-    disjoint rows. SQLite: the transaction began IMMEDIATE, so claims are serialised anyway."""
-    free = sa.or_(model.claimed_until.is_(None), model.claimed_until < now)
-    return list(
-        session.exec(
-            select(model.id)
-            .where(due, free)
-            .order_by(model.id)
-            .limit(limit)
-            .with_for_update(skip_locked=True)
-        ).all()
-    )
-
-
 # Prebuilt: of these claimable events, those whose sender has an earlier event not yet done outside them.
 _earlier = _INBOX.alias("earlier")
 _WAITING_FOR_EARLIER = sa.select(_INBOX.c.id).where(
@@ -109,7 +82,8 @@ _WAITING_FOR_EARLIER = sa.select(_INBOX.c.id).where(
 
 
 # The worker's claim, built once (it runs for every batch, and for every event when they come one by one):
-# the due events nobody holds (see _due_ids), given to this worker, then read.
+# the due events nobody holds (FOR UPDATE SKIP LOCKED, as the sender's claim below), given to this worker,
+# then read.
 _DUE_EVENTS = (
     sa.select(_INBOX.c.id)
     .where(
@@ -300,22 +274,61 @@ def queue_multicast(
     )
 
 
+# The sender's claim, built once like the worker's (it runs for every answer when they come one by one): a
+# due message whose lease ran out without an outcome marked in doubt (the process died, or stalled, with it in
+# flight, so whether the platform took it is unknown); then the due messages nobody holds (FOR UPDATE SKIP
+# LOCKED on PostgreSQL, so concurrent senders take disjoint rows; on SQLite the transaction began IMMEDIATE),
+# given to this sender, then read.
+_OUTBOX_DUE = sa.and_(
+    _OUTBOX.c.status == "pending",
+    _OUTBOX.c.next_attempt_at <= sa.bindparam("now"),
+    _OUTBOX.c.platform.in_(sa.bindparam("platforms", expanding=True)),
+)
+_LEASE_RAN_OUT = (
+    sa.update(_OUTBOX)
+    .where(
+        _OUTBOX_DUE,
+        _OUTBOX.c.claimed_until.is_not(None),
+        _OUTBOX.c.claimed_until < sa.bindparam("now"),
+    )
+    .values(in_doubt=True)
+)
+_DUE_MESSAGES = (
+    sa.select(_OUTBOX.c.id)
+    .where(
+        _OUTBOX_DUE,
+        sa.or_(_OUTBOX.c.claimed_until.is_(None), _OUTBOX.c.claimed_until < sa.bindparam("now")),
+    )
+    .order_by(_OUTBOX.c.id)
+    .limit(sa.bindparam("limit"))
+    .with_for_update(skip_locked=True)
+)
+_CLAIM_MESSAGES = (
+    sa.update(_OUTBOX)
+    .where(_OUTBOX.c.id.in_(sa.bindparam("ids", expanding=True)))
+    .values(
+        claimed_until=sa.bindparam("b_until"),
+        claim_token=sa.bindparam("b_token"),
+        attempts=_OUTBOX.c.attempts + 1,
+    )
+)
+_CLAIMED_MESSAGES = (
+    select(OutboxMessage)
+    .where(col(OutboxMessage.id).in_(sa.bindparam("ids", expanding=True)))
+    .order_by(col(OutboxMessage.id))
+)
+
+
 def claim_outbox_messages(
     session: Session, now: dt.datetime, lease: dt.timedelta, limit: int, platforms: list[str]
 ) -> list[OutboxMessage]:
-    due = sa.and_(
-        OutboxMessage.status == "pending",
-        OutboxMessage.next_attempt_at <= now,
-        OutboxMessage.platform.in_(platforms),
-    )
-    # A lease that ran out without an outcome: the process died (or stalled) with the message in flight, so
-    # whether the platform took it is unknown.
-    session.execute(
-        sa.update(OutboxMessage)
-        .where(due, col(OutboxMessage.claimed_until).is_not(None), col(OutboxMessage.claimed_until) < now)
-        .values(in_doubt=True)
-    )
-    return _claim_ids(session, _due_ids(session, OutboxMessage, due, now, limit), OutboxMessage, now, lease)
+    """Takes up to `limit` due messages of `platforms` for this sender alone until the lease ends."""
+    session.execute(_LEASE_RAN_OUT, {"now": now, "platforms": platforms})
+    ids = list(session.execute(_DUE_MESSAGES, {"now": now, "platforms": platforms, "limit": limit}).scalars())
+    if not ids:
+        return []
+    session.execute(_CLAIM_MESSAGES, {"ids": ids, "b_until": now + lease, "b_token": uuid.uuid4().hex})
+    return list(session.exec(_CLAIMED_MESSAGES, params={"ids": ids}).all())
 
 
 def settle_outbox_message(

@@ -174,3 +174,35 @@ async def test_a_worker_in_another_process_is_woken_at_once_by_a_stored_event(
     assert (await webhooks.post_line(webhooks.line_event("Uwake", "時數"))).status_code == 200
     await asyncio.wait_for(line_api.arrived.wait(), timeout=10)  # an hour's poll would not have found it
     assert "時數" in line_api.delivered_texts()[-1]
+
+
+async def test_a_waiting_worker_answers_each_message_without_its_poll(harness_factory, line_api, monkeypatch):
+    """After a pass that took less than a full claim the worker and the sender look again only when woken
+    (no claim that would find nothing): messages one after another, and several arriving together while the
+    worker is busy, are all answered although the poll is set to an hour."""
+    monkeypatch.setattr(pipeline, "IDLE_WAIT_SECONDS", 3600)
+    setup = await harness_factory()
+    unit = setup.add_unit()
+    codes = {user: setup.add_volunteer(unit)[1] for user in ("Uw1", "Uw2", "Uw3", "Uw4", "Uw5")}
+    bot = await harness_factory(workers=True)
+
+    def answers() -> list[str]:  # each answer's reply token, or a push's retry key
+        return [
+            call.body.get("replyToken") or call.headers.get("X-Line-Retry-Key", "")
+            for call in line_api.calls
+            if call.path.endswith(("/reply", "/push")) and call.status == 200
+        ]
+
+    async def answered(count: int) -> None:
+        while len(answers()) < count:
+            line_api.arrived.clear()
+            if len(answers()) < count:
+                await asyncio.wait_for(line_api.arrived.wait(), timeout=10)  # an hour's poll would not
+
+    for n, (user, code) in enumerate(codes.items(), start=1):  # one at a time, each answered first
+        assert (await bot.post_line(bot.line_event(user, f"綁定 {code}"))).status_code == 200
+        await answered(n)
+    together = await asyncio.gather(*(bot.post_line(bot.line_event(user, "時數")) for user in codes))
+    assert [response.status_code for response in together] == [200] * len(codes)
+    await answered(2 * len(codes))
+    assert len(answers()) == len(set(answers())) == 2 * len(codes)  # each message answered once
