@@ -81,28 +81,34 @@ _WAITING_FOR_EARLIER = sa.select(_INBOX.c.id).where(
 )
 
 
+def _claim_statements(table: sa.Table, *due) -> tuple[sa.Select, sa.Update]:
+    """A queue's claim, built once: the due rows nobody holds (`due`, and no lease or one that ran out; FOR
+    UPDATE SKIP LOCKED on PostgreSQL), then those rows given to one claimant for a lease, an attempt counted.
+    The inbox and the outbox are claimed the same way."""
+    free = sa.or_(table.c.claimed_until.is_(None), table.c.claimed_until < sa.bindparam("now"))
+    due_ids = (
+        sa.select(table.c.id)
+        .where(*due, free)
+        .order_by(table.c.id)
+        .limit(sa.bindparam("limit"))
+        .with_for_update(skip_locked=True)
+    )
+    claim = (
+        sa.update(table)
+        .where(table.c.id.in_(sa.bindparam("ids", expanding=True)))
+        .values(
+            claimed_until=sa.bindparam("b_until"),
+            claim_token=sa.bindparam("b_token"),
+            attempts=table.c.attempts + 1,
+        )
+    )
+    return due_ids, claim
+
+
 # The worker's claim, built once (it runs for every batch, and for every event when they come one by one):
 # the due events nobody holds (FOR UPDATE SKIP LOCKED, as the sender's claim below), given to this worker,
 # then read.
-_DUE_EVENTS = (
-    sa.select(_INBOX.c.id)
-    .where(
-        _INBOX.c.processed_at.is_(None),
-        sa.or_(_INBOX.c.claimed_until.is_(None), _INBOX.c.claimed_until < sa.bindparam("now")),
-    )
-    .order_by(_INBOX.c.id)
-    .limit(sa.bindparam("limit"))
-    .with_for_update(skip_locked=True)
-)
-_CLAIM_EVENTS = (
-    sa.update(_INBOX)
-    .where(_INBOX.c.id.in_(sa.bindparam("ids", expanding=True)))
-    .values(
-        claimed_until=sa.bindparam("b_until"),
-        claim_token=sa.bindparam("b_token"),
-        attempts=_INBOX.c.attempts + 1,
-    )
-)
+_DUE_EVENTS, _CLAIM_EVENTS = _claim_statements(_INBOX, _INBOX.c.processed_at.is_(None))
 _CLAIMED_EVENTS = (
     select(InboxEvent)
     .where(col(InboxEvent.id).in_(sa.bindparam("ids", expanding=True)))
@@ -293,25 +299,7 @@ _LEASE_RAN_OUT = (
     )
     .values(in_doubt=True)
 )
-_DUE_MESSAGES = (
-    sa.select(_OUTBOX.c.id)
-    .where(
-        _OUTBOX_DUE,
-        sa.or_(_OUTBOX.c.claimed_until.is_(None), _OUTBOX.c.claimed_until < sa.bindparam("now")),
-    )
-    .order_by(_OUTBOX.c.id)
-    .limit(sa.bindparam("limit"))
-    .with_for_update(skip_locked=True)
-)
-_CLAIM_MESSAGES = (
-    sa.update(_OUTBOX)
-    .where(_OUTBOX.c.id.in_(sa.bindparam("ids", expanding=True)))
-    .values(
-        claimed_until=sa.bindparam("b_until"),
-        claim_token=sa.bindparam("b_token"),
-        attempts=_OUTBOX.c.attempts + 1,
-    )
-)
+_DUE_MESSAGES, _CLAIM_MESSAGES = _claim_statements(_OUTBOX, _OUTBOX_DUE)
 _CLAIMED_MESSAGES = (
     select(OutboxMessage)
     .where(col(OutboxMessage.id).in_(sa.bindparam("ids", expanding=True)))
