@@ -8,6 +8,7 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
+from storage.driver import Prepared
 from storage.models import (
     AwardGrant,
     AwardRule,
@@ -39,25 +40,27 @@ def seed_award_rules(session: Session, definitions: dict[str, str], now: dt.date
 
 
 _RULES = AwardRule.__table__  # type: ignore[attr-defined]
-_AWARD_RULE_DEFINITIONS = sa.select(_RULES.c.definition).order_by(_RULES.c.code)
+_AWARD_RULE_DEFINITIONS = Prepared(sa.select(_RULES.c.definition).order_by(_RULES.c.code))
 
 
 def award_rule_definitions(session: Session) -> list[str]:
-    session.flush()  # a row changed in this session counts
-    return list(session.execute(_AWARD_RULE_DEFINITIONS).scalars())
+    return [
+        definition for (definition,) in _AWARD_RULE_DEFINITIONS.rows(session)
+    ]  # this session's changes too
 
 
 _TOTALS = ServiceTotal.__table__  # type: ignore[attr-defined]
-_COUNTED_MINUTES_OF = sa.select(sa.func.coalesce(sa.func.sum(_TOTALS.c.minutes), 0)).where(
-    _TOTALS.c.volunteer_id == sa.bindparam("volunteer")
+_COUNTED_MINUTES_OF = Prepared(
+    sa.select(sa.func.coalesce(sa.func.sum(_TOTALS.c.minutes), 0)).where(
+        _TOTALS.c.volunteer_id == sa.bindparam("volunteer")
+    )
 )
 
 
 def counted_minutes_of(session: Session, volunteer_id: int) -> int:
     """All of a member's counted service minutes, every unit and day together: one read of the sums the
     triggers keep (storage/totals_store.py), current within the transaction."""
-    session.flush()
-    return int(session.execute(_COUNTED_MINUTES_OF, {"volunteer": volunteer_id}).scalar_one())
+    return int(_COUNTED_MINUTES_OF.scalar(session, volunteer=volunteer_id))
 
 
 def counted_service_by_day(

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import datetime as dt
 from contextlib import AbstractContextManager
-from typing import cast
+from typing import Any, cast
 
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
 from storage.db import insert_ignoring_duplicates
+from storage.driver import Prepared
 from storage.models import (
     ChatAccount,
     CityAdministrator,
@@ -46,17 +47,20 @@ def ensure_account(session: Session, platform: str, platform_user_id: str) -> Ch
     return account
 
 
-_UNITS_OF = (
-    select(Unit, Membership.role)
-    .join(Membership, col(Membership.unit_id) == col(Unit.id))
-    .where(col(Membership.volunteer_id) == sa.bindparam("volunteer"))
-    .order_by(col(Unit.id))
+_UNITS = Unit.__table__  # type: ignore[attr-defined]
+_MEMBERS = Membership.__table__  # type: ignore[attr-defined]
+_UNITS_OF = Prepared(
+    sa.select(*_UNITS.c, _MEMBERS.c.role)
+    .join(_MEMBERS, _MEMBERS.c.unit_id == _UNITS.c.id)
+    .where(_MEMBERS.c.volunteer_id == sa.bindparam("volunteer"))
+    .order_by(_UNITS.c.id)
 )
 
 
-def units_of(session: Session, volunteer_id: int) -> list[tuple[Unit, str]]:
-    """The units a volunteer belongs to, with their role in each, in a stable order."""
-    return [(unit, role) for unit, role in session.exec(_UNITS_OF, params={"volunteer": volunteer_id}).all()]
+def units_of(session: Session, volunteer_id: int) -> list[tuple[Any, str]]:
+    """The units a volunteer belongs to (rows with Unit's fields), with their role in each, in a stable order:
+    every check-in reads them."""
+    return [(unit, unit.role) for unit in _UNITS_OF.rows(session, volunteer=volunteer_id)]
 
 
 def coordinated_units(session: Session, volunteer_id: int) -> list[Unit]:
@@ -103,13 +107,14 @@ def unit(session: Session, unit_id: int) -> Unit | None:
     return session.get(Unit, unit_id)
 
 
-_UNITS = Unit.__table__  # type: ignore[attr-defined]
-_CATEGORY_AND_CITY = sa.select(_UNITS.c.category, _UNITS.c.city).where(_UNITS.c.id == sa.bindparam("unit"))
+_CATEGORY_AND_CITY = Prepared(
+    sa.select(_UNITS.c.category, _UNITS.c.city).where(_UNITS.c.id == sa.bindparam("unit"))
+)
 
 
 def category_and_city(session: Session, unit_id: int) -> tuple[str, str]:
     """A unit's service category and city: what the award rules count its minutes by."""
-    category, city = session.execute(_CATEGORY_AND_CITY, {"unit": unit_id}).one()
+    category, city = _CATEGORY_AND_CITY.first(session, unit=unit_id)
     return category, city
 
 

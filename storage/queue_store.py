@@ -12,6 +12,7 @@ import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
 from storage.db import insert_new_keys
+from storage.driver import Prepared, inserting
 from storage.models import (
     InboxEvent,
     OutboxMessage,
@@ -228,7 +229,13 @@ def queue_message(
     return message
 
 
-_QUEUE_ANSWER = sa.insert(_OUTBOX)
+_QUEUE_ANSWER = Prepared(
+    inserting(
+        _OUTBOX,
+        "platform recipient reply_token reply_token_expires_at payload recipients retry_key status attempts "
+        "parts_sent in_doubt next_attempt_at created_at".split(),
+    )
+)
 
 
 def queue_answer(
@@ -242,10 +249,9 @@ def queue_answer(
 ) -> None:
     """The worker's answer to an event: like queue_message, one prebuilt INSERT (the hot path), after
     whatever the handler queued before it (messages to one person go out in the order they were written)."""
-    session.flush()
-    session.execute(
-        _QUEUE_ANSWER,
-        {
+    _QUEUE_ANSWER.run(
+        session,
+        **{
             "platform": platform,
             "recipient": recipient,
             "reply_token": reply_token,

@@ -11,6 +11,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, col, select
 
+from storage.driver import Prepared, inserting
 from storage.models import (
     ServiceRecord,
     Unit,
@@ -29,11 +30,13 @@ def chat_visit(status: RecordStatus, **columns) -> ServiceRecord:
 
 
 _RECORDS = ServiceRecord.__table__  # type: ignore[attr-defined]
-# Prebuilt for each dialect: opens a visit unless the unique index says one is open already (no row back).
-_OPEN_VISIT = {
-    name: dialect.insert(_RECORDS).on_conflict_do_nothing().returning(_RECORDS.c.id)
-    for name, dialect in (("sqlite", sqlite), ("postgresql", postgresql))
-}
+# Per dialect: opens a visit unless the unique index says one is open already (no row back).
+_OPEN_VISIT = Prepared(
+    {
+        name: inserting(_RECORDS, insert=dialect.insert).on_conflict_do_nothing().returning(_RECORDS.c.id)
+        for name, dialect in (("sqlite", sqlite), ("postgresql", postgresql))
+    }
+)
 
 
 def open_visit(
@@ -50,7 +53,6 @@ def open_visit(
     """Opens a chat-recorded service session (`fields`: shift_id, walk_up, checked_in_by) and returns its id;
     None when the unique index says the person is already checked in (two check-ins at the same instant: the
     other got there first). One statement: no savepoint, no ORM object."""
-    session.flush()  # what the handler added before (a visit's part after midnight) goes first
     values = {
         "volunteer_id": volunteer_id,
         "unit_id": unit_id,
@@ -70,8 +72,7 @@ def open_visit(
         "late_after": None,
         **fields,
     }
-    opened = session.execute(_OPEN_VISIT[session.get_bind().dialect.name], values)
-    return opened.scalar_one_or_none()
+    return _OPEN_VISIT.scalar(session, **values)
 
 
 def add_visit_part(
@@ -105,24 +106,26 @@ def add_visit_part(
 SETTLED = (RecordStatus.COUNTED, RecordStatus.REVIEW)  # closed sessions: counted, or waiting for review
 
 
-# The check-in's and check-out's lookups are built once: building a query is most of its cost.
+# The check-in's and check-out's statements run on the driver's cursor (storage/driver.py): every event
+# runs them.
 _VOLUNTEERS = Volunteer.__table__  # type: ignore[attr-defined]
-_HOLD_PERSON = (
+_HOLD_PERSON = Prepared(
     sa.select(_VOLUNTEERS.c.id).where(_VOLUNTEERS.c.id == sa.bindparam("volunteer")).with_for_update()
 )
-_LATEST_CLOSED_VISIT = (
+_LATEST_CLOSED_VISIT = Prepared(
     sa.select(_RECORDS.c.unit_id, _RECORDS.c.check_out)
     .where(
         _RECORDS.c.volunteer_id == sa.bindparam("volunteer"),
-        _RECORDS.c.status.in_(SETTLED),
+        sa.or_(*(_RECORDS.c.status == status for status in SETTLED)),
         _RECORDS.c.check_out.is_not(None),
     )
     .order_by(_RECORDS.c.check_out.desc(), _RECORDS.c.id.desc())
     .limit(1)
 )
-_OPEN_VISIT_OF = select(ServiceRecord).where(
-    col(ServiceRecord.volunteer_id) == sa.bindparam("volunteer"),
-    col(ServiceRecord.status) == RecordStatus.OPEN,
+_OPEN_VISIT_OF = Prepared(
+    sa.select(*_RECORDS.c).where(
+        _RECORDS.c.volunteer_id == sa.bindparam("volunteer"), _RECORDS.c.status == RecordStatus.OPEN
+    )
 )
 
 
@@ -131,15 +134,17 @@ def hold_person(session: Session, volunteer_id: int) -> None:
 
     PostgreSQL: the person's row is locked (SELECT … FOR UPDATE), so a second decision waits, then reads what
     the first committed. SQLite: every transaction began IMMEDIATE (storage/db.py) and holds the database's
-    write lock already; the statement is the same and its FOR UPDATE is left out."""
-    session.execute(_HOLD_PERSON, {"volunteer": volunteer_id}).first()
+    write lock already: nothing to do."""
+    if session.get_bind().dialect.name != "sqlite":
+        _HOLD_PERSON.first(session, volunteer=volunteer_id)
 
 
 def latest_closed_visit(session: Session, volunteer_id: int) -> sa.Row | None:
     """The unit and end (`unit_id`, `check_out`) of the person's counted or reviewed session that ended last:
     no check-in may open before its end."""
-    session.flush()  # the parts of a visit closed in this session count
-    return session.execute(_LATEST_CLOSED_VISIT, {"volunteer": volunteer_id}).first()
+    return _LATEST_CLOSED_VISIT.first(
+        session, volunteer=volunteer_id
+    )  # after the parts added in this session
 
 
 def covers(session: Session, volunteer_id: int, moment: dt.datetime) -> bool:
@@ -241,8 +246,10 @@ def note_check_in_while_open(session: Session, visit: ServiceRecord, at: dt.date
     )
 
 
-def open_visit_of(session: Session, volunteer_id: int) -> ServiceRecord | None:
-    return session.exec(_OPEN_VISIT_OF, params={"volunteer": volunteer_id}).first()
+def open_visit_of(session: Session, volunteer_id: int) -> Any | None:
+    """The person's open visit, as a row with ServiceRecord's fields (not an object the session keeps: the
+    statements below change the visit)."""
+    return _OPEN_VISIT_OF.first(session, volunteer=volunteer_id)
 
 
 def open_visits_begun_before(session: Session, moment: dt.datetime) -> list[ServiceRecord]:
@@ -256,7 +263,7 @@ def open_visits_begun_before(session: Session, moment: dt.datetime) -> list[Serv
     )
 
 
-_FINISH_VISIT = (
+_FINISH_VISIT = Prepared(
     sa.update(_RECORDS)
     .where(_RECORDS.c.id == sa.bindparam("b_id"), _RECORDS.c.status == RecordStatus.OPEN)
     .values(
@@ -271,26 +278,27 @@ _FINISH_VISIT = (
 
 def finish_visit(
     session: Session,
-    visit: ServiceRecord,
+    visit: Any,
     check_out: dt.datetime,
     minutes: int,
     status: str,
     note: str | None = None,
 ) -> bool:
     """Closes a session only if it is still open; False when someone else closed it first. One prebuilt
-    statement; `visit` (loaded in this session) then says what its row says."""
-    closed = session.execute(
-        _FINISH_VISIT,
-        {
-            "b_id": visit.id,
-            "b_check_out": check_out,
-            "b_minutes": minutes,
-            "b_status": status,
-            "b_note": note or None,
-        },
+    statement; `visit`, when a ServiceRecord the session keeps, then says what its row says (a row of
+    open_visit_of says what it read)."""
+    closed = _FINISH_VISIT.run(
+        session,
+        b_id=visit.id,
+        b_check_out=check_out,
+        b_minutes=minutes,
+        b_status=status,
+        b_note=note or None,
     )
-    if not cast("sa.CursorResult[Any]", closed).rowcount:
+    if not closed:
         return False
+    if not isinstance(visit, ServiceRecord):
+        return True
     changed = {"check_out": check_out, "minutes": minutes, "status": status, "late_after": None}
     for name, value in (changed | ({"note": note} if note else {})).items():
         set_committed_value(visit, name, value)
@@ -417,18 +425,19 @@ def counted_service_minutes(
     return [UnitMinutes(row.unit_id, row.name, int(row.total), int(row.year), int(row.half)) for row in rows]
 
 
-_COUNTED_MINUTES_ON = sa.select(sa.func.coalesce(sa.func.sum(_RECORDS.c.minutes), 0)).where(
-    _RECORDS.c.volunteer_id == sa.bindparam("volunteer"),
-    _RECORDS.c.status == RecordStatus.COUNTED,
-    _RECORDS.c.kind == RecordKind.SERVICE,
-    _RECORDS.c.service_date == sa.bindparam("day"),
+_COUNTED_MINUTES_ON = Prepared(
+    sa.select(sa.func.coalesce(sa.func.sum(_RECORDS.c.minutes), 0)).where(
+        _RECORDS.c.volunteer_id == sa.bindparam("volunteer"),
+        _RECORDS.c.status == RecordStatus.COUNTED,
+        _RECORDS.c.kind == RecordKind.SERVICE,
+        _RECORDS.c.service_date == sa.bindparam("day"),
+    )
 )
 
 
 def counted_service_minutes_on(session: Session, volunteer_id: int, day: dt.date) -> int:
     """Counted service minutes of one day, all units together (what this session added so far included)."""
-    session.flush()
-    return int(session.execute(_COUNTED_MINUTES_ON, {"volunteer": volunteer_id, "day": day}).scalar_one())
+    return int(_COUNTED_MINUTES_ON.scalar(session, volunteer=volunteer_id, day=day))
 
 
 @dataclass(frozen=True)

@@ -63,13 +63,15 @@ def clear_to_check_in(
         return notices, late_check_in(ctx, volunteer_id, at, *later)
     if current is None:
         return notices, None
+    since = current.check_in
     if current.check_in is not None and at < current.check_in and current.shift_id is None:
         # Its own check-in, redelivered after a second tap: the visit began at the first (no check-out
         # lies between them, so no minute is counted twice).
-        service_store.move_visit_start(ctx.session, current, at, at.astimezone(ctx.rules.timezone).date())
+        if service_store.move_visit_start(ctx.session, current, at, at.astimezone(ctx.rules.timezone).date()):
+            since = at
     elif current.check_in is not None and at > current.check_in:
         service_store.note_check_in_while_open(ctx.session, current, at)  # a check-out may yet come before it
-    return notices, _already_in(ctx, current)
+    return notices, _already_in(ctx, current, since)
 
 
 def check_in(ctx: Context, argument: str) -> list[Reply]:
@@ -138,12 +140,13 @@ def start_visit(
     return record
 
 
-def _already_in(ctx: Context, current: ServiceRecord) -> Reply:
+def _already_in(ctx: Context, current: ServiceRecord, since=None) -> Reply:
+    """`since`: when the visit began, if it has just been moved (`current` is the row as it was read)."""
     t = ctx.t
     return Reply(
         t(
             "You are already checked in since {time} at {unit}.",
-            time=_moment(ctx, current.check_in),
+            time=_moment(ctx, since or current.check_in),
             unit=_unit_name(ctx, current.unit_id),
         ),
         (Button(t("Check out"), t("check out")), Button(t("My hours"), t("hours"))),
