@@ -1,0 +1,109 @@
+"""The hot path's statements on the driver's cursor (storage/driver.py) read and write what the Session would."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+import sqlalchemy as sa
+from sqlmodel import Session
+
+from storage import service_store
+from storage.db import make_engine, migrate
+from storage.driver import Prepared
+from storage.models import ServiceRecord, Unit, Volunteer
+from storage.vocabulary import RecordKind, RecordSource, RecordStatus
+
+T0 = dt.datetime(2026, 12, 31, 15, 30, 12, 345678, tzinfo=dt.UTC)
+TAIPEI = dt.timezone(dt.timedelta(hours=8))
+RECORDS = ServiceRecord.__table__  # type: ignore[attr-defined]
+
+
+@pytest.fixture
+def engine(database_url):
+    engine = make_engine(database_url)
+    migrate(engine)
+    yield engine
+    engine.dispose()
+
+
+def a_person(session: Session) -> tuple[int, int]:
+    unit = Unit(name="單位", category="social", city="台北市", created_at=T0)
+    person = Volunteer(name="王小美", created_at=T0)
+    session.add_all([unit, person])
+    session.flush()
+    assert unit.id is not None and person.id is not None
+    return unit.id, person.id
+
+
+def test_a_row_read_on_the_driver_is_the_row_the_session_reads(engine):
+    by_id = Prepared(sa.select(*RECORDS.c).where(RECORDS.c.id == sa.bindparam("id")))
+    with Session(engine) as session:
+        unit_id, person_id = a_person(session)
+        # Given in Taipei time: stored as UTC, read back as the same instant, time-zone aware.
+        visit_id = service_store.open_visit(
+            session,
+            volunteer_id=person_id,
+            unit_id=unit_id,
+            check_in=T0.astimezone(TAIPEI),
+            service_date=dt.date(2027, 1, 1),
+            recorded_by="line:U1",
+            created_at=T0,
+            walk_up=True,
+        )
+        assert visit_id is not None
+        session.commit()
+        row = by_id.first(session, id=visit_id)
+        orm = session.get(ServiceRecord, visit_id)
+        assert orm is not None
+        for column in RECORDS.c:
+            assert getattr(row, column.key) == getattr(orm, column.key), column.key
+        assert row.check_in == T0 and row.check_in.tzinfo is not None
+        assert row.service_date == dt.date(2027, 1, 1) and row.walk_up is True and row.check_out is None
+        assert by_id.first(session, id=visit_id + 1000) is None
+
+
+def test_a_visit_opened_and_closed_on_the_driver_counts_its_minutes(engine):
+    with Session(engine) as session:
+        unit_id, person_id = a_person(session)
+        fields = dict(volunteer_id=person_id, unit_id=unit_id, service_date=T0.date(), recorded_by="x")
+        assert service_store.open_visit(session, check_in=T0, created_at=T0, **fields) is not None
+        # A second check-in at the same instant finds the visit open: no second visit, no error.
+        assert service_store.open_visit(session, check_in=T0, created_at=T0, **fields) is None
+        visit = service_store.open_visit_of(session, person_id)
+        assert visit.check_in == T0 and visit.status == RecordStatus.OPEN
+        out = T0 + dt.timedelta(minutes=90)
+        assert service_store.finish_visit(session, visit, out, 90, RecordStatus.COUNTED)
+        assert not service_store.finish_visit(session, visit, out, 90, RecordStatus.COUNTED)  # closed already
+        session.commit()
+    with Session(engine) as session:
+        assert service_store.open_visit_of(session, person_id) is None
+        assert service_store.counted_service_minutes_on(session, person_id, T0.date()) == 90
+        assert service_store.latest_closed_visit(session, person_id) == (unit_id, out)
+
+
+def test_what_the_session_holds_unsaved_is_read_on_the_driver(engine):
+    with Session(engine) as session:
+        unit_id, person_id = a_person(session)
+        session.add(
+            ServiceRecord(
+                volunteer_id=person_id,
+                unit_id=unit_id,
+                kind=RecordKind.SERVICE,
+                source=RecordSource.CHAT,
+                status=RecordStatus.COUNTED,
+                check_in=T0,
+                check_out=T0 + dt.timedelta(minutes=30),
+                minutes=30,
+                service_date=T0.date(),
+                recorded_by="x",
+                created_at=T0,
+            )
+        )
+        assert service_store.counted_service_minutes_on(session, person_id, T0.date()) == 30
+
+
+def test_a_statement_with_an_in_list_is_refused(engine):
+    statement = Prepared(sa.select(RECORDS.c.id).where(RECORDS.c.id.in_([1, 2])))
+    with Session(engine) as session, pytest.raises(ValueError, match="IN list"):
+        statement.rows(session)
