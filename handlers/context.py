@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlmodel import Session
 
 from handlers.i18n import Catalogs, Translator
 from handlers.types import Incoming
-from storage.models import ChatAccount
 
 
 @dataclass(frozen=True)
@@ -30,7 +30,9 @@ class Context:
     rules: Rules
     catalogs: Catalogs
     incoming: Incoming
-    account: ChatAccount | None
+    # The person's chat account as read when the event came (a row with ChatAccount's fields), or the
+    # ChatAccount a handler changed (linking, a language chosen); None before their first message.
+    account: Any
     t: Translator
 
     @property

@@ -399,7 +399,7 @@ def recognised(text: str, catalogs: Catalogs) -> tuple[Route, str] | None:
 def handle(
     session: Session, incoming: Incoming, now: dt.datetime, rules: Rules, catalogs: Catalogs
 ) -> list[Reply]:
-    account = people_store.account_for(session, incoming.platform, incoming.user_id)
+    account = people_store.account_row(session, incoming.platform, incoming.user_id)
     locale = (
         (account.chosen_locale if account else None)
         or catalogs.match(incoming.platform_locale)

@@ -31,7 +31,22 @@ _ACCOUNT_FOR = select(ChatAccount).where(
 
 
 def account_for(session: Session, platform: str, platform_user_id: str) -> ChatAccount | None:
+    """The account as an object the session keeps: to change it."""
     return session.exec(_ACCOUNT_FOR, params={"platform": platform, "user": platform_user_id}).first()
+
+
+_ACCOUNTS = ChatAccount.__table__  # type: ignore[attr-defined]
+_ACCOUNT_ROW = Prepared(
+    sa.select(*_ACCOUNTS.c).where(
+        _ACCOUNTS.c.platform == sa.bindparam("platform"), _ACCOUNTS.c.platform_user_id == sa.bindparam("user")
+    )
+)
+
+
+def account_row(session: Session, platform: str, platform_user_id: str) -> Any:
+    """The account as a row with ChatAccount's fields, or None: what every event reads first (the router's
+    Context.account). Changed through mark_reachable and set_awaiting, or, read again, through account_for."""
+    return _ACCOUNT_ROW.first(session, platform=platform, user=platform_user_id)
 
 
 def ensure_account(session: Session, platform: str, platform_user_id: str) -> ChatAccount:
@@ -304,12 +319,16 @@ def mark_unreachable(session: Session, platform: str, platform_user_id: str, now
     return True
 
 
-def mark_reachable(session: Session, account: ChatAccount) -> bool:
-    """The person follows the bot again; True when the account had been unreachable."""
+_ACCOUNT_REACHABLE = Prepared(
+    sa.update(_ACCOUNTS).where(_ACCOUNTS.c.id == sa.bindparam("b_id")).values(unreachable_since=None)
+)
+
+
+def mark_reachable(session: Session, account: Any) -> bool:
+    """The person follows the bot again; True when the account (account_row's) had been unreachable."""
     if account.unreachable_since is None:
         return False
-    account.unreachable_since = None
-    session.add(account)
+    _ACCOUNT_REACHABLE.run(session, b_id=account.id)
     return True
 
 
@@ -333,19 +352,21 @@ def unreachable_members(session: Session, unit_ids: list[int]) -> list[tuple[int
     return [(int(v), str(name), str(platform), since) for v, name, platform, since in rows]
 
 
-def set_awaiting(
-    session: Session, account: ChatAccount | None, question: str | None, now: dt.datetime
-) -> None:
-    """The question the bot has just asked on this account (None: none)."""
+_ACCOUNT_AWAITING = Prepared(
+    sa.update(_ACCOUNTS)
+    .where(_ACCOUNTS.c.id == sa.bindparam("b_id"))
+    .values(awaiting=sa.bindparam("b_question"), awaiting_since=sa.bindparam("b_since"))
+)
+
+
+def set_awaiting(session: Session, account: Any, question: str | None, now: dt.datetime) -> None:
+    """The question the bot has just asked on this account (account_row's; None: none)."""
     if account is None:
         return
-    account.awaiting, account.awaiting_since = question, now if question else None
-    session.add(account)
+    _ACCOUNT_AWAITING.run(session, b_id=account.id, b_question=question, b_since=now if question else None)
 
 
-def take_awaiting(
-    session: Session, account: ChatAccount | None, now: dt.datetime, within: dt.timedelta
-) -> str | None:
+def take_awaiting(session: Session, account: Any, now: dt.datetime, within: dt.timedelta) -> str | None:
     """The question asked on this account no longer than `within` ago, if any; it is answered now (cleared)."""
     if account is None or account.awaiting is None:
         return None

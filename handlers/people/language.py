@@ -15,7 +15,7 @@ def choose(ctx: Context, argument: str) -> list[Reply]:
     if locale is None:
         return [language_list(ctx)]
     account = people_store.ensure_account(ctx.session, ctx.incoming.platform, ctx.incoming.user_id)
-    people_store.set_fields(ctx.session, account, {"chosen_locale": locale})
+    ctx.account = people_store.set_fields(ctx.session, account, {"chosen_locale": locale})
     ctx.t = ctx.catalogs.translator(locale)
     return [Reply(ctx.t("From now on I will answer in English."), main_buttons(ctx))]
 

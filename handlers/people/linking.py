@@ -82,7 +82,7 @@ def link(ctx: Context, argument: str) -> list[Reply]:
         )
         return [Reply(text)]
 
-    people_store.link_account(session, account, invite.volunteer_id, ctx.now)
+    ctx.account = people_store.link_account(session, account, invite.volunteer_id, ctx.now)
     person = people_store.volunteer(session, invite.volunteer_id)
     units = ", ".join(unit.name for unit, _role in people_store.units_of(session, invite.volunteer_id))
     audit_store.record_audit(
