@@ -45,7 +45,8 @@ class _Compiled:
             namedtuple("Row", [column.key for column in columns], rename=True) if columns else None
         )
         processors = [column.type.dialect_impl(dialect).result_processor(dialect, None) for column in columns]
-        self.result_processors = processors if any(processors) else None
+        # Only the columns whose values need turning into Python's (a time on SQLite, a UTC time anywhere).
+        self.result_processors = [(index, process) for index, process in enumerate(processors) if process]
 
     def parameters(self, params: dict[str, Any]) -> tuple | dict:
         values = {**self.defaults, **params}
@@ -56,12 +57,11 @@ class _Compiled:
         return tuple(values[name] for name in self.positions)
 
     def typed(self, row: tuple) -> tuple:
-        if self.result_processors is not None:
-            row = tuple(
-                process(value) if process else value
-                for process, value in zip(self.result_processors, row, strict=True)
-            )
-        assert self.row is not None
+        if self.result_processors:
+            values = list(row)
+            for index, process in self.result_processors:
+                values[index] = process(values[index])
+            row = values  # type: ignore[assignment]
         return self.row._make(row)
 
 

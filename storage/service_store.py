@@ -122,10 +122,27 @@ _LATEST_CLOSED_VISIT = Prepared(
     .order_by(_RECORDS.c.check_out.desc(), _RECORDS.c.id.desc())
     .limit(1)
 )
+_UNITS = Unit.__table__  # type: ignore[attr-defined]
+# The open visit with its unit's category and city (what its minutes count for at the check-out).
+_OPEN_VISIT_COLUMNS = (
+    *_RECORDS.c,
+    _UNITS.c.category.label("unit_category"),
+    _UNITS.c.city.label("unit_city"),
+)
+_IS_OPEN_VISIT = sa.and_(_RECORDS.c.volunteer_id == _VOLUNTEERS.c.id, _RECORDS.c.status == RecordStatus.OPEN)
 _OPEN_VISIT_OF = Prepared(
-    sa.select(*_RECORDS.c).where(
-        _RECORDS.c.volunteer_id == sa.bindparam("volunteer"), _RECORDS.c.status == RecordStatus.OPEN
+    sa.select(*_OPEN_VISIT_COLUMNS)
+    .join(_UNITS, _UNITS.c.id == _RECORDS.c.unit_id)
+    .where(_RECORDS.c.volunteer_id == sa.bindparam("volunteer"), _RECORDS.c.status == RecordStatus.OPEN)
+)
+# PostgreSQL: the person held and their open visit read in one statement (an empty visit: none open).
+_HELD_OPEN_VISIT = Prepared(
+    sa.select(*_OPEN_VISIT_COLUMNS)
+    .select_from(
+        _VOLUNTEERS.outerjoin(_RECORDS, _IS_OPEN_VISIT).outerjoin(_UNITS, _UNITS.c.id == _RECORDS.c.unit_id)
     )
+    .where(_VOLUNTEERS.c.id == sa.bindparam("volunteer"))
+    .with_for_update(of=_VOLUNTEERS)
 )
 
 
@@ -137,6 +154,14 @@ def hold_person(session: Session, volunteer_id: int) -> None:
     write lock already: nothing to do."""
     if session.get_bind().dialect.name != "sqlite":
         _HOLD_PERSON.first(session, volunteer=volunteer_id)
+
+
+def hold_person_with_open_visit(session: Session, volunteer_id: int) -> Any | None:
+    """hold_person, then open_visit_of: on PostgreSQL in one statement."""
+    if session.get_bind().dialect.name == "sqlite":
+        return open_visit_of(session, volunteer_id)
+    visit = _HELD_OPEN_VISIT.first(session, volunteer=volunteer_id)
+    return visit if visit is not None and visit.id is not None else None
 
 
 def latest_closed_visit(session: Session, volunteer_id: int) -> sa.Row | None:
@@ -247,8 +272,8 @@ def note_check_in_while_open(session: Session, visit: ServiceRecord, at: dt.date
 
 
 def open_visit_of(session: Session, volunteer_id: int) -> Any | None:
-    """The person's open visit, as a row with ServiceRecord's fields (not an object the session keeps: the
-    statements below change the visit)."""
+    """The person's open visit, as a row with ServiceRecord's fields and its unit's (`unit_category`,
+    `unit_city`); not an object the session keeps: the statements below change the visit."""
     return _OPEN_VISIT_OF.first(session, volunteer=volunteer_id)
 
 
