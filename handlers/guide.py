@@ -38,7 +38,7 @@ def help_answer(ctx: Context, _argument: str) -> list[Reply]:
 
 
 def _coordinates(ctx: Context) -> bool:
-    return ctx.linked and bool(people_store.coordinated_units(ctx.session, ctx.volunteer_id))
+    return ctx.linked and people_store.coordinates_any(ctx.session, ctx.volunteer_id)
 
 
 def coordinator_help(ctx: Context) -> str:

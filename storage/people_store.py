@@ -91,6 +91,33 @@ def coordinated_units(session: Session, volunteer_id: int) -> list[Unit]:
     )
 
 
+_CITY_ADMINISTRATORS = CityAdministrator.__table__  # type: ignore[attr-defined]
+_COORDINATES_ANY = Prepared(
+    sa.select(_UNITS.c.id)
+    .where(
+        sa.or_(
+            _UNITS.c.id.in_(
+                sa.select(_MEMBERS.c.unit_id).where(
+                    _MEMBERS.c.volunteer_id == sa.bindparam("volunteer"),
+                    _MEMBERS.c.role == Role.COORDINATOR,
+                )
+            ),
+            _UNITS.c.city.in_(
+                sa.select(_CITY_ADMINISTRATORS.c.city).where(
+                    _CITY_ADMINISTRATORS.c.volunteer_id == sa.bindparam("volunteer")
+                )
+            ),
+        )
+    )
+    .limit(1)
+)
+
+
+def coordinates_any(session: Session, volunteer_id: int) -> bool:
+    """Whether coordinated_units would name any unit: asked after every LINE message (which rich menu)."""
+    return _COORDINATES_ANY.first(session, volunteer=volunteer_id) is not None
+
+
 def all_units(session: Session) -> list[Unit]:
     return list(session.exec(select(Unit).order_by(Unit.id)).all())
 

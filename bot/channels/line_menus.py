@@ -13,6 +13,7 @@ import datetime as dt
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import Any
 
 import aiohttp
 import sqlalchemy as sa
@@ -36,6 +37,7 @@ from handlers.i18n import Catalogs, Translator
 from handlers.validation import _
 from storage import people_store
 from storage.db import UnitOfWork
+from storage.driver import Prepared
 from storage.models import ChatAccount, LineRichMenu
 
 log = logging.getLogger(__name__)
@@ -129,13 +131,18 @@ def plan_menus(catalogs: Catalogs) -> list[MenuPlan]:
 # --- who should have which menu -------------------------------------------------------------------
 
 
+_MENUS = LineRichMenu.__table__  # type: ignore[attr-defined]
+# Read with every batch of LINE messages: on the driver's cursor (storage/driver.py).
+_STORED_MENUS = Prepared(sa.select(_MENUS.c.audience, _MENUS.c.locale, _MENUS.c.line_id))
+
+
 def stored_menus(session: Session) -> dict[tuple[str, str], str]:
-    return {(row.audience, row.locale): row.line_id for row in session.exec(select(LineRichMenu)).all()}
+    return {(row.audience, row.locale): row.line_id for row in _STORED_MENUS.rows(session)}
 
 
 def wanted_menu(
     session: Session,
-    account: ChatAccount,
+    account: Any,  # a row with ChatAccount's fields
     menus: dict[tuple[str, str], str],
     default_locale: str,
     platform_locale: str | None = None,
@@ -145,18 +152,23 @@ def wanted_menu(
     if not menus:
         return None
     locale = account.chosen_locale or platform_locale or default_locale
-    if account.volunteer_id is not None and people_store.coordinated_units(session, account.volunteer_id):
+    if account.volunteer_id is not None and people_store.coordinates_any(session, account.volunteer_id):
         return menus.get(("coordinator", locale)) or menus.get(("coordinator", default_locale))
     if locale == default_locale:
         return None
     return menus.get(("volunteer", locale))
 
 
-def line_accounts(session: Session, user_ids: Iterable[str] | None = None) -> list[ChatAccount]:
-    query = select(ChatAccount).where(ChatAccount.platform == "line")
+_ACCOUNTS = ChatAccount.__table__  # type: ignore[attr-defined]
+
+
+def line_accounts(session: Session, user_ids: Iterable[str] | None = None) -> list[Any]:
+    """The LINE accounts (of these users), as rows with ChatAccount's fields: read after every batch of
+    messages, where objects the session keeps would cost more than the check."""
+    query = sa.select(*_ACCOUNTS.c).where(_ACCOUNTS.c.platform == "line")
     if user_ids is not None:
-        query = query.where(ChatAccount.platform_user_id.in_(list(user_ids)))
-    return list(session.exec(query.order_by(ChatAccount.id)).all())
+        query = query.where(_ACCOUNTS.c.platform_user_id.in_(list(user_ids)))
+    return list(session.execute(query.order_by(_ACCOUNTS.c.id)).all())
 
 
 def record_links(session: Session, links: dict[str, str | None]) -> None:

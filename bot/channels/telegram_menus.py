@@ -131,7 +131,7 @@ def coordinator_chats(session: Session) -> list[tuple[int, str | None]]:
     ).all()
     chats = []
     for account in accounts:
-        if account.platform_user_id.lstrip("-").isdigit() and people_store.coordinated_units(
+        if account.platform_user_id.lstrip("-").isdigit() and people_store.coordinates_any(
             session, account.volunteer_id
         ):
             chats.append((int(account.platform_user_id), account.chosen_locale))
