@@ -6,7 +6,6 @@ import datetime as dt
 import json
 import uuid
 from collections import Counter
-from typing import Any, cast
 
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
@@ -163,24 +162,28 @@ def finish_inbox_event(
     )
 
 
-_FINISH_CLAIMED = (
+# The events of one claim share its token and are worked off in id order: those taken in one transaction are
+# the claim's events between the first and the last of them (no id list: a statement on the driver's cursor).
+_FINISH_CLAIMED = Prepared(
     sa.update(_INBOX)
     .where(
-        _INBOX.c.id.in_(sa.bindparam("ids", expanding=True)),
         _INBOX.c.claim_token == sa.bindparam("token"),
+        _INBOX.c.id.between(sa.bindparam("first"), sa.bindparam("last")),
     )
     .values(processed_at=sa.bindparam("now"), error=None, claimed_until=None)
 )
 
 
 def finish_claimed_events(session: Session, events: list[InboxEvent], now: dt.datetime) -> bool:
-    """Marks events of one claim done in one statement; False when another worker took any of them over
-    (then the caller must not commit)."""
+    """Marks events of one claim done in one statement: `events` is a run of the claim's events, in id order,
+    none left out between the first and the last. False when another worker took any of them over (then the
+    caller must not commit)."""
     if not events:
         return True
-    token = events[0].claim_token
-    done = session.execute(_FINISH_CLAIMED, {"ids": [e.id for e in events], "token": token, "now": now})
-    return cast("sa.CursorResult[Any]", done).rowcount == len(events)
+    done = _FINISH_CLAIMED.run(
+        session, token=events[0].claim_token, first=events[0].id, last=events[-1].id, now=now
+    )
+    return done == len(events)
 
 
 def release_inbox_event(session: Session, event: InboxEvent, retry_at: dt.datetime, error: str) -> None:

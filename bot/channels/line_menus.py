@@ -167,7 +167,11 @@ def line_accounts(session: Session, user_ids: Iterable[str] | None = None) -> li
     messages, where objects the session keeps would cost more than the check."""
     query = sa.select(*_ACCOUNTS.c).where(_ACCOUNTS.c.platform == "line")
     if user_ids is not None:
-        query = query.where(_ACCOUNTS.c.platform_user_id.in_(list(user_ids)))
+        user_ids = list(user_ids)
+        if len(user_ids) == 1:  # a message alone (the usual case when they come one by one): a prebuilt read
+            account = people_store.account_row(session, "line", user_ids[0])
+            return [account] if account is not None else []
+        query = query.where(_ACCOUNTS.c.platform_user_id.in_(user_ids))
     return list(session.execute(query.order_by(_ACCOUNTS.c.id)).all())
 
 
