@@ -6,6 +6,7 @@ import datetime as dt
 import json
 import uuid
 from collections import Counter
+from typing import Any
 
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
@@ -83,8 +84,9 @@ _WAITING_FOR_EARLIER = sa.select(_INBOX.c.id).where(
 
 def _claim_statements(table: sa.Table, *due) -> tuple[sa.Select, sa.Update]:
     """A queue's claim, built once: the due rows nobody holds (`due`, and no lease or one that ran out; FOR
-    UPDATE SKIP LOCKED on PostgreSQL), then those rows given to one claimant for a lease, an attempt counted.
-    The inbox and the outbox are claimed the same way."""
+    UPDATE SKIP LOCKED on PostgreSQL), then those rows given to one claimant for a lease, an attempt counted,
+    and returned as they are now (RETURNING: no second read). The inbox and the outbox are claimed the same
+    way."""
     free = sa.or_(table.c.claimed_until.is_(None), table.c.claimed_until < sa.bindparam("now"))
     due_ids = (
         sa.select(table.c.id)
@@ -101,6 +103,7 @@ def _claim_statements(table: sa.Table, *due) -> tuple[sa.Select, sa.Update]:
             claim_token=sa.bindparam("b_token"),
             attempts=table.c.attempts + 1,
         )
+        .returning(*table.c)
     )
     return due_ids, claim
 
@@ -109,17 +112,11 @@ def _claim_statements(table: sa.Table, *due) -> tuple[sa.Select, sa.Update]:
 # the due events nobody holds (FOR UPDATE SKIP LOCKED, as the sender's claim below), given to this worker,
 # then read.
 _DUE_EVENTS, _CLAIM_EVENTS = _claim_statements(_INBOX, _INBOX.c.processed_at.is_(None))
-_CLAIMED_EVENTS = (
-    select(InboxEvent)
-    .where(col(InboxEvent.id).in_(sa.bindparam("ids", expanding=True)))
-    .order_by(col(InboxEvent.id))
-)
 
 
-def claim_inbox_events(
-    session: Session, now: dt.datetime, lease: dt.timedelta, limit: int
-) -> list[InboxEvent]:
-    """Takes up to `limit` due events for this worker alone until the lease ends, one claim token for all.
+def claim_inbox_events(session: Session, now: dt.datetime, lease: dt.timedelta, limit: int) -> list[Any]:
+    """Takes up to `limit` due events for this worker alone until the lease ends, one claim token for all;
+    returns them in id order, as rows with InboxEvent's fields.
 
     A person's events are handled in order, also when several processes share the inbox (a check-out must
     not overtake its check-in): an event is left for later while an earlier event of its sender, not among
@@ -131,8 +128,10 @@ def claim_inbox_events(
     ids = [i for i in ids if i not in waiting]
     if not ids:
         return []
-    session.execute(_CLAIM_EVENTS, {"ids": ids, "b_until": now + lease, "b_token": uuid.uuid4().hex})
-    return list(session.exec(_CLAIMED_EVENTS, params={"ids": ids}).all())
+    claimed = session.execute(
+        _CLAIM_EVENTS, {"ids": ids, "b_until": now + lease, "b_token": uuid.uuid4().hex}
+    )
+    return sorted(claimed.all(), key=lambda event: event.id)  # RETURNING keeps no order
 
 
 def has_earlier_pending_event(session: Session, event: InboxEvent) -> bool:
@@ -309,23 +308,21 @@ _LEASE_RAN_OUT = (
     .values(in_doubt=True)
 )
 _DUE_MESSAGES, _CLAIM_MESSAGES = _claim_statements(_OUTBOX, _OUTBOX_DUE)
-_CLAIMED_MESSAGES = (
-    select(OutboxMessage)
-    .where(col(OutboxMessage.id).in_(sa.bindparam("ids", expanding=True)))
-    .order_by(col(OutboxMessage.id))
-)
 
 
 def claim_outbox_messages(
     session: Session, now: dt.datetime, lease: dt.timedelta, limit: int, platforms: list[str]
-) -> list[OutboxMessage]:
-    """Takes up to `limit` due messages of `platforms` for this sender alone until the lease ends."""
+) -> list[Any]:
+    """Takes up to `limit` due messages of `platforms` for this sender alone until the lease ends; returns
+    them in id order (the order they were written), as rows with OutboxMessage's fields."""
     session.execute(_LEASE_RAN_OUT, {"now": now, "platforms": platforms})
     ids = list(session.execute(_DUE_MESSAGES, {"now": now, "platforms": platforms, "limit": limit}).scalars())
     if not ids:
         return []
-    session.execute(_CLAIM_MESSAGES, {"ids": ids, "b_until": now + lease, "b_token": uuid.uuid4().hex})
-    return list(session.exec(_CLAIMED_MESSAGES, params={"ids": ids}).all())
+    claimed = session.execute(
+        _CLAIM_MESSAGES, {"ids": ids, "b_until": now + lease, "b_token": uuid.uuid4().hex}
+    )
+    return sorted(claimed.all(), key=lambda message: message.id)  # RETURNING keeps no order
 
 
 def settle_outbox_message(
