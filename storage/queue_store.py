@@ -67,37 +67,27 @@ _INBOX = InboxEvent.__table__  # type: ignore[attr-defined]
 _OUTBOX = OutboxMessage.__table__  # type: ignore[attr-defined]
 
 
-# Prebuilt: of these claimable events, those whose sender has an earlier event not yet done outside them.
-_earlier = _INBOX.alias("earlier")
-_WAITING_FOR_EARLIER = sa.select(_INBOX.c.id).where(
-    _INBOX.c.id.in_(sa.bindparam("ids", expanding=True)),
-    _INBOX.c.sender != "",
-    sa.exists().where(
-        _earlier.c.platform == _INBOX.c.platform,
-        _earlier.c.sender == _INBOX.c.sender,
-        _earlier.c.processed_at.is_(None),
-        _earlier.c.id < _INBOX.c.id,
-        _earlier.c.id.not_in(sa.bindparam("ids", expanding=True)),
-    ),
-)
-
-
-def _claim_statements(table: sa.Table, *due) -> tuple[sa.Select, sa.Update]:
-    """A queue's claim, built once: the due rows nobody holds (`due`, and no lease or one that ran out; FOR
-    UPDATE SKIP LOCKED on PostgreSQL), then those rows given to one claimant for a lease, an attempt counted,
-    and returned as they are now (RETURNING: no second read). The inbox and the outbox are claimed the same
-    way."""
+def _claim_statement(table: sa.Table, *due, in_order=None) -> sa.Update:
+    """A queue's claim as one statement, built once: the due rows nobody holds (`due`, and no lease or one
+    that ran out; FOR UPDATE SKIP LOCKED on PostgreSQL), the first `limit` of them by id, are given to one
+    claimant for a lease (`b_until`, `b_token`), an attempt counted, and returned as they are now (RETURNING:
+    no second read). `in_order(candidates)`: which of the candidates may be taken. The inbox and the outbox
+    are claimed the same way."""
     free = sa.or_(table.c.claimed_until.is_(None), table.c.claimed_until < sa.bindparam("now"))
-    due_ids = (
-        sa.select(table.c.id)
+    candidates = (
+        sa.select(*(column for column in table.c if column.name in ("id", "platform", "sender")))
         .where(*due, free)
         .order_by(table.c.id)
         .limit(sa.bindparam("limit"))
         .with_for_update(skip_locked=True)
+        .cte(f"{table.name}_due")
     )
-    claim = (
+    taken = sa.select(candidates.c.id)
+    if in_order is not None:
+        taken = taken.where(in_order(candidates))
+    return (
         sa.update(table)
-        .where(table.c.id.in_(sa.bindparam("ids", expanding=True)))
+        .where(table.c.id.in_(taken))
         .values(
             claimed_until=sa.bindparam("b_until"),
             claim_token=sa.bindparam("b_token"),
@@ -105,33 +95,39 @@ def _claim_statements(table: sa.Table, *due) -> tuple[sa.Select, sa.Update]:
         )
         .returning(*table.c)
     )
-    return due_ids, claim
 
 
-# The worker's claim, built once (it runs for every batch, and for every event when they come one by one):
-# the due events nobody holds (FOR UPDATE SKIP LOCKED, as the sender's claim below), given to this worker,
-# then read.
-_DUE_EVENTS, _CLAIM_EVENTS = _claim_statements(_INBOX, _INBOX.c.processed_at.is_(None))
+def _no_earlier_event_left_out(candidates):
+    """A person's events are handled in order, also when several processes share the inbox (a check-out must
+    not overtake its check-in): a candidate waits while an earlier event of its sender, not among the
+    candidates, is not done (held by another worker, or waiting for a retry)."""
+    earlier = _INBOX.alias("earlier")
+    return sa.or_(
+        candidates.c.sender == "",
+        ~sa.exists().where(
+            earlier.c.platform == candidates.c.platform,
+            earlier.c.sender == candidates.c.sender,
+            earlier.c.processed_at.is_(None),
+            earlier.c.id < candidates.c.id,
+            earlier.c.id.not_in(sa.select(candidates.c.id)),
+        ),
+    )
+
+
+# The worker's claim: it runs for every batch, and for every event when they come one by one.
+_CLAIM_EVENTS = Prepared(
+    _claim_statement(_INBOX, _INBOX.c.processed_at.is_(None), in_order=_no_earlier_event_left_out)
+)
 
 
 def claim_inbox_events(session: Session, now: dt.datetime, lease: dt.timedelta, limit: int) -> list[Any]:
     """Takes up to `limit` due events for this worker alone until the lease ends, one claim token for all;
     returns them in id order, as rows with InboxEvent's fields.
 
-    A person's events are handled in order, also when several processes share the inbox (a check-out must
-    not overtake its check-in): an event is left for later while an earlier event of its sender, not among
-    those taken, is not done. Earlier events of the same sender taken together are worked off in id order."""
-    ids = list(session.execute(_DUE_EVENTS, {"now": now, "limit": limit}).scalars())
-    if not ids:
-        return []
-    waiting = set(session.execute(_WAITING_FOR_EARLIER, {"ids": ids}).scalars())
-    ids = [i for i in ids if i not in waiting]
-    if not ids:
-        return []
-    claimed = session.execute(
-        _CLAIM_EVENTS, {"ids": ids, "b_until": now + lease, "b_token": uuid.uuid4().hex}
-    )
-    return sorted(claimed.all(), key=lambda event: event.id)  # RETURNING keeps no order
+    An event is left for later while an earlier event of its sender, not among those taken, is not done;
+    earlier events of the same sender taken together are worked off in id order."""
+    claimed = _CLAIM_EVENTS.rows(session, now=now, limit=limit, b_until=now + lease, b_token=uuid.uuid4().hex)
+    return sorted(claimed, key=lambda event: event.id)  # RETURNING keeps no order
 
 
 def has_earlier_pending_event(session: Session, event: InboxEvent) -> bool:
@@ -307,7 +303,7 @@ _LEASE_RAN_OUT = (
     )
     .values(in_doubt=True)
 )
-_DUE_MESSAGES, _CLAIM_MESSAGES = _claim_statements(_OUTBOX, _OUTBOX_DUE)
+_CLAIM_MESSAGES = _claim_statement(_OUTBOX, _OUTBOX_DUE)
 
 
 def claim_outbox_messages(
@@ -316,11 +312,15 @@ def claim_outbox_messages(
     """Takes up to `limit` due messages of `platforms` for this sender alone until the lease ends; returns
     them in id order (the order they were written), as rows with OutboxMessage's fields."""
     session.execute(_LEASE_RAN_OUT, {"now": now, "platforms": platforms})
-    ids = list(session.execute(_DUE_MESSAGES, {"now": now, "platforms": platforms, "limit": limit}).scalars())
-    if not ids:
-        return []
     claimed = session.execute(
-        _CLAIM_MESSAGES, {"ids": ids, "b_until": now + lease, "b_token": uuid.uuid4().hex}
+        _CLAIM_MESSAGES,
+        {
+            "now": now,
+            "platforms": platforms,
+            "limit": limit,
+            "b_until": now + lease,
+            "b_token": uuid.uuid4().hex,
+        },
     )
     return sorted(claimed.all(), key=lambda message: message.id)  # RETURNING keeps no order
 
