@@ -92,30 +92,26 @@ def coordinated_units(session: Session, volunteer_id: int) -> list[Unit]:
 
 
 _CITY_ADMINISTRATORS = CityAdministrator.__table__  # type: ignore[attr-defined]
-_COORDINATES_ANY = Prepared(
-    sa.select(_UNITS.c.id)
-    .where(
-        sa.or_(
-            _UNITS.c.id.in_(
-                sa.select(_MEMBERS.c.unit_id).where(
-                    _MEMBERS.c.volunteer_id == sa.bindparam("volunteer"),
-                    _MEMBERS.c.role == Role.COORDINATOR,
-                )
-            ),
-            _UNITS.c.city.in_(
-                sa.select(_CITY_ADMINISTRATORS.c.city).where(
-                    _CITY_ADMINISTRATORS.c.volunteer_id == sa.bindparam("volunteer")
-                )
-            ),
-        )
+
+
+def coordinating(volunteer_id) -> sa.ColumnElement[bool]:
+    """SQL: whether coordinated_units would name any unit for `volunteer_id` (a column or a parameter): the
+    person coordinates a unit, or administers a city that has one."""
+    return sa.or_(
+        sa.exists().where(_MEMBERS.c.volunteer_id == volunteer_id, _MEMBERS.c.role == Role.COORDINATOR),
+        sa.exists().where(
+            _CITY_ADMINISTRATORS.c.volunteer_id == volunteer_id,
+            _CITY_ADMINISTRATORS.c.city.in_(sa.select(_UNITS.c.city)),
+        ),
     )
-    .limit(1)
-)
+
+
+_COORDINATES_ANY = Prepared(sa.select(coordinating(sa.bindparam("volunteer")).label("coordinates")))
 
 
 def coordinates_any(session: Session, volunteer_id: int) -> bool:
-    """Whether coordinated_units would name any unit: asked after every LINE message (which rich menu)."""
-    return _COORDINATES_ANY.first(session, volunteer=volunteer_id) is not None
+    """Whether coordinated_units would name any unit (one statement, on the driver's cursor)."""
+    return bool(_COORDINATES_ANY.scalar(session, volunteer=volunteer_id))
 
 
 def all_units(session: Session) -> list[Unit]:

@@ -8,11 +8,11 @@ import pytest
 import sqlalchemy as sa
 from sqlmodel import Session
 
-from storage import service_store
+from storage import people_store, service_store
 from storage.db import make_engine, migrate
 from storage.driver import Prepared
-from storage.models import ServiceRecord, Unit, Volunteer
-from storage.vocabulary import RecordKind, RecordSource, RecordStatus
+from storage.models import CityAdministrator, Membership, ServiceRecord, Unit, Volunteer
+from storage.vocabulary import RecordKind, RecordSource, RecordStatus, Role
 
 T0 = dt.datetime(2026, 12, 31, 15, 30, 12, 345678, tzinfo=dt.UTC)
 TAIPEI = dt.timezone(dt.timedelta(hours=8))
@@ -107,3 +107,39 @@ def test_a_statement_with_an_in_list_is_refused(engine):
     statement = Prepared(sa.select(RECORDS.c.id).where(RECORDS.c.id.in_([1, 2])))
     with Session(engine) as session, pytest.raises(ValueError, match="IN list"):
         statement.rows(session)
+
+
+def test_whether_a_person_coordinates_agrees_with_the_units_they_coordinate(engine):
+    with Session(engine) as session:
+        unit_id, volunteer = a_person(session)
+        people = {}
+        for name in ("coordinator", "city administrator", "administrator of an empty city", "volunteer"):
+            person = Volunteer(name=name, created_at=T0)
+            session.add(person)
+            session.flush()
+            people[name] = person.id
+        session.add_all(
+            [
+                Membership(volunteer_id=volunteer, unit_id=unit_id, role=Role.VOLUNTEER),
+                Membership(volunteer_id=people["volunteer"], unit_id=unit_id, role=Role.VOLUNTEER),
+                Membership(volunteer_id=people["coordinator"], unit_id=unit_id, role=Role.COORDINATOR),
+                CityAdministrator(volunteer_id=people["city administrator"], city="台北市", created_at=T0),
+                CityAdministrator(
+                    volunteer_id=people["administrator of an empty city"], city="連江縣", created_at=T0
+                ),
+            ]
+        )
+        session.flush()
+        answers = {
+            name: people_store.coordinates_any(session, person_id) for name, person_id in people.items()
+        }
+        assert answers == {
+            "coordinator": True,
+            "city administrator": True,
+            "administrator of an empty city": False,
+            "volunteer": False,
+        }
+        for person_id in [volunteer, *people.values()]:
+            assert people_store.coordinates_any(session, person_id) == bool(
+                people_store.coordinated_units(session, person_id)
+            )

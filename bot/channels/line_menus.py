@@ -141,8 +141,7 @@ def stored_menus(session: Session) -> dict[tuple[str, str], str]:
 
 
 def wanted_menu(
-    session: Session,
-    account: Any,  # a row with ChatAccount's fields
+    account: Any,  # a row of line_accounts
     menus: dict[tuple[str, str], str],
     default_locale: str,
     platform_locale: str | None = None,
@@ -152,7 +151,7 @@ def wanted_menu(
     if not menus:
         return None
     locale = account.chosen_locale or platform_locale or default_locale
-    if account.volunteer_id is not None and people_store.coordinates_any(session, account.volunteer_id):
+    if account.volunteer_id is not None and account.coordinates:
         return menus.get(("coordinator", locale)) or menus.get(("coordinator", default_locale))
     if locale == default_locale:
         return None
@@ -160,16 +159,26 @@ def wanted_menu(
 
 
 _ACCOUNTS = ChatAccount.__table__  # type: ignore[attr-defined]
+_LINE_ACCOUNT_COLUMNS = (
+    *_ACCOUNTS.c,
+    people_store.coordinating(_ACCOUNTS.c.volunteer_id).label("coordinates"),
+)
+_LINE_ACCOUNT = Prepared(
+    sa.select(*_LINE_ACCOUNT_COLUMNS).where(
+        _ACCOUNTS.c.platform == "line", _ACCOUNTS.c.platform_user_id == sa.bindparam("user")
+    )
+)
 
 
 def line_accounts(session: Session, user_ids: Iterable[str] | None = None) -> list[Any]:
-    """The LINE accounts (of these users), as rows with ChatAccount's fields: read after every batch of
-    messages, where objects the session keeps would cost more than the check."""
-    query = sa.select(*_ACCOUNTS.c).where(_ACCOUNTS.c.platform == "line")
+    """The LINE accounts (of these users), as rows with ChatAccount's fields and whether the person
+    coordinates (`coordinates`): read after every batch of messages, where objects the session keeps and a
+    question a person would cost more than the check."""
+    query = sa.select(*_LINE_ACCOUNT_COLUMNS).where(_ACCOUNTS.c.platform == "line")
     if user_ids is not None:
         user_ids = list(user_ids)
         if len(user_ids) == 1:  # a message alone (the usual case when they come one by one): a prebuilt read
-            account = people_store.account_row(session, "line", user_ids[0])
+            account = _LINE_ACCOUNT.first(session, user=user_ids[0])
             return [account] if account is not None else []
         query = query.where(_ACCOUNTS.c.platform_user_id.in_(user_ids))
     return list(session.execute(query.order_by(_ACCOUNTS.c.id)).all())
@@ -236,9 +245,7 @@ class MenuFollower:
         menus = stored_menus(session)
         changes = {}
         for account in line_accounts(session, senders):
-            wanted = wanted_menu(
-                session, account, menus, self._default_locale, senders.get(account.platform_user_id)
-            )
+            wanted = wanted_menu(account, menus, self._default_locale, senders.get(account.platform_user_id))
             if wanted != account.rich_menu:
                 changes[account.platform_user_id] = wanted
         return changes
@@ -451,7 +458,7 @@ class LineMenuSetup:
             session.flush()
             wanted = {}
             for account in line_accounts(session):
-                menu_id = wanted_menu(session, account, made, self._default_locale)
+                menu_id = wanted_menu(account, made, self._default_locale)
                 if menu_id is not None or account.rich_menu is not None:
                     wanted[account.platform_user_id] = menu_id
             session.commit()
