@@ -5,35 +5,46 @@
 
 The project: `--events` LINE events (all volunteers check in, then all check out, and so on) are stored in the
 inbox, then the real pipeline (bot/pipeline.py, the LINE channel against the stand-in of tests/standins.py in
-a child process) works them off in this process: the inbox worker first, then the sender. Measured with the
-worker's claim batch at 1 (one transaction an event) and at the pipeline's batch (one transaction a batch).
+a child process) works them off in this process: the inbox worker first, then the sender, each timed alone.
+Measured with the worker's claim batch at 1 (one transaction an event) and at the pipeline's batch (one
+transaction a batch). At the pipeline's batch also "together": in a fresh database, the same backlog worked
+off as `vbot work` does it, the pipeline's own loops (inbox worker, LISTEN on PostgreSQL, sender) running at
+once in this process, timed from their start until every answer is delivered (the end found by waiting for
+the inbox worker to be idle, then looking at the outbox every 50 ms).
 
 The floor: the same durable work with the plain driver (sqlite3 / psycopg), same schema and indexes, no
 SQLAlchemy, no handlers: claim the events, read the person's account, open or close their visit, write the
 answer's outbox row, mark the event done; one transaction an event, and 50 events a transaction.
 
 Figures (medians of `--runs`): events/s by wall clock and ms of CPU an event (this process; the stable one on a
-shared machine); the sender's messages/s and CPU; "sender incl." = events / (worker + sender time); and
-project ÷ floor (CPU an event, and rate). Every run checks that every event was done once and answered once.
+shared machine); the sender's messages/s and CPU; "sender incl." = events / (worker + sender time); project ÷
+floor (CPU an event, and rate); "together" events/s and the whole process's CPU an event. Every run checks
+that every event was done once and answered once (one answer sent an event, none left, none failed).
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import datetime as dt
 import json
 import os
 import sys
 import tempfile
 import time
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
 
 from benchmarks._common import database, kinds, median
 from benchmarks.webhook_load import LINE_SECRET, LINE_TOKEN, Child, line_text_event, make_roster
 
 FLOOR_BATCH = 50
+POLL_SECONDS = 0.05  # how often the run of the loops together looks whether every answer is out
 
 
 @dataclass
@@ -88,11 +99,12 @@ def backlog(users: list[str], events: int, start: dt.datetime, first: int) -> li
 # --- the project ---------------------------------------------------------------------------------------
 
 
-async def project_run(kind: str, url: str, standin_url: str, args, batch: int) -> Drain:
+@contextlib.asynccontextmanager
+async def linked_app(url: str, standin_url: str, args) -> AsyncIterator[tuple[Any, Any, list[str]]]:
+    """The app on a fresh database, its loops not running, every volunteer linked and the answers sent (this
+    warms up everything: connections, caches, the profile lookups). Yields the app, its pipeline, the users."""
     from bot.app import build_app
     from bot.config import Settings
-    from bot.pipeline import BATCH
-    from storage import queue_store
 
     users = [f"Udrain{v:05d}" for v in range(args.volunteers)]
     codes = await asyncio.to_thread(make_roster, url, args.volunteers)
@@ -106,52 +118,112 @@ async def project_run(kind: str, url: str, standin_url: str, args, batch: int) -
     vbot = build_app(settings, workers=False, scheduler=False)
     vbot.migrate()
     await vbot.start()
-    pipeline = vbot.pipeline
     try:
-        now = dt.datetime.now(dt.UTC)
-
-        async def store(rows):
-            for chunk in range(0, len(rows), 500):
-                await pipeline.store("line", list(rows[chunk : chunk + 500]), now)
-
-        async def drain_inbox() -> None:
-            while await pipeline.process_inbox_once(now) or await asyncio.to_thread(pending, vbot):
-                pass
-
-        async def drain_outbox() -> int:
-            sent = 0
-            while n := await pipeline.send_outbox_once(now):
-                sent += n
-            return sent
-
-        # Linking every volunteer warms up everything (connections, caches, the profile lookups).
         links = [
-            line_event(u, f"綁定 {c}", 10**9 + i, now)
+            line_event(u, f"綁定 {c}", 10**9 + i, dt.datetime.now(dt.UTC))
             for i, (u, c) in enumerate(zip(users, codes, strict=True))
         ]
-        await store(links)
-        await drain_inbox()
-        await drain_outbox()
+        await store(vbot.pipeline, links)
+        await drain_inbox(vbot)
+        await drain_outbox(vbot.pipeline)
+        yield vbot, vbot.pipeline, users
+    finally:
+        await vbot.stop()
 
-        await store(backlog(users, args.events, now - dt.timedelta(days=1), 0))
+
+async def store(pipeline, rows) -> None:
+    now = dt.datetime.now(dt.UTC)
+    for chunk in range(0, len(rows), 500):
+        await pipeline.store("line", list(rows[chunk : chunk + 500]), now)
+
+
+async def drain_inbox(vbot) -> None:
+    while await vbot.pipeline.process_inbox_once() or await asyncio.to_thread(pending, vbot):
+        pass
+
+
+async def drain_outbox(pipeline) -> int:
+    sent = 0
+    while n := await pipeline.send_outbox_once():
+        sent += n
+    return sent
+
+
+async def project_run(kind: str, url: str, standin_url: str, args, batch: int) -> Drain:
+    """The inbox worker works the backlog off, then the sender delivers the answers, each measured alone."""
+    from bot.pipeline import BATCH
+
+    async with linked_app(url, standin_url, args) as (vbot, pipeline, users):
+        await store(pipeline, backlog(users, args.events, dt.datetime.now(dt.UTC) - dt.timedelta(days=1), 0))
+        sent_before = answers(vbot)[0]
         pipeline.batch = batch
         wall, cpu = time.perf_counter(), time.process_time()
-        await drain_inbox()
+        await drain_inbox(vbot)
         drain = Drain(args.events, time.perf_counter() - wall, time.process_time() - cpu)
         pipeline.batch = BATCH
         wall, cpu = time.perf_counter(), time.process_time()
-        drain.messages = await drain_outbox()
+        drain.messages = await drain_outbox(pipeline)
         drain.send_seconds, drain.send_cpu = time.perf_counter() - wall, time.process_time() - cpu
-        with pipeline.uow() as session:
-            left = queue_store.pending_inbox_count(session)
-        if left or drain.messages != args.events or pipeline.failed:
-            raise RuntimeError(
-                f"{kind}: {left} events left, {drain.messages} of {args.events} answers sent, "
-                f"{pipeline.failed} failed"
-            )
+        check(kind, vbot, drain.messages, args.events, answers(vbot)[0] - sent_before)
         return drain
-    finally:
-        await vbot.stop()
+
+
+async def together_run(kind: str, url: str, standin_url: str, args) -> Drain:
+    """The backlog worked off as `vbot work` does it: the pipeline's own loops (the inbox worker, LISTEN on
+    PostgreSQL, the sender) running together in this process, timed from their start until every answer is
+    delivered. Waits for the inbox worker to say it is idle, then looks at the outbox every POLL_SECONDS."""
+    async with linked_app(url, standin_url, args) as (vbot, pipeline, users):
+        await store(pipeline, backlog(users, args.events, dt.datetime.now(dt.UTC) - dt.timedelta(days=1), 0))
+        sent_before = answers(vbot)[0]
+        wall, cpu = time.perf_counter(), time.process_time()
+        tasks = [
+            asyncio.create_task(pipeline.run_inbox(), name="inbox"),
+            asyncio.create_task(pipeline.listen_for_events(), name="listen"),
+            asyncio.create_task(pipeline.run_outbox(), name="outbox"),
+        ]
+        try:
+            while True:
+                await asyncio.sleep(POLL_SECONDS)
+                if pipeline.inbox_idle.is_set() and not await asyncio.to_thread(answers_pending, vbot):
+                    break
+            drain = Drain(args.events, time.perf_counter() - wall, time.process_time() - cpu)
+        finally:
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+        drain.messages = answers(vbot)[0] - sent_before
+        check(kind, vbot, drain.messages, args.events, drain.messages)
+        return drain
+
+
+def answers(vbot) -> tuple[int, int]:
+    """(sent, not) answers in the outbox."""
+    with vbot.pipeline.uow() as session:
+        rows = session.execute(
+            sa.text("SELECT status = 'sent', count(*) FROM outboxmessage GROUP BY status = 'sent'")
+        ).all()
+    counts = {bool(sent): n for sent, n in rows}
+    return counts.get(True, 0), counts.get(False, 0)
+
+
+def answers_pending(vbot) -> bool:
+    """An event not done yet, or an answer not sent yet."""
+    with vbot.pipeline.uow() as session:
+        unsent = session.execute(
+            sa.text("SELECT 1 FROM outboxmessage WHERE status = 'pending' LIMIT 1")
+        ).first()
+    return unsent is not None or bool(pending(vbot))
+
+
+def check(kind: str, vbot, sent: int, events: int, answered: int) -> None:
+    """Every event done once and answered once: none left, one answer sent an event, none failed."""
+    left = pending(vbot)
+    unsent = answers(vbot)[1]
+    if left or sent != events or answered != events or unsent or vbot.pipeline.failed:
+        raise RuntimeError(
+            f"{kind}: {left} events left, {sent} of {events} answers sent ({unsent} not), "
+            f"{vbot.pipeline.failed} failed"
+        )
 
 
 def pending(vbot) -> int:
@@ -322,40 +394,51 @@ async def orchestrate(args) -> int:
         f"load average before: {load[0]:.2f} {load[1]:.2f} {load[2]:.2f} on {os.cpu_count()} cores",
         flush=True,
     )
-    table: list[tuple[str, str, list[Drain], list[Drain]]] = []
+    table: list[tuple[str, str, list[Drain], list[Drain], list[Drain]]] = []
     async with Child("standin", ["--role", "standin"], log_dir) as standin:
         for kind in kinds(args.database):
             for label, batch, floor_batch in (("1 tx/event", 1, 1), (f"{BATCH}/tx", BATCH, FLOOR_BATCH)):
-                projects, floors = [], []
+                projects, floors, together = [], [], []
                 for _ in range(args.runs):
                     with database(kind) as url:
                         floors.append(await asyncio.to_thread(floor_run, kind, url, args, floor_batch))
                     with database(kind) as url:
                         projects.append(await project_run(kind, url, standin.url, args, batch))
+                    if batch == BATCH:  # the loops run at the pipeline's own batch only
+                        with database(kind) as url:
+                            together.append(await together_run(kind, url, standin.url, args))
                     print(
-                        f"  … {kind} {label}: project {projects[-1].rate:.0f} ev/s, floor {floors[-1].rate:.0f}",
+                        f"  … {kind} {label}: project {projects[-1].rate:.0f} ev/s, floor {floors[-1].rate:.0f}"
+                        + (f", together {together[-1].rate:.0f}" if together else ""),
                         flush=True,
                     )
-                table.append((kind, label, projects, floors))
+                table.append((kind, label, projects, floors, together))
 
     print()
     print(
         f"{'database':<11}{'batch':<11}{'floor ev/s':>11}{'floor ms':>9}{'proj ev/s':>10}{'proj ms':>9}"
         f"{'÷ rate':>8}{'× CPU':>7}{'send msg/s':>11}{'send ms':>8}{'sender incl.':>13}"
+        f"{'together ev/s':>14}{'tog. ms':>8}"
     )
-    for kind, label, projects, floors in table:
+    for kind, label, projects, floors, together in table:
         rate, floor_rate = med(projects, lambda d: d.rate), med(floors, lambda d: d.rate)
         cpu, floor_cpu = med(projects, lambda d: d.cpu_ms), med(floors, lambda d: d.cpu_ms)
+        both = (
+            f"{med(together, lambda d: d.rate):14.0f}{med(together, lambda d: d.cpu_ms):8.3f}"
+            if together
+            else f"{'—':>14}{'—':>8}"
+        )
         print(
             f"{kind:<11}{label:<11}{floor_rate:11.0f}{floor_cpu:9.3f}{rate:10.0f}{cpu:9.3f}"
             f"{rate / floor_rate:8.3f}{cpu / floor_cpu:7.1f}"
             f"{med(projects, lambda d: d.messages / d.send_seconds):11.0f}{med(projects, lambda d: d.send_cpu_ms):8.3f}"
-            f"{med(projects, lambda d: d.with_sender):13.0f}"
+            f"{med(projects, lambda d: d.with_sender):13.0f}{both}"
         )
     print()
     print(
         "floor/proj ms: CPU of this process an event; ÷ rate: project ev/s ÷ floor ev/s; × CPU: project CPU ÷ "
-        "floor CPU; sender incl.: events ÷ (worker + sender time)"
+        "floor CPU; sender incl.: events ÷ (worker + sender time); together: the loops of `vbot work` running "
+        "at once, events ÷ time until every answer was delivered, and the whole process's CPU an event"
     )
     load = os.getloadavg()
     print(f"load average after: {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}")
