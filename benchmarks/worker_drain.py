@@ -28,6 +28,7 @@ import argparse
 import asyncio
 import contextlib
 import datetime as dt
+import itertools
 import json
 import os
 import sys
@@ -38,12 +39,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 import sqlalchemy as sa
 
 from benchmarks._common import database, kinds, median
 from benchmarks.webhook_load import LINE_SECRET, LINE_TOKEN, Child, line_text_event, make_roster
 
 FLOOR_BATCH = 50
+RUNS = itertools.count(1)  # numbers the runs against the stand-in (see line_event)
 POLL_SECONDS = 0.05  # how often the run of the loops together looks whether every answer is out
 
 
@@ -73,26 +76,30 @@ class Drain:
         return self.send_cpu / max(self.messages, 1) * 1000
 
 
-def line_event(user: str, text: str, n: int, at: dt.datetime) -> tuple[str, str, str]:
-    """(event key, sender, payload) of one LINE text message."""
+def line_event(user: str, text: str, n: int, at: dt.datetime, run: int = 0) -> tuple[str, str, str]:
+    """(event key, sender, payload) of one LINE text message. Its reply token names the run: the stand-in,
+    which lives through all runs, refuses a token used before (as LINE does), and every answer would then be
+    a refused reply and a push, twice the calls."""
     event = line_text_event(
         user,
         text,
         n,
         int(at.timestamp() * 1000),
         f"01DRAIN{os.getpid():08d}{n:012d}",
-        f"drain-reply-{os.getpid()}-{n}",
+        f"drain-reply-{os.getpid()}-{run}-{n}",
     )
     return event["webhookEventId"], user, json.dumps(event, ensure_ascii=False)
 
 
-def backlog(users: list[str], events: int, start: dt.datetime, first: int) -> list[tuple[str, str, str]]:
+def backlog(
+    users: list[str], events: int, start: dt.datetime, first: int, run: int = 0
+) -> list[tuple[str, str, str]]:
     """All check in, then all check out, …; a second apart per round so each visit counts minutes."""
     rows = []
     for i in range(events):
         rnd = i // len(users)
         at = start + dt.timedelta(minutes=30 * rnd, milliseconds=i % len(users))
-        rows.append(line_event(users[i % len(users)], "簽到" if rnd % 2 == 0 else "簽退", first + i, at))
+        rows.append(line_event(users[i % len(users)], "簽到" if rnd % 2 == 0 else "簽退", first + i, at, run))
     return rows
 
 
@@ -100,9 +107,10 @@ def backlog(users: list[str], events: int, start: dt.datetime, first: int) -> li
 
 
 @contextlib.asynccontextmanager
-async def linked_app(url: str, standin_url: str, args) -> AsyncIterator[tuple[Any, Any, list[str]]]:
+async def linked_app(url: str, standin_url: str, args) -> AsyncIterator[tuple[Any, Any, list[str], int]]:
     """The app on a fresh database, its loops not running, every volunteer linked and the answers sent (this
-    warms up everything: connections, caches, the profile lookups). Yields the app, its pipeline, the users."""
+    warms up everything: connections, caches, the profile lookups). Yields the app, its pipeline, the users and
+    the run's number."""
     from bot.app import build_app
     from bot.config import Settings
 
@@ -118,15 +126,16 @@ async def linked_app(url: str, standin_url: str, args) -> AsyncIterator[tuple[An
     vbot = build_app(settings, workers=False, scheduler=False)
     vbot.migrate()
     await vbot.start()
+    run = next(RUNS)
     try:
         links = [
-            line_event(u, f"綁定 {c}", 10**9 + i, dt.datetime.now(dt.UTC))
+            line_event(u, f"綁定 {c}", 10**9 + i, dt.datetime.now(dt.UTC), run)
             for i, (u, c) in enumerate(zip(users, codes, strict=True))
         ]
         await store(vbot.pipeline, links)
         await drain_inbox(vbot)
         await drain_outbox(vbot.pipeline)
-        yield vbot, vbot.pipeline, users
+        yield vbot, vbot.pipeline, users, run
     finally:
         await vbot.stop()
 
@@ -153,9 +162,10 @@ async def project_run(kind: str, url: str, standin_url: str, args, batch: int) -
     """The inbox worker works the backlog off, then the sender delivers the answers, each measured alone."""
     from bot.pipeline import BATCH
 
-    async with linked_app(url, standin_url, args) as (vbot, pipeline, users):
-        await store(pipeline, backlog(users, args.events, dt.datetime.now(dt.UTC) - dt.timedelta(days=1), 0))
-        sent_before = answers(vbot)[0]
+    async with linked_app(url, standin_url, args) as (vbot, pipeline, users, run):
+        start = dt.datetime.now(dt.UTC) - dt.timedelta(days=1)
+        await store(pipeline, backlog(users, args.events, start, 0, run))
+        sent_before, pushes_before = answers(vbot)[0], await pushes(standin_url)
         pipeline.batch = batch
         wall, cpu = time.perf_counter(), time.process_time()
         await drain_inbox(vbot)
@@ -165,6 +175,7 @@ async def project_run(kind: str, url: str, standin_url: str, args, batch: int) -
         drain.messages = await drain_outbox(pipeline)
         drain.send_seconds, drain.send_cpu = time.perf_counter() - wall, time.process_time() - cpu
         check(kind, vbot, drain.messages, args.events, answers(vbot)[0] - sent_before)
+        await check_replies(kind, standin_url, pushes_before)
         return drain
 
 
@@ -172,9 +183,10 @@ async def together_run(kind: str, url: str, standin_url: str, args) -> Drain:
     """The backlog worked off as `vbot work` does it: the pipeline's own loops (the inbox worker, LISTEN on
     PostgreSQL, the sender) running together in this process, timed from their start until every answer is
     delivered. Waits for the inbox worker to say it is idle, then looks at the outbox every POLL_SECONDS."""
-    async with linked_app(url, standin_url, args) as (vbot, pipeline, users):
-        await store(pipeline, backlog(users, args.events, dt.datetime.now(dt.UTC) - dt.timedelta(days=1), 0))
-        sent_before = answers(vbot)[0]
+    async with linked_app(url, standin_url, args) as (vbot, pipeline, users, run):
+        start = dt.datetime.now(dt.UTC) - dt.timedelta(days=1)
+        await store(pipeline, backlog(users, args.events, start, 0, run))
+        sent_before, pushes_before = answers(vbot)[0], await pushes(standin_url)
         wall, cpu = time.perf_counter(), time.process_time()
         tasks = [
             asyncio.create_task(pipeline.run_inbox(), name="inbox"),
@@ -193,7 +205,20 @@ async def together_run(kind: str, url: str, standin_url: str, args) -> Drain:
             await asyncio.gather(*tasks, return_exceptions=True)
         drain.messages = answers(vbot)[0] - sent_before
         check(kind, vbot, drain.messages, args.events, drain.messages)
+        await check_replies(kind, standin_url, pushes_before)
         return drain
+
+
+async def pushes(standin_url: str) -> int:
+    """The pushes the stand-in took so far."""
+    async with aiohttp.ClientSession() as session, session.get(f"{standin_url}/_stats") as response:
+        return (await response.json())["accepted"].get("push", 0)
+
+
+async def check_replies(kind: str, standin_url: str, pushes_before: int) -> None:
+    """Every answer went as a reply (one call): none was refused and pushed instead."""
+    if (pushed := await pushes(standin_url) - pushes_before) != 0:
+        raise RuntimeError(f"{kind}: {pushed} answers pushed instead of replied")
 
 
 def answers(vbot) -> tuple[int, int]:
@@ -351,8 +376,6 @@ class Floor:
 
 
 def floor_run(kind: str, url: str, args, per_transaction: int) -> Drain:
-    import sqlalchemy as sa
-
     from storage.db import make_engine
 
     make_roster(url, args.volunteers)  # the schema (migrated), a unit and its volunteers, as the project has
