@@ -1,5 +1,6 @@
-"""The JSON the LINE channel sends is what line-bot-sdk's models would send (render() then to_dict()), for the
-everyday answer's short path and for the general one alike."""
+"""The JSON the LINE channel sends (built directly, bot/channels/line.py) is what line-bot-sdk's models would
+send (render() then to_dict()): texts at and past LINE's limits, quick replies at and past 13, links, cards,
+stickers, several replies, old payloads."""
 
 from __future__ import annotations
 
