@@ -112,6 +112,7 @@ class Pipeline:
     # --- the inbox worker ----------------------------------------------------------------------
 
     def _claim_events(self, now: dt.datetime) -> list[InboxEvent]:
+        # Rows with InboxEvent's fields (the claim's RETURNING), read-only like the objects they replace.
         with self.uow() as session:
             events = queue_store.claim_inbox_events(session, now, CLAIM_LEASE, self.batch)
             session.commit()
