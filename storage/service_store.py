@@ -129,20 +129,10 @@ _OPEN_VISIT_COLUMNS = (
     _UNITS.c.category.label("unit_category"),
     _UNITS.c.city.label("unit_city"),
 )
-_IS_OPEN_VISIT = sa.and_(_RECORDS.c.volunteer_id == _VOLUNTEERS.c.id, _RECORDS.c.status == RecordStatus.OPEN)
 _OPEN_VISIT_OF = Prepared(
     sa.select(*_OPEN_VISIT_COLUMNS)
     .join(_UNITS, _UNITS.c.id == _RECORDS.c.unit_id)
     .where(_RECORDS.c.volunteer_id == sa.bindparam("volunteer"), _RECORDS.c.status == RecordStatus.OPEN)
-)
-# PostgreSQL: the person held and their open visit read in one statement (an empty visit: none open).
-_HELD_OPEN_VISIT = Prepared(
-    sa.select(*_OPEN_VISIT_COLUMNS)
-    .select_from(
-        _VOLUNTEERS.outerjoin(_RECORDS, _IS_OPEN_VISIT).outerjoin(_UNITS, _UNITS.c.id == _RECORDS.c.unit_id)
-    )
-    .where(_VOLUNTEERS.c.id == sa.bindparam("volunteer"))
-    .with_for_update(of=_VOLUNTEERS)
 )
 
 
@@ -150,18 +140,11 @@ def hold_person(session: Session, volunteer_id: int) -> None:
     """One check-in or check-out decision at a time per person, across processes, until the transaction ends.
 
     PostgreSQL: the person's row is locked (SELECT … FOR UPDATE), so a second decision waits, then reads what
-    the first committed. SQLite: every transaction began IMMEDIATE (storage/db.py) and holds the database's
+    the first committed: in statements after this one (a statement that waited for the lock reads the other
+    tables as they were when it began, so the open visit is never read in the same statement). SQLite: every transaction began IMMEDIATE (storage/db.py) and holds the database's
     write lock already: nothing to do."""
     if session.get_bind().dialect.name != "sqlite":
         _HOLD_PERSON.first(session, volunteer=volunteer_id)
-
-
-def hold_person_with_open_visit(session: Session, volunteer_id: int) -> Any | None:
-    """hold_person, then open_visit_of: on PostgreSQL in one statement."""
-    if session.get_bind().dialect.name == "sqlite":
-        return open_visit_of(session, volunteer_id)
-    visit = _HELD_OPEN_VISIT.first(session, volunteer=volunteer_id)
-    return visit if visit is not None and visit.id is not None else None
 
 
 def latest_closed_visit(session: Session, volunteer_id: int) -> sa.Row | None:

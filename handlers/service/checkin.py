@@ -51,8 +51,9 @@ def clear_to_check_in(
     t = ctx.t
     if not (people_store.units_of(ctx.session, volunteer_id) if units is None else units):
         return [], Reply(t("You are not in any unit yet. Please ask your coordinator to add you."))
+    service_store.hold_person(ctx.session, volunteer_id)
     notices: list[Reply] = []
-    current = service_store.hold_person_with_open_visit(ctx.session, volunteer_id)
+    current = service_store.open_visit_of(ctx.session, volunteer_id)
     if current is not None and at - current.check_in > ctx.rules.max_visit:
         review = send_to_review(ctx, current, at)
         notices += [review] if review else []
@@ -167,7 +168,8 @@ def check_out_person(ctx: Context, volunteer_id: int, at, argument: str = "") ->
     """Closes the person's open visit at `at` (the person, or a coordinator on their behalf); a check-out
     from before the open visit began, or from before the latest check-out, goes to review instead."""
     t = ctx.t
-    current = service_store.hold_person_with_open_visit(ctx.session, volunteer_id)
+    service_store.hold_person(ctx.session, volunteer_id)
+    current = service_store.open_visit_of(ctx.session, volunteer_id)
     if current is None:
         later = later_check_out(ctx, volunteer_id, at)
         return [late_check_out(ctx, volunteer_id, at, *later) if later else _not_checked_in(ctx)]
