@@ -77,7 +77,6 @@ class Prepared:
     one for every dialect, or one per dialect name (an INSERT … ON CONFLICT is written per dialect)."""
 
     def __init__(self, statement: sa.Executable | dict[str, sa.Executable]):
-        self.statements = statement if isinstance(statement, dict) else None
         self.statement = statement
         self._by_dialect: dict[str, _Compiled] = {}
 
@@ -88,7 +87,7 @@ class Prepared:
         dialect = connection.dialect
         compiled = self._by_dialect.get(dialect.name)
         if compiled is None:
-            statement = self.statements[dialect.name] if self.statements is not None else self.statement
+            statement = self.statement[dialect.name] if isinstance(self.statement, dict) else self.statement
             compiled = self._by_dialect[dialect.name] = _Compiled(statement, dialect)  # type: ignore[arg-type]
         cursor = connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
         cursor.execute(compiled.sql, compiled.parameters(params))
