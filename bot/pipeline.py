@@ -187,6 +187,9 @@ class Pipeline:
         box = SQLITE_TRANSACTION_SECONDS if self.uow.engine.dialect.name == "sqlite" else None
         while kept < len(batch):
             taken: list[InboxEvent] = []
+            # Written together before the commit. The chat's handlers write nothing else to the outbox (the
+            # jobs do, in transactions of their own), so each person's answers keep their events' order.
+            answers: list[dict] = []
             try:
                 with self.uow() as session:
                     started = time.perf_counter()
@@ -196,13 +199,14 @@ class Pipeline:
                             if incoming
                             else []
                         )
-                        self._queue_answer(session, event, incoming, replies, now)
+                        answers += self._answer(event, incoming, replies, now)
                         # What one event's handlers loaded must not stand for the database in the next one.
                         session.flush()
                         session.expunge_all()
                         taken.append(event)
                         if box is not None and time.perf_counter() - started > box:
                             break
+                    queue_store.queue_answers(session, answers)
                     if not queue_store.finish_claimed_events(session, taken, now):
                         log.warning("a claim of %s inbox events was taken over by another worker", len(batch))
                         return kept, menus
@@ -225,7 +229,7 @@ class Pipeline:
                     session.commit()
                     return WAITING
                 replies = router.handle(session, incoming, now, self.rules, self.catalogs) if incoming else []
-                self._queue_answer(session, event, incoming, replies, now)
+                queue_store.queue_answers(session, self._answer(event, incoming, replies, now))
                 if not queue_store.finish_inbox_event(session, event, now):
                     log.warning("inbox event %s was taken over by another worker", event.id)
                     return TAKEN_OVER
@@ -235,26 +239,28 @@ class Pipeline:
             log.exception("inbox event %s failed (attempt %s)", event.id, event.attempts)
             return self._after_failure(event, incoming, now, repr(error))
 
-    def _queue_answer(
-        self, session, event: InboxEvent, incoming: Incoming | None, replies: list[Reply], now
-    ) -> None:
+    def _answer(
+        self, event: InboxEvent, incoming: Incoming | None, replies: list[Reply], now: dt.datetime
+    ) -> list[dict]:
+        """The outbox row of the answer to the event (queue_store.answer), if it has one."""
         if not replies or incoming is None:
-            return
+            return []
         channel = self.channels.get(event.platform)
         if (
             channel is not None
         ):  # what the platform will not send (a file too large, or any file) is not stored
             replies = channel.fit(replies)
         expires = event.received_at + _reply_token_lifetime(event.platform)
-        queue_store.queue_answer(
-            session,
-            now,
-            event.platform,
-            incoming.reply_to.recipient,
-            replies_to_json(replies),
-            incoming.reply_to.reply_token,
-            expires if incoming.reply_to.reply_token else None,
-        )
+        return [
+            queue_store.answer(
+                now,
+                event.platform,
+                incoming.reply_to.recipient,
+                replies_to_json(replies),
+                incoming.reply_to.reply_token,
+                expires if incoming.reply_to.reply_token else None,
+            )
+        ]
 
     def _after_failure(
         self, event: InboxEvent, incoming: Incoming | None, now: dt.datetime, error: str
@@ -269,7 +275,7 @@ class Pipeline:
                 locale = self.catalogs.match(incoming.platform_locale) if incoming else None
                 t = self.catalogs.translator(locale or self.rules.default_locale)
                 apology = Reply(t("Sorry, something went wrong. Please try again in a moment."))
-                self._queue_answer(session, event, incoming, [apology], now)
+                queue_store.queue_answers(session, self._answer(event, incoming, [apology], now))
             else:
                 outcome = TAKEN_OVER
             session.commit()

@@ -40,13 +40,19 @@ def seed_award_rules(session: Session, definitions: dict[str, str], now: dt.date
 
 
 _RULES = AwardRule.__table__  # type: ignore[attr-defined]
+_DEFINITIONS_READ = "award_rule_definitions"  # session.info: (the transaction, the rows it read)
 _AWARD_RULE_DEFINITIONS = Prepared(sa.select(_RULES.c.definition).order_by(_RULES.c.code))
 
 
-def award_rule_definitions(session: Session) -> list[str]:
-    return [
-        definition for (definition,) in _AWARD_RULE_DEFINITIONS.rows(session)
-    ]  # this session's changes too
+def award_rule_definitions(session: Session) -> tuple[str, ...]:
+    """The award table's rows, read once a transaction: every check-out of a worker's batch asks for them.
+    A row changed in the same transaction (through the session) is read again (_forget_definitions)."""
+    read = session.info.get(_DEFINITIONS_READ)
+    if read is not None and read[0] is session.get_transaction():
+        return read[1]
+    definitions = tuple(definition for (definition,) in _AWARD_RULE_DEFINITIONS.rows(session))
+    session.info[_DEFINITIONS_READ] = (session.get_transaction(), definitions)  # begun by the read
+    return definitions
 
 
 _TOTALS = ServiceTotal.__table__  # type: ignore[attr-defined]
@@ -55,6 +61,12 @@ _COUNTED_MINUTES_OF = Prepared(
         _TOTALS.c.volunteer_id == sa.bindparam("volunteer")
     )
 )
+
+
+@sa.event.listens_for(Session, "before_flush")
+def _forget_definitions(session: Session, _context, _instances) -> None:
+    if any(isinstance(row, AwardRule) for row in (*session.new, *session.dirty, *session.deleted)):
+        session.info.pop(_DEFINITIONS_READ, None)
 
 
 def counted_minutes_of(session: Session, volunteer_id: int) -> int:

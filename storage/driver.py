@@ -73,7 +73,7 @@ def inserting(table: sa.Table, names: list[str] | None = None, insert=sa.insert)
 
 
 class Prepared:
-    """A Core statement run on the session's driver cursor: `rows`, `first`, `scalar` and `run`. `statement`:
+    """A Core statement run on the session's driver cursor: `rows`, `first`, `scalar`, `run` and `run_many`. `statement`:
     one for every dialect, or one per dialect name (an INSERT … ON CONFLICT is written per dialect)."""
 
     def __init__(self, statement: sa.Executable | dict[str, sa.Executable]):
@@ -84,14 +84,17 @@ class Prepared:
         # What the session holds unsaved goes first, as its autoflush would do before a query.
         session.flush()
         connection = session.connection()  # begins the session's transaction (BEGIN IMMEDIATE on SQLite)
-        dialect = connection.dialect
+        compiled = self._compiled(connection.dialect)
+        cursor = connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
+        cursor.execute(compiled.sql, compiled.parameters(params))
+        return cursor, compiled
+
+    def _compiled(self, dialect: sa.Dialect) -> _Compiled:
         compiled = self._by_dialect.get(dialect.name)
         if compiled is None:
             statement = self.statement[dialect.name] if isinstance(self.statement, dict) else self.statement
             compiled = self._by_dialect[dialect.name] = _Compiled(statement, dialect)  # type: ignore[arg-type]
-        cursor = connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
-        cursor.execute(compiled.sql, compiled.parameters(params))
-        return cursor, compiled
+        return compiled
 
     def rows(self, session: Session, **params: Any) -> list[Any]:
         cursor, compiled = self._execute(session, params)
@@ -111,6 +114,18 @@ class Prepared:
     def scalar(self, session: Session, **params: Any) -> Any:  # the first column of the first row, or None
         row = self.first(session, **params)
         return None if row is None else row[0]
+
+    def run_many(self, session: Session, rows: list[dict[str, Any]]) -> None:
+        """Runs a statement that returns no rows once for each of `rows`, in their order, in one driver call
+        (psycopg sends them all before reading any answer: one round trip to PostgreSQL, not one a row)."""
+        session.flush()
+        connection = session.connection()
+        compiled = self._compiled(connection.dialect)
+        cursor = connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
+        try:
+            cursor.executemany(compiled.sql, [compiled.parameters(params) for params in rows])
+        finally:
+            cursor.close()
 
     def run(self, session: Session, **params: Any) -> int:
         """Runs a statement that returns no rows; how many rows it changed."""
