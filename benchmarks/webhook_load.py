@@ -94,6 +94,7 @@ def run_bot(database_url: str, line_api: str, workers: bool = True) -> None:
         api_timeout_seconds=10,
     )
     vbot = build_app(settings, workers=workers, scheduler=False)
+    vbot.migrate()  # as `vbot serve` does: the schema, and the award table seeded (the check-out asks it)
     asyncio.run(_serve_uvicorn(vbot.asgi))
 
 
@@ -110,6 +111,7 @@ def run_worker(database_url: str, line_api: str) -> None:
         api_timeout_seconds=10,
     )
     vbot = build_app(settings, scheduler=False)
+    vbot.migrate()  # as `vbot work` does
 
     async def until_stopped() -> None:
         stopped = asyncio.Event()

@@ -269,8 +269,9 @@ def newly_reached_awards(
     """
     table, fewest = _award_table(session)
     # No award needs fewer minutes than `fewest`: while all the person's counted minutes together (one read of
-    # the kept sums) fall short of it, nothing can be reached, and the person's facts are not read at all.
-    if award_store.counted_minutes_of(session, volunteer_id) < fewest:
+    # the kept sums) fall short of it, nothing can be reached, and the person's facts are not read at all; nor
+    # when the table is empty.
+    if not table or award_store.counted_minutes_of(session, volunteer_id) < fewest:
         return []
     after = facts_for(session, volunteer_id)
     # Only the ladders of awards the new minutes count for and could reach by now: every other award's progress
