@@ -143,3 +143,27 @@ def test_whether_a_person_coordinates_agrees_with_the_units_they_coordinate(engi
             assert people_store.coordinates_any(session, person_id) == bool(
                 people_store.coordinated_units(session, person_id)
             )
+
+
+def test_a_batch_of_answers_is_written_in_order_after_what_was_queued_before_it(engine):
+    """The worker's answers go into the outbox with one statement (run_many): each row as the ORM reads it,
+    in the events' order, after a message the session held unsaved (one person's messages keep their order)."""
+    from storage import queue_store
+    from storage.models import OutboxMessage
+
+    with Session(engine) as session:
+        queue_store.queue_message(session, T0, "line", "U1", '[{"text": "before"}]')
+        answers = [
+            queue_store.answer(T0, "line", f"U{n % 2}", f'[{{"text": "{n}"}}]', f"token{n}", T0)
+            for n in range(5)
+        ]
+        queue_store.queue_answers(session, answers)
+        session.commit()
+        rows = session.exec(sa.select(OutboxMessage).order_by(OutboxMessage.id)).scalars().all()  # type: ignore[call-overload]
+    assert [row.payload for row in rows] == ['[{"text": "before"}]'] + [
+        f'[{{"text": "{n}"}}]' for n in range(5)
+    ]
+    assert [row.reply_token for row in rows[1:]] == [f"token{n}" for n in range(5)]
+    assert all(row.status == "pending" and row.attempts == 0 and row.next_attempt_at == T0 for row in rows)
+    assert all(row.reply_token_expires_at == T0 for row in rows[1:])
+    assert len({row.retry_key for row in rows}) == 6  # each its own: LINE takes each push once
