@@ -14,6 +14,7 @@ from sqlmodel import Session, col, select
 from storage.driver import Prepared, inserting
 from storage.models import (
     ServiceRecord,
+    ServiceTotal,
     Unit,
     Volunteer,
 )
@@ -134,6 +135,30 @@ _OPEN_VISIT_OF = Prepared(
     .join(_UNITS, _UNITS.c.id == _RECORDS.c.unit_id)
     .where(_RECORDS.c.volunteer_id == sa.bindparam("volunteer"), _RECORDS.c.status == RecordStatus.OPEN)
 )
+
+
+def _latest_closed(column: sa.ColumnElement) -> sa.ScalarSelect:
+    return _LATEST_CLOSED_VISIT.statement.with_only_columns(column).scalar_subquery()  # type: ignore[union-attr]
+
+
+_VISIT_STATE = Prepared(
+    sa.select(
+        sa.select(_RECORDS.c.id)
+        .where(_RECORDS.c.volunteer_id == sa.bindparam("volunteer"), _RECORDS.c.status == RecordStatus.OPEN)
+        .limit(1)
+        .scalar_subquery()
+        .label("open_visit_id"),
+        _latest_closed(_RECORDS.c.unit_id).label("unit_id"),
+        _latest_closed(_RECORDS.c.check_out).label("check_out"),
+    )
+)
+
+
+def visit_state(session: Session, volunteer_id: int) -> Any:
+    """What a check-in asks first, in one read: whether the person has an open visit (`open_visit_id`, or
+    None), and the unit and end of their latest closed one (`unit_id`, `check_out`: latest_closed_visit's, None
+    when there is none)."""
+    return _VISIT_STATE.first(session, volunteer=volunteer_id)
 
 
 def hold_person(session: Session, volunteer_id: int) -> None:
@@ -446,6 +471,24 @@ _COUNTED_MINUTES_ON = Prepared(
 def counted_service_minutes_on(session: Session, volunteer_id: int, day: dt.date) -> int:
     """Counted service minutes of one day, all units together (what this session added so far included)."""
     return int(_COUNTED_MINUTES_ON.scalar(session, volunteer=volunteer_id, day=day))
+
+
+_TOTALS = ServiceTotal.__table__  # type: ignore[attr-defined]
+_DAY_AND_ALL = Prepared(
+    sa.select(
+        _COUNTED_MINUTES_ON.statement.scalar_subquery(),  # type: ignore[union-attr]
+        sa.select(sa.func.coalesce(sa.func.sum(_TOTALS.c.minutes), 0))
+        .where(_TOTALS.c.volunteer_id == sa.bindparam("volunteer"))
+        .scalar_subquery(),
+    )
+)
+
+
+def counted_minutes_on_and_in_all(session: Session, volunteer_id: int, day: dt.date) -> tuple[int, int]:
+    """What a check-out says and asks: the person's counted service minutes of one day, and all their counted
+    minutes (the kept sums, every unit and day: award_store.counted_minutes_of), in one read."""
+    day_minutes, all_minutes = _DAY_AND_ALL.first(session, volunteer=volunteer_id, day=day)
+    return int(day_minutes), int(all_minutes)
 
 
 @dataclass(frozen=True)

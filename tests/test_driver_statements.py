@@ -8,7 +8,7 @@ import pytest
 import sqlalchemy as sa
 from sqlmodel import Session
 
-from storage import people_store, service_store
+from storage import award_store, people_store, service_store
 from storage.db import make_engine, migrate
 from storage.driver import Prepared
 from storage.models import CityAdministrator, Membership, ServiceRecord, Unit, Volunteer
@@ -66,6 +66,8 @@ def test_a_row_read_on_the_driver_is_the_row_the_session_reads(engine):
 def test_a_visit_opened_and_closed_on_the_driver_counts_its_minutes(engine):
     with Session(engine) as session:
         unit_id, person_id = a_person(session)
+        state = service_store.visit_state(session, person_id)  # nobody's first check-in: nothing yet
+        assert (state.open_visit_id, state.unit_id, state.check_out) == (None, None, None)
         fields = dict(volunteer_id=person_id, unit_id=unit_id, service_date=T0.date(), recorded_by="x")
         assert service_store.open_visit(session, check_in=T0, created_at=T0, **fields) is not None
         # A second check-in at the same instant finds the visit open: no second visit, no error.
@@ -80,6 +82,20 @@ def test_a_visit_opened_and_closed_on_the_driver_counts_its_minutes(engine):
         assert service_store.open_visit_of(session, person_id) is None
         assert service_store.counted_service_minutes_on(session, person_id, T0.date()) == 90
         assert service_store.latest_closed_visit(session, person_id) == (unit_id, out)
+        # The next day, half an hour more: what a check-out says (the day's minutes) and asks (all of them).
+        later = T0 + dt.timedelta(days=1)
+        next_day = dict(fields, service_date=later.date())
+        assert service_store.open_visit(session, check_in=later, created_at=later, **next_day) is not None
+        visit = service_store.open_visit_of(session, person_id)
+        # What a check-in asks first: the open visit, and where the latest closed one ended.
+        state = service_store.visit_state(session, person_id)
+        assert (state.open_visit_id, state.unit_id, state.check_out) == (visit.id, unit_id, out)
+        service_store.finish_visit(session, visit, later + dt.timedelta(minutes=30), 30, RecordStatus.COUNTED)
+        state = service_store.visit_state(session, person_id)
+        assert (state.open_visit_id, state.check_out) == (None, later + dt.timedelta(minutes=30))
+        assert service_store.counted_minutes_on_and_in_all(session, person_id, later.date()) == (30, 120)
+        assert service_store.counted_minutes_on_and_in_all(session, person_id, T0.date()) == (90, 120)
+        assert award_store.counted_minutes_of(session, person_id) == 120
 
 
 def test_what_the_session_holds_unsaved_is_read_on_the_driver(engine):

@@ -260,18 +260,22 @@ def newly_reached_awards(
     as_of: dt.date,
     added: list[tuple[dt.date, int, str, str]],
     from_chat: bool = False,
+    counted_minutes: int | None = None,
 ) -> list[AwardProgress]:
     """The awards that the just-counted minutes (day, minutes, unit category, unit city) made reachable in the
     round open now (newly_reached: hours after a round's cut-off announce nothing until the next round opens).
 
     from_chat: the minutes were recorded at a check-out (else entered by hand): facts_for keeps the two apart,
-    and only the former wait for the training day.
+    and only the former wait for the training day. counted_minutes: all the person's counted minutes with the
+    new ones (award_store.counted_minutes_of), when the caller has read them.
     """
     table, fewest = _award_table(session)
     # No award needs fewer minutes than `fewest`: while all the person's counted minutes together (one read of
     # the kept sums) fall short of it, nothing can be reached, and the person's facts are not read at all; nor
     # when the table is empty.
-    if not table or award_store.counted_minutes_of(session, volunteer_id) < fewest:
+    if counted_minutes is None:
+        counted_minutes = award_store.counted_minutes_of(session, volunteer_id)
+    if not table or counted_minutes < fewest:
         return []
     after = facts_for(session, volunteer_id)
     # Only the ladders of awards the new minutes count for and could reach by now: every other award's progress
@@ -310,9 +314,14 @@ def _counts_for(rule: AwardRule, facts: VolunteerFacts, category: str, city: str
     )
 
 
-def milestones(ctx: Context, volunteer_id: int, added: list[tuple[dt.date, int, str, str]]) -> list[str]:
+def milestones(
+    ctx: Context,
+    volunteer_id: int,
+    added: list[tuple[dt.date, int, str, str]],
+    counted_minutes: int | None = None,
+) -> list[str]:
     """What a check-out made newly reachable, with how to apply: said in the reply (no push).
-    `added` are the check-out's minutes, recorded in chat."""
+    `added` are the check-out's minutes, recorded in chat; `counted_minutes` as newly_reached_awards takes it."""
     t = ctx.t
     return [
         t(
@@ -327,5 +336,7 @@ def milestones(ctx: Context, volunteer_id: int, added: list[tuple[dt.date, int, 
             award=step.name(ctx.locale),
             how=text_in(step.how_to_apply, ctx.locale),
         )
-        for step in newly_reached_awards(ctx.session, volunteer_id, ctx.today, added, from_chat=True)
+        for step in newly_reached_awards(
+            ctx.session, volunteer_id, ctx.today, added, from_chat=True, counted_minutes=counted_minutes
+        )
     ]

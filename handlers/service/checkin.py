@@ -7,7 +7,7 @@ from handlers.context import Context
 from handlers.formatting import hours_from_minutes, local_moment
 from handlers.service.counting import split_at_midnight, time_of_record, visit_minutes
 from handlers.service.crediting import credited_end, shift_end
-from handlers.service.late import late_check_in, late_check_out, later_check_out
+from handlers.service.late import ended_after, late_check_in, late_check_out, later_check_out
 from handlers.types import Button, Reply
 from storage import people_store, service_store
 from storage.models import ServiceRecord
@@ -53,12 +53,14 @@ def clear_to_check_in(
         return [], Reply(t("You are not in any unit yet. Please ask your coordinator to add you."))
     service_store.hold_person(ctx.session, volunteer_id)
     notices: list[Reply] = []
-    current = service_store.open_visit_of(ctx.session, volunteer_id)
+    state = service_store.visit_state(ctx.session, volunteer_id)
+    current = service_store.open_visit_of(ctx.session, volunteer_id) if state.open_visit_id else None
+    later = ended_after(state, at)
     if current is not None and at - current.check_in > ctx.rules.max_visit:
         review = send_to_review(ctx, current, at)
         notices += [review] if review else []
         current = None
-    later = later_check_out(ctx, volunteer_id, at)
+        later = later_check_out(ctx, volunteer_id, at)  # the visit sent to review may end after `at`
     if later is not None:
         return notices, late_check_in(ctx, volunteer_id, at, *later)
     if current is None:
@@ -201,7 +203,7 @@ def check_out_person(ctx: Context, volunteer_id: int, at, argument: str = "") ->
         )
     minutes = max(0, visit_minutes(current.check_in, at) - late_minutes)
     last_day = at.astimezone(ctx.rules.timezone).date()
-    today_minutes = service_store.counted_service_minutes_on(ctx.session, volunteer_id, last_day)
+    today_minutes, counted = service_store.counted_minutes_on_and_in_all(ctx.session, volunteer_id, last_day)
     category, city = current.unit_category, current.unit_city
     added = [
         (
@@ -212,7 +214,7 @@ def check_out_person(ctx: Context, volunteer_id: int, at, argument: str = "") ->
         )
         for n, (start, end) in enumerate(parts)
     ]
-    reached = award_progress.milestones(ctx, volunteer_id, added)
+    reached = award_progress.milestones(ctx, volunteer_id, added, counted)
     text = t(
         "Checked out at {time}. This session: {session} hours. Today: {today} hours.",
         time=_moment(ctx, at),

@@ -40,6 +40,12 @@ def later_check_out(
     """The unit and end of the person's latest closed session, if it ended after `at`: a check-in or
     check-out at `at` arrived too late to be applied."""
     latest = service_store.latest_closed_visit(ctx.session, volunteer_id)
+    return ended_after(latest, at)
+
+
+def ended_after(latest, at: dt.datetime | None) -> tuple[int, dt.datetime] | None:
+    """`latest` (a row with the `unit_id` and `check_out` of the person's latest closed session, or None) as
+    later_check_out gives it: its unit and end if it ended after `at`."""
     if latest is None or latest.check_out is None or at is None or at >= latest.check_out:
         return None
     return latest.unit_id, latest.check_out
