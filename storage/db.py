@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -42,7 +43,35 @@ def make_engine(url: str) -> sa.Engine:
             conn.connection.driver_connection.execute("BEGIN IMMEDIATE")
 
         return engine
-    return sa.create_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True)
+    engine = sa.create_engine(url, pool_size=10, max_overflow=20)
+    _ping_after_idle(engine)
+    return engine
+
+
+# A pooled connection unused for longer than this is checked before it is handed out.
+IDLE_PING_SECONDS = 10.0
+
+
+def _ping_after_idle(engine: sa.Engine) -> None:
+    """SQLAlchemy's pool_pre_ping, for the connections that were idle only: the server may have restarted, or a
+    firewall dropped the connection, while nobody used it. One in use a moment ago is not asked (the ping is a
+    round trip, and a busy worker takes a connection four or five times an event when events come one by one);
+    should the server go away under load all the same, the first statement fails, SQLAlchemy drops the pool's
+    connections, and the step is retried (the pipeline's loops) or answered 500 (a webhook, sent again)."""
+
+    @sa.event.listens_for(engine, "checkin")
+    def _checked_in(_dbapi_connection, record) -> None:
+        record.info["idle_since"] = time.monotonic()
+
+    @sa.event.listens_for(engine, "checkout")
+    def _checked_out(dbapi_connection, record, _proxy) -> None:
+        idle_since = record.info.get("idle_since")
+        if idle_since is None or time.monotonic() - idle_since <= IDLE_PING_SECONDS:
+            return
+        try:
+            engine.dialect.do_ping(dbapi_connection)
+        except Exception as error:  # gone: the pool discards it and hands out a new one (PoolEvents.checkout)
+            raise sa.exc.DisconnectionError(type(error).__name__) from error
 
 
 def migrate(engine: sa.Engine) -> None:
