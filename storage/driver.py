@@ -73,19 +73,23 @@ def inserting(table: sa.Table, names: list[str] | None = None, insert=sa.insert)
 
 
 class Prepared:
-    """A Core statement run on the session's driver cursor: `rows`, `first`, `scalar`, `run` and `run_many`. `statement`:
-    one for every dialect, or one per dialect name (an INSERT … ON CONFLICT is written per dialect)."""
+    """A Core statement run on the session's driver cursor: `rows`, `first`, `scalar`, `run` and `run_many`.
+    `statement`: one for every dialect, or one per dialect name (an INSERT … ON CONFLICT is written per
+    dialect)."""
 
     def __init__(self, statement: sa.Executable | dict[str, sa.Executable]):
         self.statement = statement
         self._by_dialect: dict[str, _Compiled] = {}
 
-    def _execute(self, session: Session, params: dict[str, Any]):
+    def _cursor(self, session: Session):
         # What the session holds unsaved goes first, as its autoflush would do before a query.
         session.flush()
         connection = session.connection()  # begins the session's transaction (BEGIN IMMEDIATE on SQLite)
         compiled = self._compiled(connection.dialect)
-        cursor = connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
+        return connection.connection.driver_connection.cursor(), compiled  # type: ignore[union-attr]
+
+    def _execute(self, session: Session, params: dict[str, Any]):
+        cursor, compiled = self._cursor(session)
         cursor.execute(compiled.sql, compiled.parameters(params))
         return cursor, compiled
 
@@ -118,10 +122,7 @@ class Prepared:
     def run_many(self, session: Session, rows: list[dict[str, Any]]) -> None:
         """Runs a statement that returns no rows once for each of `rows`, in their order, in one driver call
         (psycopg sends them all before reading any answer: one round trip to PostgreSQL, not one a row)."""
-        session.flush()
-        connection = session.connection()
-        compiled = self._compiled(connection.dialect)
-        cursor = connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
+        cursor, compiled = self._cursor(session)
         try:
             cursor.executemany(compiled.sql, [compiled.parameters(params) for params in rows])
         finally:

@@ -164,6 +164,19 @@ def test_handlers_reach_the_store_only_through_storage_functions():
     assert {(f, m) for f, m in imports_of("handlers") if m == "sqlalchemy"} == set()
 
 
+def test_only_the_jobs_write_messages_to_the_outbox():
+    """The worker writes a batch's answers together before its commit (bot/pipeline.py): that keeps each
+    person's messages in order only while the chat's handlers queue no outbox rows of their own."""
+    writers = [
+        f"{path.relative_to(ROOT)}:{number}: {line.strip()}"
+        for path in python_files("handlers")
+        if not path.relative_to(ROOT).as_posix().startswith("handlers/jobs/")
+        for number, line in enumerate(path.read_text().splitlines(), 1)
+        if re.search(r"queue_store\.queue_(message|multicast|answers)\b", line)
+    ]
+    assert writers == []
+
+
 def test_chat_sdks_only_in_the_channels():
     outside = {(f, m) for f, m in imports_of("bot") if m in CHAT_SDKS and not f.startswith("bot/channels/")}
     assert outside == set()
