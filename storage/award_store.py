@@ -56,11 +56,11 @@ def award_rule_definitions(session: Session) -> tuple[str, ...]:
 
 
 _TOTALS = ServiceTotal.__table__  # type: ignore[attr-defined]
-_COUNTED_MINUTES_OF = Prepared(
-    sa.select(sa.func.coalesce(sa.func.sum(_TOTALS.c.minutes), 0)).where(
-        _TOTALS.c.volunteer_id == sa.bindparam("volunteer")
-    )
+# All of a member's counted minutes (`volunteer`); service_store's check-out read asks it beside the day's.
+COUNTED_MINUTES = sa.select(sa.func.coalesce(sa.func.sum(_TOTALS.c.minutes), 0)).where(
+    _TOTALS.c.volunteer_id == sa.bindparam("volunteer")
 )
+_COUNTED_MINUTES_OF = Prepared(COUNTED_MINUTES)
 
 
 @sa.event.listens_for(Session, "before_flush")

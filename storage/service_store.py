@@ -11,10 +11,10 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, col, select
 
+from storage import award_store
 from storage.driver import Prepared, inserting
 from storage.models import (
     ServiceRecord,
-    ServiceTotal,
     Unit,
     Volunteer,
 )
@@ -130,10 +130,11 @@ _OPEN_VISIT_COLUMNS = (
     _UNITS.c.category.label("unit_category"),
     _UNITS.c.city.label("unit_city"),
 )
+_IS_OPEN_VISIT = sa.and_(
+    _RECORDS.c.volunteer_id == sa.bindparam("volunteer"), _RECORDS.c.status == RecordStatus.OPEN
+)
 _OPEN_VISIT_OF = Prepared(
-    sa.select(*_OPEN_VISIT_COLUMNS)
-    .join(_UNITS, _UNITS.c.id == _RECORDS.c.unit_id)
-    .where(_RECORDS.c.volunteer_id == sa.bindparam("volunteer"), _RECORDS.c.status == RecordStatus.OPEN)
+    sa.select(*_OPEN_VISIT_COLUMNS).join(_UNITS, _UNITS.c.id == _RECORDS.c.unit_id).where(_IS_OPEN_VISIT)
 )
 
 
@@ -143,11 +144,7 @@ def _latest_closed(column: sa.ColumnElement) -> sa.ScalarSelect:
 
 _VISIT_STATE = Prepared(
     sa.select(
-        sa.select(_RECORDS.c.id)
-        .where(_RECORDS.c.volunteer_id == sa.bindparam("volunteer"), _RECORDS.c.status == RecordStatus.OPEN)
-        .limit(1)
-        .scalar_subquery()
-        .label("open_visit_id"),
+        sa.select(_RECORDS.c.id).where(_IS_OPEN_VISIT).limit(1).scalar_subquery().label("open_visit_id"),
         _latest_closed(_RECORDS.c.unit_id).label("unit_id"),
         _latest_closed(_RECORDS.c.check_out).label("check_out"),
     )
@@ -166,8 +163,8 @@ def hold_person(session: Session, volunteer_id: int) -> None:
 
     PostgreSQL: the person's row is locked (SELECT … FOR UPDATE), so a second decision waits, then reads what
     the first committed: in statements after this one (a statement that waited for the lock reads the other
-    tables as they were when it began, so the open visit is never read in the same statement). SQLite: every transaction began IMMEDIATE (storage/db.py) and holds the database's
-    write lock already: nothing to do."""
+    tables as they were when it began, so the open visit is never read in the same statement). SQLite: every
+    transaction began IMMEDIATE (storage/db.py) and holds the database's write lock already: nothing to do."""
     if session.get_bind().dialect.name != "sqlite":
         _HOLD_PERSON.first(session, volunteer=volunteer_id)
 
@@ -473,13 +470,10 @@ def counted_service_minutes_on(session: Session, volunteer_id: int, day: dt.date
     return int(_COUNTED_MINUTES_ON.scalar(session, volunteer=volunteer_id, day=day))
 
 
-_TOTALS = ServiceTotal.__table__  # type: ignore[attr-defined]
 _DAY_AND_ALL = Prepared(
     sa.select(
         _COUNTED_MINUTES_ON.statement.scalar_subquery(),  # type: ignore[union-attr]
-        sa.select(sa.func.coalesce(sa.func.sum(_TOTALS.c.minutes), 0))
-        .where(_TOTALS.c.volunteer_id == sa.bindparam("volunteer"))
-        .scalar_subquery(),
+        award_store.COUNTED_MINUTES.scalar_subquery(),
     )
 )
 
