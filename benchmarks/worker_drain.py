@@ -1,7 +1,7 @@
 """How fast one worker process works off a backlog of check-ins and check-outs, beside the database's floor.
 
     python -m benchmarks.worker_drain [--database sqlite|postgresql|both] [--events 2000] [--volunteers 500]
-                                      [--runs 3]
+                                      [--runs 3] [--history 0]
 
 The project: `--events` LINE events (all volunteers check in, then all check out, and so on) are stored in the
 inbox, then the real pipeline (bot/pipeline.py, the LINE channel against the stand-in of tests/standins.py in
@@ -15,6 +15,10 @@ the inbox worker to be idle, then looking at the outbox every 50 ms).
 The floor: the same durable work with the plain driver (sqlite3 / psycopg), same schema and indexes, no
 SQLAlchemy, no handlers: claim the events, read the person's account, open or close their visit, write the
 answer's outbox row, mark the event done; one transaction an event, and 50 events a transaction.
+
+`--history N` gives every volunteer N counted visits of past days first (one a day, two hours, ending before the
+backlog), as a city's long-serving volunteers have: what a check-in and a check-out read grows with them unless
+the statements read only what they need. Both the project and the floor get them.
 
 Figures (medians of `--runs`): events/s by wall clock and ms of CPU an event (this process; the stable one on a
 shared machine); the sender's messages/s and CPU; "sender incl." = events / (worker + sender time); project ÷
@@ -100,6 +104,48 @@ def backlog_start(users: list[str], events: int) -> dt.datetime:
     return dt.datetime.now(dt.UTC) - dt.timedelta(minutes=30 * (rounds + 1))
 
 
+HISTORY_MARK = "history"  # recorded_by of the visits --history gives
+
+
+def give_history(url: str, visits: int, before: dt.datetime) -> None:
+    """Every volunteer gets `visits` counted two-hour visits of past days, one a day, the last one ending a day
+    before `before`. Written in bulk (the service-total triggers fire as for any visit); PostgreSQL then
+    gathers the table's statistics, as its autovacuum does once a table has grown."""
+    from storage.db import make_engine
+    from storage.models import ServiceRecord
+
+    if visits <= 0:
+        return
+    engine = make_engine(url)
+    with engine.begin() as connection:
+        people = connection.execute(sa.text("SELECT volunteer_id, unit_id FROM membership")).all()
+        for volunteer_id, unit_id in people:
+            rows = []
+            for day in range(visits):
+                start = before - dt.timedelta(days=visits - day, hours=3)
+                rows.append(
+                    {
+                        "volunteer_id": volunteer_id,
+                        "unit_id": unit_id,
+                        "kind": "service",
+                        "source": "chat",
+                        "status": "counted",
+                        "check_in": start,
+                        "check_out": start + dt.timedelta(hours=2),
+                        "minutes": 120,
+                        "service_date": start.date(),
+                        "recorded_by": HISTORY_MARK,
+                        "created_at": start,
+                        "walk_up": False,
+                    }
+                )
+            connection.execute(sa.insert(ServiceRecord), rows)
+    if engine.dialect.name == "postgresql":
+        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+            connection.execute(sa.text("ANALYZE"))
+    engine.dispose()
+
+
 def backlog(
     users: list[str], events: int, start: dt.datetime, first: int, run: int = 0
 ) -> list[tuple[str, str, str]]:
@@ -125,6 +171,7 @@ async def linked_app(url: str, standin_url: str, args) -> AsyncIterator[tuple[An
 
     users = [f"Udrain{v:05d}" for v in range(args.volunteers)]
     codes = await asyncio.to_thread(make_roster, url, args.volunteers)
+    await asyncio.to_thread(give_history, url, args.history, backlog_start(users, args.events))
     settings = Settings(
         database_url=url,
         line_channel_secret=LINE_SECRET,
@@ -385,6 +432,7 @@ def floor_run(kind: str, url: str, args, per_transaction: int) -> Drain:
     from storage.db import make_engine
 
     make_roster(url, args.volunteers)  # the schema (migrated), a unit and its volunteers, as the project has
+    give_history(url, args.history, backlog_start(list(range(args.volunteers)), args.events))
     engine = make_engine(url)
     raw = engine.raw_connection()
     floor = Floor(kind, raw.driver_connection, dt.datetime.now(dt.UTC).replace(tzinfo=None))
@@ -395,7 +443,10 @@ def floor_run(kind: str, url: str, args, per_transaction: int) -> Drain:
     raw.close()
     with engine.connect() as connection:
         counted = connection.execute(
-            sa.text("SELECT count(*) FROM servicerecord WHERE status = 'counted'")
+            sa.text(
+                "SELECT count(*) FROM servicerecord WHERE status = 'counted' AND recorded_by <> :history"
+            ),
+            {"history": HISTORY_MARK},
         ).scalar()
     engine.dispose()
     expected = sum(1 for i in range(args.events) if (i // args.volunteers) % 2 == 1)
@@ -419,7 +470,9 @@ async def orchestrate(args) -> int:
     log_dir = Path(tempfile.mkdtemp(prefix="vbot-worker-drain-"))
     load = os.getloadavg()
     print(
-        f"{args.events} events (half 簽到, half 簽退), {args.volunteers} volunteers, {args.runs} runs, medians; "
+        f"{args.events} events (half 簽到, half 簽退), {args.volunteers} volunteers"
+        + (f" with {args.history} past visits each" if args.history else "")
+        + f", {args.runs} runs, medians; "
         f"load average before: {load[0]:.2f} {load[1]:.2f} {load[2]:.2f} on {os.cpu_count()} cores",
         flush=True,
     )
@@ -480,9 +533,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--events", type=int, default=2000)
     parser.add_argument("--volunteers", type=int, default=500)
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--history", type=int, default=0, help="past counted visits of every volunteer")
     args = parser.parse_args(argv)
-    if not (1 <= args.events <= 1_000_000 and 1 <= args.volunteers <= 100_000 and 1 <= args.runs <= 20):
-        parser.error("--events, --volunteers or --runs out of range")
+    if not (
+        1 <= args.events <= 1_000_000
+        and 1 <= args.volunteers <= 100_000
+        and 1 <= args.runs <= 20
+        and 0 <= args.history <= 10_000
+    ):
+        parser.error("--events, --volunteers, --runs or --history out of range")
     return asyncio.run(orchestrate(args))
 
 
