@@ -75,32 +75,41 @@ def counted_minutes_of(session: Session, volunteer_id: int) -> int:
     return int(_COUNTED_MINUTES_OF.scalar(session, volunteer=volunteer_id))
 
 
+_RECORDS = ServiceRecord.__table__  # type: ignore[attr-defined]
+_UNITS = Unit.__table__  # type: ignore[attr-defined]
+# One person's counted service per day, unit and source: a check-out of someone with years of service reads a
+# row a day served (a thousand and more), so the statement is prebuilt and its rows are plain tuples.
+_COUNTED_SERVICE_BY_DAY = Prepared(
+    sa.select(
+        _RECORDS.c.service_date,
+        sa.func.sum(_RECORDS.c.minutes),
+        _UNITS.c.category,
+        _UNITS.c.city,
+        _RECORDS.c.source,
+        _UNITS.c.id,
+    )
+    .join(_UNITS, _UNITS.c.id == _RECORDS.c.unit_id)
+    .where(
+        _RECORDS.c.volunteer_id == sa.bindparam("volunteer"),
+        _RECORDS.c.status == RecordStatus.COUNTED,
+        _RECORDS.c.kind == RecordKind.SERVICE,
+    )
+    .group_by(_RECORDS.c.service_date, _UNITS.c.id, _UNITS.c.category, _UNITS.c.city, _RECORDS.c.source)
+)
+
+
 def counted_service_by_day(
     session: Session, volunteer_id: int
 ) -> list[tuple[dt.date, int, str, str, bool, int]]:
     """(service date, minutes, unit category, unit city, served, unit id) of counted service, summed per day,
     unit and source. `served` (the engine's from_chat): service recorded at a check-out or entered by hand, which
     counts only from the training day; False for a record-book balance, which always counts (domain.md)."""
-    rows = session.execute(
-        select(
-            ServiceRecord.service_date,
-            sa.func.sum(ServiceRecord.minutes),
-            Unit.category,
-            Unit.city,
-            ServiceRecord.source,
-            Unit.id,
-        )
-        .join(Unit, Unit.id == ServiceRecord.unit_id)
-        .where(
-            ServiceRecord.volunteer_id == volunteer_id,
-            ServiceRecord.status == RecordStatus.COUNTED,
-            ServiceRecord.kind == RecordKind.SERVICE,
-        )
-        .group_by(ServiceRecord.service_date, col(Unit.id), Unit.category, Unit.city, ServiceRecord.source)
-    ).all()
+    balance = RecordSource.BALANCE
     return [
-        (day, int(minutes), category, city, source != RecordSource.BALANCE, unit_id)
-        for day, minutes, category, city, source, unit_id in rows
+        (day, int(minutes), category, city, source != balance, unit_id)
+        for day, minutes, category, city, source, unit_id in _COUNTED_SERVICE_BY_DAY.rows(
+            session, volunteer=volunteer_id
+        )
     ]
 
 
