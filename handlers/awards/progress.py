@@ -287,8 +287,13 @@ def newly_reached_awards(
         and not cannot_come_near(rule, after, as_of, 0)
     }
     rules = [rule for rule in table if rule.ladder in reachable]
-    if not rules:
+    steps_after = progress_all(rules, after, as_of)
+    # Only a step reached now, in the round open now, can be new: "before" is worked out for its ladder alone
+    # (a ladder's steps depend on its own tiers only), and not at all when no such step exists.
+    now_reached = {step.ladder for step in steps_after if step.reached and step.this_round}
+    if not now_reached:
         return []
+    rules = [rule for rule in rules if rule.ladder in now_reached]
     records = list(after.records)
     for day, minutes, category, city in added:  # take the new minutes out again for "before"
         for index, record in enumerate(records):
@@ -301,7 +306,6 @@ def newly_reached_awards(
                 records[index] = replace(record, minutes=record.minutes - minutes)
                 break
     before = replace(after, records=tuple(records))
-    steps_after = progress_all(rules, after, as_of)
     reached = set(newly_reached(progress_all(rules, before, as_of), steps_after))
     return [step for step in steps_after if step.code in reached]
 
