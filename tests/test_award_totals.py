@@ -344,8 +344,11 @@ def test_the_check_out_milestone_asks_only_reachable_awards_and_answers_as_befor
                         )
                         assert fast == milestones_from_scratch(session, v, TODAY, added, True), (
                             v,
-                            unit.id,
+                            unit,
                             day,
+                            minutes,
+                            fast,
+                            milestones_from_scratch(session, v, TODAY, added, True),
                         )
                         announced += bool(fast)
                         session.delete(row)

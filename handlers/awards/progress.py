@@ -290,7 +290,15 @@ def newly_reached_awards(
     steps_after = progress_all(rules, after, as_of)
     # Only a step reached now, in the round open now, can be new: "before" is worked out for its ladder alone
     # (a ladder's steps depend on its own tiers only), and not at all when no such step exists.
-    now_reached = {step.ladder for step in steps_after if step.reached and step.this_round}
+    by_code = {rule.code: rule for rule in rules}
+    added_minutes = sum(minutes for _day, minutes, _category, _city in added)
+    now_reached = {
+        step.ladder
+        for step in steps_after
+        if step.reached
+        and step.this_round
+        and not (from_chat and _had_the_hours(by_code[step.code], step, added_minutes))
+    }
     if not now_reached:
         return []
     rules = [rule for rule in rules if rule.ladder in now_reached]
@@ -307,7 +315,16 @@ def newly_reached_awards(
                 break
     before = replace(after, records=tuple(records))
     reached = set(newly_reached(progress_all(rules, before, as_of), steps_after))
-    return [step for step in steps_after if step.code in reached]
+    return [step for step in steps_after if step.code in reached and step.ladder in now_reached]
+
+
+def _had_the_hours(rule: AwardRule, step: AwardProgress, added_minutes: int) -> bool:
+    """A step reached after a check-out with hours to spare beyond the new minutes was reached before them too:
+    the new minutes add at most their number to any award's count, and a check-out's day is no earlier than the
+    person's other service, so the years and age stand as they did (minutes entered by hand on an early day
+    can move where the years start: this is asked only of a check-out's minutes)."""
+    need = round((rule.renewal.hours if step.renewal and rule.renewal else rule.hours) * 60)
+    return step.counted_minutes - added_minutes >= need
 
 
 def _counts_for(rule: AwardRule, facts: VolunteerFacts, category: str, city: str) -> bool:
