@@ -17,7 +17,7 @@ SQLAlchemy, no handlers: claim the events, read the person's account, open or cl
 answer's outbox row, mark the event done; one transaction an event, and 50 events a transaction.
 
 `--history N` gives every volunteer N counted visits of past days first (one a day, two hours, ending before the
-backlog), as a city's long-serving volunteers have: what a check-in and a check-out read grows with them unless
+backlog; trained before the first), as a city's long-serving volunteers have: what a check-in and a check-out read grows with them unless
 the statements read only what they need. Both the project and the floor get them.
 
 Figures (medians of `--runs`): events/s by wall clock and ms of CPU an event (this process; the stable one on a
@@ -109,7 +109,7 @@ HISTORY_MARK = "history"  # recorded_by of the visits --history gives
 
 def give_history(url: str, visits: int, before: dt.datetime) -> None:
     """Every volunteer gets `visits` counted two-hour visits of past days, one a day, the last one ending a day
-    before `before`. Written in bulk (the service-total triggers fire as for any visit); PostgreSQL then
+    before `before`, and was trained the day before the first. Written in bulk (the service-total triggers fire as for any visit); PostgreSQL then
     gathers the table's statistics, as its autovacuum does once a table has grown."""
     from storage.db import make_engine
     from storage.models import ServiceRecord
@@ -140,6 +140,12 @@ def give_history(url: str, visits: int, before: dt.datetime) -> None:
                     }
                 )
             connection.execute(sa.insert(ServiceRecord), rows)
+        # Trained before their first visit (both trainings, as a roster says): their hours and years count, so
+        # a check-out finds the awards they reached, as it does for a city's long-serving volunteers.
+        connection.execute(
+            sa.text("UPDATE volunteer SET trained_on = :day"),
+            {"day": (before - dt.timedelta(days=visits + 1)).date()},
+        )
     if engine.dialect.name == "postgresql":
         with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
             connection.execute(sa.text("ANALYZE"))
