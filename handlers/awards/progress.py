@@ -319,10 +319,11 @@ def newly_reached_awards(
 
 
 def _had_the_hours(rule: AwardRule, step: AwardProgress, added_minutes: int) -> bool:
-    """A step reached after a check-out with hours to spare beyond the new minutes was reached before them too:
-    the new minutes add at most their number to any award's count, and a check-out's day is no earlier than the
-    person's other service, so the years and age stand as they did (minutes entered by hand on an early day
-    can move where the years start: this is asked only of a check-out's minutes)."""
+    """A step reached after a check-out with hours to spare beyond the new minutes was reached before them too.
+    The new minutes add at most their number to any award's count. The years and age stand as they did: a
+    check-out's day (today, or yesterday over midnight) cannot be where years already met begin, so whether
+    its minutes count there moves no award's start. Minutes entered by hand on an early day can move it: this
+    is asked only of a check-out's minutes."""
     need = round((rule.renewal.hours if step.renewal and rule.renewal else rule.hours) * 60)
     return step.counted_minutes - added_minutes >= need
 
