@@ -438,11 +438,12 @@ def floor_run(kind: str, url: str, args, per_transaction: int) -> Drain:
     from storage.db import make_engine
 
     make_roster(url, args.volunteers)  # the schema (migrated), a unit and its volunteers, as the project has
-    give_history(url, args.history, backlog_start(list(range(args.volunteers)), args.events))
+    users = [f"Ufloor{v:05d}" for v in range(args.volunteers)]
+    give_history(url, args.history, backlog_start(users, args.events))
     engine = make_engine(url)
     raw = engine.raw_connection()
     floor = Floor(kind, raw.driver_connection, dt.datetime.now(dt.UTC).replace(tzinfo=None))
-    floor.prepare([f"Ufloor{v:05d}" for v in range(args.volunteers)], args.events)
+    floor.prepare(users, args.events)
     wall, cpu = time.perf_counter(), time.process_time()
     worked = floor.drain(per_transaction)
     drain = Drain(worked, time.perf_counter() - wall, time.process_time() - cpu)

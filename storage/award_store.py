@@ -104,9 +104,8 @@ def counted_service_by_day(
     """(service date, minutes, unit category, unit city, served, unit id) of counted service, summed per day,
     unit and source. `served` (the engine's from_chat): service recorded at a check-out or entered by hand, which
     counts only from the training day; False for a record-book balance, which always counts (domain.md)."""
-    balance = RecordSource.BALANCE
     return [
-        (day, int(minutes), category, city, source != balance, unit_id)
+        (day, int(minutes), category, city, source != RecordSource.BALANCE, unit_id)
         for day, minutes, category, city, source, unit_id in _COUNTED_SERVICE_BY_DAY.rows(
             session, volunteer=volunteer_id
         )
