@@ -6,11 +6,14 @@ import datetime as dt
 from dataclasses import dataclass
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col, select
 
 from storage.driver import Prepared
 from storage.models import (
+    AwardChange,
     AwardGrant,
+    AwardHeadroom,
     AwardRule,
     Membership,
     ServiceMonth,
@@ -73,6 +76,79 @@ def counted_minutes_of(session: Session, volunteer_id: int) -> int:
     """All of a member's counted service minutes, every unit and day together: one read of the sums the
     triggers keep (storage/totals_store.py), current within the transaction."""
     return int(_COUNTED_MINUTES_OF.scalar(session, volunteer=volunteer_id))
+
+
+_CHANGES = AwardChange.__table__  # type: ignore[attr-defined]
+_HEADROOM = AwardHeadroom.__table__  # type: ignore[attr-defined]
+# The kept headroom while it holds (its version is the member's change count now). On PostgreSQL the change count
+# stays locked until the transaction ends: another transaction's change of the member's facts (hours entered by
+# hand, a training) cannot slip in between this read and the check-out's own, and be kept as seen.
+_HEADROOM_HELD = Prepared(
+    sa.select(_HEADROOM.c.minutes, _HEADROOM.c.since, _HEADROOM.c.rules)
+    .join(_CHANGES, _CHANGES.c.volunteer_id == _HEADROOM.c.volunteer_id)
+    .where(_HEADROOM.c.volunteer_id == sa.bindparam("volunteer"), _HEADROOM.c.version == _CHANGES.c.version)
+    .with_for_update(of=_CHANGES)
+)
+_CHANGE_COUNT = (
+    sa.select(_CHANGES.c.version)
+    .where(_CHANGES.c.volunteer_id == sa.bindparam("volunteer"))
+    .scalar_subquery()
+)
+_SPEND_HEADROOM = Prepared(
+    sa.update(_HEADROOM)
+    .where(_HEADROOM.c.volunteer_id == sa.bindparam("volunteer"))
+    .values(version=_CHANGE_COUNT, minutes=_HEADROOM.c.minutes - sa.bindparam("spent"))
+)
+
+
+def _keep_headroom(dialect) -> sa.Executable:
+    """The member's headroom replaced, at their change count now (no count: no row, nothing kept)."""
+    fields = ["volunteer_id", "version", "minutes", "since", "rules"]
+    insert = dialect.insert(_HEADROOM).from_select(
+        fields,
+        sa.select(
+            _CHANGES.c.volunteer_id,
+            _CHANGES.c.version,
+            sa.bindparam("minutes", type_=sa.Integer),
+            sa.bindparam("since", type_=sa.Date),
+            sa.bindparam("rules", type_=sa.String),
+        ).where(_CHANGES.c.volunteer_id == sa.bindparam("volunteer")),
+    )
+    return insert.on_conflict_do_update(
+        index_elements=["volunteer_id"], set_={name: insert.excluded[name] for name in fields[1:]}
+    )
+
+
+_KEEP_HEADROOM = Prepared({"postgresql": _keep_headroom(postgresql), "sqlite": _keep_headroom(sqlite)})
+
+
+@dataclass(frozen=True)
+class Headroom:
+    """A member's kept headroom (models.AwardHeadroom) while their facts are as they were when it was kept."""
+
+    minutes: int
+    since: dt.date
+    rules: str
+
+
+def headroom_held(session: Session, volunteer_id: int) -> Headroom | None:
+    """Read before a check-out records its minutes: the member's kept headroom, if their award facts have not
+    changed since it was kept; PostgreSQL holds their change count until the transaction ends."""
+    row = _HEADROOM_HELD.first(session, volunteer=volunteer_id)
+    return None if row is None else Headroom(int(row[0]), row[1], row[2])
+
+
+def spend_headroom(session: Session, volunteer_id: int, minutes: int) -> None:
+    """After a check-out that headroom_held allowed: the new minutes are spent of it, and it holds at the change
+    count the check-out left (which counted the check-out alone: the count was held, or SQLite's write lock)."""
+    _SPEND_HEADROOM.run(session, volunteer=volunteer_id, spent=minutes)
+
+
+def keep_headroom(session: Session, volunteer_id: int, minutes: int, since: dt.date, rules: str) -> None:
+    """The headroom worked out from the facts this transaction read, at the change count it left: call it only
+    after changing the member's facts in the same transaction (a check-out), whose change holds the count until
+    the end on PostgreSQL (a change made elsewhere meanwhile then counts after it, and voids this headroom)."""
+    _KEEP_HEADROOM.run(session, volunteer=volunteer_id, minutes=minutes, since=since, rules=rules)
 
 
 _RECORDS = ServiceRecord.__table__  # type: ignore[attr-defined]

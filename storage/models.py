@@ -249,6 +249,18 @@ class AwardChange(SQLModel, table=True):
     version: int = 0
 
 
+class AwardHeadroom(SQLModel, table=True):
+    """How far a member is from every award a check-out could newly reach (handlers/awards/progress.py), kept at
+    their check-outs: while their award facts stay at AwardChange `version` and the award table at `rules` (a
+    digest), fewer than `minutes` more counted minutes, served on the day before `since` or later, reach none."""
+
+    volunteer_id: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
+    version: int
+    minutes: int
+    since: dt.date
+    rules: str
+
+
 class AwardMark(SQLModel, table=True):
     """A member's standing in a unit is kept (AwardStanding) as of `as_of`, for the award table and units
     `context` (a digest), at their AwardChange `version`."""

@@ -169,13 +169,15 @@ def drop_triggers(connection: sa.Connection) -> None:
 
 
 def install(connection: sa.Connection) -> None:
-    """(Re)creates the triggers and forgets every kept list (what changed meanwhile is unknown), in the caller's
-    transaction."""
+    """(Re)creates the triggers and forgets every kept list and headroom (what changed meanwhile is unknown), in
+    the caller's transaction."""
     drop_triggers(connection)
     for statement in _POSTGRES_DDL if connection.dialect.name == "postgresql" else _sqlite_ddl():
         connection.exec_driver_sql(statement)
     connection.exec_driver_sql("DELETE FROM awardmark")
     connection.exec_driver_sql("DELETE FROM awardstanding")
+    if sa.inspect(connection).has_table("awardheadroom"):  # from migration 0021 on (0019 calls this too)
+        connection.exec_driver_sql("DELETE FROM awardheadroom")
 
 
 # ---- reading and keeping ------------------------------------------------------------------------------

@@ -7,8 +7,9 @@ handlers/awards.py computes progress; this module reads the volunteer's facts an
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
 from sqlmodel import Session
 
@@ -21,6 +22,7 @@ from handlers.awards.rules import (
     cannot_come_near,
     counted_categories,
     facts_from_rows,
+    headroom_minutes,
     newly_reached,
     parse_rules,
     progress_all,
@@ -44,14 +46,23 @@ def seed_award_rules(session: Session, now: dt.datetime) -> None:
     award_store.seed_award_rules(session, definitions, now)
 
 
-# The table's rows → the rules, nearest goals first, and the fewest minutes any of them needs: parsed once a
-# process (again when the rows change).
-_parsed: dict[tuple[str, ...], tuple[tuple[AwardRule, ...], int]] = {}
+@dataclass(frozen=True)
+class AwardTable:
+    """The award table's rules, nearest goals first; the fewest counted minutes any award needs (a renewal's
+    hours where it has one); and a digest of its rows (a kept headroom holds for these rows only)."""
+
+    rules: tuple[AwardRule, ...]
+    fewest: int
+    digest: str
 
 
-def _award_table(session: Session) -> tuple[tuple[AwardRule, ...], int]:
-    """The award table (read each time: a unit may change a row), and the fewest counted minutes any award
-    needs (a renewal's hours where it has one)."""
+# The table's rows → the table: parsed once a process (again when the rows change).
+_parsed: dict[tuple[str, ...], AwardTable] = {}
+
+
+def _award_table(session: Session) -> AwardTable:
+    """The award table (read each time: a unit may change a row), parsed only when its rows differ from the last
+    ones parsed."""
     definitions = tuple(award_store.award_rule_definitions(session))
     table = _parsed.get(definitions)
     if table is None:
@@ -60,7 +71,8 @@ def _award_table(session: Session) -> tuple[tuple[AwardRule, ...], int]:
         fewest = min(
             (round(min(r.hours, r.renewal.hours if r.renewal else r.hours) * 60) for r in rules), default=0
         )
-        table = rules, fewest
+        digest = hashlib.sha256("\0".join(definitions).encode()).hexdigest()[:32]
+        table = AwardTable(rules, fewest, digest)
         _parsed.clear()
         _parsed[definitions] = table
     return table
@@ -69,7 +81,7 @@ def _award_table(session: Session) -> tuple[tuple[AwardRule, ...], int]:
 def rules_in_store(session: Session) -> list[AwardRule]:
     """The award table, nearest goals first (by the hours they need). Read each time (a unit may change a row),
     parsed only when the rows differ from the last ones parsed."""
-    return list(_award_table(session)[0])
+    return list(_award_table(session).rules)
 
 
 def facts_for(session: Session, volunteer_id: int) -> VolunteerFacts:
@@ -261,23 +273,55 @@ def newly_reached_awards(
     added: list[tuple[dt.date, int, str, str]],
     from_chat: bool = False,
     counted_minutes: int | None = None,
+    *,
+    check_out: bool = False,
+    headroom: award_store.Headroom | None = None,
 ) -> list[AwardProgress]:
     """The awards that the just-counted minutes (day, minutes, unit category, unit city) made reachable in the
     round open now (newly_reached: hours after a round's cut-off announce nothing until the next round opens).
 
-    from_chat: the minutes were recorded at a check-out (else entered by hand): facts_for keeps the two apart,
-    and only the former wait for the training day. counted_minutes: all the person's counted minutes with the
-    new ones (award_store.counted_minutes_of), when the caller has read them.
+    from_chat: the minutes were served (recorded at a check-out, or service entered by hand), not a record
+    book's balance: facts_for keeps the two apart, and only the former wait for the training day.
+    counted_minutes: all the person's counted minutes with the new ones (award_store.counted_minutes_of), when
+    the caller has read them. check_out: the minutes are a check-out's, recorded in this transaction (on its
+    day, or the day before over midnight): then `headroom` (award_store.headroom_held, read before they were
+    recorded) may answer without the person's history, and otherwise a new headroom is kept for the next one.
     """
-    table, fewest = _award_table(session)
+    table = _award_table(session)
     # No award needs fewer minutes than `fewest`: while all the person's counted minutes together (one read of
     # the kept sums) fall short of it, nothing can be reached, and the person's facts are not read at all; nor
     # when the table is empty.
     if counted_minutes is None:
         counted_minutes = award_store.counted_minutes_of(session, volunteer_id)
-    if not table or counted_minutes < fewest:
+    if not table.rules or counted_minutes < table.fewest:
+        return []
+    added_minutes = sum(minutes for _day, minutes, _category, _city in added)
+    if check_out and headroom is not None and _within(headroom, table, as_of, added_minutes):
+        award_store.spend_headroom(session, volunteer_id, added_minutes)
         return []
     after = facts_for(session, volunteer_id)
+    found = _newly_reached(table.rules, after, as_of, added, from_chat, added_minutes if check_out else None)
+    if check_out:
+        left = headroom_minutes(table.rules, after, as_of)
+        award_store.keep_headroom(session, volunteer_id, left, as_of, table.digest)
+    return found
+
+
+def _within(headroom: award_store.Headroom, table: AwardTable, as_of: dt.date, added_minutes: int) -> bool:
+    """The check-out's minutes stay under the kept headroom (rules.headroom_minutes): nothing newly reached."""
+    return headroom.rules == table.digest and as_of >= headroom.since and added_minutes < headroom.minutes
+
+
+def _newly_reached(
+    table: tuple[AwardRule, ...],
+    after: VolunteerFacts,
+    as_of: dt.date,
+    added: list[tuple[dt.date, int, str, str]],
+    from_chat: bool,
+    checked_out: int | None,
+) -> list[AwardProgress]:
+    """newly_reached_awards from the person's facts with the new minutes (`after`); `checked_out`: the minutes of
+    a check-out (None: entered by hand, perhaps on an early day)."""
     # Only the ladders of awards the new minutes count for and could reach by now: every other award's progress
     # is the same before and after, so it cannot be newly reached (nor change what a ladder shows).
     reachable = {
@@ -291,13 +335,12 @@ def newly_reached_awards(
     # Only a step reached now, in the round open now, can be new: "before" is worked out for its ladder alone
     # (a ladder's steps depend on its own tiers only), and not at all when no such step exists.
     by_code = {rule.code: rule for rule in rules}
-    added_minutes = sum(minutes for _day, minutes, _category, _city in added)
     now_reached = {
         step.ladder
         for step in steps_after
         if step.reached
         and step.this_round
-        and not (from_chat and _had_the_hours(by_code[step.code], step, added_minutes))
+        and not (checked_out is not None and _had_the_hours(by_code[step.code], step, checked_out))
     }
     if not now_reached:
         return []
@@ -341,9 +384,11 @@ def milestones(
     volunteer_id: int,
     added: list[tuple[dt.date, int, str, str]],
     counted_minutes: int | None = None,
+    headroom: award_store.Headroom | None = None,
 ) -> list[str]:
     """What a check-out made newly reachable, with how to apply: said in the reply (no push).
-    `added` are the check-out's minutes, recorded in chat; `counted_minutes` as newly_reached_awards takes it."""
+    `added` are the check-out's minutes, recorded in chat; `counted_minutes` and `headroom` as
+    newly_reached_awards takes them."""
     t = ctx.t
     return [
         t(
@@ -359,6 +404,13 @@ def milestones(
             how=text_in(step.how_to_apply, ctx.locale),
         )
         for step in newly_reached_awards(
-            ctx.session, volunteer_id, ctx.today, added, from_chat=True, counted_minutes=counted_minutes
+            ctx.session,
+            volunteer_id,
+            ctx.today,
+            added,
+            from_chat=True,
+            counted_minutes=counted_minutes,
+            check_out=True,
+            headroom=headroom,
         )
     ]

@@ -834,6 +834,39 @@ def cannot_come_near(rule: AwardRule, facts: VolunteerFacts, as_of: dt.date, wit
     return most + within < need
 
 
+NO_AWARD_AHEAD = (
+    2**31 - 1
+)  # headroom_minutes: no award can be newly reached while the facts stand (a column's int)
+
+
+def headroom_minutes(rules: Iterable[AwardRule], facts: VolunteerFacts, since: dt.date) -> int:
+    """The fewest more counted minutes that could make any award the volunteer sees newly reached on `since` or
+    a later day, while their facts (trainings, grants, units, the other records) stay as they are (0: any
+    could). A check-out whose minutes stay under it reaches nothing new.
+
+    Why it holds: new minutes move no award's years, age or round (newly_reached_awards), only its counted
+    minutes. An award whose hours the records dated before `since` reach already is not newly reached on any
+    later day: the step progress() shows then counts every record up to that day (the round open, or the next
+    one once the cut-off has passed), except a closed round's, shown only when reached; so its hours are met
+    before the new minutes as after, and whether it is reached depends on its years and age alone. Any other
+    award is reached after the new minutes only when they bring all its counted records, every day, to its
+    hours."""
+    rules = list(rules)
+    seen = {rule.code for rule in applicable(rules, facts.cities)} | set(facts.grants)
+    fewest = NO_AWARD_AHEAD
+    for rule in rules:
+        grants = facts.grants.get(rule.code, ())
+        if rule.code not in seen or (grants and rule.once):
+            continue  # not shown, or given once and granted: reached for good
+        renewing = bool(grants) and rule.renewal is not None
+        need = round((rule.renewal.hours if renewing else rule.hours) * 60)  # type: ignore[union-attr]
+        counted = counted_records(rule, facts, max(grants) if renewing else None)
+        if sum(r.minutes for r in counted if r.service_date < since) >= need:
+            continue
+        fewest = min(fewest, max(0, need - sum(r.minutes for r in counted)))
+    return fewest
+
+
 def newly_reached(before: list[AwardProgress], after: list[AwardProgress]) -> list[str]:
     """Awards reached by what happened between the two (a check-out): the milestone to congratulate on.
     Only for the round open now: hours after a round's cut-off never announce that round (nor the next)."""

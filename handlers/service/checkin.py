@@ -9,7 +9,7 @@ from handlers.service.counting import split_at_midnight, time_of_record, visit_m
 from handlers.service.crediting import credited_end, shift_end
 from handlers.service.late import ended_after, late_check_in, late_check_out, later_check_out
 from handlers.types import Button, Reply
-from storage import people_store, service_store
+from storage import award_store, people_store, service_store
 from storage.models import ServiceRecord
 from storage.vocabulary import RecordStatus
 
@@ -183,6 +183,8 @@ def check_out_person(ctx: Context, volunteer_id: int, at, argument: str = "") ->
     if argument.strip().casefold() in ("shift end", "班末") and current.shift_id:  # the question's button
         at = max(current.check_in, min(at, shift_end(ctx.session, current)))  # "check out at the shift's end"
     left_at, again = at, current.late_after  # a check-in that came while the visit was open
+    # How far the person was from any award before this visit counts (the award check may need no history).
+    headroom = award_store.headroom_held(ctx.session, volunteer_id)
     at, late_minutes = credited_end(ctx.session, current, at)
     parts = split_at_midnight(current.check_in, at, ctx.rules.timezone)
     first_end = parts[0][1]
@@ -214,7 +216,7 @@ def check_out_person(ctx: Context, volunteer_id: int, at, argument: str = "") ->
         )
         for n, (start, end) in enumerate(parts)
     ]
-    reached = award_progress.milestones(ctx, volunteer_id, added, counted)
+    reached = award_progress.milestones(ctx, volunteer_id, added, counted, headroom)
     text = t(
         "Checked out at {time}. This session: {session} hours. Today: {today} hours.",
         time=_moment(ctx, at),
