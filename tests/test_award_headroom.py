@@ -191,6 +191,33 @@ def test_a_check_out_on_a_day_before_the_headroom_was_kept_is_worked_out_again(s
         session.rollback()
 
 
+def test_hours_entered_by_hand_on_an_early_day_announce_the_years_they_complete(store):  # noqa: F811
+    """An award of 10 h and five years of service from the first at 65: 20 h served since January are enough
+    hours, but at 71 the person's first service on record is this January. An hour entered by hand for a day
+    six years ago, just after their 65th birthday, moves the start: the award is reached now, and `vbot hours`
+    announces it (the check-out's shortcut, that hours to spare mean reached before, does not hold for a day
+    long past)."""
+    _engine, uow = store
+    with uow() as session:
+        only_these_awards(
+            session,
+            [rule("lifetime", "lifetime", 1, 10, once=True, years=5, min_age=65, years_after_age=True)],
+        )
+        unit = admin.add_unit(session, NOW, "test", name="館", category="culture", city="taipei").id
+        v = person(session, unit, "甲", 0, trained=dt.date(2019, 1, 1), born=dt.date(1955, 1, 1))
+        record(session, v, unit, dt.date(2026, 1, 10), 20 * 60)
+        early = dt.date(2020, 6, 1)
+        admin.add_hours(session, NOW, "test", volunteer_id=v, unit_id=unit, day=early, hours=1)
+        added = [(early, 60, "culture", "taipei")]
+        as_of = dt.date(2026, 6, 20)
+        assert milestones_from_scratch(session, v, as_of, added, True) == ["lifetime"]
+        found = newly_reached_awards(
+            session, v, as_of, added, from_chat=True
+        )  # as bot/commands/hours.py asks
+        assert [step.code for step in found] == ["lifetime"]
+        session.rollback()
+
+
 def test_another_change_waits_for_the_check_out_that_holds_the_headroom(store, database_url):  # noqa: F811
     """PostgreSQL: between a check-out's read of the headroom and the end of its transaction, hours another
     coordinator enters for the same person wait (else the check-out would keep its headroom as seen over a
