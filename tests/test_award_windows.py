@@ -471,3 +471,28 @@ def test_the_store_gives_the_same_round_as_one_volunteer_at_a_time(store):
                 D(2026, 6, 16),
             )
             assert (row["round"], row["eligible"]) == (step.round_year, step.eligible), name
+
+
+def test_a_regular_is_congratulated_at_the_check_out_that_crosses_the_hours_and_not_before(store):
+    """「常客」 has 2,990 h in a Taipei social-welfare unit in May 2026 and serves two hours a day. The first
+    check-out works out how far the nearest award is (the national bronze, 8 h); the next ones stay under it and
+    are answered without reading the history again; the fifth crosses 3,000 h and is congratulated, once."""
+    from storage.models import AwardHeadroom
+
+    with UnitOfWork(store)() as session:
+        unit = admin.add_unit(
+            session, SETUP, "test", name="臺北社福", category="social-welfare", city="taipei"
+        ).id
+        regular = add_person(session, unit, "常客", hours=2990, on=D(2026, 4, 1))
+        session.commit()
+    answers, kept_on = [], []
+    for day in range(1, 7):
+        say(store, "常客", "簽到", at(D(2026, 5, day), 9))
+        answers.append(say(store, "常客", "簽退", at(D(2026, 5, day), 11)))
+        with UnitOfWork(store)() as session:
+            kept_on.append(session.get(AwardHeadroom, regular).since.day)
+    assert ["🎉" in answer for answer in answers] == [False, False, False, False, True, False], answers
+    assert f"🎉 您已達到「{BRONZE}」（115年度）" in answers[4]
+    # worked out on the 1st (8 h to go), answered from it on the 2nd, 3rd and 4th (6, 4 and 2 h left); worked
+    # out on the 5th (its 2 h are not under the 2 h left), and on the 6th (reached on the 5th's own day)
+    assert kept_on == [1, 1, 1, 1, 5, 6], kept_on

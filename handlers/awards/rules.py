@@ -834,9 +834,8 @@ def cannot_come_near(rule: AwardRule, facts: VolunteerFacts, as_of: dt.date, wit
     return most + within < need
 
 
-NO_AWARD_AHEAD = (
-    2**31 - 1
-)  # headroom_minutes: no award can be newly reached while the facts stand (a column's int)
+# headroom_minutes when no award can be newly reached while the facts stand (the largest a column's int holds)
+NO_AWARD_AHEAD = 2**31 - 1
 
 
 def headroom_minutes(rules: Iterable[AwardRule], facts: VolunteerFacts, since: dt.date) -> int:
