@@ -524,3 +524,16 @@ def assert_refused_in_one_line(done, mention: str) -> None:
     assert len(done.stderr.splitlines()) == 1 and done.stderr.endswith("\n"), done.stderr
     assert done.stderr.startswith("vbot"), done.stderr
     assert mention in done.stderr, done.stderr
+
+
+def test_a_command_line_vbot_does_not_take_is_refused_in_the_office_language(tmp_path):
+    """argparse's refusal (its English names the argument) comes after the words of VBOT_LOCALE (zh_TW unset)."""
+    done = vbot(
+        tmp_path, "hours", "add", "--volunteer", "1", "--unit", "1", "--date", PAST, "--hours", "three"
+    )
+    assert_refused_in_one_line(done, "argument --hours: not a number: 'three'")
+    assert done.returncode == 2
+    assert done.stderr.startswith("vbot: vbot 不接受這樣的指令；`vbot --help` 列出所有指令"), done.stderr
+    done = vbot(tmp_path, "frobnicate", env=clean_env(VBOT_LOCALE="vi"))
+    assert_refused_in_one_line(done, "invalid choice: 'frobnicate'")
+    assert done.stderr.startswith("vbot: vbot không nhận dòng lệnh này"), done.stderr

@@ -152,6 +152,9 @@ def run(args, settings: Settings) -> int:
         engine.dispose()
 
 
+COMMAND_LINE_REFUSED = _(
+    "vbot does not take this command line; `vbot --help` lists the commands, `vbot COMMAND --help` what one takes."
+)
 DATABASE_UNREACHABLE = _("The database cannot be opened.")
 SCHEMA_NOT_UPGRADED = _("The database cannot be brought up to this version.")
 DATABASE_ERROR = _("The database refused the change; nothing was changed.")
@@ -165,8 +168,8 @@ def error_line(error: Exception, settings: Settings | None, args=None) -> str:
     """The line a command prints for bad input or a setting that cannot work: in VBOT_LOCALE's words where
     the error has them, the operator's English detail beside them (what a search or a support question
     needs); under --json the English detail alone."""
-    if isinstance(error, UsageError):
-        return str(error)
+    if isinstance(error, UsageError):  # argparse's English, with the office's words before it
+        return said_line(COMMAND_LINE_REFUSED, {}, str(error), locale_of(settings), args)
     said = getattr(error, "said", None)
     return said_line(said, getattr(error, "values", {}), str(error), locale_of(settings), args)
 
@@ -180,7 +183,7 @@ def main(argv: list[str] | None = None) -> int:
         redaction.protect(*settings.secrets())
         return run(args, settings)
     except UsageError as error:
-        return fail(str(error), 2)
+        return fail(f"vbot: {error_line(error, settings, args)}", 2)
     except (InputError, ConfigError) as error:
         return fail(f"vbot: {error_line(error, settings, args)}", 2)
     except DatabaseUnreachable as error:
