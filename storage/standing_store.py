@@ -6,11 +6,13 @@ A member's kept rows are stale when any fact the engine reads of them changed si
 each change per member in awardchange, whichever code path made it (like storage/totals_store.py does for the
 sums) — their counted service (on SQLite the kept months, servicemonth, which every change of counted minutes
 rewrites; on PostgreSQL the records themselves, the trigger named to run before servicetotal_keep so that both
-take the member's rows in one order), trainings, grants, memberships and the record-book fields of the person.
-The award table and the units (category, city) are a digest in the mark; the day is the mark's as_of.
+take the member's rows in one order), trainings, grants, memberships and the record-book fields of the person,
+and the category and city of a unit they are a member of or served in (since migration 0021). The award table
+and the units (category, city) are also a digest in the mark; the day is the mark's as_of. The count also
+tells when a check-out's award headroom (awardheadroom, handlers/awards/progress.py) no longer holds.
 
-`install` creates the triggers and forgets every kept row (migration 0019 calls it; so does a bulk load that
-dropped them). A later migration that rebuilds one of the watched tables on SQLite (`op.batch_alter_table`
+`install` creates the triggers and forgets every kept row and headroom (migrations 0019 and 0021 call it; so
+does a bulk load that dropped them). A later migration that rebuilds one of the watched tables on SQLite (`op.batch_alter_table`
 copies it) loses its triggers and must call `install` again (tests/test_award_standing.py fails until it does).
 A change of a record's source alone is not counted on SQLite (no code path makes one). Nothing here commits:
 the caller's unit of work does.
@@ -39,6 +41,12 @@ _MEMBER_TABLES = (
 # the person's fields the engine reads (the name is read with the list, never kept)
 _PERSON_FIELDS = "trained_on, record_book_no, record_book_date, english_name, first_service_date, birth_date"
 _COUNTED = f"'{RecordStatus.COUNTED}'", f"'{RecordKind.SERVICE}'"
+# A unit's category and city are facts of every member and of everyone who served there (their records'
+# units): a change of either counts for each of them.
+_UNIT_PEOPLE = (
+    "SELECT volunteer_id FROM membership WHERE unit_id = NEW.id"
+    " UNION SELECT volunteer_id FROM servicerecord WHERE unit_id = NEW.id"
+)
 CHUNK = 500  # members per IN (…)
 _STANDING = SQLModel.metadata.tables["awardstanding"]
 _MARKS = SQLModel.metadata.tables["awardmark"]
@@ -67,6 +75,12 @@ def _sqlite_ddl() -> list[str]:
         f"CREATE TRIGGER awardchange_volunteer_update AFTER UPDATE OF {_PERSON_FIELDS} ON volunteer BEGIN"
         f" {_bump_sqlite('NEW.id')} END"
     )
+    ddl.append(
+        "CREATE TRIGGER awardchange_unit_update AFTER UPDATE OF category, city ON unit"
+        " WHEN NEW.category IS NOT OLD.category OR NEW.city IS NOT OLD.city BEGIN"
+        f" INSERT INTO awardchange (volunteer_id, version) SELECT volunteer_id, 1 FROM ({_UNIT_PEOPLE}) WHERE true"
+        " ON CONFLICT (volunteer_id) DO UPDATE SET version = version + 1; END"
+    )
     return ddl
 
 
@@ -76,7 +90,7 @@ def _sqlite_trigger_names() -> list[str]:
         for table, _member in (("servicemonth", "volunteer_id"), *_MEMBER_TABLES)
         for what in ("insert", "delete", "update")
     ]
-    return [*names, "awardchange_volunteer_update"]
+    return [*names, "awardchange_volunteer_update", "awardchange_unit_update"]
 
 
 _COUNTED_NEW = f"NEW.status = {_COUNTED[0]} AND NEW.kind = {_COUNTED[1]}"
@@ -138,6 +152,14 @@ BEGIN
     RETURN NULL;
 END $$
 """,
+    f"""
+CREATE OR REPLACE FUNCTION awardchange_keep_unit() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM awardchange_bump(volunteer_id) FROM ({_UNIT_PEOPLE}) AS people ORDER BY volunteer_id;
+    RETURN NULL;
+END $$
+""",
     # before servicetotal_keep (triggers run by name): the member's awardchange row, then their total's
     "CREATE TRIGGER awardchange_keep AFTER INSERT OR DELETE OR UPDATE OF status, kind, minutes, service_date,"
     " unit_id, volunteer_id, source ON servicerecord FOR EACH ROW EXECUTE FUNCTION awardchange_keep_service()",
@@ -148,18 +170,22 @@ END $$
     ),
     f"CREATE TRIGGER awardchange_keep AFTER UPDATE OF {_PERSON_FIELDS} ON volunteer"
     " FOR EACH ROW EXECUTE FUNCTION awardchange_keep_person()",
+    "CREATE TRIGGER awardchange_keep AFTER UPDATE OF category, city ON unit FOR EACH ROW"
+    " WHEN (NEW.category IS DISTINCT FROM OLD.category OR NEW.city IS DISTINCT FROM OLD.city)"
+    " EXECUTE FUNCTION awardchange_keep_unit()",
 ]
 
 
 def drop_triggers(connection: sa.Connection) -> None:
     """No more counting (a bulk load that then calls `install`, or the migration's downgrade)."""
     if connection.dialect.name == "postgresql":
-        for table in ("servicerecord", *(t for t, _m in _MEMBER_TABLES), "volunteer"):
+        for table in ("servicerecord", *(t for t, _m in _MEMBER_TABLES), "volunteer", "unit"):
             connection.exec_driver_sql(f"DROP TRIGGER IF EXISTS awardchange_keep ON {table}")
         for function in (
             "awardchange_keep()",
             "awardchange_keep_service()",
             "awardchange_keep_person()",
+            "awardchange_keep_unit()",
             "awardchange_bump(integer)",
         ):
             connection.exec_driver_sql(f"DROP FUNCTION IF EXISTS {function}")

@@ -218,6 +218,42 @@ def test_hours_entered_by_hand_on_an_early_day_announce_the_years_they_complete(
         session.rollback()
 
 
+def test_a_units_new_category_or_city_voids_the_headroom_of_its_people(store):  # noqa: F811
+    """A unit's category and city decide which awards its hours count for: changing either (an administrator's
+    correction in the database) voids the headroom of its members and of those who served there before
+    leaving; its quiet hours do not. The next check-out then announces what the whole history says."""
+    _engine, uow = store
+    with uow() as session:
+        library = admin.add_unit(session, NOW, "test", name="館", category="culture", city="taipei").id
+        other = admin.add_unit(session, NOW, "test", name="隊", category="culture", city="taipei").id
+        stays, left = (
+            person(session, library, name, 0, trained=dt.date(2020, 1, 1)) for name in ("甲", "乙")
+        )
+        session.add(Membership(volunteer_id=left, unit_id=other))
+        for v in (stays, left):
+            record(session, v, library, dt.date(2026, 3, 1), 200 * 60)
+        session.flush()
+        check_out(session, stays, library, dt.date(2026, 6, 20), 60)
+        check_out(session, left, other, dt.date(2026, 6, 20), 60)
+        session.execute(
+            sa.delete(Membership).where(Membership.volunteer_id == left, Membership.unit_id == library)
+        )
+        session.flush()
+        check_out(session, left, other, dt.date(2026, 6, 21), 60)
+        unit = session.get(Unit, library)
+        unit.quiet_hours = "21:00-08:00"
+        session.flush()
+        assert all(award_store.headroom_held(session, v) is not None for v in (stays, left))
+        unit.category = "health"
+        session.flush()
+        assert [award_store.headroom_held(session, v) for v in (stays, left)] == [None, None]
+        check_out(session, stays, library, dt.date(2026, 6, 22), 60)  # as from the whole history
+        unit.city = "taichung"
+        session.flush()
+        assert award_store.headroom_held(session, stays) is None
+        session.rollback()
+
+
 def test_another_change_waits_for_the_check_out_that_holds_the_headroom(store, database_url):  # noqa: F811
     """PostgreSQL: between a check-out's read of the headroom and the end of its transaction, hours another
     coordinator enters for the same person wait (else the check-out would keep its headroom as seen over a
