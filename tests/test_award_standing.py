@@ -291,4 +291,11 @@ def test_every_trigger_that_counts_changes_is_installed(store):  # noqa: F811
                     " WHERE t.tgname = 'awardchange_keep' AND c.relnamespace = current_schema()::regnamespace"
                 ).scalars()
             )
-            assert tables == {"servicerecord", "trainingrecord", "awardgrant", "membership", "volunteer"}
+            assert tables == {
+                "servicerecord",
+                "trainingrecord",
+                "awardgrant",
+                "membership",
+                "volunteer",
+                "unit",
+            }
