@@ -252,7 +252,7 @@ class AwardChange(SQLModel, table=True):
 class AwardHeadroom(SQLModel, table=True):
     """How far a member is from every award a check-out could newly reach (handlers/awards/progress.py), kept at
     their check-outs: while their award facts stay at AwardChange `version` and the award table at `rules` (a
-    digest), fewer than `minutes` more counted minutes, served on the day before `since` or later, reach none."""
+    digest), fewer than `minutes` more counted minutes reach none on `since` or a later day."""
 
     volunteer_id: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
     version: int

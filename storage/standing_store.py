@@ -12,10 +12,10 @@ and the units (category, city) are also a digest in the mark; the day is the mar
 tells when a check-out's award headroom (awardheadroom, handlers/awards/progress.py) no longer holds.
 
 `install` creates the triggers and forgets every kept row and headroom (migrations 0019 and 0021 call it; so
-does a bulk load that dropped them). A later migration that rebuilds one of the watched tables on SQLite (`op.batch_alter_table`
-copies it) loses its triggers and must call `install` again (tests/test_award_standing.py fails until it does).
-A change of a record's source alone is not counted on SQLite (no code path makes one). Nothing here commits:
-the caller's unit of work does.
+does a bulk load that dropped them). A later migration that rebuilds one of the watched tables on SQLite
+(`op.batch_alter_table` copies it) loses its triggers and must call `install` again (tests/test_award_standing.py
+fails until it does). A change of a record's source alone is not counted on SQLite (no code path makes one).
+Nothing here commits: the caller's unit of work does.
 """
 
 from __future__ import annotations

@@ -182,9 +182,7 @@ def main(argv: list[str] | None = None) -> int:
         configure_logging(args.command, settings.log_format)
         redaction.protect(*settings.secrets())
         return run(args, settings)
-    except UsageError as error:
-        return fail(f"vbot: {error_line(error, settings, args)}", 2)
-    except (InputError, ConfigError) as error:
+    except (InputError, ConfigError) as error:  # UsageError too
         return fail(f"vbot: {error_line(error, settings, args)}", 2)
     except DatabaseUnreachable as error:
         detail = f"the database cannot be opened: {first_line(str(error))}"
