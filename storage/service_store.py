@@ -14,6 +14,7 @@ from sqlmodel import Session, col, select
 from storage import award_store
 from storage.driver import Prepared, inserting
 from storage.models import (
+    AwardHeadroom,
     ServiceRecord,
     Unit,
     Volunteer,
@@ -124,11 +125,14 @@ _LATEST_CLOSED_VISIT = Prepared(
     .limit(1)
 )
 _UNITS = Unit.__table__  # type: ignore[attr-defined]
-# The open visit with its unit's category and city (what its minutes count for at the check-out).
+_HEADROOM = AwardHeadroom.__table__  # type: ignore[attr-defined]
+# The open visit with its unit's category and city (what its minutes count for at the check-out), and whether an
+# award headroom is kept for the person (the check-out reads it only then: most people have none).
 _OPEN_VISIT_COLUMNS = (
     *_RECORDS.c,
     _UNITS.c.category.label("unit_category"),
     _UNITS.c.city.label("unit_city"),
+    sa.exists().where(_HEADROOM.c.volunteer_id == _RECORDS.c.volunteer_id).label("headroom_kept"),
 )
 _IS_OPEN_VISIT = sa.and_(
     _RECORDS.c.volunteer_id == sa.bindparam("volunteer"), _RECORDS.c.status == RecordStatus.OPEN
@@ -277,8 +281,9 @@ def note_check_in_while_open(session: Session, visit: ServiceRecord, at: dt.date
 
 
 def open_visit_of(session: Session, volunteer_id: int) -> Any | None:
-    """The person's open visit, as a row with ServiceRecord's fields and its unit's (`unit_category`,
-    `unit_city`); not an object the session keeps: the statements below change the visit."""
+    """The person's open visit, as a row with ServiceRecord's fields, its unit's (`unit_category`, `unit_city`)
+    and `headroom_kept` (award_store.headroom_held has a row to read); not an object the session keeps: the
+    statements below change the visit."""
     return _OPEN_VISIT_OF.first(session, volunteer=volunteer_id)
 
 

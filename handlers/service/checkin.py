@@ -184,7 +184,7 @@ def check_out_person(ctx: Context, volunteer_id: int, at, argument: str = "") ->
         at = max(current.check_in, min(at, shift_end(ctx.session, current)))  # "check out at the shift's end"
     left_at, again = at, current.late_after  # a check-in that came while the visit was open
     # How far the person was from any award before this visit counts (the award check may need no history).
-    headroom = award_store.headroom_held(ctx.session, volunteer_id)
+    headroom = award_store.headroom_held(ctx.session, volunteer_id) if current.headroom_kept else None
     at, late_minutes = credited_end(ctx.session, current, at)
     parts = split_at_midnight(current.check_in, at, ctx.rules.timezone)
     first_end = parts[0][1]
