@@ -254,6 +254,32 @@ def test_a_units_new_category_or_city_voids_the_headroom_of_its_people(store):  
         session.rollback()
 
 
+def test_hours_entered_by_hand_for_a_first_day_in_the_city_announce_the_years_they_complete(store):  # noqa: F811
+    """An award of 10 h and three years in Taipei, counted from the first service there: 20 h served there since
+    January are enough hours, but the years run from that January. An hour entered by hand for a day four years
+    ago is the first service there: the award is reached now and announced (before the hour, that day was no
+    day of service, not a day of no minutes)."""
+    _engine, uow = store
+    with uow() as session:
+        golden = rule(
+            "golden", "golden", 1, 10, once=True, years=3, count_cities=["taipei"], years_in_cities=True
+        )
+        only_these_awards(session, [golden])
+        unit = admin.add_unit(session, NOW, "test", name="館", category="culture", city="taipei").id
+        v = person(session, unit, "甲", 0, trained=dt.date(2020, 1, 1))
+        record(session, v, unit, dt.date(2026, 1, 10), 20 * 60)
+        early = dt.date(2022, 3, 1)
+        admin.add_hours(session, NOW, "test", volunteer_id=v, unit_id=unit, day=early, hours=1)
+        added = [(early, 60, "culture", "taipei")]
+        as_of = dt.date(2026, 6, 20)
+        assert milestones_from_scratch(session, v, as_of, added, True) == ["golden"]
+        found = newly_reached_awards(
+            session, v, as_of, added, from_chat=True
+        )  # as bot/commands/hours.py asks
+        assert [step.code for step in found] == ["golden"]
+        session.rollback()
+
+
 def test_another_change_waits_for_the_check_out_that_holds_the_headroom(store, database_url):  # noqa: F811
     """PostgreSQL: between a check-out's read of the headroom and the end of its transaction, hours another
     coordinator enters for the same person wait (else the check-out would keep its headroom as seen over a

@@ -314,9 +314,16 @@ def milestones_from_scratch(session, volunteer_id, as_of, added, from_chat):
     records = list(after.records)
     for day, minutes, category, city in added:
         for index, r in enumerate(records):
-            if (r.service_date, r.category, r.city, r.from_chat) == (day, category, city, from_chat):
-                records[index] = replace(r, minutes=r.minutes - minutes)
+            if r is not None and (r.service_date, r.category, r.city, r.from_chat) == (
+                day,
+                category,
+                city,
+                from_chat,
+            ):
+                # a day with only the new minutes was no day of service before them
+                records[index] = replace(r, minutes=r.minutes - minutes) if r.minutes != minutes else None
                 break
+    records = [r for r in records if r is not None]
     reached = newly_reached(
         progress_all(rules, replace(after, records=tuple(records)), as_of), progress_all(rules, after, as_of)
     )

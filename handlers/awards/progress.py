@@ -345,20 +345,26 @@ def _newly_reached(
     if not now_reached:
         return []
     rules = [rule for rule in rules if rule.ladder in now_reached]
-    records = list(after.records)
-    for day, minutes, category, city in added:  # take the new minutes out again for "before"
-        for index, record in enumerate(records):
-            if (record.service_date, record.category, record.city, record.from_chat) == (
-                day,
-                category,
-                city,
-                from_chat,
-            ):
-                records[index] = replace(record, minutes=record.minutes - minutes)
-                break
-    before = replace(after, records=tuple(records))
+    before = replace(after, records=_without_added(after.records, added, from_chat))
     reached = set(newly_reached(progress_all(rules, before, as_of), steps_after))
     return [step for step in steps_after if step.code in reached and step.ladder in now_reached]
+
+
+def _without_added(
+    after: tuple[CountedMinutes, ...], added: list[tuple[dt.date, int, str, str]], from_chat: bool
+) -> tuple[CountedMinutes, ...]:
+    """The records as they were before the new minutes: each taken out of its day's record again, and a day that
+    held nothing else left out (it was no day of service then: the first service in a city, or after an age,
+    starts an award's years)."""
+    records: list[CountedMinutes | None] = list(after)
+    for day, minutes, category, city in added:
+        key = (day, category, city, from_chat)
+        for index, record in enumerate(records):
+            if record and (record.service_date, record.category, record.city, record.from_chat) == key:
+                left = record.minutes - minutes
+                records[index] = replace(record, minutes=left) if left else None
+                break
+    return tuple(record for record in records if record is not None)
 
 
 def _had_the_hours(rule: AwardRule, step: AwardProgress, added_minutes: int) -> bool:
