@@ -191,31 +191,37 @@ def test_a_check_out_on_a_day_before_the_headroom_was_kept_is_worked_out_again(s
         session.rollback()
 
 
+def announced_for_an_hour_by_hand(store, award: dict, early: dt.date, **who) -> tuple[list, list]:  # noqa: F811
+    """`award` alone in the table; a person (`who`: person()'s trained, born) with 20 h served in a Taipei
+    library this January gets an hour entered by hand for `early`. What `vbot hours add` announces on 20 June
+    2026 (it asks as bot/commands/hours.py does), and what the whole history says."""
+    _engine, uow = store
+    with uow() as session:
+        only_these_awards(session, [award])
+        unit = admin.add_unit(session, NOW, "test", name="館", category="culture", city="taipei").id
+        v = person(session, unit, "甲", 0, **who)
+        record(session, v, unit, dt.date(2026, 1, 10), 20 * 60)
+        admin.add_hours(session, NOW, "test", volunteer_id=v, unit_id=unit, day=early, hours=1)
+        added = [(early, 60, "culture", "taipei")]
+        as_of = dt.date(2026, 6, 20)
+        scratch = milestones_from_scratch(session, v, as_of, added, True)
+        found = [step.code for step in newly_reached_awards(session, v, as_of, added, from_chat=True)]
+        session.rollback()
+    return scratch, found
+
+
 def test_hours_entered_by_hand_on_an_early_day_announce_the_years_they_complete(store):  # noqa: F811
     """An award of 10 h and five years of service from the first at 65: 20 h served since January are enough
     hours, but at 71 the person's first service on record is this January. An hour entered by hand for a day
     six years ago, just after their 65th birthday, moves the start: the award is reached now, and `vbot hours`
     announces it (the check-out's shortcut, that hours to spare mean reached before, does not hold for a day
     long past)."""
-    _engine, uow = store
-    with uow() as session:
-        only_these_awards(
-            session,
-            [rule("lifetime", "lifetime", 1, 10, once=True, years=5, min_age=65, years_after_age=True)],
-        )
-        unit = admin.add_unit(session, NOW, "test", name="館", category="culture", city="taipei").id
-        v = person(session, unit, "甲", 0, trained=dt.date(2019, 1, 1), born=dt.date(1955, 1, 1))
-        record(session, v, unit, dt.date(2026, 1, 10), 20 * 60)
-        early = dt.date(2020, 6, 1)
-        admin.add_hours(session, NOW, "test", volunteer_id=v, unit_id=unit, day=early, hours=1)
-        added = [(early, 60, "culture", "taipei")]
-        as_of = dt.date(2026, 6, 20)
-        assert milestones_from_scratch(session, v, as_of, added, True) == ["lifetime"]
-        found = newly_reached_awards(
-            session, v, as_of, added, from_chat=True
-        )  # as bot/commands/hours.py asks
-        assert [step.code for step in found] == ["lifetime"]
-        session.rollback()
+    lifetime = rule("lifetime", "lifetime", 1, 10, once=True, years=5, min_age=65, years_after_age=True)
+    scratch, found = announced_for_an_hour_by_hand(
+        store, lifetime, dt.date(2020, 6, 1), trained=dt.date(2019, 1, 1), born=dt.date(1955, 1, 1)
+    )
+    assert scratch == ["lifetime"]
+    assert found == ["lifetime"]
 
 
 def test_a_units_new_category_or_city_voids_the_headroom_of_its_people(store):  # noqa: F811
@@ -259,25 +265,14 @@ def test_hours_entered_by_hand_for_a_first_day_in_the_city_announce_the_years_th
     January are enough hours, but the years run from that January. An hour entered by hand for a day four years
     ago is the first service there: the award is reached now and announced (before the hour, that day was no
     day of service, not a day of no minutes)."""
-    _engine, uow = store
-    with uow() as session:
-        golden = rule(
-            "golden", "golden", 1, 10, once=True, years=3, count_cities=["taipei"], years_in_cities=True
-        )
-        only_these_awards(session, [golden])
-        unit = admin.add_unit(session, NOW, "test", name="館", category="culture", city="taipei").id
-        v = person(session, unit, "甲", 0, trained=dt.date(2020, 1, 1))
-        record(session, v, unit, dt.date(2026, 1, 10), 20 * 60)
-        early = dt.date(2022, 3, 1)
-        admin.add_hours(session, NOW, "test", volunteer_id=v, unit_id=unit, day=early, hours=1)
-        added = [(early, 60, "culture", "taipei")]
-        as_of = dt.date(2026, 6, 20)
-        assert milestones_from_scratch(session, v, as_of, added, True) == ["golden"]
-        found = newly_reached_awards(
-            session, v, as_of, added, from_chat=True
-        )  # as bot/commands/hours.py asks
-        assert [step.code for step in found] == ["golden"]
-        session.rollback()
+    golden = rule(
+        "golden", "golden", 1, 10, once=True, years=3, count_cities=["taipei"], years_in_cities=True
+    )
+    scratch, found = announced_for_an_hour_by_hand(
+        store, golden, dt.date(2022, 3, 1), trained=dt.date(2020, 1, 1)
+    )
+    assert scratch == ["golden"]
+    assert found == ["golden"]
 
 
 def test_another_change_waits_for_the_check_out_that_holds_the_headroom(store, database_url):  # noqa: F811

@@ -812,13 +812,19 @@ def progress_all(rules: Iterable[AwardRule], facts: VolunteerFacts, as_of: dt.da
     return shown
 
 
+def next_goal(rule: AwardRule, facts: VolunteerFacts) -> tuple[int, dt.date | None]:
+    """The counted minutes the rule's next grant needs, and the day after which they count: its last grant's
+    when it is renewed (hours are never counted twice), else None."""
+    grants = facts.grants.get(rule.code, ())
+    if grants and rule.renewal is not None:
+        return round(rule.renewal.hours * 60), max(grants)
+    return round(rule.hours * 60), None
+
+
 def cannot_come_near(rule: AwardRule, facts: VolunteerFacts, as_of: dt.date, within: int) -> bool:
     """Even every counted minute up to `as_of` falls more than `within` short of the rule: no progress needed
     (the eligible list skips such awards; a check-out's milestone does not ask about them)."""
-    grants = facts.grants.get(rule.code, ())
-    renewing = bool(grants) and rule.renewal is not None
-    need = round((rule.renewal.hours if renewing else rule.hours) * 60)  # type: ignore[union-attr]
-    last = max(grants) if renewing else None
+    need, last = next_goal(rule, facts)
     # At most: chat hours before the training count here too. An upper bound is all this needs, and the loop
     # stays cheap (it runs for every award and member); progress() leaves those hours out.
     most = 0
@@ -854,12 +860,10 @@ def headroom_minutes(rules: Iterable[AwardRule], facts: VolunteerFacts, since: d
     seen = {rule.code for rule in applicable(rules, facts.cities)} | set(facts.grants)
     fewest = NO_AWARD_AHEAD
     for rule in rules:
-        grants = facts.grants.get(rule.code, ())
-        if rule.code not in seen or (grants and rule.once):
+        if rule.code not in seen or (rule.once and facts.grants.get(rule.code)):
             continue  # not shown, or given once and granted: reached for good
-        renewing = bool(grants) and rule.renewal is not None
-        need = round((rule.renewal.hours if renewing else rule.hours) * 60)  # type: ignore[union-attr]
-        counted = counted_records(rule, facts, max(grants) if renewing else None)
+        need, last = next_goal(rule, facts)
+        counted = counted_records(rule, facts, last)
         if sum(r.minutes for r in counted if r.service_date < since) >= need:
             continue
         fewest = min(fewest, max(0, need - sum(r.minutes for r in counted)))
