@@ -66,6 +66,7 @@ class VBot:
         self.metrics.watch_queues(self.engine, lambda: self.now())
         self.run_workers = workers
         self.run_scheduler = scheduler
+        self.serves_webhooks = False
         self._tasks: list[asyncio.Task] = []
         self._scheduler = None
         self.asgi = build_web(self, lifespan=self._lifespan)
@@ -78,7 +79,13 @@ class VBot:
             await channel.open()
         if self.run_workers:
             self._tasks.append(asyncio.create_task(self.pipeline.run_inbox(), name="inbox"))
-            self._tasks.append(asyncio.create_task(self.pipeline.listen_for_events(), name="listen"))
+            self.pipeline.gate.hears_claims = True  # the worker here tells the gate of its claims
+        if self.run_workers or self.serves_webhooks:
+            self._tasks.append(
+                asyncio.create_task(
+                    self.pipeline.listen_for_events(self.run_workers, self.serves_webhooks), name="listen"
+                )
+            )
         if self.run_workers or self.run_scheduler:  # what the jobs queue is delivered where they run
             self._tasks.append(asyncio.create_task(self.pipeline.run_outbox(), name="outbox"))
         if self.run_scheduler:
@@ -114,6 +121,7 @@ class VBot:
 
     @contextlib.asynccontextmanager
     async def _lifespan(self, _app):
+        self.serves_webhooks = True  # only a web server runs the lifespan (`vbot serve`, not `vbot work`)
         await self.start()
         try:
             yield

@@ -18,6 +18,7 @@ import time
 
 import sqlalchemy as sa
 
+from bot.backlog_gate import BacklogGate
 from bot.channels.base import Channel, Delivery, StoredEvent
 from bot.channels.line import REPLY_TOKEN_LIFETIME
 from bot.channels.line_menus import MenuFollower
@@ -66,6 +67,7 @@ class Pipeline:
         self.listening = asyncio.Event()  # set while LISTEN is in place (PostgreSQL)
         self.inbox_idle = asyncio.Event()  # set while the running worker waits for something to do
         self._to_store: list[tuple[str, list[StoredEvent], dt.datetime, asyncio.Future]] = []
+        self.gate = BacklogGate()  # webhook answers keep pace with the workers
         self._storing: asyncio.Task | None = None
         # The last claim took a full batch: more may be waiting (see _loop).
         self._inbox_claim_full = self._outbox_claim_full = False
@@ -78,36 +80,41 @@ class Pipeline:
 
     # --- the webhook side ---------------------------------------------------------------------
 
-    async def store(self, platform: str, events: list[StoredEvent], now: dt.datetime) -> None:
-        """Returns once the events are committed. Webhooks arriving meanwhile are committed together:
-        one thread hop and one transaction for many requests (measured: 665 → ~2,000 webhooks/s on SQLite)."""
+    async def store(self, platform: str, events: list[StoredEvent], now: dt.datetime) -> int:
+        """Returns once the events are committed: how many stored events then waited for a worker (the
+        webhook's answer keeps pace with them: self.gate). Webhooks arriving meanwhile are committed
+        together: one thread hop and one transaction for many requests (measured: 665 → ~2,000 webhooks/s on
+        SQLite)."""
         arrival = asyncio.get_running_loop().create_future()
         self._to_store.append((platform, events, now, arrival))
         if self._storing is None or self._storing.done():
             self._storing = asyncio.create_task(self._store_waiting())
-        await arrival
+        waiting = await arrival
         self.inbox_waiting.set()
+        return waiting
 
     async def _store_waiting(self) -> None:
         while self._to_store:
             batch, self._to_store = self._to_store, []
             try:
-                await asyncio.to_thread(self._store_batch, batch)
+                waiting = await asyncio.to_thread(self._store_batch, batch)
             except Exception as error:
                 for *_, arrival in batch:
                     arrival.set_exception(error)
             else:
                 for *_, arrival in batch:
-                    arrival.set_result(None)
+                    arrival.set_result(waiting)
 
-    def _store_batch(self, batch) -> None:
+    def _store_batch(self, batch) -> int:
         rows = [(platform, *event, now) for platform, events, now, _arrival in batch for event in events]
         with self.uow() as session:
             dropped = queue_store.store_inbox_events(session, rows)
             queue_store.announce_new_events(session)
+            waiting = queue_store.waiting_inbox_count(session, batch[-1][2])
             session.commit()
         for event_id, platform in dropped:
             log_duplicate_event(event_id, platform)
+        return waiting
 
     # --- the inbox worker ----------------------------------------------------------------------
 
@@ -115,6 +122,8 @@ class Pipeline:
         # Rows with InboxEvent's fields (the claim's RETURNING), read-only like the objects they replace.
         with self.uow() as session:
             events = queue_store.claim_inbox_events(session, now, CLAIM_LEASE, self.batch)
+            if events:
+                queue_store.announce_claim(session)
             session.commit()
         return events
 
@@ -125,6 +134,7 @@ class Pipeline:
         self._inbox_claim_full = len(events) >= self.batch
         if not events:
             return 0
+        self.gate.claimed()
         claimed = time.perf_counter()  # an event's logged time counts from its claim (a batch is one turn)
         readable: list[tuple[InboxEvent, Incoming | None]] = []
         unreadable = 0
@@ -388,27 +398,37 @@ class Pipeline:
             self.process_inbox_once, self.inbox_waiting, lambda: self._inbox_claim_full, self.inbox_idle
         )
 
-    async def listen_for_events(self) -> None:
-        """PostgreSQL: wakes this worker the moment another process (`vbot serve --no-workers`) stores events
-        (LISTEN/NOTIFY), instead of at the next poll. The poll stays as the fallback: a lost connection is
-        made again after LISTEN_RETRY_SECONDS, and meanwhile the worker looks every IDLE_WAIT_SECONDS."""
+    async def listen_for_events(self, workers: bool = True, webhooks: bool = False) -> None:
+        """PostgreSQL: what other processes announce, heard the moment they commit (LISTEN/NOTIFY) — new
+        events wake this process's worker (`workers`) instead of the next poll; claims let this process's
+        webhook answers held by the gate go (`webhooks`, bot/backlog_gate.py). A lost connection is made again
+        after LISTEN_RETRY_SECONDS; meanwhile the worker looks every IDLE_WAIT_SECONDS and, with no worker of
+        its own, the gate holds nothing."""
         engine = self.uow.engine
         if engine.dialect.name != "postgresql":
             return
         import psycopg
 
+        wake = {}
+        if workers:
+            wake[queue_store.INBOX_CHANNEL] = self.inbox_waiting.set
+        if webhooks:
+            wake[queue_store.CLAIMED_CHANNEL] = self.gate.claimed
         conninfo = engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
         while True:
             try:
                 async with await psycopg.AsyncConnection.connect(conninfo, autocommit=True) as connection:
-                    await connection.execute(f"LISTEN {queue_store.INBOX_CHANNEL}")
+                    for channel in wake:
+                        await connection.execute(f"LISTEN {channel}")
                     self.inbox_waiting.set()  # what was stored while nobody listened
+                    self.gate.hears_claims = True
                     self.listening.set()
-                    async for _notice in connection.notifies():
-                        self.inbox_waiting.set()
+                    async for notice in connection.notifies():
+                        wake[notice.channel]()
             except Exception as error:  # never the URL: it may hold the password
                 log.warning("not listening for new events (%s); polling meanwhile", type(error).__name__)
             self.listening.clear()
+            self.gate.hears_claims = workers  # a worker of this process still tells it of its own claims
             await asyncio.sleep(LISTEN_RETRY_SECONDS)
 
     async def run_outbox(self) -> None:

@@ -53,14 +53,24 @@ def store_inbox_events(
     return [(stored.get(key), key[0]) for key, times in sorted(dropped.items()) for _ in range(times)]
 
 
-INBOX_CHANNEL = "vbot_inbox"  # PostgreSQL: the channel workers LISTEN on for newly stored events
+# PostgreSQL's channels between processes sharing the inbox (SQLite's worker runs in the webhook's own
+# process, which is told directly).
+INBOX_CHANNEL = "vbot_inbox"  # events were stored: the workers LISTEN on it
+CLAIMED_CHANNEL = (
+    "vbot_claimed"  # a worker claimed events: webhook processes LISTEN on it (bot/backlog_gate.py)
+)
 
 
 def announce_new_events(session: Session) -> None:
-    """PostgreSQL: wakes the workers of other processes (LISTEN vbot_inbox) as this transaction commits.
-    SQLite has none to wake: its worker runs in the webhook's own process, which wakes it directly."""
+    """Wakes the workers of other processes as this transaction commits."""
     if session.get_bind().dialect.name == "postgresql":
         session.execute(sa.text(f"NOTIFY {INBOX_CHANNEL}"))
+
+
+def announce_claim(session: Session) -> None:
+    """Tells the webhook processes, as this transaction commits, that a worker claimed events."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(sa.text(f"NOTIFY {CLAIMED_CHANNEL}"))
 
 
 _INBOX = InboxEvent.__table__  # type: ignore[attr-defined]
@@ -196,6 +206,22 @@ def defer_inbox_event(session: Session, event: InboxEvent) -> None:
         .where(InboxEvent.id == event.id, InboxEvent.claim_token == event.claim_token)
         .values(claimed_until=None, attempts=InboxEvent.attempts - 1)
     )
+
+
+# How far the workers are behind: events stored and waiting for one to take them (never claimed, or their
+# lease ran out). Those a worker holds, and those waiting for their retry time, are not counted.
+_WAITING_EVENTS = Prepared(
+    sa.select(sa.func.count())
+    .select_from(_INBOX)
+    .where(
+        _INBOX.c.processed_at.is_(None),
+        sa.or_(_INBOX.c.claimed_until.is_(None), _INBOX.c.claimed_until < sa.bindparam("now")),
+    )
+)
+
+
+def waiting_inbox_count(session: Session, now: dt.datetime) -> int:
+    return _WAITING_EVENTS.scalar(session, now=now)
 
 
 def pending_inbox_count(session: Session) -> int:

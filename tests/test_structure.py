@@ -32,6 +32,7 @@ BOT_ROOMS = (
     "printing",
     "channels",
     "event_log",
+    "backlog_gate",
     "pipeline",
     "web",
     "scheduler",

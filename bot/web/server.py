@@ -102,11 +102,14 @@ async def accept(vbot: Runtime, platform: str, channel, body: bytes) -> JSONResp
     events = channel.event_keys(parsed)
     if events is None:
         return problem(400, f"not a {platform} webhook")
+    gate = vbot.pipeline.gate
+    claims_before = gate.claims
     try:
-        await vbot.pipeline.store(platform, events, vbot.now())
+        waiting = await vbot.pipeline.store(platform, events, vbot.now())
     except Exception:
         log.exception("could not store %s events", platform)
         return problem(503, "try again later")  # the platform redelivers; nothing is lost
+    await gate.wait_for_workers(waiting, claims_before)  # while the workers are behind (bot/backlog_gate.py)
     return JSONResponse({})
 
 
