@@ -64,6 +64,7 @@ class VBot:
         self.pipeline = Pipeline(self.engine, self.rules, self.catalogs, self.channels)
         self.metrics = Metrics(settings.metrics_allow, settings.metrics_token)
         self.metrics.watch_queues(self.engine, lambda: self.now())
+        self.metrics.watch_gate(self.pipeline.gate)
         self.run_workers = workers
         self.run_scheduler = scheduler
         self.serves_webhooks = False

@@ -37,7 +37,8 @@ class BacklogGate:
         self.hears_claims = False  # a worker runs in this process, or LISTEN is in place
         self.behind = False  # a hold ran out: nothing is held until a claim is heard
         self.holding = 0  # answers waiting now
-        self.held = 0  # answers that waited, since the start
+        self.held = 0  # answers that waited, since the start (GET /metrics)
+        self.ran_out = 0  # of them, those whose hold ran out
         self.claims = 0  # claims heard, since the start
         self._next_claim: asyncio.Future[None] | None = None
 
@@ -63,6 +64,7 @@ class BacklogGate:
         try:
             await asyncio.wait_for(asyncio.shield(self._next_claim), self.hold)
         except TimeoutError:
+            self.ran_out += 1
             if not self.behind:
                 log.warning(
                     "%s events wait and no worker claimed any within %s s: webhooks are answered without "

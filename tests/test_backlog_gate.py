@@ -16,6 +16,7 @@ from bot.channels.base import StoredEvent
 from storage import queue_store
 from storage.db import UnitOfWork
 from tests.conftest import T0
+from tests.test_metrics import TOKEN, scrape
 
 LEASE = dt.timedelta(seconds=60)
 
@@ -29,11 +30,11 @@ async def until(condition, what: str) -> None:
     raise AssertionError(f"still not {what} after 10 s")
 
 
-async def paced_webhooks(harness_factory, database_url, hold: float):
+async def paced_webhooks(harness_factory, database_url, hold: float, **settings):
     """A webhook process as `vbot serve --no-workers` runs it: its gate in place, hearing claims by LISTEN
     on PostgreSQL; on SQLite as `vbot serve`, whose worker would tell it (here no worker runs unless the test
     works the inbox off)."""
-    web = await harness_factory()
+    web = await harness_factory(**settings)
     gate = web.vbot.pipeline.gate
     gate.limit, gate.hold = backlog_gate.WAITING_LIMIT, hold
     if database_url.startswith("postgresql"):
@@ -80,7 +81,7 @@ async def test_answers_held_while_events_wait_go_when_a_worker_claims_them(
 async def test_with_no_worker_claiming_an_answer_waits_the_hold_once(
     harness_factory, database_url, line_api, caplog
 ):
-    web, gate = await paced_webhooks(harness_factory, database_url, hold=0.2)
+    web, gate = await paced_webhooks(harness_factory, database_url, hold=0.2, metrics_token=TOKEN)
     events = linking(web, 6)
     with caplog.at_level(logging.WARNING, logger="bot.backlog_gate"):
         responses = await asyncio.wait_for(
@@ -93,6 +94,9 @@ async def test_with_no_worker_claiming_an_answer_waits_the_hold_once(
         assert gate.held == held  # not held again while no worker claims anything
     warnings = [record.getMessage() for record in caplog.records if record.name == "bot.backlog_gate"]
     assert len(warnings) == 1 and "no worker claimed any within 0.2 s" in warnings[0]
+    figures = await scrape(web)  # what the operator's monitoring sees
+    assert figures[("vbot_webhook_answers_held_total", ())] == held >= 1
+    assert figures[("vbot_webhook_holds_ran_out_total", ())] == held
 
     await web.drain(T0)  # a worker claims again: answers keep pace again
     assert not gate.behind

@@ -15,13 +15,14 @@ import ipaddress
 from collections.abc import Callable, Iterator
 
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Gauge, Histogram, generate_latest
-from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
 from sqlalchemy import Engine
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 
+from bot.backlog_gate import BacklogGate
 from handlers.types import PushTerms
 from storage.db import UnitOfWork
 from storage.queue_store import queue_figures
@@ -63,6 +64,29 @@ class Metrics:
 
     def watch_queues(self, engine: Engine, now: Callable[[], dt.datetime]) -> None:
         self.registry.register(QueueCollector(engine, now))
+
+    def watch_gate(self, gate: BacklogGate) -> None:
+        self.registry.register(GateCollector(gate))
+
+
+class GateCollector(Collector):
+    """How often this process's webhook answers waited for the workers (bot/backlog_gate.py): a count that
+    climbs in every burst says the workers are behind; holds that ran out, that none is claiming."""
+
+    def __init__(self, gate: BacklogGate) -> None:
+        self.gate = gate
+
+    def collect(self) -> Iterator[CounterMetricFamily]:
+        yield CounterMetricFamily(
+            "vbot_webhook_answers_held",
+            "Webhook answers that waited for the workers' next claim (more events waited than the gate lets by)",
+            value=self.gate.held,
+        )
+        yield CounterMetricFamily(
+            "vbot_webhook_holds_ran_out",
+            "Webhook answers that waited the whole hold: no worker claimed anything meanwhile",
+            value=self.gate.ran_out,
+        )
 
 
 class QueueCollector(Collector):
