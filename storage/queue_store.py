@@ -56,9 +56,7 @@ def store_inbox_events(
 # PostgreSQL's channels between processes sharing the inbox (SQLite's worker runs in the webhook's own
 # process, which is told directly).
 INBOX_CHANNEL = "vbot_inbox"  # events were stored: the workers LISTEN on it
-CLAIMED_CHANNEL = (
-    "vbot_claimed"  # a worker claimed events: webhook processes LISTEN on it (bot/backlog_gate.py)
-)
+CLAIMED_CHANNEL = "vbot_claimed"  # a worker claimed events: webhook processes LISTEN (bot/backlog_gate.py)
 
 
 def announce_new_events(session: Session) -> None:
