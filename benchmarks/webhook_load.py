@@ -708,6 +708,14 @@ async def orchestrate(args) -> int:
             )
         verdict |= not ok
         print(f" → {'meets the goal' if ok else 'MISSES the goal'}")
+        if load.e2e_latencies:  # the answer at LINE, not only the webhook's 200 (issue 19)
+            answer_p99 = percentile([x * 1000 for x in load.e2e_latencies], 99)
+            answered = answer_p99 < 100
+            verdict |= not answered
+            print(
+                f"    answers at LINE: p99 {answer_p99:.0f} ms from the webhook sent (goal < 100 ms) → "
+                f"{'meets the goal' if answered else 'MISSES the goal'}"
+            )
         for note in load.notes:
             print(f"    {note}")
     return verdict
