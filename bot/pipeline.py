@@ -122,8 +122,6 @@ class Pipeline:
         # Rows with InboxEvent's fields (the claim's RETURNING), read-only like the objects they replace.
         with self.uow() as session:
             events = queue_store.claim_inbox_events(session, now, CLAIM_LEASE, self.batch)
-            if events:
-                queue_store.announce_claim(session)
             session.commit()
         return events
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import json
 import uuid
 from collections import Counter
@@ -65,22 +66,16 @@ def announce_new_events(session: Session) -> None:
         session.execute(sa.text(f"NOTIFY {INBOX_CHANNEL}"))
 
 
-def announce_claim(session: Session) -> None:
-    """Tells the webhook processes, as this transaction commits, that a worker claimed events."""
-    if session.get_bind().dialect.name == "postgresql":
-        session.execute(sa.text(f"NOTIFY {CLAIMED_CHANNEL}"))
-
-
 _INBOX = InboxEvent.__table__  # type: ignore[attr-defined]
 _OUTBOX = OutboxMessage.__table__  # type: ignore[attr-defined]
 
 
-def _claim_statement(table: sa.Table, *due, in_order=None) -> sa.Update:
+def _claim_statement(table: sa.Table, *due, in_order=None, also: dict | None = None) -> sa.Update:
     """A queue's claim as one statement, built once: the due rows nobody holds (`due`, and no lease or one
     that ran out; FOR UPDATE SKIP LOCKED on PostgreSQL), the first `limit` of them by id, are given to one
     claimant for a lease (`b_until`, `b_token`), an attempt counted, and returned as they are now (RETURNING:
-    no second read). `in_order(candidates)`: which of the candidates may be taken. The inbox and the outbox
-    are claimed the same way."""
+    no second read). `in_order(candidates)`: which of the candidates may be taken; `also`: more columns to
+    set (from the row as it was before the claim). The inbox and the outbox are claimed the same way."""
     free = sa.or_(table.c.claimed_until.is_(None), table.c.claimed_until < sa.bindparam("now"))
     candidates = (
         sa.select(*(column for column in table.c if column.name in ("id", "platform", "sender")))
@@ -100,6 +95,7 @@ def _claim_statement(table: sa.Table, *due, in_order=None) -> sa.Update:
             claimed_until=sa.bindparam("b_until"),
             claim_token=sa.bindparam("b_token"),
             attempts=table.c.attempts + 1,
+            **(also or {}),
         )
         .returning(*table.c)
     )
@@ -122,9 +118,20 @@ def _no_earlier_event_left_out(candidates):
     )
 
 
-# The worker's claim: it runs for every batch, and for every event when they come one by one.
+# The worker's claim: it runs for every batch, and for every event when they come one by one. On PostgreSQL
+# it also tells the webhook processes, as it commits, that events were claimed (bot/backlog_gate.py): the
+# notification is asked for with each row returned, so only a claim that took something sends it, and
+# PostgreSQL delivers one however many rows asked (the same channel and payload in one transaction).
+_CLAIM_EVENTS_ANYWHERE = _claim_statement(
+    _INBOX, _INBOX.c.processed_at.is_(None), in_order=_no_earlier_event_left_out
+)
 _CLAIM_EVENTS = Prepared(
-    _claim_statement(_INBOX, _INBOX.c.processed_at.is_(None), in_order=_no_earlier_event_left_out)
+    {
+        "sqlite": _CLAIM_EVENTS_ANYWHERE,
+        "postgresql": _CLAIM_EVENTS_ANYWHERE.returning(
+            sa.func.pg_notify(CLAIMED_CHANNEL, "").label("announced")
+        ),
+    }
 )
 
 
@@ -133,7 +140,8 @@ def claim_inbox_events(session: Session, now: dt.datetime, lease: dt.timedelta, 
     returns them in id order, as rows with InboxEvent's fields.
 
     An event is left for later while an earlier event of its sender, not among those taken, is not done;
-    earlier events of the same sender taken together are worked off in id order."""
+    earlier events of the same sender taken together are worked off in id order. On PostgreSQL the webhook
+    processes that LISTEN on CLAIMED_CHANNEL hear of a claim that took any, as it commits."""
     claimed = _CLAIM_EVENTS.rows(session, now=now, limit=limit, b_until=now + lease, b_token=uuid.uuid4().hex)
     return sorted(claimed, key=lambda event: event.id)  # RETURNING keeps no order
 
@@ -311,26 +319,21 @@ def queue_multicast(
     )
 
 
-# The sender's claim, built once like the worker's (it runs for every answer when they come one by one): a
-# due message whose lease ran out without an outcome marked in doubt (the process died, or stalled, with it in
-# flight, so whether the platform took it is unknown); then the due messages nobody holds (FOR UPDATE SKIP
-# LOCKED on PostgreSQL, so concurrent senders take disjoint rows; on SQLite the transaction began IMMEDIATE),
-# given to this sender, then read.
-_OUTBOX_DUE = sa.and_(
-    _OUTBOX.c.status == "pending",
-    _OUTBOX.c.next_attempt_at <= sa.bindparam("now"),
-    _OUTBOX.c.platform.in_(sa.bindparam("platforms", expanding=True)),
-)
-_LEASE_RAN_OUT = (
-    sa.update(_OUTBOX)
-    .where(
-        _OUTBOX_DUE,
-        _OUTBOX.c.claimed_until.is_not(None),
-        _OUTBOX.c.claimed_until < sa.bindparam("now"),
+# The sender's claim, built once like the worker's (it runs for every answer when they come one by one), for
+# the platforms the process sends to: the due messages nobody holds (FOR UPDATE SKIP LOCKED on PostgreSQL, so
+# concurrent senders take disjoint rows; on SQLite the transaction began IMMEDIATE) are given to this sender
+# and read. One taken whose lease ran out without an outcome is marked in doubt as it is taken (the process
+# died, or stalled, with it in flight, so whether the platform took it is unknown): a free row with a lease
+# is one whose lease ran out, and the claim's SET reads the row as it was.
+@functools.cache
+def _claim_messages(platforms: tuple[str, ...]) -> Prepared:
+    due = (
+        _OUTBOX.c.status == "pending",
+        _OUTBOX.c.next_attempt_at <= sa.bindparam("now"),
+        sa.or_(sa.false(), *(_OUTBOX.c.platform == platform for platform in platforms)),
     )
-    .values(in_doubt=True)
-)
-_CLAIM_MESSAGES = _claim_statement(_OUTBOX, _OUTBOX_DUE)
+    ran_out = {"in_doubt": sa.or_(_OUTBOX.c.in_doubt, _OUTBOX.c.claimed_until.is_not(None))}
+    return Prepared(_claim_statement(_OUTBOX, *due, also=ran_out))
 
 
 def claim_outbox_messages(
@@ -338,18 +341,10 @@ def claim_outbox_messages(
 ) -> list[Any]:
     """Takes up to `limit` due messages of `platforms` for this sender alone until the lease ends; returns
     them in id order (the order they were written), as rows with OutboxMessage's fields."""
-    session.execute(_LEASE_RAN_OUT, {"now": now, "platforms": platforms})
-    claimed = session.execute(
-        _CLAIM_MESSAGES,
-        {
-            "now": now,
-            "platforms": platforms,
-            "limit": limit,
-            "b_until": now + lease,
-            "b_token": uuid.uuid4().hex,
-        },
+    claimed = _claim_messages(tuple(sorted(platforms))).rows(
+        session, now=now, limit=limit, b_until=now + lease, b_token=uuid.uuid4().hex
     )
-    return sorted(claimed.all(), key=lambda message: message.id)  # RETURNING keeps no order
+    return sorted(claimed, key=lambda message: message.id)  # RETURNING keeps no order
 
 
 def settle_outbox_message(
@@ -377,7 +372,7 @@ def settle_outbox_message(
     )
 
 
-_MARK_SENT = (
+_MARK_SENT = Prepared(
     sa.update(_OUTBOX)
     .where(_OUTBOX.c.id == sa.bindparam("b_id"), _OUTBOX.c.claim_token == sa.bindparam("b_token"))
     .values(
@@ -400,8 +395,8 @@ def mark_sent(
     record so (a spent reply token to forget): the caller settles them one by one."""
     plain = [(m, p) for m, p in sent if "reply_token" not in p]
     if plain:
-        session.execute(
-            _MARK_SENT,
+        _MARK_SENT.run_many(
+            session,
             [
                 {
                     "b_id": message.id,

@@ -172,6 +172,27 @@ async def test_a_long_digest_is_delivered_whole_on_line_and_telegram(harness):
         assert {m.status for m in session.exec(select(OutboxMessage)).all()} == {"sent"}
 
 
+async def test_a_sender_takes_only_the_messages_of_the_platforms_it_sends_to(harness):
+    """A process with Telegram's token only, beside one with LINE's, leaves the LINE answers to the other."""
+    uow = UnitOfWork(harness.vbot.engine)
+    payload = replies_to_json([Reply("您好")])
+    with uow() as session:
+        queue_store.queue_message(session, T0, "line", "Uvol1", payload)
+        queue_store.queue_message(session, T0, "telegram", "4242", payload)
+        session.commit()
+    lease = dt.timedelta(seconds=60)
+    with uow() as session:
+        taken = queue_store.claim_outbox_messages(session, T0, lease, 50, ["telegram"])
+        session.commit()
+    assert [message.platform for message in taken] == ["telegram"]
+    with uow() as session:
+        line = session.exec(select(OutboxMessage).where(OutboxMessage.platform == "line")).one()
+        assert line.claimed_until is None and line.attempts == 0
+        taken = queue_store.claim_outbox_messages(session, T0, lease, 50, ["line", "telegram"])
+        session.commit()
+    assert [message.platform for message in taken] == ["line"]  # the Telegram one is held by the first
+
+
 async def test_a_message_the_platform_refuses_is_failed_and_logged_without_its_text(harness, caplog):
     with UnitOfWork(harness.vbot.engine)() as session:
         payload = replies_to_json([Reply("秘密內容 " * 10, (Button("", ""),))])  # an empty button
