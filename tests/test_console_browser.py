@@ -71,14 +71,23 @@ class Browser:
         )
 
     async def wait(self, condition, seconds: float):
-        from selenium.common.exceptions import StaleElementReferenceException
+        from selenium.common.exceptions import StaleElementReferenceException, WebDriverException
         from selenium.webdriver.support.ui import WebDriverWait
+
+        def settled():
+            try:
+                return condition()
+            except WebDriverException as error:
+                # Chromium's other word for a stale element, when the page is replaced as it is read.
+                if "does not belong to the document" in (error.msg or ""):
+                    return False
+                raise
 
         # The page may be replaced between finding an element and reading it (a form's answer arriving).
         waiting = WebDriverWait(
             self.driver, seconds, poll_frequency=0.1, ignored_exceptions=[StaleElementReferenceException]
         )
-        return await asyncio.to_thread(waiting.until, lambda _: condition())
+        return await asyncio.to_thread(waiting.until, lambda _: settled())
 
     async def fetch_head(self, path: str) -> dict:
         """What the browser downloads from a link of the page (with its cookie): status, type, first bytes."""
